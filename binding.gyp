@@ -1,0 +1,29 @@
+{
+  "targets": [
+    {
+      "target_name": "pmemdax",
+      "sources": [
+        "native/addon.cpp",
+        "native/errors.cpp",
+        "native/cpu.cpp",
+        "native/flush.cpp",
+        "native/flush_x86.cpp",
+        "native/memcpy_nt.cpp",
+        "native/memcpy_nt_sse2.cpp",
+        "native/memcpy_nt_avx2.cpp",
+        "native/memcpy_nt_avx512.cpp",
+        "native/source.cpp",
+        "native/mapping.cpp",
+        "native/badblocks.cpp",
+        "native/sigbus.cpp",
+        "native/device.cpp"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "cflags": ["-fvisibility=hidden", "-Wall", "-Wextra", "-O2"],
+      "cflags_cc": ["-std=c++17", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"]
+    }
+  ]
+}

@@ -1,0 +1,108 @@
+/** What a path turned out to be when it was opened. */
+export type DeviceKind = 'devdax' | 'fsdax' | 'file';
+
+/**
+ * The smallest unit that becomes durable by the means the device offers:
+ * - `byte`: MAP_SYNC and the platform's persistence domain includes the CPU caches (a store fence suffices);
+ * - `cacheline`: MAP_SYNC; cache lines must be written back (clwb/clflushopt/clflush) and fenced;
+ * - `page`: no MAP_SYNC; stores become durable only through `msync`.
+ */
+export type Granularity = 'byte' | 'cacheline' | 'page';
+
+/** How `flush` writes data back: a cache-line instruction, `msync`, or nothing (byte granularity). */
+export type FlushMethod = 'clwb' | 'clflushopt' | 'clflush' | 'msync' | 'none';
+
+/** The vector width of the non-temporal copy kernel picked for this CPU. */
+export type CopyKernel = 'avx512' | 'avx2' | 'sse2';
+
+export type DeepFlushResult = 'done' | 'not-needed' | 'not-permitted';
+
+export interface DeviceInfo {
+  readonly path: string;
+  readonly kind: DeviceKind;
+  /** Usable bytes. */
+  readonly size: number;
+  /** Alignment of the mapping's start address (2 MiB, or the device-dax alignment when larger). */
+  readonly alignment: number;
+  /** True when the mapping was made with MAP_SHARED_VALIDATE|MAP_SYNC. */
+  readonly mapSync: boolean;
+  /** Why MAP_SYNC is not in use (`null` when it is). */
+  readonly mapSyncReason: string | null;
+  readonly granularity: Granularity;
+  readonly flush: FlushMethod;
+  readonly copyKernel: CopyKernel;
+  /** Copies of at least this many bytes use non-temporal stores (unless told otherwise per call). */
+  readonly movntThreshold: number;
+  /** True when the bytes live on a pmem namespace (real or emulated), not in page cache over a disk. */
+  readonly pmem: boolean;
+  /** Block device under the file (`pmem0`, `vda`, …), or the dax device name; `null` if unknown. */
+  readonly blockDevice: string | null;
+  /** sysfs path of the nvdimm region, when on pmem. */
+  readonly region: string | null;
+  /** The region's `persistence_domain` (`cpu_cache`, `memory_controller`, …), when exposed. */
+  readonly persistenceDomain: string | null;
+  /** Whether the region has a `deep_flush` control. */
+  readonly deepFlushAvailable: boolean;
+  readonly numaNode: number | null;
+  /** Sum of the region DIMMs' dirty-shutdown counts; `null` where the platform does not expose them. */
+  readonly unsafeShutdownCount: number | null;
+  /** Human-readable facts worth telling an operator (overrides in force, fallbacks taken). */
+  readonly notes: readonly string[];
+}
+
+export interface OpenOptions {
+  /** Create the file if it does not exist (ordinary and fsdax files only). Requires `size`. */
+  readonly create?: boolean;
+  /** Size in bytes for a created file, or to grow an existing smaller file to. */
+  readonly size?: number;
+  readonly readonly?: boolean;
+}
+
+export interface DirectAccessOptions {
+  /** DAX_RECOVERY_WRITE mode: map over poison, one page at a time, for overwriting it. */
+  readonly recovery?: boolean;
+}
+
+/** A window onto device pages: `view` covers `pages` whole pages starting at the requested pgoff. */
+export interface DirectAccessResult {
+  readonly view: Uint8Array;
+  readonly pages: number;
+}
+
+/** A byte range of the device. */
+export interface ByteRange {
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** Bits for `copy`, `move` and `fill`. */
+export const CopyFlags = {
+  /** Skip the final store fence (the caller will `drain`). */
+  NODRAIN: 1,
+  /** Skip cache write-back (the caller will `flush`/`persist`). Implies the data is not yet durable. */
+  NOFLUSH: 2,
+  /** Force non-temporal stores regardless of size. */
+  NONTEMPORAL: 4,
+  /** Force ordinary (cached) stores regardless of size. */
+  TEMPORAL: 8,
+} as const;
+
+/**
+ * The device surface the DAX layer depends on. The native `Device` implements it, and so does the
+ * in-memory test device; nothing above `lib/device` may depend on more than this.
+ */
+export interface DaxDevice {
+  readonly size: number;
+  readonly closed: boolean;
+  directAccess(pgoff: number, nrPages: number, options?: DirectAccessOptions): DirectAccessResult;
+  flush(offset: number, length: number): void;
+  drain(): void;
+  persist(offset: number, length: number): void;
+  /** Copy `src` into the device at `offset`; durable on return unless NOFLUSH/NODRAIN say otherwise. */
+  copy(offset: number, src: ArrayBufferView, flags?: number): void;
+  fill(offset: number, value: number, length: number, flags?: number): void;
+  /** Copy device bytes at `offset` into `target`, surviving poison: throws `EIO` (with `offset`) instead of SIGBUS. */
+  copySafe(offset: number, target: Uint8Array): void;
+  /** Known poisoned ranges, in device bytes, sorted; re-read on every call. */
+  badblocks(): ByteRange[];
+}

@@ -1,0 +1,34 @@
+// addon -- module entry: the Device class and the process-wide facts the TypeScript layer reports.
+#include <napi.h>
+
+#include "cpu.h"
+#include "device.h"
+#include "flush.h"
+#include "memcpy_nt.h"
+
+namespace pmemdax {
+
+Napi::Value CpuInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const CpuFeatures& hw = DetectCpu();
+  CpuFeatures eff = EffectiveCpu();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("clflush", hw.clflush);
+  o.Set("clflushopt", hw.clflushopt);
+  o.Set("clwb", hw.clwb);
+  o.Set("avx2", hw.avx2);
+  o.Set("avx512f", hw.avx512f);
+  o.Set("flush", FlushName(PickFlush(eff)));
+  o.Set("copyKernel", PickNtKernel(eff).name);
+  return o;
+}
+
+}  // namespace pmemdax
+
+static Napi::Object InitPmemdax(Napi::Env env, Napi::Object exports) {
+  exports.Set("NativeDevice", pmemdax::Device::Init(env));
+  exports.Set("cpuInfo", Napi::Function::New(env, pmemdax::CpuInfo, "cpuInfo"));
+  return exports;
+}
+
+NODE_API_MODULE(pmemdax, InitPmemdax)

@@ -1,0 +1,636 @@
+#include "device.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+
+#include "badblocks.h"
+#include "errors.h"
+#include "flush.h"
+#include "sigbus.h"
+
+namespace pmemdax {
+
+namespace {
+
+constexpr uint64_t kPage = 4096;
+
+const char* GranularityName(Granularity g) {
+  switch (g) {
+    case Granularity::kByte: return "byte";
+    case Granularity::kCacheline: return "cacheline";
+    case Granularity::kPage: break;
+  }
+  return "page";
+}
+
+bool ParseGranularity(const char* s, Granularity* out) {
+  if (std::strcmp(s, "byte") == 0) *out = Granularity::kByte;
+  else if (std::strcmp(s, "cacheline") == 0) *out = Granularity::kCacheline;
+  else if (std::strcmp(s, "page") == 0) *out = Granularity::kPage;
+  else return false;
+  return true;
+}
+
+// Reads the bytes of any ArrayBufferView; false if `v` is not one.
+bool ViewBytes(Napi::Value v, uint8_t** data, size_t* len) {
+  napi_env env = v.Env();
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
+    napi_typedarray_type type;
+    size_t count = 0, offset = 0;
+    void* p = nullptr;
+    napi_value ab;
+    if (napi_get_typedarray_info(env, v, &type, &count, &p, &ab, &offset) != napi_ok) return false;
+    static const size_t kElem[] = {1, 1, 1, 2, 2, 4, 4, 4, 8, 8, 8};
+    *data = static_cast<uint8_t*>(p);
+    *len = count * (static_cast<size_t>(type) < sizeof kElem / sizeof kElem[0] ? kElem[type] : 1);
+    return true;
+  }
+  if (napi_is_dataview(env, v, &is) == napi_ok && is) {
+    void* p = nullptr;
+    napi_value ab;
+    size_t offset = 0;
+    if (napi_get_dataview_info(env, v, len, &p, &ab, &offset) != napi_ok) return false;
+    *data = static_cast<uint8_t*>(p);
+    return true;
+  }
+  return false;
+}
+
+inline double Num(const Napi::CallbackInfo& info, size_t i) {
+  double d = 0;
+  napi_get_value_double(info.Env(), info[i], &d);  // non-numbers were refused by the TypeScript layer
+  return d;
+}
+
+}  // namespace
+
+void MappedSource::Release() {
+  Unmap(&map);
+  if (fd >= 0) close(fd);
+  fd = -1;
+}
+
+Napi::Function Device::Init(Napi::Env env) {
+  return DefineClass(env, "NativeDevice",
+                     {
+                         InstanceMethod("info", &Device::Info),
+                         InstanceMethod("window", &Device::Window),
+                         InstanceMethod("flush", &Device::Flush),
+                         InstanceMethod("drain", &Device::DrainMethod),
+                         InstanceMethod("persist", &Device::Persist),
+                         InstanceMethod("persistRanges", &Device::PersistRanges),
+                         InstanceMethod("copy", &Device::Copy),
+                         InstanceMethod("move", &Device::Move),
+                         InstanceMethod("fill", &Device::Fill),
+                         InstanceMethod("copySafe", &Device::CopySafe),
+                         InstanceMethod("badblocks", &Device::Badblocks),
+                         InstanceMethod("clearBadblocks", &Device::ClearBadblocks),
+                         InstanceMethod("deepFlush", &Device::DeepFlush),
+                         InstanceMethod("stats", &Device::Stats),
+                         InstanceMethod("close", &Device::Close),
+                     });
+}
+
+// new NativeDevice(path, create, size, readonly, windowBytes)
+Device::Device(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Device>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5 || !info[0].IsString()) {
+    TypeErr(env, "NativeDevice(path, create, size, readonly, windowBytes)").ThrowAsJavaScriptException();
+    return;
+  }
+  env_ = env;
+  window_bytes_ = static_cast<uint64_t>(Num(info, 4));
+  if (!Open(env, info[0].As<Napi::String>().Utf8Value(), info[1].ToBoolean(), static_cast<uint64_t>(Num(info, 2)),
+            info[3].ToBoolean())) {
+    return;
+  }
+  InstallSigbusHandler();
+  napi_add_env_cleanup_hook(env, OnEnvCleanup, this);
+  cleanup_hook_ = true;
+}
+
+Device::~Device() {
+  // Finalizer path: the JS handle is gone but views may not be; they keep the mapping via their own refs.
+  if (cleanup_hook_) napi_remove_env_cleanup_hook(env_, OnEnvCleanup, this);
+  cleanup_hook_ = false;
+  mapped_.reset();
+}
+
+void Device::OnEnvCleanup(void* arg) {
+  // The environment is going away (process exit or worker termination): no JavaScript runs after this,
+  // so unmapping under live views is safe.
+  auto* self = static_cast<Device*>(arg);
+  self->cleanup_hook_ = false;
+  if (self->mapped_) self->mapped_->Release();
+  self->Shutdown(nullptr);
+}
+
+bool Device::Open(Napi::Env env, const std::string& path, bool create, uint64_t size, bool readonly) {
+  path_ = path;
+  ErrorContext ctx{path};
+  writable_ = !readonly;
+  int flags = (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+  bool created = false;
+  int fd = -1;
+  if (create && !readonly) {
+    fd = open(path.c_str(), flags | O_CREAT | O_EXCL, 0666);
+    created = fd >= 0;
+    if (fd < 0 && errno != EEXIST) {
+      ErrnoError(env, errno, "open", ctx).ThrowAsJavaScriptException();
+      return false;
+    }
+  }
+  if (fd < 0) fd = open(path.c_str(), flags);
+  if (fd < 0) {
+    ErrnoError(env, errno, "open", ctx).ThrowAsJavaScriptException();
+    return false;
+  }
+  auto fail = [&](Napi::Error e) {
+    close(fd);
+    if (created) unlink(path.c_str());
+    e.ThrowAsJavaScriptException();
+    return false;
+  };
+
+  int err = ClassifySource(fd, &src_);
+  if (err == ENODEV) {
+    return fail(PmemdaxError(env, "ERR_PMEMDAX_UNSUPPORTED_SOURCE",
+                             "'" + path + "' is neither a regular file nor a device-dax character device", ctx));
+  }
+  if (err != 0) return fail(ErrnoError(env, err, "fstat", ctx));
+
+  if (src_.kind != SourceKind::kDevdax && size > src_.size) {
+    if (readonly) {
+      return fail(PmemdaxError(env, "ERR_PMEMDAX_SIZE", "'" + path + "' is smaller than the requested size and is opened read-only", ctx));
+    }
+    // Allocate, not just extend: a store through the mapping into a sparse file can raise SIGBUS on ENOSPC.
+    err = posix_fallocate(fd, 0, static_cast<off_t>(size));
+    if (err == EOPNOTSUPP || err == EINVAL) err = ftruncate(fd, static_cast<off_t>(size)) == 0 ? 0 : errno;
+    if (err != 0) return fail(ErrnoError(env, err, "fallocate", ctx));
+    src_.size = size;
+  }
+  if (src_.kind == SourceKind::kDevdax && size > src_.size) {
+    return fail(PmemdaxError(env, "ERR_PMEMDAX_SIZE", "device-dax '" + path + "' has " + std::to_string(src_.size) +
+                                 " bytes, fewer than the " + std::to_string(size) + " requested", ctx));
+  }
+  if (src_.size == 0) {
+    return fail(PmemdaxError(env, "ERR_PMEMDAX_EMPTY", "'" + path + "' is empty; pass a size to create or grow it", ctx));
+  }
+
+  size_t alignment = src_.alignment > kHugeAlign ? src_.alignment : kHugeAlign;
+  auto mapped = std::make_shared<MappedSource>();
+  err = MapSource(fd, src_.size, alignment, writable_, !EnvFlag("PMEMDAX_NO_MAP_SYNC"), &mapped->map);
+  if (err != 0) return fail(ErrnoError(env, err, "mmap", ctx));
+  mapped->fd = fd;
+  mapped_ = mapped;
+  base_ = static_cast<uint8_t*>(mapped->map.addr);
+  size_ = src_.size;
+  // Kernels without STATX_ATTR_DAX still prove DAX by accepting MAP_SYNC on a pmem-backed file.
+  if (src_.kind == SourceKind::kFile && src_.pmem && mapped->map.map_sync) src_.kind = SourceKind::kFsdax;
+  if (src_.kind == SourceKind::kFile && src_.pmem && !mapped->map.map_sync && writable_) {
+    notes_.push_back("the file is on a pmem device but its filesystem is not mounted with -o dax: stores go through the page cache");
+  }
+
+  // Persistence strategy, chosen once.
+  granularity_ = Granularity::kPage;
+  if (mapped->map.map_sync) {
+    granularity_ = src_.persistence_domain == "cpu_cache" ? Granularity::kByte : Granularity::kCacheline;
+  }
+  const char* forced = std::getenv("PMEMDAX_FORCE_GRANULARITY");
+  if (forced != nullptr && *forced != '\0') {
+    Granularity g;
+    if (!ParseGranularity(forced, &g)) {
+      base_ = nullptr;
+      mapped_.reset();
+      created ? (void)unlink(path.c_str()) : (void)0;
+      PmemdaxError(env, "ERR_PMEMDAX_BAD_ENV",
+                   std::string("PMEMDAX_FORCE_GRANULARITY must be byte, cacheline or page, not '") + forced + "'")
+          .ThrowAsJavaScriptException();
+      return false;
+    }
+    if (g != granularity_) {
+      notes_.push_back(std::string("granularity forced to ") + forced + " by PMEMDAX_FORCE_GRANULARITY (detected " +
+                       GranularityName(granularity_) + ")");
+    }
+    granularity_ = g;
+  }
+  CpuFeatures cpu = EffectiveCpu();
+  flush_kind_ = PickFlush(cpu);
+  policy_.kernel = &PickNtKernel(cpu);
+  policy_.flush = granularity_ == Granularity::kCacheline ? FlushFunction(flush_kind_) : nullptr;
+  policy_.movnt_threshold = 256;
+  if (const char* t = std::getenv("PMEMDAX_MOVNT_THRESHOLD")) {
+    char* end = nullptr;
+    unsigned long long v = std::strtoull(t, &end, 10);
+    if (end != t && *end == '\0') policy_.movnt_threshold = v;
+    else notes_.push_back(std::string("ignored PMEMDAX_MOVNT_THRESHOLD='") + t + "': not a whole number");
+  }
+  if (EnvFlag("PMEMDAX_NO_MOVNT")) policy_.movnt_threshold = SIZE_MAX;
+  return true;
+}
+
+void Device::Shutdown(Napi::Env* env) {
+  if (env != nullptr) {
+    for (auto& ref : windows_) {
+      if (!ref.IsEmpty()) {
+        Napi::ArrayBuffer ab = ref.Value();
+        if (!ab.IsEmpty() && !ab.IsDetached()) ab.Detach();
+      }
+    }
+  }
+  windows_.clear();
+  base_ = nullptr;
+  if (mapped_) mapped_->Release();
+  mapped_.reset();
+}
+
+bool Device::CheckOpen(Napi::Env env) {
+  if (base_ != nullptr) return true;
+  PmemdaxError(env, "ERR_PMEMDAX_CLOSED", "the device '" + path_ + "' is closed", ErrorContext{path_})
+      .ThrowAsJavaScriptException();
+  return false;
+}
+
+bool Device::CheckWritable(Napi::Env env) {
+  if (!CheckOpen(env)) return false;
+  if (writable_) return true;
+  PmemdaxError(env, "ERR_PMEMDAX_READONLY", "the device '" + path_ + "' was opened read-only", ErrorContext{path_})
+      .ThrowAsJavaScriptException();
+  return false;
+}
+
+bool Device::CheckRange(Napi::Env env, double offset, double length) {
+  // Re-checked here because a bad range in native code corrupts memory instead of throwing.
+  if (offset >= 0 && length >= 0 && offset + length <= static_cast<double>(size_)) return true;
+  RangeErr(env, "range [" + std::to_string(static_cast<int64_t>(offset)) + ", +" + std::to_string(static_cast<int64_t>(length)) +
+                    ") is outside the device (" + std::to_string(size_) + " bytes)")
+      .ThrowAsJavaScriptException();
+  return false;
+}
+
+void Device::Fence() {
+  Drain();
+  ++stats_.drains;
+}
+
+int Device::Msync(uint64_t offset, uint64_t len) {
+  if (len == 0) return 0;
+  uint64_t start = offset & ~(kPage - 1);
+  ++stats_.msyncs;
+  // Page granularity: msync reports write-back failure, and that failure is the caller's to see.
+  return msync(base_ + start, offset + len - start, MS_SYNC) == 0 ? 0 : errno;
+}
+
+int Device::PersistRange(uint64_t offset, uint64_t len, bool drain) {
+  switch (granularity_) {
+    case Granularity::kPage:
+      Drain();  // non-temporal stores must be visible before the kernel writes the pages back
+      return Msync(offset, len);
+    case Granularity::kCacheline:
+      stats_.flushed_lines += policy_.flush(base_ + offset, len);
+      ++stats_.flush_calls;
+      break;
+    case Granularity::kByte:
+      break;
+  }
+  if (drain) Fence();
+  return 0;
+}
+
+Napi::Value Device::Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env)) return env.Undefined();
+  Napi::Object o = Napi::Object::New(env);
+  auto str_or_null = [&](const std::string& s) -> Napi::Value {
+    return s.empty() ? env.Null() : Napi::String::New(env, s).As<Napi::Value>();
+  };
+  o.Set("path", path_);
+  o.Set("kind", SourceKindName(src_.kind));
+  o.Set("size", static_cast<double>(size_));
+  o.Set("alignment", static_cast<double>(mapped_->map.alignment));
+  o.Set("mapSync", mapped_->map.map_sync);
+  o.Set("mapSyncReason", str_or_null(mapped_->map.map_sync_reason));
+  o.Set("granularity", GranularityName(granularity_));
+  const char* flush = granularity_ == Granularity::kPage   ? "msync"
+                      : granularity_ == Granularity::kByte ? "none"
+                                                           : FlushName(flush_kind_);
+  o.Set("flush", flush);
+  o.Set("copyKernel", policy_.kernel->name);
+  o.Set("movntThreshold", policy_.movnt_threshold == SIZE_MAX ? -1.0 : static_cast<double>(policy_.movnt_threshold));
+  o.Set("pmem", src_.pmem);
+  o.Set("blockDevice", str_or_null(src_.device_name));
+  o.Set("region", str_or_null(src_.region));
+  o.Set("persistenceDomain", str_or_null(src_.persistence_domain));
+  o.Set("deepFlushAvailable", src_.deep_flush);
+  o.Set("numaNode", src_.numa_node < 0 ? env.Null() : Napi::Number::New(env, src_.numa_node).As<Napi::Value>());
+  o.Set("unsafeShutdownCount", src_.unsafe_shutdown < 0 ? env.Null()
+                                                         : Napi::Number::New(env, static_cast<double>(src_.unsafe_shutdown)).As<Napi::Value>());
+  Napi::Array notes = Napi::Array::New(env, notes_.size());
+  for (size_t i = 0; i < notes_.size(); ++i) notes.Set(i, notes_[i]);
+  o.Set("notes", notes);
+  o.Set("windowBytes", static_cast<double>(window_bytes_));
+  o.Set("writable", writable_);
+  return o;
+}
+
+// window(index) -> ArrayBuffer over [index*windowBytes, min(size, (index+1)*windowBytes)). One buffer per
+// window for the device's lifetime: V8 must never see two ArrayBuffers over the same memory.
+Napi::Value Device::Window(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env)) return env.Undefined();
+  double idx = Num(info, 0);
+  uint64_t count = (size_ + window_bytes_ - 1) / window_bytes_;
+  if (!(idx >= 0 && idx < static_cast<double>(count))) {
+    RangeErr(env, "window index out of range").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  size_t i = static_cast<size_t>(idx);
+  if (windows_.size() < count) windows_.resize(count);
+  if (!windows_[i].IsEmpty()) return windows_[i].Value();
+  uint64_t start = i * window_bytes_;
+  uint64_t len = size_ - start < window_bytes_ ? size_ - start : window_bytes_;
+  auto* hint = new std::shared_ptr<MappedSource>(mapped_);
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(
+      env, base_ + start, len, [](Napi::Env, void*, std::shared_ptr<MappedSource>* h) { delete h; }, hint);
+  windows_[i] = Napi::Persistent(ab);
+  return ab;
+}
+
+Napi::Value Device::Flush(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double off = Num(info, 0), len = Num(info, 1);
+  if (!CheckOpen(env) || !CheckRange(env, off, len)) return env.Undefined();
+  int err = 0;
+  if (granularity_ == Granularity::kPage) {
+    err = Msync(static_cast<uint64_t>(off), static_cast<uint64_t>(len));
+  } else if (granularity_ == Granularity::kCacheline) {
+    stats_.flushed_lines += policy_.flush(base_ + static_cast<uint64_t>(off), static_cast<uint64_t>(len));
+    ++stats_.flush_calls;
+  }
+  if (err != 0) ErrnoError(env, err, "msync", ErrorContext{path_, static_cast<int64_t>(off), static_cast<int64_t>(len)}).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+Napi::Value Device::DrainMethod(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (CheckOpen(env)) Fence();
+  return env.Undefined();
+}
+
+Napi::Value Device::Persist(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double off = Num(info, 0), len = Num(info, 1);
+  if (!CheckOpen(env) || !CheckRange(env, off, len)) return env.Undefined();
+  int err = PersistRange(static_cast<uint64_t>(off), static_cast<uint64_t>(len), true);
+  if (err != 0) ErrnoError(env, err, "msync", ErrorContext{path_, static_cast<int64_t>(off), static_cast<int64_t>(len)}).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+// persistRanges(Float64Array [offset0, length0, offset1, length1, …]): one fence for the whole batch.
+Napi::Value Device::PersistRanges(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env)) return env.Undefined();
+  Napi::Float64Array ranges = info[0].As<Napi::Float64Array>();
+  const double* r = ranges.Data();
+  size_t n = ranges.ElementLength() / 2;
+  for (size_t i = 0; i < n; ++i) {
+    if (!CheckRange(env, r[2 * i], r[2 * i + 1])) return env.Undefined();
+  }
+  for (size_t i = 0; i < n; ++i) {
+    int err = PersistRange(static_cast<uint64_t>(r[2 * i]), static_cast<uint64_t>(r[2 * i + 1]), false);
+    if (err != 0) {
+      ErrnoError(env, err, "msync", ErrorContext{path_, static_cast<int64_t>(r[2 * i]), static_cast<int64_t>(r[2 * i + 1])})
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  if (granularity_ != Granularity::kPage) Fence();
+  return env.Undefined();
+}
+
+// Shared tail of copy/move/fill: what the flags leave to do after the stores.
+#define PMEMDAX_FINISH_STORE(env, off, len, flags)                                                             \
+  do {                                                                                                          \
+    if (granularity_ == Granularity::kPage) {                                                                   \
+      if (!((flags) & kNoFlush)) {                                                                              \
+        Drain();                                                                                                \
+        int err_ = Msync((off), (len));                                                                         \
+        if (err_ != 0)                                                                                          \
+          ErrnoError(env, err_, "msync", ErrorContext{path_, static_cast<int64_t>(off), static_cast<int64_t>(len)}) \
+              .ThrowAsJavaScriptException();                                                                    \
+      }                                                                                                         \
+    } else if (!((flags) & kNoDrain)) {                                                                         \
+      Fence();                                                                                                  \
+    }                                                                                                           \
+  } while (0)
+
+Napi::Value Device::Copy(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double off = Num(info, 0);
+  uint8_t* src = nullptr;
+  size_t len = 0;
+  if (!ViewBytes(info[1], &src, &len)) {
+    TypeErr(env, "source must be an ArrayBufferView").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  uint32_t flags = static_cast<uint32_t>(Num(info, 2));
+  if (!CheckWritable(env) || !CheckRange(env, off, static_cast<double>(len))) return env.Undefined();
+  uint64_t o = static_cast<uint64_t>(off);
+  size_t lines = CopyToPmem(policy_, base_ + o, src, len, granularity_ == Granularity::kPage ? flags | kNoFlush : flags);
+  stats_.flushed_lines += lines;
+  PMEMDAX_FINISH_STORE(env, o, len, flags);
+  return env.Undefined();
+}
+
+Napi::Value Device::Move(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double dst = Num(info, 0), src = Num(info, 1), len = Num(info, 2);
+  uint32_t flags = static_cast<uint32_t>(Num(info, 3));
+  if (!CheckWritable(env) || !CheckRange(env, dst, len) || !CheckRange(env, src, len)) return env.Undefined();
+  uint64_t d = static_cast<uint64_t>(dst), n = static_cast<uint64_t>(len);
+  stats_.flushed_lines += CopyToPmem(policy_, base_ + d, base_ + static_cast<uint64_t>(src), n,
+                                     granularity_ == Granularity::kPage ? flags | kNoFlush : flags);
+  PMEMDAX_FINISH_STORE(env, d, n, flags);
+  return env.Undefined();
+}
+
+Napi::Value Device::Fill(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double off = Num(info, 0), len = Num(info, 2);
+  uint8_t value = static_cast<uint8_t>(static_cast<uint32_t>(Num(info, 1)));
+  uint32_t flags = static_cast<uint32_t>(Num(info, 3));
+  if (!CheckWritable(env) || !CheckRange(env, off, len)) return env.Undefined();
+  uint64_t o = static_cast<uint64_t>(off), n = static_cast<uint64_t>(len);
+  stats_.flushed_lines += FillPmem(policy_, base_ + o, value, n, granularity_ == Granularity::kPage ? flags | kNoFlush : flags);
+  PMEMDAX_FINISH_STORE(env, o, n, flags);
+  return env.Undefined();
+}
+
+#undef PMEMDAX_FINISH_STORE
+
+// copySafe(offset, target): device bytes into target; SIGBUS on poison becomes EIO with the device offset.
+Napi::Value Device::CopySafe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double off = Num(info, 0);
+  uint8_t* dst = nullptr;
+  size_t len = 0;
+  if (!ViewBytes(info[1], &dst, &len)) {
+    TypeErr(env, "target must be an ArrayBufferView").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (!CheckOpen(env) || !CheckRange(env, off, static_cast<double>(len))) return env.Undefined();
+  size_t fault = 0;
+  if (SafeCopy(dst, base_ + static_cast<uint64_t>(off), len, &fault) != 0) {
+    ErrnoError(env, EIO, "read", ErrorContext{path_, static_cast<int64_t>(off + fault), -1}).ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
+}
+
+// badblocks() -> Float64Array [offset0, length0, …], re-read from sysfs on every call.
+Napi::Value Device::Badblocks(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env)) return env.Undefined();
+  std::vector<ByteRange> bad;
+  int err = ReadBadblocks(mapped_->fd, src_, size_, &bad);
+  if (err != 0) {
+    ErrnoError(env, err, "badblocks", ErrorContext{path_}).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Float64Array out = Napi::Float64Array::New(env, bad.size() * 2);
+  for (size_t i = 0; i < bad.size(); ++i) {
+    out[2 * i] = static_cast<double>(bad[i].offset);
+    out[2 * i + 1] = static_cast<double>(bad[i].length);
+  }
+  return out;
+}
+
+// clearBadblocks(offset, length, data | undefined): a page-aligned recovery write of `data` (or zeros).
+Napi::Value Device::ClearBadblocks(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double off = Num(info, 0), len = Num(info, 1);
+  if (!CheckWritable(env) || !CheckRange(env, off, len)) return env.Undefined();
+  ErrorContext ctx{path_, static_cast<int64_t>(off), static_cast<int64_t>(len)};
+  if (src_.kind == SourceKind::kDevdax) {
+    PmemdaxError(env, "ERR_PMEMDAX_CLEAR_UNSUPPORTED",
+                 "device-dax has no in-band way to clear poison: clear it with the platform (e.g. `ndctl clear-errors` on "
+                 "the namespace), then overwrite the data",
+                 ctx)
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  uint64_t o = static_cast<uint64_t>(off), n = static_cast<uint64_t>(len);
+  std::vector<uint8_t> zeros;
+  uint8_t* data = nullptr;
+  size_t data_len = 0;
+  if (info.Length() > 2 && !info[2].IsUndefined()) {
+    if (!ViewBytes(info[2], &data, &data_len) || data_len != n) {
+      TypeErr(env, "data must be an ArrayBufferView of exactly `length` bytes").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  } else {
+    zeros.assign(n, 0);
+    data = zeros.data();
+  }
+  int fd = mapped_->fd;
+  // On fsdax the kernel turns a page-aligned write(2) over poison into a recovery write that clears it.
+  auto write_all = [&]() -> int {
+    for (uint64_t done = 0; done < n;) {
+      ssize_t w = pwrite(fd, data + done, n - done, static_cast<off_t>(o + done));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return errno;
+      }
+      done += static_cast<uint64_t>(w);
+    }
+    return 0;
+  };
+  int err = write_all();
+  if (err == EIO) {
+    // Older kernels cannot write over poison: give the blocks back and take fresh ones instead.
+    if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(o), static_cast<off_t>(n)) != 0 ||
+        fallocate(fd, 0, static_cast<off_t>(o), static_cast<off_t>(n)) != 0) {
+      ErrnoError(env, errno, "fallocate", ctx).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    err = write_all();
+  }
+  if (err != 0) {
+    ErrnoError(env, err, "pwrite", ctx).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (fdatasync(fd) != 0) {
+    ErrnoError(env, errno, "fdatasync", ctx).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::vector<ByteRange> bad;
+  err = ReadBadblocks(fd, src_, size_, &bad);
+  if (err != 0) {
+    ErrnoError(env, err, "badblocks", ctx).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  for (const ByteRange& r : bad) {
+    if (r.offset < o + n && o < r.offset + r.length) {
+      ErrnoError(env, EIO, "pwrite", ErrorContext{path_, static_cast<int64_t>(r.offset), static_cast<int64_t>(r.length)})
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  return env.Undefined();
+}
+
+// deepFlush(offset, length) -> 0 done, 1 not needed, 2 not permitted. The range is persisted first; the
+// region's deep_flush control then drains the memory controller's write-pending queues too.
+Napi::Value Device::DeepFlush(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double off = Num(info, 0), len = Num(info, 1);
+  if (!CheckOpen(env) || !CheckRange(env, off, len)) return env.Undefined();
+  ErrorContext ctx{path_, static_cast<int64_t>(off), static_cast<int64_t>(len)};
+  int err = PersistRange(static_cast<uint64_t>(off), static_cast<uint64_t>(len), true);
+  if (err != 0) {
+    ErrnoError(env, err, "msync", ctx).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (!src_.deep_flush) return Napi::Number::New(env, 1);
+  std::string control = src_.region + "/deep_flush";
+  int fd = open(control.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == EACCES || errno == EPERM || errno == EROFS) return Napi::Number::New(env, 2);
+    ErrnoError(env, errno, "open", ErrorContext{control}).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  ssize_t w = write(fd, "1", 1);
+  int werr = errno;
+  close(fd);
+  if (w == 1) return Napi::Number::New(env, 0);
+  if (werr == EACCES || werr == EPERM) return Napi::Number::New(env, 2);
+  ErrnoError(env, werr, "write", ErrorContext{control}).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+Napi::Value Device::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("flushedLines", static_cast<double>(stats_.flushed_lines));
+  o.Set("flushCalls", static_cast<double>(stats_.flush_calls));
+  o.Set("drains", static_cast<double>(stats_.drains));
+  o.Set("msyncs", static_cast<double>(stats_.msyncs));
+  return o;
+}
+
+Napi::Value Device::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (cleanup_hook_) napi_remove_env_cleanup_hook(env, OnEnvCleanup, this);
+  cleanup_hook_ = false;
+  Shutdown(&env);
+  return env.Undefined();
+}
+
+}  // namespace pmemdax

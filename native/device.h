@@ -1,0 +1,88 @@
+// Device -- the JavaScript-visible handle on one mapped source: windows, persistence, copies, poison.
+#pragma once
+#include <napi.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mapping.h"
+#include "memcpy_nt.h"
+#include "source.h"
+
+namespace pmemdax {
+
+enum class Granularity { kByte, kCacheline, kPage };
+
+// The mapping and descriptor outlive the Device while any window ArrayBuffer still references them, so a
+// view that escaped an unclosed, garbage-collected Device never points at unmapped memory.
+struct MappedSource {
+  Mapping map;
+  int fd = -1;
+  void Release();
+  ~MappedSource() { Release(); }
+};
+
+struct DeviceStats {
+  uint64_t flushed_lines = 0;
+  uint64_t flush_calls = 0;
+  uint64_t drains = 0;
+  uint64_t msyncs = 0;
+};
+
+class Device : public Napi::ObjectWrap<Device> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit Device(const Napi::CallbackInfo& info);
+  ~Device() override;
+
+ private:
+  Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value Window(const Napi::CallbackInfo& info);
+  Napi::Value Flush(const Napi::CallbackInfo& info);
+  Napi::Value DrainMethod(const Napi::CallbackInfo& info);
+  Napi::Value Persist(const Napi::CallbackInfo& info);
+  Napi::Value PersistRanges(const Napi::CallbackInfo& info);
+  Napi::Value Copy(const Napi::CallbackInfo& info);
+  Napi::Value Move(const Napi::CallbackInfo& info);
+  Napi::Value Fill(const Napi::CallbackInfo& info);
+  Napi::Value CopySafe(const Napi::CallbackInfo& info);
+  Napi::Value Badblocks(const Napi::CallbackInfo& info);
+  Napi::Value ClearBadblocks(const Napi::CallbackInfo& info);
+  Napi::Value DeepFlush(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+
+  bool Open(Napi::Env env, const std::string& path, bool create, uint64_t size, bool readonly);
+  void Shutdown(Napi::Env* env);
+  static void OnEnvCleanup(void* arg);
+
+  // Guards shared by the methods: each throws and returns false when the call must not proceed.
+  bool CheckOpen(Napi::Env env);
+  bool CheckWritable(Napi::Env env);
+  bool CheckRange(Napi::Env env, double offset, double length);
+
+  // Makes [offset, offset+len) durable by the device's means; returns 0 or an errno from msync.
+  int PersistRange(uint64_t offset, uint64_t len, bool drain);
+  int Msync(uint64_t offset, uint64_t len);
+  void Fence();
+
+  std::shared_ptr<MappedSource> mapped_;
+  uint8_t* base_ = nullptr;  // nullptr once closed
+  uint64_t size_ = 0;
+  bool writable_ = false;
+  bool cleanup_hook_ = false;
+  napi_env env_ = nullptr;
+  std::string path_;
+  SourceInfo src_;
+  Granularity granularity_ = Granularity::kPage;
+  FlushKind flush_kind_ = FlushKind::kClflush;
+  StorePolicy policy_{};
+  std::vector<std::string> notes_;
+  uint64_t window_bytes_ = 1ull << 30;
+  std::vector<Napi::Reference<Napi::ArrayBuffer>> windows_;
+  DeviceStats stats_;
+};
+
+}  // namespace pmemdax

@@ -1,0 +1,25 @@
+// mapping -- an aligned shared mapping of the whole source, with MAP_SYNC where the kernel allows it.
+#pragma once
+#include <cstddef>
+#include <string>
+
+namespace pmemdax {
+
+constexpr size_t kHugeAlign = 2u << 20;
+
+struct Mapping {
+  void* addr = nullptr;
+  size_t size = 0;
+  size_t alignment = 0;
+  bool map_sync = false;
+  std::string map_sync_reason;  // why MAP_SYNC is not in use, empty when it is
+};
+
+// MapSource -- maps [0, size) of fd at an address aligned to `alignment` (a power of two). Tries
+// MAP_SHARED_VALIDATE|MAP_SYNC first unless `try_sync` is false; on EOPNOTSUPP or EINVAL falls back to
+// MAP_SHARED and records the kernel's answer. Returns 0 or an errno (from mmap).
+int MapSource(int fd, size_t size, size_t alignment, bool writable, bool try_sync, Mapping* out);
+
+void Unmap(Mapping* m);
+
+}  // namespace pmemdax

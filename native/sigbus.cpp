@@ -1,0 +1,92 @@
+#include "sigbus.h"
+
+#include <setjmp.h>
+#include <signal.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+
+namespace pmemdax {
+
+namespace {
+
+// Per-thread recovery state: set only while SafeCopy runs on that thread.
+struct Recovery {
+  sigjmp_buf env;
+  uintptr_t lo = 0, hi = 0;  // source range being copied
+  uintptr_t fault_addr = 0;
+  volatile sig_atomic_t active = 0;
+};
+
+thread_local Recovery* tls_recovery = nullptr;
+struct sigaction previous_action;
+
+void ChainToPrevious(int sig, siginfo_t* info, void* ctx) {
+  if (previous_action.sa_flags & SA_SIGINFO) {
+    if (previous_action.sa_sigaction != nullptr) {
+      previous_action.sa_sigaction(sig, info, ctx);
+      return;
+    }
+  } else if (previous_action.sa_handler != SIG_DFL && previous_action.sa_handler != SIG_IGN) {
+    previous_action.sa_handler(sig);
+    return;
+  }
+  // Default disposition: restore it and return, so the faulting access repeats and the process dies by
+  // SIGBUS exactly as it would have without us.
+  signal(sig, SIG_DFL);
+}
+
+void OnSigbus(int sig, siginfo_t* info, void* ctx) {
+  Recovery* r = tls_recovery;
+  auto addr = reinterpret_cast<uintptr_t>(info->si_addr);
+  if (r != nullptr && r->active && addr >= r->lo && addr < r->hi) {
+    r->fault_addr = addr;
+    r->active = 0;
+    siglongjmp(r->env, 1);
+  }
+  ChainToPrevious(sig, info, ctx);
+}
+
+}  // namespace
+
+void InstallSigbusHandler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa;
+    std::memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = OnSigbus;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, &previous_action);
+  });
+}
+
+int SafeCopy(void* dst, const void* src, size_t len, size_t* fault) {
+  Recovery r;
+  r.lo = reinterpret_cast<uintptr_t>(src);
+  r.hi = r.lo + len;
+  tls_recovery = &r;
+  if (sigsetjmp(r.env, 1) != 0) {
+    tls_recovery = nullptr;
+    *fault = r.fault_addr - r.lo;
+    return EIO;
+  }
+  r.active = 1;
+  // Copy page by page, forwards: memcpy may visit bytes out of order, but never across the chunk, so
+  // everything in the pages before a poisoned one has been copied when we bail out.
+  constexpr size_t kChunk = 4096;
+  auto* d = static_cast<uint8_t*>(dst);
+  auto* s = static_cast<const uint8_t*>(src);
+  for (size_t done = 0; done < len;) {
+    size_t n = len - done < kChunk ? len - done : kChunk;
+    std::memcpy(d + done, s + done, n);
+    done += n;
+  }
+  r.active = 0;
+  tls_recovery = nullptr;
+  return 0;
+}
+
+}  // namespace pmemdax

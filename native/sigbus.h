@@ -1,0 +1,15 @@
+// sigbus -- copies out of a mapping that survive a machine-check SIGBUS on poisoned media.
+#pragma once
+#include <cstddef>
+
+namespace pmemdax {
+
+// InstallSigbusHandler -- installs (once per process) a SIGBUS handler that recovers copies made by
+// SafeCopy on this thread and hands every other SIGBUS to the handler that was there before.
+void InstallSigbusHandler();
+
+// SafeCopy -- memcpy(dst, src, len); returns 0, or EIO with *fault set to the byte offset from `src` of the
+// address that raised SIGBUS. Every page before the faulting one has been copied.
+int SafeCopy(void* dst, const void* src, size_t len, size_t* fault);
+
+}  // namespace pmemdax
