@@ -1,0 +1,264 @@
+import { errnoError } from '../errors';
+import { native, type NativeDevice, type NativeStats } from '../native';
+import type {
+  ByteRange,
+  DaxDevice,
+  DeepFlushResult,
+  DeviceInfo,
+  DirectAccessOptions,
+  DirectAccessResult,
+  OpenOptions,
+} from './types';
+import { checkByte, checkFlags, checkIndex, checkRange, checkView, rangeError } from './validate';
+
+export const PAGE_SIZE = 4096;
+const HUGE_PAGE = 2 * 1024 * 1024;
+const DEFAULT_WINDOW_BYTES = 1024 * 1024 * 1024;
+const DEEP_FLUSH_RESULTS: readonly DeepFlushResult[] = ['done', 'not-needed', 'not-permitted'];
+
+export interface DeviceOpenOptions extends OpenOptions {
+  /**
+   * Bytes of the device each ArrayBuffer window covers (a multiple of 2 MiB, at most 1 GiB by default and
+   * 4 GiB at most). Larger devices are served by several windows; `directAccess` never crosses one.
+   */
+  readonly windowBytes?: number;
+}
+
+export type DeviceStats = NativeStats;
+
+function toPairs(ranges: Float64Array | readonly ByteRange[]): Float64Array {
+  if (ranges instanceof Float64Array) return ranges;
+  const pairs = new Float64Array(ranges.length * 2);
+  ranges.forEach((r, i) => {
+    pairs[2 * i] = r.offset;
+    pairs[2 * i + 1] = r.length;
+  });
+  return pairs;
+}
+
+/**
+ * An opened device-dax, fsdax file or ordinary file, mapped whole. Offsets are device bytes; every write
+ * method leaves the data durable on return unless its flags say otherwise.
+ */
+export class Device implements DaxDevice, Disposable {
+  readonly path: string;
+  readonly info: DeviceInfo;
+  readonly size: number;
+  readonly #native: NativeDevice;
+  readonly #windowBytes: number;
+  readonly #windows: (ArrayBuffer | undefined)[] = [];
+  #bad: ByteRange[] = [];
+  #closed = false;
+
+  private constructor(path: string, nativeDevice: NativeDevice) {
+    this.path = path;
+    this.#native = nativeDevice;
+    const raw = nativeDevice.info();
+    this.size = raw.size;
+    this.#windowBytes = raw.windowBytes;
+    this.info = Object.freeze({
+      path: raw.path,
+      kind: raw.kind,
+      size: raw.size,
+      alignment: raw.alignment,
+      mapSync: raw.mapSync,
+      mapSyncReason: raw.mapSyncReason,
+      granularity: raw.granularity,
+      flush: raw.flush,
+      copyKernel: raw.copyKernel,
+      movntThreshold: raw.movntThreshold < 0 ? Infinity : raw.movntThreshold,
+      pmem: raw.pmem,
+      blockDevice: raw.blockDevice,
+      region: raw.region,
+      persistenceDomain: raw.persistenceDomain,
+      deepFlushAvailable: raw.deepFlushAvailable,
+      numaNode: raw.numaNode,
+      unsafeShutdownCount: raw.unsafeShutdownCount,
+      notes: Object.freeze([...raw.notes]),
+    });
+    this.#bad = this.#readBadblocks();
+  }
+
+  /** Opens and maps `path`. Throws fs-style errors (`ENOENT`, `EACCES`, …) or `ERR_PMEMDAX_*`. */
+  static open(path: string, options: DeviceOpenOptions = {}): Device {
+    if (typeof path !== 'string' || path.length === 0) {
+      throw Object.assign(new TypeError('The "path" argument must be a non-empty string'), { code: 'ERR_INVALID_ARG_TYPE' });
+    }
+    const size = options.size ?? 0;
+    checkIndex(size, 'size');
+    if (options.create && size === 0) throw rangeError('Creating a file needs a "size" greater than 0');
+    const windowBytes = options.windowBytes ?? DEFAULT_WINDOW_BYTES;
+    checkIndex(windowBytes, 'windowBytes');
+    if (windowBytes === 0 || windowBytes % HUGE_PAGE !== 0 || windowBytes > 2 ** 32) {
+      throw rangeError(`The "windowBytes" option must be a multiple of 2 MiB up to 4 GiB, received ${windowBytes}`);
+    }
+    const nativeDevice = new native.NativeDevice(path, options.create === true, size, options.readonly === true, windowBytes);
+    return new Device(path, nativeDevice);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * direct_access: a view of up to `nrPages` pages from device page `pgoff`, and how many pages it covers
+   * (at least 1 unless `nrPages` is 0). It stops at a window's end and before the first known bad page;
+   * a bad first page is `EIO`, or, in recovery mode, a single page to overwrite.
+   */
+  directAccess(pgoff: number, nrPages: number, options?: DirectAccessOptions): DirectAccessResult {
+    if (this.#closed) throw errnoError('ENXIO', 'direct_access', { path: this.path });
+    checkIndex(pgoff, 'pgoff');
+    if (typeof nrPages !== 'number' || !Number.isSafeInteger(nrPages)) checkIndex(nrPages, 'nrPages');
+    if (nrPages < 0) throw errnoError('EINVAL', 'direct_access', { path: this.path });
+    const start = pgoff * PAGE_SIZE;
+    if (start + PAGE_SIZE > this.size) throw errnoError('ERANGE', 'direct_access', { path: this.path, offset: start });
+    const index = Math.floor(start / this.#windowBytes);
+    const windowStart = index * this.#windowBytes;
+    const windowEnd = Math.min(this.size, windowStart + this.#windowBytes);
+    let pages = Math.min(nrPages, Math.floor((windowEnd - start) / PAGE_SIZE));
+    if (this.#bad.length > 0 && pages > 0) pages = this.#clipAtPoison(start, pages, options?.recovery === true);
+    const buffer = (this.#windows[index] ??= this.#native.window(index));
+    return { view: new Uint8Array(buffer, start - windowStart, pages * PAGE_SIZE), pages };
+  }
+
+  #clipAtPoison(start: number, pages: number, recovery: boolean): number {
+    const end = start + pages * PAGE_SIZE;
+    for (const bad of this.#bad) {
+      if (bad.offset + bad.length <= start) continue;
+      if (bad.offset >= end) break;
+      const clean = Math.floor((Math.max(bad.offset, start) - start) / PAGE_SIZE);
+      if (clean > 0) return clean;
+      if (recovery) return 1;
+      throw errnoError('EIO', 'direct_access', { path: this.path, offset: Math.max(bad.offset, start) });
+    }
+    return pages;
+  }
+
+  /** Writes back the caches over the range (msync at page granularity); `drain` then orders it. */
+  flush(offset: number, length: number): void {
+    checkRange(offset, length, this.size);
+    this.#native.flush(offset, length);
+  }
+
+  /** Waits for earlier flushes and non-temporal stores to complete (sfence). */
+  drain(): void {
+    this.#native.drain();
+  }
+
+  /** flush + drain: the range is durable on return. */
+  persist(offset: number, length: number): void {
+    checkRange(offset, length, this.size);
+    this.#native.persist(offset, length);
+  }
+
+  /** Persists many ranges with one drain: a Float64Array of [offset, length] pairs, or range objects. */
+  persistRanges(ranges: Float64Array | readonly ByteRange[]): void {
+    if (!(ranges instanceof Float64Array) && !Array.isArray(ranges)) {
+      throw Object.assign(new TypeError('The "ranges" argument must be a Float64Array or an array of ranges'), {
+        code: 'ERR_INVALID_ARG_TYPE',
+      });
+    }
+    const pairs = toPairs(ranges);
+    if (pairs.length % 2 !== 0) throw rangeError('A Float64Array of ranges must hold [offset, length] pairs');
+    for (let i = 0; i < pairs.length; i += 2) checkRange(pairs[i], pairs[i + 1], this.size);
+    this.#native.persistRanges(pairs);
+  }
+
+  /** Copies `src` into the device at `offset`. */
+  copy(offset: number, src: ArrayBufferView, flags = 0): void {
+    checkView(src, 'src');
+    checkRange(offset, src.byteLength, this.size);
+    checkFlags(flags);
+    this.#native.copy(offset, src, flags);
+  }
+
+  /** Copies `length` device bytes from `srcOffset` to `dstOffset` (the ranges may overlap). */
+  move(dstOffset: number, srcOffset: number, length: number, flags = 0): void {
+    checkRange(dstOffset, length, this.size);
+    checkRange(srcOffset, length, this.size);
+    checkFlags(flags);
+    this.#native.move(dstOffset, srcOffset, length, flags);
+  }
+
+  /** Sets `length` bytes at `offset` to `value`. */
+  fill(offset: number, value: number, length: number, flags = 0): void {
+    checkByte(value);
+    checkRange(offset, length, this.size);
+    checkFlags(flags);
+    this.#native.fill(offset, value, length, flags);
+  }
+
+  copySafe(offset: number, target: Uint8Array): void {
+    checkView(target, 'target');
+    checkRange(offset, target.byteLength, this.size);
+    try {
+      this.#native.copySafe(offset, target);
+    } catch (error) {
+      // Poison we did not know of: the kernel's list has probably grown since we last read it.
+      this.#bad = this.#readBadblocks();
+      throw error;
+    }
+  }
+
+  /** Reads `length` bytes at `offset` into a new buffer; poison is `EIO` with the failing offset. */
+  readSafe(offset: number, length: number): Uint8Array {
+    checkRange(offset, length, this.size);
+    const out = new Uint8Array(length);
+    this.copySafe(offset, out);
+    return out;
+  }
+
+  /** Known poisoned ranges in device bytes, read anew from the kernel on every call. */
+  badblocks(): ByteRange[] {
+    this.#bad = this.#readBadblocks();
+    return this.#bad.map((r) => ({ ...r }));
+  }
+
+  /**
+   * Overwrites a page-aligned range with `data` (or zeros) by a recovery write, which clears poison on
+   * fsdax, then checks the kernel's list. Device-dax has no such write: `ERR_PMEMDAX_CLEAR_UNSUPPORTED`.
+   */
+  clearBadblocks(offset: number, length: number, data?: ArrayBufferView): void {
+    checkRange(offset, length, this.size);
+    if (offset % PAGE_SIZE !== 0 || length % PAGE_SIZE !== 0) {
+      throw errnoError('EINVAL', 'pwrite', { path: this.path, offset, length });
+    }
+    if (data !== undefined) checkView(data, 'data');
+    try {
+      this.#native.clearBadblocks(offset, length, data);
+    } finally {
+      if (!this.#closed) this.#bad = this.#readBadblocks();
+    }
+  }
+
+  /** Persists the range, then drains the platform's write queues where the region offers it. */
+  deepFlush(offset: number, length: number): DeepFlushResult {
+    checkRange(offset, length, this.size);
+    return DEEP_FLUSH_RESULTS[this.#native.deepFlush(offset, length)] as DeepFlushResult;
+  }
+
+  /** Counters of the persistence work done so far (cache lines flushed, fences, msyncs). */
+  stats(): DeviceStats {
+    return this.#native.stats();
+  }
+
+  /** Unmaps the device and detaches every view handed out. Safe to call more than once. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#windows.length = 0;
+    this.#bad = [];
+    this.#native.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #readBadblocks(): ByteRange[] {
+    const pairs = this.#native.badblocks();
+    const out: ByteRange[] = [];
+    for (let i = 0; i < pairs.length; i += 2) out.push({ offset: pairs[i] as number, length: pairs[i + 1] as number });
+    return out;
+  }
+}

@@ -1,0 +1,76 @@
+// The one place that loads the addon. Everything else imports the typed surface from here.
+import bindings from 'bindings';
+
+export interface NativeCpuInfo {
+  readonly clflush: boolean;
+  readonly clflushopt: boolean;
+  readonly clwb: boolean;
+  readonly avx2: boolean;
+  readonly avx512f: boolean;
+  /** The flush instruction a device opened now would use (after PMEMDAX_NO_* overrides). */
+  readonly flush: 'clwb' | 'clflushopt' | 'clflush';
+  readonly copyKernel: 'avx512' | 'avx2' | 'sse2';
+}
+
+export interface NativeDeviceInfo {
+  readonly path: string;
+  readonly kind: 'devdax' | 'fsdax' | 'file';
+  readonly size: number;
+  readonly alignment: number;
+  readonly mapSync: boolean;
+  readonly mapSyncReason: string | null;
+  readonly granularity: 'byte' | 'cacheline' | 'page';
+  readonly flush: 'clwb' | 'clflushopt' | 'clflush' | 'msync' | 'none';
+  readonly copyKernel: 'avx512' | 'avx2' | 'sse2';
+  /** -1 when non-temporal stores are disabled. */
+  readonly movntThreshold: number;
+  readonly pmem: boolean;
+  readonly blockDevice: string | null;
+  readonly region: string | null;
+  readonly persistenceDomain: string | null;
+  readonly deepFlushAvailable: boolean;
+  readonly numaNode: number | null;
+  readonly unsafeShutdownCount: number | null;
+  readonly notes: string[];
+  readonly windowBytes: number;
+  readonly writable: boolean;
+}
+
+export interface NativeStats {
+  readonly flushedLines: number;
+  readonly flushCalls: number;
+  readonly drains: number;
+  readonly msyncs: number;
+}
+
+/** Methods take validated arguments; they re-check bounds but not types. */
+export interface NativeDevice {
+  info(): NativeDeviceInfo;
+  window(index: number): ArrayBuffer;
+  flush(offset: number, length: number): void;
+  drain(): void;
+  persist(offset: number, length: number): void;
+  persistRanges(pairs: Float64Array): void;
+  copy(offset: number, src: ArrayBufferView, flags: number): void;
+  move(dst: number, src: number, length: number, flags: number): void;
+  fill(offset: number, value: number, length: number, flags: number): void;
+  copySafe(offset: number, target: ArrayBufferView): void;
+  badblocks(): Float64Array;
+  clearBadblocks(offset: number, length: number, data: ArrayBufferView | undefined): void;
+  /** 0 done, 1 not needed, 2 not permitted. */
+  deepFlush(offset: number, length: number): 0 | 1 | 2;
+  stats(): NativeStats;
+  close(): void;
+}
+
+export interface NativeBinding {
+  NativeDevice: new (path: string, create: boolean, size: number, readonly: boolean, windowBytes: number) => NativeDevice;
+  cpuInfo(): NativeCpuInfo;
+}
+
+// PMEMDAX_ADDON_DIR selects another build of the addon (the sanitizer build, for one).
+const addonDir = process.env.PMEMDAX_ADDON_DIR;
+
+export const native: NativeBinding = addonDir
+  ? (bindings({ bindings: 'pmemdax.node', try: [[addonDir, 'bindings']] }) as NativeBinding)
+  : (bindings('pmemdax') as NativeBinding);

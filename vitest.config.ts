@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+// Native code and signal handlers do not belong in worker threads: every project runs in forked processes.
+export default defineConfig({
+  test: {
+    pool: 'forks',
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts', 'test/dax/**/*.test.ts'] } },
+      { extends: true, test: { name: 'native', include: ['test/native/**/*.test.ts'], testTimeout: 30_000 } },
+      { extends: true, test: { name: 'pmem', include: ['test/pmem/**/*.test.ts'], testTimeout: 120_000 } },
+    ],
+  },
+});
