@@ -1,0 +1,42 @@
+// `npm test`: every suite that can run on this machine, then one closing line with the totals.
+//   1. unit + native (vitest, on the host)
+//   2. native again under AddressSanitizer/UBSan, when the sanitizer build exists (`npm run build:asan`)
+//   3. the real-pmem suite inside a QEMU guest, when the guest can run here (it says why when it cannot)
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const results = join(root, '.cache', 'results');
+rmSync(results, { recursive: true, force: true });
+mkdirSync(results, { recursive: true });
+const env = { ...process.env, PMEMDAX_RESULTS_DIR: results };
+
+function run(label, command, args) {
+  process.stdout.write(`\n== ${label}\n`);
+  const r = spawnSync(command, args, { cwd: root, stdio: 'inherit', env });
+  return r.status ?? 1;
+}
+
+const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
+const statuses = [];
+statuses.push(run('unit and native suites', process.execPath, [vitest, 'run', '--project', 'unit', '--project', 'native',
+  '--reporter=default', '--reporter=json', `--outputFile.json=${join(results, 'host.json')}`]));
+statuses.push(run('native suite under AddressSanitizer/UBSan', process.execPath, [join(root, 'scripts', 'test-asan.mjs')]));
+statuses.push(run('real-pmem suite in a QEMU guest', process.execPath, [join(root, 'scripts', 'test-pmem.mjs')]));
+
+// Each suite leaves a vitest JSON report in PMEMDAX_RESULTS_DIR; add them up.
+let passed = 0, failed = 0, skipped = 0;
+for (const name of ['host.json', 'asan.json', 'pmem.json']) {
+  const file = join(results, name);
+  if (!existsSync(file)) continue;
+  const report = JSON.parse(readFileSync(file, 'utf8'));
+  passed += report.numPassedTests;
+  failed += report.numFailedTests;
+  skipped += report.numPendingTests + (report.numTodoTests ?? 0);
+}
+const ok = statuses.every((s) => s === 0);
+if (!ok && failed === 0) failed = statuses.filter((s) => s !== 0).length;  // a suite that died before reporting
+process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+process.exit(ok ? 0 : 1);
