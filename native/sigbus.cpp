@@ -68,19 +68,23 @@ int SafeCopy(void* dst, const void* src, size_t len, size_t* fault) {
   r.lo = reinterpret_cast<uintptr_t>(src);
   r.hi = r.lo + len;
   tls_recovery = &r;
+  constexpr uintptr_t kPage = 4096;
   if (sigsetjmp(r.env, 1) != 0) {
     tls_recovery = nullptr;
-    *fault = r.fault_addr - r.lo;
+    // Poison and lost pages are whole pages: report the start of the failing page (or of the copy).
+    uintptr_t page = r.fault_addr & ~(kPage - 1);
+    *fault = page > r.lo ? page - r.lo : 0;
     return EIO;
   }
   r.active = 1;
-  // Copy page by page, forwards: memcpy may visit bytes out of order, but never across the chunk, so
-  // everything in the pages before a poisoned one has been copied when we bail out.
-  constexpr size_t kChunk = 4096;
+  // Copy in chunks that end at source page boundaries: memcpy may visit bytes out of order, but never
+  // across a chunk, so every page before a faulting one has been copied when we bail out.
   auto* d = static_cast<uint8_t*>(dst);
   auto* s = static_cast<const uint8_t*>(src);
   for (size_t done = 0; done < len;) {
-    size_t n = len - done < kChunk ? len - done : kChunk;
+    uintptr_t here = r.lo + done;
+    size_t n = kPage - (here & (kPage - 1));
+    if (n > len - done) n = len - done;
     std::memcpy(d + done, s + done, n);
     done += n;
   }

@@ -8,8 +8,8 @@ namespace pmemdax {
 // SafeCopy on this thread and hands every other SIGBUS to the handler that was there before.
 void InstallSigbusHandler();
 
-// SafeCopy -- memcpy(dst, src, len); returns 0, or EIO with *fault set to the byte offset from `src` of the
-// address that raised SIGBUS. Every page before the faulting one has been copied.
+// SafeCopy -- memcpy(dst, src, len); returns 0, or EIO with *fault set to the offset from `src` of the start
+// of the page that raised SIGBUS (0 if that page holds `src`). Every page before it has been copied.
 int SafeCopy(void* dst, const void* src, size_t len, size_t* fault);
 
 }  // namespace pmemdax
