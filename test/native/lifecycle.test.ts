@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT, runNode, scratchDir } from '../support/scratch';
 
@@ -91,14 +91,15 @@ describe('SIGBUS on the host: a mapping past a truncated file', () => {
   });
   afterEach(() => s.cleanup());
 
+  // The script expects a variable named path in scope.
   const SETUP = `${LIB}
     const fs = require('node:fs');
-    const d = Device.open(process.argv[1], { create: true, size: 4 * 4096 });
+    const d = Device.open(path, { create: true, size: 4 * 4096 });
     d.fill(0, 0x61, 4 * 4096);
-    fs.truncateSync(process.argv[1], 4096); // pages 1-3 of the mapping now lie past EOF`;
+    fs.truncateSync(path, 4096); // pages 1-3 of the mapping now lie past EOF`;
 
   it('readSafe over the lost pages throws EIO with the offset, and the process lives on', () => {
-    const r = runNode(`${SETUP}
+    const r = runNode(`const path = process.argv[1]; ${SETUP}
       const out = {};
       try { d.readSafe(100, 3 * 4096); } catch (e) { out.code = e.code; out.errno = e.errno; out.offset = e.offset; out.syscall = e.syscall; }
       out.first = Buffer.from(d.readSafe(0, 4)).toString();
@@ -108,19 +109,19 @@ describe('SIGBUS on the host: a mapping past a truncated file', () => {
   });
 
   it('readSafe recovers on a worker thread too', () => {
-    writeFileSync(s.file('w'), '');
     const r = runNode(`${LIB}
       const { Worker } = require('node:worker_threads');
-      const w = new Worker(${JSON.stringify(`${SETUP}
+      const w = new Worker(${JSON.stringify(`const path = require('node:worker_threads').workerData; ${SETUP}
         try { d.readSafe(8192, 10); } catch (e) { require('node:worker_threads').parentPort.postMessage(e.code + ' ' + e.offset); }`)},
-        { eval: true, argv: [process.argv[1]] });
+        { eval: true, workerData: process.argv[1] });
       w.on('message', (m) => console.log(m));`, [s.file('w')]);
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('EIO 8192');
+    expect(existsSync(s.file('w'))).toBe(true);
   });
 
   it('a raw load from a lost page kills the process by SIGBUS (the handler passes it on)', () => {
-    const r = runNode(`${SETUP}
+    const r = runNode(`const path = process.argv[1]; ${SETUP}
       d.readSafe(0, 10); // installs and exercises the handler first
       const view = d.directAccess(2, 1).view;
       console.log(view[0]);`, [s.file('raw')]);
