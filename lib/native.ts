@@ -43,10 +43,12 @@ export interface NativeStats {
   readonly msyncs: number;
 }
 
-/** Methods take validated arguments; they re-check bounds but not types. */
-export interface NativeDevice {
-  info(): NativeDeviceInfo;
-  window(index: number): ArrayBuffer;
+/**
+ * The per-record calls, as plain functions bound to one native device (no receiver lookup on each call).
+ * They take validated arguments; they re-check bounds but not types. Keep them private to the Device that
+ * made them: they must not outlive its native handle.
+ */
+export interface NativeHotPath {
   flush(offset: number, length: number): void;
   drain(): void;
   persist(offset: number, length: number): void;
@@ -55,6 +57,12 @@ export interface NativeDevice {
   move(dst: number, src: number, length: number, flags: number): void;
   fill(offset: number, value: number, length: number, flags: number): void;
   copySafe(offset: number, target: ArrayBufferView): void;
+}
+
+export interface NativeDevice {
+  info(): NativeDeviceInfo;
+  hot(): NativeHotPath;
+  window(index: number): ArrayBuffer;
   badblocks(): Float64Array;
   clearBadblocks(offset: number, length: number, data: ArrayBufferView | undefined): void;
   /** 0 done, 1 not needed, 2 not permitted. */

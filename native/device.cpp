@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <cmath>
 #include <cstring>
 
 #include "badblocks.h"
@@ -38,21 +39,20 @@ bool ParseGranularity(const char* s, Granularity* out) {
   return true;
 }
 
-// Reads the bytes of any ArrayBufferView; false if `v` is not one.
-bool ViewBytes(Napi::Value v, uint8_t** data, size_t* len) {
-  napi_env env = v.Env();
-  bool is = false;
-  if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
-    napi_typedarray_type type;
-    size_t count = 0, offset = 0;
-    void* p = nullptr;
-    napi_value ab;
-    if (napi_get_typedarray_info(env, v, &type, &count, &p, &ab, &offset) != napi_ok) return false;
+// Reads the bytes of any ArrayBufferView; false if `v` is not one. The typed-array query comes first and
+// alone because it is the common case and fails cheaply for anything else.
+bool ViewBytes(napi_env env, napi_value v, uint8_t** data, size_t* len) {
+  napi_typedarray_type type;
+  size_t count = 0, offset = 0;
+  void* p = nullptr;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, v, &type, &count, &p, &ab, &offset) == napi_ok) {
     static const size_t kElem[] = {1, 1, 1, 2, 2, 4, 4, 4, 8, 8, 8};
     *data = static_cast<uint8_t*>(p);
     *len = count * (static_cast<size_t>(type) < sizeof kElem / sizeof kElem[0] ? kElem[type] : 1);
     return true;
   }
+  bool is = false;
   if (napi_is_dataview(env, v, &is) == napi_ok && is) {
     void* p = nullptr;
     napi_value ab;
@@ -83,14 +83,7 @@ Napi::Function Device::Init(Napi::Env env) {
                      {
                          InstanceMethod("info", &Device::Info),
                          InstanceMethod("window", &Device::Window),
-                         InstanceMethod("flush", &Device::Flush),
-                         InstanceMethod("drain", &Device::DrainMethod),
-                         InstanceMethod("persist", &Device::Persist),
-                         InstanceMethod("persistRanges", &Device::PersistRanges),
-                         InstanceMethod("copy", &Device::Copy),
-                         InstanceMethod("move", &Device::Move),
-                         InstanceMethod("fill", &Device::Fill),
-                         InstanceMethod("copySafe", &Device::CopySafe),
+                         InstanceMethod("hot", &Device::Hot),
                          InstanceMethod("badblocks", &Device::Badblocks),
                          InstanceMethod("clearBadblocks", &Device::ClearBadblocks),
                          InstanceMethod("deepFlush", &Device::DeepFlush),
@@ -364,134 +357,196 @@ Napi::Value Device::Window(const Napi::CallbackInfo& info) {
   return ab;
 }
 
-Napi::Value Device::Flush(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  double off = Num(info, 0), len = Num(info, 1);
-  if (!CheckOpen(env) || !CheckRange(env, off, len)) return env.Undefined();
-  int err = 0;
+// ---- Hot path ----
+// Plain N-API callbacks bound to one device through their data pointer. ObjectWrap's unwrap costs more than
+// a 64-byte persist, so the calls an application makes per record skip it. The TypeScript Device keeps
+// these functions private, next to the native handle, so they never outlive it.
+
+namespace {
+
+double D(napi_env env, napi_value v) {
+  double d = std::nan("");  // anything but a number fails the range checks
+  napi_get_value_double(env, v, &d);
+  return d;
+}
+
+Device* HotArgs(napi_env env, napi_callback_info info, napi_value* argv, size_t n) {
+  void* data = nullptr;
+  napi_get_cb_info(env, info, &n, argv, nullptr, &data);
+  return static_cast<Device*>(data);
+}
+
+}  // namespace
+
+bool Device::HotRange(napi_env env, double offset, double length) {
+  Napi::Env e(env);
+  return CheckOpen(e) && CheckRange(e, offset, length);
+}
+
+void Device::ThrowMsync(napi_env env, int err, uint64_t offset, uint64_t len) {
+  ErrnoError(Napi::Env(env), err, "msync", ErrorContext{path_, static_cast<int64_t>(offset), static_cast<int64_t>(len)})
+      .ThrowAsJavaScriptException();
+}
+
+// What the flags leave to do after copy/move/fill stores.
+void Device::FinishStore(napi_env env, uint64_t offset, uint64_t len, uint32_t flags) {
   if (granularity_ == Granularity::kPage) {
-    err = Msync(static_cast<uint64_t>(off), static_cast<uint64_t>(len));
-  } else if (granularity_ == Granularity::kCacheline) {
-    stats_.flushed_lines += policy_.flush(base_ + static_cast<uint64_t>(off), static_cast<uint64_t>(len));
-    ++stats_.flush_calls;
+    if (flags & kNoFlush) return;
+    Drain();  // non-temporal stores must land before the kernel writes the pages back
+    int err = Msync(offset, len);
+    if (err != 0) ThrowMsync(env, err, offset, len);
+  } else if (!(flags & kNoDrain)) {
+    Fence();
   }
-  if (err != 0) ErrnoError(env, err, "msync", ErrorContext{path_, static_cast<int64_t>(off), static_cast<int64_t>(len)}).ThrowAsJavaScriptException();
-  return env.Undefined();
 }
 
-Napi::Value Device::DrainMethod(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (CheckOpen(env)) Fence();
-  return env.Undefined();
+// The page path leaves write-back to msync in FinishStore.
+uint32_t Device::StoreFlags(uint32_t flags) const { return granularity_ == Granularity::kPage ? flags | kNoFlush : flags; }
+
+napi_value Device::HotFlush(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  Device* self = HotArgs(env, info, argv, 2);
+  double off = D(env, argv[0]), len = D(env, argv[1]);
+  if (!self->HotRange(env, off, len)) return nullptr;
+  uint64_t o = static_cast<uint64_t>(off), n = static_cast<uint64_t>(len);
+  if (self->granularity_ == Granularity::kPage) {
+    int err = self->Msync(o, n);
+    if (err != 0) self->ThrowMsync(env, err, o, n);
+  } else if (self->granularity_ == Granularity::kCacheline) {
+    self->stats_.flushed_lines += self->policy_.flush(self->base_ + o, n);
+    ++self->stats_.flush_calls;
+  }
+  return nullptr;
 }
 
-Napi::Value Device::Persist(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  double off = Num(info, 0), len = Num(info, 1);
-  if (!CheckOpen(env) || !CheckRange(env, off, len)) return env.Undefined();
-  int err = PersistRange(static_cast<uint64_t>(off), static_cast<uint64_t>(len), true);
-  if (err != 0) ErrnoError(env, err, "msync", ErrorContext{path_, static_cast<int64_t>(off), static_cast<int64_t>(len)}).ThrowAsJavaScriptException();
-  return env.Undefined();
+napi_value Device::HotDrain(napi_env env, napi_callback_info info) {
+  Device* self = HotArgs(env, info, nullptr, 0);
+  if (self->CheckOpen(Napi::Env(env))) self->Fence();
+  return nullptr;
+}
+
+napi_value Device::HotPersist(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  Device* self = HotArgs(env, info, argv, 2);
+  double off = D(env, argv[0]), len = D(env, argv[1]);
+  if (!self->HotRange(env, off, len)) return nullptr;
+  uint64_t o = static_cast<uint64_t>(off), n = static_cast<uint64_t>(len);
+  int err = self->PersistRange(o, n, true);
+  if (err != 0) self->ThrowMsync(env, err, o, n);
+  return nullptr;
 }
 
 // persistRanges(Float64Array [offset0, length0, offset1, length1, …]): one fence for the whole batch.
-Napi::Value Device::PersistRanges(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!CheckOpen(env)) return env.Undefined();
-  Napi::Float64Array ranges = info[0].As<Napi::Float64Array>();
-  const double* r = ranges.Data();
-  size_t n = ranges.ElementLength() / 2;
+napi_value Device::HotPersistRanges(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  Device* self = HotArgs(env, info, argv, 1);
+  double* r = nullptr;
+  size_t count = 0;
+  if (!ViewBytes(env, argv[0], reinterpret_cast<uint8_t**>(&r), &count)) {
+    TypeErr(Napi::Env(env), "ranges must be a Float64Array").ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  size_t n = count / sizeof(double) / 2;
   for (size_t i = 0; i < n; ++i) {
-    if (!CheckRange(env, r[2 * i], r[2 * i + 1])) return env.Undefined();
+    if (!self->HotRange(env, r[2 * i], r[2 * i + 1])) return nullptr;
   }
   for (size_t i = 0; i < n; ++i) {
-    int err = PersistRange(static_cast<uint64_t>(r[2 * i]), static_cast<uint64_t>(r[2 * i + 1]), false);
+    uint64_t o = static_cast<uint64_t>(r[2 * i]), len = static_cast<uint64_t>(r[2 * i + 1]);
+    int err = self->PersistRange(o, len, false);
     if (err != 0) {
-      ErrnoError(env, err, "msync", ErrorContext{path_, static_cast<int64_t>(r[2 * i]), static_cast<int64_t>(r[2 * i + 1])})
-          .ThrowAsJavaScriptException();
-      return env.Undefined();
+      self->ThrowMsync(env, err, o, len);
+      return nullptr;
     }
   }
-  if (granularity_ != Granularity::kPage) Fence();
-  return env.Undefined();
+  if (self->granularity_ != Granularity::kPage) self->Fence();
+  return nullptr;
 }
 
-// Shared tail of copy/move/fill: what the flags leave to do after the stores.
-#define PMEMDAX_FINISH_STORE(env, off, len, flags)                                                             \
-  do {                                                                                                          \
-    if (granularity_ == Granularity::kPage) {                                                                   \
-      if (!((flags) & kNoFlush)) {                                                                              \
-        Drain();                                                                                                \
-        int err_ = Msync((off), (len));                                                                         \
-        if (err_ != 0)                                                                                          \
-          ErrnoError(env, err_, "msync", ErrorContext{path_, static_cast<int64_t>(off), static_cast<int64_t>(len)}) \
-              .ThrowAsJavaScriptException();                                                                    \
-      }                                                                                                         \
-    } else if (!((flags) & kNoDrain)) {                                                                         \
-      Fence();                                                                                                  \
-    }                                                                                                           \
-  } while (0)
-
-Napi::Value Device::Copy(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  double off = Num(info, 0);
+// copy(offset, src, flags)
+napi_value Device::HotCopy(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  Device* self = HotArgs(env, info, argv, 3);
   uint8_t* src = nullptr;
   size_t len = 0;
-  if (!ViewBytes(info[1], &src, &len)) {
-    TypeErr(env, "source must be an ArrayBufferView").ThrowAsJavaScriptException();
-    return env.Undefined();
+  if (!ViewBytes(env, argv[1], &src, &len)) {
+    TypeErr(Napi::Env(env), "source must be an ArrayBufferView").ThrowAsJavaScriptException();
+    return nullptr;
   }
-  uint32_t flags = static_cast<uint32_t>(Num(info, 2));
-  if (!CheckWritable(env) || !CheckRange(env, off, static_cast<double>(len))) return env.Undefined();
+  double off = D(env, argv[0]);
+  uint32_t flags = static_cast<uint32_t>(D(env, argv[2]));
+  if (!self->CheckWritable(Napi::Env(env)) || !self->HotRange(env, off, static_cast<double>(len))) return nullptr;
   uint64_t o = static_cast<uint64_t>(off);
-  size_t lines = CopyToPmem(policy_, base_ + o, src, len, granularity_ == Granularity::kPage ? flags | kNoFlush : flags);
-  stats_.flushed_lines += lines;
-  PMEMDAX_FINISH_STORE(env, o, len, flags);
-  return env.Undefined();
+  self->stats_.flushed_lines += CopyToPmem(self->policy_, self->base_ + o, src, len, self->StoreFlags(flags));
+  self->FinishStore(env, o, len, flags);
+  return nullptr;
 }
 
-Napi::Value Device::Move(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  double dst = Num(info, 0), src = Num(info, 1), len = Num(info, 2);
-  uint32_t flags = static_cast<uint32_t>(Num(info, 3));
-  if (!CheckWritable(env) || !CheckRange(env, dst, len) || !CheckRange(env, src, len)) return env.Undefined();
+// move(dst, src, length, flags)
+napi_value Device::HotMove(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  Device* self = HotArgs(env, info, argv, 4);
+  double dst = D(env, argv[0]), src = D(env, argv[1]), len = D(env, argv[2]);
+  uint32_t flags = static_cast<uint32_t>(D(env, argv[3]));
+  if (!self->CheckWritable(Napi::Env(env)) || !self->HotRange(env, dst, len) || !self->HotRange(env, src, len)) return nullptr;
   uint64_t d = static_cast<uint64_t>(dst), n = static_cast<uint64_t>(len);
-  stats_.flushed_lines += CopyToPmem(policy_, base_ + d, base_ + static_cast<uint64_t>(src), n,
-                                     granularity_ == Granularity::kPage ? flags | kNoFlush : flags);
-  PMEMDAX_FINISH_STORE(env, d, n, flags);
-  return env.Undefined();
+  self->stats_.flushed_lines +=
+      CopyToPmem(self->policy_, self->base_ + d, self->base_ + static_cast<uint64_t>(src), n, self->StoreFlags(flags));
+  self->FinishStore(env, d, n, flags);
+  return nullptr;
 }
 
-Napi::Value Device::Fill(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  double off = Num(info, 0), len = Num(info, 2);
-  uint8_t value = static_cast<uint8_t>(static_cast<uint32_t>(Num(info, 1)));
-  uint32_t flags = static_cast<uint32_t>(Num(info, 3));
-  if (!CheckWritable(env) || !CheckRange(env, off, len)) return env.Undefined();
+// fill(offset, value, length, flags)
+napi_value Device::HotFill(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  Device* self = HotArgs(env, info, argv, 4);
+  double off = D(env, argv[0]), len = D(env, argv[2]);
+  uint8_t value = static_cast<uint8_t>(static_cast<uint32_t>(D(env, argv[1])));
+  uint32_t flags = static_cast<uint32_t>(D(env, argv[3]));
+  if (!self->CheckWritable(Napi::Env(env)) || !self->HotRange(env, off, len)) return nullptr;
   uint64_t o = static_cast<uint64_t>(off), n = static_cast<uint64_t>(len);
-  stats_.flushed_lines += FillPmem(policy_, base_ + o, value, n, granularity_ == Granularity::kPage ? flags | kNoFlush : flags);
-  PMEMDAX_FINISH_STORE(env, o, n, flags);
-  return env.Undefined();
+  self->stats_.flushed_lines += FillPmem(self->policy_, self->base_ + o, value, n, self->StoreFlags(flags));
+  self->FinishStore(env, o, n, flags);
+  return nullptr;
 }
-
-#undef PMEMDAX_FINISH_STORE
 
 // copySafe(offset, target): device bytes into target; SIGBUS on poison becomes EIO with the device offset.
-Napi::Value Device::CopySafe(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  double off = Num(info, 0);
+napi_value Device::HotCopySafe(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  Device* self = HotArgs(env, info, argv, 2);
   uint8_t* dst = nullptr;
   size_t len = 0;
-  if (!ViewBytes(info[1], &dst, &len)) {
-    TypeErr(env, "target must be an ArrayBufferView").ThrowAsJavaScriptException();
-    return env.Undefined();
+  if (!ViewBytes(env, argv[1], &dst, &len)) {
+    TypeErr(Napi::Env(env), "target must be an ArrayBufferView").ThrowAsJavaScriptException();
+    return nullptr;
   }
-  if (!CheckOpen(env) || !CheckRange(env, off, static_cast<double>(len))) return env.Undefined();
+  double off = D(env, argv[0]);
+  if (!self->HotRange(env, off, static_cast<double>(len))) return nullptr;
   size_t fault = 0;
-  if (SafeCopy(dst, base_ + static_cast<uint64_t>(off), len, &fault) != 0) {
-    ErrnoError(env, EIO, "read", ErrorContext{path_, static_cast<int64_t>(off + fault), -1}).ThrowAsJavaScriptException();
+  if (SafeCopy(dst, self->base_ + static_cast<uint64_t>(off), len, &fault) != 0) {
+    ErrnoError(Napi::Env(env), EIO, "read", ErrorContext{self->path_, static_cast<int64_t>(off + fault), -1})
+        .ThrowAsJavaScriptException();
   }
-  return env.Undefined();
+  return nullptr;
+}
+
+// hot() -> { flush, drain, persist, persistRanges, copy, move, fill, copySafe } bound to this device.
+Napi::Value Device::Hot(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  struct Entry {
+    const char* name;
+    napi_callback cb;
+  };
+  static const Entry kEntries[] = {
+      {"flush", HotFlush}, {"drain", HotDrain}, {"persist", HotPersist}, {"persistRanges", HotPersistRanges},
+      {"copy", HotCopy},   {"move", HotMove},   {"fill", HotFill},       {"copySafe", HotCopySafe},
+  };
+  for (const Entry& e : kEntries) {
+    napi_value fn;
+    if (napi_create_function(env, e.name, NAPI_AUTO_LENGTH, e.cb, this, &fn) != napi_ok) return env.Undefined();
+    o.Set(e.name, Napi::Value(env, fn));
+  }
+  return o;
 }
 
 // badblocks() -> Float64Array [offset0, length0, …], re-read from sysfs on every call.
@@ -531,7 +586,7 @@ Napi::Value Device::ClearBadblocks(const Napi::CallbackInfo& info) {
   uint8_t* data = nullptr;
   size_t data_len = 0;
   if (info.Length() > 2 && !info[2].IsUndefined()) {
-    if (!ViewBytes(info[2], &data, &data_len) || data_len != n) {
+    if (!ViewBytes(env, info[2], &data, &data_len) || data_len != n) {
       TypeErr(env, "data must be an ArrayBufferView of exactly `length` bytes").ThrowAsJavaScriptException();
       return env.Undefined();
     }

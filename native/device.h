@@ -40,19 +40,26 @@ class Device : public Napi::ObjectWrap<Device> {
  private:
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value Window(const Napi::CallbackInfo& info);
-  Napi::Value Flush(const Napi::CallbackInfo& info);
-  Napi::Value DrainMethod(const Napi::CallbackInfo& info);
-  Napi::Value Persist(const Napi::CallbackInfo& info);
-  Napi::Value PersistRanges(const Napi::CallbackInfo& info);
-  Napi::Value Copy(const Napi::CallbackInfo& info);
-  Napi::Value Move(const Napi::CallbackInfo& info);
-  Napi::Value Fill(const Napi::CallbackInfo& info);
-  Napi::Value CopySafe(const Napi::CallbackInfo& info);
+  Napi::Value Hot(const Napi::CallbackInfo& info);
   Napi::Value Badblocks(const Napi::CallbackInfo& info);
   Napi::Value ClearBadblocks(const Napi::CallbackInfo& info);
   Napi::Value DeepFlush(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+
+  // Hot path, bound to this device by Hot(): see device.cpp.
+  static napi_value HotFlush(napi_env env, napi_callback_info info);
+  static napi_value HotDrain(napi_env env, napi_callback_info info);
+  static napi_value HotPersist(napi_env env, napi_callback_info info);
+  static napi_value HotPersistRanges(napi_env env, napi_callback_info info);
+  static napi_value HotCopy(napi_env env, napi_callback_info info);
+  static napi_value HotMove(napi_env env, napi_callback_info info);
+  static napi_value HotFill(napi_env env, napi_callback_info info);
+  static napi_value HotCopySafe(napi_env env, napi_callback_info info);
+  bool HotRange(napi_env env, double offset, double length);
+  void FinishStore(napi_env env, uint64_t offset, uint64_t len, uint32_t flags);
+  uint32_t StoreFlags(uint32_t flags) const;
+  void ThrowMsync(napi_env env, int err, uint64_t offset, uint64_t len);
 
   bool Open(Napi::Env env, const std::string& path, bool create, uint64_t size, bool readonly);
   void Shutdown(Napi::Env* env);

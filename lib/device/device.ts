@@ -1,5 +1,5 @@
 import { errnoError } from '../errors';
-import { native, type NativeDevice, type NativeStats } from '../native';
+import { native, type NativeDevice, type NativeHotPath, type NativeStats } from '../native';
 import type {
   ByteRange,
   DaxDevice,
@@ -45,6 +45,7 @@ export class Device implements DaxDevice, Disposable {
   readonly info: DeviceInfo;
   readonly size: number;
   readonly #native: NativeDevice;
+  readonly #hot: NativeHotPath;
   readonly #windowBytes: number;
   readonly #windows: (ArrayBuffer | undefined)[] = [];
   #bad: ByteRange[] = [];
@@ -53,6 +54,7 @@ export class Device implements DaxDevice, Disposable {
   private constructor(path: string, nativeDevice: NativeDevice) {
     this.path = path;
     this.#native = nativeDevice;
+    this.#hot = nativeDevice.hot();
     const raw = nativeDevice.info();
     this.size = raw.size;
     this.#windowBytes = raw.windowBytes;
@@ -137,18 +139,18 @@ export class Device implements DaxDevice, Disposable {
   /** Writes back the caches over the range (msync at page granularity); `drain` then orders it. */
   flush(offset: number, length: number): void {
     checkRange(offset, length, this.size);
-    this.#native.flush(offset, length);
+    this.#hot.flush(offset, length);
   }
 
   /** Waits for earlier flushes and non-temporal stores to complete (sfence). */
   drain(): void {
-    this.#native.drain();
+    this.#hot.drain();
   }
 
   /** flush + drain: the range is durable on return. */
   persist(offset: number, length: number): void {
     checkRange(offset, length, this.size);
-    this.#native.persist(offset, length);
+    this.#hot.persist(offset, length);
   }
 
   /** Persists many ranges with one drain: a Float64Array of [offset, length] pairs, or range objects. */
@@ -161,7 +163,7 @@ export class Device implements DaxDevice, Disposable {
     const pairs = toPairs(ranges);
     if (pairs.length % 2 !== 0) throw rangeError('A Float64Array of ranges must hold [offset, length] pairs');
     for (let i = 0; i < pairs.length; i += 2) checkRange(pairs[i], pairs[i + 1], this.size);
-    this.#native.persistRanges(pairs);
+    this.#hot.persistRanges(pairs);
   }
 
   /** Copies `src` into the device at `offset`. */
@@ -169,7 +171,7 @@ export class Device implements DaxDevice, Disposable {
     checkView(src, 'src');
     checkRange(offset, src.byteLength, this.size);
     checkFlags(flags);
-    this.#native.copy(offset, src, flags);
+    this.#hot.copy(offset, src, flags);
   }
 
   /** Copies `length` device bytes from `srcOffset` to `dstOffset` (the ranges may overlap). */
@@ -177,7 +179,7 @@ export class Device implements DaxDevice, Disposable {
     checkRange(dstOffset, length, this.size);
     checkRange(srcOffset, length, this.size);
     checkFlags(flags);
-    this.#native.move(dstOffset, srcOffset, length, flags);
+    this.#hot.move(dstOffset, srcOffset, length, flags);
   }
 
   /** Sets `length` bytes at `offset` to `value`. */
@@ -185,14 +187,14 @@ export class Device implements DaxDevice, Disposable {
     checkByte(value);
     checkRange(offset, length, this.size);
     checkFlags(flags);
-    this.#native.fill(offset, value, length, flags);
+    this.#hot.fill(offset, value, length, flags);
   }
 
   copySafe(offset: number, target: Uint8Array): void {
     checkView(target, 'target');
     checkRange(offset, target.byteLength, this.size);
     try {
-      this.#native.copySafe(offset, target);
+      this.#hot.copySafe(offset, target);
     } catch (error) {
       // Poison we did not know of: the kernel's list has probably grown since we last read it.
       this.#bad = this.#readBadblocks();
