@@ -1,0 +1,50 @@
+import { IomapType } from '../iomap/constants';
+import { Errno, errnoOf } from '../iomap/errno';
+import type { Iomap } from '../iomap/types';
+import { daxDirectAccess } from './direct-access';
+import { iomapDeviceOffset, iomapPgoff } from './pgoff';
+import { scratchA } from './scratch';
+
+/** Fill `[p, p+n)` of the CoW destination from the source, or with zeros when there is no old data. */
+function edge(p: number, n: number, src: Readonly<Iomap>, dst: Readonly<Iomap>, zero: boolean): number {
+  const dev = dst.daxDev;
+  if (dev === null) return -Errno.EIO;
+  if (zero) {
+    dev.fill(iomapDeviceOffset(dst, p), 0, n);
+    return 0;
+  }
+  const sdev = src.daxDev;
+  const w = daxDirectAccess(sdev, iomapPgoff(src, p), 1);
+  if (typeof w === 'number' || sdev === null) return -Errno.EIO;
+  const tmp = scratchA(n);
+  sdev.copySafe(iomapDeviceOffset(src, p), tmp);
+  dev.copy(iomapDeviceOffset(dst, p), tmp);
+  return 0;
+}
+
+/**
+ * daxCopyAround -- SEMANTICS §4.4: fill the parts of the `align`-sized destination blocks around
+ * `[pos, pos+length)` that the operation will not write itself: the head `[block start, pos)` and the
+ * tail `[pos+length, block end)`. They are copied from `src`, or zeroed when the source has no data
+ * (UNWRITTEN, or no separate source, which shows up as `src === dst`). Returns 0 or `-EIO`.
+ */
+export function daxCopyAround(pos: number, length: number, align: number, src: Readonly<Iomap>, dst: Readonly<Iomap>): number {
+  const zero = src.type === IomapType.UNWRITTEN || src === dst;
+  const head = pos % align;
+  const end = pos + length;
+  const blockEnd = Math.ceil(end / align) * align;
+  try {
+    if (head !== 0) {
+      const r = edge(pos - head, head, src, dst, zero);
+      if (r < 0) return r;
+    }
+    if (end < blockEnd) {
+      const r = edge(end, blockEnd - end, src, dst, zero);
+      if (r < 0) return r;
+    }
+  } catch (e) {
+    if (errnoOf(e) === 0) throw e;
+    return -Errno.EIO;
+  }
+  return 0;
+}

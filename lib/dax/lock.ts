@@ -1,0 +1,77 @@
+import { DaxEntry, type EntryOrder } from './entry';
+import type { DaxMapping } from './mapping';
+import { waitExclusive, wakeAll, wakeOne } from './wait-table';
+
+/** A smaller entry inside a requested PMD range: the caller must fall back, never wait. */
+export const CONFLICT: unique symbol = Symbol('CONFLICT');
+export type Conflict = typeof CONFLICT;
+
+/** The range a search of `order` at `index` covers: the index itself, or its PMD range. */
+function searchRange(index: number, order: EntryOrder): [number, number] {
+  if (order === 0) return [index, index];
+  const base = index - (index % 512);
+  return [base, base + 511];
+}
+
+/**
+ * lookupUnlocked -- one pass of get_next_unlocked_entry without sleeping: the unlocked entry,
+ * `null` (ABSENT), CONFLICT, or the locked entry to wait for, as `{ wait }`.
+ */
+export function lookupUnlocked(
+  m: DaxMapping,
+  index: number,
+  order: EntryOrder,
+): DaxEntry | null | Conflict | { wait: DaxEntry } {
+  const [first, last] = searchRange(index, order);
+  const e = m.tree.findFirst(first, last);
+  if (e === undefined) return null;
+  if (e.order < order) return CONFLICT;
+  if (e.locked) return { wait: e };
+  return e;
+}
+
+/**
+ * getNextUnlockedEntry -- the acquire loop of §3.2: return the entry covering `index` (or its PMD
+ * range for order 9) once it is unlocked, ABSENT (`null`) or CONFLICT. While it is locked, sleep as
+ * an exclusive waiter on its key and look again. A caller that does not lock what it gets must
+ * `putUnlockedEntry` it, so that a wakeup it consumed is passed on.
+ */
+export async function getNextUnlockedEntry(m: DaxMapping, index: number, order: EntryOrder): Promise<DaxEntry | null | Conflict> {
+  for (;;) {
+    const r = lookupUnlocked(m, index, order);
+    if (r === null || r === CONFLICT || r instanceof DaxEntry) return r;
+    await waitExclusive(m.id, r.wait.index);
+  }
+}
+
+/** lockEntry -- set LOCKED on an unlocked entry the caller just found (tree-lock section). */
+export function lockEntry(e: DaxEntry): void {
+  if (e.locked) throw new Error(`dax: entry at ${e.index} is already locked`);
+  e.locked = true;
+}
+
+/** unlockEntry -- clear LOCKED (unlocking an unlocked entry is a bug) and wake one waiter. */
+export function unlockEntry(m: DaxMapping, e: DaxEntry): void {
+  if (!e.locked) throw new Error(`dax: unlock of unlocked entry at ${e.index}`);
+  e.locked = false;
+  wakeOne(m.id, e.index);
+}
+
+/** putUnlockedEntry -- pass the baton for an entry found unlocked but not taken. */
+export function putUnlockedEntry(m: DaxMapping, e: DaxEntry | null | Conflict, all = false): void {
+  if (!(e instanceof DaxEntry)) return;
+  if (all) wakeAll(m.id, e.index);
+  else wakeOne(m.id, e.index);
+}
+
+/**
+ * removeEntry -- take `e` out of the tree: the slot becomes ABSENT, nrpages drops by its size, and
+ * every waiter on its key is woken to look again (they waited for something that is gone).
+ */
+export function removeEntry(m: DaxMapping, e: DaxEntry): void {
+  m.tree.remove(e);
+  m.nrpages -= e.pages;
+  e.present = false;
+  e.locked = false;
+  wakeAll(m.id, e.index);
+}

@@ -1,0 +1,141 @@
+import { IomapFlag, IomapType, PAGE_SIZE } from '../iomap/constants';
+import { Errno, errnoOf } from '../iomap/errno';
+import type { IomapIter } from '../iomap/iter';
+import type { DaxDevice } from '../device/types';
+import { clearDirtyStep } from './clear-dirty';
+import { daxCopyAround } from './copy-around';
+import { DaxAccessMode, daxDirectAccess, daxMem2BlkErr } from './direct-access';
+import { daxError } from './errors';
+import { invalidateRangeStep, rangeCursor, type RangeCursor } from './invalidate';
+import { blockOn, type BodyContext } from './iterate';
+import { iomapPgoff } from './pgoff';
+import { recoveryWrite } from './poison';
+import type { DaxInode } from './types';
+
+/** State of one daxRead/daxWrite call. */
+export interface RwContext extends BodyContext {
+  readonly write: boolean;
+  readonly buf: Uint8Array;
+  /** File offset of `buf[0]`. */
+  readonly start: number;
+  /** 0: clear dirty marks (CoW), 1: invalidate clean entries, 2: copy-around, 3: copy. */
+  phase: number;
+  readonly cursor: RangeCursor;
+}
+
+export function rwContext(write: boolean, buf: Uint8Array, start: number): RwContext {
+  return {
+    fresh: true,
+    blockedMapping: null,
+    blockedKey: 0,
+    error: null,
+    write,
+    buf,
+    start,
+    phase: 3,
+    cursor: rangeCursor(0),
+  };
+}
+
+/** Copy device bytes into `buf`, machine-check safe: on poison, copy what lies before it. */
+function copyToBuffer(dev: DaxDevice, devOff: number, buf: Uint8Array, from: number, n: number): number {
+  try {
+    dev.copySafe(devOff, buf.subarray(from, from + n));
+    return n;
+  } catch (e) {
+    if (errnoOf(e) === 0) throw e;
+    const bad = (e as { offset?: unknown }).offset;
+    const good = typeof bad === 'number' && bad > devOff && bad < devOff + n ? bad - devOff : 0;
+    if (good > 0) dev.copySafe(devOff, buf.subarray(from, from + good));
+    return good;
+  }
+}
+
+function failAt(c: RwContext, it: IomapIter<DaxInode>, errno: number, pos: number): number {
+  c.error = daxError(errno, c.write ? 'write' : 'read', { path: it.inode.path, offset: pos });
+  return errno;
+}
+
+/**
+ * daxIomapIter -- the body of read(2)/write(2) for one mapping (SEMANTICS §6.1): holes and
+ * unwritten extents read as zeros; data goes only to MAPPED or shared extents; after an allocation
+ * (F_NEW) or before a CoW the clean entries of the range are invalidated; then a copy loop over
+ * direct_access windows, with a recovery write over poison for writes.
+ */
+export function daxIomapIter(it: IomapIter<DaxInode>, c: RwContext): number {
+  const iomap = it.iomap;
+  const write = c.write;
+  let pos = it.pos;
+  let end = pos + it.length();
+  if (!write) {
+    end = Math.min(end, it.inode.size);
+    if (pos >= end) return 0;
+    if (iomap.type === IomapType.HOLE || iomap.type === IomapType.UNWRITTEN) {
+      const from = pos - c.start;
+      c.buf.fill(0, from, from + (end - pos));
+      return it.advance(end - pos);
+    }
+  }
+  if (iomap.type !== IomapType.MAPPED && (iomap.flags & IomapFlag.SHARED) === 0) return failAt(c, it, -Errno.EIO, pos);
+  const cow = write && (iomap.flags & IomapFlag.SHARED) !== 0;
+  const dev = iomap.daxDev;
+  if (c.fresh) {
+    c.fresh = false;
+    c.phase = cow ? 0 : (iomap.flags & IomapFlag.NEW) !== 0 ? 1 : 3;
+    c.cursor.next = Math.floor(pos / PAGE_SIZE);
+    c.cursor.busy = false;
+  }
+  if (c.phase < 3) {
+    const m = it.inode.mapping;
+    const first = Math.floor(pos / PAGE_SIZE);
+    const last = Math.floor((end - 1) / PAGE_SIZE);
+    if (c.phase === 0) {
+      // A CoW must not be refused by marks left on the old (shared) block's entries.
+      const b = clearDirtyStep(m, last, c.cursor);
+      if (b !== null) return blockOn(c, m, b);
+      c.phase = 1;
+      c.cursor.next = first;
+    }
+    if (c.phase === 1) {
+      // Readers of the zero page (or of the old shared block) must fault again and see the new block.
+      const b = invalidateRangeStep(m, last, c.cursor);
+      if (b !== null) return blockOn(c, m, b);
+      m.unmapPages(first, last - first + 1, false);
+      c.phase = 2;
+    }
+    if (c.phase === 2 && cow) {
+      const r = daxCopyAround(pos, end - pos, PAGE_SIZE, it.readSource(), iomap);
+      if (r < 0) return failAt(c, it, r, pos);
+    }
+    c.phase = 3;
+  }
+  while (pos < end) {
+    const off = pos % PAGE_SIZE;
+    const pages = Math.ceil((end - pos + off) / PAGE_SIZE);
+    const pgoff = iomapPgoff(iomap, pos);
+    let w = daxDirectAccess(dev, pgoff, pages, DaxAccessMode.ACCESS);
+    let recovery = false;
+    if (w === -Errno.EHWPOISON && write) {
+      w = daxDirectAccess(dev, pgoff, pages, DaxAccessMode.RECOVERY_WRITE);
+      recovery = typeof w !== 'number';
+    }
+    if (typeof w === 'number') return failAt(c, it, daxMem2BlkErr(w), pos);
+    const d = dev as DaxDevice;
+    let mapLen = w.pages * PAGE_SIZE - off;
+    if (mapLen > end - pos) mapLen = end - pos;
+    const devOff = pgoff * PAGE_SIZE + off;
+    const from = pos - c.start;
+    let xfer: number;
+    if (recovery) xfer = recoveryWrite(d, devOff, c.buf.subarray(from, from + mapLen));
+    else if (write) {
+      d.copy(devOff, c.buf.subarray(from, from + mapLen));
+      xfer = mapLen;
+    } else xfer = copyToBuffer(d, devOff, c.buf, from, mapLen);
+    const st = it.advance(xfer);
+    if (st < 0) return st;
+    if (xfer === 0) return failAt(c, it, write ? -Errno.EFAULT : -Errno.EIO, pos);
+    if (xfer < mapLen) break;
+    pos = it.pos;
+  }
+  return 0;
+}

@@ -1,0 +1,50 @@
+/** Page size of every DAX mapping: the block size of a DAX file must equal it. */
+export const PAGE_SIZE = 4096;
+export const PAGE_SHIFT = 12;
+/** Pages per PMD entry (2 MiB). */
+export const PMD_PAGES = 512;
+export const PMD_ORDER = 9;
+export const PMD_SIZE = PAGE_SIZE * PMD_PAGES;
+export const SECTOR_SIZE = 512;
+
+/**
+ * `addr` of a mapping that has no storage (HOLE, DELALLOC, INLINE). The kernel uses all ones; -1 is
+ * the signed spelling of that and can never be a device offset.
+ */
+export const IOMAP_NULL_ADDR = -1;
+
+/** Mapping types, with the modern numeric values (HOLE = 0, so a zeroed srcmap means "no source"). */
+export const IomapType = {
+  HOLE: 0,
+  DELALLOC: 1,
+  MAPPED: 2,
+  UNWRITTEN: 3,
+  INLINE: 4,
+} as const;
+export type IomapType = (typeof IomapType)[keyof typeof IomapType];
+
+/** Flags a filesystem sets on a mapping it returns from `begin`. */
+export const IomapFlag = {
+  NEW: 1 << 0,
+  DIRTY: 1 << 1,
+  SHARED: 1 << 2,
+  MERGED: 1 << 3,
+  XATTR: 1 << 5,
+  /** Set by the core only: the mapping must be re-queried. Never on DAX paths. */
+  STALE: 1 << 9,
+  /** First bit free for the filesystem's own use. */
+  PRIVATE: 1 << 12,
+} as const;
+
+/** Operation flags passed to `begin`/`end`. No flag at all means a plain read. */
+export const IomapOp = {
+  WRITE: 1 << 0,
+  ZERO: 1 << 1,
+  REPORT: 1 << 2,
+  FAULT: 1 << 3,
+  DIRECT: 1 << 4,
+  NOWAIT: 1 << 5,
+  OVERWRITE_ONLY: 1 << 6,
+  UNSHARE: 1 << 7,
+  DAX: 1 << 8,
+} as const;

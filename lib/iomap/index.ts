@@ -1,0 +1,6 @@
+export * from './constants';
+export * from './errno';
+export * from './types';
+export * from './iter';
+export * from './seek';
+export * from './fiemap';

@@ -1,0 +1,5 @@
+export * from './memory-device';
+export * from './memfs-inode';
+export * from './memfs-alloc';
+export * from './memfs-ops';
+export * from './memfs';

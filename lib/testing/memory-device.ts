@@ -1,0 +1,165 @@
+import type { ByteRange, DaxDevice, DirectAccessOptions, DirectAccessResult } from '../device/types';
+import { PmemdaxError } from '../errors';
+import { daxError } from '../dax/errors';
+import { Errno } from '../iomap/errno';
+import { PAGE_SIZE, SECTOR_SIZE } from '../iomap/constants';
+
+/** Counts of the persistence calls made, for tests that check what was flushed. */
+export interface FlushRecord {
+  readonly offset: number;
+  readonly length: number;
+}
+
+/**
+ * MemoryDevice -- a DaxDevice over an ordinary Uint8Array, with a badblocks list that tests inject
+ * into. It behaves like the native Device: windows stop at the first bad page, a window that starts
+ * on a bad page fails with EIO (recovery mode gives that single page), `copySafe` over poison throws
+ * EIO with the offset, and `clearBadblocks` is the page-aligned recovery write that repairs it.
+ */
+export class MemoryDevice implements DaxDevice {
+  readonly size: number;
+  readonly bytes: Uint8Array;
+  closed = false;
+  /** Every `flush`/`persist` range, when `recordFlushes` is set. */
+  readonly flushes: FlushRecord[] = [];
+  recordFlushes = false;
+  private bad: ByteRange[] = [];
+
+  constructor(size: number) {
+    if (size <= 0 || size % PAGE_SIZE !== 0) throw new RangeError('size must be a positive multiple of 4096');
+    this.size = size;
+    this.bytes = new Uint8Array(size);
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  directAccess(pgoff: number, nrPages: number, options?: DirectAccessOptions): DirectAccessResult {
+    this.checkOpen();
+    const total = this.size / PAGE_SIZE;
+    if (!Number.isInteger(pgoff) || pgoff < 0 || pgoff >= total) throw new RangeError(`pgoff ${pgoff} is outside the device`);
+    if (!Number.isInteger(nrPages) || nrPages < 1) throw new RangeError('nrPages must be a positive integer');
+    let n = Math.min(nrPages, total - pgoff);
+    if (this.bad.length > 0) {
+      const firstBad = this.firstBadPage(pgoff, n);
+      if (firstBad === pgoff) {
+        if (options?.recovery !== true) throw daxError(-Errno.EIO, 'directAccess', { offset: pgoff * PAGE_SIZE });
+        n = 1;
+      } else if (firstBad >= 0) {
+        n = firstBad - pgoff;
+      }
+    }
+    const at = pgoff * PAGE_SIZE;
+    return { view: this.bytes.subarray(at, at + n * PAGE_SIZE), pages: n };
+  }
+
+  flush(offset: number, length: number): void {
+    this.checkRange(offset, length);
+    if (this.recordFlushes) this.flushes.push({ offset, length });
+  }
+
+  drain(): void {
+    this.checkOpen();
+  }
+
+  persist(offset: number, length: number): void {
+    this.flush(offset, length);
+  }
+
+  copy(offset: number, src: ArrayBufferView, _flags?: number): void {
+    this.checkRange(offset, src.byteLength);
+    this.bytes.set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength), offset);
+  }
+
+  fill(offset: number, value: number, length: number, _flags?: number): void {
+    this.checkRange(offset, length);
+    this.bytes.fill(value, offset, offset + length);
+  }
+
+  copySafe(offset: number, target: Uint8Array): void {
+    this.checkRange(offset, target.length);
+    for (const b of this.bad) {
+      if (b.offset < offset + target.length && offset < b.offset + b.length) {
+        throw daxError(-Errno.EIO, 'read', { offset: Math.max(offset, b.offset) });
+      }
+    }
+    target.set(this.bytes.subarray(offset, offset + target.length));
+  }
+
+  badblocks(): ByteRange[] {
+    return this.bad.map((b) => ({ offset: b.offset, length: b.length }));
+  }
+
+  /** Test hook: mark `[offset, offset+length)` poisoned, widened to whole 512-byte sectors. */
+  injectBadblock(offset: number, length: number): void {
+    this.checkRange(offset, length);
+    const lo = Math.floor(offset / SECTOR_SIZE) * SECTOR_SIZE;
+    const hi = Math.ceil((offset + length) / SECTOR_SIZE) * SECTOR_SIZE;
+    this.bad.push({ offset: lo, length: hi - lo });
+    this.normalise();
+  }
+
+  /**
+   * The recovery write: a page-aligned write of `data` (or zeros) that clears the poison under it.
+   * As on pmem, the data goes in first and the badblocks entries are removed after.
+   */
+  clearBadblocks(offset: number, length: number, data?: ArrayBufferView): void {
+    this.checkRange(offset, length);
+    if (offset % PAGE_SIZE !== 0 || length % PAGE_SIZE !== 0) {
+      throw daxError(-Errno.EINVAL, 'pwrite', { offset, length });
+    }
+    if (data === undefined) this.bytes.fill(0, offset, offset + length);
+    else this.copy(offset, data.byteLength === length ? data : new Uint8Array(data.buffer, data.byteOffset, length));
+    const kept: ByteRange[] = [];
+    for (const b of this.bad) {
+      if (b.offset < offset) kept.push({ offset: b.offset, length: Math.min(b.length, offset - b.offset) });
+      const end = b.offset + b.length;
+      if (end > offset + length) {
+        const from = Math.max(b.offset, offset + length);
+        kept.push({ offset: from, length: end - from });
+      }
+    }
+    this.bad = kept;
+    this.normalise();
+  }
+
+  /** First page in `[pgoff, pgoff+n)` overlapping a bad sector, or -1. */
+  private firstBadPage(pgoff: number, n: number): number {
+    const lo = pgoff * PAGE_SIZE;
+    const hi = lo + n * PAGE_SIZE;
+    let first = -1;
+    for (const b of this.bad) {
+      if (b.offset < hi && lo < b.offset + b.length) {
+        const p = Math.floor(Math.max(lo, b.offset) / PAGE_SIZE);
+        if (first < 0 || p < first) first = p;
+      }
+    }
+    return first;
+  }
+
+  private normalise(): void {
+    this.bad.sort((x, y) => x.offset - y.offset);
+    const merged: ByteRange[] = [];
+    for (const b of this.bad) {
+      const last = merged[merged.length - 1];
+      if (last !== undefined && b.offset <= last.offset + last.length) {
+        merged[merged.length - 1] = { offset: last.offset, length: Math.max(last.length, b.offset + b.length - last.offset) };
+      } else if (b.length > 0) {
+        merged.push(b);
+      }
+    }
+    this.bad = merged;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new PmemdaxError('ERR_PMEMDAX_CLOSED', 'the device is closed');
+  }
+
+  private checkRange(offset: number, length: number): void {
+    this.checkOpen();
+    if (!(offset >= 0 && length >= 0 && offset + length <= this.size)) {
+      throw new RangeError(`range [${offset}, +${length}) is outside the device of ${this.size} bytes`);
+    }
+  }
+}
