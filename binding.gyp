@@ -16,6 +16,8 @@
         "native/mapping.cpp",
         "native/badblocks.cpp",
         "native/sigbus.cpp",
+        "native/write_trap.cpp",
+        "native/region.cpp",
         "native/device.cpp"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

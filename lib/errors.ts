@@ -9,7 +9,8 @@ export type PmemdaxErrorCode =
   | 'ERR_PMEMDAX_SIZE'
   | 'ERR_PMEMDAX_UNSUPPORTED_SOURCE'
   | 'ERR_PMEMDAX_CLEAR_UNSUPPORTED'
-  | 'ERR_PMEMDAX_BAD_ENV';
+  | 'ERR_PMEMDAX_BAD_ENV'
+  | 'ERR_PMEMDAX_TOO_MANY_REGIONS';
 
 /** Extra context an error may carry, as Node's fs errors do. */
 export interface ErrorDetails {

@@ -14,4 +14,5 @@ export {
   type Granularity,
   type OpenOptions,
 } from './device/types';
+export { AddressSpace, VM_PAGE, type PageAccess } from './vm/address-space';
 export { PmemdaxError, errnoError, isErrnoError, type ErrnoError, type PmemdaxErrorCode } from './errors';

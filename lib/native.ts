@@ -71,8 +71,27 @@ export interface NativeDevice {
   close(): void;
 }
 
+/** Page access of a region range: none, read, read-write, or read-only until a logged first store. */
+export const NativeAccess = { None: 0, Read: 1, ReadWrite: 2, TrapWrite: 3 } as const;
+export type NativeAccess = (typeof NativeAccess)[keyof typeof NativeAccess];
+
+/** Reserved address space for the fault layer. Offsets and lengths are whole pages. */
+export interface NativeRegion {
+  buffer(): ArrayBuffer;
+  mapDevice(offset: number, device: NativeDevice, deviceOffset: number, length: number, access: NativeAccess): void;
+  mapZero(offset: number, length: number): void;
+  mapAnon(offset: number, length: number): void;
+  protect(offset: number, length: number, access: NativeAccess): void;
+  release(offset: number, length: number): void;
+  /** Region page indices stored to through armed pages since the last harvest. */
+  harvest(): Float64Array;
+  stats(): { readonly writeTraps: number; readonly inserts: number };
+  unmap(): void;
+}
+
 export interface NativeBinding {
   NativeDevice: new (path: string, create: boolean, size: number, readonly: boolean, windowBytes: number) => NativeDevice;
+  NativeRegion: new (length: number, alignment: number) => NativeRegion;
   cpuInfo(): NativeCpuInfo;
 }
 

@@ -5,6 +5,7 @@
 #include "device.h"
 #include "flush.h"
 #include "memcpy_nt.h"
+#include "region.h"
 
 namespace pmemdax {
 
@@ -27,6 +28,7 @@ Napi::Value CpuInfo(const Napi::CallbackInfo& info) {
 
 static Napi::Object InitPmemdax(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeDevice", pmemdax::Device::Init(env));
+  exports.Set("NativeRegion", pmemdax::Region::Init(env));
   exports.Set("cpuInfo", Napi::Function::New(env, pmemdax::CpuInfo, "cpuInfo"));
   return exports;
 }

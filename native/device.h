@@ -37,6 +37,15 @@ class Device : public Napi::ObjectWrap<Device> {
   explicit Device(const Napi::CallbackInfo& info);
   ~Device() override;
 
+  // For regions that map parts of this device again (region.cpp).
+  bool IsOpen() const { return base_ != nullptr; }
+  int Fd() const { return mapped_ ? mapped_->fd : -1; }
+  bool MapSync() const { return mapped_ && mapped_->map.map_sync; }
+  bool Writable() const { return writable_; }
+  uint64_t Size() const { return size_; }
+  uint64_t Alignment() const { return src_.alignment; }
+  const std::string& Path() const { return path_; }
+
  private:
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value Window(const Napi::CallbackInfo& info);

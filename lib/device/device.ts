@@ -36,6 +36,13 @@ function toPairs(ranges: Float64Array | readonly ByteRange[]): Float64Array {
   return pairs;
 }
 
+const nativeHandles = new WeakMap<Device, NativeDevice>();
+
+/** The native handle of a device, for the layers inside this package that map it again (lib/vm). */
+export function nativeHandleOf(device: Device): NativeDevice {
+  return nativeHandles.get(device) as NativeDevice;
+}
+
 /**
  * An opened device-dax, fsdax file or ordinary file, mapped whole. Offsets are device bytes; every write
  * method leaves the data durable on return unless its flags say otherwise.
@@ -55,6 +62,7 @@ export class Device implements DaxDevice, Disposable {
     this.path = path;
     this.#native = nativeDevice;
     this.#hot = nativeDevice.hot();
+    nativeHandles.set(this, nativeDevice);
     const raw = nativeDevice.info();
     this.size = raw.size;
     this.#windowBytes = raw.windowBytes;

@@ -1,0 +1,96 @@
+import { nativeHandleOf, type Device } from '../device/device';
+import { native, NativeAccess, type NativeRegion } from '../native';
+import { PmemdaxError } from '../errors';
+import { checkIndex, rangeError } from '../device/validate';
+
+export const VM_PAGE = 4096;
+
+/** How a range of an address space may be touched. `trap`: read-only until a first store, which is logged. */
+export type PageAccess = 'none' | 'read' | 'write' | 'trap';
+
+const ACCESS: Record<PageAccess, NativeAccess> = {
+  none: NativeAccess.None,
+  read: NativeAccess.Read,
+  write: NativeAccess.ReadWrite,
+  trap: NativeAccess.TrapWrite,
+};
+
+/**
+ * A reserved range of virtual memory seen from JavaScript as one Uint8Array. The fault layer places device
+ * pages, zero pages and private anonymous pages into it; until then its pages are inaccessible. This is the
+ * userspace stand-in for a process's page tables over one mapping.
+ */
+export class AddressSpace {
+  readonly length: number;
+  /** The whole range; touching a page that holds nothing kills the process (SIGSEGV), as it would in C. */
+  readonly bytes: Uint8Array;
+  readonly #native: NativeRegion;
+  #unmapped = false;
+
+  constructor(length: number, alignment = VM_PAGE) {
+    checkIndex(length, 'length');
+    checkIndex(alignment, 'alignment');
+    if (length === 0 || length % VM_PAGE !== 0) throw rangeError(`An address space is whole pages, received ${length} bytes`);
+    if (alignment < VM_PAGE || (alignment & (alignment - 1)) !== 0) {
+      throw rangeError(`The alignment must be a power of two of at least ${VM_PAGE}, received ${alignment}`);
+    }
+    this.length = length;
+    this.#native = new native.NativeRegion(length, alignment);
+    this.bytes = new Uint8Array(this.#native.buffer());
+  }
+
+  get unmapped(): boolean {
+    return this.#unmapped;
+  }
+
+  /** Shows device bytes [deviceOffset, +length) at `offset`, shared with the device. */
+  mapDevice(offset: number, device: Device, deviceOffset: number, length: number, access: Exclude<PageAccess, 'none'>): void {
+    this.#checkOpen();
+    this.#native.mapDevice(offset, nativeHandleOf(device), deviceOffset, length, ACCESS[access]);
+  }
+
+  /** Read-only zero pages (a hole, or an unwritten extent). */
+  mapZero(offset: number, length: number): void {
+    this.#checkOpen();
+    this.#native.mapZero(offset, length);
+  }
+
+  /** Private, writable, zero-filled anonymous pages (copy-on-write targets). */
+  mapAnonymous(offset: number, length: number): void {
+    this.#checkOpen();
+    this.#native.mapAnon(offset, length);
+  }
+
+  protect(offset: number, length: number, access: PageAccess): void {
+    this.#checkOpen();
+    this.#native.protect(offset, length, ACCESS[access]);
+  }
+
+  /** Takes whatever is mapped at the range away; the pages become inaccessible again. */
+  release(offset: number, length: number): void {
+    this.#checkOpen();
+    this.#native.release(offset, length);
+  }
+
+  /** Byte offsets of the pages stored to through `trap` pages since the last call, in trap order. */
+  harvestWrites(): number[] {
+    this.#checkOpen();
+    return Array.from(this.#native.harvest(), (page) => page * VM_PAGE);
+  }
+
+  /** Write traps taken over the life of this address space. */
+  get writeTraps(): number {
+    return this.#native.stats().writeTraps;
+  }
+
+  /** Unmaps everything and detaches `bytes`. Idempotent. */
+  unmap(): void {
+    if (this.#unmapped) return;
+    this.#unmapped = true;
+    this.#native.unmap();
+  }
+
+  #checkOpen(): void {
+    if (this.#unmapped) throw new PmemdaxError('ERR_PMEMDAX_CLOSED', 'the address space is unmapped');
+  }
+}

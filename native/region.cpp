@@ -1,0 +1,285 @@
+#include "region.h"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cmath>
+#include <string>
+
+#include "device.h"
+#include "errors.h"
+
+#ifndef MAP_SHARED_VALIDATE
+#define MAP_SHARED_VALIDATE 0x03
+#endif
+#ifndef MAP_SYNC
+#define MAP_SYNC 0x80000
+#endif
+
+namespace pmemdax {
+
+namespace {
+
+constexpr uint64_t kPage = 4096;
+
+enum Access { kNone = 0, kRead = 1, kReadWrite = 2, kTrapWrite = 3 };
+
+double Arg(const Napi::CallbackInfo& info, size_t i) {
+  double d = std::nan("");
+  napi_get_value_double(info.Env(), info[i], &d);
+  return d;
+}
+
+int ProtOf(int access) {
+  switch (access) {
+    case kRead:
+    case kTrapWrite: return PROT_READ;
+    case kReadWrite: return PROT_READ | PROT_WRITE;
+    default: return PROT_NONE;
+  }
+}
+
+}  // namespace
+
+void Reservation::Release() {
+  if (base != nullptr) munmap(base, length);
+  base = nullptr;
+}
+
+Napi::Function Region::Init(Napi::Env env) {
+  return DefineClass(env, "NativeRegion",
+                     {
+                         InstanceMethod("buffer", &Region::Buffer),
+                         InstanceMethod("mapDevice", &Region::MapDevice),
+                         InstanceMethod("mapZero", &Region::MapZero),
+                         InstanceMethod("mapAnon", &Region::MapAnon),
+                         InstanceMethod("protect", &Region::Protect),
+                         InstanceMethod("release", &Region::Release),
+                         InstanceMethod("harvest", &Region::Harvest),
+                         InstanceMethod("stats", &Region::Stats),
+                         InstanceMethod("unmap", &Region::Unmap),
+                     });
+}
+
+// new NativeRegion(length, alignment): reserves `length` bytes (a page multiple) of PROT_NONE address space
+// at an `alignment`-aligned address, so 2 MiB device extents can sit at 2 MiB-aligned places.
+Region::Region(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Region>(info) {
+  Napi::Env env = info.Env();
+  double len = Arg(info, 0), align = Arg(info, 1);
+  if (!(len > 0 && std::fmod(len, kPage) == 0 && align >= kPage && std::fmod(align, kPage) == 0)) {
+    RangeErr(env, "a region is a positive number of pages at a page-multiple alignment").ThrowAsJavaScriptException();
+    return;
+  }
+  size_t length = static_cast<size_t>(len), alignment = static_cast<size_t>(align);
+  void* raw = mmap(nullptr, length + alignment, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (raw == MAP_FAILED) {
+    ErrnoError(env, errno, "mmap").ThrowAsJavaScriptException();
+    return;
+  }
+  auto r = reinterpret_cast<uintptr_t>(raw);
+  uintptr_t start = (r + alignment - 1) & ~(alignment - 1);
+  if (start > r) munmap(raw, start - r);
+  if (r + alignment > start) munmap(reinterpret_cast<void*>(start + length), r + alignment - start);
+  mem_ = std::make_shared<Reservation>();
+  mem_->base = reinterpret_cast<uint8_t*>(start);
+  mem_->length = length;
+
+  size_t pages = length / kPage;
+  trap_state_.reset(new std::atomic<uint8_t>[pages]);
+  for (size_t i = 0; i < pages; ++i) trap_state_[i].store(kTrapOff, std::memory_order_relaxed);
+  trap_log_.reset(new uint32_t[pages]);
+  traps_.base = start;
+  traps_.pages = pages;
+  traps_.state = trap_state_.get();
+  traps_.log = trap_log_.get();
+  if (!RegisterTraps(&traps_)) {
+    mem_.reset();
+    PmemdaxError(env, "ERR_PMEMDAX_TOO_MANY_REGIONS", "too many regions are mapped at once (4096)").ThrowAsJavaScriptException();
+    return;
+  }
+  registered_ = true;
+}
+
+Region::~Region() { Teardown(nullptr); }
+
+void Region::Teardown(Napi::Env* env) {
+  if (registered_) UnregisterTraps(&traps_);
+  registered_ = false;
+  if (env != nullptr && !buffer_.IsEmpty()) {
+    Napi::ArrayBuffer ab = buffer_.Value();
+    if (!ab.IsEmpty() && !ab.IsDetached()) ab.Detach();
+  }
+  buffer_.Reset();
+  if (mem_) mem_->Release();
+  mem_.reset();
+}
+
+bool Region::CheckPages(Napi::Env env, double offset, double length) {
+  if (!mem_) {
+    PmemdaxError(env, "ERR_PMEMDAX_CLOSED", "the region is unmapped").ThrowAsJavaScriptException();
+    return false;
+  }
+  if (offset >= 0 && length > 0 && std::fmod(offset, kPage) == 0 && std::fmod(length, kPage) == 0 &&
+      offset + length <= static_cast<double>(mem_->length)) {
+    return true;
+  }
+  RangeErr(env, "region range [" + std::to_string(static_cast<int64_t>(offset)) + ", +" +
+                    std::to_string(static_cast<int64_t>(length)) + ") is not whole pages inside the region")
+      .ThrowAsJavaScriptException();
+  return false;
+}
+
+void Region::SetTraps(size_t first_page, size_t pages, TrapState state) {
+  for (size_t i = first_page; i < first_page + pages; ++i) trap_state_[i].store(state, std::memory_order_release);
+}
+
+// buffer() -> the one ArrayBuffer over the whole region.
+Napi::Value Region::Buffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!mem_) return CheckPages(env, 0, 0), env.Undefined();
+  if (!buffer_.IsEmpty()) return buffer_.Value();
+  auto* hint = new std::shared_ptr<Reservation>(mem_);
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(
+      env, mem_->base, mem_->length, [](Napi::Env, void*, std::shared_ptr<Reservation>* h) { delete h; }, hint);
+  buffer_ = Napi::Persistent(ab);
+  return ab;
+}
+
+// mapDevice(offset, device, deviceOffset, length, access): the device's bytes appear at `offset`, shared
+// with the device (MAP_SYNC too when the device has it). access: 1 read, 2 read-write, 3 trap-write.
+Napi::Value Region::MapDevice(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double off = Arg(info, 0), dev_off = Arg(info, 2), len = Arg(info, 3);
+  int access = static_cast<int>(Arg(info, 4));
+  if (!CheckPages(env, off, len)) return env.Undefined();
+  if (!info[1].IsObject()) {
+    TypeErr(env, "device must be a NativeDevice").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Device* dev = Napi::ObjectWrap<Device>::Unwrap(info[1].As<Napi::Object>());
+  if (dev == nullptr || !dev->IsOpen()) {
+    PmemdaxError(env, "ERR_PMEMDAX_CLOSED", "the device is closed").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (!(dev_off >= 0 && std::fmod(dev_off, kPage) == 0 && dev_off + len <= static_cast<double>(dev->Size()))) {
+    RangeErr(env, "device range is not whole pages inside the device").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (access == kReadWrite || access == kTrapWrite) {
+    if (!dev->Writable()) {
+      PmemdaxError(env, "ERR_PMEMDAX_READONLY", "the device was opened read-only", ErrorContext{dev->Path()})
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  // PROT_WRITE must be allowed on the vma for a later mprotect to read-write, so trap pages are mapped
+  // writable and then protected.
+  int prot = access == kRead ? PROT_READ : PROT_READ | PROT_WRITE;
+  int flags = MAP_FIXED | ((dev->MapSync() && prot & PROT_WRITE) ? MAP_SHARED_VALIDATE | MAP_SYNC : MAP_SHARED);
+  uint8_t* at = mem_->base + static_cast<uint64_t>(off);
+  size_t n = static_cast<size_t>(len);
+  if (mmap(at, n, prot, flags, dev->Fd(), static_cast<off_t>(dev_off)) == MAP_FAILED) {
+    int err = errno;
+    // The reservation must not be left with a hole in it.
+    mmap(at, n, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+    ErrnoError(env, err, "mmap", ErrorContext{dev->Path(), static_cast<int64_t>(dev_off), static_cast<int64_t>(len)})
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  size_t first = static_cast<size_t>(off) / kPage, pages = n / kPage;
+  if (access == kTrapWrite) {
+    mprotect(at, n, PROT_READ);
+    SetTraps(first, pages, kTrapArmed);
+  } else {
+    SetTraps(first, pages, kTrapOff);
+  }
+  ++inserts_;
+  return env.Undefined();
+}
+
+// mapZero(offset, length): read-only zero pages (the kernel's shared zero page backs them).
+Napi::Value Region::MapZero(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double off = Arg(info, 0), len = Arg(info, 1);
+  if (!CheckPages(env, off, len)) return env.Undefined();
+  uint8_t* at = mem_->base + static_cast<uint64_t>(off);
+  if (mmap(at, static_cast<size_t>(len), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
+    ErrnoError(env, errno, "mmap").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  SetTraps(static_cast<size_t>(off) / kPage, static_cast<size_t>(len) / kPage, kTrapOff);
+  ++inserts_;
+  return env.Undefined();
+}
+
+// mapAnon(offset, length): private read-write anonymous pages, zero-filled (copy-on-write targets).
+Napi::Value Region::MapAnon(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double off = Arg(info, 0), len = Arg(info, 1);
+  if (!CheckPages(env, off, len)) return env.Undefined();
+  uint8_t* at = mem_->base + static_cast<uint64_t>(off);
+  if (mmap(at, static_cast<size_t>(len), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
+    ErrnoError(env, errno, "mmap").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  SetTraps(static_cast<size_t>(off) / kPage, static_cast<size_t>(len) / kPage, kTrapOff);
+  ++inserts_;
+  return env.Undefined();
+}
+
+// protect(offset, length, access): 0 none, 1 read, 2 read-write, 3 trap-write (read-only until the first
+// store, which is logged for harvest() and then allowed).
+Napi::Value Region::Protect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double off = Arg(info, 0), len = Arg(info, 1);
+  int access = static_cast<int>(Arg(info, 2));
+  if (!CheckPages(env, off, len)) return env.Undefined();
+  size_t first = static_cast<size_t>(off) / kPage, pages = static_cast<size_t>(len) / kPage;
+  // Arm before write-protecting would let a racing store slip through unlogged; disarm after opening up.
+  if (access != kTrapWrite) SetTraps(first, pages, kTrapOff);
+  if (mprotect(mem_->base + static_cast<uint64_t>(off), static_cast<size_t>(len), ProtOf(access)) != 0) {
+    ErrnoError(env, errno, "mprotect").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (access == kTrapWrite) SetTraps(first, pages, kTrapArmed);
+  return env.Undefined();
+}
+
+// release(offset, length): back to reserved, inaccessible address space.
+Napi::Value Region::Release(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double off = Arg(info, 0), len = Arg(info, 1);
+  if (!CheckPages(env, off, len)) return env.Undefined();
+  SetTraps(static_cast<size_t>(off) / kPage, static_cast<size_t>(len) / kPage, kTrapOff);
+  if (mmap(mem_->base + static_cast<uint64_t>(off), static_cast<size_t>(len), PROT_NONE,
+           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED) {
+    ErrnoError(env, errno, "mmap").ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
+}
+
+// harvest() -> Float64Array of region page indices written through trap pages since the last harvest.
+Napi::Value Region::Harvest(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t n = traps_.log_count.exchange(0, std::memory_order_acq_rel);
+  if (n > traps_.pages) n = static_cast<uint32_t>(traps_.pages);
+  Napi::Float64Array out = Napi::Float64Array::New(env, n);
+  for (uint32_t i = 0; i < n; ++i) out[i] = trap_log_[i];
+  return out;
+}
+
+Napi::Value Region::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("writeTraps", static_cast<double>(traps_.traps.load(std::memory_order_relaxed)));
+  o.Set("inserts", static_cast<double>(inserts_));
+  return o;
+}
+
+Napi::Value Region::Unmap(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Teardown(&env);
+  return env.Undefined();
+}
+
+}  // namespace pmemdax

@@ -1,0 +1,95 @@
+#include "write_trap.h"
+
+#include <signal.h>
+#include <sys/mman.h>
+
+#include <cstring>
+#include <mutex>
+
+namespace pmemdax {
+
+namespace {
+
+constexpr size_t kMaxRegions = 4096;
+constexpr uintptr_t kPage = 4096;
+
+std::atomic<TrapTable*> g_tables[kMaxRegions];
+std::atomic<size_t> g_used{0};  // slots at and above this were never used: the handler stops there
+struct sigaction g_previous;
+
+void Chain(int sig, siginfo_t* info, void* ctx) {
+  if (g_previous.sa_flags & SA_SIGINFO) {
+    if (g_previous.sa_sigaction != nullptr) {
+      g_previous.sa_sigaction(sig, info, ctx);
+      return;
+    }
+  } else if (g_previous.sa_handler != SIG_DFL && g_previous.sa_handler != SIG_IGN) {
+    g_previous.sa_handler(sig);
+    return;
+  }
+  // No one else wants it: restore the default and let the access repeat, so the process dies by SIGSEGV.
+  signal(sig, SIG_DFL);
+}
+
+void OnSigsegv(int sig, siginfo_t* info, void* ctx) {
+  auto addr = reinterpret_cast<uintptr_t>(info->si_addr);
+  size_t used = g_used.load(std::memory_order_acquire);
+  for (size_t i = 0; i < used; ++i) {
+    TrapTable* t = g_tables[i].load(std::memory_order_acquire);
+    if (t == nullptr || addr < t->base || addr >= t->base + t->pages * kPage) continue;
+    size_t page = (addr - t->base) / kPage;
+    uint8_t expected = kTrapArmed;
+    if (t->state[page].compare_exchange_strong(expected, kTrapFiring)) {
+      // mprotect is a plain system call and safe here; the log slot is ours alone (one entry per arming).
+      if (mprotect(reinterpret_cast<void*>(t->base + page * kPage), kPage, PROT_READ | PROT_WRITE) == 0) {
+        uint32_t slot = t->log_count.fetch_add(1, std::memory_order_relaxed);
+        if (slot < t->pages) t->log[slot] = static_cast<uint32_t>(page);
+        t->traps.fetch_add(1, std::memory_order_relaxed);
+        t->state[page].store(kTrapOff, std::memory_order_release);
+        return;
+      }
+      t->state[page].store(kTrapArmed, std::memory_order_release);
+      break;
+    }
+    if (expected == kTrapFiring) return;  // another thread is opening this page; retry the access
+    break;                                // our region, but not a trap: a real fault
+  }
+  Chain(sig, info, ctx);
+}
+
+void Install() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa;
+    std::memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = OnSigsegv;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, &g_previous);
+  });
+}
+
+}  // namespace
+
+bool RegisterTraps(TrapTable* table) {
+  Install();
+  for (size_t i = 0; i < kMaxRegions; ++i) {
+    TrapTable* expected = nullptr;
+    if (g_tables[i].compare_exchange_strong(expected, table, std::memory_order_acq_rel)) {
+      size_t used = g_used.load(std::memory_order_relaxed);
+      while (used < i + 1 && !g_used.compare_exchange_weak(used, i + 1, std::memory_order_acq_rel)) {
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+void UnregisterTraps(TrapTable* table) {
+  for (auto& slot : g_tables) {
+    TrapTable* expected = table;
+    if (slot.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel)) return;
+  }
+}
+
+}  // namespace pmemdax
