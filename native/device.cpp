@@ -178,6 +178,14 @@ bool Device::Open(Napi::Env env, const std::string& path, bool create, uint64_t 
     return fail(PmemdaxError(env, "ERR_PMEMDAX_EMPTY", "'" + path + "' is empty; pass a size to create or grow it", ctx));
   }
 
+  // Read the override before mapping, so a bad value fails without anything to undo but the open.
+  const char* forced = std::getenv("PMEMDAX_FORCE_GRANULARITY");
+  Granularity forced_granularity = Granularity::kPage;
+  if (forced != nullptr && *forced != '\0' && !ParseGranularity(forced, &forced_granularity)) {
+    return fail(PmemdaxError(env, "ERR_PMEMDAX_BAD_ENV",
+                             std::string("PMEMDAX_FORCE_GRANULARITY must be byte, cacheline or page, not '") + forced + "'"));
+  }
+
   size_t alignment = src_.alignment > kHugeAlign ? src_.alignment : kHugeAlign;
   auto mapped = std::make_shared<MappedSource>();
   err = MapSource(fd, src_.size, alignment, writable_, !EnvFlag("PMEMDAX_NO_MAP_SYNC"), &mapped->map);
@@ -197,23 +205,12 @@ bool Device::Open(Napi::Env env, const std::string& path, bool create, uint64_t 
   if (mapped->map.map_sync) {
     granularity_ = src_.persistence_domain == "cpu_cache" ? Granularity::kByte : Granularity::kCacheline;
   }
-  const char* forced = std::getenv("PMEMDAX_FORCE_GRANULARITY");
   if (forced != nullptr && *forced != '\0') {
-    Granularity g;
-    if (!ParseGranularity(forced, &g)) {
-      base_ = nullptr;
-      mapped_.reset();
-      created ? (void)unlink(path.c_str()) : (void)0;
-      PmemdaxError(env, "ERR_PMEMDAX_BAD_ENV",
-                   std::string("PMEMDAX_FORCE_GRANULARITY must be byte, cacheline or page, not '") + forced + "'")
-          .ThrowAsJavaScriptException();
-      return false;
-    }
-    if (g != granularity_) {
+    if (forced_granularity != granularity_) {
       notes_.push_back(std::string("granularity forced to ") + forced + " by PMEMDAX_FORCE_GRANULARITY (detected " +
                        GranularityName(granularity_) + ")");
     }
-    granularity_ = g;
+    granularity_ = forced_granularity;
   }
   CpuFeatures cpu = EffectiveCpu();
   flush_kind_ = PickFlush(cpu);
