@@ -1,5 +1,5 @@
 import type { DaxEntry } from './entry';
-import { CONFLICT, getNextUnlockedEntry, removeEntry } from './lock';
+import { CONFLICT, removeEntry, withUnlockedEntry } from './lock';
 import type { DaxMapping } from './mapping';
 import { waitExclusive } from './wait-table';
 
@@ -8,10 +8,11 @@ import { waitExclusive } from './wait-table';
  * its marks. False when there was no entry (the kernel warns: the caller saw one).
  */
 export async function deleteMappingEntry(m: DaxMapping, index: number): Promise<boolean> {
-  const e = await getNextUnlockedEntry(m, index, 0);
-  if (e === null || e === CONFLICT) return false;
-  removeEntry(m, e);
-  return true;
+  return withUnlockedEntry(m, index, 0, (e) => {
+    if (e === null || e === CONFLICT) return false;
+    removeEntry(m, e);
+    return true;
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import { PMD_ORDER } from '../iomap/constants';
 import { DaxEntry, EntryKind, type EntryOrder } from './entry';
-import { CONFLICT, getNextUnlockedEntry, lockEntry, removeEntry } from './lock';
+import { CONFLICT, lockEntry, removeEntry, withUnlockedEntry, type Conflict } from './lock';
 import type { DaxMapping } from './mapping';
 
 /** A PMD grab found PTE entries in its range: retry the access as PTE faults. */
@@ -15,7 +15,10 @@ export type Fallback = typeof FALLBACK;
  */
 export async function grabMappingEntry(m: DaxMapping, index: number, order: EntryOrder): Promise<DaxEntry | Fallback> {
   const base = order === PMD_ORDER ? index - (index % 512) : index;
-  const found = await getNextUnlockedEntry(m, base, order);
+  return withUnlockedEntry(m, base, order, (found) => grabFound(m, base, order, found));
+}
+
+function grabFound(m: DaxMapping, base: number, order: EntryOrder, found: DaxEntry | null | Conflict): DaxEntry | Fallback {
   if (found === CONFLICT) return FALLBACK;
   if (found !== null) {
     if (order === 0 && found.isPmd && found.kind !== EntryKind.REAL) {

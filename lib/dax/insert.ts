@@ -34,8 +34,8 @@ export function insertEntry(m: DaxMapping, e: DaxEntry, target: InsertTarget, fl
   if (flags.shared || (e.kind === EntryKind.ZERO && !newZero)) {
     m.unmapPages(e.index, e.pages, false);
   }
-  if (!newZero && e.isPmd && target.pfn % 512 !== 0) throw new Error(`dax: PMD entry at ${e.index} needs a 512-aligned pfn`);
   if (flags.shared || e.kind === EntryKind.ZERO || e.kind === EntryKind.EMPTY) {
+    if (!newZero && e.isPmd && target.pfn % 512 !== 0) throw new Error(`dax: PMD entry at ${e.index} needs a 512-aligned pfn`);
     e.kind = newZero ? EntryKind.ZERO : EntryKind.REAL;
     e.pfn = newZero ? zeroPfn(e.order) : target.pfn;
     if (newZero) {

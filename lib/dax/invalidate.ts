@@ -1,6 +1,6 @@
 import { Errno } from '../iomap/errno';
 import type { DaxEntry } from './entry';
-import { getNextUnlockedEntry, putUnlockedEntry, removeEntry, CONFLICT } from './lock';
+import { CONFLICT, putUnlockedEntry, removeEntry, withUnlockedEntry } from './lock';
 import type { DaxMapping } from './mapping';
 import { waitExclusive, wakeAll } from './wait-table';
 
@@ -52,12 +52,13 @@ export async function invalidateInodePages2Range(m: DaxMapping, first: number, l
  * TOWRITE (waiting for it to be unlocked first). True when it was removed.
  */
 export async function invalidateMappingEntrySync(m: DaxMapping, index: number): Promise<boolean> {
-  const e = await getNextUnlockedEntry(m, index, 0);
-  if (e === null || e === CONFLICT) return false;
-  if (e.dirty || e.towrite) {
-    putUnlockedEntry(m, e, true);
-    return false;
-  }
-  removeEntry(m, e);
-  return true;
+  return withUnlockedEntry(m, index, 0, (e) => {
+    if (e === null || e === CONFLICT) return false;
+    if (e.dirty || e.towrite) {
+      putUnlockedEntry(m, e, true);
+      return false;
+    }
+    removeEntry(m, e);
+    return true;
+  });
 }

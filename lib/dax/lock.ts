@@ -31,15 +31,22 @@ export function lookupUnlocked(
 }
 
 /**
- * getNextUnlockedEntry -- the acquire loop of §3.2: return the entry covering `index` (or its PMD
- * range for order 9) once it is unlocked, ABSENT (`null`) or CONFLICT. While it is locked, sleep as
- * an exclusive waiter on its key and look again. A caller that does not lock what it gets must
+ * withUnlockedEntry -- the acquire loop of §3.2: find the entry covering `index` (or its PMD range
+ * for order 9); while it is locked, sleep as an exclusive waiter on its key and look again. Then run
+ * `act` on what was found (the unlocked entry, ABSENT as `null`, or CONFLICT) in the same
+ * synchronous section as the lookup, which is what holding the tree lock means here: nothing can
+ * change between the look and the act. An `act` that does not lock or remove the entry must
  * `putUnlockedEntry` it, so that a wakeup it consumed is passed on.
  */
-export async function getNextUnlockedEntry(m: DaxMapping, index: number, order: EntryOrder): Promise<DaxEntry | null | Conflict> {
+export async function withUnlockedEntry<T>(
+  m: DaxMapping,
+  index: number,
+  order: EntryOrder,
+  act: (e: DaxEntry | null | Conflict) => T,
+): Promise<T> {
   for (;;) {
     const r = lookupUnlocked(m, index, order);
-    if (r === null || r === CONFLICT || r instanceof DaxEntry) return r;
+    if (r === null || r === CONFLICT || r instanceof DaxEntry) return act(r);
     await waitExclusive(m.id, r.wait.index);
   }
 }
