@@ -51,6 +51,20 @@ export async function withUnlockedEntry<T>(
   }
 }
 
+/**
+ * anyLocked -- whether an entry overlapping pages `[first, last]` is locked. Code that cannot sleep
+ * asks this before it starts: nothing can lock an entry while it runs without yielding.
+ */
+export function anyLocked(m: DaxMapping, first: number, last: number): boolean {
+  let cursor = first;
+  for (;;) {
+    const e = m.tree.findFirst(cursor, last);
+    if (e === undefined) return false;
+    if (e.locked) return true;
+    cursor = e.index + e.pages;
+  }
+}
+
 /** lockEntry -- set LOCKED on an unlocked entry the caller just found (tree-lock section). */
 export function lockEntry(e: DaxEntry): void {
   if (e.locked) throw new Error(`dax: entry at ${e.index} is already locked`);

@@ -20,7 +20,8 @@ export interface RwContext extends BodyContext {
   readonly start: number;
   /** 0: clear dirty marks (CoW), 1: invalidate clean entries, 2: copy-around, 3: copy. */
   phase: number;
-  readonly cursor: RangeCursor;
+  /** Progress of the entry scans of phases 0 and 1; made only when a mapping needs them. */
+  cursor: RangeCursor | null;
 }
 
 export function rwContext(write: boolean, buf: Uint8Array, start: number): RwContext {
@@ -33,14 +34,14 @@ export function rwContext(write: boolean, buf: Uint8Array, start: number): RwCon
     buf,
     start,
     phase: 3,
-    cursor: rangeCursor(0),
+    cursor: null,
   };
 }
 
 /** Copy device bytes into `buf`, machine-check safe: on poison, copy what lies before it. */
-function copyToBuffer(dev: DaxDevice, devOff: number, buf: Uint8Array, from: number, n: number): number {
+function copyToBuffer(dev: DaxDevice, devOff: number, buf: Uint8Array, from: number, n: number, whole: boolean): number {
   try {
-    dev.copySafe(devOff, buf.subarray(from, from + n));
+    dev.copySafe(devOff, whole ? buf : buf.subarray(from, from + n));
     return n;
   } catch (e) {
     if (errnoOf(e) === 0) throw e;
@@ -82,23 +83,23 @@ export function daxIomapIter(it: IomapIter<DaxInode>, c: RwContext): number {
   if (c.fresh) {
     c.fresh = false;
     c.phase = cow ? 0 : (iomap.flags & IomapFlag.NEW) !== 0 ? 1 : 3;
-    c.cursor.next = Math.floor(pos / PAGE_SIZE);
-    c.cursor.busy = false;
+    if (c.phase < 3) c.cursor = rangeCursor(Math.floor(pos / PAGE_SIZE));
   }
   if (c.phase < 3) {
     const m = it.inode.mapping;
     const first = Math.floor(pos / PAGE_SIZE);
     const last = Math.floor((end - 1) / PAGE_SIZE);
+    const cursor = c.cursor as RangeCursor;
     if (c.phase === 0) {
       // A CoW must not be refused by marks left on the old (shared) block's entries.
-      const b = clearDirtyStep(m, last, c.cursor);
+      const b = clearDirtyStep(m, last, cursor);
       if (b !== null) return blockOn(c, m, b);
       c.phase = 1;
-      c.cursor.next = first;
+      cursor.next = first;
     }
     if (c.phase === 1) {
       // Readers of the zero page (or of the old shared block) must fault again and see the new block.
-      const b = invalidateRangeStep(m, last, c.cursor);
+      const b = invalidateRangeStep(m, last, cursor);
       if (b !== null) return blockOn(c, m, b);
       m.unmapPages(first, last - first + 1, false);
       c.phase = 2;
@@ -125,12 +126,14 @@ export function daxIomapIter(it: IomapIter<DaxInode>, c: RwContext): number {
     if (mapLen > end - pos) mapLen = end - pos;
     const devOff = pgoff * PAGE_SIZE + off;
     const from = pos - c.start;
+    // The whole buffer in one window is the common case: no subarray for it.
+    const whole = from === 0 && mapLen === c.buf.length;
     let xfer: number;
     if (recovery) xfer = recoveryWrite(d, devOff, c.buf.subarray(from, from + mapLen));
     else if (write) {
-      d.copy(devOff, c.buf.subarray(from, from + mapLen));
+      d.copy(devOff, whole ? c.buf : c.buf.subarray(from, from + mapLen));
       xfer = mapLen;
-    } else xfer = copyToBuffer(d, devOff, c.buf, from, mapLen);
+    } else xfer = copyToBuffer(d, devOff, c.buf, from, mapLen, whole);
     const st = it.advance(xfer);
     if (st < 0) return st;
     if (xfer === 0) return failAt(c, it, write ? -Errno.EFAULT : -Errno.EIO, pos);

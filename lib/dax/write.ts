@@ -1,17 +1,33 @@
-import { IomapOp } from '../iomap/constants';
+import { IomapOp, PAGE_SIZE } from '../iomap/constants';
 import { Errno } from '../iomap/errno';
 import { IomapIter } from '../iomap/iter';
 import type { IomapOps } from '../iomap/types';
 import { daxError } from './errors';
 import { finalError, iterateAsync, iterateSync } from './iterate';
+import { anyLocked } from './lock';
 import type { DaxRwOptions } from './read';
 import { daxIomapIter, rwContext, type RwContext } from './rw-iter';
 import type { DaxInode } from './types';
 
-function start(inode: DaxInode, pos: number, src: Uint8Array, opts: DaxRwOptions): [IomapIter<DaxInode>, RwContext] {
+function check(inode: DaxInode, pos: number): void {
   if (pos < 0 || !Number.isSafeInteger(pos)) throw daxError(-Errno.EINVAL, 'write', { path: inode.path, offset: pos });
-  const flags = IomapOp.DAX | IomapOp.WRITE | (opts.nowait === true ? IomapOp.NOWAIT : 0);
-  return [new IomapIter(inode, pos, src.length, flags), rwContext(true, src, pos)];
+}
+
+/**
+ * A write that must not sleep refuses up front when an entry in its range is locked: deciding later,
+ * after the filesystem allocated, would leave new blocks behind a zero-page entry it could not drop.
+ * Nothing can lock an entry while the synchronous write runs, so the check holds to the end.
+ */
+function refuseIfLocked(inode: DaxInode, pos: number, len: number): void {
+  const m = inode.mapping;
+  if (m.empty) return;
+  if (anyLocked(m, Math.floor(pos / PAGE_SIZE), Math.floor((pos + len - 1) / PAGE_SIZE))) {
+    throw daxError(-Errno.EAGAIN, 'write', { path: inode.path, offset: pos });
+  }
+}
+
+function flagsFor(opts: DaxRwOptions): number {
+  return IomapOp.DAX | IomapOp.WRITE | (opts.nowait === true ? IomapOp.NOWAIT : 0);
 }
 
 function finish(it: IomapIter<DaxInode>, c: RwContext, r: number, pos: number): number {
@@ -30,17 +46,24 @@ function finish(it: IomapIter<DaxInode>, c: RwContext, r: number, pos: number): 
  */
 export async function daxWrite(inode: DaxInode, pos: number, src: Uint8Array, ops: IomapOps<DaxInode>, opts: DaxRwOptions = {}): Promise<number> {
   if (src.length === 0) return 0;
-  const [it, c] = start(inode, pos, src, opts);
+  check(inode, pos);
+  if (opts.nowait === true) refuseIfLocked(inode, pos, src.length);
+  const it = new IomapIter(inode, pos, src.length, flagsFor(opts));
+  const c = rwContext(true, src, pos);
   const r = opts.nowait === true ? iterateSync(it, ops, daxIomapIter, c) : await iterateAsync(it, ops, daxIomapIter, c);
   return finish(it, c, r, pos);
 }
 
 /**
  * daxWriteSync -- daxWrite without a promise, for callers on the hot path. Where daxWrite would
- * sleep on an entry lock it stops instead: `EAGAIN` if nothing was written yet, else a short count.
+ * sleep on an entry lock (one is held by a fault or writeback in progress over the range), it
+ * fails with `EAGAIN` before touching anything.
  */
-export function daxWriteSync(inode: DaxInode, pos: number, src: Uint8Array, ops: IomapOps<DaxInode>, opts: DaxRwOptions = {}): number {
+export function daxWriteSync(inode: DaxInode, pos: number, src: Uint8Array, ops: IomapOps<DaxInode>, opts?: DaxRwOptions): number {
   if (src.length === 0) return 0;
-  const [it, c] = start(inode, pos, src, opts);
+  check(inode, pos);
+  refuseIfLocked(inode, pos, src.length);
+  const it = new IomapIter(inode, pos, src.length, opts === undefined ? IomapOp.DAX | IomapOp.WRITE : flagsFor(opts));
+  const c = rwContext(true, src, pos);
   return finish(it, c, iterateSync(it, ops, daxIomapIter, c), pos);
 }

@@ -69,7 +69,7 @@ export class MemoryDevice implements DaxDevice {
 
   copy(offset: number, src: ArrayBufferView, _flags?: number): void {
     this.checkRange(offset, src.byteLength);
-    this.bytes.set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength), offset);
+    this.bytes.set(src instanceof Uint8Array ? src : new Uint8Array(src.buffer, src.byteOffset, src.byteLength), offset);
   }
 
   fill(offset: number, value: number, length: number, _flags?: number): void {

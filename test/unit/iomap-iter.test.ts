@@ -78,7 +78,8 @@ function run(s: Script, start: number, total: number) {
       }
     }
     if (status === 0 && body.action === 'error') status = -Errno.ENOSPC;
-    if (status === 0 && body.action === 'stale') it.markStale();
+    // A filesystem that kept answering stale mappings would be remapped forever; the script stops.
+    if (status === 0 && body.action === 'stale' && rounds < 50) it.markStale();
     it.status = status;
     statuses.push(status);
   }
