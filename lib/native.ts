@@ -1,5 +1,6 @@
 // The one place that loads the addon. Everything else imports the typed surface from here.
 import bindings from 'bindings';
+import type { CopyKernel, DeviceInfo } from './device/types';
 
 export interface NativeCpuInfo {
   readonly clflush: boolean;
@@ -9,28 +10,12 @@ export interface NativeCpuInfo {
   readonly avx512f: boolean;
   /** The flush instruction a device opened now would use (after PMEMDAX_NO_* overrides). */
   readonly flush: 'clwb' | 'clflushopt' | 'clflush';
-  readonly copyKernel: 'avx512' | 'avx2' | 'sse2';
+  readonly copyKernel: CopyKernel;
 }
 
-export interface NativeDeviceInfo {
-  readonly path: string;
-  readonly kind: 'devdax' | 'fsdax' | 'file';
-  readonly size: number;
-  readonly alignment: number;
-  readonly mapSync: boolean;
-  readonly mapSyncReason: string | null;
-  readonly granularity: 'byte' | 'cacheline' | 'page';
-  readonly flush: 'clwb' | 'clflushopt' | 'clflush' | 'msync' | 'none';
-  readonly copyKernel: 'avx512' | 'avx2' | 'sse2';
-  /** -1 when non-temporal stores are disabled. */
+/** The native form of DeviceInfo: `movntThreshold` is -1 when non-temporal stores are disabled. */
+export interface NativeDeviceInfo extends Omit<DeviceInfo, 'movntThreshold' | 'notes'> {
   readonly movntThreshold: number;
-  readonly pmem: boolean;
-  readonly blockDevice: string | null;
-  readonly region: string | null;
-  readonly persistenceDomain: string | null;
-  readonly deepFlushAvailable: boolean;
-  readonly numaNode: number | null;
-  readonly unsafeShutdownCount: number | null;
   readonly notes: string[];
   readonly windowBytes: number;
   readonly writable: boolean;

@@ -6,13 +6,6 @@
 #include <cstdint>
 #include <cstring>
 
-#ifndef MAP_SHARED_VALIDATE
-#define MAP_SHARED_VALIDATE 0x03
-#endif
-#ifndef MAP_SYNC
-#define MAP_SYNC 0x80000
-#endif
-
 namespace pmemdax {
 
 namespace {

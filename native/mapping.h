@@ -1,7 +1,17 @@
 // mapping -- an aligned shared mapping of the whole source, with MAP_SYNC where the kernel allows it.
 #pragma once
 #include <cstddef>
+#include <sys/mman.h>
+
 #include <string>
+
+// Older libc headers lack these (Linux 4.15+).
+#ifndef MAP_SHARED_VALIDATE
+#define MAP_SHARED_VALIDATE 0x03
+#endif
+#ifndef MAP_SYNC
+#define MAP_SYNC 0x80000
+#endif
 
 namespace pmemdax {
 

@@ -8,13 +8,7 @@
 
 #include "device.h"
 #include "errors.h"
-
-#ifndef MAP_SHARED_VALIDATE
-#define MAP_SHARED_VALIDATE 0x03
-#endif
-#ifndef MAP_SYNC
-#define MAP_SYNC 0x80000
-#endif
+#include "mapping.h"
 
 namespace pmemdax {
 

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "signal_chain.h"
+
 namespace pmemdax {
 
 namespace {
@@ -23,21 +25,6 @@ struct Recovery {
 thread_local Recovery* tls_recovery = nullptr;
 struct sigaction previous_action;
 
-void ChainToPrevious(int sig, siginfo_t* info, void* ctx) {
-  if (previous_action.sa_flags & SA_SIGINFO) {
-    if (previous_action.sa_sigaction != nullptr) {
-      previous_action.sa_sigaction(sig, info, ctx);
-      return;
-    }
-  } else if (previous_action.sa_handler != SIG_DFL && previous_action.sa_handler != SIG_IGN) {
-    previous_action.sa_handler(sig);
-    return;
-  }
-  // Default disposition: restore it and return, so the faulting access repeats and the process dies by
-  // SIGBUS exactly as it would have without us.
-  signal(sig, SIG_DFL);
-}
-
 void OnSigbus(int sig, siginfo_t* info, void* ctx) {
   Recovery* r = tls_recovery;
   auto addr = reinterpret_cast<uintptr_t>(info->si_addr);
@@ -46,7 +33,7 @@ void OnSigbus(int sig, siginfo_t* info, void* ctx) {
     r->active = 0;
     siglongjmp(r->env, 1);
   }
-  ChainToPrevious(sig, info, ctx);
+  ChainSignal(previous_action, sig, info, ctx);
 }
 
 }  // namespace

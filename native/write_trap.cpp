@@ -6,6 +6,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "signal_chain.h"
+
 namespace pmemdax {
 
 namespace {
@@ -16,20 +18,6 @@ constexpr uintptr_t kPage = 4096;
 std::atomic<TrapTable*> g_tables[kMaxRegions];
 std::atomic<size_t> g_used{0};  // slots at and above this were never used: the handler stops there
 struct sigaction g_previous;
-
-void Chain(int sig, siginfo_t* info, void* ctx) {
-  if (g_previous.sa_flags & SA_SIGINFO) {
-    if (g_previous.sa_sigaction != nullptr) {
-      g_previous.sa_sigaction(sig, info, ctx);
-      return;
-    }
-  } else if (g_previous.sa_handler != SIG_DFL && g_previous.sa_handler != SIG_IGN) {
-    g_previous.sa_handler(sig);
-    return;
-  }
-  // No one else wants it: restore the default and let the access repeat, so the process dies by SIGSEGV.
-  signal(sig, SIG_DFL);
-}
 
 void OnSigsegv(int sig, siginfo_t* info, void* ctx) {
   auto addr = reinterpret_cast<uintptr_t>(info->si_addr);
@@ -54,7 +42,7 @@ void OnSigsegv(int sig, siginfo_t* info, void* ctx) {
     if (expected == kTrapFiring) return;  // another thread is opening this page; retry the access
     break;                                // our region, but not a trap: a real fault
   }
-  Chain(sig, info, ctx);
+  ChainSignal(g_previous, sig, info, ctx);
 }
 
 void Install() {

@@ -66,24 +66,10 @@ export class Device implements DaxDevice, Disposable {
     const raw = nativeDevice.info();
     this.size = raw.size;
     this.#windowBytes = raw.windowBytes;
+    const { windowBytes: _windowBytes, writable: _writable, ...facts } = raw;
     this.info = Object.freeze({
-      path: raw.path,
-      kind: raw.kind,
-      size: raw.size,
-      alignment: raw.alignment,
-      mapSync: raw.mapSync,
-      mapSyncReason: raw.mapSyncReason,
-      granularity: raw.granularity,
-      flush: raw.flush,
-      copyKernel: raw.copyKernel,
+      ...facts,
       movntThreshold: raw.movntThreshold < 0 ? Infinity : raw.movntThreshold,
-      pmem: raw.pmem,
-      blockDevice: raw.blockDevice,
-      region: raw.region,
-      persistenceDomain: raw.persistenceDomain,
-      deepFlushAvailable: raw.deepFlushAvailable,
-      numaNode: raw.numaNode,
-      unsafeShutdownCount: raw.unsafeShutdownCount,
       notes: Object.freeze([...raw.notes]),
     });
     this.#bad = this.#readBadblocks();
