@@ -1,3 +1,4 @@
+import type { DaxDevice } from '../../../lib/device/types';
 import { checkMapping } from '../../../lib/dax/check';
 import { FiemapFlag } from '../../../lib/iomap/fiemap';
 import { PAGE_SIZE } from '../../../lib/iomap/constants';
@@ -39,10 +40,11 @@ class ModelFile {
 export interface ModelOptions {
   readonly files: number;
   readonly maxFileSize: number;
-  readonly deviceSize: number;
+  /** The device the filesystem lives on (the in-memory device by default). */
+  readonly device: () => DaxDevice;
 }
 
-export const DEFAULT_MODEL: ModelOptions = { files: 3, maxFileSize: 48 * PAGE_SIZE, deviceSize: 16 * 1024 * 1024 };
+export const DEFAULT_MODEL: ModelOptions = { files: 3, maxFileSize: 48 * PAGE_SIZE, device: () => new MemoryDevice(16 * 1024 * 1024) };
 
 /** Thrown on the first difference between the filesystem and the model. */
 export class Divergence extends Error {}
@@ -55,7 +57,7 @@ export class Divergence extends Error {}
  */
 export async function runModel(seed: number, ops: number, opts: ModelOptions = DEFAULT_MODEL): Promise<Map<string, number>> {
   const rng = new Prng(seed);
-  const fs = new MemFs(new MemoryDevice(opts.deviceSize));
+  const fs = new MemFs(opts.device());
   const files: MemInode[] = [];
   const models: ModelFile[] = [];
   for (let i = 0; i < opts.files; i++) {
