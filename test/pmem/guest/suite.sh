@@ -79,7 +79,7 @@ case ${1:-} in
   write-powercut)
     prepare ext4-dax || { say "PREPARE-FAILED ext4-dax"; exit 1; }
     say "MEDIUM ext4-dax"
-    node node_modules/vite-node/vite-node.mjs test/pmem/fixtures/powercut-writer.ts -- "$mnt/powercut.dat"
+    node test/pmem/fixtures/powercut-writer.cjs "$mnt/powercut.dat"
     rc=$?
     say "WRITER-EXITED $rc"
     exit 1
