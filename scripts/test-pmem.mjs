@@ -8,7 +8,8 @@
 // records; (2) verification of those records, then the suite on ext4-dax, xfs-dax, devdax-4k, devdax-2m.
 //
 // Usage: node scripts/test-pmem.mjs [--media ext4-dax,xfs-dax,...] [--no-powercut] [--keep]
-//                                   [--shell [medium]] [-- <vitest args>]
+//                                   [--env NAME=VALUE]... [--shell [medium]] [-- <vitest args>]
+// --env sets a variable for everything the guest runs (the writer and vitest), e.g. PMEMDAX_NO_MAP_SYNC=1.
 // Environment: PMEMDAX_SKIP_PMEM=1 skips; PMEMDAX_REQUIRE_PMEM=1 turns "cannot run here" into a failure;
 // PMEMDAX_GUEST_KERNEL=/boot/vmlinuz-<ver> picks the kernel; PMEMDAX_POWERCUT_ACKS=<n> fixes the cut point;
 // PMEMDAX_RESULTS_DIR receives pmem.json, the merged vitest report.
@@ -37,7 +38,7 @@ const WRITER_TIMEOUT_S = 150;
 // Arguments
 
 function parseArgs(argv) {
-  const opts = { media: ALL_MEDIA, powercut: true, keep: false, shell: null, vitestArgs: [] };
+  const opts = { media: ALL_MEDIA, powercut: true, keep: false, shell: null, vitestArgs: [], env: {} };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--') {
@@ -47,6 +48,10 @@ function parseArgs(argv) {
       opts.media = (argv[++i] ?? '').split(',').filter(Boolean);
       const unknown = opts.media.filter((m) => !ALL_MEDIA.includes(m));
       if (unknown.length > 0 || opts.media.length === 0) usage(`unknown medium: ${unknown.join(', ') || '(none)'}`);
+    } else if (a === '--env') {
+      const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(argv[++i] ?? '');
+      if (!m) usage('--env needs NAME=VALUE');
+      opts.env[m[1]] = m[2];
     } else if (a === '--no-powercut') {
       opts.powercut = false;
     } else if (a === '--keep') {
@@ -63,7 +68,8 @@ function parseArgs(argv) {
 
 function usage(message) {
   process.stderr.write(`test-pmem: ${message}\n` +
-    'usage: test-pmem.mjs [--media ' + ALL_MEDIA.join(',') + '] [--no-powercut] [--keep] [--shell [medium]] [-- vitest args]\n');
+    'usage: test-pmem.mjs [--media ' + ALL_MEDIA.join(',') + '] [--no-powercut] [--env NAME=VALUE]... [--keep]\n' +
+    '                     [--shell [medium]] [-- vitest args]\n');
   process.exit(2);
 }
 
@@ -324,7 +330,7 @@ async function main() {
   writeFileSync(log, `pmemdax pmem guest run, kernel ${kernel.image}, initramfs ${initrd}\n`);
   createRamFile(ramFile);
   const color = process.stdout.isTTY ? { FORCE_COLOR: '1' } : { NO_COLOR: '1' };
-  const baseEnv = { PMEMDAX_JOB_DIR: '/run/pmem-job', CI: '1', ...color };
+  const baseEnv = { ...opts.env, PMEMDAX_JOB_DIR: '/run/pmem-job', CI: '1', ...color };
   const suite = shellQuote(relative(root, join(guestDir, 'suite.sh')));
 
   if (opts.shell) {

@@ -15,6 +15,15 @@ status=0
 
 say() { echo "PMEMDAX-GUEST $*"; }
 
+# Runs a preparation command; its chatter is shown only when it fails.
+quiet() {
+  if ! "$@" >/tmp/quiet.out 2>&1; then
+    cat /tmp/quiet.out
+    echo "failed: $*"
+    return 1
+  fi
+}
+
 teardown() {
   if grep -q " $mnt " /proc/mounts; then umount "$mnt" || return 1; fi
   return 0
@@ -23,7 +32,7 @@ teardown() {
 # Put namespace0.0 back to the mode a filesystem needs (a block device, /dev/pmem0).
 fsdax_namespace() {
   [ -b /dev/pmem0 ] && return 0
-  ndctl create-namespace -f -e namespace0.0 -m fsdax >/dev/null || return 1
+  quiet ndctl create-namespace -f -e namespace0.0 -m fsdax || return 1
   [ -b /dev/pmem0 ]
 }
 
@@ -33,7 +42,7 @@ prepare() {
   case $medium in
     ext4-dax)
       fsdax_namespace || return 1
-      mkfs.ext4 -q -F -b 4096 /dev/pmem0 || return 1
+      quiet mkfs.ext4 -q -F -b 4096 /dev/pmem0 || return 1
       # A long commit interval: without MAP_SYNC, block allocations made by page faults stay in
       # the running journal transaction, so a power cut loses them.
       mount -o dax,commit=60 /dev/pmem0 "$mnt" || return 1
@@ -41,13 +50,13 @@ prepare() {
       ;;
     xfs-dax)
       fsdax_namespace || return 1
-      mkfs.xfs -q -f -m reflink=0 /dev/pmem0 || return 1
+      quiet mkfs.xfs -q -f -m reflink=0 /dev/pmem0 || return 1
       mount -o dax /dev/pmem0 "$mnt" || return 1
       export PMEMDAX_PMEM_PATH=$mnt PMEMDAX_PMEM_BLOCKDEV=pmem0
       ;;
     devdax-4k|devdax-2m)
       if [ "$medium" = devdax-4k ]; then align=4K; else align=2M; fi
-      ndctl create-namespace -f -e namespace0.0 -m devdax --align="$align" >/dev/null || return 1
+      quiet ndctl create-namespace -f -e namespace0.0 -m devdax --align="$align" || return 1
       [ -c /dev/dax0.0 ] || return 1
       export PMEMDAX_PMEM_PATH=/dev/dax0.0 PMEMDAX_PMEM_BLOCKDEV=
       ;;
