@@ -5,6 +5,7 @@ export * from './tree';
 export * from './wait-table';
 export * from './mapping';
 export * from './lock';
+export * from './lock-mapping-entry';
 export * from './grab';
 export * from './insert';
 export * from './delete';

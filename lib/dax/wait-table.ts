@@ -1,13 +1,16 @@
 /**
  * The hashed wait table of SEMANTICS §3.2: 4096 queues shared by every mapping, keyed by
- * (mapping id, entry start). Waiters are exclusive; a wake compares the full key, so collisions in a
- * bucket never wake the wrong task.
+ * (mapping id, entry start). A wake compares the full key, so collisions in a bucket never wake the
+ * wrong task. Waiters are exclusive, except those of the memory-failure paths, which may never take
+ * the lock and so must not consume a wakeup: as in Linux, a wake-one releases every non-exclusive
+ * waiter it passes on the way to the first exclusive one.
  */
 const BUCKETS = 4096;
 
 interface Waiter {
   readonly mapping: number;
   readonly key: number;
+  readonly exclusive: boolean;
   readonly wake: () => void;
 }
 
@@ -22,19 +25,31 @@ function bucket(mapping: number, key: number): Waiter[] {
 /** waitExclusive -- sleep until woken on (mapping, key). The wakeup hands over nothing: re-check. */
 export function waitExclusive(mapping: number, key: number): Promise<void> {
   return new Promise<void>((resolve) => {
-    bucket(mapping, key).push({ mapping, key, wake: resolve });
+    bucket(mapping, key).push({ mapping, key, exclusive: true, wake: resolve });
   });
 }
 
-/** wakeOne -- WAKE_NEXT: release the oldest waiter on (mapping, key). True if there was one. */
+/** waitShared -- sleep without claiming the wakeup: the next wake-one also wakes an exclusive waiter. */
+export function waitShared(mapping: number, key: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    bucket(mapping, key).push({ mapping, key, exclusive: false, wake: resolve });
+  });
+}
+
+/**
+ * wakeOne -- WAKE_NEXT: release waiters on (mapping, key) in order up to and including the first
+ * exclusive one. True if an exclusive waiter was woken.
+ */
 export function wakeOne(mapping: number, key: number): boolean {
   const q = bucket(mapping, key);
-  for (let i = 0; i < q.length; i++) {
+  for (let i = 0; i < q.length; ) {
     const w = q[i] as Waiter;
     if (w.mapping === mapping && w.key === key) {
       q.splice(i, 1);
       w.wake();
-      return true;
+      if (w.exclusive) return true;
+    } else {
+      i++;
     }
   }
   return false;

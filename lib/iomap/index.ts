@@ -4,3 +4,5 @@ export * from './types';
 export * from './iter';
 export * from './seek';
 export * from './fiemap';
+export * from './bmap';
+export * from './swapfile';

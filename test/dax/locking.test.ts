@@ -7,6 +7,7 @@ import { FALLBACK, grabMappingEntry } from '../../lib/dax/grab';
 import { insertEntry } from '../../lib/dax/insert';
 import { invalidateMappingEntrySync } from '../../lib/dax/invalidate';
 import { removeEntry, unlockEntry } from '../../lib/dax/lock';
+import { daxLockMappingEntry, daxUnlockMappingEntry, NOTHING_TO_LOCK } from '../../lib/dax/lock-mapping-entry';
 import { DaxMapping } from '../../lib/dax/mapping';
 import { waitersOn } from '../../lib/dax/wait-table';
 import { daxWritebackMappingRange } from '../../lib/dax/writeback';
@@ -186,6 +187,38 @@ describe('entry locks and the wait table (SEMANTICS §3.2)', () => {
     expect(g).toBe(e);
     if (g !== FALLBACK) unlockEntry(m, g);
     expect(waitersOn(m.id, 9)).toBe(0);
+  });
+
+  it('invariant 8: a non-exclusive waiter (memory-failure lock) never consumes the wakeup an exclusive waiter needs', async () => {
+    const m = new DaxMapping();
+    const e = await grabMappingEntry(m, 11, 0);
+    if (e === FALLBACK) throw new Error('unexpected fallback');
+    insertEntry(m, e, { pfn: 0, zero: true }, { write: false, sync: false, shared: false });
+    const shared = daxLockMappingEntry(m, 11);
+    const exclusive = grabMappingEntry(m, 11, 0);
+    await yieldTurns(4);
+    expect(waitersOn(m.id, 11)).toBe(2);
+    unlockEntry(m, e);
+    // One wake-one releases both: the shared waiter finds a ZERO entry and takes nothing.
+    expect(await within(shared, 2000, 'shared waiter')).toBe(NOTHING_TO_LOCK);
+    const g = await within(exclusive, 2000, 'exclusive waiter');
+    expect(g).toBe(e);
+    if (g !== FALLBACK) unlockEntry(m, g);
+    expect(waitersOn(m.id, 11)).toBe(0);
+  });
+
+  it('the memory-failure lock takes REAL entries only', async () => {
+    const m = new DaxMapping();
+    expect(await daxLockMappingEntry(m, 1)).toBe(NOTHING_TO_LOCK);
+    const e = await grabMappingEntry(m, 1, 0);
+    if (e === FALLBACK) throw new Error('unexpected fallback');
+    insertEntry(m, e, { pfn: 12, zero: false }, { write: false, sync: false, shared: false });
+    unlockEntry(m, e);
+    const locked = await daxLockMappingEntry(m, 1);
+    expect(locked).toBe(e);
+    expect(e.locked).toBe(true);
+    daxUnlockMappingEntry(m, locked);
+    expect(e.locked).toBe(false);
   });
 
   it('invariant 9: deleting an entry wakes every waiter on it (a PMD downgrade, keyed by the PMD base)', async () => {
