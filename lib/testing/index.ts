@@ -3,3 +3,4 @@ export * from './memfs-inode';
 export * from './memfs-alloc';
 export * from './memfs-ops';
 export * from './memfs';
+export * from './rwlock';

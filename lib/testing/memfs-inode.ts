@@ -1,6 +1,7 @@
 import { DaxMapping } from '../dax/mapping';
 import type { DaxInode } from '../dax/types';
 import { PAGE_SIZE } from '../iomap/constants';
+import { AsyncRwLock } from './rwlock';
 
 /** Per-page state bits of a MemInode. */
 export const PageState = {
@@ -23,6 +24,8 @@ export class MemInode implements DaxInode {
   readonly path: string;
   readonly blockSize = PAGE_SIZE;
   readonly mapping = new DaxMapping();
+  /** Faults hold it shared; operations that remove or remap blocks hold it alone. */
+  readonly invalidateLock = new AsyncRwLock();
   size = 0;
   readonly blocks: number[] = [];
   readonly state: number[] = [];

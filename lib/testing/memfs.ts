@@ -20,6 +20,21 @@ import { MemFsOps } from './memfs-ops';
 const LAST_INDEX = Number.MAX_SAFE_INTEGER;
 
 /**
+ * Run `fn` holding the invalidate locks of `inodes` exclusively (in inode order, so two remaps never
+ * deadlock): no fault can map a block between its entries being dropped and the block being freed.
+ */
+async function exclusive<T>(inodes: MemInode[], fn: () => Promise<T>): Promise<T> {
+  const unique = [...new Set(inodes)].sort((a, b) => a.ino - b.ino);
+  const releases: (() => void)[] = [];
+  try {
+    for (const i of unique) releases.push(await i.invalidateLock.write());
+    return await fn();
+  } finally {
+    for (const r of releases.reverse()) r();
+  }
+}
+
+/**
  * MemFs -- the reference filesystem for tests and benchmarks: files on a DaxDevice whose I/O goes
  * through the DAX layer, with the syscall-level steps the kernel's filesystems add around it
  * (i_size updates, breaking layouts before blocks are freed, zeroing partial blocks, flushing before
@@ -61,6 +76,10 @@ export class MemFs {
   /** ftruncate, both ways. Shrinking zeroes the new EOF block's tail, drops entries, frees blocks. */
   async truncate(inode: MemInode, size: number): Promise<void> {
     if (size < 0) throw daxError(-Errno.EINVAL, 'ftruncate', { path: inode.path });
+    await exclusive([inode], () => this.truncateLocked(inode, size));
+  }
+
+  private async truncateLocked(inode: MemInode, size: number): Promise<void> {
     const old = inode.size;
     if (size < old) {
       await daxTruncatePage(inode, size, this.ops);
@@ -77,6 +96,10 @@ export class MemFs {
 
   /** fallocate(PUNCH_HOLE|KEEP_SIZE): zero partial blocks, free whole ones. */
   async punch(inode: MemInode, pos: number, len: number): Promise<void> {
+    await exclusive([inode], () => this.punchLocked(inode, pos, len));
+  }
+
+  private async punchLocked(inode: MemInode, pos: number, len: number): Promise<void> {
     const end = pos + len;
     const firstWhole = Math.ceil(pos / PAGE_SIZE);
     const endWhole = Math.floor(end / PAGE_SIZE);
@@ -122,25 +145,29 @@ export class MemFs {
    */
   async reflink(src: MemInode, srcOff: number, dst: MemInode, dstOff: number, len: number): Promise<void> {
     this.checkRemap(src, srcOff, dst, dstOff, len);
-    await this.flushForRemap(src, srcOff, dst, dstOff, len);
-    this.share(src, srcOff, dst, dstOff, len);
-    if (dstOff + len > dst.size) dst.size = dstOff + len;
+    await exclusive([src, dst], async () => {
+      await this.flushForRemap(src, srcOff, dst, dstOff, len);
+      this.share(src, srcOff, dst, dstOff, len);
+      if (dstOff + len > dst.size) dst.size = dstOff + len;
+    });
   }
 
   /** FIDEDUPERANGE: share the range only if both hold the same bytes; else EBADE. */
   async dedupe(src: MemInode, srcOff: number, dst: MemInode, dstOff: number, len: number): Promise<void> {
     this.checkRemap(src, srcOff, dst, dstOff, len);
     if (dstOff + len > dst.size) throw daxError(-Errno.EINVAL, 'ioctl', { path: dst.path, offset: dstOff });
-    await this.flushForRemap(src, srcOff, dst, dstOff, len);
-    if (!daxDedupeCompare(src, srcOff, dst, dstOff, len, this.ops)) {
-      throw daxError(-Errno.EBADE, 'ioctl', { path: dst.path, offset: dstOff });
-    }
-    this.share(src, srcOff, dst, dstOff, len);
+    await exclusive([src, dst], async () => {
+      await this.flushForRemap(src, srcOff, dst, dstOff, len);
+      if (!daxDedupeCompare(src, srcOff, dst, dstOff, len, this.ops)) {
+        throw daxError(-Errno.EBADE, 'ioctl', { path: dst.path, offset: dstOff });
+      }
+      this.share(src, srcOff, dst, dstOff, len);
+    });
   }
 
   /** fallocate(UNSHARE_RANGE). */
   async unshare(inode: MemInode, pos: number, len: number): Promise<void> {
-    await daxFileUnshare(inode, pos, len, this.ops);
+    await exclusive([inode], () => daxFileUnshare(inode, pos, len, this.ops));
   }
 
   /** fsync: flush dirty entries, then commit every block mapping (F_DIRTY clears). */
