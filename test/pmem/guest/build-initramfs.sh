@@ -45,5 +45,5 @@ cp "$here/init" "$work/init"
 chmod 755 "$work/init" "$work/bin/busybox"
 
 mkdir -p "$(dirname "$out")"
-(cd "$work" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) >"$out.tmp"
-mv "$out.tmp" "$out"
+(cd "$work" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) >"$out.$$.tmp"
+mv "$out.$$.tmp" "$out"
