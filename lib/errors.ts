@@ -10,7 +10,9 @@ export type PmemdaxErrorCode =
   | 'ERR_PMEMDAX_UNSUPPORTED_SOURCE'
   | 'ERR_PMEMDAX_CLEAR_UNSUPPORTED'
   | 'ERR_PMEMDAX_BAD_ENV'
-  | 'ERR_PMEMDAX_TOO_MANY_REGIONS';
+  | 'ERR_PMEMDAX_TOO_MANY_REGIONS'
+  | 'ERR_PMEMDAX_SIGBUS'
+  | 'ERR_PMEMDAX_DEVDAX_ALIGNMENT';
 
 /** Extra context an error may carry, as Node's fs errors do. */
 export interface ErrorDetails {

@@ -1,0 +1,21 @@
+import { Device } from '../device/device';
+import { DaxFile } from '../vm/file';
+import type { MemFs } from './memfs';
+import type { MemInode } from './memfs-inode';
+
+/**
+ * memFsFile -- a MemFs file made mappable: the reference filesystem on a native Device (a file on
+ * /dev/shm, fsdax or device-dax) supplies the inode, its iomap ops, fsync and the invalidate lock.
+ */
+export function memFsFile(fs: MemFs, inode: MemInode): DaxFile {
+  const device = fs.device;
+  if (!(device instanceof Device)) throw new TypeError('memFsFile needs a MemFs on a native Device');
+  return new DaxFile({
+    inode,
+    ops: fs.ops,
+    device,
+    // MemFs commits all of a file's metadata at once; a range sync does the whole file.
+    fsync: () => fs.fsync(inode),
+    invalidateLock: inode.invalidateLock,
+  });
+}
