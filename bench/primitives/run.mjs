@@ -135,8 +135,8 @@ function table(medians) {
     const name = op === 'copy' ? 'copy + persist' : 'store + persist';
     const met = target === null ? '—' : ratio <= target ? 'met' : '**missed**';
     lines.push(
-      `| ${name} | ${formatSize(size)} | ${ns(l)} | ${gbs(size, l)} | ${ns(p)} | ${gbs(size, p)} | ${ratio.toFixed(2)}× | ` +
-        `${target === null ? '—' : `≤ ${target.toFixed(1)}×`} | ${met} | ${ns(m)} | ${gbs(size, m)} | ${(m / l).toFixed(2)}× |`,
+      `| ${name} | ${formatSize(size)} | ${ns(l)} | ${gbs(size, l)} | ${ns(p)} | ${gbs(size, p)} | ${ratio.toFixed(3)}× | ` +
+        `${target === null ? '—' : `≤ ${target.toFixed(1)}×`} | ${met} | ${ns(m)} | ${gbs(size, m)} | ${(m / l).toFixed(3)}× |`,
     );
   });
   return lines.join('\n');
