@@ -26,7 +26,9 @@ function edge(p: number, n: number, src: Readonly<Iomap>, dst: Readonly<Iomap>, 
  * daxCopyAround -- SEMANTICS §4.4: fill the parts of the `align`-sized destination blocks around
  * `[pos, pos+length)` that the operation will not write itself: the head `[block start, pos)` and the
  * tail `[pos+length, block end)`. They are copied from `src`, or zeroed when the source has no data
- * (UNWRITTEN, or no separate source, which shows up as `src === dst`). Returns 0 or `-EIO`.
+ * (UNWRITTEN, or no separate source, which shows up as `src === dst`). A range of whole blocks is
+ * copied (or zeroed) entirely, as the kernel does: that is the fault's case, which writes nothing
+ * itself. Returns 0 or `-EIO`.
  */
 export function daxCopyAround(pos: number, length: number, align: number, src: Readonly<Iomap>, dst: Readonly<Iomap>): number {
   const zero = src.type === IomapType.UNWRITTEN || src === dst;
@@ -34,6 +36,13 @@ export function daxCopyAround(pos: number, length: number, align: number, src: R
   const end = pos + length;
   const blockEnd = Math.ceil(end / align) * align;
   try {
+    if (head === 0 && end === blockEnd) {
+      for (let p = pos; p < end; p += align) {
+        const r = edge(p, Math.min(align, end - p), src, dst, zero);
+        if (r < 0) return r;
+      }
+      return 0;
+    }
     if (head !== 0) {
       const r = edge(pos - head, head, src, dst, zero);
       if (r < 0) return r;

@@ -18,7 +18,7 @@ describe('model-based: MemFs over the DAX layer against byte arrays', () => {
     let total = 0;
     for (const n of counts.values()) total += n;
     expect(total).toBe(OPS);
-    for (const op of ['write', 'read', 'zero', 'truncate', 'punch', 'seek', 'fiemap', 'reflink', 'unshare', 'dedupe']) {
+    for (const op of ['write', 'read', 'zero', 'truncate', 'punch', 'seek', 'fiemap', 'reflink', 'unshare', 'dedupe', 'fault']) {
       expect(counts.get(op) ?? 0).toBeGreaterThan(0);
     }
   }, 60_000);

@@ -1,7 +1,8 @@
+import { daxCopyAround } from '../../../lib/dax/copy-around';
 import { FALLBACK, grabMappingEntry } from '../../../lib/dax/grab';
 import { insertEntry } from '../../../lib/dax/insert';
 import { unlockEntry } from '../../../lib/dax/lock';
-import { IomapOp, IomapType, PAGE_SIZE } from '../../../lib/iomap/constants';
+import { IomapFlag, IomapOp, IomapType, PAGE_SIZE } from '../../../lib/iomap/constants';
 import type { MemFs } from '../../../lib/testing/memfs';
 import type { MemInode } from '../../../lib/testing/memfs-inode';
 
@@ -23,13 +24,16 @@ export async function simulateFault(fs: MemFs, f: MemInode, index: number, write
       await pause();
       const flags = IomapOp.DAX | IomapOp.FAULT | (write ? IomapOp.WRITE : 0);
       const pos = index * PAGE_SIZE;
-      const { iomap } = fs.ops.begin(f, pos, PAGE_SIZE, flags);
+      const { iomap, srcmap } = fs.ops.begin(f, pos, PAGE_SIZE, flags);
       let written = 0;
       try {
         await pause();
         const hole = iomap.type === IomapType.HOLE || iomap.type === IomapType.UNWRITTEN;
         const pfn = hole ? 0 : (iomap.addr + pos - iomap.offset) / PAGE_SIZE;
-        insertEntry(f.mapping, e, { pfn, zero: hole && !write }, { write, sync: false, shared: false });
+        const shared = (iomap.flags & IomapFlag.SHARED) !== 0;
+        insertEntry(f.mapping, e, { pfn, zero: hole && !write }, { write, sync: false, shared });
+        // A CoW write fault fills the whole new block from the old one before it is mapped.
+        if (write && shared && daxCopyAround(pos, PAGE_SIZE, PAGE_SIZE, srcmap ?? iomap, iomap) < 0) throw new Error('copy-around failed');
         written = PAGE_SIZE;
       } finally {
         fs.ops.end(f, pos, PAGE_SIZE, written, flags, iomap);

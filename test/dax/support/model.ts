@@ -1,5 +1,8 @@
 import type { DaxDevice } from '../../../lib/device/types';
 import { checkMapping } from '../../../lib/dax/check';
+import { EntryKind } from '../../../lib/dax/entry';
+import { NO_BLOCK, PageState } from '../../../lib/testing/memfs-inode';
+import { simulateFault } from './fault-sim';
 import { FiemapFlag } from '../../../lib/iomap/fiemap';
 import { PAGE_SIZE } from '../../../lib/iomap/constants';
 import { MemFs } from '../../../lib/testing/memfs';
@@ -51,8 +54,8 @@ export class Divergence extends Error {}
 
 /**
  * runModel -- `ops` random operations (write, read, zero range, truncate down and up, punch, seek
- * data/hole, fiemap, reflink, unshare, dedupe, fallocate, fsync) on MemFs files and on byte-array
- * models of them; throws a Divergence naming the operation at the first difference. Returns the
+ * data/hole, fiemap, reflink, unshare, dedupe, fallocate, fsync, and read/write faults that leave
+ * mapping entries behind) on MemFs files and on byte-array models of them; throws a Divergence naming the operation at the first difference. Returns the
  * count of each operation run.
  */
 export async function runModel(seed: number, ops: number, opts: ModelOptions = DEFAULT_MODEL): Promise<Map<string, number>> {
@@ -101,6 +104,13 @@ export async function runModel(seed: number, ops: number, opts: ModelOptions = D
     for (const f of files) {
       const problems = checkMapping(f.mapping, true);
       if (problems.length > 0) fail(`mapping of ${f.path}: ${problems.join('; ')}`);
+      // Entries must stand for what the file has now: no zero page over data, no stale block.
+      for (const e of f.mapping.tree.collect(0, Number.MAX_SAFE_INTEGER)) {
+        const block = f.blockAt(e.index);
+        const data = block !== NO_BLOCK && (f.stateAt(e.index) & PageState.UNWRITTEN) === 0;
+        if (e.kind === EntryKind.ZERO && data) fail(`${f.path}: zero-page entry over data at page ${e.index}`);
+        if (e.kind === EntryKind.REAL && e.pfn !== block) fail(`${f.path}: entry at page ${e.index} maps block ${e.pfn}, the file has ${block}`);
+      }
     }
     const problems = fs.check();
     if (problems.length > 0) fail(`filesystem: ${problems.slice(0, 3).join('; ')}`);
@@ -230,8 +240,15 @@ export async function runModel(seed: number, ops: number, opts: ModelOptions = D
         await fs.fsync(f);
         break;
       }
+      case 'fault': {
+        const page = rng.int(Math.ceil(m.size / PAGE_SIZE) + 1);
+        const write = rng.int(3) === 0;
+        what = `${write ? 'write' : 'read'} fault ${f.path} page ${page}`;
+        await simulateFault(fs, f, page, write, noPause);
+        break;
+      }
     }
-    if (step % 997 === 0) compareAll();
+    if (step % 499 === 0) compareAll();
   }
   what = 'final comparison';
   compareAll();
@@ -240,8 +257,10 @@ export async function runModel(seed: number, ops: number, opts: ModelOptions = D
 
 const OPS = [
   'write', 'write', 'write', 'read', 'read', 'read', 'zero', 'truncate', 'punch', 'fallocate',
-  'seek', 'fiemap', 'reflink', 'reflink', 'unshare', 'dedupe', 'fsync',
+  'seek', 'fiemap', 'reflink', 'reflink', 'unshare', 'dedupe', 'fsync', 'fault', 'fault', 'fault',
 ] as const;
+
+const noPause = async (): Promise<void> => {};
 
 type Fail = (msg: string) => never;
 
