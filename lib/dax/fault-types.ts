@@ -65,6 +65,8 @@ export interface FaultVma {
   insertPte(pgoff: number, what: PageTableInsert): void;
   /** `pgoff` is the PMD base; the 2 MiB virtual range lies inside the VMA (the fault checked it). */
   insertPmd(pgoff: number, what: PageTableInsert): void;
+  /** split_huge_pmd after a PMD fallback: no 2 MiB mapping may stay over `pgoff`. */
+  splitHuge(pgoff: number): void;
   /** finish_fault for a private CoW: an anonymous page holding `data` (4 KiB) at `pgoff`. */
   installCow(pgoff: number, data: Uint8Array): void;
 }
