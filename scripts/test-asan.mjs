@@ -58,7 +58,12 @@ const env = {
 
 const require = createRequire(import.meta.url);
 const vitest = join(dirname(require.resolve('vitest/package.json')), 'vitest.mjs');
-const child = spawn(process.execPath, [vitest, 'run', '--project', 'native', ...process.argv.slice(2)], {
+// Under `npm test`, PMEMDAX_RESULTS_DIR collects each suite's vitest report for the closing totals.
+const resultsDir = process.env.PMEMDAX_RESULTS_DIR;
+const reporters = resultsDir
+  ? ['--reporter=default', '--reporter=json', `--outputFile.json=${join(resultsDir, 'asan.json')}`]
+  : [];
+const child = spawn(process.execPath, [vitest, 'run', '--project', 'native', ...reporters, ...process.argv.slice(2)], {
   cwd: root,
   env,
   stdio: ['inherit', 'inherit', 'pipe'],

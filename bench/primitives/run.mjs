@@ -18,8 +18,8 @@ const NOTES_MARKER = '<!-- notes: everything below this line is kept by `npm run
 
 const { values: args } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '5' },
-    budget: { type: 'string', default: '300' },
+    rounds: { type: 'string', default: '10' },
+    budget: { type: 'string', default: '150' },
     'no-write': { type: 'boolean', default: false },
   },
 });
