@@ -34,7 +34,7 @@ async function build(fs: MemFs, pages: readonly string[], fill = 0x5a): Promise<
 
 const range = fc.tuple(fc.nat(MAXF), fc.integer({ min: 1, max: 3 * PAGE_SIZE }));
 
-describe('file I/O over DAX (SEMANTICS §6)', () => {
+describe('file I/O over DAX (SEMANTICS §6)', { timeout: 60_000 }, () => {
   it('invariant 15: holes and unwritten extents read as zeros and allocate nothing', async () => {
     await fc.assert(
       fc.asyncProperty(layout, range, async (pages, [pos, len]) => {
@@ -44,10 +44,11 @@ describe('file I/O over DAX (SEMANTICS §6)', () => {
         fs.ops.trace = [];
         const buf = new Uint8Array(len).fill(0xee);
         const n = fs.read(f, pos, buf);
+        const nonzero: number[] = [];
         for (let i = 0; i < n; i++) {
-          const kind = pages[Math.floor((pos + i) / PAGE_SIZE)];
-          if (kind !== 'data') expect(buf[i]).toBe(0);
+          if (pages[Math.floor((pos + i) / PAGE_SIZE)] !== 'data' && buf[i] !== 0) nonzero.push(pos + i);
         }
+        expect(nonzero).toEqual([]);
         expect(fs.ops.trace.every((t) => (t.flags & IomapOp.WRITE) === 0)).toBe(true);
         expect(fs.alloc.used()).toBe(used);
       }),
