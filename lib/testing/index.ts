@@ -4,3 +4,4 @@ export * from './memfs-alloc';
 export * from './memfs-ops';
 export * from './memfs';
 export * from './rwlock';
+export * from './memfs-file';
