@@ -6,13 +6,6 @@ import { waitExclusive, wakeAll, wakeOne } from './wait-table';
 export const CONFLICT: unique symbol = Symbol('CONFLICT');
 export type Conflict = typeof CONFLICT;
 
-/** The range a search of `order` at `index` covers: the index itself, or its PMD range. */
-function searchRange(index: number, order: EntryOrder): [number, number] {
-  if (order === 0) return [index, index];
-  const base = index - (index % 512);
-  return [base, base + 511];
-}
-
 /**
  * lookupUnlocked -- one pass of get_next_unlocked_entry without sleeping: the unlocked entry,
  * `null` (ABSENT), CONFLICT, or the locked entry to wait for, as `{ wait }`.
@@ -22,8 +15,9 @@ export function lookupUnlocked(
   index: number,
   order: EntryOrder,
 ): DaxEntry | null | Conflict | { wait: DaxEntry } {
-  const [first, last] = searchRange(index, order);
-  const e = m.tree.findFirst(first, last);
+  // The index itself, or its whole PMD range.
+  const first = order === 0 ? index : index - (index % 512);
+  const e = m.tree.findFirst(first, order === 0 ? index : first + 511);
   if (e === undefined) return null;
   if (e.order < order) return CONFLICT;
   if (e.locked) return { wait: e };
