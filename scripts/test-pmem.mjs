@@ -175,6 +175,12 @@ function runDirectory() {
 // Booting the guest
 
 const children = new Set();
+// The guest RAM file is sparse but can hold gigabytes once touched: never leave one behind.
+const ramFiles = new Set();
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+  for (const f of ramFiles) rmSync(f, { force: true });
+});
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, () => {
     for (const c of children) c.kill('SIGKILL');
@@ -277,6 +283,7 @@ function guestExitCode(jobDir) {
 }
 
 function createRamFile(path) {
+  ramFiles.add(path);
   rmSync(path, { force: true });
   const fd = openSync(path, 'w');
   closeSync(fd);
