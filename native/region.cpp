@@ -166,10 +166,11 @@ Napi::Value Region::MapDevice(const Napi::CallbackInfo& info) {
       return env.Undefined();
     }
   }
-  // PROT_WRITE must be allowed on the vma for a later mprotect to read-write, so trap pages are mapped
-  // writable and then protected.
-  int prot = access == kRead ? PROT_READ : PROT_READ | PROT_WRITE;
-  int flags = MAP_FIXED | ((dev->MapSync() && prot & PROT_WRITE) ? MAP_SHARED_VALIDATE | MAP_SYNC : MAP_SHARED);
+  // Trap pages start read-only: a shared mapping of a descriptor open for writing keeps VM_MAYWRITE, so the
+  // trap handler's later mprotect to read-write works, and one system call maps them. Pages that may ever
+  // become writable get MAP_SYNC where the device has it.
+  int prot = access == kReadWrite ? PROT_READ | PROT_WRITE : PROT_READ;
+  int flags = MAP_FIXED | ((dev->MapSync() && access != kRead) ? MAP_SHARED_VALIDATE | MAP_SYNC : MAP_SHARED);
   uint8_t* at = mem_->base + static_cast<uint64_t>(off);
   size_t n = static_cast<size_t>(len);
   if (mmap(at, n, prot, flags, dev->Fd(), static_cast<off_t>(dev_off)) == MAP_FAILED) {
@@ -182,7 +183,6 @@ Napi::Value Region::MapDevice(const Napi::CallbackInfo& info) {
   }
   size_t first = static_cast<size_t>(off) / kPage, pages = n / kPage;
   if (access == kTrapWrite) {
-    mprotect(at, n, PROT_READ);
     SetTraps(first, pages, kTrapArmed);
   } else {
     SetTraps(first, pages, kTrapOff);

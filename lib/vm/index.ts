@@ -1,0 +1,6 @@
+export { AddressSpace, VM_PAGE, type PageAccess } from './address-space';
+export { DaxFile, type DaxFileHost, type FileRange, type MmapOptions } from './file';
+export { DaxRegion, type RegionRange } from './region';
+export { RegionPin } from './pin';
+export { PageState } from './page-state';
+export { emptyVmStats, type VmStats } from './stats';
