@@ -7,7 +7,8 @@ const [, , name, deviceArg, distArg] = process.argv;
 const require = createRequire(import.meta.url);
 const dist = path.resolve(distArg);
 const dax = require(path.join(dist, 'dax/index.js'));
-const testing = require(path.join(dist, 'testing/index.js'));
+// The memory device and MemFs need no addon; only a path as the device loads the native Device.
+const testing = { ...require(path.join(dist, 'testing/memory-device.js')), ...require(path.join(dist, 'testing/memfs.js')) };
 
 const FILE_BYTES = 64 * 1024 * 1024;
 const DEVICE_BYTES = FILE_BYTES * 3 + 16 * 1024 * 1024;
