@@ -10,6 +10,25 @@ export interface FlushRecord {
   readonly length: number;
 }
 
+/** A window whose view is made on first use: the DAX copy paths only need the page count. */
+class MemoryWindow implements DirectAccessResult {
+  readonly pages: number;
+  private readonly bytes: Uint8Array;
+  private readonly at: number;
+  private made: Uint8Array | null = null;
+
+  constructor(bytes: Uint8Array, at: number, pages: number) {
+    this.bytes = bytes;
+    this.at = at;
+    this.pages = pages;
+  }
+
+  get view(): Uint8Array {
+    this.made ??= this.bytes.subarray(this.at, this.at + this.pages * PAGE_SIZE);
+    return this.made;
+  }
+}
+
 /**
  * MemoryDevice -- a DaxDevice over an ordinary Uint8Array, with a badblocks list that tests inject
  * into. It behaves like the native Device: windows stop at the first bad page, a window that starts
@@ -50,8 +69,7 @@ export class MemoryDevice implements DaxDevice {
         n = firstBad - pgoff;
       }
     }
-    const at = pgoff * PAGE_SIZE;
-    return { view: this.bytes.subarray(at, at + n * PAGE_SIZE), pages: n };
+    return new MemoryWindow(this.bytes, pgoff * PAGE_SIZE, n);
   }
 
   flush(offset: number, length: number): void {
