@@ -27,6 +27,8 @@ describe('poison (SEMANTICS §1.2, §7)', { timeout: 60_000 }, () => {
             if (typeof access === 'number') return;
             expect(access.pages).toBeGreaterThanOrEqual(1);
             expect(access.pages).toBeLessThanOrEqual(nr);
+            expect(access.view.length).toBe(access.pages * PAGE_SIZE);
+            expect(access.view.byteOffset - dev.bytes.byteOffset).toBe(pgoff * PAGE_SIZE);
             for (let p = pgoff; p < pgoff + access.pages; p++) expect(isBad(p)).toBe(false);
           }
           const rec = daxDirectAccess(dev, pgoff, nr, DaxAccessMode.RECOVERY_WRITE);
