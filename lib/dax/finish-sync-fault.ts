@@ -29,9 +29,9 @@ export async function daxFinishSyncFault(
   const m = inode.mapping;
   const e = await withUnlockedEntry(m, index, order, (found) => {
     if (found === null || found === CONFLICT) return null;
-    // The block must be the one the fault saw: a PTE fault in a REAL PMD sees its sub-page.
-    const blockPfn = order === 0 ? found.pfn + (index - found.index) : found.pfn;
-    if ((order === 0 && found.isPmd) || blockPfn !== pfn) {
+    // A PTE sync fault that now finds a PMD entry, or a different block (truncated and reallocated
+    // meanwhile), installs nothing: the access faults again.
+    if ((order === 0 && found.isPmd) || found.pfn !== pfn) {
       putUnlockedEntry(m, found);
       return null;
     }

@@ -205,6 +205,15 @@ export class DaxFile implements PageTableHooks, RegionOwner, Disposable {
    * finish-sync-fault outside the lock. Throws for SIGBUS, HWPOISON and OOM.
    */
   async handleFault(region: DaxRegion, pgoff: number, write: boolean): Promise<void> {
+    // A fault that succeeds without mapping the page (a race it lost, a sync fault whose entry
+    // changed) is retried, as the CPU would retry the access.
+    for (let attempt = 0; attempt < 4; attempt++) {
+      await this.#faultOnce(region, pgoff, write);
+      if (region.mappedFor(pgoff, write)) return;
+    }
+  }
+
+  async #faultOnce(region: DaxRegion, pgoff: number, write: boolean): Promise<void> {
     this.#checkOpen();
     const { inode, ops } = this.host;
     const vmf: VmFaultInfo = { vma: region, pgoff, write };

@@ -91,6 +91,12 @@ export class DaxRegion implements FaultVma, Disposable {
     return (this.#state[page] ?? PageState.NONE) as PageState;
   }
 
+  /** Whether file page `pgoff` is mapped for a load, or for a store when `write`. */
+  mappedFor(pgoff: number, write: boolean): boolean {
+    const s = this.#state[pgoff - this.pgoff] ?? PageState.NONE;
+    return write ? s === PageState.WRITE || s === PageState.COW : s !== PageState.NONE;
+  }
+
   /** Whether region page `page` is part of a 2 MiB mapping. */
   isHuge(page: number): boolean {
     return this.#huge[page] === 1;
@@ -106,10 +112,9 @@ export class DaxRegion implements FaultVma, Disposable {
     const [first, end] = this.#pageRange(range);
     if (mode === 'write' && !this.writable) throw this.#readonly();
     this.#owner.harvestRegion(this);
+    const write = mode === 'write';
     for (let p = first; p < end; p++) {
-      const s = this.#state[p];
-      const ok = mode === 'write' ? s === PageState.WRITE || s === PageState.COW : s !== PageState.NONE;
-      if (!ok) await this.#owner.handleFault(this, this.pgoff + p, mode === 'write');
+      if (!this.mappedFor(this.pgoff + p, write)) await this.#owner.handleFault(this, this.pgoff + p, write);
     }
   }
 
