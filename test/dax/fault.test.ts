@@ -78,6 +78,18 @@ describe('DAX faults (SEMANTICS §4)', () => {
     expect((await driveFault(f, fs.ops, vma, 6, false)).result).toBe(VmFault.NOPAGE);
   });
 
+  it('a page table that cannot take the mapping (mmap ENOMEM: vm.max_map_count) makes the fault OOM, and the entry is unlocked', async () => {
+    const fs = bed();
+    const f = await fileWithData(fs, PAGE_SIZE);
+    const vma = new FakeVma({ shared: true, pages: 1 }, f.mapping);
+    vma.insertPte = () => {
+      throw Object.assign(new Error('ENOMEM: mmap'), { errno: -12, code: 'ENOMEM' });
+    };
+    const r = await driveFault(f, fs.ops, vma, 0, false);
+    expect(r.result).toBe(VmFault.OOM);
+    expect(f.mapping.tree.load(0)?.locked).toBe(false);
+  });
+
   it('a REAL PMD entry hit by a PTE write fault stays a PMD and is dirtied whole (T12)', async () => {
     const fs = bed();
     const f = await fileWithData(fs, PMD_SIZE);
