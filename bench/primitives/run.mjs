@@ -152,6 +152,8 @@ const batches = { libpmem: OPERATIONS.map(() => []), pmemdax: OPERATIONS.map(() 
 const perBatch = { libpmem: OPERATIONS.map(() => 0), pmemdax: OPERATIONS.map(() => 0), memcpy: OPERATIONS.map(() => 0) };
 let pmemdaxInfo;
 const started = Date.now();
+// Other work on the machine moves the JS contender more than the C ones; the table says how busy it was.
+const loadBefore = os.loadavg()[0];
 try {
   const names = Object.keys(CONTENDERS);
   for (let round = 0; round < rounds; round++) {
@@ -173,6 +175,7 @@ try {
 }
 if (pmemdaxInfo.granularity !== 'cacheline') fail(`pmemdax ran at granularity ${pmemdaxInfo.granularity}, not cacheline`);
 
+const loadAfter = os.loadavg()[0];
 const medians = Object.fromEntries(Object.entries(batches).map(([name, perOp]) => [name, perOp.map(median)]));
 const cpu = readCpu();
 const environment = [
@@ -181,6 +184,7 @@ const environment = [
   `| date | ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} |`,
   `| CPU | ${cpu.model}, ${os.cpus().length} logical CPUs |`,
   `| CPU flags | ${cpu.flags} |`,
+  `| load average (1 min) | ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after |`,
   `| kernel | Linux ${os.release()} |`,
   `| node | ${process.version} |`,
   `| libpmem | ${libpmemVersion()} (PMEM_IS_PMEM_FORCE=1) |`,
