@@ -5,6 +5,7 @@ import { Errno } from '../../lib/iomap/errno';
 import { PAGE_SIZE } from '../../lib/iomap/constants';
 import { MemFs } from '../../lib/testing/memfs';
 import { MemoryDevice } from '../../lib/testing/memory-device';
+import { runPoisonScenario } from './support/poison-scenario';
 
 const PAGES = 64;
 
@@ -51,6 +52,18 @@ describe('poison (SEMANTICS §1.2, §7)', { timeout: 60_000 }, () => {
     expect(daxDirectAccess(dev, 0, 0)).toBe(-Errno.ERANGE);
     dev.close();
     expect(daxDirectAccess(dev, 0, 1)).toBe(-Errno.ENXIO);
+  });
+
+  it('invariant 34: the whole round trip through the shared scenario (the pmem guest runs it on fsdax)', async () => {
+    const dev = new MemoryDevice(4 << 20);
+    const o = await runPoisonScenario(dev, (offset, length) => dev.injectBadblock(offset, length));
+    expect(o.shortRead).toBe(3 * PAGE_SIZE);
+    expect(o.readError).toMatchObject({ code: 'EIO', offset: 3 * PAGE_SIZE });
+    expect(o.unalignedError).toMatchObject({ code: 'EFAULT' });
+    expect(o.unalignedChangedList).toBe(false);
+    expect(o.recoveryWritten).toBe(PAGE_SIZE);
+    expect(o.badAfter).toBe(0);
+    expect(o.readBack).toBe(true);
   });
 
   it('invariant 34: a read over a bad sector fails with EIO (with the offset), or stops short before it', async () => {
