@@ -66,10 +66,10 @@ function fail(message) {
 }
 
 function prepare() {
-  if (!existsSync(join(root, 'dist/index.js'))) {
-    const r = spawnSync('npm', ['run', 'build:ts'], { cwd: root, stdio: 'inherit' });
-    if (r.status !== 0) fail('npm run build:ts failed');
-  }
+  // dist/ is what the pmemdax contender loads; rebuild it so that it is the current source. The addon
+  // itself is rebuilt by `npm run build`.
+  const r = spawnSync('npm', ['run', '--silent', 'build:ts'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) fail('npm run build:ts failed');
   const source = join(here, 'libpmem_harness.c');
   const stale = !existsSync(harness) || statSync(harness).mtimeMs < statSync(source).mtimeMs;
   if (stale) {
@@ -88,7 +88,7 @@ function runContender(name, file) {
     encoding: 'utf8',
     maxBuffer: 64 * MiB,
   });
-  if (r.status !== 0) fail(`${name} exited with ${r.status ?? r.signal}:\n${r.stderr}`);
+  if (r.status !== 0) throw new Error(`${name} exited with ${r.status ?? r.signal}:\n${r.stderr}`);
   const [head, ...results] = r.stdout.trim().split('\n').map((line) => JSON.parse(line));
   return { head, results };
 }
@@ -151,6 +151,7 @@ closeSync(fd);
 const batches = { libpmem: OPERATIONS.map(() => []), pmemdax: OPERATIONS.map(() => []), memcpy: OPERATIONS.map(() => []) };
 const perBatch = { libpmem: OPERATIONS.map(() => 0), pmemdax: OPERATIONS.map(() => 0), memcpy: OPERATIONS.map(() => 0) };
 let pmemdaxInfo;
+let failure;
 const started = Date.now();
 // Other work on the machine moves the JS contender more than the C ones; the table says how busy it was.
 const loadBefore = os.loadavg()[0];
@@ -162,7 +163,7 @@ try {
       const name = names[(round + k) % names.length];
       const { head, results } = runContender(name, file);
       if (name === 'pmemdax') pmemdaxInfo = head.info;
-      if (name === 'libpmem' && head.isPmem !== 1) fail('libpmem did not treat the file as pmem');
+      if (name === 'libpmem' && head.isPmem !== 1) throw new Error('libpmem did not treat the file as pmem');
       results.forEach((r, i) => {
         batches[name][i].push(...r.means);
         perBatch[name][i] = r.perBatch;
@@ -170,9 +171,12 @@ try {
     }
     process.stderr.write(`bench: round ${round + 1}/${rounds} done\n`);
   }
+} catch (error) {
+  failure = error;
 } finally {
   rmSync(file, { force: true });
 }
+if (failure) fail(failure.message);
 if (pmemdaxInfo.granularity !== 'cacheline') fail(`pmemdax ran at granularity ${pmemdaxInfo.granularity}, not cacheline`);
 
 const loadAfter = os.loadavg()[0];
