@@ -214,8 +214,8 @@ process on the same file: **pmemdax** is the public \`Device\` API called from J
 (\`device.copy(offset, src)\`, and \`device.persist(offset, 64)\` after a one-byte store through a
 \`directAccess\` view); **libpmem** is PMDK's \`pmem_memcpy_persist\` / \`pmem_persist\` called from C
 (bench/primitives/libpmem_harness.c); **memcpy** is the same C loop with \`memcpy\` (or the store alone)
-and no write-back or fence: the limit for small sizes (see the notes). Destinations rotate through the file one every max(size, 4 KiB),
-in the same order for every contender. Ratios are to libpmem's time; lower is better.
+and no write-back or fence: the limit for small sizes (see the notes). Destinations rotate through
+the file one every max(size, 4 KiB), in the same order for every contender. Ratios are to libpmem's time; lower is better.
 
 ## Environment
 
