@@ -9,6 +9,13 @@ export interface PageTableHooks {
   unmapPages(first: number, count: number, evenCows: boolean): void;
   /** pfn_mkclean_range: write-protect and clean the shared mappings of those pages before a flush. */
   cleanPages(first: number, count: number, pfn: number): void;
+  /**
+   * Write-protect the mappings of pages `[first, first+count)` so that the next store faults through
+   * the filesystem: their blocks became shared (reflink, dedupe) and a store must copy on write. The
+   * kernel needs no such call (a store to a clean page always faults); mappings whose stores are only
+   * recorded, as lib/vm's write traps are, do.
+   */
+  writeProtectPages?(first: number, count: number): void;
 }
 
 let nextMappingId = 1;
@@ -36,5 +43,9 @@ export class DaxMapping {
 
   unmapPages(first: number, count: number, evenCows: boolean): void {
     this.pageTables?.unmapPages(first, count, evenCows);
+  }
+
+  writeProtectPages(first: number, count: number): void {
+    this.pageTables?.writeProtectPages?.(first, count);
   }
 }

@@ -14,8 +14,8 @@ export function memFsFile(fs: MemFs, inode: MemInode): DaxFile {
     inode,
     ops: fs.ops,
     device,
-    // MemFs commits all of a file's metadata at once; a range sync does the whole file.
-    fsync: () => fs.fsync(inode),
+    // MemFs writes back the range and commits all of the file's metadata at once.
+    fsync: (start, end) => fs.fsync(inode, { start, end }),
     invalidateLock: inode.invalidateLock,
   });
 }

@@ -1,5 +1,5 @@
 import type { DaxDevice } from '../device/types';
-import { deleteMappingRange } from '../dax/delete';
+import { daxBreakLayout } from '../dax/break-layout';
 import { daxDedupeCompare } from '../dax/dedupe';
 import { daxError } from '../dax/errors';
 import { daxFiemap } from '../dax/fiemap';
@@ -84,7 +84,7 @@ export class MemFs {
     if (size < old) {
       await daxTruncatePage(inode, size, this.ops);
       const firstGone = Math.ceil(size / PAGE_SIZE);
-      await deleteMappingRange(inode.mapping, firstGone, LAST_INDEX);
+      await daxBreakLayout(inode.mapping, this.device, firstGone, LAST_INDEX, { wait: true, path: inode.path });
       this.freePages(inode, firstGone, inode.pageCount);
     } else if (size > old) {
       // Stale bytes past the old EOF must not reappear (they are zero already; this makes sure).
@@ -110,7 +110,7 @@ export class MemFs {
     if (pos < firstWhole * PAGE_SIZE) await daxZeroRange(inode, pos, firstWhole * PAGE_SIZE - pos, this.ops);
     if (end > endWhole * PAGE_SIZE) await daxZeroRange(inode, endWhole * PAGE_SIZE, end - endWhole * PAGE_SIZE, this.ops);
     if (endWhole > firstWhole) {
-      await deleteMappingRange(inode.mapping, firstWhole, endWhole - 1);
+      await daxBreakLayout(inode.mapping, this.device, firstWhole, endWhole - 1, { wait: true, path: inode.path });
       this.freePages(inode, firstWhole, endWhole);
     }
   }
@@ -170,9 +170,12 @@ export class MemFs {
     await exclusive([inode], () => daxFileUnshare(inode, pos, len, this.ops));
   }
 
-  /** fsync: flush dirty entries, then commit every block mapping (F_DIRTY clears). */
-  async fsync(inode: MemInode): Promise<void> {
-    await daxWritebackMappingRange(inode, this.device, { sync: true });
+  /**
+   * fsync: flush the dirty entries of the byte range (inclusive `end`; the whole file by default),
+   * then commit every block mapping of the file (F_DIRTY clears).
+   */
+  async fsync(inode: MemInode, range: { start?: number; end?: number } = {}): Promise<void> {
+    await daxWritebackMappingRange(inode, this.device, { sync: true, start: range.start, end: range.end });
     for (let p = 0; p < inode.pageCount; p++) inode.state[p] = inode.stateAt(p) & ~PageState.UNCOMMITTED;
   }
 
@@ -219,8 +222,10 @@ export class MemFs {
   private async flushForRemap(src: MemInode, srcOff: number, dst: MemInode, dstOff: number, len: number): Promise<void> {
     await daxWritebackMappingRange(src, this.device, { sync: true, start: srcOff, end: srcOff + len - 1 });
     await daxWritebackMappingRange(dst, this.device, { sync: true, start: dstOff, end: dstOff + len - 1 });
+    // The source's blocks become shared: its mappings must fault (and copy) on the next store.
+    src.mapping.writeProtectPages(srcOff / PAGE_SIZE, Math.ceil(len / PAGE_SIZE));
     const first = dstOff / PAGE_SIZE;
-    await deleteMappingRange(dst.mapping, first, first + Math.ceil(len / PAGE_SIZE) - 1);
+    await daxBreakLayout(dst.mapping, this.device, first, first + Math.ceil(len / PAGE_SIZE) - 1, { wait: true, path: dst.path });
   }
 
   private share(src: MemInode, srcOff: number, dst: MemInode, dstOff: number, len: number): void {

@@ -189,6 +189,11 @@ export class DaxFile implements PageTableHooks, RegionOwner, Disposable {
     }
   }
 
+  writeProtectPages(first: number, count: number): void {
+    this.harvest();
+    for (const r of this.#regions) r.writeProtectPages(first, count);
+  }
+
   // --- RegionOwner ---
 
   detach(region: DaxRegion): void {

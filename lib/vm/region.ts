@@ -265,6 +265,21 @@ export class DaxRegion implements FaultVma, Disposable {
     });
   }
 
+  /**
+   * writeProtectPages -- make the device pages of file pages `[first, first+count)` plain read-only
+   * (no trap): their blocks became shared, so the next store must fault through the filesystem,
+   * which copies on write.
+   */
+  writeProtectPages(first: number, count: number): void {
+    if (this.#unmapped) return;
+    const [from, to] = this.window(first, count);
+    const want = (p: number): boolean => this.#state[p] === PageState.TRAP || this.#state[p] === PageState.WRITE;
+    forRuns(from, to, want, (p, n) => {
+      this.#as.protect(p * VM_PAGE, n * VM_PAGE, 'read');
+      this.#state.fill(PageState.READ, p, p + n);
+    });
+  }
+
   /** Pages stored to through armed traps since the last call, as file pages; they are writable now. */
   harvestTraps(): number[] {
     if (this.#unmapped) return [];
