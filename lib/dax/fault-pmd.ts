@@ -3,7 +3,7 @@ import { errnoOf } from '../iomap/errno';
 import { IomapIter } from '../iomap/iter';
 import type { IomapOps } from '../iomap/types';
 import { daxFaultIter, type FaultState } from './fault-iter';
-import { outcome } from './fault-pte';
+import { faultOutcome } from './fault-pte';
 import { VmFault, type FaultOutcome, type PmdFallbackReason, type VmFaultInfo } from './fault-types';
 import { FALLBACK, grabMappingEntry } from './grab';
 import { unlockEntry } from './lock';
@@ -35,17 +35,17 @@ export async function daxIomapPmdFault(inode: DaxInode, vmf: VmFaultInfo, ops: I
   const index = vmf.pgoff - (vmf.pgoff % PMD_PAGES);
   const pos = index * PAGE_SIZE;
   const maxPgoff = Math.ceil(inode.size / PAGE_SIZE);
-  if (index >= maxPgoff) return outcome(VmFault.SIGBUS);
+  if (index >= maxPgoff) return faultOutcome(VmFault.SIGBUS);
   const reason = pmdFallbackReason(vmf, maxPgoff);
-  if (reason !== null) return outcome(VmFault.FALLBACK, reason);
+  if (reason !== null) return faultOutcome(VmFault.FALLBACK, reason);
   const m = inode.mapping;
   const entry = await grabMappingEntry(m, index, PMD_ORDER);
-  if (entry === FALLBACK) return outcome(VmFault.FALLBACK, 'pte-entries');
+  if (entry === FALLBACK) return faultOutcome(VmFault.FALLBACK, 'pte-entries');
   const st: FaultState = { vmf, entry, pfn: 0, hole: false, fallback: null };
   const flags = IomapOp.DAX | IomapOp.FAULT | (vmf.write ? IomapOp.WRITE : 0);
   let ret: number = VmFault.FALLBACK;
   try {
-    if (vmf.vma.ptesAt(vmf.pgoff)) return outcome(0, 'pmd-busy');
+    if (vmf.vma.ptesAt(vmf.pgoff)) return faultOutcome(0, 'pmd-busy');
     const it = new IomapIter(inode, pos, PMD_SIZE, flags);
     while (it.next(ops) > 0) {
       if (it.length() < PMD_SIZE) {

@@ -9,7 +9,7 @@ import { unlockEntry } from './lock';
 import type { DaxInode } from './types';
 
 /** The outcome of a fault that never reached the iomap (EOF, a lost race). */
-export function outcome(result: number, fallback: FaultOutcome['fallback'] = null): FaultOutcome {
+export function faultOutcome(result: number, fallback: FaultOutcome['fallback'] = null): FaultOutcome {
   return { result, pfn: 0, iomapError: 0, fallback, hole: false };
 }
 
@@ -20,16 +20,16 @@ export function outcome(result: number, fallback: FaultOutcome['fallback'] = nul
  */
 export async function daxIomapPteFault(inode: DaxInode, vmf: VmFaultInfo, ops: IomapOps<DaxInode>): Promise<FaultOutcome> {
   const pos = vmf.pgoff * PAGE_SIZE;
-  if (pos >= inode.size) return outcome(VmFault.SIGBUS);
+  if (pos >= inode.size) return faultOutcome(VmFault.SIGBUS);
   const cow = vmf.write && !vmf.vma.shared;
   const flags = IomapOp.DAX | IomapOp.FAULT | (vmf.write && !cow ? IomapOp.WRITE : 0);
   const m = inode.mapping;
   const entry = await grabMappingEntry(m, vmf.pgoff, 0);
-  if (entry === FALLBACK) return outcome(VmFault.SIGBUS);
+  if (entry === FALLBACK) return faultOutcome(VmFault.SIGBUS);
   const st: FaultState = { vmf, entry, pfn: 0, hole: false, fallback: null };
   try {
     // A racing PMD fault already mapped this address.
-    if (vmf.vma.hugeAt(vmf.pgoff)) return outcome(VmFault.NOPAGE);
+    if (vmf.vma.hugeAt(vmf.pgoff)) return faultOutcome(VmFault.NOPAGE);
     const it = new IomapIter(inode, pos, PAGE_SIZE, flags);
     let ret = 0;
     let r: number;

@@ -1,7 +1,7 @@
 import { PMD_ORDER } from '../iomap/constants';
 import type { IomapOps } from '../iomap/types';
 import { daxIomapPmdFault } from './fault-pmd';
-import { daxIomapPteFault, outcome } from './fault-pte';
+import { daxIomapPteFault, faultOutcome } from './fault-pte';
 import { VmFault, type FaultOutcome, type VmFaultInfo } from './fault-types';
 import type { DaxInode } from './types';
 
@@ -12,5 +12,5 @@ import type { DaxInode } from './types';
 export function daxIomapFault(inode: DaxInode, vmf: VmFaultInfo, order: number, ops: IomapOps<DaxInode>): Promise<FaultOutcome> {
   if (order === 0) return daxIomapPteFault(inode, vmf, ops);
   if (order === PMD_ORDER) return daxIomapPmdFault(inode, vmf, ops);
-  return Promise.resolve(outcome(VmFault.FALLBACK));
+  return Promise.resolve(faultOutcome(VmFault.FALLBACK));
 }
