@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Device } from '../../../lib/device/device';
+import { withEnv } from '../../support/scratch';
 import { MemFs } from '../../../lib/testing/memfs';
 import type { MemInode } from '../../../lib/testing/memfs-inode';
 import { memFsFile } from '../../../lib/testing/memfs-file';
@@ -21,15 +22,19 @@ export interface RegionBed {
   close(): void;
 }
 
-/** A device of `size` bytes (or the whole named device) under a fresh MemFs. */
-export function regionBed(size = 32 * 1024 * 1024, path: string = REGION_DEVICE): RegionBed {
+/**
+ * A device of `size` bytes (or the whole named device) under a fresh MemFs; `env` is in force while
+ * the device is opened (e.g. PMEMDAX_FORCE_GRANULARITY).
+ */
+export function regionBed(size = 32 * 1024 * 1024, path: string = REGION_DEVICE, env: Record<string, string> = {}): RegionBed {
   let dir: string | null = null;
   let device: Device;
   if (existsSync(path) && !statSync(path).isDirectory()) {
-    device = Device.open(path);
+    device = withEnv(env, () => Device.open(path));
   } else {
-    dir = mkdtempSync(join(path, 'pmemdax-region-'));
-    device = Device.open(join(dir, 'dev'), { create: true, size });
+    const d = mkdtempSync(join(path, 'pmemdax-region-'));
+    dir = d;
+    device = withEnv(env, () => Device.open(join(d, 'dev'), { create: true, size }));
   }
   const fs = new MemFs(device);
   const files: DaxFile[] = [];

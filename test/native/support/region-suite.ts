@@ -24,12 +24,13 @@ function snapshot(file: DaxFile): ReturnType<typeof emptyVmStats> {
  * in, or a device to use whole). `pteUnsupported` marks device-dax with 2 MiB alignment, where only
  * 2 MiB mappings exist: tests that need 4 KiB pages then assert the documented error instead.
  */
-export function describeRegions(path: string, opts: { pteUnsupported?: boolean } = {}): void {
-describe(`regions: the userspace mmap over DAX (${path})`, () => {
+export function describeRegions(path: string, opts: { pteUnsupported?: boolean; env?: Record<string, string> } = {}): void {
+const label = Object.entries(opts.env ?? {}).map(([k, v]) => ` ${k}=${v}`).join('');
+describe(`regions: the userspace mmap over DAX (${path}${label})`, () => {
   const small = opts.pteUnsupported === true;
   let bed: RegionBed;
   beforeEach(() => {
-    bed = regionBed(32 * MiB, path);
+    bed = regionBed(32 * MiB, path, opts.env);
   });
   afterEach(() => bed.close());
 
