@@ -2,7 +2,9 @@
 
 #include <signal.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <mutex>
 
@@ -36,6 +38,16 @@ void OnSigsegv(int sig, siginfo_t* info, void* ctx) {
         t->state[page].store(kTrapOff, std::memory_order_release);
         return;
       }
+      // The store cannot be allowed and the process is about to die of it: say why, with what a
+      // signal handler may use (write(2) of constant text).
+      static const char kMapCount[] =
+          "pmemdax: a write trap could not make its page writable: mprotect failed with ENOMEM, the process "
+          "has reached vm.max_map_count mappings (each trapped page between two syncs may take one). Sync "
+          "(fsync) more often, use 2 MiB mappings, or raise /proc/sys/vm/max_map_count.\n";
+      static const char kOther[] = "pmemdax: a write trap could not make its page writable: mprotect failed.\n";
+      const bool no_mem = errno == ENOMEM;
+      ssize_t ignored = write(2, no_mem ? kMapCount : kOther, no_mem ? sizeof kMapCount - 1 : sizeof kOther - 1);
+      (void)ignored;
       t->state[page].store(kTrapArmed, std::memory_order_release);
       break;
     }

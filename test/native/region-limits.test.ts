@@ -1,0 +1,50 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT, runNode, scratchDir } from '../support/scratch';
+
+const PRELUDE = `
+  const dist = ${JSON.stringify(`${PROJECT_ROOT}/dist`)};
+  const { Device, AddressSpace } = require(dist + '/index.js');
+  const { MemFs, memFsFile } = require(dist + '/testing/index.js');
+  const PAGE = 4096;
+  const say = (...a) => process.stdout.write(a.join(' ') + '\\n');
+  // Use up vm.max_map_count: every other page of a big reservation made readable is one more mapping.
+  function exhaustMappings() {
+    const limit = Number(require('node:fs').readFileSync('/proc/sys/vm/max_map_count', 'utf8'));
+    const hog = new AddressSpace((limit + 1000) * 2 * PAGE);
+    for (let i = 0; i < limit + 1000; i++) {
+      try { hog.protect(i * 2 * PAGE, PAGE, 'read'); } catch (e) { return { hog, code: e.code }; }
+    }
+    return { hog, code: 'none' };
+  }
+`;
+
+describe('vm.max_map_count (child processes)', () => {
+  let s: ReturnType<typeof scratchDir>;
+  beforeEach(() => {
+    s = scratchDir('/dev/shm');
+  });
+  afterEach(() => s.cleanup());
+
+  it('a fault that cannot map its page reports ENOMEM naming vm.max_map_count; a write trap that cannot unprotect says so before the process dies', () => {
+    const r = runNode(`${PRELUDE}
+      (async () => {
+        const device = Device.open(process.argv[1], { create: true, size: 16 * PAGE * 64 });
+        const fs = new MemFs(device);
+        const inode = fs.create();
+        await fs.write(inode, 0, new Uint8Array(64 * PAGE).fill(1));
+        const file = memFsFile(fs, inode);
+        const region = file.mmap({ length: 64 * PAGE, huge: false });
+        await region.populate({ offset: 0, length: 8 * PAGE }, 'write');
+        await file.fsync();
+        const { code } = exhaustMappings();
+        say('exhausted', code);
+        try { await region.fault(40); say('fault ok'); } catch (e) { say('fault', e.code, /max_map_count/.test(e.message)); }
+        region.bytes[3 * PAGE] = 7;
+        say('stored');
+      })();`, [`${s.dir}/dev`]);
+    expect(r.stdout.split('\n')).toEqual(['exhausted ENOMEM', 'fault ENOMEM true', '']);
+    expect(r.stderr).toContain('pmemdax: a write trap could not make its page writable: mprotect failed with ENOMEM');
+    expect(r.stderr).toContain('vm.max_map_count');
+    expect(r.signal).toBe('SIGSEGV');
+  });
+});
