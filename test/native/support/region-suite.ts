@@ -86,6 +86,19 @@ describe(`regions: the userspace mmap over DAX (${path}${label})`, () => {
     expect(() => file.mmap({ offset: PAGE_SIZE, length: PAGE_SIZE })).toThrow(expect.objectContaining({ code: 'EINVAL' }));
   });
 
+  it.skipIf(small)('a 2 MiB-aligned region over extents off the 2 MiB grid of the device falls back to PTEs', async () => {
+    await bed.fs.write(bed.fs.create(), 0, new Uint8Array(PAGE_SIZE).fill(9)); // shifts later blocks by one page
+    const { inode, file } = await bed.file();
+    await bed.fs.write(inode, 0, new Uint8Array(PMD_SIZE).fill(4));
+    expect(inode.blockAt(0) % 512).not.toBe(0);
+    const r = file.mmap({ length: PMD_SIZE });
+    await r.populate();
+    expect(file.stats.pmdFaults).toBe(0);
+    expect(file.stats.ptePageFaults).toBe(512);
+    expect(file.stats.fallbackReasons['direct-access']).toBeGreaterThan(0);
+    expect(r.bytes[PMD_SIZE - 1]).toBe(4);
+  });
+
   it.skipIf(small)('a region with huge pages off maps 4 KiB pages only', async () => {
     const { inode, file } = await bed.file();
     await bed.fs.write(inode, 0, new Uint8Array(PMD_SIZE).fill(1));
