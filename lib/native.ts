@@ -57,7 +57,7 @@ export interface NativeDevice {
 }
 
 /** Page access of a region range: none, read, read-write, or read-only until a logged first store. */
-export const NativeAccess = { None: 0, Read: 1, ReadWrite: 2, TrapWrite: 3 } as const;
+export const NativeAccess = { None: 0, Read: 1, ReadWrite: 2, TrapWrite: 3, PrivateTrapWrite: 4 } as const;
 export type NativeAccess = (typeof NativeAccess)[keyof typeof NativeAccess];
 
 /** Reserved address space for the fault layer. Offsets and lengths are whole pages. */

@@ -16,7 +16,7 @@ namespace {
 
 constexpr uint64_t kPage = 4096;
 
-enum Access { kNone = 0, kRead = 1, kReadWrite = 2, kTrapWrite = 3 };
+enum Access { kNone = 0, kRead = 1, kReadWrite = 2, kTrapWrite = 3, kPrivateTrap = 4 };
 
 double Arg(const Napi::CallbackInfo& info, size_t i) {
   double d = std::nan("");
@@ -140,7 +140,9 @@ Napi::Value Region::Buffer(const Napi::CallbackInfo& info) {
 }
 
 // mapDevice(offset, device, deviceOffset, length, access): the device's bytes appear at `offset`, shared
-// with the device (MAP_SYNC too when the device has it). access: 1 read, 2 read-write, 3 trap-write.
+// with the device (MAP_SYNC too when the device has it). access: 1 read, 2 read-write, 3 trap-write,
+// 4 private trap-write: a private mapping whose first store is logged and then copied on write by the
+// kernel, so it never reaches the device.
 Napi::Value Region::MapDevice(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   double off = Arg(info, 0), dev_off = Arg(info, 2), len = Arg(info, 3);
@@ -170,7 +172,12 @@ Napi::Value Region::MapDevice(const Napi::CallbackInfo& info) {
   // trap handler's later mprotect to read-write works, and one system call maps them. Pages that may ever
   // become writable get MAP_SYNC where the device has it.
   int prot = access == kReadWrite ? PROT_READ | PROT_WRITE : PROT_READ;
-  int flags = MAP_FIXED | ((dev->MapSync() && access != kRead) ? MAP_SHARED_VALIDATE | MAP_SYNC : MAP_SHARED);
+  int flags = MAP_FIXED;
+  if (access == kPrivateTrap) {
+    flags |= MAP_PRIVATE;
+  } else {
+    flags |= (dev->MapSync() && access != kRead) ? MAP_SHARED_VALIDATE | MAP_SYNC : MAP_SHARED;
+  }
   uint8_t* at = mem_->base + static_cast<uint64_t>(off);
   size_t n = static_cast<size_t>(len);
   if (mmap(at, n, prot, flags, dev->Fd(), static_cast<off_t>(dev_off)) == MAP_FAILED) {
@@ -182,11 +189,7 @@ Napi::Value Region::MapDevice(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   size_t first = static_cast<size_t>(off) / kPage, pages = n / kPage;
-  if (access == kTrapWrite) {
-    SetTraps(first, pages, kTrapArmed);
-  } else {
-    SetTraps(first, pages, kTrapOff);
-  }
+  SetTraps(first, pages, access == kTrapWrite || access == kPrivateTrap ? kTrapArmed : kTrapOff);
   ++inserts_;
   return env.Undefined();
 }

@@ -43,10 +43,21 @@ export class AddressSpace {
     return this.#unmapped;
   }
 
-  /** Shows device bytes [deviceOffset, +length) at `offset`, shared with the device. */
-  mapDevice(offset: number, device: Device, deviceOffset: number, length: number, access: Exclude<PageAccess, 'none'>): void {
+  /**
+   * Shows device bytes [deviceOffset, +length) at `offset`, shared with the device; or, with
+   * `'private-trap'`, privately: read-only until a first store, which is logged and then copied on
+   * write by the kernel, so it never reaches the device (not possible on device-dax).
+   */
+  mapDevice(
+    offset: number,
+    device: Device,
+    deviceOffset: number,
+    length: number,
+    access: Exclude<PageAccess, 'none'> | 'private-trap',
+  ): void {
     this.#checkOpen();
-    this.#native.mapDevice(offset, nativeHandleOf(device), deviceOffset, length, ACCESS[access]);
+    const mode = access === 'private-trap' ? NativeAccess.PrivateTrapWrite : ACCESS[access];
+    this.#native.mapDevice(offset, nativeHandleOf(device), deviceOffset, length, mode);
   }
 
   /** Read-only zero pages (a hole, or an unwritten extent). */

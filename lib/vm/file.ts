@@ -128,11 +128,10 @@ export class DaxFile implements PageTableHooks, RegionOwner, Disposable {
   }
 
   harvestRegion(region: DaxRegion): void {
-    const trapped = region.harvestTraps();
-    if (trapped.length === 0) return;
+    const { dirtied, traps } = region.harvestTraps();
+    this.stats.writeTraps += traps;
     const m = this.host.inode.mapping;
-    for (const pgoff of trapped) {
-      this.stats.writeTraps++;
+    for (const pgoff of dirtied) {
       const e = m.tree.load(pgoff);
       if (e !== undefined && e.kind === EntryKind.REAL) {
         e.dirty = true;

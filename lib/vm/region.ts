@@ -178,20 +178,20 @@ export class DaxRegion implements FaultVma, Disposable {
     const at = p * VM_PAGE;
     if (what.zero) {
       if (this.#state[p] === PageState.ZERO) return;
-      this.#as.mapZero(at, VM_PAGE);
+      this.#mapZero(at, VM_PAGE);
       this.#set(p, 1, PageState.ZERO, -1, 0);
       return;
     }
     const why = this.#owner.pteUnsupported;
     if (why !== null) throw new PmemdaxError('ERR_PMEMDAX_DEVDAX_ALIGNMENT', why, { offset: pgoff * VM_PAGE });
-    const state = stateFor(what);
+    const state = this.#stateFor(what);
     if (isDevice(this.#state[p] ?? 0) && this.#pfn[p] === what.pfn) {
       // pfn_mkwrite: the same block, mapped read-only before; upgrade in place.
       if (state > (this.#state[p] ?? 0)) this.#as.protect(at, VM_PAGE, accessOf(state));
       this.#state[p] = Math.max(state, this.#state[p] ?? 0);
       return;
     }
-    this.#as.mapDevice(at, this.#owner.device, what.pfn * VM_PAGE, VM_PAGE, accessOf(state) as Exclude<PageAccess, 'none'>);
+    this.#mapDevice(at, what.pfn, VM_PAGE, state);
     this.#set(p, 1, state, what.pfn, 0);
   }
 
@@ -199,18 +199,43 @@ export class DaxRegion implements FaultVma, Disposable {
     const p = pgoff - this.pgoff;
     const at = p * VM_PAGE;
     if (what.zero) {
-      this.#as.mapZero(at, PMD_BYTES);
+      this.#mapZero(at, PMD_BYTES);
       this.#set(p, PMD_PAGES, PageState.ZERO, -1, 1);
       return;
     }
-    const state = stateFor(what);
+    const state = this.#stateFor(what);
     if (this.#huge[p] === 1 && isDevice(this.#state[p] ?? 0) && this.#pfn[p] === what.pfn) {
       if (state > (this.#state[p] ?? 0)) this.#as.protect(at, PMD_BYTES, accessOf(state));
       for (let i = p; i < p + PMD_PAGES; i++) this.#state[i] = Math.max(state, this.#state[i] ?? 0);
       return;
     }
-    this.#as.mapDevice(at, this.#owner.device, what.pfn * VM_PAGE, PMD_BYTES, accessOf(state) as Exclude<PageAccess, 'none'>);
+    this.#mapDevice(at, what.pfn, PMD_BYTES, state);
     this.#set(p, PMD_PAGES, state, what.pfn, 1);
+  }
+
+  /**
+   * A private region shows file pages through a private mapping with the trap armed: a raw store is
+   * logged and copied on write by the kernel, never reaching the device (device-dax allows no
+   * private mappings: there a store needs `populate(range, 'write')`).
+   */
+  #privateTraps(): boolean {
+    return !this.shared && this.writable && this.#owner.device.info.kind !== 'devdax';
+  }
+
+  #stateFor(what: PageTableInsert): PageState {
+    if (!what.write && this.#privateTraps()) return PageState.TRAP;
+    return stateFor(what);
+  }
+
+  #mapDevice(at: number, pfn: number, length: number, state: PageState): void {
+    const access = this.#privateTraps() && state === PageState.TRAP ? 'private-trap' : (accessOf(state) as Exclude<PageAccess, 'none'>);
+    this.#as.mapDevice(at, this.#owner.device, pfn * VM_PAGE, length, access);
+  }
+
+  /** Zero pages; armed in a private region, where a store just makes them private anonymous memory. */
+  #mapZero(at: number, length: number): void {
+    this.#as.mapZero(at, length);
+    if (this.#privateTraps()) this.#as.protect(at, length, 'trap');
   }
 
   installCow(pgoff: number, data: Uint8Array): void {
@@ -271,7 +296,7 @@ export class DaxRegion implements FaultVma, Disposable {
    * which copies on write.
    */
   writeProtectPages(first: number, count: number): void {
-    if (this.#unmapped) return;
+    if (this.#unmapped || !this.shared) return;
     const [from, to] = this.window(first, count);
     const want = (p: number): boolean => this.#state[p] === PageState.TRAP || this.#state[p] === PageState.WRITE;
     forRuns(from, to, want, (p, n) => {
@@ -280,17 +305,30 @@ export class DaxRegion implements FaultVma, Disposable {
     });
   }
 
-  /** Pages stored to through armed traps since the last call, as file pages; they are writable now. */
-  harvestTraps(): number[] {
-    if (this.#unmapped) return [];
-    const out: number[] = [];
+  /**
+   * Pages stored to through armed traps since the last call. In a shared region they are writable
+   * now and their file pages are returned, to be marked DIRTY; in a private region they became
+   * private copies (COW). `traps` counts both.
+   */
+  harvestTraps(): { dirtied: number[]; traps: number } {
+    const dirtied: number[] = [];
+    let traps = 0;
+    if (this.#unmapped) return { dirtied, traps };
     for (const off of this.#as.harvestWrites()) {
       const p = off / VM_PAGE;
-      if (this.#state[p] !== PageState.TRAP) continue;
-      this.#state[p] = PageState.WRITE;
-      out.push(this.pgoff + p);
+      const s = this.#state[p];
+      if (this.shared && s === PageState.TRAP) {
+        this.#state[p] = PageState.WRITE;
+        dirtied.push(this.pgoff + p);
+      } else if (!this.shared && (s === PageState.TRAP || s === PageState.ZERO)) {
+        if (this.#huge[p] === 1) this.splitHuge(this.pgoff + p);
+        this.#set(p, 1, PageState.COW, -1, 0);
+      } else {
+        continue;
+      }
+      traps++;
     }
-    return out;
+    return { dirtied, traps };
   }
 
   #set(p: number, n: number, state: PageState, pfn: number, huge: 0 | 1): void {

@@ -65,14 +65,19 @@ export async function runRegionModel(bed: RegionBed, seed: number, ops: number):
       op = 'store';
       const p = rng.int(reg.pages);
       const s = reg.pageState(p);
-      const ok = s === PageState.WRITE || s === PageState.COW || (s === PageState.TRAP && reg.shared);
+      // A private region (not on device-dax) arms its file and zero pages: a store becomes a private copy.
+      const privateTrap = !reg.shared && bed.device.info.kind !== 'devdax' && (s === PageState.TRAP || s === PageState.ZERO);
+      const ok = s === PageState.WRITE || s === PageState.COW || (s === PageState.TRAP && reg.shared) || privateTrap;
       const at = rng.int(PAGE_SIZE - 16);
       const data = rng.bytes(1 + rng.int(16));
       // Stores beyond EOF never reach the file (POSIX); a correct program does not make them.
       if (ok && (reg.pgoff + p) * PAGE_SIZE + at + data.length <= model.size) {
         reg.bytes.set(data, p * PAGE_SIZE + at);
         if (reg.shared) model.bytes.set(data, (reg.pgoff + p) * PAGE_SIZE + at);
-        else (r.cow.get(p) ?? fail(step, `private page ${p} is writable without a copy`)).set(data, at);
+        else {
+          if (privateTrap && !r.cow.has(p)) r.cow.set(p, model.bytes.slice((reg.pgoff + p) * PAGE_SIZE, (reg.pgoff + p + 1) * PAGE_SIZE));
+          (r.cow.get(p) ?? fail(step, `private page ${p} is writable without a copy`)).set(data, at);
+        }
       }
     } else if (k < 62) {
       op = 'pwrite';
@@ -137,8 +142,10 @@ function checkRegions(regions: ModelRegion[], bytes: Uint8Array, step: number, f
       if (s === PageState.NONE) continue;
       const shown = region.bytes.subarray(p * PAGE_SIZE, (p + 1) * PAGE_SIZE);
       const copy = cow.get(p);
-      if (s === PageState.COW) {
-        if (copy === undefined || !same(shown, copy)) fail(step, `private page ${p} differs from its copy`);
+      if (s === PageState.COW && copy === undefined) fail(step, `private page ${p} has no copy in the model`);
+      // A private page stored to shows its copy, whether or not the trap was harvested yet.
+      if (copy !== undefined) {
+        if (!same(shown, copy)) fail(step, `private page ${p} (state ${s}) differs from its copy`);
         continue;
       }
       const file = bytes.subarray((region.pgoff + p) * PAGE_SIZE, (region.pgoff + p + 1) * PAGE_SIZE);

@@ -226,6 +226,30 @@ describe(`regions: the userspace mmap over DAX (${path}${label})`, () => {
     expect(shared.bytes[10 * PAGE_SIZE]).toBe(0x11);
   });
 
+  it.skipIf(small || path.startsWith('/dev/dax'))('raw stores through a private region become private copies: no populate for write needed, over data or holes', async () => {
+    const { inode, file } = await bed.file();
+    await bed.fs.write(inode, 0, new Uint8Array(PAGE_SIZE).fill(0x11));
+    await bed.fs.truncate(inode, 4 * PAGE_SIZE);
+    const priv = file.mmap({ length: 4 * PAGE_SIZE, shared: false });
+    const shared = file.mmap({ length: 4 * PAGE_SIZE, write: false });
+    await priv.populate();
+    await shared.populate();
+    priv.bytes[5] = 0xee; // over data
+    priv.bytes[2 * PAGE_SIZE + 5] = 0xdd; // over a hole
+    expect(priv.bytes[6]).toBe(0x11);
+    expect(shared.bytes[5]).toBe(0x11);
+    expect(shared.bytes[2 * PAGE_SIZE + 5]).toBe(0);
+    await bed.fs.write(inode, 0, new Uint8Array(PAGE_SIZE).fill(0x22));
+    expect(priv.bytes[6]).toBe(0x11); // a private copy no longer follows the file
+    expect(priv.bytes[PAGE_SIZE]).toBe(0); // an untouched private page does
+    await file.fsync();
+    expect(file.stats).toMatchObject({ writeTraps: 2, writebackEntries: 0, cowFaults: 0 }); // private stores dirty nothing
+    expect([priv.pageState(0), priv.pageState(1), priv.pageState(2)]).toEqual([PageState.COW, PageState.ZERO, PageState.COW]);
+    const back = new Uint8Array(2 * PAGE_SIZE + 6);
+    bed.fs.read(inode, 0, back);
+    expect([back[5], back[2 * PAGE_SIZE + 5]]).toEqual([0x22, 0]);
+  });
+
   it.skipIf(small)('a fault beyond EOF is SIGBUS', async () => {
     const { file } = await bed.file(PAGE_SIZE);
     const r = file.mmap({ length: 4 * PAGE_SIZE });
