@@ -209,11 +209,13 @@ export class DaxFile implements PageTableHooks, RegionOwner, Disposable {
    * finish-sync-fault outside the lock. Throws for SIGBUS, HWPOISON and OOM.
    */
   async handleFault(region: DaxRegion, pgoff: number, write: boolean): Promise<void> {
-    // A fault that succeeds without mapping the page (a race it lost, a sync fault whose entry
-    // changed) is retried, as the CPU would retry the access.
-    for (let attempt = 0; attempt < 4; attempt++) {
+    // The page-state table must know what stores did first: a private page the kernel already
+    // copied must not be copied again from the file.
+    this.harvestRegion(region);
+    // An access the page already allows takes no fault. One that succeeds without mapping the page
+    // (a race it lost, a sync fault whose entry changed) is retried, as the CPU retries the access.
+    for (let attempt = 0; attempt < 4 && !region.mappedFor(pgoff, write); attempt++) {
       await this.#faultOnce(region, pgoff, write);
-      if (region.mappedFor(pgoff, write)) return;
     }
   }
 

@@ -118,7 +118,10 @@ export class DaxRegion implements FaultVma, Disposable {
     }
   }
 
-  /** fault -- one page fault at file page `pgoff` (inside the region), as a load or a store would take. */
+  /**
+   * fault -- the page fault a load (or, with `write`, a store) at file page `pgoff` would take; none
+   * when the page already allows the access.
+   */
   async fault(pgoff: number, opts: { write?: boolean } = {}): Promise<void> {
     this.#checkOpen();
     if (!Number.isInteger(pgoff) || pgoff < this.pgoff || pgoff >= this.pgoff + this.pages) {

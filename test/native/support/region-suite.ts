@@ -236,6 +236,8 @@ describe(`regions: the userspace mmap over DAX (${path}${label})`, () => {
     await shared.populate();
     priv.bytes[5] = 0xee; // over data
     priv.bytes[2 * PAGE_SIZE + 5] = 0xdd; // over a hole
+    await priv.fault(0, { write: true }); // a write fault now must not copy the file page over the copy
+    expect(priv.bytes[5]).toBe(0xee);
     expect(priv.bytes[6]).toBe(0x11);
     expect(shared.bytes[5]).toBe(0x11);
     expect(shared.bytes[2 * PAGE_SIZE + 5]).toBe(0);
