@@ -40,6 +40,29 @@ export function daxDirectAccess(
   return r;
 }
 
+/**
+ * daxDirectAccessPages -- daxDirectAccess for callers that copy by device offset (read(2), write(2)):
+ * the page count or the same negative errno, without building a view where the device can avoid it.
+ */
+export function daxDirectAccessPages(device: DaxDevice | null, pgoff: number, nrPages: number, mode: DaxAccessMode = DaxAccessMode.ACCESS): number {
+  if (device === null || device.directAccessPages === undefined) {
+    const r = daxDirectAccess(device, pgoff, nrPages, mode);
+    return typeof r === 'number' ? r : r.pages;
+  }
+  if (device.closed) return -Errno.ENXIO;
+  if (nrPages < 0) return -Errno.EINVAL;
+  if (nrPages === 0) return -Errno.ERANGE;
+  let pages: number;
+  try {
+    pages = mode === DaxAccessMode.RECOVERY_WRITE ? device.directAccessPages(pgoff, nrPages, RECOVERY) : device.directAccessPages(pgoff, nrPages);
+  } catch (e) {
+    const errno = errnoOf(e);
+    if (errno === 0) throw e;
+    return errno === -Errno.EIO ? -Errno.EHWPOISON : errno;
+  }
+  return pages <= 0 ? -Errno.ERANGE : pages;
+}
+
 /** daxMem2BlkErr -- poison seen by file I/O is an I/O error. */
 export function daxMem2BlkErr(errno: number): number {
   return errno === -Errno.EHWPOISON ? -Errno.EIO : errno;

@@ -4,7 +4,7 @@ import type { IomapIter } from '../iomap/iter';
 import type { DaxDevice } from '../device/types';
 import { clearDirtyStep } from './clear-dirty';
 import { daxCopyAround } from './copy-around';
-import { DaxAccessMode, daxDirectAccess, daxMem2BlkErr } from './direct-access';
+import { DaxAccessMode, daxDirectAccessPages, daxMem2BlkErr } from './direct-access';
 import { daxError } from './errors';
 import { invalidateRangeStep, rangeCursor, type RangeCursor } from './invalidate';
 import { blockOn, type BodyContext } from './iterate';
@@ -114,15 +114,15 @@ export function daxIomapIter(it: IomapIter<DaxInode>, c: RwContext): number {
     const off = pos % PAGE_SIZE;
     const pages = Math.ceil((end - pos + off) / PAGE_SIZE);
     const pgoff = iomapPgoff(iomap, pos);
-    let w = daxDirectAccess(dev, pgoff, pages, DaxAccessMode.ACCESS);
+    let avail = daxDirectAccessPages(dev, pgoff, pages, DaxAccessMode.ACCESS);
     let recovery = false;
-    if (w === -Errno.EHWPOISON && write) {
-      w = daxDirectAccess(dev, pgoff, pages, DaxAccessMode.RECOVERY_WRITE);
-      recovery = typeof w !== 'number';
+    if (avail === -Errno.EHWPOISON && write) {
+      avail = daxDirectAccessPages(dev, pgoff, pages, DaxAccessMode.RECOVERY_WRITE);
+      recovery = avail > 0;
     }
-    if (typeof w === 'number') return failAt(c, it, daxMem2BlkErr(w), pos);
+    if (avail < 0) return failAt(c, it, daxMem2BlkErr(avail), pos);
     const d = dev as DaxDevice;
-    let mapLen = w.pages * PAGE_SIZE - off;
+    let mapLen = avail * PAGE_SIZE - off;
     if (mapLen > end - pos) mapLen = end - pos;
     const devOff = pgoff * PAGE_SIZE + off;
     const from = pos - c.start;

@@ -102,19 +102,25 @@ export class Device implements DaxDevice, Disposable {
    * a bad first page is `EIO`, or, in recovery mode, a single page to overwrite.
    */
   directAccess(pgoff: number, nrPages: number, options?: DirectAccessOptions): DirectAccessResult {
+    const pages = this.directAccessPages(pgoff, nrPages, options);
+    const start = pgoff * PAGE_SIZE;
+    const index = Math.floor(start / this.#windowBytes);
+    const buffer = (this.#windows[index] ??= this.#native.window(index));
+    return { view: new Uint8Array(buffer, start - index * this.#windowBytes, pages * PAGE_SIZE), pages };
+  }
+
+  /** The page count `directAccess` would give, for callers that copy by offset and need no view. */
+  directAccessPages(pgoff: number, nrPages: number, options?: DirectAccessOptions): number {
     if (this.#closed) throw errnoError('ENXIO', 'direct_access', { path: this.path });
     checkIndex(pgoff, 'pgoff');
     if (typeof nrPages !== 'number' || !Number.isSafeInteger(nrPages)) checkIndex(nrPages, 'nrPages');
     if (nrPages < 0) throw errnoError('EINVAL', 'direct_access', { path: this.path });
     const start = pgoff * PAGE_SIZE;
     if (start + PAGE_SIZE > this.size) throw errnoError('ERANGE', 'direct_access', { path: this.path, offset: start });
-    const index = Math.floor(start / this.#windowBytes);
-    const windowStart = index * this.#windowBytes;
-    const windowEnd = Math.min(this.size, windowStart + this.#windowBytes);
-    let pages = Math.min(nrPages, Math.floor((windowEnd - start) / PAGE_SIZE));
-    if (this.#bad.length > 0 && pages > 0) pages = this.#clipAtPoison(start, pages, options?.recovery === true);
-    const buffer = (this.#windows[index] ??= this.#native.window(index));
-    return { view: new Uint8Array(buffer, start - windowStart, pages * PAGE_SIZE), pages };
+    const windowEnd = Math.min(this.size, (Math.floor(start / this.#windowBytes) + 1) * this.#windowBytes);
+    const pages = Math.min(nrPages, Math.floor((windowEnd - start) / PAGE_SIZE));
+    if (this.#bad.length > 0 && pages > 0) return this.#clipAtPoison(start, pages, options?.recovery === true);
+    return pages;
   }
 
   #clipAtPoison(start: number, pages: number, recovery: boolean): number {

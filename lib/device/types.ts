@@ -95,6 +95,8 @@ export interface DaxDevice {
   readonly size: number;
   readonly closed: boolean;
   directAccess(pgoff: number, nrPages: number, options?: DirectAccessOptions): DirectAccessResult;
+  /** What `directAccess` would return as `pages`, with the same errors, without making a view. */
+  directAccessPages?(pgoff: number, nrPages: number, options?: DirectAccessOptions): number;
   flush(offset: number, length: number): void;
   drain(): void;
   persist(offset: number, length: number): void;
