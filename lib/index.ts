@@ -14,5 +14,9 @@ export {
   type Granularity,
   type OpenOptions,
 } from './device/types';
-export { AddressSpace, VM_PAGE, type PageAccess } from './vm/address-space';
+export * from './vm';
+// The DAX machinery, kernel-shaped: iomap iteration and operations, and the mapping-entry layer with the
+// file operations built on it.
+export * as iomap from './iomap';
+export * as dax from './dax';
 export { PmemdaxError, errnoError, isErrnoError, type ErrnoError, type PmemdaxErrorCode } from './errors';
