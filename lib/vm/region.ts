@@ -63,6 +63,9 @@ export class DaxRegion implements FaultVma, Disposable {
   readonly #huge: Uint8Array;
   readonly #pfn: Float64Array;
   #unmapped = false;
+  /** populate calls in progress; while any is, 4 KiB device inserts are gathered into `#pending`. */
+  #populating = 0;
+  #pending: { page: number; pfn: number; count: number; state: PageState } | null = null;
 
   /** Made by `DaxFile.mmap`. */
   constructor(owner: RegionOwner, shape: RegionShape) {
@@ -113,8 +116,14 @@ export class DaxRegion implements FaultVma, Disposable {
     if (mode === 'write' && !this.writable) throw this.#readonly();
     this.#owner.harvestRegion(this);
     const write = mode === 'write';
-    for (let p = first; p < end; p++) {
-      if (!this.mappedFor(this.pgoff + p, write)) await this.#owner.handleFault(this, this.pgoff + p, write);
+    this.#populating++;
+    try {
+      for (let p = first; p < end; p++) {
+        if (!this.mappedFor(this.pgoff + p, write)) await this.#owner.handleFault(this, this.pgoff + p, write);
+      }
+    } finally {
+      // The pages of a populate become accessible when it resolves.
+      if (--this.#populating === 0 && !this.#unmapped) this.#flushPending();
     }
   }
 
@@ -157,7 +166,7 @@ export class DaxRegion implements FaultVma, Disposable {
     this.#owner.harvestRegion(this);
     this.#unmapped = true;
     this.#owner.detach(this);
-    this.#as.unmap();
+    this.#mem.unmap();
   }
 
   [Symbol.dispose](): void {
@@ -190,7 +199,7 @@ export class DaxRegion implements FaultVma, Disposable {
     const state = this.#stateFor(what);
     if (isDevice(this.#state[p] ?? 0) && this.#pfn[p] === what.pfn) {
       // pfn_mkwrite: the same block, mapped read-only before; upgrade in place.
-      if (state > (this.#state[p] ?? 0)) this.#as.protect(at, VM_PAGE, accessOf(state));
+      if (state > (this.#state[p] ?? 0)) this.#mem.protect(at, VM_PAGE, accessOf(state));
       this.#state[p] = Math.max(state, this.#state[p] ?? 0);
       return;
     }
@@ -208,7 +217,7 @@ export class DaxRegion implements FaultVma, Disposable {
     }
     const state = this.#stateFor(what);
     if (this.#huge[p] === 1 && isDevice(this.#state[p] ?? 0) && this.#pfn[p] === what.pfn) {
-      if (state > (this.#state[p] ?? 0)) this.#as.protect(at, PMD_BYTES, accessOf(state));
+      if (state > (this.#state[p] ?? 0)) this.#mem.protect(at, PMD_BYTES, accessOf(state));
       for (let i = p; i < p + PMD_PAGES; i++) this.#state[i] = Math.max(state, this.#state[i] ?? 0);
       return;
     }
@@ -231,20 +240,56 @@ export class DaxRegion implements FaultVma, Disposable {
   }
 
   #mapDevice(at: number, pfn: number, length: number, state: PageState): void {
-    const access = this.#privateTraps() && state === PageState.TRAP ? 'private-trap' : (accessOf(state) as Exclude<PageAccess, 'none'>);
-    this.#as.mapDevice(at, this.#owner.device, pfn * VM_PAGE, length, access);
+    const run = this.#pending;
+    if (this.#populating > 0 && length === VM_PAGE) {
+      // Consecutive pages of one extent become one mmap when the populate ends (or before anything
+      // else touches this region's mappings): one system call and one kernel mapping, not hundreds.
+      const p = at / VM_PAGE;
+      if (run !== null && run.state === state && p === run.page + run.count && pfn === run.pfn + run.count) {
+        run.count++;
+        return;
+      }
+      this.#flushPending();
+      this.#pending = { page: p, pfn, count: 1, state };
+      return;
+    }
+    this.#mem.mapDevice(at, this.#owner.device, pfn * VM_PAGE, length, this.#accessFor(state));
+  }
+
+  #accessFor(state: PageState): Exclude<PageAccess, 'none'> | 'private-trap' {
+    return this.#privateTraps() && state === PageState.TRAP ? 'private-trap' : (accessOf(state) as Exclude<PageAccess, 'none'>);
+  }
+
+  /** The address space, with any deferred inserts made first, so native calls always see them. */
+  get #mem(): AddressSpace {
+    this.#flushPending();
+    return this.#as;
+  }
+
+  #flushPending(): void {
+    const run = this.#pending;
+    if (run === null) return;
+    this.#pending = null;
+    try {
+      this.#as.mapDevice(run.page * VM_PAGE, this.#owner.device, run.pfn * VM_PAGE, run.count * VM_PAGE, this.#accessFor(run.state));
+    } catch (e) {
+      // Nothing is mapped there after all: the pages fault again next time.
+      this.#set(run.page, run.count, PageState.NONE, -1, 0);
+      if ((e as { code?: unknown }).code === 'ENOMEM') (e as Error).message += ' (the process may have reached vm.max_map_count mappings)';
+      throw e;
+    }
   }
 
   /** Zero pages; armed in a private region, where a store just makes them private anonymous memory. */
   #mapZero(at: number, length: number): void {
-    this.#as.mapZero(at, length);
-    if (this.#privateTraps()) this.#as.protect(at, length, 'trap');
+    this.#mem.mapZero(at, length);
+    if (this.#privateTraps()) this.#mem.protect(at, length, 'trap');
   }
 
   installCow(pgoff: number, data: Uint8Array): void {
     const p = pgoff - this.pgoff;
-    this.#as.mapAnonymous(p * VM_PAGE, VM_PAGE);
-    this.#as.bytes.set(data, p * VM_PAGE);
+    this.#mem.mapAnonymous(p * VM_PAGE, VM_PAGE);
+    this.#mem.bytes.set(data, p * VM_PAGE);
     this.#set(p, 1, PageState.COW, -1, 0);
   }
 
@@ -263,21 +308,25 @@ export class DaxRegion implements FaultVma, Disposable {
     return [from, Math.max(from, to)];
   }
 
-  /** unmap_mapping_pages for this region; private copies stay unless `evenCows`. */
+  /**
+   * unmap_mapping_pages for this region; private copies stay unless `evenCows`. Taking part of a
+   * 2 MiB mapping away takes all of it, as the kernel zaps a DAX PMD it splits: the other pages may
+   * belong to an entry that is gone (a zero folio replaced by data, a PMD entry deleted), and a page
+   * left mapped without its entry would show stale zeros or escape writeback.
+   */
   unmapPages(first: number, count: number, evenCows: boolean): void {
     if (this.#unmapped) return;
-    const [from, to] = this.window(first, count);
+    let [from, to] = this.window(first, count);
+    if (from < to) {
+      if (this.#huge[from] === 1) from = this.#slot(from)[0];
+      if (this.#huge[to - 1] === 1) to = this.#slot(to - 1)[1];
+    }
     const want = (p: number): boolean => {
       const s = this.#state[p];
       return s !== PageState.NONE && (evenCows || s !== PageState.COW);
     };
     forRuns(from, to, want, (p, n) => {
-      this.#as.release(p * VM_PAGE, n * VM_PAGE);
-      // Taking part of a 2 MiB mapping away splits it.
-      if (this.#huge[p] === 1 || this.#huge[p + n - 1] === 1) {
-        this.splitHuge(this.pgoff + p);
-        this.splitHuge(this.pgoff + p + n - 1);
-      }
+      this.#mem.release(p * VM_PAGE, n * VM_PAGE);
       this.#set(p, n, PageState.NONE, -1, 0);
     });
   }
@@ -288,7 +337,7 @@ export class DaxRegion implements FaultVma, Disposable {
     const [from, to] = this.window(first, count);
     const want = (p: number): boolean => this.#state[p] === PageState.WRITE && this.#pfn[p] === pfn + (this.pgoff + p - first);
     forRuns(from, to, want, (p, n) => {
-      this.#as.protect(p * VM_PAGE, n * VM_PAGE, 'trap');
+      this.#mem.protect(p * VM_PAGE, n * VM_PAGE, 'trap');
       this.#state.fill(PageState.TRAP, p, p + n);
     });
   }
@@ -303,7 +352,7 @@ export class DaxRegion implements FaultVma, Disposable {
     const [from, to] = this.window(first, count);
     const want = (p: number): boolean => this.#state[p] === PageState.TRAP || this.#state[p] === PageState.WRITE;
     forRuns(from, to, want, (p, n) => {
-      this.#as.protect(p * VM_PAGE, n * VM_PAGE, 'read');
+      this.#mem.protect(p * VM_PAGE, n * VM_PAGE, 'read');
       this.#state.fill(PageState.READ, p, p + n);
     });
   }
@@ -317,6 +366,7 @@ export class DaxRegion implements FaultVma, Disposable {
     const dirtied: number[] = [];
     let traps = 0;
     if (this.#unmapped) return { dirtied, traps };
+    // Pages still waiting in `#pending` are not mapped yet, so they cannot have trapped.
     for (const off of this.#as.harvestWrites()) {
       const p = off / VM_PAGE;
       const s = this.#state[p];
