@@ -7,7 +7,7 @@ import { runRegionModel } from './support/region-model';
 const SEED = seedFrom('PMEMDAX_REGION_SEED');
 const OPS = Number(process.env.PMEMDAX_REGION_OPS ?? 1500);
 
-describe('model-based: regions, raw stores, write(2), fsync, punch and truncate against byte arrays', () => {
+describe('model-based: regions, raw stores, write(2), fsync, punch, truncate and reflink against byte arrays', () => {
   let bed: RegionBed;
   beforeEach(() => {
     bed = regionBed(16 * 1024 * 1024, REGION_DEVICE);
@@ -16,6 +16,6 @@ describe('model-based: regions, raw stores, write(2), fsync, punch and truncate 
 
   it(`runs ${OPS} random operations with zero divergences (seed ${SEED})`, async () => {
     const counts = await runRegionModel(bed, SEED, OPS);
-    for (const op of ['populate', 'store', 'pwrite', 'fsync', 'punch', 'truncate', 'read']) expect(counts.get(op) ?? 0).toBeGreaterThan(0);
+    for (const op of ['populate', 'store', 'pwrite', 'fsync', 'punch', 'truncate', 'reflink', 'read']) expect(counts.get(op) ?? 0).toBeGreaterThan(0);
   }, 60_000);
 });

@@ -32,6 +32,10 @@ export async function runRegionModel(bed: RegionBed, seed: number, ops: number):
     { region: file.mmap({ offset: 3 * PAGE_SIZE, length: 256 * PAGE_SIZE, huge: false }), cow: new Map() },
     { region: file.mmap({ length: 600 * PAGE_SIZE, shared: false }), cow: new Map() },
   ];
+  // A second file that reflinks take ranges of the first into: its bytes must never change behind
+  // its back (stores to the first file's shared blocks copy on write).
+  const clone = bed.fs.create('/clone');
+  const cloneModel = { bytes: new Uint8Array(MAX_PAGES * PAGE_SIZE), size: 0 };
   const counts = new Map<string, number>();
   const fail = (step: number, what: string): never => {
     throw new RegionDivergence(`seed ${seed}, step ${step}: ${what}`);
@@ -101,13 +105,24 @@ export async function runRegionModel(bed: RegionBed, seed: number, ops: number):
       await bed.fs.punch(inode, pos, len);
       model.bytes.fill(0, pos, Math.min(pos + len, model.size));
       dropPrivate(regions, Math.ceil(pos / PAGE_SIZE), Math.floor((pos + len) / PAGE_SIZE));
-    } else if (k < 88) {
+    } else if (k < 86) {
       op = 'truncate';
       const size = rng.int(MAX_PAGES * PAGE_SIZE);
       await bed.fs.truncate(inode, size);
       model.bytes.fill(0, Math.min(size, model.size));
       model.size = size;
       dropPrivate(regions, Math.ceil(size / PAGE_SIZE), MAX_PAGES);
+    } else if (k < 91) {
+      op = 'reflink';
+      const pages = Math.floor(model.size / PAGE_SIZE);
+      if (pages > 0) {
+        const first = rng.int(pages);
+        const n = 1 + rng.int(Math.min(16, pages - first));
+        const to = rng.int(MAX_PAGES - n);
+        await bed.fs.reflink(inode, first * PAGE_SIZE, clone, to * PAGE_SIZE, n * PAGE_SIZE);
+        cloneModel.bytes.set(model.bytes.subarray(first * PAGE_SIZE, (first + n) * PAGE_SIZE), to * PAGE_SIZE);
+        cloneModel.size = Math.max(cloneModel.size, (to + n) * PAGE_SIZE);
+      }
     } else {
       op = 'read';
       const pos = rng.int(MAX_PAGES * PAGE_SIZE);
@@ -115,6 +130,10 @@ export async function runRegionModel(bed: RegionBed, seed: number, ops: number):
       const n = bed.fs.read(inode, pos, buf);
       const want = Math.max(0, Math.min(buf.length, model.size - pos));
       if (n !== want || !same(buf.subarray(0, n), model.bytes.subarray(pos, pos + n))) fail(step, `read(${pos}, ${buf.length}) differs`);
+      const c = new Uint8Array(cloneModel.size);
+      if (bed.fs.read(clone, 0, c) !== cloneModel.size || !same(c, cloneModel.bytes.subarray(0, cloneModel.size))) {
+        fail(step, 'the clone changed');
+      }
     }
     counts.set(op, (counts.get(op) ?? 0) + 1);
     checkRegions(regions, model.bytes, step, fail, rng);
