@@ -4,3 +4,4 @@ export { DaxRegion, type RegionRange } from './region';
 export { RegionPin } from './pin';
 export { PageState } from './page-state';
 export { emptyVmStats, type VmStats } from './stats';
+export { RegionPageTable, type PageTableOwner, type RegionShape } from './page-table';
