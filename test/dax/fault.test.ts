@@ -251,6 +251,23 @@ describe('DAX faults (SEMANTICS §4)', () => {
     );
   });
 
+  it('invariant 12: writeback of any index inside a PMD entry flushes exactly 2 MiB at the entry pfn; of a PTE entry exactly its 4 KiB', async () => {
+    const dev = new MemoryDevice(16 * MiB);
+    const fs = new MemFs(dev);
+    const f = await fileWithData(fs, PMD_SIZE + PAGE_SIZE);
+    const vma = new FakeVma({ shared: true, pages: 513 }, f.mapping);
+    await fs.fsync(f);
+    expect((await driveFault(f, fs.ops, vma, 300, true)).order).toBe(9);
+    expect((await driveFault(f, fs.ops, vma, 512, true)).order).toBe(0);
+    dev.recordFlushes = true;
+    await fs.fsync(f, { start: 300 * PAGE_SIZE, end: 300 * PAGE_SIZE });
+    expect(dev.flushes).toEqual([{ offset: f.blockAt(0) * PAGE_SIZE, length: PMD_SIZE }]);
+    dev.flushes.length = 0;
+    await fs.fsync(f, { start: 512 * PAGE_SIZE, end: 512 * PAGE_SIZE + 1 });
+    expect(dev.flushes).toEqual([{ offset: f.blockAt(512) * PAGE_SIZE, length: PAGE_SIZE }]);
+    expect(vma.ptes.get(300)?.writable).toBe(false);
+  });
+
   describe('invariant 32: MAP_SYNC', () => {
     async function syncBed(): Promise<{ fs: MemFs; f: MemInode; vma: FakeVma }> {
       const fs = bed();
