@@ -60,10 +60,13 @@ describe.skipIf(UNDER_SANITIZER)('vm.max_map_count (child processes)', () => {
         region.bytes[3 * PAGE] = 7;
         say('stored');
       })();`);
-    const r = spawnSync(process.execPath, [script, `${s.dir}/dev`], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    // V8 may still need a mapping of its own after the limit is reached (a collection that happens to
+    // run); it then dies of "FATAL ERROR ... out of memory" before our code runs. That is V8's luck,
+    // not the behaviour under test, so such a run is repeated (a few times at most).
+    let r = spawnSync(process.execPath, [script, `${s.dir}/dev`], { encoding: 'utf8', timeout: 60_000 });
+    for (let attempt = 1; attempt < 4 && r.stderr.includes('FATAL ERROR'); attempt++) {
+      r = spawnSync(process.execPath, [script, `${s.dir}/dev`], { encoding: 'utf8', timeout: 60_000 });
+    }
     expect(r.stdout.split('\n')).toEqual(['exhausted ENOMEM', 'fault ENOMEM true', '']);
     expect(r.stderr).toContain('pmemdax: a write trap could not make its page writable: mprotect failed with ENOMEM');
     expect(r.stderr).toContain('vm.max_map_count');
