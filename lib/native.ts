@@ -76,7 +76,7 @@ export interface NativeRegion {
 
 export interface NativeBinding {
   NativeDevice: new (path: string, create: boolean, size: number, readonly: boolean, windowBytes: number) => NativeDevice;
-  NativeRegion: new (length: number, alignment: number) => NativeRegion;
+  NativeRegion: new (length: number, alignment: number, trapGranule: number) => NativeRegion;
   cpuInfo(): NativeCpuInfo;
 }
 

@@ -306,6 +306,7 @@ Napi::Value Device::Info(const Napi::CallbackInfo& info) {
   o.Set("kind", SourceKindName(src_.kind));
   o.Set("size", static_cast<double>(size_));
   o.Set("alignment", static_cast<double>(mapped_->map.alignment));
+  o.Set("deviceAlignment", static_cast<double>(src_.kind == SourceKind::kDevdax ? src_.alignment : kPage));
   o.Set("mapSync", mapped_->map.map_sync);
   o.Set("mapSyncReason", str_or_null(mapped_->map.map_sync_reason));
   o.Set("granularity", GranularityName(granularity_));

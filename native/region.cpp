@@ -55,13 +55,19 @@ Napi::Function Region::Init(Napi::Env env) {
                      });
 }
 
-// new NativeRegion(length, alignment): reserves `length` bytes (a page multiple) of PROT_NONE address space
-// at an `alignment`-aligned address, so 2 MiB device extents can sit at 2 MiB-aligned places.
+// new NativeRegion(length, alignment, trapGranule): reserves `length` bytes (a page multiple) of PROT_NONE
+// address space at an `alignment`-aligned address, so 2 MiB device extents can sit at 2 MiB-aligned places.
+// A write trap opens `trapGranule` bytes around the faulting page (4 KiB, or the device-dax alignment).
 Region::Region(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Region>(info) {
   Napi::Env env = info.Env();
-  double len = Arg(info, 0), align = Arg(info, 1);
+  double len = Arg(info, 0), align = Arg(info, 1), granule = info.Length() > 2 ? Arg(info, 2) : kPage;
   if (!(len > 0 && std::fmod(len, kPage) == 0 && align >= kPage && std::fmod(align, kPage) == 0)) {
     RangeErr(env, "a region is a positive number of pages at a page-multiple alignment").ThrowAsJavaScriptException();
+    return;
+  }
+  size_t granule_pages = granule >= kPage ? static_cast<size_t>(granule / kPage) : 0;
+  if (granule_pages == 0 || (granule_pages & (granule_pages - 1)) != 0 || std::fmod(len, granule) != 0) {
+    RangeErr(env, "the trap granule is a power-of-two number of pages dividing the region").ThrowAsJavaScriptException();
     return;
   }
   size_t length = static_cast<size_t>(len), alignment = static_cast<size_t>(align);
@@ -84,6 +90,7 @@ Region::Region(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Region>(info) 
   trap_log_.reset(new uint32_t[pages]);
   traps_.base = start;
   traps_.pages = pages;
+  traps_.granule_pages = granule_pages;
   traps_.state = trap_state_.get();
   traps_.log = trap_log_.get();
   if (!RegisterTraps(&traps_)) {

@@ -31,11 +31,12 @@ void OnSigsegv(int sig, siginfo_t* info, void* ctx) {
     uint8_t expected = kTrapArmed;
     if (t->state[page].compare_exchange_strong(expected, kTrapFiring)) {
       // mprotect is a plain system call and safe here; the log slot is ours alone (one entry per arming).
-      if (mprotect(reinterpret_cast<void*>(t->base + page * kPage), kPage, PROT_READ | PROT_WRITE) == 0) {
+      size_t first = page & ~(t->granule_pages - 1);
+      if (mprotect(reinterpret_cast<void*>(t->base + first * kPage), t->granule_pages * kPage, PROT_READ | PROT_WRITE) == 0) {
         uint32_t slot = t->log_count.fetch_add(1, std::memory_order_relaxed);
         if (slot < t->pages) t->log[slot] = static_cast<uint32_t>(page);
         t->traps.fetch_add(1, std::memory_order_relaxed);
-        t->state[page].store(kTrapOff, std::memory_order_release);
+        for (size_t p = first; p < first + t->granule_pages; ++p) t->state[p].store(kTrapOff, std::memory_order_release);
         return;
       }
       // The store cannot be allowed and the process is about to die of it: say why, with what a

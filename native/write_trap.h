@@ -14,6 +14,9 @@ enum TrapState : uint8_t { kTrapOff = 0, kTrapArmed = 1, kTrapFiring = 2 };
 struct TrapTable {
   uintptr_t base = 0;
   size_t pages = 0;
+  // Pages opened together by one trap: 1, or more where the mapping cannot be split finer (device-dax
+  // with a 2 MiB alignment refuses an mprotect of part of a 2 MiB piece).
+  size_t granule_pages = 1;
   std::atomic<uint8_t>* state = nullptr;  // one per page
   uint32_t* log = nullptr;                // page indices, at most one entry per page per arming
   std::atomic<uint32_t> log_count{0};

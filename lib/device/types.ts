@@ -24,6 +24,11 @@ export interface DeviceInfo {
   readonly size: number;
   /** Alignment of the mapping's start address (2 MiB, or the device-dax alignment when larger). */
   readonly alignment: number;
+  /**
+   * The smallest piece the source can be mapped in: the device-dax alignment (4 KiB, 2 MiB or 1 GiB), or
+   * 4 KiB for files.
+   */
+  readonly deviceAlignment: number;
   /** True when the mapping was made with MAP_SHARED_VALIDATE|MAP_SYNC. */
   readonly mapSync: boolean;
   /** Why MAP_SYNC is not in use (`null` when it is). */

@@ -27,15 +27,24 @@ export class AddressSpace {
   readonly #native: NativeRegion;
   #unmapped = false;
 
-  constructor(length: number, alignment = VM_PAGE) {
+  /**
+   * `trapGranule`: bytes a write trap opens at once, around the page stored to. 4 KiB, or the alignment
+   * of a device-dax mapped here, which the kernel will not split finer (its traps and `trap` protections
+   * must then cover whole granules).
+   */
+  constructor(length: number, alignment = VM_PAGE, trapGranule = VM_PAGE) {
     checkIndex(length, 'length');
     checkIndex(alignment, 'alignment');
+    checkIndex(trapGranule, 'trapGranule');
     if (length === 0 || length % VM_PAGE !== 0) throw rangeError(`An address space is whole pages, received ${length} bytes`);
-    if (alignment < VM_PAGE || (alignment & (alignment - 1)) !== 0) {
-      throw rangeError(`The alignment must be a power of two of at least ${VM_PAGE}, received ${alignment}`);
+    for (const [name, value] of [['alignment', alignment], ['trapGranule', trapGranule]] as const) {
+      if (value < VM_PAGE || (value & (value - 1)) !== 0) {
+        throw rangeError(`The ${name} must be a power of two of at least ${VM_PAGE}, received ${value}`);
+      }
     }
+    if (length % trapGranule !== 0) throw rangeError(`An address space is whole trap granules (${trapGranule} bytes)`);
     this.length = length;
-    this.#native = new native.NativeRegion(length, alignment);
+    this.#native = new native.NativeRegion(length, alignment, trapGranule);
     this.bytes = new Uint8Array(this.#native.buffer());
   }
 

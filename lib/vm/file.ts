@@ -71,8 +71,8 @@ export class DaxFile implements PageTableHooks, RegionOwner, Disposable {
     this.host = host;
     const info = host.device.info;
     this.pteUnsupported =
-      info.kind === 'devdax' && info.alignment > VM_PAGE
-        ? `device-dax ${info.path} has ${info.alignment}-byte alignment: it can be mapped only in whole ${info.alignment}-byte pieces, ` +
+      info.kind === 'devdax' && info.deviceAlignment > VM_PAGE
+        ? `device-dax ${info.path} has ${info.deviceAlignment}-byte alignment: it can be mapped only in whole ${info.deviceAlignment}-byte pieces, ` +
           'and this fault needed a 4 KiB page (misaligned region or extent, private write, or EOF inside the 2 MiB)'
         : null;
     host.inode.mapping.pageTables = this;
@@ -102,7 +102,7 @@ export class DaxFile implements PageTableHooks, RegionOwner, Disposable {
       // MAP_SHARED_VALIDATE|MAP_SYNC on a device (or mapping type) that cannot honour it.
       throw daxError(-Errno.EOPNOTSUPP, 'mmap', { path: this.host.inode.path });
     }
-    if (info.kind === 'devdax' && offset % info.alignment !== 0) {
+    if (info.kind === 'devdax' && offset % info.deviceAlignment !== 0) {
       throw daxError(-Errno.EINVAL, 'mmap', { path: this.host.inode.path, offset });
     }
     const region = new DaxRegion(this, { offset, length, shared, sync, write: opts.write ?? true, huge: opts.huge ?? true });

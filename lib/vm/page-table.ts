@@ -65,7 +65,10 @@ export class RegionPageTable implements FaultVma {
     this.huge = shape.huge;
     this.pgoff = shape.offset / VM_PAGE;
     this.pages = Math.ceil(shape.length / VM_PAGE);
-    this.#as = new AddressSpace(this.pages * VM_PAGE, PMD_BYTES);
+    // Device-dax with a 2 MiB alignment cannot be write-protected or opened in smaller pieces.
+    const info = owner.device.info;
+    const granule = info.kind === 'devdax' ? Math.min(info.deviceAlignment, PMD_BYTES) : VM_PAGE;
+    this.#as = new AddressSpace(Math.ceil(this.pages * VM_PAGE / granule) * granule, PMD_BYTES, granule);
     this.bytes = this.#as.bytes.subarray(0, shape.length);
     this.#state = new Uint8Array(this.pages);
     this.#huge = new Uint8Array(this.pages);

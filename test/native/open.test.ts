@@ -14,7 +14,7 @@ describe.each(HOST_MEDIA)('opening on a $name', (medium) => {
     using d = Device.open(s.file('a'), { create: true, size: 4 * MiB });
     expect(statSync(s.file('a')).size).toBe(4 * MiB);
     expect(d.size).toBe(4 * MiB);
-    expect(d.info).toMatchObject({ kind: 'file', pmem: false, mapSync: false, granularity: 'page', flush: 'msync', alignment: 2 * MiB });
+    expect(d.info).toMatchObject({ kind: 'file', pmem: false, mapSync: false, granularity: 'page', flush: 'msync', alignment: 2 * MiB, deviceAlignment: 4096 });
     expect(d.info.mapSyncReason).toMatch(/MAP_SYNC/);
     expect(d.info.numaNode).toBeNull();
     expect(d.info.unsafeShutdownCount).toBeNull();

@@ -53,9 +53,11 @@ describe.skipIf(medium === null)('classification on pmem', () => {
     if (medium.devdax) {
       expect(d.size).toBeGreaterThan(512 * MiB);
       expect(d.info.alignment).toBe(Math.max(2 * MiB, medium.devdaxAlign ?? 0));
+      expect(d.info.deviceAlignment).toBe(medium.devdaxAlign);
     } else {
       expect(d.size).toBe(8 * MiB);
       expect(d.info.alignment).toBe(2 * MiB);
+      expect(d.info.deviceAlignment).toBe(4096);
     }
   });
 
