@@ -11,6 +11,31 @@ export type DaxAccessMode = (typeof DaxAccessMode)[keyof typeof DaxAccessMode];
 const RECOVERY = Object.freeze({ recovery: true });
 
 /**
+ * The checks and error translation shared by both forms below; `pagesOnly` asks the device for the
+ * count alone (the caller has checked that it can answer that).
+ */
+function access(device: DaxDevice | null, pgoff: number, nrPages: number, mode: DaxAccessMode, pagesOnly: boolean): DirectAccessResult | number {
+  if (device === null) return -Errno.EOPNOTSUPP;
+  if (device.closed) return -Errno.ENXIO;
+  if (nrPages < 0) return -Errno.EINVAL;
+  if (nrPages === 0) return -Errno.ERANGE;
+  const opts = mode === DaxAccessMode.RECOVERY_WRITE ? RECOVERY : undefined;
+  try {
+    if (pagesOnly) {
+      const pages = (device.directAccessPages as NonNullable<DaxDevice['directAccessPages']>)(pgoff, nrPages, opts);
+      return pages <= 0 ? -Errno.ERANGE : pages;
+    }
+    const r = device.directAccess(pgoff, nrPages, opts);
+    return r.pages <= 0 ? -Errno.ERANGE : r;
+  } catch (e) {
+    const errno = errnoOf(e);
+    if (errno === 0) throw e;
+    // Devices report poison as EIO, as pmem did before 6.5; the DAX layer speaks EHWPOISON.
+    return errno === -Errno.EIO ? -Errno.EHWPOISON : errno;
+  }
+}
+
+/**
  * daxDirectAccess -- SEMANTICS §1.2 over a DaxDevice: a window of at least 1 and at most `nrPages`
  * pages at device page `pgoff`, or a negative errno: `-EOPNOTSUPP` (no device), `-ENXIO` (closed),
  * `-EINVAL` (negative count), `-ERANGE` (nothing available), `-EHWPOISON` (the first page is bad,
@@ -23,21 +48,7 @@ export function daxDirectAccess(
   nrPages: number,
   mode: DaxAccessMode = DaxAccessMode.ACCESS,
 ): DirectAccessResult | number {
-  if (device === null) return -Errno.EOPNOTSUPP;
-  if (device.closed) return -Errno.ENXIO;
-  if (nrPages < 0) return -Errno.EINVAL;
-  if (nrPages === 0) return -Errno.ERANGE;
-  let r: DirectAccessResult;
-  try {
-    r = mode === DaxAccessMode.RECOVERY_WRITE ? device.directAccess(pgoff, nrPages, RECOVERY) : device.directAccess(pgoff, nrPages);
-  } catch (e) {
-    const errno = errnoOf(e);
-    if (errno === 0) throw e;
-    // Devices report poison as EIO, as pmem did before 6.5; the DAX layer speaks EHWPOISON.
-    return errno === -Errno.EIO ? -Errno.EHWPOISON : errno;
-  }
-  if (r.pages <= 0) return -Errno.ERANGE;
-  return r;
+  return access(device, pgoff, nrPages, mode, false);
 }
 
 /**
@@ -45,22 +56,9 @@ export function daxDirectAccess(
  * the page count or the same negative errno, without building a view where the device can avoid it.
  */
 export function daxDirectAccessPages(device: DaxDevice | null, pgoff: number, nrPages: number, mode: DaxAccessMode = DaxAccessMode.ACCESS): number {
-  if (device === null || device.directAccessPages === undefined) {
-    const r = daxDirectAccess(device, pgoff, nrPages, mode);
-    return typeof r === 'number' ? r : r.pages;
-  }
-  if (device.closed) return -Errno.ENXIO;
-  if (nrPages < 0) return -Errno.EINVAL;
-  if (nrPages === 0) return -Errno.ERANGE;
-  let pages: number;
-  try {
-    pages = mode === DaxAccessMode.RECOVERY_WRITE ? device.directAccessPages(pgoff, nrPages, RECOVERY) : device.directAccessPages(pgoff, nrPages);
-  } catch (e) {
-    const errno = errnoOf(e);
-    if (errno === 0) throw e;
-    return errno === -Errno.EIO ? -Errno.EHWPOISON : errno;
-  }
-  return pages <= 0 ? -Errno.ERANGE : pages;
+  const pagesOnly = device !== null && device.directAccessPages !== undefined;
+  const r = access(device, pgoff, nrPages, mode, pagesOnly);
+  return typeof r === 'number' ? r : r.pages;
 }
 
 /** daxMem2BlkErr -- poison seen by file I/O is an I/O error. */
