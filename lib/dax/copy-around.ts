@@ -1,9 +1,9 @@
 import { IomapType } from '../iomap/constants';
 import { Errno, errnoOf } from '../iomap/errno';
 import type { Iomap } from '../iomap/types';
-import { daxDirectAccess } from './direct-access';
+import { daxDirectAccessPages } from './direct-access';
 import { iomapDeviceOffset, iomapPgoff } from './pgoff';
-import { scratchA } from './scratch';
+import { SCRATCH_MAX, scratchA } from './scratch';
 
 /** Fill `[p, p+n)` of the CoW destination from the source, or with zeros when there is no old data. */
 function edge(p: number, n: number, src: Readonly<Iomap>, dst: Readonly<Iomap>, zero: boolean): number {
@@ -14,11 +14,13 @@ function edge(p: number, n: number, src: Readonly<Iomap>, dst: Readonly<Iomap>, 
     return 0;
   }
   const sdev = src.daxDev;
-  const w = daxDirectAccess(sdev, iomapPgoff(src, p), 1);
-  if (typeof w === 'number' || sdev === null) return -Errno.EIO;
-  const tmp = scratchA(n);
-  sdev.copySafe(iomapDeviceOffset(src, p), tmp);
-  dev.copy(iomapDeviceOffset(dst, p), tmp);
+  if (sdev === null || daxDirectAccessPages(sdev, iomapPgoff(src, p), 1) < 0) return -Errno.EIO;
+  // Staged through the scratch buffer, which holds at most SCRATCH_MAX: a 2 MiB block takes two turns.
+  for (let done = 0; done < n; done += SCRATCH_MAX) {
+    const tmp = scratchA(Math.min(SCRATCH_MAX, n - done));
+    sdev.copySafe(iomapDeviceOffset(src, p + done), tmp);
+    dev.copy(iomapDeviceOffset(dst, p + done), tmp);
+  }
   return 0;
 }
 
