@@ -368,6 +368,13 @@ double D(napi_env env, napi_value v) {
   return d;
 }
 
+// The bytes of an ArrayBufferView argument, or false after throwing the TypeError that names it.
+bool ViewArg(napi_env env, napi_value v, const char* what, uint8_t** data, size_t* len) {
+  if (ViewBytes(env, v, data, len)) return true;
+  TypeErr(Napi::Env(env), std::string(what) + " must be an ArrayBufferView").ThrowAsJavaScriptException();
+  return false;
+}
+
 Device* HotArgs(napi_env env, napi_callback_info info, napi_value* argv, size_t n) {
   void* data = nullptr;
   napi_get_cb_info(env, info, &n, argv, nullptr, &data);
@@ -440,10 +447,7 @@ napi_value Device::HotPersistRanges(napi_env env, napi_callback_info info) {
   Device* self = HotArgs(env, info, argv, 1);
   double* r = nullptr;
   size_t count = 0;
-  if (!ViewBytes(env, argv[0], reinterpret_cast<uint8_t**>(&r), &count)) {
-    TypeErr(Napi::Env(env), "ranges must be a Float64Array").ThrowAsJavaScriptException();
-    return nullptr;
-  }
+  if (!ViewArg(env, argv[0], "ranges", reinterpret_cast<uint8_t**>(&r), &count)) return nullptr;
   size_t n = count / sizeof(double) / 2;
   for (size_t i = 0; i < n; ++i) {
     if (!self->HotRange(env, r[2 * i], r[2 * i + 1])) return nullptr;
@@ -466,10 +470,7 @@ napi_value Device::HotCopy(napi_env env, napi_callback_info info) {
   Device* self = HotArgs(env, info, argv, 3);
   uint8_t* src = nullptr;
   size_t len = 0;
-  if (!ViewBytes(env, argv[1], &src, &len)) {
-    TypeErr(Napi::Env(env), "source must be an ArrayBufferView").ThrowAsJavaScriptException();
-    return nullptr;
-  }
+  if (!ViewArg(env, argv[1], "source", &src, &len)) return nullptr;
   double off = D(env, argv[0]);
   uint32_t flags = static_cast<uint32_t>(D(env, argv[2]));
   if (!self->CheckWritable(Napi::Env(env)) || !self->HotRange(env, off, static_cast<double>(len))) return nullptr;
@@ -513,10 +514,7 @@ napi_value Device::HotCopySafe(napi_env env, napi_callback_info info) {
   Device* self = HotArgs(env, info, argv, 2);
   uint8_t* dst = nullptr;
   size_t len = 0;
-  if (!ViewBytes(env, argv[1], &dst, &len)) {
-    TypeErr(Napi::Env(env), "target must be an ArrayBufferView").ThrowAsJavaScriptException();
-    return nullptr;
-  }
+  if (!ViewArg(env, argv[1], "target", &dst, &len)) return nullptr;
   double off = D(env, argv[0]);
   if (!self->HotRange(env, off, static_cast<double>(len))) return nullptr;
   size_t fault = 0;

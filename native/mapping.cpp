@@ -8,32 +8,21 @@
 
 namespace pmemdax {
 
-namespace {
-
-// Reserves size+alignment of address space and returns the aligned start inside it; the caller maps over
-// it with MAP_FIXED and trims the slack.
-void* ReserveAligned(size_t size, size_t alignment, size_t* reserved) {
-  *reserved = size + alignment;
-  void* base = mmap(nullptr, *reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (base == MAP_FAILED) return nullptr;
-  return base;
-}
-
-void TrimReservation(void* base, size_t reserved, void* used, size_t size) {
-  auto b = reinterpret_cast<uintptr_t>(base);
-  auto u = reinterpret_cast<uintptr_t>(used);
-  if (u > b) munmap(base, u - b);
-  uintptr_t end = u + size, rend = b + reserved;
+void* ReserveAligned(size_t size, size_t alignment) {
+  size_t reserved = size + alignment;
+  void* raw = mmap(nullptr, reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (raw == MAP_FAILED) return nullptr;
+  auto r = reinterpret_cast<uintptr_t>(raw);
+  uintptr_t start = (r + alignment - 1) & ~(alignment - 1);
+  if (start > r) munmap(raw, start - r);
+  uintptr_t end = start + size, rend = r + reserved;
   if (rend > end) munmap(reinterpret_cast<void*>(end), rend - end);
+  return reinterpret_cast<void*>(start);
 }
-
-}  // namespace
 
 int MapSource(int fd, size_t size, size_t alignment, bool writable, bool try_sync, Mapping* out) {
-  size_t reserved = 0;
-  void* base = ReserveAligned(size, alignment, &reserved);
-  if (base == nullptr) return errno;
-  auto aligned = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(base) + alignment - 1) & ~(alignment - 1));
+  void* aligned = ReserveAligned(size, alignment);
+  if (aligned == nullptr) return errno;
   int prot = PROT_READ | (writable ? PROT_WRITE : 0);
 
   void* addr = MAP_FAILED;
@@ -49,7 +38,7 @@ int MapSource(int fd, size_t size, size_t alignment, bool writable, bool try_syn
     } else {
       int err = errno;
       if (err != EOPNOTSUPP && err != EINVAL) {
-        munmap(base, reserved);
+        munmap(aligned, size);
         return err;
       }
       out->map_sync_reason = std::string("the kernel refused MAP_SYNC for this file (") + strerrorname_np(err) +
@@ -59,10 +48,9 @@ int MapSource(int fd, size_t size, size_t alignment, bool writable, bool try_syn
   if (addr == MAP_FAILED) addr = mmap(aligned, size, prot, MAP_SHARED | MAP_FIXED, fd, 0);
   if (addr == MAP_FAILED) {
     int err = errno;
-    munmap(base, reserved);
+    munmap(aligned, size);
     return err;
   }
-  TrimReservation(base, reserved, addr, size);
   out->addr = addr;
   out->size = size;
   out->alignment = alignment;

@@ -25,6 +25,10 @@ struct Mapping {
   std::string map_sync_reason;  // why MAP_SYNC is not in use, empty when it is
 };
 
+// ReserveAligned -- `size` bytes of inaccessible address space starting at an `alignment`-aligned address (a
+// power of two), for mapping over with MAP_FIXED; nullptr with errno set on failure.
+void* ReserveAligned(size_t size, size_t alignment);
+
 // MapSource -- maps [0, size) of fd at an address aligned to `alignment` (a power of two). Tries
 // MAP_SHARED_VALIDATE|MAP_SYNC first unless `try_sync` is false; on EOPNOTSUPP or EINVAL falls back to
 // MAP_SHARED and records the kernel's answer. Returns 0 or an errno (from mmap).

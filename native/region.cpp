@@ -71,24 +71,20 @@ Region::Region(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Region>(info) 
     return;
   }
   size_t length = static_cast<size_t>(len), alignment = static_cast<size_t>(align);
-  void* raw = mmap(nullptr, length + alignment, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (raw == MAP_FAILED) {
+  void* start = ReserveAligned(length, alignment);
+  if (start == nullptr) {
     ErrnoError(env, errno, "mmap").ThrowAsJavaScriptException();
     return;
   }
-  auto r = reinterpret_cast<uintptr_t>(raw);
-  uintptr_t start = (r + alignment - 1) & ~(alignment - 1);
-  if (start > r) munmap(raw, start - r);
-  if (r + alignment > start) munmap(reinterpret_cast<void*>(start + length), r + alignment - start);
   mem_ = std::make_shared<Reservation>();
-  mem_->base = reinterpret_cast<uint8_t*>(start);
+  mem_->base = static_cast<uint8_t*>(start);
   mem_->length = length;
 
   size_t pages = length / kPage;
   trap_state_.reset(new std::atomic<uint8_t>[pages]);
   for (size_t i = 0; i < pages; ++i) trap_state_[i].store(kTrapOff, std::memory_order_relaxed);
   trap_log_.reset(new uint32_t[pages]);
-  traps_.base = start;
+  traps_.base = reinterpret_cast<uintptr_t>(start);
   traps_.pages = pages;
   traps_.granule_pages = granule_pages;
   traps_.state = trap_state_.get();
