@@ -1,4 +1,4 @@
-export { Device, PAGE_SIZE, type DeviceOpenOptions, type DeviceStats } from './device/device';
+export { Device, PAGE_SIZE, type DeviceLockMode, type DeviceOpenOptions, type DeviceStats } from './device/device';
 export { cpuInfo, type CpuInfo } from './device/cpu';
 export {
   CopyFlags,

@@ -53,6 +53,9 @@ export interface NativeDevice {
   /** 0 done, 1 not needed, 2 not permitted. */
   deepFlush(offset: number, length: number): 0 | 1 | 2;
   stats(): NativeStats;
+  /** flock(LOCK_EX or LOCK_SH, non-blocking) on the device's descriptor: false when a conflicting lock is held. */
+  lock(exclusive: boolean): boolean;
+  unlock(): void;
   close(): void;
 }
 

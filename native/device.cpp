@@ -1,6 +1,7 @@
 #include "device.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -88,6 +89,8 @@ Napi::Function Device::Init(Napi::Env env) {
                          InstanceMethod("clearBadblocks", &Device::ClearBadblocks),
                          InstanceMethod("deepFlush", &Device::DeepFlush),
                          InstanceMethod("stats", &Device::Stats),
+                         InstanceMethod("lock", &Device::Lock),
+                         InstanceMethod("unlock", &Device::Unlock),
                          InstanceMethod("close", &Device::Close),
                      });
 }
@@ -674,6 +677,32 @@ Napi::Value Device::Stats(const Napi::CallbackInfo& info) {
   o.Set("drains", static_cast<double>(stats_.drains));
   o.Set("msyncs", static_cast<double>(stats_.msyncs));
   return o;
+}
+
+// lock(exclusive) -> false when another open file description holds a conflicting lock. flock, not fcntl:
+// its locks belong to this descriptor alone, so two opens in one process exclude each other too, and the
+// lock goes when the descriptor is closed (device close, or the process's end).
+Napi::Value Device::Lock(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env)) return env.Undefined();
+  int op = (info[0].ToBoolean() ? LOCK_EX : LOCK_SH) | LOCK_NB;
+  int rc;
+  do rc = flock(mapped_->fd, op);
+  while (rc != 0 && errno == EINTR);
+  if (rc == 0) return Napi::Boolean::New(env, true);
+  if (errno == EWOULDBLOCK) return Napi::Boolean::New(env, false);
+  ErrnoError(env, errno, "flock", ErrorContext{path_}).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+Napi::Value Device::Unlock(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env)) return env.Undefined();
+  int rc;
+  do rc = flock(mapped_->fd, LOCK_UN);
+  while (rc != 0 && errno == EINTR);
+  if (rc != 0) ErrnoError(env, errno, "flock", ErrorContext{path_}).ThrowAsJavaScriptException();
+  return env.Undefined();
 }
 
 Napi::Value Device::Close(const Napi::CallbackInfo& info) {

@@ -54,6 +54,8 @@ class Device : public Napi::ObjectWrap<Device> {
   Napi::Value ClearBadblocks(const Napi::CallbackInfo& info);
   Napi::Value DeepFlush(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value Lock(const Napi::CallbackInfo& info);
+  Napi::Value Unlock(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   // Hot path, bound to this device by Hot(): see device.cpp.

@@ -26,6 +26,9 @@ export interface DeviceOpenOptions extends OpenOptions {
 
 export type DeviceStats = NativeStats;
 
+/** `lock` modes, as flock(2)'s: one exclusive holder, or any number of shared ones. */
+export type DeviceLockMode = 'exclusive' | 'shared';
+
 function toPairs(ranges: Float64Array | readonly ByteRange[]): Float64Array {
   if (ranges instanceof Float64Array) return ranges;
   const pairs = new Float64Array(ranges.length * 2);
@@ -242,6 +245,26 @@ export class Device implements DaxDevice, Disposable {
   /** Counters of the persistence work done so far (cache lines flushed, fences, msyncs). */
   stats(): DeviceStats {
     return this.#native.stats();
+  }
+
+  /**
+   * Takes an advisory lock on the device (flock, without waiting): false when another open of it, in this
+   * process or another, holds a conflicting one. The lock belongs to this open alone and is released by
+   * `unlock`, `close`, or the process's end. Asking for the other mode while holding one replaces it, not
+   * atomically (as flock does): after a `false` this open may hold no lock at all.
+   */
+  lock(mode: DeviceLockMode): boolean {
+    if (mode !== 'exclusive' && mode !== 'shared') {
+      throw Object.assign(new TypeError(`The "mode" argument must be 'exclusive' or 'shared', received ${String(mode)}`), {
+        code: 'ERR_INVALID_ARG_VALUE',
+      });
+    }
+    return this.#native.lock(mode === 'exclusive');
+  }
+
+  /** Releases the lock `lock` took (nothing happens when none is held). */
+  unlock(): void {
+    this.#native.unlock();
   }
 
   /** Unmaps the device and detaches every view handed out. Safe to call more than once. */
