@@ -5,8 +5,8 @@ export default defineConfig({
   test: {
     pool: 'forks',
     projects: [
-      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts', 'test/dax/**/*.test.ts'] } },
-      { extends: true, test: { name: 'native', include: ['test/native/**/*.test.ts'], testTimeout: 30_000, globalSetup: ['test/support/build-dist.ts'] } },
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts', 'test/dax/**/*.test.ts', 'test/pool/**/*.test.ts'], exclude: ['test/pool/**/*.native.test.ts'] } },
+      { extends: true, test: { name: 'native', include: ['test/native/**/*.test.ts', 'test/pool/**/*.native.test.ts'], testTimeout: 30_000, globalSetup: ['test/support/build-dist.ts'] } },
       { extends: true, test: { name: 'pmem', include: ['test/pmem/**/*.test.ts'], testTimeout: 120_000 } },
     ],
   },

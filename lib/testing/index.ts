@@ -5,3 +5,4 @@ export * from './memfs-ops';
 export * from './memfs';
 export * from './rwlock';
 export * from './memfs-file';
+export * from './strict-device';

@@ -1,0 +1,196 @@
+import { CopyFlags } from '../device/types';
+import { MemoryDevice } from './memory-device';
+
+/** Bytes in one unit of write-back: a line reaches the media whole or not at all. */
+export const LINE_SIZE = 64;
+
+/** Thrown by the drain `crashAt` chose, and by every persistence call after it: the power is gone. */
+export class SimulatedCrash extends Error {
+  /** The drain (counted from 1) that the crash interrupted. */
+  readonly drain: number;
+
+  constructor(drain: number) {
+    super(`simulated crash at drain ${drain}`);
+    this.name = 'SimulatedCrash';
+    this.drain = drain;
+  }
+}
+
+/** A source of uniform numbers in [0, 1), as `Math.random`. */
+export type Random = () => number;
+
+/** Where a crash image takes each line that might differ from the media. */
+export interface CrashImageOptions {
+  /** Chance that an unfenced line shows its newest contents rather than its media (default 0.5). */
+  readonly newest?: number;
+}
+
+/**
+ * StrictMemoryDevice -- a MemoryDevice that tells what the CPU sees (`bytes`) from what survives a power
+ * cut (`media`). Stores through `directAccess` views cannot be watched, so any 64-byte line whose
+ * bytes differ from its media is dirty: it may or may not have been written back. `flush` takes a
+ * snapshot of its lines (written back, not yet fenced), `drain` makes every snapshot media, `persist`
+ * is both, and `copy`/`fill` are durable on return unless their flags say otherwise. `crashImage`
+ * returns one state the media could hold after a power cut now; `crashAt(n)` makes the n-th drain
+ * throw `SimulatedCrash` before it takes effect, and freezes the device as it was at that moment.
+ */
+export class StrictMemoryDevice extends MemoryDevice {
+  /** What survives a crash. */
+  readonly media: Uint8Array;
+  /** Drains so far (including those inside `persist`, `copy` and `fill`). */
+  drains = 0;
+  /** Called before each drain takes effect, with its number: a crash image taken here is a crash there. */
+  onDrain: ((drain: number) => void) | null = null;
+  private readonly snapshots: Uint8Array;
+  private readonly flushed: Uint8Array;
+  private flushedList: number[] = [];
+  private crashAtDrain = 0;
+  /** The CPU view at the moment of the crash, once there has been one. */
+  private frozen: Uint8Array | null = null;
+  private crashDrain = 0;
+
+  constructor(size: number) {
+    super(size);
+    this.media = new Uint8Array(size);
+    this.snapshots = new Uint8Array(size);
+    this.flushed = new Uint8Array(size / LINE_SIZE);
+  }
+
+  /** A strict device whose CPU view and media both hold `image` (what a machine finds after a reboot). */
+  static fromImage(image: Uint8Array): StrictMemoryDevice {
+    const d = new StrictMemoryDevice(image.length);
+    d.bytes.set(image);
+    d.media.set(image);
+    return d;
+  }
+
+  /** True once a crash has happened: persistence calls throw and crash images show that moment. */
+  get crashed(): boolean {
+    return this.frozen !== null;
+  }
+
+  /** Make the n-th drain from now throw `SimulatedCrash` before it applies (0 disarms). */
+  crashAt(n: number): void {
+    if (!Number.isInteger(n) || n < 0) throw new RangeError('crashAt needs a non-negative integer');
+    this.crashAtDrain = n === 0 ? 0 : this.drains + n;
+  }
+
+  override flush(offset: number, length: number): void {
+    this.checkAlive();
+    super.flush(offset, length);
+    if (length === 0) return;
+    const first = Math.floor(offset / LINE_SIZE);
+    const last = Math.floor((offset + length - 1) / LINE_SIZE);
+    for (let line = first; line <= last; line++) {
+      const at = line * LINE_SIZE;
+      if (this.lineDiffers(this.bytes, this.media, at)) {
+        this.snapshots.set(this.bytes.subarray(at, at + LINE_SIZE), at);
+        if (this.flushed[line] === 0) {
+          this.flushed[line] = 1;
+          this.flushedList.push(line);
+        }
+      } else if (this.flushed[line] === 1) {
+        // Written back with the media's own contents: the line is clean again.
+        this.snapshots.set(this.media.subarray(at, at + LINE_SIZE), at);
+      }
+    }
+  }
+
+  override drain(): void {
+    this.checkAlive();
+    super.drain();
+    this.drains++;
+    if (this.drains === this.crashAtDrain) {
+      this.frozen = this.bytes.slice();
+      this.crashDrain = this.drains;
+      throw new SimulatedCrash(this.drains);
+    }
+    this.onDrain?.(this.drains);
+    for (const line of this.flushedList) {
+      const at = line * LINE_SIZE;
+      this.media.set(this.snapshots.subarray(at, at + LINE_SIZE), at);
+      this.flushed[line] = 0;
+    }
+    this.flushedList = [];
+  }
+
+  override persist(offset: number, length: number): void {
+    this.flush(offset, length);
+    this.drain();
+  }
+
+  override copy(offset: number, src: ArrayBufferView, flags = 0): void {
+    this.checkAlive();
+    super.copy(offset, src, flags);
+    this.settle(offset, src.byteLength, flags);
+  }
+
+  override fill(offset: number, value: number, length: number, flags = 0): void {
+    this.checkAlive();
+    super.fill(offset, value, length, flags);
+    this.settle(offset, length, flags);
+  }
+
+  /** Lines whose contents may be lost in a crash now: dirty, or written back but not fenced. */
+  unsettledLines(): number[] {
+    const cpu = this.frozen ?? this.bytes;
+    const out: number[] = [];
+    const pageLines = 4096 / LINE_SIZE;
+    for (let page = 0; page < this.size / 4096; page++) {
+      const at = page * 4096;
+      const pageDirty = Buffer.compare(cpu.subarray(at, at + 4096), this.media.subarray(at, at + 4096)) !== 0;
+      for (let i = 0; i < pageLines; i++) {
+        const line = page * pageLines + i;
+        if (this.flushed[line] === 1 || (pageDirty && this.lineDiffers(cpu, this.media, line * LINE_SIZE))) out.push(line);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * crashImage -- one state the media may hold after a power cut now (or at the crash, once there was
+   * one): the media, with each unsettled line taken whole from its media, its written-back snapshot or
+   * the CPU's newest contents, at random.
+   */
+  crashImage(random: Random = Math.random, options: CrashImageOptions = {}): Uint8Array {
+    const newest = options.newest ?? 0.5;
+    const cpu = this.frozen ?? this.bytes;
+    const image = this.media.slice();
+    for (const line of this.unsettledLines()) {
+      const at = line * LINE_SIZE;
+      if (random() >= newest) continue;
+      // A line written back and changed again may have reached the media in either version.
+      const source = this.flushed[line] === 1 && random() < 0.5 ? this.snapshots : cpu;
+      image.set(source.subarray(at, at + LINE_SIZE), at);
+    }
+    return image;
+  }
+
+  /** The drain the crash interrupted (0 when there has been none). */
+  get crashedAt(): number {
+    return this.crashDrain;
+  }
+
+  /** NOFLUSH leaves the store only visible; NODRAIN leaves it written back but unfenced. */
+  private settle(offset: number, length: number, flags: number): void {
+    if ((flags & CopyFlags.NOFLUSH) !== 0) return;
+    this.flush(offset, length);
+    if ((flags & CopyFlags.NODRAIN) === 0) this.drain();
+  }
+
+  private lineDiffers(a: Uint8Array, b: Uint8Array, at: number): boolean {
+    for (let i = at; i < at + LINE_SIZE; i++) if (a[i] !== b[i]) return true;
+    return false;
+  }
+
+  private checkAlive(): void {
+    if (this.frozen !== null) throw new SimulatedCrash(this.crashDrain);
+  }
+}
+
+/** A plain MemoryDevice holding a copy of `image`, for opening what a crash left. */
+export function memoryDeviceFromImage(image: Uint8Array): MemoryDevice {
+  const d = new MemoryDevice(image.length);
+  d.bytes.set(image);
+  return d;
+}
