@@ -12,7 +12,9 @@ export type PmemdaxErrorCode =
   | 'ERR_PMEMDAX_BAD_ENV'
   | 'ERR_PMEMDAX_TOO_MANY_REGIONS'
   | 'ERR_PMEMDAX_SIGBUS'
-  | 'ERR_PMEMDAX_DEVDAX_ALIGNMENT';
+  | 'ERR_PMEMDAX_DEVDAX_ALIGNMENT'
+  | 'ERR_PMEMDAX_POOL_LOCKED'
+  | 'ERR_PMEMDAX_CORRUPT';
 
 /** Extra context an error may carry, as Node's fs errors do. */
 export interface ErrorDetails {

@@ -20,3 +20,4 @@ export * from './vm';
 export * as iomap from './iomap';
 export * as dax from './dax';
 export { PmemdaxError, errnoError, isErrnoError, type ErrnoError, type PmemdaxErrorCode } from './errors';
+export * from './pool';

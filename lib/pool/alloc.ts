@@ -1,0 +1,204 @@
+import { PMD_PAGES } from '../iomap/constants';
+
+/**
+ * Allocator -- the pool's block bitmap and the reference counts of shared blocks, plus what changed
+ * since the last commit. Bits of the data area only are handed out. A block freed by an uncommitted
+ * change stays set in the bitmap until the commit is durable (`release`), so the persistent state
+ * never references a block that was reused. CoW destinations are `reserve`d: in use, but not yet
+ * part of any change to commit.
+ */
+export class Allocator {
+  readonly blocks: number;
+  readonly bitmap: Uint32Array;
+  /** Reference counts above one; every other used data block has exactly one owner. */
+  readonly shared = new Map<number, number>();
+  /** Committed-to-be: runs allocated, runs freed (still set), blocks whose refcount changed. */
+  readonly allocRuns: number[] = [];
+  readonly freeRuns: number[] = [];
+  readonly refChanged = new Set<number>();
+  readonly reserved: number[] = [];
+  free = 0;
+  /** Blocks data allocations must leave free (room for the next checkpoint). */
+  keep = 0;
+  private readonly lo: number;
+  private readonly hi: number;
+  private cursor: number;
+
+  constructor(blocks: number, dataLo: number, dataHi: number) {
+    this.blocks = blocks;
+    this.bitmap = new Uint32Array(Math.ceil(blocks / 32));
+    this.lo = dataLo;
+    this.hi = dataHi;
+    this.cursor = dataLo;
+  }
+
+  used(b: number): boolean {
+    return ((this.bitmap[b >>> 5] as number) & (1 << (b & 31))) !== 0;
+  }
+
+  /** Set the bits of `[b, b+n)` as loaded from media; recount free blocks with `recount`. */
+  markUsed(b: number, n: number): void {
+    for (let i = b; i < b + n; i++) this.bitmap[i >>> 5] = (this.bitmap[i >>> 5] as number) | (1 << (i & 31));
+  }
+
+  private clear(b: number, n: number): void {
+    for (let i = b; i < b + n; i++) this.bitmap[i >>> 5] = (this.bitmap[i >>> 5] as number) & ~(1 << (i & 31));
+  }
+
+  recount(): void {
+    let n = 0;
+    for (let b = this.lo; b < this.hi; b++) if (!this.used(b)) n++;
+    this.free = n;
+  }
+
+  refs(b: number): number {
+    return this.shared.size === 0 ? 1 : this.shared.get(b) ?? 1;
+  }
+
+  /** Length of the free run at `b`, at most `want`. */
+  private runAt(b: number, want: number): number {
+    let n = 0;
+    while (n < want && b + n < this.hi && !this.used(b + n)) n++;
+    return n;
+  }
+
+  /**
+   * 1..`want` contiguous free blocks: at `goal` if it is free (extending a file in place), else
+   * starting on `colour` within a 2 MiB group (so a file's 2 MiB-aligned range lands on a 2 MiB-aligned
+   * run and can be mapped by PMD entries), else the next free run. Returns [first, count], or null
+   * when nothing is free beyond the checkpoint reserve.
+   */
+  take(want: number, goal: number, colour: number, reserve = false): [number, number] | null {
+    const budget = this.free - this.keep;
+    if (budget <= 0) return null;
+    want = Math.min(want, budget);
+    let b = -1;
+    let n = 0;
+    if (goal >= this.lo && goal < this.hi && !this.used(goal)) {
+      b = goal;
+      n = this.runAt(goal, want);
+    } else {
+      [b, n] = this.search(want, colour);
+    }
+    if (n === 0) return null;
+    this.markUsed(b, n);
+    this.free -= n;
+    this.cursor = b + n < this.hi ? b + n : this.lo;
+    (reserve ? this.reserved : this.allocRuns).push(b, n);
+    return [b, n];
+  }
+
+  private search(want: number, colour: number): [number, number] {
+    const span = this.hi - this.lo;
+    const needAligned = Math.min(want, PMD_PAGES - colour);
+    // Aligned pass: group starts from the cursor's group, wrapping once.
+    const groups = Math.ceil(this.hi / PMD_PAGES);
+    const g0 = Math.floor(this.cursor / PMD_PAGES);
+    for (let k = 0; k < groups; k++) {
+      const b = ((g0 + k) % groups) * PMD_PAGES + colour;
+      if (b < this.lo || b >= this.hi || this.used(b)) continue;
+      const n = this.runAt(b, want);
+      if (n >= needAligned) return [b, n];
+    }
+    for (let k = 0; k < span; k++) {
+      const b = this.lo + ((this.cursor - this.lo + k) % span);
+      if ((this.bitmap[b >>> 5] as number) === 0xffffffff) {
+        k += 31 - (b & 31);
+        continue;
+      }
+      if (!this.used(b)) return [b, this.runAt(b, want)];
+    }
+    return [-1, 0];
+  }
+
+  /** A reserved run became part of a change (CoW end): it commits with the next record. */
+  confirm(b: number, n: number): void {
+    this.dropReserved(b, n);
+    this.allocRuns.push(b, n);
+  }
+
+  /** A reserved run was not used: free at once, it was never in a commit. */
+  unreserve(b: number, n: number): void {
+    this.dropReserved(b, n);
+    this.clear(b, n);
+    this.free += n;
+  }
+
+  private dropReserved(b: number, n: number): void {
+    for (let i = 0; i < this.reserved.length; i += 2) {
+      const rb = this.reserved[i] as number;
+      const rn = this.reserved[i + 1] as number;
+      if (b >= rb && b + n <= rb + rn) {
+        const parts: number[] = [];
+        if (b > rb) parts.push(rb, b - rb);
+        if (b + n < rb + rn) parts.push(b + n, rb + rn - (b + n));
+        this.reserved.splice(i, 2, ...parts);
+        return;
+      }
+    }
+    throw new Error(`pool allocator: run ${b}+${n} was not reserved`);
+  }
+
+  /** One more owner of each block of `[b, b+n)`. */
+  ref(b: number, n: number): void {
+    for (let i = b; i < b + n; i++) {
+      this.shared.set(i, this.refs(i) + 1);
+      this.refChanged.add(i);
+    }
+  }
+
+  /** One owner fewer for each block of `[b, b+n)`; a block nobody owns is freed at the next commit. */
+  unref(b: number, n: number): void {
+    let runStart = -1;
+    for (let i = b; i <= b + n; i++) {
+      let freed = false;
+      if (i < b + n) {
+        const r = this.refs(i);
+        if (r > 2) this.shared.set(i, r - 1);
+        else if (r === 2) this.shared.delete(i);
+        else freed = true;
+        if (r > 1) this.refChanged.add(i);
+      }
+      if (freed && runStart < 0) runStart = i;
+      if (!freed && runStart >= 0) {
+        this.freeRuns.push(runStart, i - runStart);
+        runStart = -1;
+      }
+    }
+  }
+
+  /** After a commit is durable: freed runs become allocatable, the change lists empty. */
+  release(): void {
+    for (let i = 0; i < this.freeRuns.length; i += 2) {
+      const b = this.freeRuns[i] as number;
+      const n = this.freeRuns[i + 1] as number;
+      this.clear(b, n);
+      this.free += n;
+    }
+    this.freeRuns.length = 0;
+    this.allocRuns.length = 0;
+    this.refChanged.clear();
+  }
+
+  /** Free now a run that is not referenced by any committed state (a checkpoint superseded). */
+  dropNow(b: number, n: number): void {
+    this.clear(b, n);
+    this.free += n;
+  }
+
+  /** The bitmap as it will be once pending frees are released, without reserved runs and `also`. */
+  snapshot(also: readonly number[]): Uint32Array {
+    const out = this.bitmap.slice();
+    const unset = (runs: readonly number[]): void => {
+      for (let i = 0; i < runs.length; i += 2) {
+        const b = runs[i] as number;
+        const n = runs[i + 1] as number;
+        for (let k = b; k < b + n; k++) out[k >>> 5] = (out[k >>> 5] as number) & ~(1 << (k & 31));
+      }
+    };
+    unset(this.freeRuns);
+    unset(this.reserved);
+    unset(also);
+    return out;
+  }
+}

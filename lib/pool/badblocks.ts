@@ -1,0 +1,33 @@
+import type { DaxDevice } from '../device/types';
+import { BLOCK, dataEnd, dataStart } from './layout';
+import type { PoolState } from './state';
+import type { PoolBadblock } from './types';
+
+/** Each poisoned device range (split by block), with what it hits: metadata, free space, or a file's bytes. */
+export function locateBadblocks(device: DaxDevice, s: PoolState): PoolBadblock[] {
+  const out: PoolBadblock[] = [];
+  const sb = s.sb;
+  for (const r of device.badblocks()) {
+    for (let at = r.offset; at < r.offset + r.length; ) {
+      const b = Math.floor(at / BLOCK);
+      const end = Math.min(r.offset + r.length, (b + 1) * BLOCK);
+      let owner: PoolBadblock['owner'] = { kind: 'free' };
+      if (b === 0 || b === sb.blocks - 1) owner = { kind: 'metadata', area: 'superblock' };
+      else if (b < dataStart(sb)) owner = { kind: 'metadata', area: 'journal' };
+      else if (b >= sb.ckptStart && b < sb.ckptStart + sb.ckptBlocks) owner = { kind: 'metadata', area: 'checkpoint' };
+      else if (b < dataEnd(sb)) {
+        for (const inode of s.inodes.values()) {
+          inode.extents.forEach(0, Infinity, (page, count, block) => {
+            if (owner.kind === 'free' && b >= block && b < block + count) {
+              owner = { kind: 'file', name: inode.name ?? '', fileOffset: (page + b - block) * BLOCK + (at % BLOCK) };
+            }
+          });
+          if (owner.kind !== 'free') break;
+        }
+      }
+      out.push({ offset: at, length: end - at, owner });
+      at = end;
+    }
+  }
+  return out;
+}

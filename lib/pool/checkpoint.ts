@@ -1,0 +1,135 @@
+import type { DaxDevice } from '../device/types';
+import { Codec } from './codec';
+import { crc32c } from './crc32c';
+import { corrupt } from './errors';
+import { ExtentState } from './extent-map';
+import { BLOCK, NAME_MAX, NO_BLOCK, dataEnd, dataStart, type Superblock } from './layout';
+import { readMeta } from './meta-io';
+import type { PoolState } from './state';
+
+const MAGIC = 0x54504b43; // "CKPT"
+const HEADER = 64;
+const INODE_FIXED = 36;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Bytes the checkpoint of `s` takes. */
+export function checkpointBytes(s: PoolState): number {
+  let n = HEADER + s.alloc.bitmap.byteLength + s.alloc.shared.size * 8;
+  for (const inode of s.inodes.values()) n += INODE_FIXED + (inode.name === null ? 0 : Buffer.byteLength(inode.name)) + inode.extents.length * 16;
+  return n;
+}
+
+/**
+ * The whole metadata image: header, every inode (attributes, name, extents), the shared-block
+ * reference counts, and the block bitmap `bitmap`. Unlinked inodes still open are written as
+ * orphans (no name), freed on the next open for writing.
+ */
+export function encodeCheckpoint(s: PoolState, epoch: number, bitmap: Uint32Array): Uint8Array {
+  const w = new Codec(new Uint8Array(Math.ceil(checkpointBytes(s) / BLOCK) * BLOCK));
+  w.pos = HEADER;
+  for (const inode of s.inodes.values()) {
+    const name = inode.name === null ? new Uint8Array(0) : encoder.encode(inode.name);
+    w.putU32(inode.ino);
+    w.putU16(name.length);
+    w.putU16(0);
+    w.putU64(inode.size);
+    w.putU64(inode.mtimeMs);
+    w.putU64(inode.ctimeMs);
+    w.putU32(inode.extents.length);
+    w.putRaw(name);
+    inode.extents.forEach(0, Infinity, (page, count, block, state) => {
+      w.putU32(page);
+      w.putU32(count);
+      w.putU32(block);
+      w.putU32(state & ExtentState.UNWRITTEN);
+    });
+  }
+  for (const [b, refs] of s.alloc.shared) {
+    w.putU32(b);
+    w.putU32(refs);
+  }
+  w.putRaw(new Uint8Array(bitmap.buffer, bitmap.byteOffset, bitmap.byteLength));
+  const total = w.pos;
+  w.pos = 0;
+  w.putU32(MAGIC);
+  w.putU32(1);
+  w.putU64(epoch);
+  w.putU32(s.inodes.size);
+  w.putU32(s.alloc.shared.size);
+  w.putU32(s.nextIno);
+  w.putU32(bitmap.byteLength);
+  w.putU64(total);
+  return w.bytes.subarray(0, total);
+}
+
+/** Load the checkpoint `sb` points at into the empty state `s`. */
+export function loadCheckpoint(device: DaxDevice, s: PoolState, sb: Superblock): void {
+  const offset = sb.ckptStart * BLOCK;
+  const bytes = readMeta(device, s.path, offset, sb.ckptBytes, 'checkpoint');
+  const bad = (why: string, at = 0): Error => corrupt(s.path, 'checkpoint', offset + at, why);
+  if (crc32c(bytes) !== sb.ckptCrc) throw bad('checksum mismatch');
+  const r = new Codec(bytes);
+  try {
+    if (r.u32() !== MAGIC || r.u32() !== 1) throw bad('bad header');
+    if (r.u64() !== sb.epoch) throw bad('epoch does not match the superblock');
+    const inodes = r.u32();
+    const shared = r.u32();
+    s.nextIno = r.u32();
+    const bitmapBytes = r.u32();
+    if (r.u64() !== sb.ckptBytes) throw bad('length does not match the superblock');
+    if (bitmapBytes !== s.alloc.bitmap.byteLength) throw bad('bitmap size does not match the pool');
+    r.pos = HEADER;
+    const lo = dataStart(sb);
+    const hi = dataEnd(sb);
+    for (let i = 0; i < inodes; i++) {
+      const at = r.pos;
+      const ino = r.u32();
+      const nameLen = r.u16();
+      r.u16();
+      const size = r.u64();
+      const mtime = r.u64();
+      const ctime = r.u64();
+      const extents = r.u32();
+      if (ino === 0 || ino >= s.nextIno || s.inodes.has(ino)) throw bad(`inode ${ino} is duplicated or out of range`, at);
+      if (nameLen > NAME_MAX) throw bad(`inode ${ino}: name of ${nameLen} bytes`, at);
+      r.need(nameLen + extents * 16);
+      const raw = r.raw(nameLen);
+      let name: string | null = null;
+      if (nameLen > 0) {
+        if (raw.includes(0)) throw bad(`inode ${ino}: name contains NUL`, at);
+        try {
+          name = decoder.decode(raw);
+        } catch {
+          throw bad(`inode ${ino}: name is not UTF-8`, at);
+        }
+        if (s.names.has(name)) throw bad(`inode ${ino}: name '${name}' is used twice`, at);
+      }
+      const inode = s.addInode(ino, name, ctime);
+      inode.size = size;
+      inode.mtimeMs = mtime;
+      let prevEnd = 0;
+      for (let e = 0; e < extents; e++) {
+        const page = r.u32();
+        const count = r.u32();
+        const block = r.u32();
+        const state = r.u32();
+        if (count < 1 || page < prevEnd || page + count > NO_BLOCK) throw bad(`inode ${ino}: extent ${e} overlaps or is empty`, at);
+        if (block < lo || block + count > hi) throw bad(`inode ${ino}: extent ${e} (blocks ${block}+${count}) is outside the data area`, at);
+        inode.extents.set(page, count, block, state & ExtentState.UNWRITTEN);
+        prevEnd = page + count;
+      }
+    }
+    for (let i = 0; i < shared; i++) {
+      const b = r.u32();
+      const refs = r.u32();
+      if (b < lo || b >= hi || refs < 2) throw bad(`refcount entry ${i} (block ${b}, ${refs})`);
+      s.alloc.shared.set(b, refs);
+    }
+    r.need(bitmapBytes);
+    s.alloc.bitmap.set(new Uint32Array(r.raw(bitmapBytes).slice().buffer));
+  } catch (e) {
+    if (e instanceof RangeError) throw bad(`truncated (${e.message})`);
+    throw e;
+  }
+}

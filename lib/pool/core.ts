@@ -1,0 +1,87 @@
+import type { DaxDevice } from '../device/types';
+import { daxError } from '../dax/errors';
+import { Errno } from '../iomap/errno';
+import { checkpointBytes, encodeCheckpoint } from './checkpoint';
+import { crc32c } from './crc32c';
+import { Journal } from './journal';
+import { BLOCK, encodeSuperblock, type Superblock } from './layout';
+import { PoolOps } from './ops';
+import type { PoolState } from './state';
+
+/**
+ * PoolCore -- the write side of a loaded pool: commits (a journal record, or a checkpoint when the
+ * journal is full), checkpoints, and superblock updates, with the persist ordering the format
+ * needs. Every write here is a `device.copy`, durable when it returns.
+ */
+export class PoolCore {
+  readonly device: DaxDevice;
+  readonly state: PoolState;
+  readonly journal: Journal;
+  readonly ops: PoolOps;
+  readonly readonly: boolean;
+
+  constructor(device: DaxDevice, state: PoolState, readonly: boolean, journal: Journal) {
+    this.device = device;
+    this.state = state;
+    this.readonly = readonly;
+    this.journal = journal;
+    this.ops = new PoolOps(device, state);
+    this.updateKeep();
+  }
+
+  get sb(): Superblock {
+    return this.state.sb;
+  }
+
+  /** Make every pending change durable, atomically. */
+  commit(): void {
+    const s = this.state;
+    if (!s.pending) return;
+    if (!this.journal.append(s)) {
+      this.checkpoint();
+      return;
+    }
+    s.committed();
+  }
+
+  /**
+   * Write the whole state (pending changes included) as a new checkpoint in free blocks, then point
+   * the superblocks at it: primary first, then the copy. Until the primary is durable the old
+   * checkpoint and journal are what a crash recovers; after it, the new one.
+   */
+  checkpoint(): void {
+    const s = this.state;
+    const old = this.sb;
+    const blocks = Math.ceil(checkpointBytes(s) / BLOCK);
+    s.alloc.keep = 0;
+    const run = s.alloc.take(blocks, -1, 0);
+    if (run === null || run[1] < blocks) {
+      if (run !== null) s.alloc.dropNow(run[0], run[1]);
+      this.updateKeep();
+      throw daxError(-Errno.ENOSPC, 'fsync', { path: s.path });
+    }
+    const [start] = run;
+    const epoch = old.epoch + 1;
+    const image = encodeCheckpoint(s, epoch, s.alloc.snapshot([old.ckptStart, old.ckptBlocks]));
+    this.device.copy(start * BLOCK, image);
+    this.writeSuperblocks({ ...old, epoch, ckptStart: start, ckptBlocks: blocks, ckptBytes: image.length, ckptCrc: crc32c(image) });
+    this.journal.reset(epoch);
+    s.committed();
+    s.alloc.dropNow(old.ckptStart, old.ckptBlocks);
+    this.updateKeep();
+  }
+
+  /** Both copies, in order, each durable before the next is written. */
+  writeSuperblocks(sb: Superblock): void {
+    const next = { ...sb, seq: (sb.seq + 1) >>> 0 };
+    const bytes = encodeSuperblock(next);
+    this.device.copy(0, bytes);
+    this.device.copy((next.blocks - 1) * BLOCK, bytes);
+    this.state.sb = next;
+  }
+
+  /** Data allocations leave room for the next checkpoint: this one plus what a full journal can add. */
+  private updateKeep(): void {
+    this.state.alloc.keep = this.sb.ckptBlocks + Math.ceil((3 * this.journal.size) / BLOCK) + 1;
+  }
+}

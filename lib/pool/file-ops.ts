@@ -1,0 +1,166 @@
+import { daxBreakLayout } from '../dax/break-layout';
+import { daxDedupeCompare } from '../dax/dedupe';
+import { daxError } from '../dax/errors';
+import { Errno } from '../iomap/errno';
+import { daxTruncatePage } from '../dax/truncate-page';
+import { daxFileUnshare } from '../dax/unshare';
+import { daxWritebackMappingRange } from '../dax/writeback';
+import { daxZeroRange } from '../dax/zero-range';
+import { PAGE_SIZE } from '../iomap/constants';
+import type { PoolCore } from './core';
+import { poolError } from './errors';
+import { ExtentState } from './extent-map';
+import { freePages } from './free';
+import type { PoolInode } from './inode';
+import { NO_BLOCK } from './layout';
+import type { FallocateMode } from './types';
+
+const LAST_INDEX = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Run `fn` holding the invalidate locks of `inodes` alone (in inode order, so two remaps never
+ * deadlock): no fault can map a block between its entries being dropped and the block being freed.
+ */
+export async function exclusive<T>(inodes: PoolInode[], fn: () => Promise<T>): Promise<T> {
+  const unique = [...new Set(inodes)].sort((a, b) => a.ino - b.ino);
+  const releases: (() => void)[] = [];
+  try {
+    for (const i of unique) releases.push(await i.invalidateLock.write());
+    return await fn();
+  } finally {
+    for (const r of releases.reverse()) r();
+  }
+}
+
+function setSize(core: PoolCore, inode: PoolInode, size: number): void {
+  inode.size = size;
+  inode.mtimeMs = Date.now();
+  inode.attrDirty = true;
+  core.state.touch(inode);
+}
+
+/** Free whole pages `[first, end)` after breaking the layouts that map them. */
+async function dropPages(core: PoolCore, inode: PoolInode, first: number, end: number): Promise<void> {
+  if (end <= first) return;
+  await daxBreakLayout(inode.mapping, core.device, first, end === Infinity ? LAST_INDEX : end - 1, { wait: true, path: inode.path });
+  freePages(core.state, inode, first, end === Infinity ? Math.max(first, inode.extents.end) : end);
+}
+
+export async function truncateLocked(core: PoolCore, inode: PoolInode, size: number): Promise<void> {
+  const old = inode.size;
+  if (size < old) {
+    await daxTruncatePage(inode, size, core.ops);
+    await dropPages(core, inode, Math.ceil(size / PAGE_SIZE), Infinity);
+  } else if (size > old) {
+    // Bytes past the old EOF in its last block must read as zeros.
+    const blockEnd = Math.ceil(old / PAGE_SIZE) * PAGE_SIZE;
+    if (blockEnd > old) await daxZeroRange(inode, old, Math.min(size, blockEnd) - old, core.ops);
+  }
+  setSize(core, inode, size);
+}
+
+/** Give the holes of pages `[first, end)` unwritten blocks. */
+function allocateUnwritten(core: PoolCore, inode: PoolInode, first: number, end: number): void {
+  const holes: number[] = [];
+  let p = first;
+  inode.extents.forEach(first, end, (page, count) => {
+    if (page > p) holes.push(p, page - p);
+    p = page + count;
+  });
+  if (p < end) holes.push(p, end - p);
+  const a = core.state.alloc;
+  let need = 0;
+  for (let i = 1; i < holes.length; i += 2) need += holes[i] as number;
+  if (need > a.free - a.keep) throw poolError('ENOSPC', 'fallocate', inode.path, first * PAGE_SIZE);
+  for (let i = 0; i < holes.length; i += 2) {
+    let page = holes[i] as number;
+    let left = holes[i + 1] as number;
+    while (left > 0) {
+      const prev = page > 0 ? inode.extents.blockAt(page - 1) : NO_BLOCK;
+      const got = a.take(left, prev === NO_BLOCK ? -1 : prev + 1, page % 512);
+      if (got === null) throw poolError('ENOSPC', 'fallocate', inode.path, page * PAGE_SIZE);
+      inode.extents.set(page, got[1], got[0], ExtentState.UNWRITTEN | ExtentState.UNCOMMITTED);
+      inode.markDirty(page, got[1]);
+      page += got[1];
+      left -= got[1];
+    }
+  }
+  core.state.touch(inode);
+}
+
+async function punch(core: PoolCore, inode: PoolInode, pos: number, len: number): Promise<[number, number]> {
+  const end = pos + len;
+  const firstWhole = Math.ceil(pos / PAGE_SIZE);
+  const endWhole = Math.floor(end / PAGE_SIZE);
+  if (firstWhole > endWhole) {
+    await daxZeroRange(inode, pos, len, core.ops);
+    return [firstWhole, firstWhole];
+  }
+  if (pos < firstWhole * PAGE_SIZE) await daxZeroRange(inode, pos, firstWhole * PAGE_SIZE - pos, core.ops);
+  if (end > endWhole * PAGE_SIZE) await daxZeroRange(inode, endWhole * PAGE_SIZE, end - endWhole * PAGE_SIZE, core.ops);
+  await dropPages(core, inode, firstWhole, endWhole);
+  return [firstWhole, endWhole];
+}
+
+export async function fallocateLocked(core: PoolCore, inode: PoolInode, mode: FallocateMode, pos: number, len: number): Promise<void> {
+  const end = pos + len;
+  if (mode === 'punch-hole') {
+    // Zeroing inside EOF only: a punch never changes the size.
+    const stop = Math.min(end, inode.size);
+    if (stop > pos) await punch(core, inode, pos, stop - pos);
+    return;
+  }
+  if (mode === 'zero-range') {
+    const stop = Math.min(end, Math.ceil(inode.size / PAGE_SIZE) * PAGE_SIZE);
+    if (stop > pos) await punch(core, inode, pos, stop - pos);
+  }
+  allocateUnwritten(core, inode, Math.floor(pos / PAGE_SIZE), Math.ceil(end / PAGE_SIZE));
+  if (mode !== 'keep-size' && end > inode.size) setSize(core, inode, end);
+}
+
+export async function unshareLocked(core: PoolCore, inode: PoolInode, pos: number, len: number): Promise<void> {
+  await daxFileUnshare(inode, pos, len, core.ops);
+}
+
+function checkRemap(src: PoolInode, srcOff: number, dst: PoolInode, dstOff: number, len: number): void {
+  const fail = (): Error => poolError('EINVAL', 'ioctl', dst.path, dstOff);
+  if (![srcOff, dstOff, len].every(Number.isSafeInteger)) throw fail();
+  if (len <= 0 || srcOff < 0 || dstOff < 0 || srcOff % PAGE_SIZE !== 0 || dstOff % PAGE_SIZE !== 0) throw fail();
+  if (srcOff + len > src.size) throw fail();
+  if (len % PAGE_SIZE !== 0 && !(srcOff + len === src.size && dstOff + len >= dst.size)) throw fail();
+  if (src === dst && srcOff < dstOff + len && dstOff < srcOff + len) throw fail();
+}
+
+/** FICLONERANGE / FIDEDUPERANGE: `dst` shares the blocks of `src`'s range (after comparing, for dedupe). */
+export async function remap(core: PoolCore, src: PoolInode, srcOff: number, dst: PoolInode, dstOff: number, len: number, dedupe: boolean): Promise<void> {
+  checkRemap(src, srcOff, dst, dstOff, len);
+  if (dedupe && dstOff + len > dst.size) throw poolError('EINVAL', 'ioctl', dst.path, dstOff);
+  await exclusive([src, dst], async () => {
+    const count = Math.ceil(len / PAGE_SIZE);
+    const s0 = srcOff / PAGE_SIZE;
+    const d0 = dstOff / PAGE_SIZE;
+    // What remap_file_range_prep does for DAX: write both ranges back, write-protect the source
+    // (its blocks become shared), drop the target's entries.
+    await daxWritebackMappingRange(src, core.device, { sync: true, start: srcOff, end: srcOff + len - 1 });
+    await daxWritebackMappingRange(dst, core.device, { sync: true, start: dstOff, end: dstOff + len - 1 });
+    src.mapping.writeProtectPages(s0, count);
+    await daxBreakLayout(dst.mapping, core.device, d0, d0 + count - 1, { wait: true, path: dst.path });
+    if (dedupe && !daxDedupeCompare(src, srcOff, dst, dstOff, len, core.ops)) throw daxError(-Errno.EBADE, 'ioctl', { path: dst.path, offset: dstOff });
+    const runs: number[] = [];
+    src.extents.forEach(s0, s0 + count, (page, n, block, state) => {
+      // Unwritten source pages arrive as holes: they read as zeros either way.
+      if ((state & ExtentState.UNWRITTEN) === 0) runs.push(page - s0, n, block);
+    });
+    freePages(core.state, dst, d0, d0 + count);
+    dst.markDirty(d0, count);
+    for (let i = 0; i < runs.length; i += 3) {
+      const at = runs[i] as number;
+      const n = runs[i + 1] as number;
+      const block = runs[i + 2] as number;
+      core.state.alloc.ref(block, n);
+      dst.extents.set(d0 + at, n, block, ExtentState.UNCOMMITTED);
+    }
+    core.state.touch(dst);
+    if (!dedupe && dstOff + len > dst.size) setSize(core, dst, dstOff + len);
+  });
+}

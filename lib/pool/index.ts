@@ -1,0 +1,3 @@
+export { Pool } from './pool';
+export { PoolFile } from './file';
+export * from './types';

@@ -1,0 +1,56 @@
+import { DaxMapping } from '../dax/mapping';
+import type { DaxInode } from '../dax/types';
+import { PAGE_SIZE } from '../iomap/constants';
+import { AsyncRwLock } from '../testing/rwlock';
+import type { DaxFile } from '../vm/file';
+import { ExtentMap } from './extent-map';
+
+/**
+ * PoolInode -- a pool file in memory: its name (null once unlinked while open), size, times, extent
+ * map, the DAX mapping tree, and what changed since the last commit (the dirty page range whose
+ * mappings must be journalled, and whether the size or times did).
+ */
+export class PoolInode implements DaxInode {
+  readonly ino: number;
+  readonly blockSize = PAGE_SIZE;
+  readonly mapping = new DaxMapping();
+  /** Faults hold it shared; operations that remove or remap blocks hold it alone. */
+  readonly invalidateLock = new AsyncRwLock();
+  readonly extents = new ExtentMap();
+  name: string | null;
+  size = 0;
+  mtimeMs: number;
+  ctimeMs: number;
+  /** Open PoolFile handles; an unlinked inode is freed when the last one closes. */
+  opens = 0;
+  /** Pages `[dirtyLo, dirtyHi)` have mappings not yet committed. */
+  dirtyLo = Infinity;
+  dirtyHi = 0;
+  /** Size or times changed since the last commit. */
+  attrDirty = false;
+  /** The mappable view, made on the first mmap. */
+  daxFile: DaxFile | null = null;
+  poolPath: string;
+
+  constructor(ino: number, name: string | null, poolPath: string, nowMs: number) {
+    this.ino = ino;
+    this.name = name;
+    this.poolPath = poolPath;
+    this.mtimeMs = nowMs;
+    this.ctimeMs = nowMs;
+  }
+
+  /** For error messages: `<pool path>:<name>`. */
+  get path(): string {
+    return `${this.poolPath}:${this.name ?? `(unlinked inode ${this.ino})`}`;
+  }
+
+  markDirty(page: number, count: number): void {
+    if (page < this.dirtyLo) this.dirtyLo = page;
+    if (page + count > this.dirtyHi) this.dirtyHi = page + count;
+  }
+
+  get metaDirty(): boolean {
+    return this.attrDirty || this.dirtyHi > this.dirtyLo;
+  }
+}

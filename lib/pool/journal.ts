@@ -1,0 +1,112 @@
+import type { DaxDevice } from '../device/types';
+import { Codec } from './codec';
+import { crc32c } from './crc32c';
+import { BLOCK, type Superblock } from './layout';
+import { readMeta } from './meta-io';
+import { BadRecord, applyOps, encodePending } from './records';
+import type { PoolState } from './state';
+import { corrupt } from './errors';
+
+const MAGIC = 0x4345524a; // "JREC"
+const HEADER = 32;
+const ALIGN = 64;
+
+/** What a replay found. */
+export interface ReplayResult {
+  records: number;
+  torn: boolean;
+}
+
+/**
+ * Journal -- the metadata log: records appended in place, each one commit (a header with epoch,
+ * sequence number, length and CRC-32C, then the operations), padded to a cache line. A record is
+ * written and persisted in one copy; the checksum makes a torn one invalid, and replay stops at the
+ * first record that is not the next one of this epoch.
+ */
+export class Journal {
+  tail = 0;
+  seq = 0;
+  epoch: number;
+  readonly offset: number;
+  readonly size: number;
+  private readonly device: DaxDevice;
+  private readonly w = new Codec(new Uint8Array(4096));
+
+  constructor(device: DaxDevice, sb: Superblock) {
+    this.device = device;
+    this.offset = sb.journalStart * BLOCK;
+    this.size = sb.journalBlocks * BLOCK;
+    this.epoch = sb.epoch;
+  }
+
+  /** A fresh epoch: records of the old one are stale from now on. */
+  reset(epoch: number): void {
+    this.epoch = epoch;
+    this.tail = 0;
+    this.seq = 0;
+  }
+
+  /**
+   * Encode and persist every pending change of `s` as one record. Returns false (writing nothing)
+   * when the record does not fit in the space left: the caller checkpoints instead.
+   */
+  append(s: PoolState): boolean {
+    const w = this.w;
+    w.pos = 0;
+    w.ensure(HEADER);
+    w.pos = HEADER;
+    const count = encodePending(s, w);
+    const end = w.pos;
+    const padded = Math.ceil(end / ALIGN) * ALIGN;
+    if (this.tail + padded > this.size) return false;
+    w.ensure(padded - end);
+    w.bytes.fill(0, end, padded);
+    w.pos = 0;
+    w.putU32(MAGIC);
+    w.putU32(0);
+    w.putU64(this.epoch);
+    w.putU64(this.seq);
+    w.putU32(end - HEADER);
+    w.putU32(count);
+    w.view.setUint32(4, crc32c(w.bytes, 8, end), true);
+    this.device.copy(this.offset + this.tail, w.bytes.subarray(0, padded));
+    this.tail += padded;
+    this.seq++;
+    return true;
+  }
+
+  /** Apply this epoch's records to `s`, in order, and leave `tail`/`seq` after the last. */
+  replay(s: PoolState): ReplayResult {
+    const bytes = readMeta(this.device, s.path, this.offset, this.size, 'journal');
+    const r = new Codec(bytes);
+    let records = 0;
+    let torn = false;
+    this.tail = 0;
+    this.seq = 0;
+    while (this.tail + HEADER <= this.size) {
+      r.pos = this.tail;
+      const magic = r.u32();
+      const crc = r.u32();
+      const epoch = r.u64();
+      const seq = r.u64();
+      const len = r.u32();
+      const count = r.u32();
+      if (magic !== MAGIC || epoch !== this.epoch) break;
+      const end = this.tail + HEADER + len;
+      if (seq !== this.seq || end > this.size || crc !== crc32c(bytes, this.tail + 8, end)) {
+        torn = true;
+        break;
+      }
+      try {
+        applyOps(s, new Codec(bytes.subarray(0, end), this.tail + HEADER), count);
+      } catch (e) {
+        if (!(e instanceof BadRecord || e instanceof RangeError)) throw e;
+        throw corrupt(s.path, `journal record ${seq}`, this.offset + this.tail, e.message);
+      }
+      this.tail += Math.ceil((HEADER + len) / ALIGN) * ALIGN;
+      this.seq++;
+      records++;
+    }
+    return { records, torn };
+  }
+}

@@ -1,0 +1,119 @@
+import { Codec } from './codec';
+import { crc32c } from './crc32c';
+
+/** Format constants. Any change that old code could misread bumps FORMAT_VERSION. */
+export const FORMAT_VERSION = 1;
+export const BLOCK = 4096;
+export const SB_MAGIC = 'PMEMDAXP';
+/** Names are UTF-8, 1..255 bytes, any byte but NUL (a `/` is an ordinary character). */
+export const NAME_MAX = 255;
+/** Block numbers are 32-bit; this one means "no block" (a hole). */
+export const NO_BLOCK = 0xffffffff;
+/** Files address at most 2^32 - 1 pages. */
+export const FILE_SIZE_MAX = (2 ** 32 - 1) * BLOCK;
+export const IDENTITY_MAX = 128;
+const SB_CRC_AT = BLOCK - 4;
+
+/** Where everything is: the fixed areas, and the checkpoint the journal continues from. */
+export interface Superblock {
+  uuid: Uint8Array;
+  /** Blocks in the pool; the backup superblock is the last one. */
+  blocks: number;
+  journalStart: number;
+  journalBlocks: number;
+  /** Bumped on every superblock write; the higher valid copy wins. */
+  seq: number;
+  /** Checkpoint generation; journal records of another epoch are stale. */
+  epoch: number;
+  ckptStart: number;
+  ckptBlocks: number;
+  ckptBytes: number;
+  ckptCrc: number;
+  /** Set while a writer has the pool open; clear after a clean close. */
+  dirty: boolean;
+  /** Dirty-shutdown count of the platform at the last open for writing; -1 when not exposed. */
+  shutdownCount: number;
+  identity: string;
+}
+
+export function dataStart(sb: Superblock): number {
+  return sb.journalStart + sb.journalBlocks;
+}
+
+/** The last data block + 1 (the backup superblock follows). */
+export function dataEnd(sb: Superblock): number {
+  return sb.blocks - 1;
+}
+
+export function encodeSuperblock(sb: Superblock): Uint8Array {
+  const out = new Uint8Array(BLOCK);
+  const c = new Codec(out);
+  c.putRaw(new TextEncoder().encode(SB_MAGIC));
+  c.putU32(FORMAT_VERSION);
+  c.putU32(BLOCK);
+  c.putRaw(sb.uuid);
+  c.putU32(sb.blocks);
+  c.putU32(sb.journalStart);
+  c.putU32(sb.journalBlocks);
+  c.putU32(sb.seq);
+  c.putU64(sb.epoch);
+  c.putU32(sb.ckptStart);
+  c.putU32(sb.ckptBlocks);
+  c.putU64(sb.ckptBytes);
+  c.putU32(sb.ckptCrc);
+  c.putU32(sb.dirty ? 1 : 0);
+  c.putU64(sb.shutdownCount + 1);
+  const id = new TextEncoder().encode(sb.identity).subarray(0, IDENTITY_MAX);
+  c.putU16(id.length);
+  c.putRaw(id);
+  c.view.setUint32(SB_CRC_AT, crc32c(out, 0, SB_CRC_AT), true);
+  return out;
+}
+
+/** The superblock in `bytes`, or the reason it is not one. */
+export function decodeSuperblock(bytes: Uint8Array): Superblock | string {
+  const c = new Codec(bytes);
+  if (new TextDecoder().decode(c.raw(8)) !== SB_MAGIC) return 'no pool signature';
+  if (c.view.getUint32(SB_CRC_AT, true) !== crc32c(bytes, 0, SB_CRC_AT)) return 'checksum mismatch';
+  const version = c.u32();
+  if (version !== FORMAT_VERSION) return `format version ${version} (this library reads ${FORMAT_VERSION})`;
+  if (c.u32() !== BLOCK) return 'block size is not 4096';
+  const uuid = c.raw(16).slice();
+  const sb: Superblock = {
+    uuid,
+    blocks: c.u32(),
+    journalStart: c.u32(),
+    journalBlocks: c.u32(),
+    seq: c.u32(),
+    epoch: c.u64(),
+    ckptStart: c.u32(),
+    ckptBlocks: c.u32(),
+    ckptBytes: c.u64(),
+    ckptCrc: c.u32(),
+    dirty: c.u32() !== 0,
+    shutdownCount: c.u64() - 1,
+    identity: '',
+  };
+  const idLen = c.u16();
+  if (idLen > IDENTITY_MAX) return 'identity too long';
+  sb.identity = new TextDecoder().decode(c.raw(idLen));
+  return checkGeometry(sb) ?? sb;
+}
+
+function checkGeometry(sb: Superblock): string | null {
+  if (sb.blocks < 8) return `${sb.blocks} blocks is too small`;
+  if (sb.journalStart !== 1 || sb.journalBlocks < 1 || dataStart(sb) >= dataEnd(sb)) return 'journal outside the pool';
+  if (sb.ckptStart < dataStart(sb) || sb.ckptBlocks < 1 || sb.ckptStart + sb.ckptBlocks > dataEnd(sb)) return 'checkpoint outside the data area';
+  if (sb.ckptBytes < 64 || sb.ckptBytes > sb.ckptBlocks * BLOCK) return 'checkpoint length does not fit its blocks';
+  return null;
+}
+
+/** Default journal: 1/64 of the pool, 256 KiB to 64 MiB, whole blocks. */
+export function defaultJournalBlocks(blocks: number): number {
+  return Math.min(16384, Math.max(64, Math.floor(blocks / 64)));
+}
+
+export function uuidString(uuid: Uint8Array): string {
+  const h = Array.from(uuid, (b) => b.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}

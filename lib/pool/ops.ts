@@ -1,0 +1,133 @@
+import type { DaxDevice } from '../device/types';
+import { daxError } from '../dax/errors';
+import { Errno } from '../iomap/errno';
+import { IOMAP_NULL_ADDR, IomapFlag, IomapOp, IomapType, PAGE_SIZE, PMD_PAGES } from '../iomap/constants';
+import type { Iomap, IomapBeginResult, IomapOps } from '../iomap/types';
+import { ExtentState, type PageLookup } from './extent-map';
+import type { PoolInode } from './inode';
+import { NO_BLOCK } from './layout';
+import type { PoolState } from './state';
+
+/** What `end` finishes for a CoW mapping: destination blocks reserved by `begin`. */
+interface CowRecord {
+  readonly firstPage: number;
+  readonly dest: number;
+  readonly count: number;
+}
+
+const HOLE = 0;
+const UNWRITTEN = 1;
+const MAPPED = 2;
+const SHARED = 3;
+type PageClass = typeof HOLE | typeof UNWRITTEN | typeof MAPPED | typeof SHARED;
+
+/**
+ * PoolOps -- the pool's iomap operations. Reads and overwrites answer from the extent map without
+ * allocating; writes into holes allocate zeroed blocks (F_NEW), preferring the block after the
+ * previous page's and otherwise the same offset within a 2 MiB group as the file page, so aligned
+ * file ranges get PMD-mappable runs; unwritten extents convert in place; shared blocks become CoW
+ * destinations with the old blocks in `srcmap`. Every new mapping is F_DIRTY until committed.
+ */
+export class PoolOps implements IomapOps<PoolInode> {
+  private readonly look: PageLookup = { block: NO_BLOCK, state: 0, run: 0 };
+  private readonly device: DaxDevice;
+  private readonly s: PoolState;
+
+  constructor(device: DaxDevice, state: PoolState) {
+    this.device = device;
+    this.s = state;
+  }
+
+  begin(inode: PoolInode, pos: number, length: number, flags: number): IomapBeginResult {
+    const first = Math.floor(pos / PAGE_SIZE);
+    const want = Math.max(1, Math.ceil((pos + length) / PAGE_SIZE) - first);
+    const look = inode.extents.lookup(first, this.look);
+    const cls = this.classify(look);
+    const write = (flags & IomapOp.WRITE) !== 0;
+    const unshare = (flags & IomapOp.UNSHARE) !== 0;
+    if (write && !unshare && (flags & IomapOp.OVERWRITE_ONLY) !== 0 && cls !== MAPPED) throw this.again(inode, pos);
+    const n = this.run(look, want, cls);
+    if (cls === SHARED && (write || (flags & IomapOp.ZERO) !== 0)) return this.beginCow(inode, first, n, look.block, flags);
+    if (write && !unshare && (cls === HOLE || cls === UNWRITTEN)) return this.beginAllocate(inode, first, n, cls, look.block, flags);
+    const type = cls === HOLE ? IomapType.HOLE : cls === UNWRITTEN ? IomapType.UNWRITTEN : IomapType.MAPPED;
+    const f = (cls === SHARED ? IomapFlag.SHARED : 0) | (look.state & ExtentState.UNCOMMITTED ? IomapFlag.DIRTY : 0);
+    return { iomap: this.mapping(first, n, type, look.block, f) };
+  }
+
+  end(inode: PoolInode, pos: number, _length: number, written: number, _flags: number, iomap: Iomap): void {
+    const cow = iomap.private as CowRecord | undefined;
+    if (cow === undefined) return;
+    // Commit the destination blocks of the pages written; give back the rest.
+    const lo = Math.max(cow.firstPage, Math.floor(pos / PAGE_SIZE));
+    const hi = Math.min(cow.firstPage + cow.count, written > 0 ? Math.ceil((pos + written) / PAGE_SIZE) : lo);
+    const a = this.s.alloc;
+    if (hi > lo) {
+      const dest = cow.dest + (lo - cow.firstPage);
+      const old = inode.extents.blockAt(lo);
+      a.confirm(dest, hi - lo);
+      inode.extents.set(lo, hi - lo, dest, ExtentState.UNCOMMITTED);
+      if (old !== NO_BLOCK) a.unref(old, hi - lo);
+      inode.markDirty(lo, hi - lo);
+      this.s.touch(inode);
+    }
+    if (lo > cow.firstPage) a.unreserve(cow.dest, lo - cow.firstPage);
+    const tail = cow.firstPage + cow.count - Math.max(hi, lo);
+    if (tail > 0) a.unreserve(cow.dest + cow.count - tail, tail);
+  }
+
+  private classify(look: PageLookup): PageClass {
+    if (look.block === NO_BLOCK) return HOLE;
+    if (look.state & ExtentState.UNWRITTEN) return UNWRITTEN;
+    return this.s.alloc.refs(look.block) > 1 ? SHARED : MAPPED;
+  }
+
+  /** Pages from the looked-up one (at most `want`) of one class with consecutive blocks. */
+  private run(look: PageLookup, want: number, cls: PageClass): number {
+    let n = Math.min(want, look.run);
+    const a = this.s.alloc;
+    if (cls === HOLE || a.shared.size === 0) return n;
+    for (let i = 1; i < n; i++) {
+      if ((a.refs(look.block + i) > 1) !== (cls === SHARED)) {
+        n = i;
+        break;
+      }
+    }
+    return n;
+  }
+
+  private mapping(first: number, n: number, type: Iomap['type'], block: number, flags: number): Iomap {
+    const mapped = block !== NO_BLOCK;
+    return { addr: mapped ? block * PAGE_SIZE : IOMAP_NULL_ADDR, offset: first * PAGE_SIZE, length: n * PAGE_SIZE, type, flags, daxDev: mapped ? this.device : null };
+  }
+
+  private take(inode: PoolInode, first: number, n: number, reserve: boolean): [number, number] {
+    const prev = first > 0 ? inode.extents.blockAt(first - 1) : NO_BLOCK;
+    const got = this.s.alloc.take(n, prev === NO_BLOCK ? -1 : prev + 1, first % PMD_PAGES, reserve);
+    if (got === null) throw daxError(-Errno.ENOSPC, 'write', { path: inode.path, offset: first * PAGE_SIZE });
+    return got;
+  }
+
+  private beginAllocate(inode: PoolInode, first: number, run: number, cls: PageClass, block: number, flags: number): IomapBeginResult {
+    if (flags & IomapOp.NOWAIT) throw this.again(inode, first * PAGE_SIZE);
+    let n = run;
+    // Blocks handed to a file hold zeros until written: a crash must not expose old contents.
+    if (cls === HOLE) [block, n] = this.take(inode, first, run, false);
+    this.device.fill(block * PAGE_SIZE, 0, n * PAGE_SIZE);
+    inode.extents.set(first, n, block, ExtentState.UNCOMMITTED);
+    inode.markDirty(first, n);
+    this.s.touch(inode);
+    return { iomap: this.mapping(first, n, IomapType.MAPPED, block, IomapFlag.NEW | IomapFlag.DIRTY) };
+  }
+
+  private beginCow(inode: PoolInode, first: number, run: number, src: number, flags: number): IomapBeginResult {
+    if (flags & IomapOp.NOWAIT) throw this.again(inode, first * PAGE_SIZE);
+    const [dest, n] = this.take(inode, first, run, true);
+    const iomap = this.mapping(first, n, IomapType.MAPPED, dest, IomapFlag.SHARED | IomapFlag.DIRTY);
+    iomap.private = { firstPage: first, dest, count: n } satisfies CowRecord;
+    return { iomap, srcmap: this.mapping(first, n, IomapType.MAPPED, src, 0) };
+  }
+
+  private again(inode: PoolInode, pos: number): Error {
+    return daxError(-Errno.EAGAIN, 'write', { path: inode.path, offset: pos });
+  }
+}

@@ -1,0 +1,330 @@
+import { existsSync } from 'node:fs';
+import { Device } from '../device/device';
+import type { DaxDevice } from '../device/types';
+import { PmemdaxError } from '../errors';
+import { checkPool } from './check';
+import { PoolCore } from './core';
+import { poolError } from './errors';
+import { PoolFile } from './file';
+import { formatPool, hasPool, loadPool, type Loaded } from './format';
+import { freeInode } from './free';
+import type { PoolInode } from './inode';
+import { BLOCK, FILE_SIZE_MAX, FORMAT_VERSION, NAME_MAX, dataEnd, dataStart, uuidString } from './layout';
+import { locateBadblocks } from './badblocks';
+import type {
+  CheckReport, PoolBadblock, PoolCreateOptions, PoolFileOpenOptions, PoolInfo, PoolOpenOptions, PoolRecovery, PoolStat, PoolStatfs,
+  UnsafeShutdownState,
+} from './types';
+
+function checkName(name: unknown, syscall: string, pool: string): string {
+  if (typeof name !== 'string') throw Object.assign(new TypeError('The "name" argument must be a string'), { code: 'ERR_INVALID_ARG_TYPE' });
+  if (name.length === 0 || name.includes('\0')) throw poolError('EINVAL', syscall, `${pool}:${name}`);
+  if (Buffer.byteLength(name) > NAME_MAX) throw poolError('ENAMETOOLONG', syscall, `${pool}:${name.slice(0, 32)}…`);
+  return name;
+}
+
+function identityOf(device: DaxDevice): string | null {
+  if (!(device instanceof Device)) return null;
+  const info = device.info;
+  return info.region ?? info.blockDevice ?? null;
+}
+
+/**
+ * Pool -- a crash-consistent store of named files on a device (device-dax, an fsdax file, or an
+ * ordinary file): the embedded filesystem behind the DAX layer. Metadata changes are journalled and
+ * durable when the call that makes them returns (namespace operations, truncate, fallocate, remaps)
+ * or at `fsync` (sizes and blocks of plain writes; at once for files opened `{ sync: true }`).
+ * File data written with `write` is durable on return. See docs/format.md.
+ */
+export class Pool implements Disposable {
+  readonly device: DaxDevice;
+  readonly info: PoolInfo;
+  readonly #core: PoolCore;
+  readonly #ownsDevice: boolean;
+  readonly #files = new Set<PoolFile>();
+  #closed = false;
+
+  private constructor(device: DaxDevice, loaded: Loaded, path: string, readonly: boolean, ownsDevice: boolean, recovery: PoolRecovery) {
+    this.device = device;
+    this.#ownsDevice = ownsDevice;
+    this.#core = new PoolCore(device, loaded.state, readonly, loaded.journal);
+    const found = loaded.found;
+    const count = device instanceof Device ? device.info.unsafeShutdownCount : null;
+    const recorded = found.shutdownCount < 0 ? null : found.shutdownCount;
+    const unsafeShutdown: UnsafeShutdownState = {
+      count,
+      recorded,
+      dirty: found.dirty,
+      mismatch: count !== null && recorded !== null && count !== recorded,
+      identity: identityOf(device),
+      recordedIdentity: found.identity === '' ? null : found.identity,
+    };
+    const info = device instanceof Device ? device.info : null;
+    this.info = {
+      path,
+      uuid: uuidString(found.uuid),
+      formatVersion: FORMAT_VERSION,
+      size: found.blocks * BLOCK,
+      blockSize: BLOCK,
+      journalBytes: found.journalBlocks * BLOCK,
+      readonly,
+      kind: info?.kind ?? 'memory',
+      granularity: info?.granularity ?? 'memory',
+      mapSync: info?.mapSync ?? false,
+      unsafeShutdown,
+      recovery,
+    };
+  }
+
+  /** Format `path` (created and sized if it is a new file) and open the new pool for writing. */
+  static create(path: string, opts: PoolCreateOptions = {}): Pool {
+    const isNew = !existsSync(path);
+    if (isNew && opts.size === undefined) throw new PmemdaxError('ERR_PMEMDAX_SIZE', `creating pool '${path}' needs a size`, { path });
+    const device = Device.open(path, { create: isNew, ...(opts.size !== undefined ? { size: opts.size } : {}) });
+    try {
+      if (!device.lock('exclusive')) throw Pool.#locked(path);
+      return Pool.#create(device, path, opts, true);
+    } catch (e) {
+      device.close();
+      throw e;
+    }
+  }
+
+  /** Open the pool at `path`: exclusive for writing, shared when `readonly`. */
+  static open(path: string, opts: PoolOpenOptions = {}): Pool {
+    const readonly = opts.readonly === true;
+    const device = Device.open(path, { readonly });
+    try {
+      if (!device.lock(readonly ? 'shared' : 'exclusive')) throw Pool.#locked(path);
+      return Pool.#open(device, path, readonly, true);
+    } catch (e) {
+      device.close();
+      throw e;
+    }
+  }
+
+  /** Format a pool on any DaxDevice (a MemoryDevice in tests); the pool never closes the device. */
+  static createOn(device: DaxDevice, opts: PoolCreateOptions & { path?: string } = {}): Pool {
+    return Pool.#create(device, opts.path ?? '(device)', opts, false);
+  }
+
+  static openOn(device: DaxDevice, opts: PoolOpenOptions & { path?: string } = {}): Pool {
+    return Pool.#open(device, opts.path ?? '(device)', opts.readonly === true, false);
+  }
+
+  static #locked(path: string): PmemdaxError {
+    return new PmemdaxError('ERR_PMEMDAX_POOL_LOCKED', `pool '${path}' is in use by another open (it holds the lock)`, { path });
+  }
+
+  static #create(device: DaxDevice, path: string, opts: PoolCreateOptions, owns: boolean): Pool {
+    if (opts.force !== true && hasPool(device)) throw poolError('EEXIST', 'mkfs', path);
+    formatPool(device, path, opts);
+    return Pool.#open(device, path, false, owns);
+  }
+
+  static #open(device: DaxDevice, path: string, readonly: boolean, owns: boolean): Pool {
+    const loaded = loadPool(device, path);
+    let orphansFreed = 0;
+    const pool = (recovery: PoolRecovery): Pool => new Pool(device, loaded, path, readonly, owns, recovery);
+    const base = { replayed: loaded.replay.records, tornTail: loaded.replay.torn, usedBackupSuperblock: loaded.usedBackup };
+    if (readonly) return pool({ ...base, orphansFreed });
+    const s = loaded.state;
+    for (const inode of [...s.inodes.values()]) {
+      if (inode.name !== null) continue;
+      freeInode(s, inode);
+      orphansFreed++;
+    }
+    const p = pool({ ...base, orphansFreed });
+    const core = p.#core;
+    // Start from a clean journal after a crash: replay is then bounded and a torn tail is gone.
+    if (base.replayed > 0 || base.tornTail || orphansFreed > 0 || loaded.usedBackup) core.checkpoint();
+    const count = device instanceof Device ? device.info.unsafeShutdownCount : null;
+    core.writeSuperblocks({ ...core.sb, dirty: true, shutdownCount: count ?? -1, identity: identityOf(device) ?? '' });
+    return p;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #live(): PoolCore {
+    if (this.#closed) throw new PmemdaxError('ERR_PMEMDAX_CLOSED', `pool '${this.info.path}' is closed`, { path: this.info.path });
+    return this.#core;
+  }
+
+  #writable(syscall: string): PoolCore {
+    const core = this.#live();
+    if (core.readonly) throw poolError('EROFS', syscall, this.info.path);
+    return core;
+  }
+
+  /** Open (or with `create`, make) the file `name`. */
+  open(name: string, opts: PoolFileOpenOptions = {}): PoolFile {
+    const core = this.#live();
+    const s = core.state;
+    checkName(name, 'open', this.info.path);
+    let inode = s.names.get(name);
+    if (inode !== undefined && opts.create === true && opts.exclusive === true) throw poolError('EEXIST', 'open', `${this.info.path}:${name}`);
+    const writing = opts.readonly !== true;
+    if (writing || opts.create === true) this.#writable('open');
+    if (inode === undefined) {
+      if (opts.create !== true) throw poolError('ENOENT', 'open', `${this.info.path}:${name}`);
+      const ino = s.nextIno;
+      inode = s.addInode(ino, name, Date.now());
+      s.namespaceOps.push({ op: 'create', ino, name, ctimeMs: inode.ctimeMs });
+      core.commit();
+    } else if (opts.truncate === true && writing && (inode.size > 0 || inode.extents.length > 0)) {
+      if (!inode.mapping.empty) throw poolError('EBUSY', 'open', inode.path);
+      freeInode(s, inode, false);
+      inode.size = 0;
+      inode.mtimeMs = Date.now();
+      inode.attrDirty = true;
+      s.touch(inode);
+      core.commit();
+    }
+    const file = new PoolFile(core, inode, { sync: opts.sync === true, readonly: !writing }, (f) => this.#closedFile(f));
+    this.#files.add(file);
+    inode.opens++;
+    return file;
+  }
+
+  #closedFile(file: PoolFile): void {
+    this.#files.delete(file);
+    const inode = file.inode;
+    inode.opens--;
+    if (inode.opens === 0 && inode.name === null && !this.#core.readonly) {
+      freeInode(this.#core.state, inode);
+      this.#core.commit();
+    }
+  }
+
+  exists(name: string): boolean {
+    return this.#live().state.names.has(checkName(name, 'access', this.info.path));
+  }
+
+  /** Atomically give `from` the name `to`, replacing any file called `to`. Durable on return. */
+  rename(from: string, to: string): void {
+    const core = this.#writable('rename');
+    const s = core.state;
+    checkName(from, 'rename', this.info.path);
+    checkName(to, 'rename', this.info.path);
+    const src = s.names.get(from);
+    if (src === undefined) throw poolError('ENOENT', 'rename', `${this.info.path}:${from}`);
+    if (from === to) return;
+    const target = s.names.get(to);
+    if (target !== undefined) this.#removeName(target);
+    s.names.delete(from);
+    src.name = to;
+    s.names.set(to, src);
+    s.namespaceOps.push({ op: 'name', ino: src.ino, name: to });
+    src.ctimeMs = Date.now();
+    core.commit();
+  }
+
+  /** Remove `name`. A file still open lives on, nameless, until its last handle closes. Durable on return. */
+  unlink(name: string): void {
+    const core = this.#writable('unlink');
+    checkName(name, 'unlink', this.info.path);
+    const inode = core.state.names.get(name);
+    if (inode === undefined) throw poolError('ENOENT', 'unlink', `${this.info.path}:${name}`);
+    this.#removeName(inode);
+    core.commit();
+  }
+
+  #removeName(inode: PoolInode): void {
+    const s = this.#core.state;
+    if (inode.name !== null) s.names.delete(inode.name);
+    if (inode.opens > 0) {
+      inode.name = null;
+      s.namespaceOps.push({ op: 'name', ino: inode.ino, name: null });
+    } else {
+      freeInode(s, inode);
+    }
+  }
+
+  list(opts: { prefix?: string } = {}): string[] {
+    const names = [...this.#live().state.names.keys()];
+    const prefix = opts.prefix;
+    return (prefix === undefined ? names : names.filter((n) => n.startsWith(prefix))).sort();
+  }
+
+  stat(name: string): PoolStat {
+    const inode = this.#live().state.names.get(checkName(name, 'stat', this.info.path));
+    if (inode === undefined) throw poolError('ENOENT', 'stat', `${this.info.path}:${name}`);
+    return statOf(inode);
+  }
+
+  statfs(): PoolStatfs {
+    const s = this.#live().state;
+    return {
+      size: s.sb.blocks * BLOCK,
+      blockSize: BLOCK,
+      blocks: s.sb.blocks,
+      freeBlocks: Math.max(0, s.alloc.free - s.alloc.keep),
+      dataBlocks: dataEnd(s.sb) - dataStart(s.sb),
+      files: s.names.size,
+      nameMax: NAME_MAX,
+      fileSizeMax: FILE_SIZE_MAX,
+    };
+  }
+
+  /** Verify every invariant of the format, on the pool as it is on the media now. */
+  check(opts: { progress?: (done: number, total: number) => void } = {}): CheckReport {
+    const core = this.#live();
+    return checkPool(this.device, this.info.path, this.info.unsafeShutdown, core.state, opts.progress);
+  }
+
+  /** Poisoned ranges of the device, and what each one hits. */
+  badblocks(): PoolBadblock[] {
+    return locateBadblocks(this.device, this.#live().state);
+  }
+
+  /** Where the metadata lives (superblocks, journal, checkpoint), for tools and fuzzing. */
+  metadataRanges(): { area: string; offset: number; length: number }[] {
+    const sb = this.#live().state.sb;
+    return [
+      { area: 'primary superblock', offset: 0, length: BLOCK },
+      { area: 'journal', offset: sb.journalStart * BLOCK, length: sb.journalBlocks * BLOCK },
+      { area: 'checkpoint', offset: sb.ckptStart * BLOCK, length: sb.ckptBytes },
+      { area: 'backup superblock', offset: (sb.blocks - 1) * BLOCK, length: BLOCK },
+    ];
+  }
+
+  /** Commit every pending metadata change. */
+  sync(): void {
+    const core = this.#live();
+    if (!core.readonly) core.commit();
+  }
+
+  /** Close every file, commit, checkpoint a non-empty journal, and mark the pool cleanly closed. */
+  close(): void {
+    if (this.#closed) return;
+    for (const f of [...this.#files]) f.close();
+    const core = this.#core;
+    try {
+      if (!core.readonly && !this.device.closed) {
+        if (core.journal.tail > 0 || core.state.pending) core.checkpoint();
+        core.writeSuperblocks({ ...core.sb, dirty: false });
+      }
+    } finally {
+      this.#closed = true;
+      if (this.#ownsDevice && this.device instanceof Device) this.device.close();
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+export function statOf(inode: PoolInode): PoolStat {
+  return {
+    name: inode.name ?? '',
+    ino: inode.ino,
+    size: inode.size,
+    allocated: inode.extents.mappedPages() * BLOCK,
+    mtimeMs: inode.mtimeMs,
+    ctimeMs: inode.ctimeMs,
+    extents: inode.extents.length,
+  };
+}

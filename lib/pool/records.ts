@@ -1,0 +1,182 @@
+import type { Codec } from './codec';
+import { ExtentState } from './extent-map';
+import { NAME_MAX, NO_BLOCK, dataEnd, dataStart } from './layout';
+import type { PoolState } from './state';
+
+/** Journal operation codes (format.md, "Journal records"). */
+const Op = { CREATE: 1, NAME: 2, DROP: 3, ATTR: 4, MAP: 5, ALLOC: 6, FREE: 7, REF: 8 } as const;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+function putName(w: Codec, name: string | null): void {
+  const bytes = name === null ? new Uint8Array(0) : encoder.encode(name);
+  w.ensure(2 + bytes.length);
+  w.putU16(bytes.length);
+  w.putRaw(bytes);
+}
+
+/** Every pending change of `s`, as operations; returns how many. */
+export function encodePending(s: PoolState, w: Codec): number {
+  let count = 0;
+  for (const op of s.namespaceOps) {
+    w.ensure(1 + 4 + 8);
+    if (op.op === 'create') {
+      w.putU8(Op.CREATE);
+      w.putU32(op.ino);
+      w.putU64(op.ctimeMs);
+      putName(w, op.name);
+    } else if (op.op === 'name') {
+      w.putU8(Op.NAME);
+      w.putU32(op.ino);
+      putName(w, op.name);
+    } else {
+      w.putU8(Op.DROP);
+      w.putU32(op.ino);
+    }
+    count++;
+  }
+  for (const inode of s.dirtyInodes) {
+    if (!s.inodes.has(inode.ino)) continue;
+    if (inode.dirtyHi > inode.dirtyLo) {
+      // The whole dirty range becomes a hole, then each extent in it is mapped again.
+      const putMap = (page: number, n: number, block: number, state: number): void => {
+        w.ensure(18);
+        w.putU8(Op.MAP);
+        w.putU32(inode.ino);
+        w.putU32(page);
+        w.putU32(n);
+        w.putU32(block);
+        w.putU8(state & ExtentState.UNWRITTEN);
+        count++;
+      };
+      putMap(inode.dirtyLo, inode.dirtyHi - inode.dirtyLo, NO_BLOCK, 0);
+      inode.extents.forEach(inode.dirtyLo, inode.dirtyHi, putMap);
+    }
+    if (inode.attrDirty) {
+      w.ensure(21);
+      w.putU8(Op.ATTR);
+      w.putU32(inode.ino);
+      w.putU64(inode.size);
+      w.putU64(inode.mtimeMs);
+      count++;
+    }
+  }
+  const a = s.alloc;
+  const runs = (code: number, list: readonly number[]): void => {
+    for (let i = 0; i < list.length; i += 2) {
+      w.ensure(9);
+      w.putU8(code);
+      w.putU32(list[i] as number);
+      w.putU32(list[i + 1] as number);
+      count++;
+    }
+  };
+  runs(Op.ALLOC, a.allocRuns);
+  runs(Op.FREE, a.freeRuns);
+  for (const b of a.refChanged) {
+    w.ensure(9);
+    w.putU8(Op.REF);
+    w.putU32(b);
+    w.putU32(a.refs(b));
+    count++;
+  }
+  return count;
+}
+
+/** Why a replayed operation cannot apply; the caller names the record. */
+export class BadRecord extends Error {}
+
+function inodeOf(s: PoolState, ino: number): NonNullable<ReturnType<PoolState['inodes']['get']>> {
+  const inode = s.inodes.get(ino);
+  if (inode === undefined) throw new BadRecord(`inode ${ino} does not exist`);
+  return inode;
+}
+
+function readName(r: Codec): string | null {
+  const n = r.u16();
+  if (n > NAME_MAX) throw new BadRecord(`name of ${n} bytes`);
+  if (n === 0) return null;
+  r.need(n);
+  const raw = r.raw(n);
+  if (raw.includes(0)) throw new BadRecord('name contains NUL');
+  try {
+    return decoder.decode(raw);
+  } catch {
+    throw new BadRecord('name is not UTF-8');
+  }
+}
+
+function checkRun(s: PoolState, b: number, n: number): void {
+  if (n < 1 || b < dataStart(s.sb) || b + n > dataEnd(s.sb)) throw new BadRecord(`blocks ${b}+${n} outside the data area`);
+}
+
+/** Apply `count` operations read from `r` to `s` (replay). Throws BadRecord or RangeError on nonsense. */
+export function applyOps(s: PoolState, r: Codec, count: number): void {
+  for (let k = 0; k < count; k++) {
+    const code = r.u8();
+    const ino = code <= Op.MAP ? r.u32() : 0;
+    switch (code) {
+      case Op.CREATE: {
+        const ctime = r.u64();
+        const name = readName(r);
+        if (name === null) throw new BadRecord('create without a name');
+        if (s.inodes.has(ino) || ino === 0) throw new BadRecord(`inode ${ino} created twice`);
+        if (s.names.has(name)) throw new BadRecord(`name '${name}' created twice`);
+        s.addInode(ino, name, ctime);
+        break;
+      }
+      case Op.NAME: {
+        const inode = inodeOf(s, ino);
+        const name = readName(r);
+        if (name !== null && s.names.has(name)) throw new BadRecord(`name '${name}' is taken`);
+        if (inode.name !== null) s.names.delete(inode.name);
+        inode.name = name;
+        if (name !== null) s.names.set(name, inode);
+        break;
+      }
+      case Op.DROP: {
+        const inode = inodeOf(s, ino);
+        if (inode.name !== null) s.names.delete(inode.name);
+        s.inodes.delete(ino);
+        break;
+      }
+      case Op.ATTR: {
+        const inode = inodeOf(s, ino);
+        inode.size = r.u64();
+        inode.mtimeMs = r.u64();
+        break;
+      }
+      case Op.MAP: {
+        const inode = inodeOf(s, ino);
+        const page = r.u32();
+        const n = r.u32();
+        const block = r.u32();
+        const state = r.u8();
+        if (n < 1 || page + n > NO_BLOCK) throw new BadRecord(`map of pages ${page}+${n}`);
+        if (block !== NO_BLOCK) checkRun(s, block, n);
+        inode.extents.set(page, n, block, state & ExtentState.UNWRITTEN);
+        break;
+      }
+      case Op.ALLOC:
+      case Op.FREE: {
+        const b = r.u32();
+        const n = r.u32();
+        checkRun(s, b, n);
+        if (code === Op.ALLOC) s.alloc.markUsed(b, n);
+        else s.alloc.dropNow(b, n);
+        break;
+      }
+      case Op.REF: {
+        const b = r.u32();
+        const refs = r.u32();
+        checkRun(s, b, 1);
+        if (refs > 1) s.alloc.shared.set(b, refs);
+        else s.alloc.shared.delete(b);
+        break;
+      }
+      default:
+        throw new BadRecord(`unknown operation ${code}`);
+    }
+  }
+}

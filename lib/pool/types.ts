@@ -1,0 +1,133 @@
+import type { FiemapExtent } from '../iomap/fiemap';
+import type { DeviceKind, Granularity } from '../device/types';
+
+/** `Pool.create` on a path (a file is created and sized; device-dax and existing files are formatted). */
+export interface PoolCreateOptions {
+  /** Pool bytes. Required for a new file; device-dax and existing files default to their size. */
+  readonly size?: number;
+  /** Bytes of metadata journal (default: 1/64 of the pool, clamped to [256 KiB, 64 MiB]). */
+  readonly journalBytes?: number;
+  /** Format over an existing pool (otherwise EEXIST when a valid superblock is found). */
+  readonly force?: boolean;
+  /** Called as formatting proceeds (zeroing the metadata areas of a large pool). */
+  readonly progress?: (done: number, total: number) => void;
+}
+
+export interface PoolOpenOptions {
+  /** Open without writing anything; other read-only opens may share the pool. */
+  readonly readonly?: boolean;
+}
+
+/** `pool.open(name, …)`: the flags of open(2) that make sense for a flat name space. */
+export interface PoolFileOpenOptions {
+  /** O_CREAT. */
+  readonly create?: boolean;
+  /** O_EXCL (with `create`): EEXIST when the name exists. */
+  readonly exclusive?: boolean;
+  /** O_TRUNC: the file starts empty (durable on return). */
+  readonly truncate?: boolean;
+  /** O_SYNC: every call that changes the file's metadata (size, blocks) commits it before returning. */
+  readonly sync?: boolean;
+  /** O_RDONLY: writes fail with EBADF. */
+  readonly readonly?: boolean;
+}
+
+/** What `pool.stat(name)` and `file.stat()` answer. */
+export interface PoolStat {
+  readonly name: string;
+  readonly ino: number;
+  /** i_size in bytes. */
+  readonly size: number;
+  /** Bytes of device blocks the file holds (shared blocks count in every file that holds them). */
+  readonly allocated: number;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
+  /** Extents in the file's map (written, unwritten; holes not counted). */
+  readonly extents: number;
+}
+
+export interface PoolStatfs {
+  readonly size: number;
+  readonly blockSize: number;
+  readonly blocks: number;
+  readonly freeBlocks: number;
+  /** Data blocks (all but the superblocks and the journal). */
+  readonly dataBlocks: number;
+  readonly files: number;
+  /** Longest name, in UTF-8 bytes. */
+  readonly nameMax: number;
+  /** Largest file size. */
+  readonly fileSizeMax: number;
+}
+
+/** The unsafe-shutdown record and what opening found. */
+export interface UnsafeShutdownState {
+  /** The platform's dirty-shutdown count now (`null` where not exposed). */
+  readonly count: number | null;
+  /** The count recorded at the last clean close (`null` where not exposed). */
+  readonly recorded: number | null;
+  /** The pool was open for writing when the last process holding it stopped (no clean close). */
+  readonly dirty: boolean;
+  /** The count changed while the pool was closed: data that was not persisted may be lost. */
+  readonly mismatch: boolean;
+  /** Device identity now and recorded (region/namespace, or `null`). */
+  readonly identity: string | null;
+  readonly recordedIdentity: string | null;
+}
+
+export interface PoolInfo {
+  readonly path: string;
+  readonly uuid: string;
+  readonly formatVersion: number;
+  readonly size: number;
+  readonly blockSize: number;
+  readonly journalBytes: number;
+  readonly readonly: boolean;
+  readonly kind: DeviceKind | 'memory';
+  readonly granularity: Granularity | 'memory';
+  readonly mapSync: boolean;
+  readonly unsafeShutdown: UnsafeShutdownState;
+  /** What opening did to reach a consistent state. */
+  readonly recovery: PoolRecovery;
+}
+
+export interface PoolRecovery {
+  /** Journal records replayed. */
+  readonly replayed: number;
+  /** A torn record at the journal tail was discarded (a crash during a commit). */
+  readonly tornTail: boolean;
+  /** The primary superblock was bad and the copy was used (and rewritten). */
+  readonly usedBackupSuperblock: boolean;
+  /** Unlinked-while-open files whose blocks were freed. */
+  readonly orphansFreed: number;
+}
+
+/** One problem `check` found: `what` is the invariant, `where` the place (block, inode, offset). */
+export interface CheckProblem {
+  readonly what: string;
+  readonly where: string;
+  readonly message: string;
+}
+
+export interface CheckReport {
+  readonly ok: boolean;
+  readonly problems: readonly CheckProblem[];
+  /** Reported, never a problem by itself. */
+  readonly unsafeShutdown: UnsafeShutdownState;
+  readonly files: number;
+  readonly blocksUsed: number;
+}
+
+/** `file.fallocate(mode, offset, length)`, as fallocate(2)'s modes. */
+export type FallocateMode = 'allocate' | 'keep-size' | 'punch-hole' | 'zero-range';
+
+/** Where a poisoned device range sits in the pool. */
+export interface PoolBadblock {
+  readonly offset: number;
+  readonly length: number;
+  /** `metadata` (superblock, journal, checkpoint), `free`, or a file and the file offset. */
+  readonly owner: { readonly kind: 'metadata'; readonly area: string } | { readonly kind: 'free' } |
+    { readonly kind: 'file'; readonly name: string; readonly fileOffset: number };
+}
+
+export type { FiemapExtent };
