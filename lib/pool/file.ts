@@ -1,6 +1,7 @@
 import { Device } from '../device/device';
 import { daxRead } from '../dax/read';
-import { daxSeekData, daxSeekHole } from '../dax/seek';
+import { daxSeekData, daxSeekHole, type DaxSeekOptions } from '../dax/seek';
+import type { IomapOps } from '../iomap/types';
 import { daxWrite, daxWriteSync } from '../dax/write';
 import { daxFiemap } from '../dax/fiemap';
 import { daxWritebackMappingRange } from '../dax/writeback';
@@ -164,12 +165,18 @@ export class PoolFile implements Disposable {
     core.commit();
   }
 
-  seekData(offset: number): number {
-    return daxSeekData(this.inode, offset, this.#live().ops);
+  /** SEEK_DATA (ENXIO at or past EOF); `opts` chooses how unwritten pages with entries count. */
+  seekData(offset: number, opts?: DaxSeekOptions): number {
+    return daxSeekData(this.inode, offset, this.#live().ops, opts);
   }
 
-  seekHole(offset: number): number {
-    return daxSeekHole(this.inode, offset, this.#live().ops);
+  seekHole(offset: number, opts?: DaxSeekOptions): number {
+    return daxSeekHole(this.inode, offset, this.#live().ops, opts);
+  }
+
+  /** The pool's iomap operations for this file, for the DAX layer's functions (and tests driving them). */
+  get iomapOps(): IomapOps<PoolInode> {
+    return this.#live().ops;
   }
 
   fiemap(offset = 0, length = Math.max(1, this.inode.size - offset)): FiemapExtent[] {
