@@ -75,9 +75,17 @@ export class PoolCore {
   writeSuperblocks(sb: Superblock): void {
     const next = { ...sb, seq: (sb.seq + 1) >>> 0 };
     const bytes = encodeSuperblock(next);
-    this.device.copy(0, bytes);
-    this.device.copy((next.blocks - 1) * BLOCK, bytes);
+    this.#writeBlock(0, bytes);
+    this.#writeBlock((next.blocks - 1) * BLOCK, bytes);
     this.state.sb = next;
+  }
+
+  /** A whole-block write; over poison it is the recovery write that also clears the poison. */
+  #writeBlock(offset: number, bytes: Uint8Array): void {
+    const d = this.device as DaxDevice & { clearBadblocks?: (offset: number, length: number, data?: ArrayBufferView) => void };
+    const poisoned = d.badblocks().some((r) => r.offset < offset + BLOCK && offset < r.offset + r.length);
+    if (poisoned && d.clearBadblocks !== undefined) d.clearBadblocks(offset, BLOCK, bytes);
+    else d.copy(offset, bytes);
   }
 
   /** Data allocations leave room for the next checkpoint: this one plus what a full journal can add. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { DaxDevice } from '../device/types';
-import { PmemdaxError } from '../errors';
+import { PmemdaxError, isErrnoError } from '../errors';
 import { loadCheckpoint } from './checkpoint';
 import { crc32c } from './crc32c';
 import { encodeCheckpoint } from './checkpoint';
@@ -78,11 +78,26 @@ export function hasPool(device: DaxDevice): boolean {
   }
 }
 
+/** A superblock copy, or why it is not usable; poison makes a copy unusable, the other may serve. */
+function readSuperblock(device: DaxDevice, path: string, at: number, what: string): { sb: Superblock | string; poison: Error | null } {
+  try {
+    return { sb: decodeSuperblock(readMeta(device, path, at, BLOCK, what)), poison: null };
+  } catch (e) {
+    if (!isErrnoError(e, 'EIO')) throw e;
+    return { sb: 'unreadable (poisoned)', poison: e };
+  }
+}
+
 function pickSuperblock(device: DaxDevice, path: string): { sb: Superblock; usedBackup: boolean } {
-  const primary = decodeSuperblock(readMeta(device, path, 0, BLOCK, 'primary superblock'));
+  const first = readSuperblock(device, path, 0, 'primary superblock');
+  const primary = first.sb;
   const lastAt = typeof primary === 'object' ? (primary.blocks - 1) * BLOCK : (Math.floor(device.size / BLOCK) - 1) * BLOCK;
   let backup: Superblock | string = 'outside the device';
-  if (lastAt > 0 && lastAt + BLOCK <= device.size) backup = decodeSuperblock(readMeta(device, path, lastAt, BLOCK, 'backup superblock'));
+  if (lastAt > 0 && lastAt + BLOCK <= device.size) {
+    const second = readSuperblock(device, path, lastAt, 'backup superblock');
+    backup = second.sb;
+    if (typeof backup !== 'object' && first.poison !== null) throw first.poison;
+  }
   if (typeof primary === 'object') {
     const newer = typeof backup === 'object' && backup.seq > primary.seq && backup.blocks === primary.blocks;
     return { sb: newer ? (backup as Superblock) : primary, usedBackup: false };

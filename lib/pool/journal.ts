@@ -94,6 +94,11 @@ export class Journal {
       if (magic !== MAGIC || epoch !== this.epoch) break;
       const end = this.tail + HEADER + len;
       if (seq !== this.seq || end > this.size || crc !== crc32c(bytes, this.tail + 8, end)) {
+        // Records are persisted one at a time, so only the last can be torn: a valid successor
+        // means this one was damaged after it was written.
+        if (end <= this.size && this.validAt(bytes, Math.ceil(end / ALIGN) * ALIGN, this.seq + 1)) {
+          throw corrupt(s.path, `journal record ${this.seq}`, this.offset + this.tail, 'checksum mismatch (later records are intact)');
+        }
         torn = true;
         break;
       }
@@ -108,5 +113,16 @@ export class Journal {
       records++;
     }
     return { records, torn };
+  }
+
+  /** Is there a whole record of this epoch with sequence number `seq` at `at`? */
+  private validAt(bytes: Uint8Array, at: number, seq: number): boolean {
+    if (at + HEADER > this.size) return false;
+    const r = new Codec(bytes, at);
+    if (r.u32() !== MAGIC) return false;
+    const crc = r.u32();
+    if (r.u64() !== this.epoch || r.u64() !== seq) return false;
+    const end = at + HEADER + r.u32();
+    return end <= this.size && crc === crc32c(bytes, at + 8, end);
   }
 }

@@ -23,10 +23,24 @@ function checkName(name: unknown, syscall: string, pool: string): string {
   return name;
 }
 
+/** What the platform says about the device (a native Device's `info`; test devices may carry one too). */
+interface PlatformFacts {
+  readonly unsafeShutdownCount?: number | null;
+  readonly region?: string | null;
+  readonly blockDevice?: string | null;
+}
+
+function factsOf(device: DaxDevice): PlatformFacts {
+  return (device as { info?: PlatformFacts }).info ?? {};
+}
+
 function identityOf(device: DaxDevice): string | null {
-  if (!(device instanceof Device)) return null;
-  const info = device.info;
+  const info = factsOf(device);
   return info.region ?? info.blockDevice ?? null;
+}
+
+function shutdownCountOf(device: DaxDevice): number | null {
+  return factsOf(device).unsafeShutdownCount ?? null;
 }
 
 /**
@@ -49,7 +63,7 @@ export class Pool implements Disposable {
     this.#ownsDevice = ownsDevice;
     this.#core = new PoolCore(device, loaded.state, readonly, loaded.journal);
     const found = loaded.found;
-    const count = device instanceof Device ? device.info.unsafeShutdownCount : null;
+    const count = shutdownCountOf(device);
     const recorded = found.shutdownCount < 0 ? null : found.shutdownCount;
     const unsafeShutdown: UnsafeShutdownState = {
       count,
@@ -138,7 +152,7 @@ export class Pool implements Disposable {
     const core = p.#core;
     // Start from a clean journal after a crash: replay is then bounded and a torn tail is gone.
     if (base.replayed > 0 || base.tornTail || orphansFreed > 0 || loaded.usedBackup) core.checkpoint();
-    const count = device instanceof Device ? device.info.unsafeShutdownCount : null;
+    const count = shutdownCountOf(device);
     core.writeSuperblocks({ ...core.sb, dirty: true, shutdownCount: count ?? -1, identity: identityOf(device) ?? '' });
     return p;
   }
