@@ -22,13 +22,18 @@ async function yieldTurns(n: number): Promise<void> {
   }
 }
 
-/** Fails the test instead of hanging when tasks deadlock. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not finished after ${ms} ms (lost wakeup?)`)), ms);
+/**
+ * Fails the test instead of hanging when tasks deadlock: `p` must settle within `turns` turns of the event
+ * loop. Counted in turns, not milliseconds, so a busy machine that stalls the process cannot fail it.
+ */
+async function within<T>(p: Promise<T>, turns: number, what: string): Promise<T> {
+  let settled = false;
+  const tracked = p.finally(() => {
+    settled = true;
   });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+  for (let i = 0; i < turns && !settled; i++) await new Promise<void>((r) => setImmediate(r));
+  if (!settled) throw new Error(`${what}: not finished after ${turns} turns of the event loop (lost wakeup?)`);
+  return tracked;
 }
 
 interface Contention {
@@ -109,7 +114,8 @@ async function contend(c: Contention) {
   const all: Promise<void>[] = [];
   for (let i = 0; i < c.tasks; i++) all.push(worker(i));
   if (c.deletes) all.push(deleter(), deleter());
-  await within(Promise.all(all), 10_000, `${c.tasks} tasks`);
+  // Some task moves on every turn until all are done: hundreds of turns per task-round is a hang, not slowness.
+  await within(Promise.all(all), 500 * (c.tasks + 2) * c.rounds, `${c.tasks} tasks`);
   return { m, violations, acquisitions, fallbacks };
 }
 
@@ -182,8 +188,8 @@ describe('entry locks and the wait table (SEMANTICS §3.2)', { timeout: 60_000 }
     await yieldTurns(4);
     expect(waitersOn(m.id, 9)).toBe(2);
     unlockEntry(m, e);
-    expect(await within(skip, 2000, 'invalidator')).toBe(false);
-    const g = await within(grab, 2000, 'grabber');
+    expect(await within(skip, 1000, 'invalidator')).toBe(false);
+    const g = await within(grab, 1000, 'grabber');
     expect(g).toBe(e);
     if (g !== FALLBACK) unlockEntry(m, g);
     expect(waitersOn(m.id, 9)).toBe(0);
@@ -200,8 +206,8 @@ describe('entry locks and the wait table (SEMANTICS §3.2)', { timeout: 60_000 }
     expect(waitersOn(m.id, 11)).toBe(2);
     unlockEntry(m, e);
     // One wake-one releases both: the shared waiter finds a ZERO entry and takes nothing.
-    expect(await within(shared, 2000, 'shared waiter')).toBe(NOTHING_TO_LOCK);
-    const g = await within(exclusive, 2000, 'exclusive waiter');
+    expect(await within(shared, 1000, 'shared waiter')).toBe(NOTHING_TO_LOCK);
+    const g = await within(exclusive, 1000, 'exclusive waiter');
     expect(g).toBe(e);
     if (g !== FALLBACK) unlockEntry(m, g);
     expect(waitersOn(m.id, 11)).toBe(0);
@@ -231,7 +237,7 @@ describe('entry locks and the wait table (SEMANTICS §3.2)', { timeout: 60_000 }
     await yieldTurns(4);
     expect(waitersOn(m.id, 1024)).toBe(3);
     unlockEntry(m, pmd);
-    const got = await within(Promise.all([a, b, c]), 2000, 'waiters of a downgraded PMD');
+    const got = await within(Promise.all([a, b, c]), 1000, 'waiters of a downgraded PMD');
     expect(pmd.present).toBe(false);
     expect(waitersOn(m.id, 1024)).toBe(0);
     expect(got.map((e) => (e === FALLBACK ? -1 : e.index))).toEqual([1030, 1100, 1500]);
@@ -247,9 +253,9 @@ describe('entry locks and the wait table (SEMANTICS §3.2)', { timeout: 60_000 }
     const inv = invalidateMappingEntrySync(m, 42);
     await yieldTurns(4);
     unlockEntry(m, e);
-    expect(await within(del, 2000, 'delete')).toBe(true);
+    expect(await within(del, 1000, 'delete')).toBe(true);
     expect(waitersOn(m.id, 42)).toBe(0);
-    expect(await within(inv, 2000, 'invalidate')).toBe(false);
+    expect(await within(inv, 1000, 'invalidate')).toBe(false);
   });
 
   it('concurrency: many tasks on the same PTE and PMD entries with deletes in between all finish, nothing stays locked', async () => {
