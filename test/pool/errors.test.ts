@@ -23,6 +23,10 @@ function populated(size = 8 * MiB): { dev: MemoryDevice; pool: Pool } {
   return { dev, pool };
 }
 
+function flip(dev: MemoryDevice, at: number, bits: number): void {
+  dev.bytes[at] = (dev.bytes[at] ?? 0) ^ bits;
+}
+
 /** Where a closed pool keeps `area` now (a read-only open writes nothing). */
 function metadataRange(dev: MemoryDevice, area: string): { offset: number; length: number } {
   const ro = Pool.openOn(dev, { readonly: true });
@@ -118,7 +122,7 @@ describe('pool: corrupt and poisoned metadata', () => {
   it('a damaged primary superblock: open uses the backup, says so, and rewrites the primary', () => {
     const { dev, pool } = populated();
     pool.close();
-    dev.bytes[40] ^= 0xff;
+    flip(dev, 40, 0xff);
     const p = Pool.openOn(dev);
     expect(p.info.recovery.usedBackupSuperblock).toBe(true);
     expect(p.list()).toHaveLength(5);
@@ -130,8 +134,8 @@ describe('pool: corrupt and poisoned metadata', () => {
   it('both superblocks damaged: ERR_PMEMDAX_CORRUPT naming the superblock', () => {
     const { dev, pool } = populated();
     pool.close();
-    dev.bytes[40] ^= 0xff;
-    dev.bytes[dev.size - BLOCK + 40] ^= 0xff;
+    flip(dev, 40, 0xff);
+    flip(dev, dev.size - BLOCK + 40, 0xff);
     failsCleanly(dev, 'ERR_PMEMDAX_CORRUPT', () => Pool.openOn(dev));
     expect(() => Pool.openOn(dev)).toThrow(/superblock at offset 0: checksum mismatch/);
   });
@@ -145,7 +149,7 @@ describe('pool: corrupt and poisoned metadata', () => {
     const { dev, pool } = populated();
     pool.close();
     const ckpt = metadataRange(dev, 'checkpoint');
-    dev.bytes[ckpt.offset + 70] ^= 0x55;
+    flip(dev, ckpt.offset + 70, 0x55);
     expect(() => Pool.openOn(dev)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT', offset: ckpt?.offset, message: expect.stringMatching(/checkpoint/) }));
   });
 
@@ -155,7 +159,7 @@ describe('pool: corrupt and poisoned metadata', () => {
     for (let i = 0; i < 4; i++) pool.open(`f${i}`, { create: true }).close();
     const journal = pool.metadataRanges().find((r) => r.area === 'journal');
     // No close: the records stay in the journal. Damage the first one's payload.
-    dev.bytes[(journal?.offset ?? 0) + 40] ^= 0x01;
+    flip(dev, (journal?.offset ?? 0) + 40, 0x01);
     expect(() => Pool.openOn(dev)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT', message: expect.stringMatching(/journal record 0/) }));
   });
 
@@ -166,7 +170,7 @@ describe('pool: corrupt and poisoned metadata', () => {
     const journal = pool.metadataRanges().find((r) => r.area === 'journal');
     pool.open('torn', { create: true }).close();
     // The second record starts on the next cache line after the first (64-byte records here).
-    dev.bytes[(journal?.offset ?? 0) + 64 + 40] ^= 0x01;
+    flip(dev, (journal?.offset ?? 0) + 64 + 40, 0x01);
     const p = Pool.openOn(dev);
     expect(p.info.recovery).toMatchObject({ replayed: 1, tornTail: true });
     expect(p.list()).toEqual(['kept']);
