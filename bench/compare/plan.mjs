@@ -1,0 +1,67 @@
+// plan.mjs -- who runs, what they run, and the issue's targets over the results.
+import { MiB, RECORD_SIZES, SEQ_SIZE } from './data.mjs';
+import { formatNs, formatSize } from './stats.mjs';
+
+export const CONTENDERS = [
+  {
+    id: 'pmemdax-shm', module: 'pool', medium: 'shm', label: 'pmemdax pool', mediumLabel: '/dev/shm',
+    granularity: 'cacheline (forced)', env: { PMEMDAX_FORCE_GRANULARITY: 'cacheline' }, expectGranularity: 'cacheline',
+  },
+  {
+    id: 'pmemdax-disk', module: 'pool', medium: 'disk', label: 'pmemdax pool', mediumLabel: 'disk',
+    granularity: 'page (msync)', env: {}, expectGranularity: 'page',
+  },
+  { id: 'fs-disk', module: 'fs', medium: 'disk', label: 'fs', mediumLabel: 'disk', granularity: 'fdatasync', env: {} },
+  { id: 'fs-shm', module: 'fs', medium: 'shm', label: 'fs', mediumLabel: '/dev/shm', granularity: 'fdatasync', env: {} },
+  { id: 'lmdb-disk', module: 'lmdb', medium: 'disk', label: 'lmdb-js', mediumLabel: 'disk', granularity: 'sync commit', env: {} },
+  { id: 'lmdb-shm', module: 'lmdb', medium: 'shm', label: 'lmdb-js', mediumLabel: '/dev/shm', granularity: 'sync commit', env: {} },
+];
+
+export function makeWorkloads(records) {
+  return [
+    ...RECORD_SIZES.map((size) => ({ id: `write-rand-${size}`, kind: 'write-rand', size, label: `durable write ${formatSize(size)}, random offset` })),
+    ...RECORD_SIZES.map((size) => ({ id: `append-${size}`, kind: 'append', size, label: `durable append ${formatSize(size)}` })),
+    { id: 'read-rand', kind: 'read-rand', size: 4096, label: 'read 4 KiB, random offset' },
+    { id: 'seq-read', kind: 'seq-read', size: SEQ_SIZE, label: 'read 1 MiB, sequential' },
+    { id: 'seq-write', kind: 'seq-write', size: SEQ_SIZE, label: 'durable write 1 MiB, sequential' },
+    { id: 'mixed', kind: 'mixed', size: 4096, label: '4 KiB 50/50 read/update, 4 async clients' },
+    { id: 'reopen', kind: 'reopen', label: `reopen after ${records.toLocaleString('en-US')} records` },
+  ];
+}
+
+/** A ratio target between two contenders' medians on one workload: `faster` must beat `slower` by `factor`. */
+function faster(label, workload, fast, slow, factor) {
+  return {
+    label,
+    evaluate({ get, ok }) {
+      const [f, s] = [get(fast, workload), get(slow, workload)];
+      if (!ok(f) || !ok(s)) return { measured: null, text: `${ok(f) ? slow : fast} has no result` };
+      const ratio = s.median / f.median;
+      return {
+        measured: ratio,
+        met: ratio >= factor,
+        text: `${fast} ${formatNs(f.median)} vs ${slow} ${formatNs(s.median)}: ${ratio.toFixed(ratio >= 10 ? 0 : 2)}×`,
+      };
+    },
+  };
+}
+
+export const TARGETS = [
+  faster('durable 4 KiB write ≥ 100× faster than fs writeSync + fdatasync on the disk', 'write-rand-4096', 'pmemdax-shm', 'fs-disk', 100),
+  faster('durable 4 KiB write ≥ 10× faster than lmdb-js durable puts, /dev/shm', 'write-rand-4096', 'pmemdax-shm', 'lmdb-shm', 10),
+  faster('durable 4 KiB write ≥ 10× faster than lmdb-js durable puts, disk', 'write-rand-4096', 'pmemdax-disk', 'lmdb-disk', 10),
+  faster('random 4 KiB reads faster than fs.readSync from /dev/shm', 'read-rand', 'pmemdax-shm', 'fs-shm', 1),
+  {
+    label: 'sequential 1 MiB reads ≥ 80% of memcpy bandwidth (same run)',
+    evaluate({ get, ok, memcpy }) {
+      const r = get('pmemdax-shm', 'seq-read');
+      if (!ok(r) || memcpy.error) return { measured: null, text: memcpy.error ?? 'pmemdax-shm has no result' };
+      const share = memcpy.median / r.median;
+      return {
+        measured: share,
+        met: share >= 0.8,
+        text: `pmemdax-shm ${(MiB / r.median).toFixed(2)} GB/s vs memcpy ${(MiB / memcpy.median).toFixed(2)} GB/s: ${(share * 100).toFixed(0)}%`,
+      };
+    },
+  },
+];
