@@ -3,8 +3,8 @@ import { FALLBACK, grabMappingEntry } from '../../../lib/dax/grab';
 import { insertEntry } from '../../../lib/dax/insert';
 import { unlockEntry } from '../../../lib/dax/lock';
 import { IomapFlag, IomapOp, IomapType, PAGE_SIZE } from '../../../lib/iomap/constants';
-import type { MemFs } from '../../../lib/testing/memfs';
-import type { MemInode } from '../../../lib/testing/memfs-inode';
+import type { IomapOps } from '../../../lib/iomap/types';
+import type { FaultInode } from './model-target';
 
 export type Pause = () => Promise<void>;
 
@@ -13,8 +13,9 @@ export type Pause = () => Promise<void>;
  * invalidate lock shared, grab the entry, ask the filesystem (DAX|FAULT, +WRITE for a shared write
  * fault), record a ZERO entry for a hole read or the block otherwise, and unlock. `pause` runs at
  * the points where a real fault may sleep, to open race windows. Returns false for SIGBUS (EOF).
+ * `fs` is anything with the filesystem's iomap operations (a MemFs, a model target).
  */
-export async function simulateFault(fs: MemFs, f: MemInode, index: number, write: boolean, pause: Pause): Promise<boolean> {
+export async function simulateFault<I extends FaultInode>(fs: { readonly ops: IomapOps<I> }, f: I, index: number, write: boolean, pause: Pause): Promise<boolean> {
   const release = await f.invalidateLock.read();
   try {
     if (index >= Math.ceil(f.size / PAGE_SIZE)) return false;
@@ -36,7 +37,7 @@ export async function simulateFault(fs: MemFs, f: MemInode, index: number, write
         if (write && shared && daxCopyAround(pos, PAGE_SIZE, PAGE_SIZE, srcmap ?? iomap, iomap) < 0) throw new Error('copy-around failed');
         written = PAGE_SIZE;
       } finally {
-        fs.ops.end(f, pos, PAGE_SIZE, written, flags, iomap);
+        fs.ops.end?.(f, pos, PAGE_SIZE, written, flags, iomap);
       }
       await pause();
     } finally {

@@ -1,13 +1,13 @@
 import type { DaxDevice } from '../../../lib/device/types';
 import { checkMapping } from '../../../lib/dax/check';
 import { EntryKind } from '../../../lib/dax/entry';
-import { NO_BLOCK, PageState } from '../../../lib/testing/memfs-inode';
 import { simulateFault } from './fault-sim';
 import { FiemapFlag } from '../../../lib/iomap/fiemap';
 import { PAGE_SIZE } from '../../../lib/iomap/constants';
 import { MemFs } from '../../../lib/testing/memfs';
-import type { MemInode } from '../../../lib/testing/memfs-inode';
 import { MemoryDevice } from '../../../lib/testing/memory-device';
+import { memFsTarget } from './memfs-target';
+import type { FaultInode, ModelTarget, ReadView } from './model-target';
 import { Prng } from './prng';
 
 /** A plain byte-array model of one file. */
@@ -52,23 +52,26 @@ export const DEFAULT_MODEL: ModelOptions = { files: 3, maxFileSize: 48 * PAGE_SI
 /** Thrown on the first difference between the filesystem and the model. */
 export class Divergence extends Error {}
 
-/**
- * runModel -- `ops` random operations (write, read, zero range, truncate down and up, punch, seek
- * data/hole, fiemap, reflink, unshare, dedupe, fallocate, fsync, and read/write faults that leave
- * mapping entries behind) on MemFs files and on byte-array models of them; throws a Divergence naming the operation at the first difference. Returns the
- * count of each operation run.
- */
+/** runModel -- runModelOn over MemFs files `/m0`, `/m1`, … on `opts.device()`. */
 export async function runModel(seed: number, ops: number, opts: ModelOptions = DEFAULT_MODEL): Promise<Map<string, number>> {
+  return runModelOn(memFsTarget(new MemFs(opts.device()), opts.files), seed, ops, opts.maxFileSize);
+}
+
+/**
+ * runModelOn -- `ops` random operations (write, read, zero range, truncate down and up, punch, seek
+ * data/hole, fiemap, reflink, unshare, dedupe, fallocate, fsync, and read/write faults that leave
+ * mapping entries behind) on the target's files and on byte-array models of them; throws a
+ * Divergence naming the operation at the first difference. Every 499 operations the whole state is
+ * compared (and, for a target that persists, its reopened view too). Returns the count of each
+ * operation run.
+ */
+export async function runModelOn<F, I extends FaultInode>(target: ModelTarget<F, I>, seed: number, ops: number, maxFileSize: number): Promise<Map<string, number>> {
   const rng = new Prng(seed);
-  const fs = new MemFs(opts.device());
-  const files: MemInode[] = [];
-  const models: ModelFile[] = [];
-  for (let i = 0; i < opts.files; i++) {
-    files.push(fs.create(`/m${i}`));
-    models.push(new ModelFile());
-  }
+  const files = target.files;
+  const models = files.map(() => new ModelFile());
+  const pathOf = (f: F): string => target.inode(f).path ?? '?';
   const counts = new Map<string, number>();
-  const max = opts.maxFileSize;
+  const max = maxFileSize;
   const scratch = new Uint8Array(max + 4 * PAGE_SIZE);
   let step = 0;
   let what = '';
@@ -87,38 +90,47 @@ export async function runModel(seed: number, ops: number, opts: ModelOptions = D
     if (r === 1) return 1 + rng.int(64);
     return 1 + rng.int(3 * PAGE_SIZE);
   };
-  const compare = (k: number, pos: number, len: number): void => {
-    const f = files[k] as MemInode;
+  const compareView = (k: number, view: ReadView, pos: number, len: number, label: string): void => {
     const m = models[k] as ModelFile;
-    if (f.size !== m.size) fail(`size ${f.size}, model ${m.size}`);
-    const target = scratch.subarray(0, len);
-    const n = fs.read(f, pos, target);
+    if (view.size !== m.size) fail(`${label}size ${view.size}, model ${m.size}`);
+    const got = scratch.subarray(0, len);
+    const n = view.read(pos, got);
     const expect = Math.max(0, Math.min(len, m.size - pos));
-    if (n !== expect) fail(`read(${pos}, ${len}) returned ${n}, model ${expect}`);
+    if (n !== expect) fail(`${label}read(${pos}, ${len}) returned ${n}, model ${expect}`);
     for (let i = 0; i < n; i++) {
-      if (target[i] !== m.bytes[pos + i]) fail(`byte ${pos + i} is ${target[i]}, model ${m.bytes[pos + i]}`);
+      if (got[i] !== m.bytes[pos + i]) fail(`${label}byte ${pos + i} is ${got[i]}, model ${m.bytes[pos + i]}`);
     }
   };
-  const compareAll = (): void => {
+  const viewOf = (f: F): ReadView => ({ size: target.inode(f).size, read: (pos, buf) => target.read(f, pos, buf) });
+  const compare = (k: number, pos: number, len: number): void => compareView(k, viewOf(files[k] as F), pos, len, '');
+  const compareAll = async (): Promise<void> => {
     for (let k = 0; k < files.length; k++) compare(k, 0, (models[k] as ModelFile).size + 1);
     for (const f of files) {
-      const problems = checkMapping(f.mapping, true);
-      if (problems.length > 0) fail(`mapping of ${f.path}: ${problems.join('; ')}`);
+      const mapping = target.inode(f).mapping;
+      const problems = checkMapping(mapping, true);
+      if (problems.length > 0) fail(`mapping of ${pathOf(f)}: ${problems.join('; ')}`);
       // Entries must stand for what the file has now: no zero page over data, no stale block.
-      for (const e of f.mapping.tree.collect(0, Number.MAX_SAFE_INTEGER)) {
-        const block = f.blockAt(e.index);
-        const data = block !== NO_BLOCK && (f.stateAt(e.index) & PageState.UNWRITTEN) === 0;
-        if (e.kind === EntryKind.ZERO && data) fail(`${f.path}: zero-page entry over data at page ${e.index}`);
-        if (e.kind === EntryKind.REAL && e.pfn !== block) fail(`${f.path}: entry at page ${e.index} maps block ${e.pfn}, the file has ${block}`);
+      for (const e of mapping.tree.collect(0, Number.MAX_SAFE_INTEGER)) {
+        const block = target.blockAt(f, e.index);
+        const data = block !== null && !target.unwrittenAt(f, e.index);
+        if (e.kind === EntryKind.ZERO && data) fail(`${pathOf(f)}: zero-page entry over data at page ${e.index}`);
+        if (e.kind === EntryKind.REAL && e.pfn !== block) fail(`${pathOf(f)}: entry at page ${e.index} maps block ${e.pfn}, the file has ${block}`);
       }
     }
-    const problems = fs.check();
+    const problems = target.check();
     if (problems.length > 0) fail(`filesystem: ${problems.slice(0, 3).join('; ')}`);
+    if (target.reopen === undefined) return;
+    const view = await target.reopen();
+    try {
+      view.files.forEach((v, k) => compareView(k, v, 0, (models[k] as ModelFile).size + 1, `reopened file ${k}: `));
+    } finally {
+      view.close();
+    }
   };
 
   for (step = 0; step < ops; step++) {
     const k = rng.int(files.length);
-    const f = files[k] as MemInode;
+    const f = files[k] as F;
     const m = models[k] as ModelFile;
     const op = rng.pick(OPS);
     counts.set(op, (counts.get(op) ?? 0) + 1);
@@ -126,9 +138,9 @@ export async function runModel(seed: number, ops: number, opts: ModelOptions = D
       case 'write': {
         const len = length();
         const pos = offset(max - len);
-        what = `write ${f.path} [${pos}, +${len})`;
+        what = `write ${pathOf(f)} [${pos}, +${len})`;
         const data = rng.bytes(len);
-        const n = await fs.write(f, pos, data);
+        const n = await target.write(f, pos, data);
         if (n !== len) fail(`wrote ${n}`);
         m.write(pos, data);
         break;
@@ -136,30 +148,30 @@ export async function runModel(seed: number, ops: number, opts: ModelOptions = D
       case 'read': {
         const len = length();
         const pos = offset(m.size + PAGE_SIZE);
-        what = `read ${f.path} [${pos}, +${len})`;
+        what = `read ${pathOf(f)} [${pos}, +${len})`;
         compare(k, pos, len);
         break;
       }
       case 'zero': {
         const len = length();
         const pos = offset(max);
-        what = `zero ${f.path} [${pos}, +${len})`;
-        await fs.zeroRange(f, pos, len);
+        what = `zero ${pathOf(f)} [${pos}, +${len})`;
+        await target.zeroRange(f, pos, len);
         m.zero(pos, len);
         break;
       }
       case 'truncate': {
         const size = rng.int(2) === 0 ? offset(m.size) : offset(max);
-        what = `truncate ${f.path} ${m.size} -> ${size}`;
-        await fs.truncate(f, size);
+        what = `truncate ${pathOf(f)} ${m.size} -> ${size}`;
+        await target.truncate(f, size);
         m.resize(size);
         break;
       }
       case 'punch': {
         const len = length();
         const pos = offset(max);
-        what = `punch ${f.path} [${pos}, +${len})`;
-        await fs.punch(f, pos, len);
+        what = `punch ${pathOf(f)} [${pos}, +${len})`;
+        await target.punch(f, pos, len);
         m.zero(pos, len);
         break;
       }
@@ -167,27 +179,27 @@ export async function runModel(seed: number, ops: number, opts: ModelOptions = D
         const len = length();
         const pos = offset(max - len);
         const keep = rng.int(2) === 0;
-        what = `fallocate ${f.path} [${pos}, +${len}) keep=${keep}`;
-        fs.fallocate(f, pos, len, keep);
+        what = `fallocate ${pathOf(f)} [${pos}, +${len}) keep=${keep}`;
+        await target.fallocate(f, pos, len, keep);
         if (!keep && pos + len > m.size) m.resize(pos + len);
         break;
       }
       case 'seek': {
         const off = rng.int(8) === 0 ? m.size : offset(m.size);
         const mode = rng.int(2) === 0 ? 'entries' : 'hole';
-        what = `seek ${f.path} ${off} (${mode})`;
-        checkSeek(fs, f, m, off, mode, fail);
+        what = `seek ${pathOf(f)} ${off} (${mode})`;
+        checkSeek(target, f, m, off, mode, fail);
         break;
       }
       case 'fiemap': {
-        what = `fiemap ${f.path}`;
-        checkFiemap(fs, f, m, fail);
+        what = `fiemap ${pathOf(f)}`;
+        checkFiemap(target, f, m, fail);
         break;
       }
       case 'reflink':
       case 'dedupe': {
         const j = rng.int(files.length);
-        const src = files[j] as MemInode;
+        const src = files[j] as F;
         const sm = models[j] as ModelFile;
         if (sm.size === 0) break;
         const srcOff = rng.int(Math.ceil(sm.size / PAGE_SIZE)) * PAGE_SIZE;
@@ -203,16 +215,16 @@ export async function runModel(seed: number, ops: number, opts: ModelOptions = D
             dstOff = Math.min(dstOff, Math.floor((max - len) / PAGE_SIZE) * PAGE_SIZE);
             if (dstOff < 0) break;
             const copy = sm.bytes.slice(srcOff, srcOff + len);
-            what = `dedupe-prep write ${f.path} [${dstOff}, +${len})`;
-            await fs.write(f, dstOff, copy);
+            what = `dedupe-prep write ${pathOf(f)} [${dstOff}, +${len})`;
+            await target.write(f, dstOff, copy);
             m.write(dstOff, copy);
           }
           if (len % PAGE_SIZE !== 0 || dstOff + len > m.size) break;
           if (src === f && srcOff < dstOff + len && dstOff < srcOff + len) break;
-          what = `dedupe ${src.path} [${srcOff}, +${len}) -> ${f.path} ${dstOff}`;
+          what = `dedupe ${pathOf(src)} [${srcOff}, +${len}) -> ${pathOf(f)} ${dstOff}`;
           const equal = sm.bytes.subarray(srcOff, srcOff + len).every((b, i) => b === m.bytes[dstOff + i]);
           try {
-            await fs.dedupe(src, srcOff, f, dstOff, len);
+            await target.dedupe(src, srcOff, f, dstOff, len);
             if (!equal) fail('dedupe shared ranges whose bytes differ');
           } catch (e) {
             if ((e as { code?: string }).code !== 'EBADE') throw e;
@@ -221,9 +233,9 @@ export async function runModel(seed: number, ops: number, opts: ModelOptions = D
           const dstOff = rng.int(Math.floor((max - len) / PAGE_SIZE) + 1) * PAGE_SIZE;
           if (len % PAGE_SIZE !== 0 && dstOff + len < m.size) break;
           if (src === f && srcOff < dstOff + len && dstOff < srcOff + len) break;
-          what = `reflink ${src.path} [${srcOff}, +${len}) -> ${f.path} ${dstOff}`;
+          what = `reflink ${pathOf(src)} [${srcOff}, +${len}) -> ${pathOf(f)} ${dstOff}`;
           const copy = sm.bytes.slice(srcOff, srcOff + len);
-          await fs.reflink(src, srcOff, f, dstOff, len);
+          await target.reflink(src, srcOff, f, dstOff, len);
           m.write(dstOff, copy);
         }
         break;
@@ -231,27 +243,27 @@ export async function runModel(seed: number, ops: number, opts: ModelOptions = D
       case 'unshare': {
         const len = length() * 2;
         const pos = offset(m.size);
-        what = `unshare ${f.path} [${pos}, +${len})`;
-        await fs.unshare(f, pos, len);
+        what = `unshare ${pathOf(f)} [${pos}, +${len})`;
+        await target.unshare(f, pos, len);
         break;
       }
       case 'fsync': {
-        what = `fsync ${f.path}`;
-        await fs.fsync(f);
+        what = `fsync ${pathOf(f)}`;
+        await target.fsync(f);
         break;
       }
       case 'fault': {
         const page = rng.int(Math.ceil(m.size / PAGE_SIZE) + 1);
         const write = rng.int(3) === 0;
-        what = `${write ? 'write' : 'read'} fault ${f.path} page ${page}`;
-        await simulateFault(fs, f, page, write, noPause);
+        what = `${write ? 'write' : 'read'} fault ${pathOf(f)} page ${page}`;
+        await simulateFault(target, target.inode(f), page, write, noPause);
         break;
       }
     }
-    if (step % 499 === 0) compareAll();
+    if (step % 499 === 0) await compareAll();
   }
   what = 'final comparison';
-  compareAll();
+  await compareAll();
   return counts;
 }
 
@@ -269,7 +281,7 @@ function errCode(e: unknown): string | undefined {
 }
 
 /** SEEK_DATA never skips data; SEEK_HOLE lands on zeros; ENXIO exactly when §6.6 says. */
-function checkSeek(fs: MemFs, f: MemInode, m: ModelFile, off: number, mode: 'entries' | 'hole', fail: Fail): void {
+function checkSeek<F, I extends FaultInode>(fs: ModelTarget<F, I>, f: F, m: ModelFile, off: number, mode: 'entries' | 'hole', fail: Fail): void {
   const outside = off < 0 || off >= m.size;
   let data: number | string;
   let hole: number | string;
@@ -298,7 +310,7 @@ function checkSeek(fs: MemFs, f: MemInode, m: ModelFile, off: number, mode: 'ent
 }
 
 /** Invariant 36 plus coverage: every nonzero byte lies in a reported, written extent. */
-function checkFiemap(fs: MemFs, f: MemInode, m: ModelFile, fail: Fail): void {
+function checkFiemap<F, I extends FaultInode>(fs: ModelTarget<F, I>, f: F, m: ModelFile, fail: Fail): void {
   const extents = fs.fiemap(f, 0, Math.max(m.size, 1));
   let prevEnd = -1;
   extents.forEach((e, i) => {
