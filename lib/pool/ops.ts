@@ -15,6 +15,15 @@ interface CowRecord {
   readonly count: number;
 }
 
+/** New blocks a plain write was trusted to fill: `end` zeroes what it did not write. */
+interface FillRecord {
+  readonly fill: true;
+  /** Device byte where the unzeroed span of the new blocks starts, and its file offset. */
+  readonly devStart: number;
+  readonly fileStart: number;
+  readonly length: number;
+}
+
 const HOLE = 0;
 const UNWRITTEN = 1;
 const MAPPED = 2;
@@ -48,15 +57,22 @@ export class PoolOps implements IomapOps<PoolInode> {
     if (write && !unshare && (flags & IomapOp.OVERWRITE_ONLY) !== 0 && cls !== MAPPED) throw this.again(inode, pos);
     const n = this.run(look, want, cls);
     if (cls === SHARED && (write || (flags & IomapOp.ZERO) !== 0)) return this.beginCow(inode, first, n, look.block, flags);
-    if (write && !unshare && (cls === HOLE || cls === UNWRITTEN)) return this.beginAllocate(inode, first, n, cls, look.block, flags);
+    if (write && !unshare && (cls === HOLE || cls === UNWRITTEN)) return this.beginAllocate(inode, pos, length, first, n, cls, look.block, flags);
     const type = cls === HOLE ? IomapType.HOLE : cls === UNWRITTEN ? IomapType.UNWRITTEN : IomapType.MAPPED;
     const f = (cls === SHARED ? IomapFlag.SHARED : 0) | (look.state & ExtentState.UNCOMMITTED ? IomapFlag.DIRTY : 0);
     return { iomap: this.mapping(first, n, type, look.block, f) };
   }
 
   end(inode: PoolInode, pos: number, _length: number, written: number, _flags: number, iomap: Iomap): void {
-    const cow = iomap.private as CowRecord | undefined;
-    if (cow === undefined) return;
+    const rec = iomap.private as CowRecord | FillRecord | undefined;
+    if (rec === undefined) return;
+    if ('fill' in rec) {
+      // A short write (poison in the destination) must not leave old contents in the new blocks.
+      const done = Math.max(0, pos + written - rec.fileStart);
+      if (done < rec.length) this.device.fill(rec.devStart + done, 0, rec.length - done);
+      return;
+    }
+    const cow = rec;
     // Commit the destination blocks of the pages written; give back the rest.
     const lo = Math.max(cow.firstPage, Math.floor(pos / PAGE_SIZE));
     const hi = Math.min(cow.firstPage + cow.count, written > 0 ? Math.ceil((pos + written) / PAGE_SIZE) : lo);
@@ -107,16 +123,29 @@ export class PoolOps implements IomapOps<PoolInode> {
     return got;
   }
 
-  private beginAllocate(inode: PoolInode, first: number, run: number, cls: PageClass, block: number, flags: number): IomapBeginResult {
+  private beginAllocate(inode: PoolInode, pos: number, length: number, first: number, run: number, cls: PageClass, block: number, flags: number): IomapBeginResult {
     if (flags & IomapOp.NOWAIT) throw this.again(inode, first * PAGE_SIZE);
     let n = run;
-    // Blocks handed to a file hold zeros until written: a crash must not expose old contents.
     if (cls === HOLE) [block, n] = this.take(inode, first, run, false);
-    this.device.fill(block * PAGE_SIZE, 0, n * PAGE_SIZE);
     inode.extents.set(first, n, block, ExtentState.UNCOMMITTED);
     inode.markDirty(first, n);
     this.s.touch(inode);
-    return { iomap: this.mapping(first, n, IomapType.MAPPED, block, IomapFlag.NEW | IomapFlag.DIRTY) };
+    const iomap = this.mapping(first, n, IomapType.MAPPED, block, IomapFlag.NEW | IomapFlag.DIRTY);
+    // Blocks handed to a file read as zeros until written (a crash must not expose old contents).
+    // A plain write fills the bytes it covers itself: only the rest is zeroed now, and `end` zeroes
+    // whatever a short write left.
+    const devStart = block * PAGE_SIZE;
+    const bytes = n * PAGE_SIZE;
+    if ((flags & (IomapOp.FAULT | IomapOp.ZERO | IomapOp.UNSHARE)) !== 0) {
+      this.device.fill(devStart, 0, bytes);
+      return { iomap };
+    }
+    const head = Math.max(0, pos - first * PAGE_SIZE);
+    const covered = Math.max(0, Math.min(bytes - head, pos + length - (first * PAGE_SIZE + head)));
+    if (head > 0) this.device.fill(devStart, 0, head);
+    if (head + covered < bytes) this.device.fill(devStart + head + covered, 0, bytes - head - covered);
+    if (covered > 0) iomap.private = { fill: true, devStart: devStart + head, fileStart: first * PAGE_SIZE + head, length: covered } satisfies FillRecord;
+    return { iomap };
   }
 
   private beginCow(inode: PoolInode, first: number, run: number, src: number, flags: number): IomapBeginResult {
