@@ -4,17 +4,17 @@ import { formatNs, formatSize } from './stats.mjs';
 
 export const CONTENDERS = [
   {
-    id: 'pmemdax-shm', module: 'pool', medium: 'shm', label: 'pmemdax pool', mediumLabel: '/dev/shm',
+    id: 'pmemdax-shm', module: 'pool', medium: 'shm', colour: '#1b6ac9', label: 'pmemdax pool', mediumLabel: '/dev/shm',
     granularity: 'cacheline (forced)', env: { PMEMDAX_FORCE_GRANULARITY: 'cacheline' }, expectGranularity: 'cacheline',
   },
   {
-    id: 'pmemdax-disk', module: 'pool', medium: 'disk', label: 'pmemdax pool', mediumLabel: 'disk',
+    id: 'pmemdax-disk', module: 'pool', medium: 'disk', colour: '#1b6ac9', label: 'pmemdax pool', mediumLabel: 'disk',
     granularity: 'page (msync)', env: {}, expectGranularity: 'page',
   },
-  { id: 'fs-disk', module: 'fs', medium: 'disk', label: 'fs', mediumLabel: 'disk', granularity: 'fdatasync', env: {} },
-  { id: 'fs-shm', module: 'fs', medium: 'shm', label: 'fs', mediumLabel: '/dev/shm', granularity: 'fdatasync', env: {} },
-  { id: 'lmdb-disk', module: 'lmdb', medium: 'disk', label: 'lmdb-js', mediumLabel: 'disk', granularity: 'sync commit', env: {} },
-  { id: 'lmdb-shm', module: 'lmdb', medium: 'shm', label: 'lmdb-js', mediumLabel: '/dev/shm', granularity: 'sync commit', env: {} },
+  { id: 'fs-disk', module: 'fs', medium: 'disk', colour: '#c0392b', label: 'fs', mediumLabel: 'disk', granularity: 'fdatasync', env: {} },
+  { id: 'fs-shm', module: 'fs', medium: 'shm', colour: '#c0392b', label: 'fs', mediumLabel: '/dev/shm', granularity: 'fdatasync', env: {} },
+  { id: 'lmdb-disk', module: 'lmdb', medium: 'disk', colour: '#1e8449', label: 'lmdb-js', mediumLabel: 'disk', granularity: 'sync commit', env: {} },
+  { id: 'lmdb-shm', module: 'lmdb', medium: 'shm', colour: '#1e8449', label: 'lmdb-js', mediumLabel: '/dev/shm', granularity: 'sync commit', env: {} },
 ];
 
 export function makeWorkloads(records) {

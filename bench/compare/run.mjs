@@ -3,7 +3,7 @@
 // /dev/shm. Prints a markdown table and writes it, with an SVG plot, to docs/benchmark.md.
 //
 //   node bench/compare/run.mjs [--quick] [--budget MS] [--only a,b] [--workloads w1,w2]
-//                              [--disk-dir DIR] [--shm-dir DIR] [--no-build] [--no-write]
+//                              [--disk-dir DIR] [--shm-dir DIR] [--no-build] [--no-write] [--doc FILE]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -20,7 +20,6 @@ import { CONTENDERS, TARGETS, makeWorkloads } from './plan.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
-const docPath = join(root, 'docs/benchmark.md');
 const svgName = 'benchmark-compare.svg';
 
 const { values: args } = parseArgs({
@@ -33,8 +32,10 @@ const { values: args } = parseArgs({
     'shm-dir': { type: 'string', default: '/dev/shm' },
     'no-build': { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
+    doc: { type: 'string', default: join(root, 'docs/benchmark.md') },
   },
 });
+const docPath = resolve(args.doc);
 
 const quick = args.quick;
 const config = {
@@ -221,12 +222,21 @@ function targetTable() {
   return lines.join('\n');
 }
 
+/** A decade tick: 1 µs, 10 µs, 100 µs, 1 ms, … */
+function decade(ns) {
+  const units = [[1e9, 's'], [1e6, 'ms'], [1e3, 'µs'], [1, 'ns']];
+  const [scale, unit] = units.find(([u]) => ns >= u) ?? units[units.length - 1];
+  return `${Math.round(ns / scale)} ${unit}`;
+}
+
 function plot() {
   const byName = (workloadIds) =>
     contenders
       .filter((c) => !runs.get(c.id).skipped)
       .map((c) => ({
         name: `${c.label} (${c.mediumLabel})`,
+        colour: c.colour,
+        dashed: c.medium === 'disk',
         points: workloadIds.map(([id, size]) => (ok(get(c.id, id)) ? [size, get(c.id, id).median] : null)),
       }));
   const sizes = [...RECORD_SIZES, SEQ_SIZE];
@@ -234,7 +244,7 @@ function plot() {
   return linePlot({
     title: 'Durable write latency by record size (median, log scales)',
     yLabel: 'median latency',
-    formatY: formatNs,
+    formatY: decade,
     panels: [
       {
         title: 'random offsets (1 MiB: sequential)',
@@ -316,6 +326,6 @@ const failures = [...runs.values()].flatMap((r) => (r.skipped ? [`${r.id}: ${r.s
 if (failures.length) log(`not all cases ran:\n  ${failures.join('\n  ')}`);
 if (!args['no-write']) {
   writeSection(docPath, 'bench:compare', body);
-  writeFileSync(join(root, 'docs', svgName), plot());
-  log(`wrote ${docPath} and docs/${svgName}`);
+  writeFileSync(join(dirname(docPath), svgName), plot());
+  log(`wrote ${docPath} and ${join(dirname(docPath), svgName)}`);
 }

@@ -1,6 +1,6 @@
 // svg.mjs -- a small hand-written SVG line plot (log-log), enough for latency by record size.
 
-const COLORS = ['#1b6ac9', '#7fb3f0', '#c0392b', '#f1948a', '#1e8449', '#82e0aa', '#7d3c98', '#b9770e'];
+const COLORS = ['#1b6ac9', '#c0392b', '#1e8449', '#7d3c98', '#b9770e'];
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** Decade ticks (1, 10, 100, …) covering [lo, hi]. */
@@ -11,8 +11,8 @@ function decades(lo, hi) {
 }
 
 /**
- * panels: [{ title, x: [{ value, label }], series: [{ name, points: [[x, y] | null] }] }] with y in ns.
- * Every panel shares the y range so that they can be compared by eye; series keep their colour across panels.
+ * panels: [{ title, x: [{ value, label }], series: [{ name, colour?, dashed?, points: [[x, y] | null] }] }], y in ns.
+ * Every panel shares the y range so that they can be compared by eye; series keep their style across panels.
  */
 export function linePlot({ title, panels, yLabel, formatY }) {
   const pw = 400;
@@ -20,7 +20,11 @@ export function linePlot({ title, panels, yLabel, formatY }) {
   const left = 70;
   const top = 50;
   const gap = 60;
-  const names = [...new Set(panels.flatMap((p) => p.series.map((s) => s.name)))];
+  const styles = new Map();
+  for (const s of panels.flatMap((p) => p.series)) {
+    if (!styles.has(s.name)) styles.set(s.name, { colour: s.colour ?? COLORS[styles.size % COLORS.length], dash: s.dashed ? ' stroke-dasharray="6 4"' : '' });
+  }
+  const names = [...styles.keys()];
   const legendH = 20 * Math.ceil(names.length / 3) + 10;
   const width = left + panels.length * (pw + gap);
   const height = top + ph + 60 + legendH;
@@ -49,21 +53,22 @@ export function linePlot({ title, panels, yLabel, formatY }) {
       out.push(`<text x="${px(x.value).toFixed(1)}" y="${top + ph + 18}" text-anchor="middle">${esc(x.label)}</text>`);
     }
     panel.series.forEach((s) => {
-      const color = COLORS[names.indexOf(s.name) % COLORS.length];
+      const { colour, dash } = styles.get(s.name);
       const pts = s.points.filter((pt) => pt && pt[1] > 0);
       if (pts.length > 1) {
         const d = pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
-        out.push(`<polyline points="${d}" fill="none" stroke="${color}" stroke-width="2"/>`);
+        out.push(`<polyline points="${d}" fill="none" stroke="${colour}" stroke-width="2"${dash}/>`);
       }
-      for (const [x, y] of pts) out.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3.5" fill="${color}"/>`);
+      for (const [x, y] of pts) out.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3.5" fill="${colour}"/>`);
     });
   });
   out.push(`<text transform="translate(16 ${top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>`);
   names.forEach((name, i) => {
+    const { colour, dash } = styles.get(name);
     const lx = left + (i % 3) * 230;
     const ly = top + ph + 48 + 20 * Math.floor(i / 3);
-    out.push(`<rect x="${lx}" y="${ly - 9}" width="18" height="4" fill="${COLORS[i % COLORS.length]}"/>`);
-    out.push(`<text x="${lx + 24}" y="${ly - 3}">${esc(name)}</text>`);
+    out.push(`<line x1="${lx}" x2="${lx + 26}" y1="${ly - 7}" y2="${ly - 7}" stroke="${colour}" stroke-width="2"${dash}/>`);
+    out.push(`<text x="${lx + 32}" y="${ly - 3}">${esc(name)}</text>`);
   });
   out.push('</svg>');
   return `${out.join('\n')}\n`;

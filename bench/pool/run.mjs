@@ -4,7 +4,7 @@
 // Writes its section of docs/benchmark.md.
 //
 //   node bench/pool/run.mjs [--quick] [--rounds N] [--budget MS] [--files 1000,10000,…] [--opens N]
-//                           [--dir DIR] [--no-build] [--no-write]
+//                           [--dir DIR] [--no-build] [--no-write] [--doc FILE]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -19,7 +19,6 @@ import { formatNs, formatRate, median } from '../compare/stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
-const docPath = join(root, 'docs/benchmark.md');
 
 const { values: args } = parseArgs({
   options: {
@@ -31,8 +30,10 @@ const { values: args } = parseArgs({
     dir: { type: 'string', default: '/dev/shm' },
     'no-build': { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
+    doc: { type: 'string', default: join(root, 'docs/benchmark.md') },
   },
 });
+const docPath = resolve(args.doc);
 const quick = args.quick;
 const config = {
   rounds: Number(args.rounds ?? (quick ? 1 : 3)),
@@ -90,8 +91,8 @@ const started = Date.now();
 const loadBefore = os.loadavg()[0];
 const MODES = [
   { mode: 'overwrite', label: 'overwrite of allocated blocks', target: true },
-  { mode: 'append-sync', label: 'append, file opened `{ sync: true }` (size durable on return)', target: true },
-  { mode: 'append', label: 'append (data durable on return, size at fsync)', target: false },
+  { mode: 'append-sync', label: 'append to a `{ sync: true }` file: size durable on return', target: true },
+  { mode: 'append', label: 'append: data durable on return, size at fsync', target: false },
 ];
 const writes = new Map(MODES.map((m) => [m.mode, []]));
 let granularity = null;
@@ -195,7 +196,7 @@ function targetTable() {
   const openAt = at?.opens?.length ? median(at.opens) : NaN;
   const writeRows = MODES.filter((m) => m.target).map(({ mode, label }) => {
     const m = mid(writes.get(mode), 'median');
-    return `| durable 4 KiB write ≤ 2 µs (${label}) | ${formatNs(m)} | ${verdict(Number.isFinite(m) ? m <= WRITE_TARGET_NS : null)} |`;
+    return `| durable 4 KiB write ≤ 2 µs; ${label} | ${formatNs(m)} | ${verdict(Number.isFinite(m) ? m <= WRITE_TARGET_NS : null)} |`;
   });
   return [
     '| target | measured | met |',
@@ -228,7 +229,7 @@ ${environment}
 
 ### Method
 
-Writes: ${config.rounds} rounds, the modes interleaved, each a fresh process that creates a pool, then
+Writes: ${config.rounds} round${config.rounds === 1 ? '' : 's'}, the modes interleaved, each a fresh process that creates a pool, then
 ${config.warmupMs} ms of warm-up and up to ${config.budgetMs} ms of 4 KiB \`writeSync\` calls, each timed; the table
 gives the median over rounds of each round's median (and p99). Overwrites go to random 4 KiB blocks of a
 ${config.fileBytes / MiB} MiB file written in full beforehand; appends write at \`file.size\` (at most ${config.appendBytes / MiB} MiB).

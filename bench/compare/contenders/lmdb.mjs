@@ -73,10 +73,18 @@ export async function open(dir) {
   const root = env(dir);
   const dbs = new Map(DB_SIZES.map((size) => [size, dbFor(root, `r${size}`)]));
   const big = dbs.get(PIECE);
+  // getBinaryFast answers in a reused buffer whose `length` is the value's but whose typed-array length
+  // is the whole scratch area, which copy and set reject; copy from a Buffer over that area instead.
+  let area = null;
+  let whole = null;
   const get = (db, key, buf, at) => {
     const v = db.getBinaryFast(key);
     if (v === undefined) throw new Error(`lmdb: no record ${key}`);
-    v.copy(buf, at, 0, v.length);
+    if (v.buffer !== area) {
+      area = v.buffer;
+      whole = Buffer.from(area);
+    }
+    whole.copy(buf, at, v.byteOffset, v.byteOffset + v.length);
   };
   return {
     slots: (size, dataBytes) => (size === SEQ_SIZE ? dataBytes / SEQ_SIZE : slotsFor(size, dataBytes)),
