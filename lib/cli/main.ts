@@ -1,46 +1,39 @@
 #!/usr/bin/env node
-import { formatProbe, probe } from './probe';
+import { formatUsage, parseArgs, UsageError, usageLine } from './args';
+import { findCommand, overview } from './commands';
+import { ExitCode, exitCodeFor, formatError } from './exit';
+import { guardStdout, printLines } from './output';
 
-const USAGE = `usage: pmemdax <command>
-
-commands:
-  probe [path]   what this machine offers for path (a device-dax, a file, or a directory to test in);
-                 with no path, a temporary file (not on pmem)
-  help           this text`;
-
-interface CodedError {
-  code?: string;
-  message: string;
-}
-
-function main(argv: string[]): number {
-  const [command, ...args] = argv;
-  switch (command) {
-    case 'probe': {
-      if (args.length > 1) {
-        process.stderr.write(`${USAGE}\n`);
-        return 2;
-      }
-      const report = probe(args[0]);
-      process.stdout.write(`${formatProbe(report)}\n`);
-      return report.roundTrip === 'ok' ? 0 : 1;
-    }
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      process.stdout.write(`${USAGE}\n`);
-      return command === undefined ? 2 : 0;
-    default:
-      process.stderr.write(`pmemdax: unknown command '${command}'\n${USAGE}\n`);
-      return 2;
+async function main(argv: readonly string[]): Promise<ExitCode> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h') {
+    await printLines([overview()]);
+    return name === undefined ? ExitCode.USAGE : ExitCode.OK;
   }
+  const command = findCommand(name);
+  const args = parseArgs(command, rest);
+  if (args.help) {
+    await printLines([formatUsage(command)]);
+    return ExitCode.OK;
+  }
+  return command.run(args);
 }
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (error) {
-  const e = error as CodedError;
-  process.stderr.write(`pmemdax: ${e.message}${e.code && !e.message.startsWith(e.code) ? ` (${e.code})` : ''}\n`);
-  process.exitCode = 1;
+function usageText(error: UsageError): string {
+  if (error.command === undefined) return `pmemdax: ${error.message}\n${overview()}\n`;
+  const usage = usageLine(findCommand(error.command));
+  return `pmemdax ${error.command}: ${error.message}\n${usage}  ('pmemdax help ${error.command}' says more)\n`;
 }
+
+guardStdout();
+// Until the command settles: one whose work never completed must not look like a success.
+process.exitCode = ExitCode.FAILED;
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(error instanceof UsageError ? usageText(error) : `${formatError(error)}\n`);
+    process.exitCode = exitCodeFor(error);
+  },
+);

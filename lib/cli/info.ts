@@ -1,0 +1,66 @@
+import { Pool, type PoolInfo, type PoolStatfs, type UnsafeShutdownState } from '../pool';
+import { JSON_OPTION, type Command } from './command';
+import { ExitCode } from './exit';
+import { fields, formatBytes, formatSize } from './format';
+import { printJson, printLines } from './output';
+
+/** unsafeShutdownWarning -- one line on the unsafe-shutdown record, or null when there is nothing to say. */
+export function unsafeShutdownWarning(u: UnsafeShutdownState): string | null {
+  if (u.mismatch) {
+    return `the platform's unsafe-shutdown count changed while the pool was closed (recorded ${u.recorded ?? '?'}, ` +
+      `now ${u.count ?? '?'}): writes that were not persisted before the power loss may be lost`;
+  }
+  if (u.identity !== null && u.recordedIdentity !== null && u.identity !== u.recordedIdentity) {
+    return `the pool was last closed on another device (${u.recordedIdentity}, now ${u.identity})`;
+  }
+  return null;
+}
+
+function recoveryText(info: PoolInfo): string {
+  const r = info.recovery;
+  const parts: string[] = [];
+  if (r.replayed > 0) parts.push(`${r.replayed} journal records replayed`);
+  if (r.tornTail) parts.push('a torn journal record discarded');
+  if (r.usedBackupSuperblock) parts.push('the backup superblock used');
+  if (r.orphansFreed > 0) parts.push(`${r.orphansFreed} unlinked files freed`);
+  return parts.length === 0 ? 'none needed' : parts.join(', ');
+}
+
+function infoLines(info: PoolInfo, fs: PoolStatfs): string[] {
+  const u = info.unsafeShutdown;
+  const used = fs.dataBlocks - fs.freeBlocks;
+  const rows: [string, string][] = [
+    ['path', info.path],
+    ['uuid', info.uuid],
+    ['format version', String(info.formatVersion)],
+    ['size', formatSize(info.size)],
+    ['block size', String(info.blockSize)],
+    ['journal', formatSize(info.journalBytes)],
+    ['data blocks', `${fs.dataBlocks} (${used} used, ${fs.freeBlocks} free: ${formatBytes(fs.freeBlocks * fs.blockSize)})`],
+    ['files', String(fs.files)],
+    ['name max', `${fs.nameMax} bytes`],
+    ['file size max', formatSize(fs.fileSizeMax)],
+    ['device', `${info.kind}, ${info.granularity} granularity, MAP_SYNC ${info.mapSync ? 'yes' : 'no'}`],
+    ['last close', u.dirty ? 'not clean (the pool was open for writing when its process stopped)' : 'clean'],
+    ['unsafe shutdowns', u.count === null ? 'not exposed by this platform' : `${u.count} (recorded at close: ${u.recorded ?? 'none'})`],
+    ['recovery', recoveryText(info)],
+  ];
+  const warning = unsafeShutdownWarning(u);
+  if (warning !== null) rows.push(['warning', warning]);
+  return fields(rows);
+}
+
+export const info: Command = {
+  name: 'info',
+  synopsis: '<pool>',
+  summary: 'a pool\'s size, space, files, device, and how it was last closed',
+  options: { json: JSON_OPTION },
+  positional: [1, 1],
+  async run(args) {
+    using pool = Pool.open(args.positional[0] as string, { readonly: true });
+    const fs = pool.statfs();
+    if (args.flags.has('json')) await printJson({ info: pool.info, statfs: fs });
+    else await printLines(infoLines(pool.info, fs));
+    return ExitCode.OK;
+  },
+};

@@ -1,0 +1,53 @@
+import { statSync } from 'node:fs';
+import { Pool, type PoolCreateOptions } from '../pool';
+import { parseSize, UsageError } from './args';
+import { QUIET_OPTION, type Command } from './command';
+import { ExitCode } from './exit';
+import { fields, formatSize } from './format';
+import { printLines } from './output';
+import { progressBar } from './progress';
+
+function format(path: string, options: PoolCreateOptions, quiet: boolean): Pool {
+  const progress = progressBar('formatting', { quiet });
+  try {
+    return Pool.create(path, { ...options, progress: progress.report });
+  } finally {
+    progress.end();
+  }
+}
+
+export const mkfs: Command = {
+  name: 'mkfs',
+  synopsis: '<path>',
+  summary: 'format a pool',
+  details: 'A new file needs --size; an existing file or a device-dax namespace is formatted at its size.',
+  options: {
+    size: { kind: 'value', value: 'SIZE', help: 'pool size: bytes, or with K, M, G, T (64M, 1G)' },
+    journal: { kind: 'value', value: 'SIZE', help: 'metadata journal size (default 1/64 of the pool, 256K..64M)' },
+    force: { kind: 'flag', short: 'f', help: 'format over an existing pool (its files are lost)' },
+    quiet: QUIET_OPTION,
+  },
+  positional: [1, 1],
+  async run(args) {
+    const path = args.positional[0] as string;
+    const sizeText = args.values.get('size');
+    const journalText = args.values.get('journal');
+    const size = sizeText === undefined ? undefined : parseSize(sizeText, 'size', 'mkfs');
+    const journalBytes = journalText === undefined ? undefined : parseSize(journalText, 'journal', 'mkfs');
+    if (size === undefined && statSync(path, { throwIfNoEntry: false }) === undefined) {
+      throw new UsageError(`'${path}' does not exist: give --size to create it`, 'mkfs');
+    }
+    using pool = format(path, { size, journalBytes, force: args.flags.has('force') }, args.flags.has('quiet'));
+    const fs = pool.statfs();
+    await printLines([
+      `formatted ${path}`,
+      ...fields([
+        ['uuid', pool.info.uuid],
+        ['size', formatSize(pool.info.size)],
+        ['journal', formatSize(pool.info.journalBytes)],
+        ['data blocks', `${fs.dataBlocks} of ${pool.info.blockSize} bytes`],
+      ]),
+    ]);
+    return ExitCode.OK;
+  },
+};

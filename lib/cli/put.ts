@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, fstatSync, openSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { isErrnoError } from '../errors';
+import { Pool, type PoolFile } from '../pool';
+import { QUIET_OPTION, type Command } from './command';
+import { ExitCode } from './exit';
+import { progressBar, type Progress } from './progress';
+
+const CHUNK = 1024 * 1024;
+
+interface Source {
+  readonly stream: Readable;
+  /** Bytes to come, when known (a regular file). */
+  readonly total: number | undefined;
+}
+
+/** openSource -- opened before the pool is touched, so a missing input file changes nothing. */
+function openSource(input: string | undefined): Source {
+  if (input === undefined || input === '-') return { stream: process.stdin, total: undefined };
+  const fd = openSync(input, 'r');
+  const st = fstatSync(fd);
+  return { stream: createReadStream(input, { fd, highWaterMark: CHUNK }), total: st.isFile() ? st.size : undefined };
+}
+
+/** A name the pool rejects (too long, empty, NUL) fails here, before any data is written. */
+function checkName(pool: Pool, name: string): void {
+  try {
+    pool.stat(name);
+  } catch (error) {
+    if (!isErrnoError(error, 'ENOENT')) throw error;
+  }
+}
+
+async function copyIn(source: Source, file: PoolFile, progress: Progress): Promise<void> {
+  let pos = 0;
+  for await (const chunk of source.stream) {
+    const bytes = chunk as Buffer;
+    for (let off = 0; off < bytes.length;) {
+      const n = file.writeSync(bytes.subarray(off), pos + off);
+      if (n <= 0) throw new Error(`pool file '${file.name}' accepted no bytes at offset ${pos + off}`);
+      off += n;
+    }
+    pos += bytes.length;
+    if (source.total !== undefined) progress.report?.(pos, source.total);
+  }
+  await file.fsync();
+}
+
+function removeTemp(pool: Pool, temp: string): void {
+  try {
+    if (pool.exists(temp)) pool.unlink(temp);
+  } catch {
+    // The copy's failure is the error to report; a `.pmemdax-put.*` name left behind says what it is.
+  }
+}
+
+export const put: Command = {
+  name: 'put',
+  synopsis: '<pool> <name> [file|-]',
+  summary: 'store a file (or stdin) under name, creating or replacing it atomically',
+  details: 'The data is written to a temporary name (.pmemdax-put.*), synced, then renamed over name: ' +
+    'durable when the command exits 0, and name is either the old file or the new one after a crash.',
+  options: { quiet: QUIET_OPTION },
+  positional: [2, 3],
+  async run(args) {
+    const [path, name, input] = args.positional as [string, string, string | undefined];
+    const source = openSource(input);
+    using pool = Pool.open(path);
+    checkName(pool, name);
+    const temp = `.pmemdax-put.${process.pid}.${randomBytes(4).toString('hex')}`;
+    const progress = progressBar(`writing ${name}`, { quiet: args.flags.has('quiet') });
+    try {
+      {
+        using file = pool.open(temp, { create: true, exclusive: true });
+        await copyIn(source, file, progress);
+      }
+      pool.rename(temp, name);
+    } catch (error) {
+      removeTemp(pool, temp);
+      throw error;
+    } finally {
+      progress.end();
+      source.stream.destroy();
+    }
+    return ExitCode.OK;
+  },
+};

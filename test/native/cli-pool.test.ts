@@ -1,0 +1,307 @@
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { HOST_MEDIA, MiB, PROJECT_ROOT, scratchDir } from '../support/scratch';
+
+const CLI = `${PROJECT_ROOT}/dist/cli/main.js`;
+
+interface Run {
+  readonly status: number | null;
+  readonly stdout: Buffer;
+  readonly stderr: string;
+}
+
+/** Runs a program (asynchronously: the test worker must keep answering vitest meanwhile). */
+function run(file: string, args: string[], input: Uint8Array | string = ''): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { timeout: 60_000 });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() }));
+    child.stdin.once('error', () => {}); // a command that reads no input may exit before taking it
+    child.stdin.end(input);
+  });
+}
+
+/** Runs the CLI and returns its stdout as text, failing with its stderr if it did not exit 0. */
+const cli = (args: string[], input?: Uint8Array | string) => run(process.execPath, [CLI, ...args], input);
+
+async function ok(...args: string[]): Promise<string> {
+  const r = await cli(args);
+  expect(r.status, `pmemdax ${args.join(' ')}: ${r.stderr}`).toBe(0);
+  return r.stdout.toString();
+}
+
+/** The bytes `pmemdax cat` writes, failing with its stderr if it did not exit 0. */
+async function cat(pool: string, name: string): Promise<Buffer> {
+  const r = await cli(['cat', pool, name]);
+  expect(r.status, `pmemdax cat ${name}: ${r.stderr}`).toBe(0);
+  return r.stdout;
+}
+
+async function json<T>(...args: string[]): Promise<T> {
+  return JSON.parse(await ok(...args, '--json')) as T;
+}
+
+const sha = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+describe.each(HOST_MEDIA)('pmemdax pool commands on a $name', (medium) => {
+  let s: ReturnType<typeof scratchDir>;
+  let pool: string;
+  beforeEach(() => {
+    s = scratchDir(medium.dir());
+    pool = s.file('pool');
+  });
+  afterEach(() => s.cleanup());
+
+  it('mkfs formats a new file of --size; info reads it back as text and JSON', async () => {
+    expect(await ok('mkfs', pool, '--size', '64M', '--journal', '1M')).toMatch(/^formatted /);
+    expect(readFileSync(pool).length).toBe(64 * MiB);
+    const text = await ok('info', pool);
+    expect(text).toMatch(/^size: +67108864 bytes \(64 MiB\)$/m);
+    expect(text).toMatch(/^journal: +1048576 bytes \(1 MiB\)$/m);
+    expect(text).toMatch(/^files: +0$/m);
+    const { info, statfs } = await json<{ info: { size: number; uuid: string; journalBytes: number }; statfs: { files: number } }>('info', pool);
+    expect(info.size).toBe(64 * MiB);
+    expect(info.journalBytes).toBe(MiB);
+    expect(statfs.files).toBe(0);
+    expect(text).toContain(info.uuid);
+  });
+
+  it('put stores a file and stdin; cat gives back the same bytes; stat, ls and fiemap describe them', async () => {
+    await ok('mkfs', pool, '--size', '32M');
+    const big = randomBytes(3 * MiB + 123);
+    writeFileSync(s.file('big.bin'), big);
+    await ok('put', pool, 'big', s.file('big.bin'));
+    const fromStdin = randomBytes(70_000);
+    expect((await cli(['put', pool, 'dir/small', '-'], fromStdin)).status).toBe(0);
+    expect((await cli(['put', pool, 'empty'], '')).status).toBe(0);
+
+    expect(sha(await cat(pool, 'big'))).toBe(sha(big));
+    expect(sha(await cat(pool, 'dir/small'))).toBe(sha(fromStdin));
+    expect((await cat(pool, 'empty')).length).toBe(0);
+
+    expect(await ok('ls', pool)).toBe('big\ndir/small\nempty\n');
+    expect(await ok('ls', pool, 'dir/')).toBe('dir/small\n');
+    expect(await ok('ls', pool, 'nothing-here')).toBe('');
+    expect(await json<string[]>('ls', pool)).toEqual(['big', 'dir/small', 'empty']);
+    const long = (await ok('ls', pool, '-l')).split('\n');
+    expect(long[0]).toMatch(/size +allocated +extents +modified +name/);
+    expect(long[1]).toMatch(new RegExp(`^ *${big.length} +\\d+ +\\d+ +\\S+ +big$`));
+
+    const st = await json<{ name: string; size: number; allocated: number; extents: number }>('stat', pool, 'big');
+    expect(st).toMatchObject({ name: 'big', size: big.length });
+    expect(st.allocated).toBeGreaterThanOrEqual(big.length);
+    expect(await ok('stat', pool, 'big')).toMatch(new RegExp(`^size: +${big.length} bytes`, 'm'));
+
+    const extents = await json<{ logical: number; length: number; flagNames: string[] }[]>('fiemap', pool, 'big');
+    expect(extents.length).toBe(st.extents);
+    expect(extents.reduce((n, e) => n + e.length, 0)).toBeGreaterThanOrEqual(big.length);
+    expect(extents.at(-1)?.flagNames).toContain('last');
+    expect(await ok('fiemap', pool, 'big')).toMatch(/^ *logical +physical +length +flags\n/);
+    expect(await ok('fiemap', pool, 'empty')).toMatch(/no extents/);
+    expect(await json<unknown[]>('fiemap', pool, 'empty')).toEqual([]);
+    expect(await ok('info', pool)).toMatch(/^files: +3$/m);
+  });
+
+  it('put replaces a file in one step and leaves no temporary name behind', async () => {
+    await ok('mkfs', pool, '--size', '16M');
+    expect((await cli(['put', pool, 'f'], 'old contents')).status).toBe(0);
+    expect((await cli(['put', pool, 'f'], 'new')).status).toBe(0);
+    expect((await cat(pool, 'f')).toString()).toBe('new');
+    expect(await ok('ls', pool)).toBe('f\n');
+  });
+
+  it('a put whose input fails leaves the old file as it was and no temporary name', async () => {
+    await ok('mkfs', pool, '--size', '16M');
+    expect((await cli(['put', pool, 'f'], 'kept')).status).toBe(0);
+    mkdirSync(s.file('a-directory'));
+    const r = await cli(['put', pool, 'f', s.file('a-directory')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^pmemdax: .*\(EISDIR\)\n$/);
+    const missing = await cli(['put', pool, 'f', s.file('no-such-input')]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/\(ENOENT\)\n$/);
+    expect((await cat(pool, 'f')).toString()).toBe('kept');
+    expect(await ok('ls', pool)).toBe('f\n');
+  });
+
+  it('rm removes every name it can, reports the others and exits 1; -f ignores missing names', async () => {
+    await ok('mkfs', pool, '--size', '16M');
+    for (const n of ['a', 'b', 'c']) expect((await cli(['put', pool, n], n)).status).toBe(0);
+    const r = await cli(['rm', pool, 'a', 'missing', 'b']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^pmemdax: .*missing.*\(ENOENT\)\n$/);
+    expect(await ok('ls', pool)).toBe('c\n');
+    await ok('rm', '-f', pool, 'missing', 'c');
+    expect(await ok('ls', pool)).toBe('');
+  });
+
+  it('check passes a fresh pool and one with files; badblocks finds none off pmem', async () => {
+    await ok('mkfs', pool, '--size', '16M');
+    expect((await cli(['put', pool, 'x'], randomBytes(100_000))).status).toBe(0);
+    expect(await ok('check', pool)).toMatch(/: 1 files, \d+ blocks used, no problems\n$/);
+    expect(await json<{ ok: boolean; problems: unknown[] }>('check', pool)).toMatchObject({ ok: true, problems: [] });
+    expect(await ok('badblocks', pool)).toMatch(/no known badblocks/);
+    expect(await json<unknown[]>('badblocks', pool)).toEqual([]);
+  });
+});
+
+describe('pmemdax pool commands: read-only commands, errors and exit codes', () => {
+  let s: ReturnType<typeof scratchDir>;
+  let pool: string;
+  beforeEach(async () => {
+    s = scratchDir('/dev/shm');
+    pool = s.file('pool');
+    await ok('mkfs', pool, '--size', '16M');
+    expect((await cli(['put', pool, 'f'], randomBytes(50_000))).status).toBe(0);
+  });
+  afterEach(() => s.cleanup());
+
+  it('info, check, ls, stat, cat, fiemap and badblocks leave the pool file byte for byte as it was', async () => {
+    const before = sha(readFileSync(pool));
+    for (const args of [['info'], ['check'], ['ls'], ['ls', '-l'], ['stat', 'f'], ['cat', 'f'], ['fiemap', 'f'], ['badblocks']]) {
+      const [command, ...rest] = args as [string, ...string[]];
+      expect((await cli([command, pool, ...rest])).status, command).toBe(0);
+    }
+    expect(sha(readFileSync(pool))).toBe(before);
+  });
+
+  it('cat into a reader that stops early exits 0 without a word', async () => {
+    await ok('mkfs', pool, '--size', '32M', '--force');
+    writeFileSync(s.file('big'), randomBytes(8 * MiB));
+    await ok('put', pool, 'big', s.file('big'));
+    const r = await run('bash', ['-c', `set -o pipefail; "${process.execPath}" "${CLI}" cat "${pool}" big | head -c 10 >/dev/null`]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it('a missing pool exits 1 with ENOENT', async () => {
+    const r = await cli(['info', s.file('nope')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^pmemdax: ENOENT: .*\(ENOENT\)\n$/);
+  });
+
+  it('a file that is not a pool exits 5 (ERR_PMEMDAX_CORRUPT), for every command', async () => {
+    writeFileSync(s.file('zeros'), Buffer.alloc(MiB));
+    writeFileSync(s.file('text'), 'hello\n'.repeat(100_000));
+    for (const file of ['zeros', 'text']) {
+      for (const args of [['info'], ['check'], ['ls'], ['stat', 'x'], ['cat', 'x'], ['put', 'x', '-'], ['rm', 'x'], ['fiemap', 'x'], ['badblocks']]) {
+        const [command, ...rest] = args as [string, ...string[]];
+        const r = await cli([command, s.file(file), ...rest], '');
+        expect(r.status, `${command} on ${file}: ${r.stderr}`).toBe(5);
+        expect(r.stderr).toMatch(/\(ERR_PMEMDAX_CORRUPT\)\n$/);
+      }
+    }
+  });
+
+  it('mkfs over a pool needs --force (EEXIST, exit 1), and then starts it empty', async () => {
+    const r = await cli(['mkfs', pool, '--size', '16M']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/\(EEXIST\)\n$/);
+    expect(await ok('ls', pool)).toBe('f\n');
+    await ok('mkfs', pool, '--force');
+    expect(await ok('ls', pool)).toBe('');
+  });
+
+  it('a pool open for writing in another process exits 4 (ERR_PMEMDAX_POOL_LOCKED) for writers and readers', async () => {
+    const holder = spawn(process.execPath, ['-e', `
+      const { Pool } = require(${JSON.stringify(`${PROJECT_ROOT}/dist/pool/index.js`)});
+      const p = Pool.open(process.argv[1]);
+      process.stdout.write('ready\\n');
+      process.stdin.resume();
+      process.stdin.on('end', () => p.close());
+    `, pool], { stdio: ['pipe', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout.once('data', () => resolve());
+      holder.once('exit', (code) => reject(new Error(`holder exited ${code}`)));
+    });
+    try {
+      for (const args of [['put', pool, 'g', '-'], ['rm', pool, 'f'], ['info', pool], ['cat', pool, 'f'], ['mkfs', pool, '--force']]) {
+        const r = await cli(args, '');
+        expect(r.status, args.join(' ')).toBe(4);
+        expect(r.stderr).toMatch(/\(ERR_PMEMDAX_POOL_LOCKED\)\n$/);
+      }
+    } finally {
+      holder.stdin.end();
+      await new Promise((resolve) => holder.once('exit', resolve));
+    }
+    expect(await ok('ls', pool)).toBe('f\n');
+  });
+
+  it('a missing or unusable name fails with its errno: ENOENT, ENAMETOOLONG, EINVAL (exit 1)', async () => {
+    const long = 'n'.repeat(256);
+    const cases: [string[], string][] = [
+      [['stat', pool, 'nope'], 'ENOENT'],
+      [['cat', pool, 'nope'], 'ENOENT'],
+      [['fiemap', pool, 'nope'], 'ENOENT'],
+      [['stat', pool, long], 'ENAMETOOLONG'],
+      [['put', pool, long, '-'], 'ENAMETOOLONG'],
+      [['put', pool, '', '-'], 'EINVAL'],
+    ];
+    for (const [args, code] of cases) {
+      const r = await cli(args, 'data');
+      expect(r.status, args.join(' ')).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`\\(${code}\\)\\n$`));
+    }
+    expect(await ok('ls', pool)).toBe('f\n');
+  });
+
+  it('a name of exactly 255 bytes is stored', async () => {
+    const name = 'é'.repeat(127) + 'x';
+    expect((await cli(['put', pool, name], 'ok')).status).toBe(0);
+    expect((await cat(pool, name)).toString()).toBe('ok');
+  });
+
+  it('usage errors exit 2 and print the command\'s usage line: missing arguments, unknown options, bad sizes', async () => {
+    const cases: string[][] = [
+      ['stat', pool],
+      ['cat', pool],
+      ['put', pool],
+      ['rm', pool],
+      ['info'],
+      ['info', pool, 'extra'],
+      ['ls', pool, '--bogus'],
+      ['ls', pool, '-x'],
+      ['cat', pool, 'f', '--json'],
+      ['mkfs', s.file('new'), '--size', '12Q'],
+      ['mkfs', s.file('new'), '--size', '0'],
+      ['mkfs', s.file('new'), '--size'],
+      ['mkfs', s.file('new'), '--size', '1.5G'],
+      ['mkfs', s.file('new'), '--size', '1M', '--journal', 'lots'],
+      ['mkfs', s.file('new')],
+    ];
+    for (const args of cases) {
+      const r = await cli(args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`^pmemdax ${args[0]}: .*\\nusage: pmemdax ${args[0]} `));
+    }
+    const unknown = await cli(['frobnicate']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command 'frobnicate'/);
+  });
+
+  it('help lists every command and the exit codes; --help and help <command> show a command\'s options', async () => {
+    const text = await ok('help');
+    for (const c of ['mkfs', 'info', 'check', 'ls', 'stat', 'cat', 'put', 'rm', 'fiemap', 'badblocks', 'probe']) {
+      expect(text).toMatch(new RegExp(`^  ${c} `, 'm'));
+    }
+    expect(text).toMatch(/^ +4 .*ERR_PMEMDAX_POOL_LOCKED/m);
+    expect(await ok('help', 'mkfs')).toMatch(/--size SIZE/);
+    expect(await ok('mkfs', '--help')).toBe(await ok('help', 'mkfs'));
+    expect((await cli(['help', 'frobnicate'])).status).toBe(2);
+  });
+
+  it('prints no progress bar when stderr is not a terminal, nor with --quiet on one', async () => {
+    const piped = await cli(['check', pool]);
+    expect(piped.status).toBe(0);
+    expect(piped.stderr).toBe('');
+    const tty = await run('script', ['-qfec', `"${process.execPath}" "${CLI}" check --quiet "${pool}" >/dev/null`, '/dev/null']);
+    expect(tty.status).toBe(0);
+    expect(tty.stdout.toString()).not.toMatch(/checking/);
+  });
+});
