@@ -63,9 +63,10 @@ export class Allocator {
   }
 
   /**
-   * 1..`want` contiguous free blocks: at `goal` if it is free (extending a file in place), else
-   * starting on `colour` within a 2 MiB group (so a file's 2 MiB-aligned range lands on a 2 MiB-aligned
-   * run and can be mapped by PMD entries), else the next free run. Returns [first, count], or null
+   * 1..`want` contiguous free blocks: at `goal` if it is free (extending a file in place); else, for
+   * an allocation that reaches the end of its file's 2 MiB group, starting on `colour` within a
+   * 2 MiB group (so the file's aligned range lands on an aligned run and can be mapped by PMD
+   * entries); else the next free run. Returns [first, count], or null
    * when nothing is free beyond the checkpoint reserve.
    */
   take(want: number, goal: number, colour: number, reserve = false): [number, number] | null {
@@ -90,15 +91,18 @@ export class Allocator {
 
   private search(want: number, colour: number): [number, number] {
     const span = this.hi - this.lo;
-    const needAligned = Math.min(want, PMD_PAGES - colour);
-    // Aligned pass: group starts from the cursor's group, wrapping once.
-    const groups = Math.ceil(this.hi / PMD_PAGES);
-    const g0 = Math.floor(this.cursor / PMD_PAGES);
-    for (let k = 0; k < groups; k++) {
-      const b = ((g0 + k) % groups) * PMD_PAGES + colour;
-      if (b < this.lo || b >= this.hi || this.used(b)) continue;
-      const n = this.runAt(b, want);
-      if (n >= needAligned) return [b, n];
+    const needAligned = PMD_PAGES - colour;
+    // Only an allocation that reaches the end of its 2 MiB group can make the group PMD-mappable;
+    // placing small ones on colour would scatter them over every group and fragment the pool.
+    if (want >= needAligned) {
+      const groups = Math.ceil(this.hi / PMD_PAGES);
+      const g0 = Math.floor(this.cursor / PMD_PAGES);
+      for (let k = 0; k < groups; k++) {
+        const b = ((g0 + k) % groups) * PMD_PAGES + colour;
+        if (b < this.lo || b >= this.hi || this.used(b)) continue;
+        const n = this.runAt(b, want);
+        if (n >= needAligned) return [b, n];
+      }
     }
     for (let k = 0; k < span; k++) {
       const b = this.lo + ((this.cursor - this.lo + k) % span);
@@ -109,6 +113,33 @@ export class Allocator {
       if (!this.used(b)) return [b, this.runAt(b, want)];
     }
     return [-1, 0];
+  }
+
+  /**
+   * `want` free blocks in at most `maxRuns` runs, first fit from the start of the data area (a
+   * checkpoint image); ignores `keep`. Returns [start, count] pairs, or null when they do not exist.
+   */
+  takeRuns(want: number, maxRuns: number): number[] | null {
+    const runs: number[] = [];
+    let got = 0;
+    for (let b = this.lo; b < this.hi && got < want; b++) {
+      if ((b & 31) === 0 && (this.bitmap[b >>> 5] as number) === 0xffffffff) {
+        b += 31;
+        continue;
+      }
+      if (this.used(b)) continue;
+      const n = this.runAt(b, want - got);
+      runs.push(b, n);
+      got += n;
+      b += n - 1;
+    }
+    if (got < want || runs.length / 2 > maxRuns) return null;
+    for (let i = 0; i < runs.length; i += 2) {
+      this.markUsed(runs[i] as number, runs[i + 1] as number);
+      this.allocRuns.push(runs[i] as number, runs[i + 1] as number);
+    }
+    this.free -= want;
+    return runs;
   }
 
   /** A reserved run became part of a change (CoW end): it commits with the next record. */

@@ -1,5 +1,5 @@
 import type { DaxDevice } from '../device/types';
-import { BLOCK, dataEnd, dataStart } from './layout';
+import { BLOCK, dataEnd, dataStart, inCheckpoint } from './layout';
 import type { PoolState } from './state';
 import type { PoolBadblock } from './types';
 
@@ -14,7 +14,7 @@ export function locateBadblocks(device: DaxDevice, s: PoolState): PoolBadblock[]
       let owner: PoolBadblock['owner'] = { kind: 'free' };
       if (b === 0 || b === sb.blocks - 1) owner = { kind: 'metadata', area: 'superblock' };
       else if (b < dataStart(sb)) owner = { kind: 'metadata', area: 'journal' };
-      else if (b >= sb.ckptStart && b < sb.ckptStart + sb.ckptBlocks) owner = { kind: 'metadata', area: 'checkpoint' };
+      else if (inCheckpoint(sb, b)) owner = { kind: 'metadata', area: 'checkpoint' };
       else if (b < dataEnd(sb)) {
         for (const inode of s.inodes.values()) {
           inode.extents.forEach(0, Infinity, (page, count, block) => {

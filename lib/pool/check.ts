@@ -2,7 +2,7 @@ import type { DaxDevice } from '../device/types';
 import { PmemdaxError } from '../errors';
 import { ExtentState } from './extent-map';
 import { loadPool } from './format';
-import { BLOCK, dataEnd, dataStart, decodeSuperblock, FILE_SIZE_MAX } from './layout';
+import { BLOCK, dataEnd, dataStart, decodeSuperblock, FILE_SIZE_MAX, inCheckpoint } from './layout';
 import { readMeta } from './meta-io';
 import type { PoolState } from './state';
 import type { CheckProblem, CheckReport, UnsafeShutdownState } from './types';
@@ -66,7 +66,7 @@ export function checkPool(device: DaxDevice, path: string, unsafe: UnsafeShutdow
     if (n !== refs) add('refcount', `block ${b}`, `recorded refcount ${refs}, referenced ${n} times`);
   }
   for (const [b, n] of extra) if (!s.alloc.shared.has(b)) add('refcount', `block ${b}`, `referenced ${n} times without a refcount record`);
-  const meta = (b: number): boolean => b < lo || b >= hi || (b >= sb.ckptStart && b < sb.ckptStart + sb.ckptBlocks);
+  const meta = (b: number): boolean => b < lo || b >= hi || inCheckpoint(sb, b);
   let used = 0;
   for (let b = 0; b < sb.blocks; b++) {
     const isUsed = s.alloc.used(b);

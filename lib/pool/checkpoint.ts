@@ -63,10 +63,31 @@ export function encodeCheckpoint(s: PoolState, epoch: number, bitmap: Uint32Arra
   return w.bytes.subarray(0, total);
 }
 
+/** Write `image` over the blocks of `runs` ([start, count] pairs), in order; durable on return. */
+export function writeRuns(device: DaxDevice, runs: readonly number[], image: Uint8Array): void {
+  let at = 0;
+  for (let i = 0; i < runs.length && at < image.length; i += 2) {
+    const n = Math.min((runs[i + 1] as number) * BLOCK, image.length - at);
+    device.copy((runs[i] as number) * BLOCK, image.subarray(at, at + n));
+    at += n;
+  }
+}
+
+function readRuns(device: DaxDevice, path: string, runs: readonly number[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (let i = 0; i < runs.length && at < length; i += 2) {
+    const n = Math.min((runs[i + 1] as number) * BLOCK, length - at);
+    out.set(readMeta(device, path, (runs[i] as number) * BLOCK, n, 'checkpoint'), at);
+    at += n;
+  }
+  return out;
+}
+
 /** Load the checkpoint `sb` points at into the empty state `s`. */
 export function loadCheckpoint(device: DaxDevice, s: PoolState, sb: Superblock): void {
-  const offset = sb.ckptStart * BLOCK;
-  const bytes = readMeta(device, s.path, offset, sb.ckptBytes, 'checkpoint');
+  const offset = (sb.ckptRuns[0] as number) * BLOCK;
+  const bytes = readRuns(device, s.path, sb.ckptRuns, sb.ckptBytes);
   const bad = (why: string, at = 0): Error => corrupt(s.path, 'checkpoint', offset + at, why);
   if (crc32c(bytes) !== sb.ckptCrc) throw bad('checksum mismatch');
   const r = new Codec(bytes);

@@ -1,10 +1,10 @@
 import type { DaxDevice } from '../device/types';
 import { daxError } from '../dax/errors';
 import { Errno } from '../iomap/errno';
-import { checkpointBytes, encodeCheckpoint } from './checkpoint';
+import { checkpointBytes, encodeCheckpoint, writeRuns } from './checkpoint';
 import { crc32c } from './crc32c';
 import { Journal } from './journal';
-import { BLOCK, encodeSuperblock, type Superblock } from './layout';
+import { BLOCK, CKPT_RUNS_MAX, ckptBlocks, encodeSuperblock, type Superblock } from './layout';
 import { PoolOps } from './ops';
 import type { PoolState } from './state';
 
@@ -53,21 +53,15 @@ export class PoolCore {
     const s = this.state;
     const old = this.sb;
     const blocks = Math.ceil(checkpointBytes(s) / BLOCK);
-    s.alloc.keep = 0;
-    const run = s.alloc.take(blocks, -1, 0);
-    if (run === null || run[1] < blocks) {
-      if (run !== null) s.alloc.dropNow(run[0], run[1]);
-      this.updateKeep();
-      throw daxError(-Errno.ENOSPC, 'fsync', { path: s.path });
-    }
-    const [start] = run;
+    const runs = s.alloc.takeRuns(blocks, CKPT_RUNS_MAX);
+    if (runs === null) throw daxError(-Errno.ENOSPC, 'fsync', { path: s.path });
     const epoch = old.epoch + 1;
-    const image = encodeCheckpoint(s, epoch, s.alloc.snapshot([old.ckptStart, old.ckptBlocks]));
-    this.device.copy(start * BLOCK, image);
-    this.writeSuperblocks({ ...old, epoch, ckptStart: start, ckptBlocks: blocks, ckptBytes: image.length, ckptCrc: crc32c(image) });
+    const image = encodeCheckpoint(s, epoch, s.alloc.snapshot(old.ckptRuns));
+    writeRuns(this.device, runs, image);
+    this.writeSuperblocks({ ...old, epoch, ckptRuns: runs, ckptBytes: image.length, ckptCrc: crc32c(image) });
     this.journal.reset(epoch);
     s.committed();
-    s.alloc.dropNow(old.ckptStart, old.ckptBlocks);
+    for (let i = 0; i < old.ckptRuns.length; i += 2) s.alloc.dropNow(old.ckptRuns[i] as number, old.ckptRuns[i + 1] as number);
     this.updateKeep();
   }
 
@@ -90,6 +84,6 @@ export class PoolCore {
 
   /** Data allocations leave room for the next checkpoint: this one plus what a full journal can add. */
   private updateKeep(): void {
-    this.state.alloc.keep = this.sb.ckptBlocks + Math.ceil((3 * this.journal.size) / BLOCK) + 1;
+    this.state.alloc.keep = ckptBlocks(this.sb) + Math.ceil((3 * this.journal.size) / BLOCK) + 1;
   }
 }

@@ -3,7 +3,7 @@ import type { DaxDevice } from '../device/types';
 import { PmemdaxError, isErrnoError } from '../errors';
 import { loadCheckpoint } from './checkpoint';
 import { crc32c } from './crc32c';
-import { encodeCheckpoint } from './checkpoint';
+import { encodeCheckpoint, writeRuns } from './checkpoint';
 import { corrupt } from './errors';
 import { Journal, type ReplayResult } from './journal';
 import { BLOCK, dataStart, decodeSuperblock, defaultJournalBlocks, encodeSuperblock, type Superblock } from './layout';
@@ -40,8 +40,7 @@ export function formatPool(device: DaxDevice, path: string, opts: FormatOptions)
     journalBlocks,
     seq: 0,
     epoch: 1,
-    ckptStart: 0,
-    ckptBlocks: 0,
+    ckptRuns: [],
     ckptBytes: 0,
     ckptCrc: 0,
     dirty: false,
@@ -53,17 +52,17 @@ export function formatPool(device: DaxDevice, path: string, opts: FormatOptions)
     device.fill(BLOCK + done, 0, Math.min(ZERO_CHUNK, total - done));
     opts.progress?.(Math.min(done + ZERO_CHUNK, total), total);
   }
-  sb.ckptStart = dataStart(sb);
   const state = new PoolState(sb, path);
   state.alloc.markUsed(0, dataStart(sb));
   state.alloc.markUsed(blocks - 1, 1);
   // The first checkpoint is small: one block per 32 Ki blocks of bitmap, plus a header block.
-  sb.ckptBlocks = Math.ceil((64 + state.alloc.bitmap.byteLength) / BLOCK);
-  state.alloc.markUsed(sb.ckptStart, sb.ckptBlocks);
+  const blocksNeeded = Math.ceil((64 + state.alloc.bitmap.byteLength) / BLOCK);
+  sb.ckptRuns = [dataStart(sb), blocksNeeded];
+  state.alloc.markUsed(dataStart(sb), blocksNeeded);
   const image = encodeCheckpoint(state, sb.epoch, state.alloc.bitmap);
   sb.ckptBytes = image.length;
   sb.ckptCrc = crc32c(image);
-  device.copy(sb.ckptStart * BLOCK, image);
+  writeRuns(device, sb.ckptRuns, image);
   const bytes = encodeSuperblock({ ...sb, seq: 1 });
   device.copy((blocks - 1) * BLOCK, bytes);
   device.copy(0, bytes);

@@ -12,6 +12,9 @@ export const NO_BLOCK = 0xffffffff;
 /** Files address at most 2^32 - 1 pages. */
 export const FILE_SIZE_MAX = (2 ** 32 - 1) * BLOCK;
 export const IDENTITY_MAX = 128;
+/** The checkpoint's runs are listed from this superblock offset, at most CKPT_RUNS_MAX of them. */
+const RUNS_AT = 512;
+export const CKPT_RUNS_MAX = 440;
 const SB_CRC_AT = BLOCK - 4;
 
 /** Where everything is: the fixed areas, and the checkpoint the journal continues from. */
@@ -25,8 +28,8 @@ export interface Superblock {
   seq: number;
   /** Checkpoint generation; journal records of another epoch are stale. */
   epoch: number;
-  ckptStart: number;
-  ckptBlocks: number;
+  /** The checkpoint's blocks: [start, count] pairs, in image order. */
+  ckptRuns: number[];
   ckptBytes: number;
   ckptCrc: number;
   /** Set while a writer has the pool open; clear after a clean close. */
@@ -57,8 +60,8 @@ export function encodeSuperblock(sb: Superblock): Uint8Array {
   c.putU32(sb.journalBlocks);
   c.putU32(sb.seq);
   c.putU64(sb.epoch);
-  c.putU32(sb.ckptStart);
-  c.putU32(sb.ckptBlocks);
+  c.putU32(sb.ckptRuns.length / 2);
+  c.putU32(ckptBlocks(sb));
   c.putU64(sb.ckptBytes);
   c.putU32(sb.ckptCrc);
   c.putU32(sb.dirty ? 1 : 0);
@@ -66,6 +69,8 @@ export function encodeSuperblock(sb: Superblock): Uint8Array {
   const id = new TextEncoder().encode(sb.identity).subarray(0, IDENTITY_MAX);
   c.putU16(id.length);
   c.putRaw(id);
+  c.pos = RUNS_AT;
+  for (const v of sb.ckptRuns) c.putU32(v);
   c.view.setUint32(SB_CRC_AT, crc32c(out, 0, SB_CRC_AT), true);
   return out;
 }
@@ -79,15 +84,21 @@ export function decodeSuperblock(bytes: Uint8Array): Superblock | string {
   if (version !== FORMAT_VERSION) return `format version ${version} (this library reads ${FORMAT_VERSION})`;
   if (c.u32() !== BLOCK) return 'block size is not 4096';
   const uuid = c.raw(16).slice();
+  const blocks = c.u32();
+  const journalStart = c.u32();
+  const journalBlocks = c.u32();
+  const seq = c.u32();
+  const epoch = c.u64();
+  const runs = c.u32();
+  const total = c.u32();
   const sb: Superblock = {
     uuid,
-    blocks: c.u32(),
-    journalStart: c.u32(),
-    journalBlocks: c.u32(),
-    seq: c.u32(),
-    epoch: c.u64(),
-    ckptStart: c.u32(),
-    ckptBlocks: c.u32(),
+    blocks,
+    journalStart,
+    journalBlocks,
+    seq,
+    epoch,
+    ckptRuns: [],
     ckptBytes: c.u64(),
     ckptCrc: c.u32(),
     dirty: c.u32() !== 0,
@@ -97,15 +108,37 @@ export function decodeSuperblock(bytes: Uint8Array): Superblock | string {
   const idLen = c.u16();
   if (idLen > IDENTITY_MAX) return 'identity too long';
   sb.identity = new TextDecoder().decode(c.raw(idLen));
+  if (runs < 1 || runs > CKPT_RUNS_MAX) return `${runs} checkpoint runs`;
+  c.pos = RUNS_AT;
+  for (let i = 0; i < 2 * runs; i++) sb.ckptRuns.push(c.u32());
+  if (ckptBlocks(sb) !== total) return 'checkpoint block count does not match its runs';
   return checkGeometry(sb) ?? sb;
 }
 
 function checkGeometry(sb: Superblock): string | null {
   if (sb.blocks < 8) return `${sb.blocks} blocks is too small`;
   if (sb.journalStart !== 1 || sb.journalBlocks < 1 || dataStart(sb) >= dataEnd(sb)) return 'journal outside the pool';
-  if (sb.ckptStart < dataStart(sb) || sb.ckptBlocks < 1 || sb.ckptStart + sb.ckptBlocks > dataEnd(sb)) return 'checkpoint outside the data area';
-  if (sb.ckptBytes < 64 || sb.ckptBytes > sb.ckptBlocks * BLOCK) return 'checkpoint length does not fit its blocks';
+  for (let i = 0; i < sb.ckptRuns.length; i += 2) {
+    const start = sb.ckptRuns[i] as number;
+    const n = sb.ckptRuns[i + 1] as number;
+    if (start < dataStart(sb) || n < 1 || start + n > dataEnd(sb)) return 'checkpoint outside the data area';
+  }
+  if (sb.ckptBytes < 64 || sb.ckptBytes > ckptBlocks(sb) * BLOCK) return 'checkpoint length does not fit its blocks';
   return null;
+}
+
+export function ckptBlocks(sb: Superblock): number {
+  let n = 0;
+  for (let i = 1; i < sb.ckptRuns.length; i += 2) n += sb.ckptRuns[i] as number;
+  return n;
+}
+
+export function inCheckpoint(sb: Superblock, b: number): boolean {
+  for (let i = 0; i < sb.ckptRuns.length; i += 2) {
+    const start = sb.ckptRuns[i] as number;
+    if (b >= start && b < start + (sb.ckptRuns[i + 1] as number)) return true;
+  }
+  return false;
 }
 
 /** Default journal: 1/64 of the pool, 256 KiB to 64 MiB, whole blocks. */
