@@ -13,19 +13,19 @@ const SEED = seedFrom('PMEMDAX_MODEL_SEED');
 const OPS = 3000;
 
 describe('model-based: the pool on a native Device against byte arrays', () => {
-  it(`runs ${OPS} random operations on a pool file with zero divergences, reopened views included (seed ${SEED})`, async () => {
+  it(`runs ${OPS} random operations on a pool file with zero divergences, read-only and writable reopens included (seed ${SEED})`, async () => {
     const dir = process.platform === 'linux' ? '/dev/shm' : tmpdir();
     const file = path.join(dir, `pmemdax-pool-model-${process.pid}.pool`);
     try {
-      const pool = Pool.create(file, { size: 16 * 1024 * 1024 });
+      const target = poolTarget(Pool.create(file, { size: 16 * 1024 * 1024 }), 3, () => Pool.open(file));
       let counts: Map<string, number>;
       try {
-        counts = await runModelOn(poolTarget(pool, 3), SEED, OPS, 32 * PAGE_SIZE);
+        counts = await runModelOn(target, SEED, OPS, 32 * PAGE_SIZE);
       } catch (e) {
         console.error(`pool model (native) failed; replay with PMEMDAX_MODEL_SEED=${SEED}`);
         throw e;
       } finally {
-        pool.close();
+        target.pool.close();
       }
       let total = 0;
       for (const n of counts.values()) total += n;
