@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HOST_MEDIA, MiB, PROJECT_ROOT, scratchDir } from '../support/scratch';
 
@@ -48,6 +48,16 @@ async function json<T>(...args: string[]): Promise<T> {
 }
 
 const sha = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+/** Inverts the byte at `offset` of a file (a damaged superblock). */
+function flipByte(path: string, offset: number): void {
+  const fd = openSync(path, 'r+');
+  const b = Buffer.alloc(1);
+  readSync(fd, b, 0, 1, offset);
+  b[0] = (b[0] as number) ^ 0xff;
+  writeSync(fd, b, 0, 1, offset);
+  closeSync(fd);
+}
 
 describe.each(HOST_MEDIA)('pmemdax pool commands on a $name', (medium) => {
   let s: ReturnType<typeof scratchDir>;
@@ -180,6 +190,47 @@ describe('pmemdax pool commands: read-only commands, errors and exit codes', () 
     expect(r.status).toBe(0);
   });
 
+  it('check prints each problem with what and where and exits 3; a pool with both superblocks damaged exits 5', async () => {
+    const size = 16 * MiB;
+    flipByte(pool, size - 4096 + 100);
+    const r = await cli(['check', pool]);
+    expect(r.status).toBe(3);
+    expect(r.stdout.toString()).toMatch(/^problem: superblock at backup superblock at offset 16773120: checksum mismatch$/m);
+    expect(r.stdout.toString()).toMatch(/: 1 files, \d+ blocks used, 1 problem\n$/);
+    const j = await cli(['check', pool, '--json']);
+    expect(j.status).toBe(3);
+    expect(JSON.parse(j.stdout.toString())).toMatchObject({ ok: false, problems: [{ what: 'superblock', where: 'backup superblock at offset 16773120' }] });
+    expect((await cat(pool, 'f')).length).toBe(50_000);
+    flipByte(pool, 100);
+    const both = await cli(['check', pool]);
+    expect(both.status).toBe(5);
+    expect(both.stderr).toMatch(/^pmemdax: pool .* is corrupt: superblock at offset 0: .*\(ERR_PMEMDAX_CORRUPT\)\n$/);
+  });
+
+  it('a put that runs out of space exits 1 with ENOSPC and gives the space back', async () => {
+    const before = await json<{ statfs: { freeBlocks: number } }>('info', pool);
+    const r = await cli(['put', pool, 'huge'], randomBytes(20 * MiB));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/\(ENOSPC\)\n$/);
+    expect(await ok('ls', pool)).toBe('f\n');
+    expect((await json<{ statfs: { freeBlocks: number } }>('info', pool)).statfs.freeBlocks).toBe(before.statfs.freeBlocks);
+    expect((await cli(['check', pool])).status).toBe(0);
+  });
+
+  it('a put killed part way leaves the old file whole, and the pool opens again', async () => {
+    const old = (await cat(pool, 'f')).toString('hex');
+    const child = spawn(process.execPath, [CLI, 'put', pool, 'f', '-'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.stdin.write(randomBytes(4 * MiB));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    child.kill('SIGKILL');
+    await exited;
+    expect((await cat(pool, 'f')).toString('hex')).toBe(old);
+    const names = (await ok('ls', pool)).split('\n').filter((n) => n !== '');
+    expect(names.filter((n) => n !== 'f').every((n) => n.startsWith('.pmemdax-put.'))).toBe(true);
+    expect((await cli(['check', pool])).status).toBe(0);
+  });
+
   it('a missing pool exits 1 with ENOENT', async () => {
     const r = await cli(['info', s.file('nope')]);
     expect(r.status).toBe(1);
@@ -208,29 +259,54 @@ describe('pmemdax pool commands: read-only commands, errors and exit codes', () 
     expect(await ok('ls', pool)).toBe('');
   });
 
-  it('a pool open for writing in another process exits 4 (ERR_PMEMDAX_POOL_LOCKED) for writers and readers', async () => {
+  /** Another process holding the pool open (for writing, or read-only) until the returned release is awaited. */
+  async function holdPool(readonly: boolean): Promise<() => Promise<void>> {
     const holder = spawn(process.execPath, ['-e', `
       const { Pool } = require(${JSON.stringify(`${PROJECT_ROOT}/dist/pool/index.js`)});
-      const p = Pool.open(process.argv[1]);
+      const p = Pool.open(process.argv[1], { readonly: process.argv[2] === 'ro' });
       process.stdout.write('ready\\n');
       process.stdin.resume();
       process.stdin.on('end', () => p.close());
-    `, pool], { stdio: ['pipe', 'pipe', 'inherit'] });
+    `, pool, readonly ? 'ro' : 'rw'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const exited = new Promise((resolve) => holder.once('exit', resolve));
     await new Promise<void>((resolve, reject) => {
       holder.stdout.once('data', () => resolve());
-      holder.once('exit', (code) => reject(new Error(`holder exited ${code}`)));
+      void exited.then((code) => reject(new Error(`holder exited ${String(code)}`)));
     });
-    try {
-      for (const args of [['put', pool, 'g', '-'], ['rm', pool, 'f'], ['info', pool], ['cat', pool, 'f'], ['mkfs', pool, '--force']]) {
-        const r = await cli(args, '');
-        expect(r.status, args.join(' ')).toBe(4);
-        expect(r.stderr).toMatch(/\(ERR_PMEMDAX_POOL_LOCKED\)\n$/);
-      }
-    } finally {
+    return async () => {
       holder.stdin.end();
-      await new Promise((resolve) => holder.once('exit', resolve));
+      await exited;
+    };
+  }
+
+  async function expectLocked(commands: string[][]): Promise<void> {
+    for (const args of commands) {
+      const r = await cli(args, '');
+      expect(r.status, args.join(' ')).toBe(4);
+      expect(r.stderr).toMatch(/^pmemdax: .*\(ERR_PMEMDAX_POOL_LOCKED\)\n$/);
+    }
+  }
+
+  it('a pool open for writing in another process exits 4 (ERR_PMEMDAX_POOL_LOCKED) for writers and readers', async () => {
+    const release = await holdPool(false);
+    try {
+      await expectLocked([['put', pool, 'g', '-'], ['rm', pool, 'f'], ['info', pool], ['cat', pool, 'f'], ['check', pool], ['mkfs', pool, '--force']]);
+    } finally {
+      await release();
     }
     expect(await ok('ls', pool)).toBe('f\n');
+  });
+
+  it('a pool open read-only in another process is shared with readers and exits 4 for writers', async () => {
+    const release = await holdPool(true);
+    try {
+      expect(await ok('ls', pool)).toBe('f\n');
+      expect((await cat(pool, 'f')).length).toBe(50_000);
+      await expectLocked([['put', pool, 'g', '-'], ['rm', pool, 'f'], ['mkfs', pool, '--force']]);
+    } finally {
+      await release();
+    }
+    expect((await cli(['put', pool, 'g'], 'now')).status).toBe(0);
   });
 
   it('a missing or unusable name fails with its errno: ENOENT, ENAMETOOLONG, EINVAL (exit 1)', async () => {
