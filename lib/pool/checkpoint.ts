@@ -84,6 +84,22 @@ function readRuns(device: DaxDevice, path: string, runs: readonly number[], leng
   return out;
 }
 
+/** A name's bytes as a string, or null when they hold a NUL or are not UTF-8. ASCII needs no view. */
+function decodeName(buf: Buffer, at: number, n: number): string | null {
+  let ascii = true;
+  for (let i = at; i < at + n; i++) {
+    const c = buf[i] as number;
+    if (c === 0) return null;
+    if (c >= 0x80) ascii = false;
+  }
+  if (ascii) return buf.toString('latin1', at, at + n);
+  try {
+    return decoder.decode(buf.subarray(at, at + n));
+  } catch {
+    return null;
+  }
+}
+
 /** Load the checkpoint `sb` points at into the empty state `s`. */
 export function loadCheckpoint(device: DaxDevice, s: PoolState, sb: Superblock): void {
   const offset = (sb.ckptRuns[0] as number) * BLOCK;
@@ -91,6 +107,7 @@ export function loadCheckpoint(device: DaxDevice, s: PoolState, sb: Superblock):
   const bad = (why: string, at = 0): Error => corrupt(s.path, 'checkpoint', offset + at, why);
   if (crc32c(bytes) !== sb.ckptCrc) throw bad('checksum mismatch');
   const r = new Codec(bytes);
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   try {
     if (r.u32() !== MAGIC || r.u32() !== 1) throw bad('bad header');
     if (r.u64() !== sb.epoch) throw bad('epoch does not match the superblock');
@@ -115,17 +132,13 @@ export function loadCheckpoint(device: DaxDevice, s: PoolState, sb: Superblock):
       if (ino === 0 || ino >= s.nextIno || s.inodes.has(ino)) throw bad(`inode ${ino} is duplicated or out of range`, at);
       if (nameLen > NAME_MAX) throw bad(`inode ${ino}: name of ${nameLen} bytes`, at);
       r.need(nameLen + extents * 16);
-      const raw = r.raw(nameLen);
       let name: string | null = null;
       if (nameLen > 0) {
-        if (raw.includes(0)) throw bad(`inode ${ino}: name contains NUL`, at);
-        try {
-          name = decoder.decode(raw);
-        } catch {
-          throw bad(`inode ${ino}: name is not UTF-8`, at);
-        }
+        name = decodeName(buf, r.pos, nameLen);
+        if (name === null) throw bad(`inode ${ino}: name is not UTF-8 without NUL`, at);
         if (s.names.has(name)) throw bad(`inode ${ino}: name '${name}' is used twice`, at);
       }
+      r.pos += nameLen;
       const inode = s.addInode(ino, name, ctime);
       inode.size = size;
       inode.mtimeMs = mtime;

@@ -12,10 +12,6 @@ import { ExtentMap } from './extent-map';
  */
 export class PoolInode implements DaxInode {
   readonly ino: number;
-  readonly blockSize = PAGE_SIZE;
-  readonly mapping = new DaxMapping();
-  /** Faults hold it shared; operations that remove or remap blocks hold it alone. */
-  readonly invalidateLock = new AsyncRwLock();
   readonly extents = new ExtentMap();
   name: string | null;
   size = 0;
@@ -31,6 +27,9 @@ export class PoolInode implements DaxInode {
   /** The mappable view, made on the first mmap. */
   daxFile: DaxFile | null = null;
   poolPath: string;
+  // Made on first use: a pool holds many inodes that are never opened.
+  #mapping: DaxMapping | null = null;
+  #invalidateLock: AsyncRwLock | null = null;
 
   constructor(ino: number, name: string | null, poolPath: string, nowMs: number) {
     this.ino = ino;
@@ -38,6 +37,19 @@ export class PoolInode implements DaxInode {
     this.poolPath = poolPath;
     this.mtimeMs = nowMs;
     this.ctimeMs = nowMs;
+  }
+
+  get blockSize(): number {
+    return PAGE_SIZE;
+  }
+
+  get mapping(): DaxMapping {
+    return (this.#mapping ??= new DaxMapping());
+  }
+
+  /** Faults hold it shared; operations that remove or remap blocks hold it alone. */
+  get invalidateLock(): AsyncRwLock {
+    return (this.#invalidateLock ??= new AsyncRwLock());
   }
 
   /** For error messages: `<pool path>:<name>`. */
