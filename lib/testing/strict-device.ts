@@ -59,9 +59,22 @@ export class StrictMemoryDevice extends MemoryDevice {
   /** A strict device whose CPU view and media both hold `image` (what a machine finds after a reboot). */
   static fromImage(image: Uint8Array): StrictMemoryDevice {
     const d = new StrictMemoryDevice(image.length);
-    d.bytes.set(image);
-    d.media.set(image);
+    d.reset(image);
     return d;
+  }
+
+  /** Start over from `image` as both CPU view and media: no drains, no crash armed, nothing unsettled. */
+  reset(image: Uint8Array): void {
+    if (image.length !== this.size) throw new RangeError('the image must be as large as the device');
+    this.bytes.set(image);
+    this.media.set(image);
+    this.flushed.fill(0);
+    this.flushedList = [];
+    this.drains = 0;
+    this.crashAtDrain = 0;
+    this.frozen = null;
+    this.crashDrain = 0;
+    this.onDrain = null;
   }
 
   /** True once a crash has happened: persistence calls throw and crash images show that moment. */
@@ -84,14 +97,14 @@ export class StrictMemoryDevice extends MemoryDevice {
     for (let line = first; line <= last; line++) {
       const at = line * LINE_SIZE;
       if (this.lineDiffers(this.bytes, this.media, at)) {
-        this.snapshots.set(this.bytes.subarray(at, at + LINE_SIZE), at);
+        copyLine(this.bytes, this.snapshots, at);
         if (this.flushed[line] === 0) {
           this.flushed[line] = 1;
           this.flushedList.push(line);
         }
       } else if (this.flushed[line] === 1) {
         // Written back with the media's own contents: the line is clean again.
-        this.snapshots.set(this.media.subarray(at, at + LINE_SIZE), at);
+        copyLine(this.media, this.snapshots, at);
       }
     }
   }
@@ -107,8 +120,7 @@ export class StrictMemoryDevice extends MemoryDevice {
     }
     this.onDrain?.(this.drains);
     for (const line of this.flushedList) {
-      const at = line * LINE_SIZE;
-      this.media.set(this.snapshots.subarray(at, at + LINE_SIZE), at);
+      copyLine(this.snapshots, this.media, line * LINE_SIZE);
       this.flushed[line] = 0;
     }
     this.flushedList = [];
@@ -153,17 +165,23 @@ export class StrictMemoryDevice extends MemoryDevice {
    * the CPU's newest contents, at random.
    */
   crashImage(random: Random = Math.random, options: CrashImageOptions = {}): Uint8Array {
+    const image = new Uint8Array(this.size);
+    this.crashImageInto(image, random, options);
+    return image;
+  }
+
+  /** `crashImage` written into `image` (a device-sized buffer reused from image to image). */
+  crashImageInto(image: Uint8Array, random: Random = Math.random, options: CrashImageOptions = {}): void {
+    if (image.length !== this.size) throw new RangeError('the image buffer must be as large as the device');
     const newest = options.newest ?? 0.5;
     const cpu = this.frozen ?? this.bytes;
-    const image = this.media.slice();
+    image.set(this.media);
     for (const line of this.unsettledLines()) {
       const at = line * LINE_SIZE;
       if (random() >= newest) continue;
       // A line written back and changed again may have reached the media in either version.
-      const source = this.flushed[line] === 1 && random() < 0.5 ? this.snapshots : cpu;
-      image.set(source.subarray(at, at + LINE_SIZE), at);
+      copyLine(this.flushed[line] === 1 && random() < 0.5 ? this.snapshots : cpu, image, at);
     }
-    return image;
   }
 
   /** The drain the crash interrupted (0 when there has been none). */
@@ -186,6 +204,10 @@ export class StrictMemoryDevice extends MemoryDevice {
   private checkAlive(): void {
     if (this.frozen !== null) throw new SimulatedCrash(this.crashDrain);
   }
+}
+
+function copyLine(from: Uint8Array, to: Uint8Array, at: number): void {
+  for (let i = at; i < at + LINE_SIZE; i++) to[i] = from[i] as number;
 }
 
 /** A plain MemoryDevice holding a copy of `image`, for opening what a crash left. */
