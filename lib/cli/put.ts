@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, fstatSync, openSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { isErrnoError } from '../errors';
+import { errnoError, isErrnoError, type ErrnoCode } from '../errors';
 import { Pool, type PoolFile } from '../pool';
 import { QUIET_OPTION, type Command } from './command';
 import { ExitCode } from './exit';
@@ -23,15 +23,6 @@ function openSource(input: string | undefined): Source {
   return { stream: createReadStream(input, { fd, highWaterMark: CHUNK }), total: st.isFile() ? st.size : undefined };
 }
 
-/** A name the pool rejects (too long, empty, NUL) fails here, before any data is written. */
-function checkName(pool: Pool, name: string): void {
-  try {
-    pool.stat(name);
-  } catch (error) {
-    if (!isErrnoError(error, 'ENOENT')) throw error;
-  }
-}
-
 async function copyIn(source: Source, file: PoolFile, progress: Progress): Promise<void> {
   let pos = 0;
   for await (const chunk of source.stream) {
@@ -45,6 +36,13 @@ async function copyIn(source: Source, file: PoolFile, progress: Progress): Promi
     if (source.total !== undefined) progress.report?.(pos, source.total);
   }
   await file.fsync();
+}
+
+/** An error that names the temporary file is told about the name the user gave instead. */
+function aboutName(error: unknown, temp: string, name: string): unknown {
+  if (!isErrnoError(error) || error.path === undefined || !error.path.endsWith(`:${temp}`)) return error;
+  const path = `${error.path.slice(0, -temp.length)}${name}`;
+  return errnoError(error.code as ErrnoCode, error.syscall, error.offset === undefined ? { path } : { path, offset: error.offset });
 }
 
 function removeTemp(pool: Pool, temp: string): void {
@@ -67,7 +65,8 @@ export const put: Command = {
     const [path, name, input] = args.positional as [string, string, string | undefined];
     const source = openSource(input);
     using pool = Pool.open(path);
-    checkName(pool, name);
+    // exists() rejects a name the pool cannot hold (too long, empty, NUL) before any data is written.
+    pool.exists(name);
     const temp = `.pmemdax-put.${process.pid}.${randomBytes(4).toString('hex')}`;
     const progress = progressBar(`writing ${name}`, { quiet: args.flags.has('quiet') });
     try {
@@ -78,7 +77,7 @@ export const put: Command = {
       pool.rename(temp, name);
     } catch (error) {
       removeTemp(pool, temp);
-      throw error;
+      throw aboutName(error, temp, name);
     } finally {
       progress.end();
       source.stream.destroy();

@@ -211,7 +211,7 @@ describe('pmemdax pool commands: read-only commands, errors and exit codes', () 
     const before = await json<{ statfs: { freeBlocks: number } }>('info', pool);
     const r = await cli(['put', pool, 'huge'], randomBytes(20 * MiB));
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/\(ENOSPC\)\n$/);
+    expect(r.stderr).toMatch(/^pmemdax: ENOSPC: .*:huge' .*\(ENOSPC\)\n$/);
     expect(await ok('ls', pool)).toBe('f\n');
     expect((await json<{ statfs: { freeBlocks: number } }>('info', pool)).statfs.freeBlocks).toBe(before.statfs.freeBlocks);
     expect((await cli(['check', pool])).status).toBe(0);
