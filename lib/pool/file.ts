@@ -103,7 +103,12 @@ export class PoolFile implements Disposable {
 
   #wrote(core: PoolCore, pos: number, n: number): void {
     const inode = this.inode;
-    inode.mtimeMs = Date.now();
+    if (!inode.mtimeStale) {
+      // The new mtime goes out with the next commit; it alone never forces one.
+      inode.mtimeStale = true;
+      inode.timeDirty = true;
+      core.state.touch(inode);
+    }
     if (pos + n > inode.size) {
       inode.size = pos + n;
       inode.attrDirty = true;

@@ -15,15 +15,19 @@ export class PoolInode implements DaxInode {
   readonly extents = new ExtentMap();
   name: string | null;
   size = 0;
-  mtimeMs: number;
+  #mtimeMs: number;
+  /** Written since mtime was last read: the clock is read then, not on every write (lazytime). */
+  mtimeStale = false;
   ctimeMs: number;
   /** Open PoolFile handles; an unlinked inode is freed when the last one closes. */
   opens = 0;
   /** Pages `[dirtyLo, dirtyHi)` have mappings not yet committed. */
   dirtyLo = Infinity;
   dirtyHi = 0;
-  /** Size or times changed since the last commit. */
+  /** The size changed since the last commit. */
   attrDirty = false;
+  /** Only the modification time changed since the last commit. */
+  timeDirty = false;
   /** The mappable view, made on the first mmap. */
   daxFile: DaxFile | null = null;
   poolPath: string;
@@ -35,8 +39,22 @@ export class PoolInode implements DaxInode {
     this.ino = ino;
     this.name = name;
     this.poolPath = poolPath;
-    this.mtimeMs = nowMs;
+    this.#mtimeMs = nowMs;
     this.ctimeMs = nowMs;
+  }
+
+  /** Modification time: a write marks it stale; it becomes the current time when next read or committed. */
+  get mtimeMs(): number {
+    if (this.mtimeStale) {
+      this.mtimeStale = false;
+      this.#mtimeMs = Date.now();
+    }
+    return this.#mtimeMs;
+  }
+
+  set mtimeMs(ms: number) {
+    this.mtimeStale = false;
+    this.#mtimeMs = ms;
   }
 
   get blockSize(): number {

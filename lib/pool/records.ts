@@ -53,7 +53,7 @@ export function encodePending(s: PoolState, w: Codec): number {
       putMap(inode.dirtyLo, inode.dirtyHi - inode.dirtyLo, NO_BLOCK, 0);
       inode.extents.forEach(inode.dirtyLo, inode.dirtyHi, putMap);
     }
-    if (inode.attrDirty) {
+    if (inode.attrDirty || inode.timeDirty) {
       w.ensure(21);
       w.putU8(Op.ATTR);
       w.putU32(inode.ino);

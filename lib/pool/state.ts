@@ -53,6 +53,7 @@ export class PoolState {
       inode.dirtyLo = Infinity;
       inode.dirtyHi = 0;
       inode.attrDirty = false;
+      inode.timeDirty = false;
     }
     this.dirtyInodes.clear();
     this.namespaceOps.length = 0;
