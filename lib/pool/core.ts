@@ -42,6 +42,7 @@ export class PoolCore {
       return;
     }
     s.committed();
+    this.updateKeep();
   }
 
   /**
@@ -82,8 +83,12 @@ export class PoolCore {
     else d.copy(offset, bytes);
   }
 
-  /** Data allocations leave room for the next checkpoint: this one plus what a full journal can add. */
+  /**
+   * Data allocations leave room for the next checkpoint: the size of this one plus what the journal
+   * so far can have added to it (a journalled operation grows the image by under three times its
+   * own bytes), plus the operation in flight.
+   */
   private updateKeep(): void {
-    this.state.alloc.keep = ckptBlocks(this.sb) + Math.ceil((3 * this.journal.size) / BLOCK) + 1;
+    this.state.alloc.keep = ckptBlocks(this.sb) + Math.ceil((3 * this.journal.tail) / BLOCK) + 2;
   }
 }

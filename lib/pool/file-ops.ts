@@ -79,6 +79,8 @@ function allocateUnwritten(core: PoolCore, inode: PoolInode, first: number, end:
       const prev = page > 0 ? inode.extents.blockAt(page - 1) : NO_BLOCK;
       const got = a.take(left, prev === NO_BLOCK ? -1 : prev + 1, page % 512);
       if (got === null) throw poolError('ENOSPC', 'fallocate', inode.path, page * PAGE_SIZE);
+      // Dedupe compares unwritten blocks as raw media: stale bytes there could match and change the file.
+      core.device.fill(got[0] * PAGE_SIZE, 0, got[1] * PAGE_SIZE);
       inode.extents.set(page, got[1], got[0], ExtentState.UNWRITTEN | ExtentState.UNCOMMITTED);
       inode.markDirty(page, got[1]);
       page += got[1];

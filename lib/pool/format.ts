@@ -88,6 +88,7 @@ function readSuperblock(device: DaxDevice, path: string, at: number, what: strin
 }
 
 function pickSuperblock(device: DaxDevice, path: string): { sb: Superblock; usedBackup: boolean } {
+  if (device.size < 8 * BLOCK) throw corrupt(path, 'superblock', 0, `not a pmemdax pool (only ${device.size} bytes)`);
   const first = readSuperblock(device, path, 0, 'primary superblock');
   const primary = first.sb;
   const lastAt = typeof primary === 'object' ? (primary.blocks - 1) * BLOCK : (Math.floor(device.size / BLOCK) - 1) * BLOCK;

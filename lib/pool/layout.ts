@@ -141,9 +141,9 @@ export function inCheckpoint(sb: Superblock, b: number): boolean {
   return false;
 }
 
-/** Default journal: 1/64 of the pool, 256 KiB to 64 MiB, whole blocks. */
+/** Default journal: 1/64 of the pool, 64 KiB to 64 MiB, whole blocks. */
 export function defaultJournalBlocks(blocks: number): number {
-  return Math.min(16384, Math.max(64, Math.floor(blocks / 64)));
+  return Math.min(16384, Math.max(16, Math.floor(blocks / 64)));
 }
 
 export function uuidString(uuid: Uint8Array): string {

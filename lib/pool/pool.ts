@@ -1,10 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { Device } from '../device/device';
 import type { DaxDevice } from '../device/types';
 import { PmemdaxError } from '../errors';
 import { checkPool } from './check';
 import { PoolCore } from './core';
-import { poolError } from './errors';
+import { corrupt, poolError } from './errors';
 import { PoolFile } from './file';
 import { formatPool, hasPool, loadPool, type Loaded } from './format';
 import { freeInode } from './free';
@@ -100,6 +100,8 @@ export class Pool implements Disposable {
       return Pool.#create(device, path, opts, true);
     } catch (e) {
       device.close();
+      // A file this call created and could not make a pool of is not left behind.
+      if (isNew) rmSync(path, { force: true });
       throw e;
     }
   }
@@ -107,7 +109,14 @@ export class Pool implements Disposable {
   /** Open the pool at `path`: exclusive for writing, shared when `readonly`. */
   static open(path: string, opts: PoolOpenOptions = {}): Pool {
     const readonly = opts.readonly === true;
-    const device = Device.open(path, { readonly });
+    let device: Device;
+    try {
+      device = Device.open(path, { readonly });
+    } catch (e) {
+      // An empty file is not a pool; say so as for any other file without one.
+      if ((e as { code?: string }).code === 'ERR_PMEMDAX_EMPTY') throw corrupt(path, 'superblock', 0, 'not a pmemdax pool (empty file)');
+      throw e;
+    }
     try {
       if (!device.lock(readonly ? 'shared' : 'exclusive')) throw Pool.#locked(path);
       return Pool.#open(device, path, readonly, true);

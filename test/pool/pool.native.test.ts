@@ -1,3 +1,4 @@
+import { existsSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Pool } from '../../lib';
 import { PMD_SIZE } from '../../lib/iomap/constants';
@@ -90,4 +91,30 @@ it('a process killed with the pool open leaves it dirty and consistent; the next
   expect(pool.stat('a').size).toBe(12);
   expect(pool.check().problems).toEqual([]);
   pool.close();
+});
+
+describe('pool: files that are not pools, and pools at the size limit', () => {
+  it('a failed create leaves no file behind', () => {
+    const path = scratchPool('/dev/shm');
+    expect(() => Pool.create(path, { size: 4096 })).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_SIZE' }));
+    expect(existsSync(path)).toBe(false);
+    expect(() => Pool.create(path, { size: MiB, journalBytes: 2 * MiB })).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_SIZE' }));
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it.each([0, 100, 8192, 64 * 1024])('a %d-byte file that is not a pool: ERR_PMEMDAX_CORRUPT', (size) => {
+    const path = scratchPool('/dev/shm');
+    writeFileSync(path, Buffer.alloc(size, 7));
+    expect(() => Pool.open(path)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT', message: expect.stringMatching(/not a pmemdax pool/) }));
+  });
+
+  it('the smallest pool (256 KiB) holds data', () => {
+    const path = scratchPool('/dev/shm');
+    const pool = Pool.create(path, { size: 256 * 1024 });
+    expect(pool.statfs().freeBlocks).toBeGreaterThan(16);
+    const f = pool.open('a', { create: true, sync: true });
+    f.writeSync(new Uint8Array(16 * 4096).fill(3), 0);
+    pool.close();
+    expect(Pool.open(path, { readonly: true }).stat('a').size).toBe(16 * 4096);
+  });
 });
