@@ -112,6 +112,24 @@ describe('StrictMemoryDevice', () => {
     expect(d.crashed).toBe(false);
   });
 
+  it('crashImageInto fills a reused buffer as crashImage would; reset starts over from an image', () => {
+    const d = new StrictMemoryDevice(SIZE);
+    d.copy(0, bytes(64, 1));
+    store(d, 64, bytes(64, 2));
+    const buf = new Uint8Array(SIZE).fill(9);
+    d.crashImageInto(buf, never);
+    expect(buf).toEqual(d.crashImage(never));
+    d.crashAt(1);
+    expect(() => d.drain()).toThrow(SimulatedCrash);
+    d.reset(buf);
+    expect(d.crashed).toBe(false);
+    expect(d.drains).toBe(0);
+    expect(d.unsettledLines()).toEqual([]);
+    expect(d.media.subarray(0, 128)).toEqual(buf.subarray(0, 128));
+    d.persist(0, 64);
+    expect(d.drains).toBe(1);
+  });
+
   it('a device made from an image holds it as both CPU view and media', () => {
     const d = new StrictMemoryDevice(SIZE);
     store(d, 10, bytes(5, 2));

@@ -1,0 +1,51 @@
+import type { DirectAccessOptions, DirectAccessResult } from '../../../lib/device/types';
+import { MemoryDevice } from '../../../lib/testing';
+
+/** Thrown by a DeadlineDevice used after its deadline: the code under test is looping. */
+export class FuzzTimeout extends Error {
+  override readonly name = 'FuzzTimeout';
+}
+
+/**
+ * DeadlineDevice -- a MemoryDevice holding a copy of an image that refuses every access after a
+ * deadline, so that a pool which loops over corrupt metadata fails the case instead of hanging the run
+ * (every loop over metadata reads or persists through the device).
+ */
+export class DeadlineDevice extends MemoryDevice {
+  private deadline = Infinity;
+
+  /** Hold a copy of `image`, and refuse access `ms` from now (one device serves case after case). */
+  load(image: Uint8Array, ms: number): void {
+    this.bytes.set(image);
+    this.deadline = Date.now() + ms;
+  }
+
+  override directAccess(pgoff: number, nrPages: number, options?: DirectAccessOptions): DirectAccessResult {
+    this.tick();
+    return super.directAccess(pgoff, nrPages, options);
+  }
+
+  override copySafe(offset: number, target: Uint8Array): void {
+    this.tick();
+    super.copySafe(offset, target);
+  }
+
+  override flush(offset: number, length: number): void {
+    this.tick();
+    super.flush(offset, length);
+  }
+
+  override copy(offset: number, src: ArrayBufferView, flags?: number): void {
+    this.tick();
+    super.copy(offset, src, flags);
+  }
+
+  override fill(offset: number, value: number, length: number, flags?: number): void {
+    this.tick();
+    super.fill(offset, value, length, flags);
+  }
+
+  private tick(): void {
+    if (Date.now() > this.deadline) throw new FuzzTimeout('the pool was still working on the image past the deadline');
+  }
+}
