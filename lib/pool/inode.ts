@@ -61,6 +61,11 @@ export class PoolInode implements DaxInode {
     return PAGE_SIZE;
   }
 
+  /** True when the DAX mapping holds entries (a region faulted pages in): I/O must go through the DAX layer. */
+  get hasEntries(): boolean {
+    return this.#mapping !== null && !this.#mapping.empty;
+  }
+
   get mapping(): DaxMapping {
     return (this.#mapping ??= new DaxMapping());
   }
