@@ -146,8 +146,11 @@ export class PoolFile implements Disposable {
   writeSync(buf: Uint8Array, pos: number): number {
     const core = this.#writable('write');
     if (buf.length === 0) return 0;
-    this.#precheck(core, pos, buf.length);
-    const n = this.#overwriteDirect(core, buf, pos) ? buf.length : daxWriteSync(this.inode, pos, buf, core.ops);
+    let n = buf.length;
+    if (!this.#overwriteDirect(core, buf, pos)) {
+      this.#precheck(core, pos, buf.length);
+      n = daxWriteSync(this.inode, pos, buf, core.ops);
+    }
     this.#wrote(core, pos, n);
     return n;
   }
@@ -159,7 +162,7 @@ export class PoolFile implements Disposable {
    */
   #overwriteDirect(core: PoolCore, buf: Uint8Array, pos: number): boolean {
     const inode = this.inode;
-    if (inode.hasEntries) return false;
+    if (inode.hasEntries || !Number.isSafeInteger(pos) || pos < 0) return false;
     const first = Math.floor(pos / PAGE_SIZE);
     const pages = Math.ceil((pos + buf.length) / PAGE_SIZE) - first;
     const look = inode.extents.lookup(first, this.#look);
