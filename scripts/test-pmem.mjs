@@ -4,14 +4,18 @@
 // runs this machine's node, node_modules and built addon. Its pmem is `memmap=1G!4G` carved out of guest
 // RAM, and that RAM is a shared file: killing QEMU is a power cut whose survivors the next boot can read.
 //
-// Boots: (1) the power-cut writer on ext4-dax, killed with SIGKILL after a number of acknowledged
-// records; (2) verification of those records, then the suite on ext4-dax, xfs-dax, devdax-4k, devdax-2m.
+// Boots, one per power cut and one for the suite: (1) the power-cut workloads on ext4-dax (the raw-device
+// writer and the pool writer), killed with SIGKILL once each has a number of acknowledged operations;
+// (2) the check of that cut, then the pool writer on devdax-2m, killed likewise; (3) the check of that
+// cut, then the suite on ext4-dax, xfs-dax, devdax-4k, devdax-2m.
 //
-// Usage: node scripts/test-pmem.mjs [--media ext4-dax,xfs-dax,...] [--no-powercut] [--keep]
-//                                   [--env NAME=VALUE]... [--shell [medium]] [-- <vitest args>]
-// --env sets a variable for everything the guest runs (the writer and vitest), e.g. PMEMDAX_NO_MAP_SYNC=1.
+// Usage: node scripts/test-pmem.mjs [--media ext4-dax,xfs-dax,...] [--powercut-media ext4-dax,...]
+//                                   [--no-powercut] [--keep] [--env NAME=VALUE]... [--shell [medium]]
+//                                   [-- <vitest args>]
+// --env sets a variable for everything the guest runs (the writers and vitest), e.g. PMEMDAX_NO_MAP_SYNC=1.
 // Environment: PMEMDAX_SKIP_PMEM=1 skips; PMEMDAX_REQUIRE_PMEM=1 turns "cannot run here" into a failure;
-// PMEMDAX_GUEST_KERNEL=/boot/vmlinuz-<ver> picks the kernel; PMEMDAX_POWERCUT_ACKS=<n> fixes the cut point;
+// PMEMDAX_GUEST_KERNEL=/boot/vmlinuz-<ver> picks the kernel; PMEMDAX_POWERCUT_ACKS=<n> and
+// PMEMDAX_POWERCUT_POOL_OPS=<n> fix the cut points, PMEMDAX_POWERCUT_SEED=<n> the pool workload;
 // PMEMDAX_RESULTS_DIR receives pmem.json, the merged vitest report.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomInt } from 'node:crypto';
@@ -29,31 +33,40 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const guestDir = join(root, 'test', 'pmem', 'guest');
 const cacheDir = join(root, '.cache', 'pmem-guest');
 const ALL_MEDIA = ['ext4-dax', 'xfs-dax', 'devdax-4k', 'devdax-2m'];
+const POWERCUT_MEDIA = ['ext4-dax', 'devdax-2m'];
 const RAM = '5G';
 const MEMMAP = '1G!4G';
 const SUITE_TIMEOUT_S = Number(process.env.PMEMDAX_GUEST_TIMEOUT ?? 720);
 const WRITER_TIMEOUT_S = 240;
+// A power-cut boot that first checks the previous cut runs vitest too (minutes under TCG on a busy host).
+const CHECK_TIMEOUT_S = 360;
 
 // ---------------------------------------------------------------------------------------------------
 // Arguments
 
 function parseArgs(argv) {
-  const opts = { media: ALL_MEDIA, powercut: true, keep: false, shell: null, vitestArgs: [], env: {} };
+  const opts = { media: ALL_MEDIA, powercutMedia: POWERCUT_MEDIA, keep: false, shell: null, vitestArgs: [], env: {} };
+  const mediaList = (arg) => {
+    const list = (arg ?? '').split(',').filter(Boolean);
+    const unknown = list.filter((m) => !ALL_MEDIA.includes(m));
+    if (unknown.length > 0 || list.length === 0) usage(`unknown medium: ${unknown.join(', ') || '(none)'}`);
+    return list;
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--') {
       opts.vitestArgs = argv.slice(i + 1);
       break;
     } else if (a === '--media') {
-      opts.media = (argv[++i] ?? '').split(',').filter(Boolean);
-      const unknown = opts.media.filter((m) => !ALL_MEDIA.includes(m));
-      if (unknown.length > 0 || opts.media.length === 0) usage(`unknown medium: ${unknown.join(', ') || '(none)'}`);
+      opts.media = mediaList(argv[++i]);
+    } else if (a === '--powercut-media') {
+      opts.powercutMedia = mediaList(argv[++i]);
     } else if (a === '--env') {
       const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(argv[++i] ?? '');
       if (!m) usage('--env needs NAME=VALUE');
       opts.env[m[1]] = m[2];
     } else if (a === '--no-powercut') {
-      opts.powercut = false;
+      opts.powercutMedia = [];
     } else if (a === '--keep') {
       opts.keep = true;
     } else if (a === '--shell') {
@@ -68,8 +81,8 @@ function parseArgs(argv) {
 
 function usage(message) {
   process.stderr.write(`test-pmem: ${message}\n` +
-    'usage: test-pmem.mjs [--media ' + ALL_MEDIA.join(',') + '] [--no-powercut] [--env NAME=VALUE]... [--keep]\n' +
-    '                     [--shell [medium]] [-- vitest args]\n');
+    'usage: test-pmem.mjs [--media ' + ALL_MEDIA.join(',') + '] [--powercut-media ' + POWERCUT_MEDIA.join(',') + ']\n' +
+    '                     [--no-powercut] [--env NAME=VALUE]... [--keep] [--shell [medium]] [-- vitest args]\n');
   process.exit(2);
 }
 
@@ -255,7 +268,7 @@ function boot({ label, kernel, initrd, ramFile, jobDir, log, timeoutS, onLine, i
         if (line.startsWith('PMEMDAX-GUEST-READY')) ready = true;
         if (line.startsWith('PMEMDAX-GUEST-DONE')) sawDone = true;
         if (line.startsWith('PMEMDAX-GUEST-ERROR')) process.stdout.write(`${line}\n`);
-        else if (ready && !/^PMEMDAX-ACK |^PMEMDAX-GUEST-|^\[ *\d+\.\d+\] /.test(line)) {
+        else if (ready && !/^PMEMDAX-(POOL-)?ACK |^PMEMDAX-GUEST-|^\[ *\d+\.\d+\] /.test(line)) {
           const marker = /^PMEMDAX-GUEST (MEDIUM|PREPARE-FAILED) (\S+)/.exec(line);
           if (marker) process.stdout.write(marker[1] === 'MEDIUM' ? `\n-- pmem medium: ${marker[2]}\n` : `test-pmem: preparing ${marker[2]} failed\n`);
           else if (!line.startsWith('PMEMDAX-GUEST ')) process.stdout.write(`${line}\n`);
@@ -319,6 +332,58 @@ function mergeReports(named) {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Power cuts
+
+/** The variables that tell the guest what the last cut acknowledged, for its check. */
+function checkEnv(pending) {
+  if (!pending) return {};
+  return {
+    ...(pending.raw !== null ? { PMEMDAX_POWERCUT_ACKED: String(pending.raw) } : {}),
+    PMEMDAX_POWERCUT_POOL_SEED: String(pending.seed),
+    PMEMDAX_POWERCUT_POOL_ACKED: String(pending.pool),
+  };
+}
+
+/**
+ * One boot: check the previous cut (if any), then run the workloads on `medium` and kill QEMU once each
+ * has its random number of acknowledged operations. Returns the cut to check next, or the problem.
+ */
+async function powerCut({ medium, pending, kernel, initrd, ramFile, jobDir, log, baseEnv, suite }) {
+  const envNumber = (name, fallback) => Number(process.env[name] ?? fallback);
+  // The raw-device writer runs on ext4-dax only, as it always has: mounted commit=60, MAP_SYNC alone makes
+  // its file's blocks durable in time.
+  const targets = { pool: envNumber('PMEMDAX_POWERCUT_POOL_OPS', randomInt(30, 151)) };
+  if (medium === 'ext4-dax') targets.raw = envNumber('PMEMDAX_POWERCUT_ACKS', randomInt(40, 121));
+  const seed = envNumber('PMEMDAX_POWERCUT_SEED', randomInt(2 ** 31));
+  const what = Object.entries(targets).map(([k, n]) => `${n} ${k === 'raw' ? 'raw-device records' : 'pool operations'}`).join(' and ');
+  process.stdout.write(`\n-- pmem power cut on ${medium}: QEMU gets SIGKILL after ${what} are acknowledged (pool seed ${seed})\n`);
+  writeJob(jobDir, { ...baseEnv, ...checkEnv(pending), PMEMDAX_POOL_WRITER_SEED: String(seed) },
+    `exec sh ${suite} powercut ${medium}${pending ? ` verify ${pending.medium}` : ''}`);
+  const last = { raw: -1, pool: -1 };
+  let stopped = null;
+  const r = await boot({
+    label: `power cut on ${medium}`, kernel, initrd, ramFile, jobDir, log,
+    timeoutS: WRITER_TIMEOUT_S + (pending ? CHECK_TIMEOUT_S : 0),
+    onLine: (line, kill) => {
+      const m = /^PMEMDAX-(POOL-)?ACK (\d+)/.exec(line);
+      if (m) {
+        last[m[1] ? 'pool' : 'raw'] = Number(m[2]);
+        if (Object.entries(targets).every(([k, n]) => last[k] + 1 >= n)) kill();
+      } else if (/^PMEMDAX-WORKLOAD-FAILED |^PMEMDAX-GUEST WRITER-EXITED /.test(line) || line === `PMEMDAX-GUEST PREPARE-FAILED ${medium}`) {
+        stopped ??= line.replace(/^PMEMDAX-(GUEST )?/, '');
+        kill();
+      }
+    },
+  });
+  const seen = `${last.raw + 1} raw-device records and ${last.pool + 1} pool operations acknowledged`;
+  if (!r.killed || stopped !== null) {
+    return { pending: null, problem: `power cut on ${medium}: ${stopped ?? (r.timedOut ? 'timed out' : 'the guest stopped')} (${seen})` };
+  }
+  process.stdout.write(`power cut on ${medium} after ${targets.raw !== undefined ? `raw-device record ${last.raw} and ` : ''}pool operation ${last.pool} were acknowledged\n`);
+  return { pending: { medium, raw: targets.raw !== undefined ? last.raw : null, pool: last.pool, seed } };
+}
+
+// ---------------------------------------------------------------------------------------------------
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
@@ -351,32 +416,19 @@ async function main() {
   }
 
   const problems = [];
-  let acked = null;
-  if (opts.powercut) {
-    const target = Number(process.env.PMEMDAX_POWERCUT_ACKS ?? randomInt(40, 121));
-    process.stdout.write(`\n-- pmem power cut: ext4-dax writer, QEMU gets SIGKILL after ${target} acknowledged records\n`);
-    writeJob(jobDir, baseEnv, `exec sh ${suite} write-powercut`);
-    let lastAck = -1;
-    const r = await boot({
-      label: 'power-cut writer', kernel, initrd, ramFile, jobDir, log, timeoutS: WRITER_TIMEOUT_S,
-      onLine: (line, kill) => {
-        const m = /^PMEMDAX-ACK (\d+)$/.exec(line);
-        if (!m) return;
-        lastAck = Number(m[1]);
-        if (lastAck + 1 >= target) kill();
-      },
-    });
-    if (r.killed) {
-      acked = lastAck;
-      process.stdout.write(`power cut after record ${acked} was acknowledged\n`);
-    } else {
-      problems.push(`power-cut writer ${r.timedOut ? 'timed out' : 'stopped'} after ${lastAck + 1} acknowledged records`);
-    }
+  // The cut whose check is still to run: its medium, and what the host saw acknowledged before the kill.
+  let pending = null;
+  const checked = [];
+  for (const medium of opts.powercutMedia) {
+    const cut = await powerCut({ medium, pending, kernel, initrd, ramFile, jobDir, log, baseEnv, suite });
+    if (pending) checked.push(`powercut-${pending.medium}`);
+    pending = cut.pending;
+    if (cut.problem) problems.push(cut.problem);
   }
 
-  const env = { ...baseEnv, PMEMDAX_VITEST_ARGS: opts.vitestArgs.map(shellQuote).join(' ') };
-  if (acked !== null) env.PMEMDAX_POWERCUT_ACKED = String(acked);
-  writeJob(jobDir, env, `exec sh ${suite} run ${opts.media.join(' ')}`);
+  const env = { ...baseEnv, ...checkEnv(pending), PMEMDAX_VITEST_ARGS: opts.vitestArgs.map(shellQuote).join(' ') };
+  writeJob(jobDir, env, `exec sh ${suite} run ${pending ? `verify ${pending.medium} ` : ''}${opts.media.join(' ')}`);
+  if (pending) checked.push(`powercut-${pending.medium}`);
   const r = await boot({ label: 'suite', kernel, initrd, ramFile, jobDir, log, timeoutS: SUITE_TIMEOUT_S });
   rmSync(ramFile, { force: true });
   if (r.timedOut) problems.push(`the guest did not finish within ${SUITE_TIMEOUT_S} s`);
@@ -384,7 +436,7 @@ async function main() {
   const code = guestExitCode(jobDir);
   if (code !== 0 && code !== null) problems.push(`the guest job exited with ${code}`);
 
-  const runs = [...(acked !== null ? ['powercut'] : []), ...opts.media];
+  const runs = [...checked, ...opts.media];
   const reports = [];
   for (const name of runs) {
     const report = readReport(join(jobDir, `report-${name}.json`));
@@ -402,11 +454,11 @@ async function main() {
 
   process.stdout.write('\n pmem suite in the guest\n');
   for (const [name, rep] of reports) {
-    process.stdout.write(`   ${name.padEnd(10)} ${rep.numPassedTests} passed, ${rep.numFailedTests} failed, ${rep.numPendingTests + (rep.numTodoTests ?? 0)} skipped\n`);
+    process.stdout.write(`   ${name.padEnd(18)} ${rep.numPassedTests} passed, ${rep.numFailedTests} failed, ${rep.numPendingTests + (rep.numTodoTests ?? 0)} skipped\n`);
   }
   const skipped = merged.numPendingTests + merged.numTodoTests;
-  process.stdout.write(`   Tests      ${merged.numPassedTests} passed, ${merged.numFailedTests} failed, ${skipped} skipped (${merged.numTotalTests})\n`);
-  process.stdout.write(`   Duration   ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  process.stdout.write(`   Tests              ${merged.numPassedTests} passed, ${merged.numFailedTests} failed, ${skipped} skipped (${merged.numTotalTests})\n`);
+  process.stdout.write(`   Duration           ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   if (merged.numFailedTests > 0 || !merged.success) problems.push(`${merged.numFailedTests} tests failed`);
   if (problems.length > 0) {
     for (const p of problems) process.stderr.write(`test-pmem: ${p}\n`);

@@ -1,11 +1,17 @@
 #!/bin/sh
 # Runs inside the guest (chrooted into an overlay of the host root), from the project root.
 # Usage:
-#   suite.sh write-powercut          format ext4-dax and run the power-cut writer until killed
-#   suite.sh run <medium>...         [verify the power cut, then] prepare each medium and run the
-#                                    pmem vitest suite on it
+#   suite.sh powercut <medium> [verify <medium>]
+#                                    [check what the previous power cut left on its medium, then]
+#                                    prepare <medium> and run the power-cut workloads until killed
+#   suite.sh run [verify <medium>] <medium>...
+#                                    [check what the power cut left, then] prepare each medium and
+#                                    run the pmem vitest suite on it
 #   suite.sh shell [medium]          prepare one medium and start an interactive shell
 # Results go to $PMEMDAX_JOB_DIR (the host's writable share): one vitest JSON report per run.
+# The power-cut workloads: the raw-device writer (ext4-dax only) and the pool writer, seeded by
+# $PMEMDAX_POOL_WRITER_SEED. Checking a cut reads PMEMDAX_POWERCUT_ACKED (raw writer) and
+# PMEMDAX_POWERCUT_POOL_SEED / PMEMDAX_POWERCUT_POOL_ACKED (pool) from the host.
 set -u
 
 job=${PMEMDAX_JOB_DIR:?}
@@ -84,28 +90,62 @@ run_vitest() {
   [ "$rc" -eq 0 ] || status=1
 }
 
+# The pool of a power cut: a file on a filesystem, the whole device on device-dax.
+cut_pool() {
+  case $1 in
+    devdax-*) echo /dev/dax0.0 ;;
+    *) echo "$mnt/pool.dat" ;;
+  esac
+}
+
+# verify_cut <medium>: checks what the last power cut left on <medium>, as it is (no mkfs, no new namespace).
+verify_cut() {
+  cut=$1
+  pool=$(cut_pool "$cut")
+  case $cut in
+    devdax-*)
+      # The namespace's mode is in its info block on the pmem: the device comes back by itself.
+      if [ -c /dev/dax0.0 ]; then cut_path=/dev/dax0.0 cut_blockdev=; else cut_path=; fi
+      ;;
+    *)
+      if mount -o dax /dev/pmem0 "$mnt"; then cut_path=$mnt cut_blockdev=pmem0; else cut_path=; fi
+      ;;
+  esac
+  if [ -z "$cut_path" ]; then
+    say "PREPARE-FAILED powercut-$cut"
+    status=1
+    return
+  fi
+  say "MEDIUM powercut-$cut"
+  set -- test/pmem/pool-powercut.test.ts
+  [ -n "${PMEMDAX_POWERCUT_ACKED:-}" ] && set -- "$@" test/pmem/powercut.test.ts
+  # The host's vitest arguments are for the suite: a filter must not leave the cut unchecked.
+  PMEMDAX_PMEM_MEDIUM=$cut PMEMDAX_PMEM_PATH=$cut_path PMEMDAX_PMEM_BLOCKDEV=$cut_blockdev PMEMDAX_VITEST_ARGS= \
+    PMEMDAX_POWERCUT_FILE="$mnt/powercut.dat" PMEMDAX_POWERCUT_POOL=$pool run_vitest "powercut-$cut" "$@"
+  unset PMEMDAX_POWERCUT_ACKED PMEMDAX_POWERCUT_POOL_SEED PMEMDAX_POWERCUT_POOL_ACKED
+  teardown || status=1
+}
+
 case ${1:-} in
-  write-powercut)
-    prepare ext4-dax || { say "PREPARE-FAILED ext4-dax"; exit 1; }
-    say "MEDIUM ext4-dax"
-    node test/pmem/fixtures/powercut-writer.cjs "$mnt/powercut.dat"
-    rc=$?
-    say "WRITER-EXITED $rc"
+  powercut)
+    medium=$2
+    [ "${3:-}" = verify ] && verify_cut "$4"
+    prepare "$medium" || { say "PREPARE-FAILED $medium"; exit 1; }
+    say "MEDIUM $medium"
+    # Both writers run until QEMU is killed; either one stopping is a failure the host sees at once.
+    if [ "$medium" = ext4-dax ]; then
+      { node test/pmem/fixtures/powercut-writer.cjs "$mnt/powercut.dat"; say "WRITER-EXITED raw $?"; } &
+    fi
+    { node test/pmem/fixtures/pool-powercut-writer.cjs "$(cut_pool "$medium")" "${PMEMDAX_POOL_WRITER_SEED:?}" 67108864
+      say "WRITER-EXITED pool $?"; } &
+    wait
     exit 1
     ;;
   run)
     shift
-    if [ -n "${PMEMDAX_POWERCUT_ACKED:-}" ]; then
-      # The power-cut writer's boot left an ext4 filesystem on the pmem; mount it as it is.
-      if mount -o dax /dev/pmem0 "$mnt"; then
-        say "MEDIUM powercut-verify"
-        PMEMDAX_PMEM_MEDIUM=ext4-dax PMEMDAX_PMEM_PATH=$mnt PMEMDAX_PMEM_BLOCKDEV=pmem0 \
-          PMEMDAX_POWERCUT_FILE="$mnt/powercut.dat" run_vitest powercut test/pmem/powercut.test.ts
-      else
-        say "PREPARE-FAILED powercut-verify"
-        status=1
-      fi
-      unset PMEMDAX_POWERCUT_ACKED
+    if [ "${1:-}" = verify ]; then
+      verify_cut "$2"
+      shift 2
     fi
     for medium in "$@"; do
       if prepare "$medium"; then
@@ -128,7 +168,7 @@ case ${1:-} in
     exec setsid -c bash -i </dev/ttyS0 >/dev/ttyS0 2>&1
     ;;
   *)
-    echo "usage: suite.sh write-powercut | run <medium>... | shell [medium]" >&2
+    echo "usage: suite.sh powercut <medium> [verify <medium>] | run [verify <medium>] <medium>... | shell [medium]" >&2
     exit 2
     ;;
 esac
