@@ -41,8 +41,12 @@ export class ModelInode {
   /** Its link is durable: a crash must leave it under a name. */
   required = false;
 
-  constructor(mid: number) {
+  /** False for a model that only plans steps: it keeps the current contents, not what is durable. */
+  readonly durability: boolean;
+
+  constructor(mid: number, durability = true) {
     this.mid = mid;
+    this.durability = durability;
   }
 
   ensure(n: number): void {
@@ -54,7 +58,7 @@ export class ModelInode {
       return b;
     };
     this.cur = grow(this.cur);
-    this.dur = grow(this.dur);
+    if (this.durability) this.dur = grow(this.dur);
   }
 
   state(b: number): number {
@@ -69,11 +73,16 @@ export class ModelInode {
 
   /** A durable point: everything the application sees is on the media. */
   settle(): void {
+    if (!this.durability) return;
     this.dur = this.cur.slice();
     this.sizes = new Set([this.curSize]);
     this.pending = [];
     this.durState = this.curState.slice();
     this.touched = [];
+  }
+
+  addPending(off: number, data: Uint8Array): void {
+    if (this.durability) this.pending.push({ off, data });
   }
 
   /** Remove bytes [lo, hi) from every pending change (they are known now). */
@@ -101,13 +110,14 @@ export class ModelInode {
     this.ensure(end);
     this.cur.set(data, pos);
     if (end > this.curSize) this.resize(end);
-    this.pending.push({ off: pos, data });
+    this.addPending(pos, data);
     const [b0, b1] = ModelInode.blocks(pos, end);
     for (let b = b0; b < b1; b++) this.setState(b, WRITTEN);
   }
 
   /** After a write returned on a non-sync file: the bytes in blocks overwritten in place are durable. */
   settleInPlace(pos: number, data: Uint8Array): void {
+    if (!this.durability) return;
     const [b0, b1] = ModelInode.blocks(pos, pos + data.length);
     for (let b = b0; b < b1; b++) {
       if (this.durState[b] !== WRITTEN || this.touched[b] === true) continue;
@@ -122,7 +132,7 @@ export class ModelInode {
     if (hi <= lo) return;
     this.ensure(hi);
     this.cur.fill(0, lo, hi);
-    this.pending.push({ off: lo, data: new Uint8Array(hi - lo) });
+    if (this.durability) this.addPending(lo, new Uint8Array(hi - lo));
   }
 
   resize(size: number): void {
@@ -142,6 +152,7 @@ export class ModelInode {
 
   /** A truncate returned: the size (and the blocks it freed) are durable. */
   truncateEnd(size: number): void {
+    if (!this.durability) return;
     this.sizes = new Set([size]);
     if (this.dur.length > size) this.dur.fill(0, size);
     const kept: Segment[] = [];
@@ -185,6 +196,7 @@ export class ModelInode {
 
   /** A fallocate returned (durable on return): what it zeroed is zero, and a size it grew to holds. */
   fallocateEnd(mode: FallocateMode, off: number, len: number, sizeBefore: number): void {
+    if (!this.durability) return;
     if (mode === 'punch-hole') this.settleZero(off, Math.min(off + len, sizeBefore));
     if (mode === 'zero-range') this.settleZero(off, off + len);
     if (mode !== 'keep-size' && mode !== 'punch-hole' && off + len > sizeBefore) this.sizes = new Set([this.curSize]);
@@ -192,6 +204,7 @@ export class ModelInode {
 
   /** A clone returned (durable on return): the target range holds the source's bytes. */
   cloneEnd(dst: number, data: Uint8Array, sizeBefore: number): void {
+    if (!this.durability) return;
     this.dur.set(data, dst);
     this.cut(dst, dst + data.length);
     if (dst + data.length > sizeBefore) this.sizes = new Set([this.curSize]);
@@ -233,6 +246,13 @@ export class Model {
   readonly inodes = new Set<ModelInode>();
   private nextMid = 1;
   private nextHandle = 0;
+  /** False for a model that only plans steps (see ModelInode.durability). */
+  readonly durability: boolean;
+
+  constructor(opts: { durability?: boolean } = {}) {
+    this.durability = opts.durability ?? true;
+  }
+
   /** Set while a step is between `begin` and `end`. */
   inFlight: Op | null = null;
   /** What `end` needs from before the step: the size of the file it changes, the bytes a clone copies. */
@@ -268,7 +288,7 @@ export class Model {
         this.created = m === undefined;
         if (m === undefined) {
           if (!op.create) throw new Error(`model: open of missing ${op.name} without create`);
-          m = new ModelInode(this.nextMid++);
+          m = new ModelInode(this.nextMid++, this.durability);
           this.inodes.add(m);
           this.names.set(op.name, m);
           this.cands(op.name).add(m);
@@ -328,7 +348,7 @@ export class Model {
         dst.ensure(end);
         dst.cur.set(data, op.dst);
         if (end > dst.curSize) dst.resize(end);
-        dst.pending.push({ off: op.dst, data });
+        dst.addPending(op.dst, data);
         const [s0, s1] = ModelInode.blocks(op.src, op.src + op.len);
         // Unwritten source blocks are not shared: the target gets holes there.
         for (let b = s0; b < s1; b++) {
