@@ -41,14 +41,25 @@ export function sealer(base: Uint8Array, ranges: readonly MetadataRange[]): (ima
   const sb0 = area(ranges, 'primary superblock');
   const sb1 = area(ranges, 'backup superblock');
   const journal = area(ranges, 'journal');
-  const ckpt = area(ranges, 'checkpoint');
+  const ckpt = ranges.filter((r) => r.area === 'checkpoint');
+  if (ckpt.length === 0) throw new Error('no checkpoint in the metadata ranges');
+  // The checkpoint's checksum covers its runs in order, as one image.
+  const ckptCrc = (image: Uint8Array): number => {
+    const all = new Uint8Array(ckpt.reduce((n, r) => n + r.length, 0));
+    let at = 0;
+    for (const r of ckpt) {
+      all.set(image.subarray(r.offset, r.offset + r.length), at);
+      at += r.length;
+    }
+    return crc32c(all);
+  };
   const sb = decodeSuperblock(base.subarray(sb0.offset, sb0.offset + BLOCK));
   if (typeof sb === 'string') throw new Error(`base superblock: ${sb}`);
   // Find the checkpoint CRC field by encoding a marker into it.
   const marked = encodeSuperblock({ ...sb, ckptCrc: 0xa1b2c3d4 });
   let ckptCrcAt = -1;
   for (let i = 0; i + 4 <= SB_CRC_AT; i++) if (u32(marked, i) === 0xa1b2c3d4) ckptCrcAt = i;
-  if (ckptCrcAt < 0 || u32(base, sb0.offset + ckptCrcAt) !== crc32c(base, ckpt.offset, ckpt.offset + ckpt.length)) {
+  if (ckptCrcAt < 0 || u32(base, sb0.offset + ckptCrcAt) !== ckptCrc(base)) {
     throw new Error('the checkpoint CRC is not where the sealer expects it');
   }
   if (u32(base, sb0.offset + SB_CRC_AT) !== crc32c(base, sb0.offset, sb0.offset + SB_CRC_AT)) throw new Error('the superblock CRC is not where the sealer expects it');
@@ -57,7 +68,7 @@ export function sealer(base: Uint8Array, ranges: readonly MetadataRange[]): (ima
   }
   return (image) => {
     for (const [at, end] of records(image, journal)) putU32(image, at + 4, crc32c(image, at + 8, end));
-    const crc = crc32c(image, ckpt.offset, ckpt.offset + ckpt.length);
+    const crc = ckptCrc(image);
     for (const s of [sb0, sb1]) {
       putU32(image, s.offset + ckptCrcAt, crc);
       putU32(image, s.offset + SB_CRC_AT, crc32c(image, s.offset, s.offset + SB_CRC_AT));
