@@ -38,7 +38,7 @@ const RAM = '5G';
 const MEMMAP = '1G!4G';
 const SUITE_TIMEOUT_S = Number(process.env.PMEMDAX_GUEST_TIMEOUT ?? 720);
 const WRITER_TIMEOUT_S = 240;
-// A power-cut boot that first checks the previous cut runs vitest too (minutes under TCG on a busy host).
+// A boot that first checks the previous power cut runs one more vitest (minutes under TCG on a busy host).
 const CHECK_TIMEOUT_S = 360;
 
 // ---------------------------------------------------------------------------------------------------
@@ -429,9 +429,10 @@ async function main() {
   const env = { ...baseEnv, ...checkEnv(pending), PMEMDAX_VITEST_ARGS: opts.vitestArgs.map(shellQuote).join(' ') };
   writeJob(jobDir, env, `exec sh ${suite} run ${pending ? `verify ${pending.medium} ` : ''}${opts.media.join(' ')}`);
   if (pending) checked.push(`powercut-${pending.medium}`);
-  const r = await boot({ label: 'suite', kernel, initrd, ramFile, jobDir, log, timeoutS: SUITE_TIMEOUT_S });
+  const suiteTimeoutS = SUITE_TIMEOUT_S + (pending ? CHECK_TIMEOUT_S : 0);
+  const r = await boot({ label: 'suite', kernel, initrd, ramFile, jobDir, log, timeoutS: suiteTimeoutS });
   rmSync(ramFile, { force: true });
-  if (r.timedOut) problems.push(`the guest did not finish within ${SUITE_TIMEOUT_S} s`);
+  if (r.timedOut) problems.push(`the guest did not finish within ${suiteTimeoutS} s`);
   else if (!r.sawDone) problems.push('the guest stopped before its job finished');
   const code = guestExitCode(jobDir);
   if (code !== 0 && code !== null) problems.push(`the guest job exited with ${code}`);
