@@ -200,6 +200,7 @@ export class Allocator {
 
   /** After a commit is durable: freed runs become allocatable, the change lists empty. */
   release(): void {
+    if (this.freeRuns.length === 0 && this.allocRuns.length === 0 && this.refChanged.size === 0) return;
     for (let i = 0; i < this.freeRuns.length; i += 2) {
       const b = this.freeRuns[i] as number;
       const n = this.freeRuns[i + 1] as number;

@@ -10,10 +10,15 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 function putName(w: Codec, name: string | null): void {
-  const bytes = name === null ? new Uint8Array(0) : encoder.encode(name);
-  w.ensure(2 + bytes.length);
-  w.putU16(bytes.length);
-  w.putRaw(bytes);
+  if (name === null) {
+    w.ensure(2);
+    w.putU16(0);
+    return;
+  }
+  w.ensure(2 + 3 * name.length);
+  const n = encoder.encodeInto(name, w.bytes.subarray(w.pos + 2)).written;
+  w.putU16(n);
+  w.pos += n;
 }
 
 /** Every pending change of `s`, as operations; returns how many. */

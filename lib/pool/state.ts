@@ -48,6 +48,12 @@ export class PoolState {
 
   /** After a commit: nothing is pending, every mapping is committed. */
   committed(): void {
+    if (this.dirtyInodes.size > 0) this.#clearDirty();
+    if (this.namespaceOps.length > 0) this.namespaceOps.length = 0;
+    this.alloc.release();
+  }
+
+  #clearDirty(): void {
     for (const inode of this.dirtyInodes) {
       if (inode.dirtyHi > inode.dirtyLo) inode.extents.clearState(2, inode.dirtyLo, inode.dirtyHi);
       inode.dirtyLo = Infinity;
@@ -56,7 +62,5 @@ export class PoolState {
       inode.timeDirty = false;
     }
     this.dirtyInodes.clear();
-    this.namespaceOps.length = 0;
-    this.alloc.release();
   }
 }
