@@ -1,5 +1,12 @@
 import { PMD_PAGES } from '../iomap/constants';
 
+/** Append run [b, b+n) to a list of runs, extending the last one when it ends at b (appends). */
+function addRun(runs: number[], b: number, n: number): void {
+  const k = runs.length;
+  if (k > 0 && (runs[k - 2] as number) + (runs[k - 1] as number) === b) runs[k - 1] = (runs[k - 1] as number) + n;
+  else runs.push(b, n);
+}
+
 /**
  * Allocator -- the pool's block bitmap and the reference counts of shared blocks, plus what changed
  * since the last commit. Bits of the data area only are handed out. A block freed by an uncommitted
@@ -85,7 +92,8 @@ export class Allocator {
     this.markUsed(b, n);
     this.free -= n;
     this.cursor = b + n < this.hi ? b + n : this.lo;
-    (reserve ? this.reserved : this.allocRuns).push(b, n);
+    if (reserve) this.reserved.push(b, n);
+    else addRun(this.allocRuns, b, n);
     return [b, n];
   }
 
@@ -145,7 +153,7 @@ export class Allocator {
   /** A reserved run became part of a change (CoW end): it commits with the next record. */
   confirm(b: number, n: number): void {
     this.dropReserved(b, n);
-    this.allocRuns.push(b, n);
+    addRun(this.allocRuns, b, n);
   }
 
   /** A reserved run was not used: free at once, it was never in a commit. */
@@ -192,7 +200,7 @@ export class Allocator {
       }
       if (freed && runStart < 0) runStart = i;
       if (!freed && runStart >= 0) {
-        this.freeRuns.push(runStart, i - runStart);
+        addRun(this.freeRuns, runStart, i - runStart);
         runStart = -1;
       }
     }
