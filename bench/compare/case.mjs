@@ -82,6 +82,9 @@ switch (spec.step) {
     const run = WORKLOADS[spec.workload];
     if (run === undefined) throw new Error(`unknown workload ${spec.workload}`);
     const store = await contender.open(spec.dir);
+    // A fresh process has not touched the data yet (the pool's and lmdb's mappings would fault on first
+    // use); read it all once so that every contender is measured warm, as a running server would be.
+    if (spec.workload !== 'append') store.warm(spec.size, spec.dataBytes);
     const result = await run(store, spec);
     const info = store.info();
     await store.close();

@@ -188,6 +188,14 @@ const BASELINE = 'fs-disk';
 const get = (id, w) => runs.get(id)?.results.get(w);
 const ok = (r) => r && !r.error && Number.isFinite(r.median);
 
+/** What the pool reported for itself (an ext4-dax disk directory gets MAP_SYNC), else the static label. */
+function granularityOf(c) {
+  const info = runs.get(c.id).info;
+  if (c.module !== 'pool' || !info) return c.granularity;
+  const how = info.granularity === 'page' ? ' (msync)' : '';
+  return `${info.granularity}${how}${c.env.PMEMDAX_FORCE_GRANULARITY ? ' (forced)' : ''}`;
+}
+
 function resultTable() {
   const lines = [
     `| workload | contender | medium | granularity | median | p99 | ops/s | vs ${BASELINE} |`,
@@ -198,7 +206,7 @@ function resultTable() {
     for (const c of contenders) {
       const run = runs.get(c.id);
       const r = run.results.get(w.id);
-      const head = `| ${w.label} | ${c.label} | ${c.mediumLabel} | ${c.granularity} |`;
+      const head = `| ${w.label} | ${c.label} | ${c.mediumLabel} | ${granularityOf(c)} |`;
       if (run.skipped && !ok(r)) {
         lines.push(`${head} — | — | — | not run: ${run.skipped} |`);
       } else if (!ok(r)) {
@@ -279,7 +287,8 @@ const environment = markdownPairs(
 
 const method = [
   `Each contender prepares its own copy of the same ${formatSize(config.dataBytes)} data set (the same bytes at the`,
-  'same offsets) in a scratch directory on the medium, then runs every workload in a fresh process:',
+  'same offsets) in a scratch directory on the medium, then runs every workload in a fresh process that first',
+  'reads the whole data set once (so that no contender pays first-touch page faults in its mappings), then',
   `${config.warmupMs} ms of warm-up, then up to ${config.budgetMs} ms of operations, each timed on its own (median and p99`,
   'are over single operations; ops/s is operations over the measured wall time). Offsets come from one seeded',
   'generator, so every contender visits the same records in the same order. Every write is durable when it',
