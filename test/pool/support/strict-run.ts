@@ -1,4 +1,5 @@
 import { Pool } from '../../../lib';
+import { BLOCK, decodeSuperblock } from '../../../lib/pool/layout';
 import { MemoryDevice, SimulatedCrash, StrictMemoryDevice } from '../../../lib/testing';
 import { Prng } from '../../dax/support/prng';
 import { DEDUPE_DIFFERS, Executor, type Op } from './executor';
@@ -31,6 +32,8 @@ export interface StrictRunResult {
   /** Journal records replayed, summed over the recoveries. */
   replayed: number;
   tornTails: number;
+  /** Checkpoints the pool wrote (its epoch on the media at the end, less the first): at close, or when the journal filled. */
+  checkpoints: number;
   readonly kinds: Map<string, number>;
 }
 
@@ -47,7 +50,7 @@ export async function strictCrashRun(o: StrictRunOptions): Promise<StrictRunResu
   const model = new Model();
   const work = new Workload(new Prng(rng.int(2 ** 32)), o.workload ?? DEFAULT_WORKLOAD);
   const exec = new Executor(Pool.createOn(device, { journalBytes: o.journalBytes }), () => Pool.openOn(device));
-  const result: StrictRunResult = { crashes: 0, recrashes: 0, steps: 0, drains: 0, replayed: 0, tornTails: 0, kinds: new Map() };
+  const result: StrictRunResult = { crashes: 0, recrashes: 0, steps: 0, drains: 0, replayed: 0, tornTails: 0, checkpoints: 0, kinds: new Map() };
   let step = 0;
   let op: Op | null = null;
   let failure: unknown = null;
@@ -131,5 +134,7 @@ export async function strictCrashRun(o: StrictRunOptions): Promise<StrictRunResu
   }
   result.steps = step;
   result.drains = device.drains;
+  const sb = decodeSuperblock(device.media.subarray(0, BLOCK));
+  if (typeof sb === 'object') result.checkpoints = sb.epoch - 1;
   return result;
 }
