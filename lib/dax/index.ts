@@ -10,6 +10,7 @@ export * from './grab';
 export * from './insert';
 export * from './delete';
 export * from './invalidate';
+export * from './invalidate-lock';
 export * from './clear-dirty';
 export * from './tag';
 export * from './writeback';

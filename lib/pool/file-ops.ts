@@ -1,4 +1,5 @@
 import { daxBreakLayout } from '../dax/break-layout';
+import { withInvalidateLocks } from '../dax/invalidate-lock';
 import { daxDedupeCompare } from '../dax/dedupe';
 import { daxError } from '../dax/errors';
 import { Errno } from '../iomap/errno';
@@ -16,21 +17,6 @@ import { NO_BLOCK } from './layout';
 import type { FallocateMode } from './types';
 
 const LAST_INDEX = Number.MAX_SAFE_INTEGER;
-
-/**
- * Run `fn` holding the invalidate locks of `inodes` alone (in inode order, so two remaps never
- * deadlock): no fault can map a block between its entries being dropped and the block being freed.
- */
-export async function exclusive<T>(inodes: PoolInode[], fn: () => Promise<T>): Promise<T> {
-  const unique = [...new Set(inodes)].sort((a, b) => a.ino - b.ino);
-  const releases: (() => void)[] = [];
-  try {
-    for (const i of unique) releases.push(await i.invalidateLock.write());
-    return await fn();
-  } finally {
-    for (const r of releases.reverse()) r();
-  }
-}
 
 function setSize(core: PoolCore, inode: PoolInode, size: number): void {
   inode.size = size;
@@ -137,7 +123,7 @@ function checkRemap(src: PoolInode, srcOff: number, dst: PoolInode, dstOff: numb
 export async function remap(core: PoolCore, src: PoolInode, srcOff: number, dst: PoolInode, dstOff: number, len: number, dedupe: boolean): Promise<void> {
   checkRemap(src, srcOff, dst, dstOff, len);
   if (dedupe && dstOff + len > dst.size) throw poolError('EINVAL', 'ioctl', dst.path, dstOff);
-  await exclusive([src, dst], async () => {
+  await withInvalidateLocks([src, dst], async () => {
     const count = Math.ceil(len / PAGE_SIZE);
     const s0 = srcOff / PAGE_SIZE;
     const d0 = dstOff / PAGE_SIZE;

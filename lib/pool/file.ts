@@ -13,7 +13,8 @@ import type { DaxRegion } from '../vm/region';
 import type { PoolCore } from './core';
 import { poolError } from './errors';
 import { ExtentState, type PageLookup } from './extent-map';
-import { exclusive, fallocateLocked, remap, truncateLocked, unshareLocked } from './file-ops';
+import { withInvalidateLocks } from '../dax/invalidate-lock';
+import { fallocateLocked, remap, truncateLocked, unshareLocked } from './file-ops';
 import type { PoolInode } from './inode';
 import { FILE_SIZE_MAX, NO_BLOCK } from './layout';
 import { statOf } from './pool';
@@ -202,7 +203,7 @@ export class PoolFile implements Disposable {
     const core = this.#writable('ftruncate');
     if (!Number.isSafeInteger(size) || size < 0) throw poolError('EINVAL', 'ftruncate', this.inode.path);
     if (size > FILE_SIZE_MAX) throw poolError('EFBIG', 'ftruncate', this.inode.path);
-    await exclusive([this.inode], () => truncateLocked(core, this.inode, size));
+    await withInvalidateLocks([this.inode], () => truncateLocked(core, this.inode, size));
     core.commit();
   }
 
@@ -214,7 +215,7 @@ export class PoolFile implements Disposable {
     }
     if (!['allocate', 'keep-size', 'punch-hole', 'zero-range'].includes(mode)) throw poolError('EOPNOTSUPP', 'fallocate', this.inode.path);
     if (offset + length > FILE_SIZE_MAX) throw poolError('EFBIG', 'fallocate', this.inode.path, offset);
-    await exclusive([this.inode], () => fallocateLocked(core, this.inode, mode, offset, length));
+    await withInvalidateLocks([this.inode], () => fallocateLocked(core, this.inode, mode, offset, length));
     core.commit();
   }
 
@@ -257,7 +258,7 @@ export class PoolFile implements Disposable {
   /** fallocate(UNSHARE_RANGE): give the range blocks of its own. Durable on return. */
   async unshare(offset: number, length: number): Promise<void> {
     const core = this.#writable('fallocate');
-    await exclusive([this.inode], () => unshareLocked(core, this.inode, offset, length));
+    await withInvalidateLocks([this.inode], () => unshareLocked(core, this.inode, offset, length));
     core.commit();
   }
 

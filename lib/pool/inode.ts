@@ -1,7 +1,7 @@
 import { DaxMapping } from '../dax/mapping';
 import type { DaxInode } from '../dax/types';
 import { PAGE_SIZE } from '../iomap/constants';
-import { AsyncRwLock } from '../testing/rwlock';
+import { AsyncRwLock } from '../dax/invalidate-lock';
 import type { DaxFile } from '../vm/file';
 import { ExtentMap } from './extent-map';
 

@@ -1,7 +1,7 @@
 import { DaxMapping } from '../dax/mapping';
 import type { DaxInode } from '../dax/types';
 import { PAGE_SIZE } from '../iomap/constants';
-import { AsyncRwLock } from './rwlock';
+import { AsyncRwLock } from '../dax/invalidate-lock';
 
 /** Per-page state bits of a MemInode. */
 export const PageState = {

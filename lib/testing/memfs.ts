@@ -1,5 +1,6 @@
 import type { DaxDevice } from '../device/types';
 import { daxBreakLayout } from '../dax/break-layout';
+import { withInvalidateLocks } from '../dax/invalidate-lock';
 import { daxDedupeCompare } from '../dax/dedupe';
 import { daxError } from '../dax/errors';
 import { daxFiemap } from '../dax/fiemap';
@@ -18,21 +19,6 @@ import { MemInode, NO_BLOCK, PageState } from './memfs-inode';
 import { MemFsOps } from './memfs-ops';
 
 const LAST_INDEX = Number.MAX_SAFE_INTEGER;
-
-/**
- * Run `fn` holding the invalidate locks of `inodes` exclusively (in inode order, so two remaps never
- * deadlock): no fault can map a block between its entries being dropped and the block being freed.
- */
-async function exclusive<T>(inodes: MemInode[], fn: () => Promise<T>): Promise<T> {
-  const unique = [...new Set(inodes)].sort((a, b) => a.ino - b.ino);
-  const releases: (() => void)[] = [];
-  try {
-    for (const i of unique) releases.push(await i.invalidateLock.write());
-    return await fn();
-  } finally {
-    for (const r of releases.reverse()) r();
-  }
-}
 
 /**
  * MemFs -- the reference filesystem for tests and benchmarks: files on a DaxDevice whose I/O goes
@@ -76,7 +62,7 @@ export class MemFs {
   /** ftruncate, both ways. Shrinking zeroes the new EOF block's tail, drops entries, frees blocks. */
   async truncate(inode: MemInode, size: number): Promise<void> {
     if (size < 0) throw daxError(-Errno.EINVAL, 'ftruncate', { path: inode.path });
-    await exclusive([inode], () => this.truncateLocked(inode, size));
+    await withInvalidateLocks([inode], () => this.truncateLocked(inode, size));
   }
 
   private async truncateLocked(inode: MemInode, size: number): Promise<void> {
@@ -96,7 +82,7 @@ export class MemFs {
 
   /** fallocate(PUNCH_HOLE|KEEP_SIZE): zero partial blocks, free whole ones. */
   async punch(inode: MemInode, pos: number, len: number): Promise<void> {
-    await exclusive([inode], () => this.punchLocked(inode, pos, len));
+    await withInvalidateLocks([inode], () => this.punchLocked(inode, pos, len));
   }
 
   private async punchLocked(inode: MemInode, pos: number, len: number): Promise<void> {
@@ -145,7 +131,7 @@ export class MemFs {
    */
   async reflink(src: MemInode, srcOff: number, dst: MemInode, dstOff: number, len: number): Promise<void> {
     this.checkRemap(src, srcOff, dst, dstOff, len);
-    await exclusive([src, dst], async () => {
+    await withInvalidateLocks([src, dst], async () => {
       await this.flushForRemap(src, srcOff, dst, dstOff, len);
       this.share(src, srcOff, dst, dstOff, len);
       if (dstOff + len > dst.size) dst.size = dstOff + len;
@@ -156,7 +142,7 @@ export class MemFs {
   async dedupe(src: MemInode, srcOff: number, dst: MemInode, dstOff: number, len: number): Promise<void> {
     this.checkRemap(src, srcOff, dst, dstOff, len);
     if (dstOff + len > dst.size) throw daxError(-Errno.EINVAL, 'ioctl', { path: dst.path, offset: dstOff });
-    await exclusive([src, dst], async () => {
+    await withInvalidateLocks([src, dst], async () => {
       await this.flushForRemap(src, srcOff, dst, dstOff, len);
       if (!daxDedupeCompare(src, srcOff, dst, dstOff, len, this.ops)) {
         throw daxError(-Errno.EBADE, 'ioctl', { path: dst.path, offset: dstOff });
@@ -167,7 +153,7 @@ export class MemFs {
 
   /** fallocate(UNSHARE_RANGE). */
   async unshare(inode: MemInode, pos: number, len: number): Promise<void> {
-    await exclusive([inode], () => daxFileUnshare(inode, pos, len, this.ops));
+    await withInvalidateLocks([inode], () => daxFileUnshare(inode, pos, len, this.ops));
   }
 
   /**

@@ -2,7 +2,7 @@ import type { DaxSeekOptions } from '../../../lib/dax/seek';
 import type { DaxInode } from '../../../lib/dax/types';
 import type { FiemapExtent } from '../../../lib/iomap/fiemap';
 import type { IomapOps } from '../../../lib/iomap/types';
-import type { AsyncRwLock } from '../../../lib/testing/rwlock';
+import type { AsyncRwLock } from '../../../lib/dax/invalidate-lock';
 
 /** What a simulated fault needs of an inode: the DAX side plus the lock faults hold shared. */
 export interface FaultInode extends DaxInode {

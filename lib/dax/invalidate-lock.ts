@@ -56,3 +56,18 @@ export class AsyncRwLock {
     }
   }
 }
+
+/**
+ * Run `fn` holding the invalidate locks of `inodes` alone (in inode order, so two remaps never
+ * deadlock): no fault can map a block between its entries being dropped and the block being freed.
+ */
+export async function withInvalidateLocks<T>(inodes: readonly { readonly ino: number; readonly invalidateLock: AsyncRwLock }[], fn: () => Promise<T>): Promise<T> {
+  const unique = [...new Set(inodes)].sort((a, b) => a.ino - b.ino);
+  const releases: (() => void)[] = [];
+  try {
+    for (const i of unique) releases.push(await i.invalidateLock.write());
+    return await fn();
+  } finally {
+    for (const r of releases.reverse()) r();
+  }
+}
