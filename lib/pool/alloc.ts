@@ -62,6 +62,20 @@ export class Allocator {
     return this.shared.size === 0 ? 1 : this.shared.get(b) ?? 1;
   }
 
+  /**
+   * Must a write to `b` copy it first? Yes while others own it, and also while its count changed
+   * since the last commit: a CoW that dropped a reference is not durable yet, so on the media the
+   * other owner still maps the block and an in-place write would change that owner's data.
+   */
+  cowNeeded(b: number): boolean {
+    return this.refs(b) > 1 || (this.refChanged.size > 0 && this.refChanged.has(b));
+  }
+
+  /** False when no block needs a CoW (the common case: nothing was ever cloned). */
+  get anyCow(): boolean {
+    return this.shared.size > 0 || this.refChanged.size > 0;
+  }
+
   /** Length of the free run at `b`, at most `want`. */
   private runAt(b: number, want: number): number {
     let n = 0;

@@ -4,7 +4,8 @@ import { Errno } from '../iomap/errno';
 import { checkpointBytes, encodeCheckpoint, writeRuns } from './checkpoint';
 import { crc32c } from './crc32c';
 import { Journal } from './journal';
-import { BLOCK, CKPT_RUNS_MAX, ckptBlocks, encodeSuperblock, type Superblock } from './layout';
+import { BLOCK, CKPT_RUNS_MAX, ckptBlocks, decodeSuperblock, encodeSuperblock, type Superblock } from './layout';
+import { readMeta } from './meta-io';
 import { PoolOps } from './ops';
 import type { PoolState } from './state';
 
@@ -66,13 +67,26 @@ export class PoolCore {
     this.updateKeep();
   }
 
-  /** Both copies, in order, each durable before the next is written. */
+  /**
+   * Both copies, one after the other, each durable before the next is written: normally the primary
+   * first. If the backup is not valid on the media (a crash tore it), it goes first, so that at every
+   * moment one of the two copies is whole.
+   */
   writeSuperblocks(sb: Superblock): void {
     const next = { ...sb, seq: (sb.seq + 1) >>> 0 };
     const bytes = encodeSuperblock(next);
-    this.#writeBlock(0, bytes);
-    this.#writeBlock((next.blocks - 1) * BLOCK, bytes);
+    const backupAt = (next.blocks - 1) * BLOCK;
+    const order = this.#backupValid(backupAt) ? [0, backupAt] : [backupAt, 0];
+    for (const at of order) this.#writeBlock(at, bytes);
     this.state.sb = next;
+  }
+
+  #backupValid(at: number): boolean {
+    try {
+      return typeof decodeSuperblock(readMeta(this.device, this.state.path, at, BLOCK, 'backup superblock')) === 'object';
+    } catch {
+      return false;
+    }
   }
 
   /** A whole-block write; over poison it is the recovery write that also clears the poison. */

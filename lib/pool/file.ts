@@ -118,11 +118,11 @@ export class PoolFile implements Disposable {
     const a = core.state.alloc;
     const look = this.inode.extents.lookup(first, this.#look);
     // The common case, an overwrite inside one unshared extent, needs no blocks.
-    if (look.block !== NO_BLOCK && look.run >= end - first && a.shared.size === 0) return;
+    if (look.block !== NO_BLOCK && look.run >= end - first && !a.anyCow) return;
     let need = end - first;
     this.inode.extents.forEach(first, end, (_p, count, block, state) => {
       if (state & ExtentState.UNWRITTEN) need -= count;
-      else for (let i = 0; i < count; i++) if (a.refs(block + i) === 1) need--;
+      else for (let i = 0; i < count; i++) if (!a.cowNeeded(block + i)) need--;
     });
     if (need > a.free - a.keep) throw poolError('ENOSPC', 'write', this.inode.path, pos);
   }
@@ -169,7 +169,7 @@ export class PoolFile implements Disposable {
     const look = inode.extents.lookup(first, this.#look);
     if (look.block === NO_BLOCK || look.run < pages || (look.state & ExtentState.UNWRITTEN) !== 0) return false;
     const a = core.state.alloc;
-    if (a.shared.size > 0) for (let i = 0; i < pages; i++) if (a.refs(look.block + i) > 1) return false;
+    if (a.anyCow) for (let i = 0; i < pages; i++) if (a.cowNeeded(look.block + i)) return false;
     const device = core.device;
     if (device.directAccessPages === undefined || device.directAccessPages(look.block, pages) < pages) return false;
     device.copy(look.block * PAGE_SIZE + (pos % PAGE_SIZE), buf);

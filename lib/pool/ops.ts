@@ -94,16 +94,16 @@ export class PoolOps implements IomapOps<PoolInode> {
   private classify(look: PageLookup): PageClass {
     if (look.block === NO_BLOCK) return HOLE;
     if (look.state & ExtentState.UNWRITTEN) return UNWRITTEN;
-    return this.s.alloc.refs(look.block) > 1 ? SHARED : MAPPED;
+    return this.s.alloc.cowNeeded(look.block) ? SHARED : MAPPED;
   }
 
   /** Pages from the looked-up one (at most `want`) of one class with consecutive blocks. */
   private run(look: PageLookup, want: number, cls: PageClass): number {
     let n = Math.min(want, look.run);
     const a = this.s.alloc;
-    if (cls === HOLE || a.shared.size === 0) return n;
+    if (cls === HOLE || !a.anyCow) return n;
     for (let i = 1; i < n; i++) {
-      if ((a.refs(look.block + i) > 1) !== (cls === SHARED)) {
+      if (a.cowNeeded(look.block + i) !== (cls === SHARED)) {
         n = i;
         break;
       }
