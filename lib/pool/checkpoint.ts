@@ -10,7 +10,6 @@ import type { PoolState } from './state';
 const MAGIC = 0x54504b43; // "CKPT"
 const HEADER = 64;
 const INODE_FIXED = 36;
-const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** Bytes the checkpoint of `s` takes. */
@@ -28,16 +27,19 @@ export function checkpointBytes(s: PoolState): number {
 export function encodeCheckpoint(s: PoolState, epoch: number, bitmap: Uint32Array): Uint8Array {
   const w = new Codec(new Uint8Array(Math.ceil(checkpointBytes(s) / BLOCK) * BLOCK));
   w.pos = HEADER;
+  const buf = Buffer.from(w.bytes.buffer, w.bytes.byteOffset, w.bytes.byteLength);
   for (const inode of s.inodes.values()) {
-    const name = inode.name === null ? new Uint8Array(0) : encoder.encode(inode.name);
-    w.putU32(inode.ino);
-    w.putU16(name.length);
-    w.putU16(0);
+    const at = w.pos;
+    w.pos += 8;
     w.putU64(inode.size);
     w.putU64(inode.mtimeMs);
     w.putU64(inode.ctimeMs);
     w.putU32(inode.extents.length);
-    w.putRaw(name);
+    // The name goes straight into the image (no encoded copy per inode); its length goes in after.
+    const nameLen = inode.name === null ? 0 : buf.write(inode.name, w.pos, 'utf8');
+    w.pos += nameLen;
+    w.view.setUint32(at, inode.ino, true);
+    w.view.setUint16(at + 4, nameLen, true);
     inode.extents.forEach(0, Infinity, (page, count, block, state) => {
       w.putU32(page);
       w.putU32(count);

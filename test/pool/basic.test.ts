@@ -86,3 +86,19 @@ describe('pool basics on a memory device', () => {
     expect(pool.check().problems).toEqual([]);
   });
 });
+
+describe('pool names', () => {
+  it('UTF-8 names of every length up to 255 bytes survive a checkpoint and a journal replay', () => {
+    const dev = new MemoryDevice(8 * MiB);
+    let pool = Pool.createOn(dev);
+    const names = ['é', 'päth/ünïcode/ファイル', '🙂'.repeat(63), 'x'.repeat(255), 'a/b/c'];
+    for (const n of names.slice(0, 3)) pool.open(n, { create: true }).close();
+    pool.close();
+    pool = Pool.openOn(dev);
+    for (const n of names.slice(3)) pool.open(n, { create: true }).close();
+    // No close: the last two come back from the journal, the first three from the checkpoint.
+    const again = Pool.openOn(dev);
+    expect(again.list()).toEqual([...names].sort());
+    expect(again.check().problems).toEqual([]);
+  });
+});
