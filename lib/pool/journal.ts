@@ -77,14 +77,14 @@ export class Journal {
 
   /** Apply this epoch's records to `s`, in order, and leave `tail`/`seq` after the last. */
   replay(s: PoolState): ReplayResult {
-    const bytes = readMeta(this.device, s.path, this.offset, this.size, 'journal');
-    const r = new Codec(bytes);
+    const area = new AreaReader(this.device, s.path, this.offset, this.size);
     let records = 0;
     let torn = false;
     this.tail = 0;
     this.seq = 0;
     while (this.tail + HEADER <= this.size) {
-      r.pos = this.tail;
+      let bytes = area.upTo(this.tail + HEADER);
+      const r = new Codec(bytes, this.tail);
       const magic = r.u32();
       const crc = r.u32();
       const epoch = r.u64();
@@ -93,10 +93,11 @@ export class Journal {
       const count = r.u32();
       if (magic !== MAGIC || epoch !== this.epoch) break;
       const end = this.tail + HEADER + len;
+      bytes = area.upTo(end);
       if (seq !== this.seq || end > this.size || crc !== crc32c(bytes, this.tail + 8, end)) {
         // Records are persisted one at a time, so only the last can be torn: a valid successor
         // means this one was damaged after it was written.
-        if (end <= this.size && this.validAt(bytes, Math.ceil(end / ALIGN) * ALIGN, this.seq + 1)) {
+        if (end <= this.size && this.validAt(area, Math.ceil(end / ALIGN) * ALIGN, this.seq + 1)) {
           throw corrupt(s.path, `journal record ${this.seq}`, this.offset + this.tail, 'checksum mismatch (later records are intact)');
         }
         torn = true;
@@ -116,13 +117,42 @@ export class Journal {
   }
 
   /** Is there a whole record of this epoch with sequence number `seq` at `at`? */
-  private validAt(bytes: Uint8Array, at: number, seq: number): boolean {
+  private validAt(area: AreaReader, at: number, seq: number): boolean {
     if (at + HEADER > this.size) return false;
-    const r = new Codec(bytes, at);
+    const r = new Codec(area.upTo(at + HEADER), at);
     if (r.u32() !== MAGIC) return false;
     const crc = r.u32();
     if (r.u64() !== this.epoch || r.u64() !== seq) return false;
     const end = at + HEADER + r.u32();
-    return end <= this.size && crc === crc32c(bytes, at + 8, end);
+    return end <= this.size && crc === crc32c(area.upTo(end), at + 8, end);
+  }
+}
+
+/** The journal area, read on demand in growing pieces: opening a pool with a short journal reads little of it. */
+class AreaReader {
+  private bytes = new Uint8Array(0);
+  private loaded = 0;
+  private readonly device: DaxDevice;
+  private readonly path: string;
+  private readonly offset: number;
+  private readonly size: number;
+
+  constructor(device: DaxDevice, path: string, offset: number, size: number) {
+    this.device = device;
+    this.path = path;
+    this.offset = offset;
+    this.size = size;
+  }
+
+  /** Bytes `[0, end)` of the area (clipped to its size) are in the returned buffer. */
+  upTo(end: number): Uint8Array {
+    if (end <= this.loaded || this.loaded === this.size) return this.bytes;
+    const want = Math.min(this.size, Math.max(end, 2 * this.loaded, 256 * 1024));
+    const grown = new Uint8Array(want);
+    grown.set(this.bytes.subarray(0, this.loaded));
+    grown.set(readMeta(this.device, this.path, this.offset + this.loaded, want - this.loaded, 'journal'), this.loaded);
+    this.bytes = grown;
+    this.loaded = want;
+    return grown;
   }
 }
