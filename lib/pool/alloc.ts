@@ -1,4 +1,6 @@
 import { PMD_PAGES } from '../iomap/constants';
+import type { ExtentMap } from './extent-map';
+import { NO_BLOCK } from './layout';
 
 /** Append run [b, b+n) to a list of runs, extending the last one when it ends at b (appends). */
 function addRun(runs: number[], b: number, n: number): void {
@@ -135,6 +137,15 @@ export class Allocator {
       if (!this.used(b)) return [b, this.runAt(b, want)];
     }
     return [-1, 0];
+  }
+
+  /**
+   * `take` for file page `page` of a file mapped by `extents`: the goal is the block after the
+   * previous page's, the colour the page's offset within its 2 MiB group.
+   */
+  takeForPage(extents: ExtentMap, page: number, want: number, reserve = false): [number, number] | null {
+    const prev = page > 0 ? extents.blockAt(page - 1) : NO_BLOCK;
+    return this.take(want, prev === NO_BLOCK ? -1 : prev + 1, page % PMD_PAGES, reserve);
   }
 
   /**

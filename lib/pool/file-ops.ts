@@ -13,7 +13,6 @@ import { poolError } from './errors';
 import { ExtentState } from './extent-map';
 import { freePages } from './free';
 import type { PoolInode } from './inode';
-import { NO_BLOCK } from './layout';
 import type { FallocateMode } from './types';
 
 const LAST_INDEX = Number.MAX_SAFE_INTEGER;
@@ -62,8 +61,7 @@ function allocateUnwritten(core: PoolCore, inode: PoolInode, first: number, end:
     let page = holes[i] as number;
     let left = holes[i + 1] as number;
     while (left > 0) {
-      const prev = page > 0 ? inode.extents.blockAt(page - 1) : NO_BLOCK;
-      const got = a.take(left, prev === NO_BLOCK ? -1 : prev + 1, page % 512);
+      const got = a.takeForPage(inode.extents, page, left);
       if (got === null) throw poolError('ENOSPC', 'fallocate', inode.path, page * PAGE_SIZE);
       // Dedupe compares unwritten blocks as raw media: stale bytes there could match and change the file.
       core.device.fill(got[0] * PAGE_SIZE, 0, got[1] * PAGE_SIZE);

@@ -1,7 +1,7 @@
 import type { DaxDevice } from '../device/types';
 import { daxError } from '../dax/errors';
 import { Errno } from '../iomap/errno';
-import { IOMAP_NULL_ADDR, IomapFlag, IomapOp, IomapType, PAGE_SIZE, PMD_PAGES } from '../iomap/constants';
+import { IOMAP_NULL_ADDR, IomapFlag, IomapOp, IomapType, PAGE_SIZE } from '../iomap/constants';
 import type { Iomap, IomapBeginResult, IomapOps } from '../iomap/types';
 import { ExtentState, type PageLookup } from './extent-map';
 import type { PoolInode } from './inode';
@@ -117,8 +117,7 @@ export class PoolOps implements IomapOps<PoolInode> {
   }
 
   private take(inode: PoolInode, first: number, n: number, reserve: boolean): [number, number] {
-    const prev = first > 0 ? inode.extents.blockAt(first - 1) : NO_BLOCK;
-    const got = this.s.alloc.take(n, prev === NO_BLOCK ? -1 : prev + 1, first % PMD_PAGES, reserve);
+    const got = this.s.alloc.takeForPage(inode.extents, first, n, reserve);
     if (got === null) throw daxError(-Errno.ENOSPC, 'write', { path: inode.path, offset: first * PAGE_SIZE });
     return got;
   }
