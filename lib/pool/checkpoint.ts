@@ -65,23 +65,33 @@ export function encodeCheckpoint(s: PoolState, epoch: number, bitmap: Uint32Arra
   return w.bytes.subarray(0, total);
 }
 
-/** Write `image` over the blocks of `runs` ([start, count] pairs), in order; durable on return. */
+/** The device byte ranges holding the first `length` bytes of an image stored in `runs` ([start, count] pairs), in order. */
+export function runSpans(runs: readonly number[], length: number): { offset: number; length: number }[] {
+  const spans: { offset: number; length: number }[] = [];
+  let left = length;
+  for (let i = 0; i < runs.length && left > 0; i += 2) {
+    const n = Math.min(left, (runs[i + 1] as number) * BLOCK);
+    spans.push({ offset: (runs[i] as number) * BLOCK, length: n });
+    left -= n;
+  }
+  return spans;
+}
+
+/** Write `image` over the blocks of `runs`, in order; durable on return. */
 export function writeRuns(device: DaxDevice, runs: readonly number[], image: Uint8Array): void {
   let at = 0;
-  for (let i = 0; i < runs.length && at < image.length; i += 2) {
-    const n = Math.min((runs[i + 1] as number) * BLOCK, image.length - at);
-    device.copy((runs[i] as number) * BLOCK, image.subarray(at, at + n));
-    at += n;
+  for (const span of runSpans(runs, image.length)) {
+    device.copy(span.offset, image.subarray(at, at + span.length));
+    at += span.length;
   }
 }
 
 function readRuns(device: DaxDevice, path: string, runs: readonly number[], length: number): Uint8Array {
   const out = new Uint8Array(length);
   let at = 0;
-  for (let i = 0; i < runs.length && at < length; i += 2) {
-    const n = Math.min((runs[i + 1] as number) * BLOCK, length - at);
-    out.set(readMeta(device, path, (runs[i] as number) * BLOCK, n, 'checkpoint'), at);
-    at += n;
+  for (const span of runSpans(runs, length)) {
+    out.set(readMeta(device, path, span.offset, span.length, 'checkpoint'), at);
+    at += span.length;
   }
   return out;
 }

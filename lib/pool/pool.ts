@@ -3,13 +3,14 @@ import { Device } from '../device/device';
 import type { DaxDevice } from '../device/types';
 import { PmemdaxError } from '../errors';
 import { checkPool } from './check';
+import { runSpans } from './checkpoint';
 import { PoolCore } from './core';
 import { corrupt, poolError } from './errors';
 import { PoolFile } from './file';
 import { formatPool, hasPool, loadPool, type Loaded } from './format';
 import { freeInode } from './free';
 import type { PoolInode } from './inode';
-import { BLOCK, FILE_SIZE_MAX, FORMAT_VERSION, NAME_MAX, dataEnd, dataStart, uuidString, type Superblock } from './layout';
+import { BLOCK, FILE_SIZE_MAX, FORMAT_VERSION, NAME_MAX, dataEnd, dataStart, uuidString } from './layout';
 import { locateBadblocks } from './badblocks';
 import type {
   CheckReport, PoolBadblock, PoolCreateOptions, PoolFileOpenOptions, PoolInfo, PoolOpenOptions, PoolRecovery, PoolStat, PoolStatfs,
@@ -308,7 +309,7 @@ export class Pool implements Disposable {
     return [
       { area: 'primary superblock', offset: 0, length: BLOCK },
       { area: 'journal', offset: sb.journalStart * BLOCK, length: sb.journalBlocks * BLOCK },
-      ...checkpointRanges(sb),
+      ...runSpans(sb.ckptRuns, sb.ckptBytes).map((span) => ({ area: 'checkpoint', ...span })),
       { area: 'backup superblock', offset: (sb.blocks - 1) * BLOCK, length: BLOCK },
     ];
   }
@@ -338,18 +339,6 @@ export class Pool implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
-}
-
-/** The checkpoint's runs as device byte ranges (the last one cut to the image's length). */
-function checkpointRanges(sb: Superblock): { area: string; offset: number; length: number }[] {
-  const out: { area: string; offset: number; length: number }[] = [];
-  let left = sb.ckptBytes;
-  for (let i = 0; i < sb.ckptRuns.length && left > 0; i += 2) {
-    const length = Math.min(left, (sb.ckptRuns[i + 1] as number) * BLOCK);
-    out.push({ area: 'checkpoint', offset: (sb.ckptRuns[i] as number) * BLOCK, length });
-    left -= length;
-  }
-  return out;
 }
 
 export function statOf(inode: PoolInode): PoolStat {
