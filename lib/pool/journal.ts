@@ -83,48 +83,47 @@ export class Journal {
     this.tail = 0;
     this.seq = 0;
     while (this.tail + HEADER <= this.size) {
-      let bytes = area.upTo(this.tail + HEADER);
-      const r = new Codec(bytes, this.tail);
-      const magic = r.u32();
-      const crc = r.u32();
-      const epoch = r.u64();
-      const seq = r.u64();
-      const len = r.u32();
-      const count = r.u32();
-      if (magic !== MAGIC || epoch !== this.epoch) break;
-      const end = this.tail + HEADER + len;
-      bytes = area.upTo(end);
-      if (seq !== this.seq || end > this.size || crc !== crc32c(bytes, this.tail + 8, end)) {
+      const rec = this.recordAt(area, this.tail, this.seq);
+      if (rec.kind === 'absent') break;
+      if (rec.kind === 'bad') {
         // Records are persisted one at a time, so only the last can be torn: a valid successor
         // means this one was damaged after it was written.
-        if (end <= this.size && this.validAt(area, Math.ceil(end / ALIGN) * ALIGN, this.seq + 1)) {
+        if (rec.end <= this.size && this.recordAt(area, Math.ceil(rec.end / ALIGN) * ALIGN, this.seq + 1).kind === 'ok') {
           throw corrupt(s.path, `journal record ${this.seq}`, this.offset + this.tail, 'checksum mismatch (later records are intact)');
         }
         torn = true;
         break;
       }
       try {
-        applyOps(s, new Codec(bytes.subarray(0, end), this.tail + HEADER), count);
+        applyOps(s, new Codec(area.upTo(rec.end).subarray(0, rec.end), this.tail + HEADER), rec.count);
       } catch (e) {
         if (!(e instanceof BadRecord || e instanceof RangeError)) throw e;
-        throw corrupt(s.path, `journal record ${seq}`, this.offset + this.tail, e.message);
+        throw corrupt(s.path, `journal record ${this.seq}`, this.offset + this.tail, e.message);
       }
-      this.tail += Math.ceil((HEADER + len) / ALIGN) * ALIGN;
+      this.tail = Math.ceil(rec.end / ALIGN) * ALIGN;
       this.seq++;
       records++;
     }
     return { records, torn };
   }
 
-  /** Is there a whole record of this epoch with sequence number `seq` at `at`? */
-  private validAt(area: AreaReader, at: number, seq: number): boolean {
-    if (at + HEADER > this.size) return false;
+  /**
+   * The record at `at`, expected to be number `seq` of this epoch: `absent` when no record of this
+   * epoch starts there, `bad` when one does but its number, length or checksum is wrong, else `ok`.
+   * `end` is where its operations end, as its header says.
+   */
+  private recordAt(area: AreaReader, at: number, seq: number): { kind: 'absent' | 'bad' | 'ok'; end: number; count: number } {
+    if (at + HEADER > this.size) return { kind: 'absent', end: at, count: 0 };
     const r = new Codec(area.upTo(at + HEADER), at);
-    if (r.u32() !== MAGIC) return false;
+    const magic = r.u32();
     const crc = r.u32();
-    if (r.u64() !== this.epoch || r.u64() !== seq) return false;
+    const epoch = r.u64();
+    const recSeq = r.u64();
     const end = at + HEADER + r.u32();
-    return end <= this.size && crc === crc32c(area.upTo(end), at + 8, end);
+    const count = r.u32();
+    if (magic !== MAGIC || epoch !== this.epoch) return { kind: 'absent', end, count };
+    const whole = recSeq === seq && end <= this.size && crc === crc32c(area.upTo(end), at + 8, end);
+    return { kind: whole ? 'ok' : 'bad', end, count };
   }
 }
 
