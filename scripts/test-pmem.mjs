@@ -232,6 +232,9 @@ function writeJob(jobDir, env, command) {
  * Boots the guest once. `onLine(line, kill)` sees every console line; guest output after the init's
  * READY marker is echoed (minus the writer's acks). Resolves when QEMU exits.
  */
+// Runs of vitest in the guest whose runner process died by a signal and were repeated (suite.sh run_vitest).
+const runnerWarnings = [];
+
 function boot({ label, kernel, initrd, ramFile, jobDir, log, timeoutS, onLine, interactive = false }) {
   appendFileSync(log, `\n===== boot: ${label} (${new Date().toISOString()})\n`);
   const args = qemuArgs(kernel, initrd, ramFile, jobDir, interactive);
@@ -267,6 +270,12 @@ function boot({ label, kernel, initrd, ramFile, jobDir, log, timeoutS, onLine, i
         pending = pending.slice(nl + 1);
         if (line.startsWith('PMEMDAX-GUEST-READY')) ready = true;
         if (line.startsWith('PMEMDAX-GUEST-DONE')) sawDone = true;
+        const died = /^PMEMDAX-GUEST RUNNER-DIED (\S+) (\d+)/.exec(line);
+        if (died) {
+          const warning = `vitest's runner on ${died[1]} died (exit ${died[2]}) before writing its report; that run was repeated whole`;
+          runnerWarnings.push(warning);
+          process.stdout.write(`test-pmem: warning: ${warning}\n`);
+        }
         if (line.startsWith('PMEMDAX-GUEST-ERROR')) process.stdout.write(`${line}\n`);
         else if (ready && !/^PMEMDAX-(POOL-)?ACK |^PMEMDAX-GUEST-|^\[ *\d+\.\d+\] /.test(line)) {
           const marker = /^PMEMDAX-GUEST (MEDIUM|PREPARE-FAILED) (\S+)/.exec(line);
@@ -461,6 +470,7 @@ async function main() {
   process.stdout.write(`   Tests              ${merged.numPassedTests} passed, ${merged.numFailedTests} failed, ${skipped} skipped (${merged.numTotalTests})\n`);
   process.stdout.write(`   Duration           ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   if (merged.numFailedTests > 0 || !merged.success) problems.push(`${merged.numFailedTests} tests failed`);
+  for (const w of runnerWarnings) process.stdout.write(`test-pmem: warning: ${w} (guest log: ${log})\n`);
   if (problems.length > 0) {
     for (const p of problems) process.stderr.write(`test-pmem: ${p}\n`);
     process.stderr.write(`test-pmem: guest log: ${log}\n`);
