@@ -1,8 +1,5 @@
-// test-pmem -- runs the pmem vitest suite (test/pmem) inside a QEMU guest with emulated persistent memory.
-//
-// The guest is a busybox initramfs that mounts the host root read-only over 9p and chroots into it, so it
-// runs this machine's node, node_modules and built addon. Its pmem is `memmap=1G!4G` carved out of guest
-// RAM, and that RAM is a shared file: killing QEMU is a power cut whose survivors the next boot can read.
+// test-pmem -- runs the pmem vitest suite (test/pmem) inside a QEMU guest with emulated persistent memory
+// (scripts/pmem-guest.mjs: the guest, its pmem and how the host talks to it).
 //
 // Boots, one per power cut and one for the suite: (1) the power-cut workloads on ext4-dax (the raw-device
 // writer and the pool writer), killed with SIGKILL once each has a number of acknowledged operations;
@@ -17,25 +14,16 @@
 // PMEMDAX_GUEST_KERNEL=/boot/vmlinuz-<ver> picks the kernel; PMEMDAX_POWERCUT_ACKS=<n> and
 // PMEMDAX_POWERCUT_POOL_OPS=<n> fix the cut points, PMEMDAX_POWERCUT_SEED=<n> the pool workload;
 // PMEMDAX_RESULTS_DIR receives pmem.json, the merged vitest report.
-import { spawn, spawnSync } from 'node:child_process';
-import { createHash, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import {
-  appendFileSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync,
-  writeFileSync,
-} from 'node:fs';
-import { createRequire } from 'node:module';
-import { arch, platform } from 'node:os';
-import { StringDecoder } from 'node:string_decoder';
-import { delimiter, dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+  JOB_DIR_IN_GUEST, boot, cannotRun, fail, guestDir, guestExitCode, killGuests, root, runnerWarnings, setUpRun, shellQuote,
+  writeJob,
+} from './pmem-guest.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const guestDir = join(root, 'test', 'pmem', 'guest');
-const cacheDir = join(root, '.cache', 'pmem-guest');
 const ALL_MEDIA = ['ext4-dax', 'xfs-dax', 'devdax-4k', 'devdax-2m'];
 const POWERCUT_MEDIA = ['ext4-dax', 'devdax-2m'];
-const RAM = '5G';
-const MEMMAP = '1G!4G';
 const SUITE_TIMEOUT_S = Number(process.env.PMEMDAX_GUEST_TIMEOUT ?? 720);
 const WRITER_TIMEOUT_S = 240;
 // A boot that first checks the previous power cut runs one more vitest (minutes under TCG on a busy host).
@@ -84,234 +72,6 @@ function usage(message) {
     'usage: test-pmem.mjs [--media ' + ALL_MEDIA.join(',') + '] [--powercut-media ' + POWERCUT_MEDIA.join(',') + ']\n' +
     '                     [--no-powercut] [--env NAME=VALUE]... [--keep] [--shell [medium]] [-- vitest args]\n');
   process.exit(2);
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Can the guest run here?
-
-function which(cmd) {
-  for (const dir of (process.env.PATH ?? '').split(delimiter).concat(['/usr/sbin', '/sbin'])) {
-    const p = join(dir, cmd);
-    try {
-      if (statSync(p).isFile()) return p;
-    } catch {
-      // not in this directory
-    }
-  }
-  return null;
-}
-
-function compareVersions(a, b) {
-  return a.localeCompare(b, 'en', { numeric: true });
-}
-
-/** The newest /boot/vmlinuz-<ver> whose modules are installed, or the one PMEMDAX_GUEST_KERNEL names. */
-function findKernel() {
-  const forced = process.env.PMEMDAX_GUEST_KERNEL;
-  const candidates = forced
-    ? [forced]
-    : (existsSync('/boot') ? readdirSync('/boot') : [])
-      .filter((f) => f.startsWith('vmlinuz-'))
-      .map((f) => join('/boot', f))
-      .sort((a, b) => compareVersions(b, a));
-  for (const image of candidates) {
-    const version = image.replace(/^.*vmlinuz-/, '');
-    if (existsSync(image) && existsSync(`/lib/modules/${version}/modules.dep`)) return { image, version };
-  }
-  return null;
-}
-
-function cannotRun() {
-  if (process.env.PMEMDAX_SKIP_PMEM === '1') return 'PMEMDAX_SKIP_PMEM=1 is set';
-  if (platform() !== 'linux' || arch() !== 'x64') return `the guest needs an x86-64 Linux host, this is ${platform()}/${arch()}`;
-  if (process.getuid?.() !== 0) return 'not running as root (the guest reads the kernel image and shares the host root over 9p)';
-  if (!which('qemu-system-x86_64')) return 'no qemu-system-x86_64 (apt-get install qemu-system-x86)';
-  if (!findKernel()) return 'no kernel image with modules in /boot and /lib/modules (apt-get install linux-image-amd64)';
-  const tools = [
-    ['busybox', 'busybox-static'], ['cpio', 'cpio'], ['gzip', 'gzip'], ['modprobe', 'kmod'], ['ndctl', 'ndctl'],
-    ['mkfs.ext4', 'e2fsprogs'], ['filefrag', 'e2fsprogs'], ['mkfs.xfs', 'xfsprogs'],
-  ];
-  const missing = tools.filter(([cmd]) => !which(cmd)).map(([, pkg]) => pkg);
-  if (missing.length > 0) return `missing tools (apt-get install ${[...new Set(missing)].join(' ')})`;
-  return null;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Host-side preparation
-
-function fail(message, log) {
-  process.stderr.write(`test-pmem: ${message}\n`);
-  if (log) process.stderr.write(`test-pmem: guest log: ${log}\n`);
-  process.exit(1);
-}
-
-/** The initramfs for this kernel, rebuilt when the build script, the init or the kernel changes. */
-function initramfs(kernel) {
-  const hash = createHash('sha256');
-  for (const f of ['build-initramfs.sh', 'init']) hash.update(readFileSync(join(guestDir, f)));
-  hash.update(kernel.version);
-  hash.update(String(statSync(kernel.image).mtimeMs));
-  const name = `initramfs-${hash.digest('hex').slice(0, 16)}.cpio.gz`;
-  const out = join(cacheDir, name);
-  if (existsSync(out)) return out;
-  mkdirSync(cacheDir, { recursive: true });
-  for (const f of readdirSync(cacheDir)) if (f.startsWith('initramfs-')) rmSync(join(cacheDir, f), { force: true });
-  const r = spawnSync('sh', [join(guestDir, 'build-initramfs.sh'), kernel.version, out], { stdio: ['ignore', 'inherit', 'inherit'] });
-  if (r.status !== 0) fail('building the guest initramfs failed');
-  return out;
-}
-
-/** The guest's child processes load the library from dist/, like an application: build it on the host. */
-function buildDist() {
-  const require = createRequire(import.meta.url);
-  const r = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: root, stdio: 'inherit',
-  });
-  // tsc still emits on type errors; those are the typecheck's to report, and need not stop this suite.
-  if (r.status !== 0 && !existsSync(join(root, 'dist', 'index.js'))) fail('tsc -p tsconfig.build.json failed');
-  if (r.status !== 0) process.stderr.write('test-pmem: tsc reported errors (above); using the dist/ it emitted\n');
-  if (!existsSync(join(root, 'build', 'Release', 'pmemdax.node'))) fail('build/Release/pmemdax.node is missing: run `npm run build` first');
-}
-
-/** A fresh run directory (log, RAM file, the guest's writable share); keeps the last few runs. */
-function runDirectory() {
-  const runs = join(cacheDir, 'runs');
-  mkdirSync(runs, { recursive: true });
-  const old = readdirSync(runs).sort();
-  for (const d of old.slice(0, Math.max(0, old.length - 4))) rmSync(join(runs, d), { recursive: true, force: true });
-  const dir = join(runs, new Date().toISOString().replace(/[:.]/g, '-'));
-  mkdirSync(join(dir, 'job'), { recursive: true });
-  return dir;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Booting the guest
-
-const children = new Set();
-// The guest RAM file is sparse but can hold gigabytes once touched: never leave one behind.
-const ramFiles = new Set();
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-  for (const f of ramFiles) rmSync(f, { force: true });
-});
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => {
-    for (const c of children) c.kill('SIGKILL');
-    process.exit(130);
-  });
-}
-
-function qemuArgs(kernel, initrd, ramFile, jobDir, interactive) {
-  return [
-    '-machine', 'pc,memory-backend=ram0',
-    '-object', `memory-backend-file,id=ram0,size=${RAM},mem-path=${ramFile},share=on`,
-    '-cpu', 'max', '-smp', '2', '-m', RAM,
-    ...(interactive ? ['-nographic'] : ['-display', 'none', '-monitor', 'none', '-serial', 'stdio']),
-    '-nic', 'none', '-no-reboot',
-    '-kernel', kernel.image, '-initrd', initrd,
-    '-append', `console=ttyS0 memmap=${MEMMAP} panic=-1 oops=panic quiet loglevel=3`,
-    '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
-    '-virtfs', `local,path=${jobDir},mount_tag=jobshare,security_model=none,multidevs=remap`,
-  ];
-}
-
-function shellQuote(s) {
-  return `'${String(s).replace(/'/g, `'\\''`)}'`;
-}
-
-/** Leaves the job the guest's init runs: cd to the project, export `env`, run `command`. */
-function writeJob(jobDir, env, command) {
-  const lines = ['#!/bin/sh', `cd ${shellQuote(root)} || exit 1`, 'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
-  for (const [k, v] of Object.entries(env)) lines.push(`export ${k}=${shellQuote(v)}`);
-  lines.push(command, '');
-  writeFileSync(join(jobDir, 'job.sh'), lines.join('\n'));
-  rmSync(join(jobDir, 'exit-code'), { force: true });
-}
-
-/**
- * Boots the guest once. `onLine(line, kill)` sees every console line; guest output after the init's
- * READY marker is echoed (minus the writer's acks). Resolves when QEMU exits.
- */
-// Runs of vitest in the guest whose runner process died by a signal and were repeated (suite.sh run_vitest).
-const runnerWarnings = [];
-
-function boot({ label, kernel, initrd, ramFile, jobDir, log, timeoutS, onLine, interactive = false }) {
-  appendFileSync(log, `\n===== boot: ${label} (${new Date().toISOString()})\n`);
-  const args = qemuArgs(kernel, initrd, ramFile, jobDir, interactive);
-  appendFileSync(log, `qemu-system-x86_64 ${args.map(shellQuote).join(' ')}\n`);
-  if (interactive) {
-    const r = spawnSync('qemu-system-x86_64', args, { stdio: 'inherit' });
-    return Promise.resolve({ status: r.status, signal: r.signal, killed: false, timedOut: false, sawDone: true });
-  }
-  return new Promise((resolveBoot) => {
-    const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(qemu);
-    let killed = false;
-    let timedOut = false;
-    let ready = false;
-    let sawDone = false;
-    const kill = () => {
-      killed = true;
-      qemu.kill('SIGKILL');
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      qemu.kill('SIGKILL');
-    }, timeoutS * 1000);
-    let pending = '';
-    // Chunks can split a multi-byte character; the decoder carries the partial bytes over.
-    const decoder = new StringDecoder('utf8');
-    const onData = (chunk) => {
-      appendFileSync(log, chunk);
-      pending += decoder.write(chunk);
-      let nl;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, nl).replace(/\r$/, '');
-        pending = pending.slice(nl + 1);
-        if (line.startsWith('PMEMDAX-GUEST-READY')) ready = true;
-        if (line.startsWith('PMEMDAX-GUEST-DONE')) sawDone = true;
-        const died = /^PMEMDAX-GUEST RUNNER-DIED (\S+) (\d+)/.exec(line);
-        if (died) {
-          const warning = `vitest's runner on ${died[1]} died (exit ${died[2]}) before writing its report; that run was repeated whole`;
-          runnerWarnings.push(warning);
-          process.stdout.write(`test-pmem: warning: ${warning}\n`);
-        }
-        if (line.startsWith('PMEMDAX-GUEST-ERROR')) process.stdout.write(`${line}\n`);
-        else if (ready && !/^PMEMDAX-(POOL-)?ACK |^PMEMDAX-GUEST-|^\[ *\d+\.\d+\] /.test(line)) {
-          const marker = /^PMEMDAX-GUEST (MEDIUM|PREPARE-FAILED) (\S+)/.exec(line);
-          if (marker) process.stdout.write(marker[1] === 'MEDIUM' ? `\n-- pmem medium: ${marker[2]}\n` : `test-pmem: preparing ${marker[2]} failed\n`);
-          else if (!line.startsWith('PMEMDAX-GUEST ')) process.stdout.write(`${line}\n`);
-        }
-        onLine?.(line, kill);
-      }
-    };
-    qemu.stdout.on('data', onData);
-    qemu.stderr.on('data', (chunk) => appendFileSync(log, chunk));
-    qemu.on('exit', (status, signal) => {
-      clearTimeout(timer);
-      children.delete(qemu);
-      if (pending) appendFileSync(log, '\n');
-      resolveBoot({ status, signal, killed, timedOut, sawDone });
-    });
-  });
-}
-
-function guestExitCode(jobDir) {
-  try {
-    return Number(readFileSync(join(jobDir, 'exit-code'), 'utf8').trim());
-  } catch {
-    return null;
-  }
-}
-
-function createRamFile(path) {
-  ramFiles.add(path);
-  rmSync(path, { force: true });
-  const fd = openSync(path, 'w');
-  closeSync(fd);
-  // Sparse: only the pages the guest touches take space.
-  const r = spawnSync('truncate', ['-s', RAM, path]);
-  if (r.status !== 0) fail(`cannot create the guest RAM file ${path}`);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -403,17 +163,9 @@ async function main() {
     process.exit(0);
   }
   const started = Date.now();
-  const kernel = findKernel();
-  const initrd = initramfs(kernel);
-  buildDist();
-  const dir = runDirectory();
-  const jobDir = join(dir, 'job');
-  const log = join(dir, 'guest.log');
-  const ramFile = join(dir, 'ram.img');
-  writeFileSync(log, `pmemdax pmem guest run, kernel ${kernel.image}, initramfs ${initrd}\n`);
-  createRamFile(ramFile);
+  const { kernel, initrd, jobDir, log, ramFile } = setUpRun();
   const color = process.stdout.isTTY ? { FORCE_COLOR: '1' } : { NO_COLOR: '1' };
-  const baseEnv = { ...opts.env, PMEMDAX_JOB_DIR: '/run/pmem-job', CI: '1', ...color };
+  const baseEnv = { ...opts.env, PMEMDAX_JOB_DIR: JOB_DIR_IN_GUEST, CI: '1', ...color };
   const suite = shellQuote(relative(root, join(guestDir, 'suite.sh')));
 
   if (opts.shell) {
@@ -481,7 +233,7 @@ async function main() {
 }
 
 main().then((code) => process.exit(code), (error) => {
-  for (const c of children) c.kill('SIGKILL');
+  killGuests();
   process.stderr.write(`test-pmem: ${error?.stack ?? error}\n`);
   process.exit(1);
 });

@@ -17,6 +17,34 @@ export const CONTENDERS = [
   { id: 'lmdb-shm', module: 'lmdb', medium: 'shm', colour: '#1e8449', label: 'lmdb-js', mediumLabel: '/dev/shm', granularity: 'sync commit', env: {} },
 ];
 
+/**
+ * The pmem guest (`npm run bench:compare:guest`): every contender in the ext4-dax mount, which the guest
+ * passes as the disk directory (hence the `-disk` ids, and fs-disk as run.mjs's baseline). There the pool
+ * should map with MAP_SYNC and flush cachelines.
+ */
+export const GUEST_CONTENDERS = [
+  {
+    id: 'pmemdax-disk', module: 'pool', medium: 'disk', colour: '#1b6ac9', label: 'pmemdax pool', mediumLabel: 'ext4-dax',
+    granularity: 'as detected', env: {}, expectGranularity: 'cacheline',
+  },
+  { id: 'fs-disk', module: 'fs', medium: 'disk', colour: '#c0392b', label: 'fs', mediumLabel: 'ext4-dax', granularity: 'fdatasync', env: {} },
+  { id: 'lmdb-disk', module: 'lmdb', medium: 'disk', colour: '#1e8449', label: 'lmdb-js', mediumLabel: 'ext4-dax', granularity: 'sync commit', env: {} },
+];
+
+/**
+ * The guest's scale, over run.mjs's defaults: TCG runs some 10-50x slower than the host, and the three
+ * contenders' files fit in the 1 GiB pmem filesystem together (at 64 MiB: the pool file 384 MiB, lmdb's
+ * about 220 MiB, fs's about 80 MiB; each is removed when its contender is done).
+ */
+export const GUEST_SCALE = {
+  dataBytes: 64 * MiB,
+  budgetMs: 300,
+  warmupMs: 50,
+  appendBytes: 4 * MiB,
+  records: 20_000,
+  reopens: 3,
+};
+
 export function makeWorkloads(records) {
   return [
     ...RECORD_SIZES.map((size) => ({ id: `write-rand-${size}`, kind: 'write-rand', size, label: `durable write ${formatSize(size)}, random offset` })),

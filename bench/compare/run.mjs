@@ -4,6 +4,9 @@
 //
 //   node bench/compare/run.mjs [--quick] [--budget MS] [--only a,b] [--workloads w1,w2]
 //                              [--disk-dir DIR] [--shm-dir DIR] [--no-build] [--no-write] [--doc FILE]
+//                              [--plan host|guest] [--json FILE]
+// --plan guest: the pmem guest's contenders and scale (plan.mjs), for bench/compare/guest.mjs; it never
+// writes the doc. --json writes the results as JSON (json.mjs) as well.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -16,7 +19,8 @@ import { environmentRows, isTmpfs, markdownPairs, mediumOf } from './env.mjs';
 import { linePlot } from './svg.mjs';
 import { childError } from './child.mjs';
 import { formatNs, formatRate, formatSize, median } from './stats.mjs';
-import { CONTENDERS, TARGETS, makeWorkloads } from './plan.mjs';
+import { CONTENDERS, GUEST_CONTENDERS, GUEST_SCALE, TARGETS, makeWorkloads } from './plan.mjs';
+import { runJson } from './json.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -33,6 +37,8 @@ const { values: args } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
     doc: { type: 'string', default: join(root, 'docs/benchmark.md') },
+    plan: { type: 'string', default: 'host' },
+    json: { type: 'string' },
   },
 });
 const docPath = resolve(args.doc);
@@ -50,6 +56,7 @@ const config = {
   reopens: quick ? 3 : 5,
   clients: 4,
   seed: 42,
+  ...(args.plan === 'guest' ? GUEST_SCALE : {}),
 };
 const dirs = { disk: resolve(args['disk-dir']), shm: resolve(args['shm-dir']) };
 
@@ -59,10 +66,13 @@ function fail(message) {
 }
 
 if (isTmpfs(dirs.disk)) fail(`${dirs.disk} is tmpfs; pass --disk-dir with a directory on a disk`);
-if (!isTmpfs(dirs.shm)) fail(`${dirs.shm} is not tmpfs`);
+if (!['host', 'guest'].includes(args.plan)) fail(`unknown plan ${args.plan} (host or guest)`);
+const guest = args.plan === 'guest';
 
 const only = args.only?.split(',');
-const contenders = CONTENDERS.filter((c) => !only || only.includes(c.id));
+const contenders = (guest ? GUEST_CONTENDERS : CONTENDERS).filter((c) => !only || only.includes(c.id));
+const onShm = contenders.some((c) => c.medium === 'shm');
+if (onShm && !isTmpfs(dirs.shm)) fail(`${dirs.shm} is not tmpfs`);
 const chosen = args.workloads?.split(',');
 const workloads = makeWorkloads(config.records).filter((w) => !chosen || chosen.includes(w.id));
 
@@ -98,6 +108,7 @@ function child(c, spec) {
 }
 
 function memcpyBandwidth() {
+  if (!onShm) return { error: 'not measured (no contender on /dev/shm)' };
   const binary = join(os.tmpdir(), `pmemdax-bench-memcpy-${process.getuid?.() ?? 0}`);
   const source = join(here, 'memcpy.c');
   if (!existsSync(binary) || statSync(binary).mtimeMs < statSync(source).mtimeMs) {
@@ -329,11 +340,16 @@ ${resultTable()}
 ![Durable write latency by record size](${svgName})
 `;
 
-process.stdout.write(`${resultTable()}\n\n${targetTable()}\n`);
+// The targets are the host's: in the guest they would only print as not measured.
+process.stdout.write(guest ? `${resultTable()}\n` : `${resultTable()}\n\n${targetTable()}\n`);
 log(`done in ${(seconds / 60).toFixed(1)} min`);
 const failures = [...runs.values()].flatMap((r) => (r.skipped ? [`${r.id}: ${r.skipped}`] : r.errors.map((e) => `${r.id} ${e}`)));
 if (failures.length) log(`not all cases ran:\n  ${failures.join('\n  ')}`);
-if (!args['no-write']) {
+if (args.json) {
+  writeFileSync(resolve(args.json), JSON.stringify(runJson({ plan: args.plan, config, dirs, workloads, contenders, runs, seconds })));
+  log(`wrote ${resolve(args.json)}`);
+}
+if (!args['no-write'] && !guest) {
   writeSection(docPath, 'bench:compare', body);
   writeFileSync(join(dirname(docPath), svgName), plot());
   log(`wrote ${docPath} and ${join(dirname(docPath), svgName)}`);

@@ -60,7 +60,13 @@ export async function open(dir) {
       const buf = Buffer.alloc(MiB);
       for (let at = 0; at < dataBytes; at += MiB) file.readSync(buf, at);
     },
-    info: () => ({ granularity: pool.info.granularity, kind: pool.info.kind, mapSync: pool.info.mapSync }),
+    info: () => {
+      const device = pool.device.info ?? {};
+      return {
+        granularity: pool.info.granularity, kind: pool.info.kind, mapSync: pool.info.mapSync,
+        flush: device.flush, pmem: device.pmem, blockDevice: device.blockDevice, persistenceDomain: device.persistenceDomain,
+      };
+    },
     async close() {
       for (const f of appenders) f.close();
       file.close();

@@ -7,8 +7,11 @@
 #   suite.sh run [verify <medium>] <medium>...
 #                                    [check what the power cut left, then] prepare each medium and
 #                                    run the pmem vitest suite on it
+#   suite.sh bench [medium]          prepare one medium (ext4-dax by default) and run the comparative
+#                                    benchmark (bench/compare/run.mjs --plan guest) on it
 #   suite.sh shell [medium]          prepare one medium and start an interactive shell
-# Results go to $PMEMDAX_JOB_DIR (the host's writable share): one vitest JSON report per run.
+# Results go to $PMEMDAX_JOB_DIR (the host's writable share): one vitest JSON report per run, or the
+# benchmark's results as bench.json.
 # The power-cut workloads: the raw-device writer (ext4-dax only) and the pool writer, seeded by
 # $PMEMDAX_POOL_WRITER_SEED. Checking a cut reads PMEMDAX_POWERCUT_ACKED (raw writer) and
 # PMEMDAX_POWERCUT_POOL_SEED / PMEMDAX_POWERCUT_POOL_ACKED (pool) from the host.
@@ -168,6 +171,18 @@ case ${1:-} in
     teardown
     exit $status
     ;;
+  bench)
+    medium=${2:-ext4-dax}
+    prepare "$medium" || { say "PREPARE-FAILED $medium"; exit 1; }
+    say "MEDIUM $medium"
+    # PMEMDAX_BENCH_ARGS holds shell-quoted words from the host. dist/ was built by the host (--no-build);
+    # the doc is the host's to write (--no-write).
+    eval "set -- ${PMEMDAX_BENCH_ARGS:-}"
+    node bench/compare/run.mjs --plan guest --no-build --no-write --disk-dir "$mnt" --json "$job/bench.json" "$@"
+    status=$?
+    teardown
+    exit $status
+    ;;
   shell)
     medium=${2:-ext4-dax}
     prepare "$medium" || echo "preparing $medium failed"
@@ -177,7 +192,7 @@ case ${1:-} in
     exec setsid -c bash -i </dev/ttyS0 >/dev/ttyS0 2>&1
     ;;
   *)
-    echo "usage: suite.sh powercut <medium> [verify <medium>] | run [verify <medium>] <medium>... | shell [medium]" >&2
+    echo "usage: suite.sh powercut <medium> [verify <medium>] | run [verify <medium>] <medium>... | bench [medium] | shell [medium]" >&2
     exit 2
     ;;
 esac
