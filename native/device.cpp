@@ -215,6 +215,11 @@ bool Device::Open(Napi::Env env, const std::string& path, bool create, uint64_t 
     }
     granularity_ = forced_granularity;
   }
+  // A store to a page that write-back has cleaned faults first (page_mkwrite: a filesystem transaction on
+  // ext4), so on page granularity each durable store would pay a fault and an msync; pwrite fills the page
+  // cache without the fault (4 KiB durable write on an ext4 disk: ~0.15 ms against 0.5-2.6 ms).
+  write_through_ = granularity_ == Granularity::kPage && src_.kind != SourceKind::kDevdax && writable_;
+  if (write_through_) notes_.push_back("page granularity: copies and fills are written with pwrite, then msync");
   CpuFeatures cpu = EffectiveCpu();
   flush_kind_ = PickFlush(cpu);
   policy_.kernel = &PickNtKernel(cpu);
@@ -280,6 +285,29 @@ int Device::Msync(uint64_t offset, uint64_t len) {
   ++stats_.msyncs;
   // Page granularity: msync reports write-back failure, and that failure is the caller's to see.
   return msync(base_ + start, offset + len - start, MS_SYNC) == 0 ? 0 : errno;
+}
+
+int Device::WriteThrough(uint64_t offset, const uint8_t* src, size_t len) {
+  while (len > 0) {
+    ssize_t n = pwrite(mapped_->fd, src, len, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n < 0 ? errno : EIO;
+    src += n;
+    offset += static_cast<uint64_t>(n);
+    len -= static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+int Device::FillThrough(uint64_t offset, uint8_t value, size_t len) {
+  static thread_local uint8_t chunk[64 * 1024];
+  std::memset(chunk, value, len < sizeof chunk ? len : sizeof chunk);
+  for (size_t done = 0; done < len;) {
+    size_t n = len - done < sizeof chunk ? len - done : sizeof chunk;
+    if (int err = WriteThrough(offset + done, chunk, n)) return err;
+    done += n;
+  }
+  return 0;
 }
 
 int Device::PersistRange(uint64_t offset, uint64_t len, bool drain) {
@@ -391,9 +419,10 @@ bool Device::HotRange(napi_env env, double offset, double length) {
   return CheckOpen(e) && CheckRange(e, offset, length);
 }
 
-void Device::ThrowMsync(napi_env env, int err, uint64_t offset, uint64_t len) {
-  ErrnoError(Napi::Env(env), err, "msync", ErrorContext{path_, static_cast<int64_t>(offset), static_cast<int64_t>(len)})
+napi_value Device::ThrowErrno(napi_env env, int err, const char* syscall, uint64_t offset, uint64_t len) {
+  ErrnoError(Napi::Env(env), err, syscall, ErrorContext{path_, static_cast<int64_t>(offset), static_cast<int64_t>(len)})
       .ThrowAsJavaScriptException();
+  return nullptr;
 }
 
 // What the flags leave to do after copy/move/fill stores.
@@ -402,7 +431,7 @@ void Device::FinishStore(napi_env env, uint64_t offset, uint64_t len, uint32_t f
     if (flags & kNoFlush) return;
     Drain();  // non-temporal stores must land before the kernel writes the pages back
     int err = Msync(offset, len);
-    if (err != 0) ThrowMsync(env, err, offset, len);
+    if (err != 0) ThrowErrno(env, err, "msync", offset, len);
   } else if (!(flags & kNoDrain)) {
     Fence();
   }
@@ -419,7 +448,7 @@ napi_value Device::HotFlush(napi_env env, napi_callback_info info) {
   uint64_t o = static_cast<uint64_t>(off), n = static_cast<uint64_t>(len);
   if (self->granularity_ == Granularity::kPage) {
     int err = self->Msync(o, n);
-    if (err != 0) self->ThrowMsync(env, err, o, n);
+    if (err != 0) self->ThrowErrno(env, err, "msync", o, n);
   } else if (self->granularity_ == Granularity::kCacheline) {
     self->stats_.flushed_lines += self->policy_.flush(self->base_ + o, n);
     ++self->stats_.flush_calls;
@@ -440,7 +469,7 @@ napi_value Device::HotPersist(napi_env env, napi_callback_info info) {
   if (!self->HotRange(env, off, len)) return nullptr;
   uint64_t o = static_cast<uint64_t>(off), n = static_cast<uint64_t>(len);
   int err = self->PersistRange(o, n, true);
-  if (err != 0) self->ThrowMsync(env, err, o, n);
+  if (err != 0) self->ThrowErrno(env, err, "msync", o, n);
   return nullptr;
 }
 
@@ -459,7 +488,7 @@ napi_value Device::HotPersistRanges(napi_env env, napi_callback_info info) {
     uint64_t o = static_cast<uint64_t>(r[2 * i]), len = static_cast<uint64_t>(r[2 * i + 1]);
     int err = self->PersistRange(o, len, false);
     if (err != 0) {
-      self->ThrowMsync(env, err, o, len);
+      self->ThrowErrno(env, err, "msync", o, len);
       return nullptr;
     }
   }
@@ -478,7 +507,11 @@ napi_value Device::HotCopy(napi_env env, napi_callback_info info) {
   uint32_t flags = static_cast<uint32_t>(D(env, argv[2]));
   if (!self->CheckWritable(Napi::Env(env)) || !self->HotRange(env, off, static_cast<double>(len))) return nullptr;
   uint64_t o = static_cast<uint64_t>(off);
-  self->stats_.flushed_lines += CopyToPmem(self->policy_, self->base_ + o, src, len, self->StoreFlags(flags));
+  if (self->write_through_) {
+    if (int err = self->WriteThrough(o, src, len)) return self->ThrowErrno(env, err, "pwrite", o, len);
+  } else {
+    self->stats_.flushed_lines += CopyToPmem(self->policy_, self->base_ + o, src, len, self->StoreFlags(flags));
+  }
   self->FinishStore(env, o, len, flags);
   return nullptr;
 }
@@ -506,7 +539,11 @@ napi_value Device::HotFill(napi_env env, napi_callback_info info) {
   uint32_t flags = static_cast<uint32_t>(D(env, argv[3]));
   if (!self->CheckWritable(Napi::Env(env)) || !self->HotRange(env, off, len)) return nullptr;
   uint64_t o = static_cast<uint64_t>(off), n = static_cast<uint64_t>(len);
-  self->stats_.flushed_lines += FillPmem(self->policy_, self->base_ + o, value, n, self->StoreFlags(flags));
+  if (self->write_through_) {
+    if (int err = self->FillThrough(o, value, n)) return self->ThrowErrno(env, err, "pwrite", o, n);
+  } else {
+    self->stats_.flushed_lines += FillPmem(self->policy_, self->base_ + o, value, n, self->StoreFlags(flags));
+  }
   self->FinishStore(env, o, n, flags);
   return nullptr;
 }

@@ -70,7 +70,8 @@ class Device : public Napi::ObjectWrap<Device> {
   bool HotRange(napi_env env, double offset, double length);
   void FinishStore(napi_env env, uint64_t offset, uint64_t len, uint32_t flags);
   uint32_t StoreFlags(uint32_t flags) const;
-  void ThrowMsync(napi_env env, int err, uint64_t offset, uint64_t len);
+  // Throws an fs-style error for a failed system call on [offset, offset+len); returns nullptr.
+  napi_value ThrowErrno(napi_env env, int err, const char* syscall, uint64_t offset, uint64_t len);
 
   bool Open(Napi::Env env, const std::string& path, bool create, uint64_t size, bool readonly);
   void Shutdown(Napi::Env* env);
@@ -85,6 +86,9 @@ class Device : public Napi::ObjectWrap<Device> {
   int PersistRange(uint64_t offset, uint64_t len, bool drain);
   int Msync(uint64_t offset, uint64_t len);
   void Fence();
+  // Page granularity on a file: copies and fills go through pwrite; 0 or an errno.
+  int WriteThrough(uint64_t offset, const uint8_t* src, size_t len);
+  int FillThrough(uint64_t offset, uint8_t value, size_t len);
 
   std::shared_ptr<MappedSource> mapped_;
   uint8_t* base_ = nullptr;  // nullptr once closed
@@ -95,6 +99,7 @@ class Device : public Napi::ObjectWrap<Device> {
   std::string path_;
   SourceInfo src_;
   Granularity granularity_ = Granularity::kPage;
+  bool write_through_ = false;  // see WriteThrough
   FlushKind flush_kind_ = FlushKind::kClflush;
   StorePolicy policy_{};
   std::vector<std::string> notes_;

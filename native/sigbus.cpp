@@ -1,5 +1,6 @@
 #include "sigbus.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 
@@ -18,7 +19,7 @@ namespace {
 struct Recovery {
   sigjmp_buf env;
   uintptr_t lo = 0, hi = 0;  // source range being copied
-  uintptr_t fault_addr = 0;
+  volatile uintptr_t fault_addr = 0;
   volatile sig_atomic_t active = 0;
 };
 
@@ -50,34 +51,56 @@ void InstallSigbusHandler() {
   });
 }
 
-int SafeCopy(void* dst, const void* src, size_t len, size_t* fault) {
-  Recovery r;
-  r.lo = reinterpret_cast<uintptr_t>(src);
-  r.hi = r.lo + len;
-  tls_recovery = &r;
+namespace {
+
+// Copies in chunks that end at source page boundaries. memcpy may visit bytes out of order (a large copy
+// can load its tail first), but never across a chunk, so when a chunk faults every page before it is copied.
+void CopyByPage(uint8_t* d, const uint8_t* s, uintptr_t lo, size_t len) {
   constexpr uintptr_t kPage = 4096;
-  if (sigsetjmp(r.env, 1) != 0) {
-    tls_recovery = nullptr;
-    // Poison and lost pages are whole pages: report the start of the failing page (or of the copy).
-    uintptr_t page = r.fault_addr & ~(kPage - 1);
-    *fault = page > r.lo ? page - r.lo : 0;
-    return EIO;
-  }
-  r.active = 1;
-  // Copy in chunks that end at source page boundaries: memcpy may visit bytes out of order, but never
-  // across a chunk, so every page before a faulting one has been copied when we bail out.
-  auto* d = static_cast<uint8_t*>(dst);
-  auto* s = static_cast<const uint8_t*>(src);
   for (size_t done = 0; done < len;) {
-    uintptr_t here = r.lo + done;
-    size_t n = kPage - (here & (kPage - 1));
+    size_t n = kPage - ((lo + done) & (kPage - 1));
     if (n > len - done) n = len - done;
     std::memcpy(d + done, s + done, n);
     done += n;
   }
+}
+
+// Runs copy() with SIGBUS on r's range recovered; false if it was. The signal mask is not saved (that is a
+// system call per copy): SIGBUS, blocked while its handler ran, is unblocked by hand after the jump.
+template <typename Copy>
+bool Guarded(Recovery& r, Copy copy) {
+  tls_recovery = &r;
+  if (sigsetjmp(r.env, 0) != 0) {
+    sigset_t bus;
+    sigemptyset(&bus);
+    sigaddset(&bus, SIGBUS);
+    pthread_sigmask(SIG_UNBLOCK, &bus, nullptr);
+    tls_recovery = nullptr;
+    return false;
+  }
+  r.active = 1;
+  copy();
   r.active = 0;
   tls_recovery = nullptr;
-  return 0;
+  return true;
+}
+
+}  // namespace
+
+int SafeCopy(void* dst, const void* src, size_t len, size_t* fault) {
+  Recovery r;
+  r.lo = reinterpret_cast<uintptr_t>(src);
+  r.hi = r.lo + len;
+  auto* d = static_cast<uint8_t*>(dst);
+  auto* s = static_cast<const uint8_t*>(src);
+  // One memcpy of the whole range; only after a fault, again page by page to learn which pages were copied.
+  if (Guarded(r, [&] { std::memcpy(d, s, len); })) return 0;
+  if (Guarded(r, [&] { CopyByPage(d, s, r.lo, len); })) return 0;
+  // Poison and lost pages are whole pages: report the start of the failing page (or of the copy).
+  constexpr uintptr_t kPage = 4096;
+  uintptr_t page = r.fault_addr & ~(kPage - 1);
+  *fault = page > r.lo ? page - r.lo : 0;
+  return EIO;
 }
 
 }  // namespace pmemdax

@@ -108,6 +108,25 @@ describe('SIGBUS on the host: a mapping past a truncated file', () => {
     expect(JSON.parse(r.stdout)).toEqual({ code: 'EIO', errno: -5, offset: 4096, syscall: 'read', first: 'aaaa' });
   });
 
+  it('copySafe of a large range: EIO at the first lost page with every page before it copied, again and again (SIGBUS is unblocked after each recovery)', () => {
+    const r = runNode(`const path = process.argv[1]; ${LIB}
+      const fs = require('node:fs');
+      const d = Device.open(path, { create: true, size: 64 * 4096 });
+      d.fill(0, 0x61, 64 * 4096);
+      fs.truncateSync(path, 37 * 4096);
+      const seen = [];
+      for (const start of [0, 4096 + 100, 36 * 4096]) {
+        const target = new Uint8Array(64 * 4096 - start);
+        try { d.copySafe(start, target); seen.push('no error'); } catch (e) {
+          const before = e.offset - start;
+          seen.push([e.code, e.offset, target.subarray(0, before).every((b) => b === 0x61)]);
+        }
+      }
+      console.log(JSON.stringify(seen));`, [s.file('big')]);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual([['EIO', 37 * 4096, true], ['EIO', 37 * 4096, true], ['EIO', 37 * 4096, true]]);
+  });
+
   it('readSafe recovers on a worker thread too', () => {
     const r = runNode(`${LIB}
       const { Worker } = require('node:worker_threads');

@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CopyFlags, Device, type Granularity } from '../../lib/index';
-import { MiB, scratchDir, withEnv } from '../support/scratch';
+import { MiB, PROJECT_ROOT, scratchDir, withEnv } from '../support/scratch';
 
 function pattern(n: number, seed: number): Uint8Array {
   const out = new Uint8Array(n);
@@ -29,6 +30,7 @@ describe.each(GRANULARITIES)('persistence primitives at %s granularity (forced, 
     expect(d.info.flush).toBe(expected);
     if (granularity === 'cacheline') expect(['clwb', 'clflushopt', 'clflush']).toContain(d.info.flush);
     if (granularity !== 'page') expect(d.info.notes.join()).toMatch(/PMEMDAX_FORCE_GRANULARITY/);
+    expect(d.info.notes.some((n) => /written with pwrite/.test(n))).toBe(granularity === 'page');
   });
 
   it('copy of every size class lands byte-exact, at aligned and unaligned offsets', () => {
@@ -101,5 +103,56 @@ describe.each(GRANULARITIES)('persistence primitives at %s granularity (forced, 
     }
     if (granularity === 'page') expect(after.msyncs - before.msyncs).toBe(7);
     else expect(after.drains - before.drains).toBe(5);
+  });
+});
+
+describe('page granularity on an ordinary file: copies and fills are written with pwrite', () => {
+  let s: ReturnType<typeof scratchDir>;
+  beforeEach(() => {
+    s = scratchDir();
+  });
+  afterEach(() => s.cleanup());
+
+  it('each durable copy or fill is one msync, and the bytes are in the file and the mapping', () => {
+    const d = Device.open(s.file('dev'), { create: true, size: 1 * MiB });
+    try {
+      expect(d.info.granularity).toBe('page');
+      const before = d.stats().msyncs;
+      d.copy(4096 + 10, pattern(5000, 3));
+      d.fill(200_000, 0x5a, 70_000); // more than one pwrite chunk
+      d.copy(0, pattern(64, 9), CopyFlags.NOFLUSH);
+      expect(d.stats().msyncs - before).toBe(2);
+      d.persist(0, 64);
+      const file = readFileSync(s.file('dev'));
+      expect(file.subarray(4096 + 10, 4096 + 5010)).toEqual(Buffer.from(pattern(5000, 3)));
+      expect(file.subarray(200_000, 270_000).every((b) => b === 0x5a)).toBe(true);
+      expect([file[199_999], file[270_000]]).toEqual([0, 0]);
+      expect(d.directAccess(0, 1).view.subarray(0, 64)).toEqual(pattern(64, 9));
+    } finally {
+      d.close();
+    }
+  });
+
+  it('a write the kernel refuses is an fs-style error naming pwrite and the range, and the rest of the file is untouched', () => {
+    const path = s.file('limited');
+    writeFileSync(path, Buffer.alloc(256 * 1024, 0x11));
+    // RLIMIT_FSIZE of 64 KiB (ulimit -f counts 512-byte blocks in sh): pwrite past it fails with EFBIG
+    // (SIGXFSZ ignored), where a store through the mapping would not be checked at all.
+    const script = `const { Device } = require(${JSON.stringify(`${PROJECT_ROOT}/dist/index.js`)});
+      const d = Device.open(process.argv[1]);
+      d.copy(4096, new Uint8Array(4096).fill(0x22));
+      try { d.copy(128 * 1024, new Uint8Array(4096).fill(0x33)); } catch (e) {
+        console.log(JSON.stringify({ code: e.code, syscall: e.syscall, path: e.path, offset: e.offset, length: e.length }));
+      }
+      d.close();`;
+    const r = spawnSync('sh', ['-c', 'trap "" XFSZ; ulimit -f 128; exec "$0" -e "$1" -- "$2"', process.execPath, script, path], {
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({ code: 'EFBIG', syscall: 'pwrite', path, offset: 128 * 1024, length: 4096 });
+    const file = readFileSync(path);
+    expect(file.subarray(4096, 8192).every((b) => b === 0x22)).toBe(true);
+    expect(file.subarray(0, 4096).every((b) => b === 0x11)).toBe(true);
+    expect(file.subarray(8192).every((b) => b === 0x11)).toBe(true);
   });
 });
