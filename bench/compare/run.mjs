@@ -4,7 +4,9 @@
 //
 //   node bench/compare/run.mjs [--quick] [--budget MS] [--only a,b] [--workloads w1,w2]
 //                              [--disk-dir DIR] [--shm-dir DIR] [--no-build] [--no-write] [--doc FILE]
-//                              [--plan host|guest] [--json FILE]
+//                              [--plan host|guest] [--json FILE] [--before REV]
+// --before REV: the pool contenders run a second time from commit REV's build (before.mjs), and a table
+// compares the two (the performance work's before and after, in one run).
 // --plan guest: the pmem guest's contenders and scale (plan.mjs), for bench/compare/guest.mjs; it never
 // writes the doc. --json writes the results as JSON (json.mjs) as well.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -21,6 +23,7 @@ import { childError } from './child.mjs';
 import { formatNs, formatRate, formatSize, median } from './stats.mjs';
 import { CONTENDERS, GUEST_CONTENDERS, GUEST_SCALE, TARGETS, makeWorkloads } from './plan.mjs';
 import { runJson } from './json.mjs';
+import { buildRevision } from './before.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -39,6 +42,7 @@ const { values: args } = parseArgs({
     doc: { type: 'string', default: join(root, 'docs/benchmark.md') },
     plan: { type: 'string', default: 'host' },
     json: { type: 'string' },
+    before: { type: 'string' },
   },
 });
 const docPath = resolve(args.doc);
@@ -70,7 +74,15 @@ if (!['host', 'guest'].includes(args.plan)) fail(`unknown plan ${args.plan} (hos
 const guest = args.plan === 'guest';
 
 const only = args.only?.split(',');
-const contenders = (guest ? GUEST_CONTENDERS : CONTENDERS).filter((c) => !only || only.includes(c.id));
+const chosenContenders = (guest ? GUEST_CONTENDERS : CONTENDERS).filter((c) => !only || only.includes(c.id));
+// --before REV: each pool contender also runs from that commit's build, right after the current one.
+const before = args.before ? buildRevision(root, args.before) : null;
+const contenders = chosenContenders.flatMap((c) =>
+  before && c.module === 'pool'
+    ? [c, { ...c, id: `${c.id}@before`, before: true, label: `pmemdax pool @${before.short}`, env: { ...c.env, PMEMDAX_BENCH_LIB: before.lib } }]
+    : [c],
+);
+const current = contenders.filter((c) => !c.before);
 const onShm = contenders.some((c) => c.medium === 'shm');
 if (onShm && !isTmpfs(dirs.shm)) fail(`${dirs.shm} is not tmpfs`);
 const chosen = args.workloads?.split(',');
@@ -214,7 +226,7 @@ function resultTable() {
   ];
   for (const w of workloads) {
     const base = get(BASELINE, w.id);
-    for (const c of contenders) {
+    for (const c of current) {
       const run = runs.get(c.id);
       const r = run.results.get(w.id);
       const head = `| ${w.label} | ${c.label} | ${c.mediumLabel} | ${granularityOf(c)} |`;
@@ -241,6 +253,32 @@ function targetTable() {
   return lines.join('\n');
 }
 
+/** Each pool contender from the working tree against its run from the --before commit, per workload. */
+function beforeAfterTable() {
+  const lines = ['| workload | medium | before | after | speedup |', '|---|---|---:|---:|---:|'];
+  for (const w of workloads) {
+    for (const c of contenders.filter((x) => x.before)) {
+      const [was, now] = [get(c.id, w.id), get(c.id.replace(/@before$/, ''), w.id)];
+      const cell = (r) => (ok(r) ? formatNs(r.median) : `failed: ${r?.error ?? runs.get(c.id).skipped ?? 'no result'}`);
+      const speedup = ok(was) && ok(now) ? `${(was.median / now.median).toFixed(was.median / now.median >= 10 ? 0 : 2)}×` : '—';
+      lines.push(`| ${w.label} | ${c.mediumLabel} | ${cell(was)} | ${cell(now)} | ${speedup} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
+const beforeSection = before
+  ? `
+
+### Before and after the performance work
+
+The pool as it was at ${before.short} (${before.date.slice(0, 10)}, "${before.subject}"), built apart and run in
+this same run on the same data, against the working tree (\`--before ${before.short}\`). Medians; speedup is before
+over after.
+
+${beforeAfterTable()}`
+  : '';
+
 /** A decade tick: 1 µs, 10 µs, 100 µs, 1 ms, … */
 function decade(ns) {
   const units = [[1e9, 's'], [1e6, 'ms'], [1e3, 'µs'], [1, 'ns']];
@@ -250,7 +288,7 @@ function decade(ns) {
 
 function plot() {
   const byName = (workloadIds) =>
-    contenders
+    current
       .filter((c) => !runs.get(c.id).skipped)
       .map((c) => ({
         name: `${c.label} (${c.mediumLabel})`,
@@ -286,7 +324,7 @@ const environment = markdownPairs(
     ['load average (1 min)', `${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after`],
     ['disk medium', `${dirs.disk}: ${mediumOf(dirs.disk)}`],
     ['shm medium', `${dirs.shm}: ${mediumOf(dirs.shm)} (RAM; fdatasync does nothing there)`],
-    ['pmemdax granularity', contenders.filter((c) => c.module === 'pool').map((c) => {
+    ['pmemdax granularity', current.filter((c) => c.module === 'pool').map((c) => {
       const info = runs.get(c.id).info;
       return `${c.mediumLabel}: ${info ? `${info.granularity} (${info.kind}, MAP_SYNC ${info.mapSync ? 'yes' : 'no'})` : 'not run'}${c.env.PMEMDAX_FORCE_GRANULARITY ? ', forced by PMEMDAX_FORCE_GRANULARITY' : ''}`;
     }).join('; ') || 'not run'],
@@ -337,11 +375,12 @@ ${targetTable()}
 
 ${resultTable()}
 
-![Durable write latency by record size](${svgName})
+![Durable write latency by record size](${svgName})${beforeSection}
 `;
 
 // The targets are the host's: in the guest they would only print as not measured.
 process.stdout.write(guest ? `${resultTable()}\n` : `${resultTable()}\n\n${targetTable()}\n`);
+if (before) process.stdout.write(`\n${beforeAfterTable()}\n`);
 log(`done in ${(seconds / 60).toFixed(1)} min`);
 const failures = [...runs.values()].flatMap((r) => (r.skipped ? [`${r.id}: ${r.skipped}`] : r.errors.map((e) => `${r.id} ${e}`)));
 if (failures.length) log(`not all cases ran:\n  ${failures.join('\n  ')}`);

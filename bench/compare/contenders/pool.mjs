@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { MiB } from '../data.mjs';
 
 const require = createRequire(import.meta.url);
-const { Pool } = require('../../../dist/index.js');
+// PMEMDAX_BENCH_LIB: an earlier commit's build, for run.mjs --before.
+const { Pool } = require(process.env.PMEMDAX_BENCH_LIB ?? '../../../dist/index.js');
 
 export const name = 'pmemdax';
 
