@@ -92,10 +92,10 @@ export function guestSection(run, host) {
 
 bench/compare/guest.mjs regenerates this section. It boots the QEMU guest of \`npm run test:pmem\`, makes an
 ext4 filesystem on its emulated pmem, mounts it with \`-o dax\`, and runs bench/compare/run.mjs there
-(\`--plan guest\`): the workloads and contenders of the section above, with all three contenders in that
-filesystem, at a smaller scale. Under TCG every guest instruction is emulated, so absolute times say
-nothing about pmem and are left out; each cell is fs's median over the contender's, from the same run
-(higher is faster).
+(\`--plan guest\`): the workloads and contender code of \`npm run bench:compare\` above, with all three
+contenders in that filesystem, at a smaller scale. Under TCG every guest instruction is emulated, so
+absolute times say nothing about pmem and are left out; each cell is fs's median over the contender's,
+from the same run (higher is faster).
 
 ${status}${troubles}
 

@@ -6,6 +6,7 @@
 //   node bench/compare/guest.mjs [--only a,b] [--workloads w1,w2] [--no-write] [--doc FILE]
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -55,7 +56,8 @@ const run = JSON.parse(readFileSync(results, 'utf8'));
 const qemu = execFileSync('qemu-system-x86_64', ['--version'], { encoding: 'utf8' }).split('\n')[0].replace(/\s*\(.*\)$/, '');
 const gib = (size) => size.replace(/G$/, ' GiB');
 const body = guestSection(run, {
-  cpu: cpuModel(), qemu, cpuModel: CPU, ram: gib(RAM), pmem: gib(MEMMAP.split('!')[0]), memmap: MEMMAP, seconds,
+  cpu: `${cpuModel()}, ${os.cpus().length} logical CPUs`, qemu, cpuModel: CPU,
+  ram: gib(RAM), pmem: gib(MEMMAP.split('!')[0]), memmap: MEMMAP, seconds,
 });
 process.stdout.write(`\n${body}`);
 if (!args['no-write']) {
