@@ -67,7 +67,7 @@ export function ratioTable(run) {
 
 /**
  * The section's body. `run` is run.mjs's JSON from the guest; `host` what the host knows: qemu's version,
- * the CPU, the guest's RAM and pmem, and how long the boot took.
+ * the CPU and its load, the guest's RAM and pmem, and how long the boot took.
  */
 export function guestSection(run, host) {
   const { cases, produced, problems } = tally(run);
@@ -76,6 +76,7 @@ export function guestSection(run, host) {
   const environment = markdownPairs([
     ['date', run.date.replace(/\.\d+Z$/, 'Z')],
     ['host', `${host.cpu}, ${host.qemu}`],
+    ['host load average (1 min)', `${host.load[0].toFixed(2)} before the boot, ${host.load[1].toFixed(2)} after`],
     ['guest', `Linux ${run.kernel}, QEMU TCG (no KVM), \`-cpu ${host.cpuModel}\`, ${run.cpus} vCPUs, ${host.ram} RAM`],
     ['medium', `ext4 mounted \`-o dax\` on /dev/pmem0, ${host.pmem} of guest RAM reserved as pmem by \`memmap=${host.memmap}\` (${run.diskMedium})`],
     ['pmemdax pool', poolFacts(pool?.info)],
@@ -95,7 +96,9 @@ ext4 filesystem on its emulated pmem, mounts it with \`-o dax\`, and runs bench/
 (\`--plan guest\`): the workloads and contender code of \`npm run bench:compare\` above, with all three
 contenders in that filesystem, at a smaller scale. Under TCG every guest instruction is emulated, so
 absolute times say nothing about pmem and are left out; each cell is fs's median over the contender's,
-from the same run (higher is faster).
+from the same run (higher is faster). The guest's two vCPUs share the host's cores with whatever else runs
+there, so the ratios move from run to run: they record that every workload runs on ext4-dax, and how the
+contenders compare under emulation, not what pmem hardware would give.
 
 ${status}${troubles}
 

@@ -42,8 +42,10 @@ writeJob(jobDir, { PMEMDAX_JOB_DIR: JOB_DIR_IN_GUEST, PMEMDAX_BENCH_ARGS: forwar
   `exec sh ${suite} bench ext4-dax`);
 log(`booting the guest (log: ${guestLog})`);
 const started = Date.now();
+const loadBefore = os.loadavg()[0];
 const r = await boot({ label: 'bench on ext4-dax', kernel, initrd, ramFile, jobDir, log: guestLog, timeoutS: TIMEOUT_S });
 const seconds = (Date.now() - started) / 1000;
+const load = [loadBefore, os.loadavg()[0]];
 rmSync(ramFile, { force: true });
 
 const results = join(jobDir, 'bench.json');
@@ -57,7 +59,7 @@ const qemu = execFileSync('qemu-system-x86_64', ['--version'], { encoding: 'utf8
 const gib = (size) => size.replace(/G$/, ' GiB');
 const body = guestSection(run, {
   cpu: `${cpuModel()}, ${os.cpus().length} logical CPUs`, qemu, cpuModel: CPU,
-  ram: gib(RAM), pmem: gib(MEMMAP.split('!')[0]), memmap: MEMMAP, seconds,
+  ram: gib(RAM), pmem: gib(MEMMAP.split('!')[0]), memmap: MEMMAP, seconds, load,
 });
 process.stdout.write(`\n${body}`);
 if (!args['no-write']) {
