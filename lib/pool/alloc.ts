@@ -47,17 +47,38 @@ export class Allocator {
 
   /** Set the bits of `[b, b+n)` as loaded from media; recount free blocks with `recount`. */
   markUsed(b: number, n: number): void {
-    for (let i = b; i < b + n; i++) this.bitmap[i >>> 5] = (this.bitmap[i >>> 5] as number) | (1 << (i & 31));
+    this.setBits(b, n, true);
   }
 
   private clear(b: number, n: number): void {
-    for (let i = b; i < b + n; i++) this.bitmap[i >>> 5] = (this.bitmap[i >>> 5] as number) & ~(1 << (i & 31));
+    this.setBits(b, n, false);
   }
 
+  /** Sets or clears `[b, b+n)` a 32-bit word at a time (an open pool marks every extent it loads). */
+  private setBits(b: number, n: number, on: boolean): void {
+    const bm = this.bitmap;
+    for (let i = b, end = b + n; i < end; ) {
+      const bit = i & 31;
+      const take = Math.min(32 - bit, end - i);
+      const mask = take === 32 ? 0xffffffff : ((1 << take) - 1) << bit;
+      const w = i >>> 5;
+      bm[w] = on ? (bm[w] as number) | mask : (bm[w] as number) & ~mask;
+      i += take;
+    }
+  }
+
+  /** Free blocks of the data area, by a population count of its words. */
   recount(): void {
-    let n = 0;
-    for (let b = this.lo; b < this.hi; b++) if (!this.used(b)) n++;
-    this.free = n;
+    const bm = this.bitmap;
+    let used = 0;
+    for (let b = this.lo; b < this.hi; ) {
+      const bit = b & 31;
+      const take = Math.min(32 - bit, this.hi - b);
+      const mask = take === 32 ? 0xffffffff : ((1 << take) - 1) << bit;
+      used += popcount32((bm[b >>> 5] as number) & mask);
+      b += take;
+    }
+    this.free = this.hi - this.lo - used;
   }
 
   refs(b: number): number {
@@ -266,4 +287,11 @@ export class Allocator {
     unset(also);
     return out;
   }
+}
+
+function popcount32(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  x = (x + (x >>> 4)) & 0x0f0f0f0f;
+  return Math.imul(x, 0x01010101) >>> 24;
 }
