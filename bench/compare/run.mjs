@@ -215,7 +215,8 @@ const ok = (r) => r && !r.error && Number.isFinite(r.median);
 function granularityOf(c) {
   const info = runs.get(c.id).info;
   if (c.module !== 'pool' || !info) return c.granularity;
-  const how = info.granularity === 'page' ? ' (msync)' : '';
+  // At page granularity a file is written with pwrite (device-dax has none) and made durable by msync.
+  const how = info.granularity !== 'page' ? '' : info.kind === 'devdax' ? ' (msync)' : ' (pwrite + msync)';
   return `${info.granularity}${how}${c.env.PMEMDAX_FORCE_GRANULARITY ? ' (forced)' : ''}`;
 }
 
