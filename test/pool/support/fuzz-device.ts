@@ -6,18 +6,25 @@ export class FuzzTimeout extends Error {
   override readonly name = 'FuzzTimeout';
 }
 
+/** CPU time this process has used, in ms: unlike the wall clock it does not run on while a busy host
+ * keeps the process waiting, so only work done by the case counts against its deadline. */
+export function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
 /**
  * DeadlineDevice -- a MemoryDevice holding a copy of an image that refuses every access after a
- * deadline, so that a pool which loops over corrupt metadata fails the case instead of hanging the run
- * (every loop over metadata reads or persists through the device).
+ * deadline in CPU time, so that a pool which loops over corrupt metadata fails the case instead of
+ * hanging the run (every loop over metadata reads or persists through the device).
  */
 export class DeadlineDevice extends MemoryDevice {
   private deadline = Infinity;
 
-  /** Hold a copy of `image`, and refuse access `ms` from now (one device serves case after case). */
+  /** Hold a copy of `image`, and refuse access after `ms` more of CPU time (one device serves case after case). */
   load(image: Uint8Array, ms: number): void {
     this.bytes.set(image);
-    this.deadline = Date.now() + ms;
+    this.deadline = cpuMs() + ms;
   }
 
   override directAccess(pgoff: number, nrPages: number, options?: DirectAccessOptions): DirectAccessResult {
@@ -46,6 +53,6 @@ export class DeadlineDevice extends MemoryDevice {
   }
 
   private tick(): void {
-    if (Date.now() > this.deadline) throw new FuzzTimeout('the pool was still working on the image past the deadline');
+    if (cpuMs() > this.deadline) throw new FuzzTimeout('the pool was still working on the image past the deadline');
   }
 }
