@@ -1,12 +1,11 @@
 // guest-doc.mjs -- the markdown of the pmem guest's comparison: its environment and every contender's
 // speed relative to fs on the same ext4-dax filesystem. No absolute times: under TCG they mean nothing.
 import { markdownPairs } from './env.mjs';
-import { formatSize } from './stats.mjs';
+import { formatRatio, formatSize } from './stats.mjs';
 
 const BASELINE = 'fs';
 
 const ok = (r) => r && !r.error && Number.isFinite(r.median);
-const ratio = (x) => `${x.toFixed(x >= 10 ? 0 : 2)}×`;
 
 function poolFacts(info) {
   if (!info) return 'not run';
@@ -32,7 +31,7 @@ function cell(contender, baseline, workload) {
   }
   if (contender === baseline) return '1 (baseline)';
   const base = baseline?.results[workload.id];
-  return ok(base) ? ratio(base.median / r.median) : `— (${BASELINE} has no result)`;
+  return ok(base) ? formatRatio(base.median / r.median) : `— (${BASELINE} has no result)`;
 }
 
 /** What the run produced: how many workload × contender cases have a result, and what went wrong. */

@@ -1,6 +1,6 @@
 // plan.mjs -- who runs, what they run, and the issue's targets over the results.
 import { MiB, RECORD_SIZES, SEQ_SIZE } from './data.mjs';
-import { formatNs, formatSize } from './stats.mjs';
+import { formatNs, formatRatio, formatSize } from './stats.mjs';
 
 export const CONTENDERS = [
   {
@@ -68,7 +68,7 @@ function faster(label, workload, fast, slow, factor) {
       return {
         measured: ratio,
         met: ratio >= factor,
-        text: `${fast} ${formatNs(f.median)} vs ${slow} ${formatNs(s.median)}: ${ratio.toFixed(ratio >= 10 ? 0 : 2)}×`,
+        text: `${fast} ${formatNs(f.median)} vs ${slow} ${formatNs(s.median)}: ${formatRatio(ratio)}`,
       };
     },
   };

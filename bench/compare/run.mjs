@@ -20,7 +20,7 @@ import { writeSection } from './doc.mjs';
 import { environmentRows, isTmpfs, markdownPairs, mediumOf } from './env.mjs';
 import { linePlot } from './svg.mjs';
 import { childError } from './child.mjs';
-import { formatNs, formatRate, formatSize, median } from './stats.mjs';
+import { formatNs, formatRate, formatRatio, formatSize, median } from './stats.mjs';
 import { CONTENDERS, GUEST_CONTENDERS, GUEST_SCALE, TARGETS, makeWorkloads } from './plan.mjs';
 import { runJson } from './json.mjs';
 import { buildRevision } from './before.mjs';
@@ -236,7 +236,7 @@ function resultTable() {
       } else if (!ok(r)) {
         lines.push(`${head} — | — | — | failed: ${r?.error ?? 'no result'} |`);
       } else {
-        const ratio = ok(base) ? `${(base.median / r.median).toFixed(base.median / r.median >= 10 ? 0 : 2)}×` : '—';
+        const ratio = ok(base) ? formatRatio(base.median / r.median) : '—';
         lines.push(`${head} ${formatNs(r.median)} | ${formatNs(r.p99)} | ${formatRate(r.opsPerSec)} | ${ratio} |`);
       }
     }
@@ -261,7 +261,7 @@ function beforeAfterTable() {
     for (const c of contenders.filter((x) => x.before)) {
       const [was, now] = [get(c.id, w.id), get(c.id.replace(/@before$/, ''), w.id)];
       const cell = (r) => (ok(r) ? formatNs(r.median) : `failed: ${r?.error ?? runs.get(c.id).skipped ?? 'no result'}`);
-      const speedup = ok(was) && ok(now) ? `${(was.median / now.median).toFixed(was.median / now.median >= 10 ? 0 : 2)}×` : '—';
+      const speedup = ok(was) && ok(now) ? formatRatio(was.median / now.median) : '—';
       lines.push(`| ${w.label} | ${c.mediumLabel} | ${cell(was)} | ${cell(now)} | ${speedup} |`);
     }
   }

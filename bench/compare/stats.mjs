@@ -36,6 +36,11 @@ export function formatNs(ns) {
   return `${ns.toFixed(0)} ns`;
 }
 
+/** A ratio such as a speedup: two decimals below 10, whole numbers from 10. */
+export function formatRatio(x) {
+  return `${x.toFixed(x >= 10 ? 0 : 2)}×`;
+}
+
 export function formatRate(perSec) {
   if (!Number.isFinite(perSec)) return '—';
   if (perSec >= 1e6) return `${(perSec / 1e6).toFixed(2)} M`;
