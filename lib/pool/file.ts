@@ -86,12 +86,11 @@ export class PoolFile implements Disposable {
    * null sends everything else (holes, several extents, poison, EOF edge cases) the general way.
    */
   #readDirect(core: PoolCore, buf: Uint8Array, pos: number): number | null {
-    const inode = this.inode;
-    if (inode.hasEntries || !Number.isSafeInteger(pos) || pos < 0 || pos >= inode.size || buf.length === 0) return null;
-    const n = Math.min(buf.length, inode.size - pos);
-    const first = Math.floor(pos / PAGE_SIZE);
-    const look = inode.extents.lookup(first, this.#look);
-    if (look.block === NO_BLOCK || look.run < Math.ceil((pos + n) / PAGE_SIZE) - first) return null;
+    const size = this.inode.size;
+    if (!Number.isSafeInteger(pos) || pos >= size || buf.length === 0) return null;
+    const n = Math.min(buf.length, size - pos);
+    const look = this.#oneExtent(pos, n);
+    if (look === null) return null;
     const target = n === buf.length ? buf : buf.subarray(0, n);
     if (look.state & ExtentState.UNWRITTEN) {
       target.fill(0);
@@ -103,6 +102,18 @@ export class PoolFile implements Disposable {
       return null;
     }
     return n;
+  }
+
+  /**
+   * The extent holding every page of `[pos, pos+length)` (an integer `pos`), looked up into the
+   * reused `#look`, when one does and no region maps the file (its faults would need the DAX entries
+   * kept in step); else null, and the caller takes the general path.
+   */
+  #oneExtent(pos: number, length: number): PageLookup | null {
+    if (this.inode.hasEntries || pos < 0) return null;
+    const first = Math.floor(pos / PAGE_SIZE);
+    const look = this.inode.extents.lookup(first, this.#look);
+    return look.block !== NO_BLOCK && look.run >= Math.ceil((pos + length) / PAGE_SIZE) - first ? look : null;
   }
 
   async read(buf: Uint8Array, pos: number): Promise<number> {
@@ -162,12 +173,10 @@ export class PoolFile implements Disposable {
    * the iteration. False sends every other write the general way.
    */
   #overwriteDirect(core: PoolCore, buf: Uint8Array, pos: number): boolean {
-    const inode = this.inode;
-    if (inode.hasEntries || !Number.isSafeInteger(pos) || pos < 0) return false;
-    const first = Math.floor(pos / PAGE_SIZE);
-    const pages = Math.ceil((pos + buf.length) / PAGE_SIZE) - first;
-    const look = inode.extents.lookup(first, this.#look);
-    if (look.block === NO_BLOCK || look.run < pages || (look.state & ExtentState.UNWRITTEN) !== 0) return false;
+    if (!Number.isSafeInteger(pos)) return false;
+    const look = this.#oneExtent(pos, buf.length);
+    if (look === null || (look.state & ExtentState.UNWRITTEN) !== 0) return false;
+    const pages = Math.ceil((pos + buf.length) / PAGE_SIZE) - Math.floor(pos / PAGE_SIZE);
     const a = core.state.alloc;
     if (a.anyCow) for (let i = 0; i < pages; i++) if (a.cowNeeded(look.block + i)) return false;
     const device = core.device;
