@@ -57,27 +57,17 @@ export class Allocator {
   /** Sets or clears `[b, b+n)` a 32-bit word at a time (an open pool marks every extent it loads). */
   private setBits(b: number, n: number, on: boolean): void {
     const bm = this.bitmap;
-    for (let i = b, end = b + n; i < end; ) {
-      const bit = i & 31;
-      const take = Math.min(32 - bit, end - i);
-      const mask = take === 32 ? 0xffffffff : ((1 << take) - 1) << bit;
+    for (let i = b, end = b + n; i < end; i += 32 - (i & 31)) {
+      const mask = wordMask(i, end);
       const w = i >>> 5;
       bm[w] = on ? (bm[w] as number) | mask : (bm[w] as number) & ~mask;
-      i += take;
     }
   }
 
   /** Free blocks of the data area, by a population count of its words. */
   recount(): void {
-    const bm = this.bitmap;
     let used = 0;
-    for (let b = this.lo; b < this.hi; ) {
-      const bit = b & 31;
-      const take = Math.min(32 - bit, this.hi - b);
-      const mask = take === 32 ? 0xffffffff : ((1 << take) - 1) << bit;
-      used += popcount32((bm[b >>> 5] as number) & mask);
-      b += take;
-    }
+    for (let b = this.lo; b < this.hi; b += 32 - (b & 31)) used += popcount32((this.bitmap[b >>> 5] as number) & wordMask(b, this.hi));
     this.free = this.hi - this.lo - used;
   }
 
@@ -287,6 +277,13 @@ export class Allocator {
     unset(also);
     return out;
   }
+}
+
+/** The bits of `[i, end)` that lie in the 32-bit word holding bit `i`. */
+function wordMask(i: number, end: number): number {
+  const bit = i & 31;
+  const take = Math.min(32 - bit, end - i);
+  return take === 32 ? 0xffffffff : ((1 << take) - 1) << bit;
 }
 
 function popcount32(x: number): number {
