@@ -24,7 +24,7 @@ const cacheDir = join(root, '.cache', 'pmem-guest');
 export const RAM = '5G';
 export const MEMMAP = '1G!4G';
 export const CPU = 'max';
-export const SMP = 2;
+const SMP = 2;
 // Where the guest's init mounts the job share (test/pmem/guest/init).
 export const JOB_DIR_IN_GUEST = '/run/pmem-job';
 
@@ -61,7 +61,7 @@ function compareVersions(a, b) {
 }
 
 /** The newest /boot/vmlinuz-<ver> whose modules are installed, or the one PMEMDAX_GUEST_KERNEL names. */
-export function findKernel() {
+function findKernel() {
   const forced = process.env.PMEMDAX_GUEST_KERNEL;
   const candidates = forced
     ? [forced]
@@ -96,7 +96,7 @@ export function cannotRun() {
 // Host-side preparation
 
 /** The initramfs for this kernel, rebuilt when the build script, the init or the kernel changes. */
-export function initramfs(kernel) {
+function initramfs(kernel) {
   const hash = createHash('sha256');
   for (const f of ['build-initramfs.sh', 'init']) hash.update(readFileSync(join(guestDir, f)));
   hash.update(kernel.version);
@@ -112,7 +112,7 @@ export function initramfs(kernel) {
 }
 
 /** The guest's child processes load the library from dist/, like an application: build it on the host. */
-export function buildDist() {
+function buildDist() {
   const require = createRequire(import.meta.url);
   const r = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
     cwd: root, stdio: 'inherit',
@@ -124,7 +124,7 @@ export function buildDist() {
 }
 
 /** A fresh run directory (log, RAM file, the guest's writable share); keeps the last few runs. */
-export function runDirectory() {
+function runDirectory() {
   const runs = join(cacheDir, 'runs');
   mkdirSync(runs, { recursive: true });
   const old = readdirSync(runs).sort();
@@ -259,7 +259,7 @@ export function guestExitCode(jobDir) {
   }
 }
 
-export function createRamFile(path) {
+function createRamFile(path) {
   ramFiles.add(path);
   rmSync(path, { force: true });
   const fd = openSync(path, 'w');

@@ -52,7 +52,7 @@ export function tally(run) {
   return { cases, produced, problems };
 }
 
-export function ratioTable(run) {
+function ratioTable(run) {
   const baseline = run.contenders.find((c) => c.module === BASELINE);
   const lines = [
     `| workload | ${run.contenders.map((c) => c.label).join(' | ')} |`,
