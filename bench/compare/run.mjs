@@ -75,14 +75,15 @@ const guest = args.plan === 'guest';
 
 const only = args.only?.split(',');
 const chosenContenders = (guest ? GUEST_CONTENDERS : CONTENDERS).filter((c) => !only || only.includes(c.id));
-// --before REV: each pool contender also runs from that commit's build, right after the current one.
+// --before REV: each pool contender also runs from that commit's build, right after the current one
+// (`beforeOf` names the current one).
 const before = args.before ? buildRevision(root, args.before) : null;
 const contenders = chosenContenders.flatMap((c) =>
   before && c.module === 'pool'
-    ? [c, { ...c, id: `${c.id}@before`, before: true, label: `pmemdax pool @${before.short}`, env: { ...c.env, PMEMDAX_BENCH_LIB: before.lib } }]
+    ? [c, { ...c, id: `${c.id}@before`, beforeOf: c.id, label: `pmemdax pool @${before.short}`, env: { ...c.env, PMEMDAX_BENCH_LIB: before.lib } }]
     : [c],
 );
-const current = contenders.filter((c) => !c.before);
+const current = contenders.filter((c) => !c.beforeOf);
 const onShm = contenders.some((c) => c.medium === 'shm');
 if (onShm && !isTmpfs(dirs.shm)) fail(`${dirs.shm} is not tmpfs`);
 const chosen = args.workloads?.split(',');
@@ -258,11 +259,11 @@ function targetTable() {
 function beforeAfterTable() {
   const lines = ['| workload | medium | before | after | speedup |', '|---|---|---:|---:|---:|'];
   for (const w of workloads) {
-    for (const c of contenders.filter((x) => x.before)) {
-      const [was, now] = [get(c.id, w.id), get(c.id.replace(/@before$/, ''), w.id)];
-      const cell = (r) => (ok(r) ? formatNs(r.median) : `failed: ${r?.error ?? runs.get(c.id).skipped ?? 'no result'}`);
+    for (const c of contenders.filter((x) => x.beforeOf)) {
+      const [was, now] = [get(c.id, w.id), get(c.beforeOf, w.id)];
+      const cell = (id, r) => (ok(r) ? formatNs(r.median) : `failed: ${r?.error ?? runs.get(id).skipped ?? 'no result'}`);
       const speedup = ok(was) && ok(now) ? formatRatio(was.median / now.median) : '—';
-      lines.push(`| ${w.label} | ${c.mediumLabel} | ${cell(was)} | ${cell(now)} | ${speedup} |`);
+      lines.push(`| ${w.label} | ${c.mediumLabel} | ${cell(c.id, was)} | ${cell(c.beforeOf, now)} | ${speedup} |`);
     }
   }
   return lines.join('\n');
