@@ -13,7 +13,7 @@ import type { PoolInode } from './inode';
 import { BLOCK, FILE_SIZE_MAX, FORMAT_VERSION, NAME_MAX, dataEnd, dataStart, uuidString } from './layout';
 import { locateBadblocks } from './badblocks';
 import type {
-  CheckReport, PoolBadblock, PoolCreateOptions, PoolFileOpenOptions, PoolInfo, PoolOpenOptions, PoolRecovery, PoolStat, PoolStatfs,
+  CheckReport, PoolBadblock, PoolCreateOptions, PoolFileOpenOptions, PoolInfo, PoolMetadataRange, PoolOpenOptions, PoolRecovery, PoolStat, PoolStatfs,
   UnsafeShutdownState,
 } from './types';
 
@@ -304,7 +304,7 @@ export class Pool implements Disposable {
   }
 
   /** Where the metadata lives (superblocks, journal, checkpoint), for tools and fuzzing. */
-  metadataRanges(): { area: string; offset: number; length: number }[] {
+  metadataRanges(): PoolMetadataRange[] {
     const sb = this.#live().state.sb;
     return [
       { area: 'primary superblock', offset: 0, length: BLOCK },

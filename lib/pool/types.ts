@@ -121,6 +121,14 @@ export interface CheckReport {
 /** `file.fallocate(mode, offset, length)`, as fallocate(2)'s modes. */
 export type FallocateMode = 'allocate' | 'keep-size' | 'punch-hole' | 'zero-range';
 
+/** A device byte range holding pool metadata (`Pool.metadataRanges`). */
+export interface PoolMetadataRange {
+  /** `primary superblock`, `journal`, `checkpoint` (one range per run of its image) or `backup superblock`. */
+  readonly area: string;
+  readonly offset: number;
+  readonly length: number;
+}
+
 /** Where a poisoned device range sits in the pool. */
 export interface PoolBadblock {
   readonly offset: number;

@@ -1,4 +1,4 @@
-import { Pool, type PoolFile } from '../../../lib';
+import { Pool, type PoolFile, type PoolMetadataRange } from '../../../lib';
 import { PmemdaxError } from '../../../lib/errors';
 import { MemoryDevice } from '../../../lib/testing';
 import type { Prng } from '../../dax/support/prng';
@@ -6,17 +6,11 @@ import { opData } from './executor';
 import { DeadlineDevice, FuzzTimeout } from './fuzz-device';
 import { sealer } from './reseal';
 
-export interface MetadataRange {
-  readonly area: string;
-  readonly offset: number;
-  readonly length: number;
-}
-
 /** A pool image to corrupt, and where its metadata lives. */
 export interface FuzzBase {
   readonly name: string;
   readonly image: Uint8Array;
-  readonly ranges: readonly MetadataRange[];
+  readonly ranges: readonly PoolMetadataRange[];
   /** Recompute the checksums over corrupted metadata. */
   readonly seal: (image: Uint8Array) => void;
 }
@@ -75,7 +69,7 @@ export interface Corruption {
 }
 
 /** The last non-zero byte of a range in `image` + 1, relative to the range (0 if all zero). */
-function usedLength(image: Uint8Array, r: MetadataRange): number {
+function usedLength(image: Uint8Array, r: PoolMetadataRange): number {
   for (let i = r.offset + r.length - 1; i >= r.offset; i--) if (image[i] !== 0) return i - r.offset + 1;
   return 0;
 }
@@ -90,7 +84,7 @@ export function pickCorruption(rng: Prng, base: FuzzBase): Corruption {
   const bytes: [number, number][] = [];
   const clustered = rng.int(2) === 0;
   const area = rng.pick(base.ranges);
-  const spot = (r: MetadataRange): number => {
+  const spot = (r: PoolMetadataRange): number => {
     const used = usedLength(base.image, r);
     const span = used > 0 && rng.int(10) < 7 ? Math.min(r.length, used + 64) : r.length;
     return r.offset + rng.int(span);

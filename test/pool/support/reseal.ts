@@ -1,6 +1,6 @@
 import { crc32c } from '../../../lib/pool/crc32c';
 import { BLOCK, decodeSuperblock, encodeSuperblock } from '../../../lib/pool/layout';
-import type { MetadataRange } from './fuzz';
+import type { PoolMetadataRange } from '../../../lib';
 
 // Where the format keeps its checksums (docs/format.md). `sealer` checks them against a real pool
 // first, so a format change fails loudly here instead of making the fuzzing quietly shallow.
@@ -12,14 +12,14 @@ const RECORD_ALIGN = 64;
 const u32 = (b: Uint8Array, at: number): number => new DataView(b.buffer, b.byteOffset + at, 4).getUint32(0, true);
 const putU32 = (b: Uint8Array, at: number, v: number): void => new DataView(b.buffer, b.byteOffset + at, 4).setUint32(0, v >>> 0, true);
 
-function area(ranges: readonly MetadataRange[], name: string): MetadataRange {
+function area(ranges: readonly PoolMetadataRange[], name: string): PoolMetadataRange {
   const r = ranges.find((x) => x.area === name);
   if (r === undefined) throw new Error(`no ${name} in the metadata ranges`);
   return r;
 }
 
 /** Journal records from the start of the area while their headers look like records: [offset, end of checksummed bytes]. */
-function records(image: Uint8Array, j: MetadataRange): [number, number][] {
+function records(image: Uint8Array, j: PoolMetadataRange): [number, number][] {
   const out: [number, number][] = [];
   for (let pos = 0; pos + RECORD_HEADER <= j.length; ) {
     const at = j.offset + pos;
@@ -37,7 +37,7 @@ function records(image: Uint8Array, j: MetadataRange): [number, number][] {
  * over corrupted metadata (journal records, the checkpoint's CRC in the superblocks, the superblocks'
  * own), so that corruption reaches the decoders and validation behind the checksums.
  */
-export function sealer(base: Uint8Array, ranges: readonly MetadataRange[]): (image: Uint8Array) => void {
+export function sealer(base: Uint8Array, ranges: readonly PoolMetadataRange[]): (image: Uint8Array) => void {
   const sb0 = area(ranges, 'primary superblock');
   const sb1 = area(ranges, 'backup superblock');
   const journal = area(ranges, 'journal');
