@@ -14,7 +14,8 @@ export type PmemdaxErrorCode =
   | 'ERR_PMEMDAX_SIGBUS'
   | 'ERR_PMEMDAX_DEVDAX_ALIGNMENT'
   | 'ERR_PMEMDAX_POOL_LOCKED'
-  | 'ERR_PMEMDAX_CORRUPT';
+  | 'ERR_PMEMDAX_CORRUPT'
+  | 'ERR_PMEMDAX_ADDON';
 
 /** Extra context an error may carry, as Node's fs errors do. */
 export interface ErrorDetails {

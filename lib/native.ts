@@ -1,5 +1,7 @@
 // The one place that loads the addon. Everything else imports the typed surface from here.
+import { join } from 'node:path';
 import bindings from 'bindings';
+import { PmemdaxError } from './errors';
 import type { CopyKernel, DeviceInfo } from './device/types';
 
 export interface NativeCpuInfo {
@@ -83,9 +85,41 @@ export interface NativeBinding {
   cpuInfo(): NativeCpuInfo;
 }
 
-// PMEMDAX_ADDON_DIR selects another build of the addon (the sanitizer build, for one).
-const addonDir = process.env.PMEMDAX_ADDON_DIR;
+/** Where the addon is looked for, in order; `bindings` resolves each entry's names against these options. */
+interface AddonSearch {
+  readonly module_root: string;
+  readonly try: readonly (readonly string[])[];
+}
 
-export const native: NativeBinding = addonDir
-  ? (bindings({ bindings: 'pmemdax.node', try: [[addonDir, 'bindings']] }) as NativeBinding)
-  : (bindings('pmemdax') as NativeBinding);
+// A build from source (build/Release) wins over the prebuilt addon the package ships, so that
+// `npm rebuild pmemdax` is the remedy whenever the prebuild does not fit. PMEMDAX_ADDON_DIR selects
+// another build alone (the sanitizer build, for one).
+function addonSearch(): AddonSearch {
+  const addonDir = process.env.PMEMDAX_ADDON_DIR;
+  if (addonDir !== undefined && addonDir !== '') return { module_root: addonDir, try: [['module_root', 'bindings']] };
+  return {
+    module_root: join(__dirname, '..'),
+    try: [
+      ['module_root', 'build', 'Release', 'bindings'],
+      ['module_root', 'prebuilds', `${process.platform}-${process.arch}-glibc`, 'bindings'],
+    ],
+  };
+}
+
+function loadAddon(): NativeBinding {
+  const search = addonSearch();
+  try {
+    return bindings({ bindings: 'pmemdax.node', ...search }) as NativeBinding;
+  } catch (cause) {
+    const found = !/could not locate the bindings file/i.test((cause as Error).message);
+    const what = found
+      ? `the pmemdax native addon did not load: ${(cause as Error).message.split('\n')[0]}`
+      : `the pmemdax native addon is not built for ${process.platform}-${process.arch} here`;
+    const remedy = process.env.PMEMDAX_ADDON_DIR
+      ? `(PMEMDAX_ADDON_DIR=${process.env.PMEMDAX_ADDON_DIR})`
+      : 'Run `npm rebuild pmemdax` to build it from source (it needs a C++ compiler, make and python3; npm 11 runs it only once its install script is allowed: `npm install-scripts approve pmemdax`)';
+    throw Object.assign(new PmemdaxError('ERR_PMEMDAX_ADDON', `${what}. ${remedy}`), { cause });
+  }
+}
+
+export const native: NativeBinding = loadAddon();

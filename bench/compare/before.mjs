@@ -23,8 +23,10 @@ export function buildRevision(root, rev) {
     const archive = spawnSync('sh', ['-c', 'git archive --format=tar "$1" | tar -x -C "$2"', 'sh', sha, dir], { cwd: root, stdio: 'inherit' });
     if (archive.status !== 0) throw new Error(`cannot export ${rev} (${short})`);
     symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+    // The build script was scripts/build-addon.mjs before the package shipped prebuilds.
+    const build = existsSync(join(dir, 'scripts', 'install.mjs')) ? ['scripts/install.mjs', '--from-source'] : ['scripts/build-addon.mjs'];
     const steps = [
-      [process.execPath, ['scripts/build-addon.mjs']],
+      [process.execPath, build],
       [process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']],
     ];
     for (const [cmd, args] of steps) {
