@@ -6,6 +6,7 @@ import { checkPool } from './check';
 import { runSpans } from './checkpoint';
 import { PoolCore } from './core';
 import { corrupt, poolError } from './errors';
+import { trackOpenPool, untrackPool } from './exit-hook';
 import { PoolFile } from './file';
 import { formatPool, hasPool, loadPool, type Loaded } from './format';
 import { freeInode } from './free';
@@ -164,6 +165,8 @@ export class Pool implements Disposable {
     if (base.replayed > 0 || base.tornTail || orphansFreed > 0 || loaded.usedBackup) core.checkpoint();
     const count = shutdownCountOf(device);
     core.writeSuperblocks({ ...core.sb, dirty: true, shutdownCount: count ?? -1, identity: identityOf(device) ?? '' });
+    // Other devices (the in-memory test device) end with their creator; a native one outlives the process.
+    if (device instanceof Device) trackOpenPool(p);
     return p;
   }
 
@@ -332,6 +335,7 @@ export class Pool implements Disposable {
       }
     } finally {
       this.#closed = true;
+      untrackPool(this);
       if (this.#ownsDevice && this.device instanceof Device) this.device.close();
     }
   }
