@@ -47,14 +47,18 @@ export class PoolFile implements Disposable {
 
   /** The file's name now ('' once unlinked). */
   get name(): string {
+    this.#live();
     return this.inode.name ?? '';
   }
 
   get ino(): number {
+    this.#live();
     return this.inode.ino;
   }
 
+  /** Like every member but `closed` and `close`, it throws ERR_PMEMDAX_CLOSED once the file or its pool closed. */
   get size(): number {
+    this.#live();
     return this.inode.size;
   }
 
