@@ -39,7 +39,8 @@ export function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length + c.synopsis.length)) + 1;
   const lines = COMMANDS.map((c) => `  ${`${c.name} ${c.synopsis}`.padEnd(width)}  ${c.summary}`);
   return ['usage: pmemdax <command> [arguments] [options]', '', 'commands:', ...lines,
-    '', "'pmemdax help <command>' (or '<command> --help') describes a command's options.", '', EXIT_CODES].join('\n');
+    '', "'pmemdax help <command>' (or '<command> --help') describes a command's options; 'pmemdax --version' (-V)",
+    'prints the version.', '', EXIT_CODES].join('\n');
 }
 
 const help: Command = {

@@ -1,14 +1,29 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { formatUsage, parseArgs, UsageError, usageLine } from './args';
 import { findCommand, overview } from './commands';
 import { ExitCode, exitCodeFor, formatError } from './exit';
 import { guardStdout, printLines } from './output';
+
+/** The installed package's version: dist/cli/main.js sits two levels below package.json. */
+function packageVersion(): string {
+  const pkg: unknown = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
+  const version = (pkg as { version?: unknown }).version;
+  if (typeof version !== 'string') throw new Error('package.json has no version');
+  return version;
+}
 
 async function main(argv: readonly string[]): Promise<ExitCode> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h') {
     await printLines([overview()]);
     return name === undefined ? ExitCode.USAGE : ExitCode.OK;
+  }
+  if (name === '--version' || name === '-V') {
+    if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0] as string}'`);
+    await printLines([packageVersion()]);
+    return ExitCode.OK;
   }
   const command = findCommand(name);
   const args = parseArgs(command, rest);

@@ -1,11 +1,26 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT, scratchDir } from '../support/scratch';
 
 const CLI = `${PROJECT_ROOT}/dist/cli/main.js`;
 const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 30_000 });
 
+
+describe('pmemdax --version', () => {
+  it.each(['--version', '-V'])('%s prints the version in package.json and exits 0', (flag) => {
+    const r = cli(flag);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`${JSON.parse(readFileSync(`${PROJECT_ROOT}/package.json`, 'utf8')).version}\n`);
+    expect(r.stderr).toBe('');
+  });
+
+  it('takes no arguments', () => {
+    const r = cli('--version', 'x');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/unexpected argument 'x'/);
+  });
+});
 
 describe('pmemdax probe', () => {
   let s: ReturnType<typeof scratchDir>;
