@@ -48,9 +48,12 @@ bool ViewBytes(napi_env env, napi_value v, uint8_t** data, size_t* len) {
   void* p = nullptr;
   napi_value ab;
   if (napi_get_typedarray_info(env, v, &type, &count, &p, &ab, &offset) == napi_ok) {
+    // Element sizes by napi_typedarray_type; a kind this table does not know is refused rather than
+    // guessed, since a wrong size would copy past the view.
     static const size_t kElem[] = {1, 1, 1, 2, 2, 4, 4, 4, 8, 8, 8};
+    if (static_cast<size_t>(type) >= sizeof kElem / sizeof kElem[0]) return false;
     *data = static_cast<uint8_t*>(p);
-    *len = count * (static_cast<size_t>(type) < sizeof kElem / sizeof kElem[0] ? kElem[type] : 1);
+    *len = count * kElem[type];
     return true;
   }
   bool is = false;
@@ -69,6 +72,22 @@ inline double Num(const Napi::CallbackInfo& info, size_t i) {
   double d = 0;
   napi_get_value_double(info.Env(), info[i], &d);  // non-numbers were refused by the TypeScript layer
   return d;
+}
+
+// True when `path` still names the file open on `fd` (same device and inode, not unlinked). A lock taken on
+// a file that was removed or replaced meanwhile guards nothing, and only a file still at `path` may be
+// removed by path.
+bool NamesFile(const std::string& path, int fd) {
+  struct stat opened, named;
+  if (fstat(fd, &opened) != 0 || stat(path.c_str(), &named) != 0) return false;
+  return opened.st_nlink > 0 && opened.st_dev == named.st_dev && opened.st_ino == named.st_ino;
+}
+
+int FlockRetrying(int fd, int op) {
+  int rc;
+  do rc = flock(fd, op);
+  while (rc != 0 && errno == EINTR);
+  return rc == 0 ? 0 : errno;
 }
 
 }  // namespace
@@ -91,11 +110,12 @@ Napi::Function Device::Init(Napi::Env env) {
                          InstanceMethod("stats", &Device::Stats),
                          InstanceMethod("lock", &Device::Lock),
                          InstanceMethod("unlock", &Device::Unlock),
+                         InstanceMethod("unlinkCreated", &Device::UnlinkCreated),
                          InstanceMethod("close", &Device::Close),
                      });
 }
 
-// new NativeDevice(path, create, size, readonly, windowBytes)
+// new NativeDevice(path, create, size, readonly, windowBytes, lock?, growExisting?)
 Device::Device(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Device>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 5 || !info[0].IsString()) {
@@ -104,10 +124,14 @@ Device::Device(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Device>(info) 
   }
   env_ = env;
   window_bytes_ = static_cast<uint64_t>(Num(info, 4));
-  if (!Open(env, info[0].As<Napi::String>().Utf8Value(), info[1].ToBoolean(), static_cast<uint64_t>(Num(info, 2)),
-            info[3].ToBoolean())) {
-    return;
-  }
+  OpenRequest req;
+  req.create = info[1].ToBoolean();
+  req.size = static_cast<uint64_t>(Num(info, 2));
+  req.readonly = info[3].ToBoolean();
+  const double lock = info.Length() > 5 ? Num(info, 5) : 0;
+  req.lock = lock == 2 ? LockMode::kExclusive : lock == 1 ? LockMode::kShared : LockMode::kNone;
+  req.grow_existing = info.Length() <= 6 || info[6].ToBoolean();
+  if (!Open(env, info[0].As<Napi::String>().Utf8Value(), req)) return;
   InstallSigbusHandler();
   napi_add_env_cleanup_hook(env, OnEnvCleanup, this);
   cleanup_hook_ = true;
@@ -129,29 +153,45 @@ void Device::OnEnvCleanup(void* arg) {
   self->Shutdown(nullptr);
 }
 
-bool Device::Open(Napi::Env env, const std::string& path, bool create, uint64_t size, bool readonly) {
+bool Device::Open(Napi::Env env, const std::string& path, const OpenRequest& req) {
   path_ = path;
   ErrorContext ctx{path};
-  writable_ = !readonly;
-  int flags = (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
-  bool created = false;
+  writable_ = !req.readonly;
+  int flags = (req.readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
   int fd = -1;
-  if (create && !readonly) {
-    fd = open(path.c_str(), flags | O_CREAT | O_EXCL, 0666);
-    created = fd >= 0;
-    if (fd < 0 && errno != EEXIST) {
+  // A lock is taken before the file is sized or read. If the file was removed or replaced between the
+  // open and the lock (its creator gave up on it), the open starts again on what the path names now.
+  for (int attempt = 0;; ++attempt) {
+    created_ = false;
+    fd = -1;
+    if (req.create && !req.readonly) {
+      fd = open(path.c_str(), flags | O_CREAT | O_EXCL, 0666);
+      created_ = fd >= 0;
+      if (fd < 0 && errno != EEXIST) {
+        ErrnoError(env, errno, "open", ctx).ThrowAsJavaScriptException();
+        return false;
+      }
+    }
+    if (fd < 0) fd = open(path.c_str(), flags);
+    if (fd < 0) {
       ErrnoError(env, errno, "open", ctx).ThrowAsJavaScriptException();
       return false;
     }
-  }
-  if (fd < 0) fd = open(path.c_str(), flags);
-  if (fd < 0) {
-    ErrnoError(env, errno, "open", ctx).ThrowAsJavaScriptException();
-    return false;
-  }
-  auto fail = [&](Napi::Error e) {
+    if (req.lock == LockMode::kNone) break;
+    int err = FlockRetrying(fd, (req.lock == LockMode::kExclusive ? LOCK_EX : LOCK_SH) | LOCK_NB);
+    // A file this call created but another open locked first is that open's now: it is left alone.
+    if (err == 0 && NamesFile(path, fd)) break;
     close(fd);
-    if (created) unlink(path.c_str());
+    if (err != 0 || attempt == 8) {
+      ErrnoError(env, err != 0 ? err : EAGAIN, "flock", ctx).ThrowAsJavaScriptException();
+      return false;
+    }
+  }
+  lock_ = req.lock;
+  auto fail = [&](Napi::Error e) {
+    // Removed only while the path still names the file this call made (and, if asked for, locked).
+    if (created_ && NamesFile(path, fd)) unlink(path.c_str());
+    close(fd);
     e.ThrowAsJavaScriptException();
     return false;
   };
@@ -163,8 +203,10 @@ bool Device::Open(Napi::Env env, const std::string& path, bool create, uint64_t 
   }
   if (err != 0) return fail(ErrnoError(env, err, "fstat", ctx));
 
-  if (src_.kind != SourceKind::kDevdax && size > src_.size) {
-    if (readonly) {
+  const uint64_t size = req.size;
+  // Sizing an existing non-empty file may be left to the caller, which decides under the lock what it holds.
+  if (src_.kind != SourceKind::kDevdax && size > src_.size && (req.grow_existing || src_.size == 0)) {
+    if (req.readonly) {
       return fail(PmemdaxError(env, "ERR_PMEMDAX_SIZE", "'" + path + "' is smaller than the requested size and is opened read-only", ctx));
     }
     // Allocate, not just extend: a store through the mapping into a sparse file can raise SIGBUS on ENOSPC.
@@ -348,6 +390,7 @@ Napi::Value Device::Info(const Napi::CallbackInfo& info) {
   o.Set("copyKernel", policy_.kernel->name);
   o.Set("movntThreshold", policy_.movnt_threshold == SIZE_MAX ? -1.0 : static_cast<double>(policy_.movnt_threshold));
   o.Set("pmem", src_.pmem);
+  o.Set("volatile", src_.volatile_memory);
   o.Set("blockDevice", str_or_null(src_.device_name));
   o.Set("region", str_or_null(src_.region));
   o.Set("persistenceDomain", str_or_null(src_.persistence_domain));
@@ -360,6 +403,7 @@ Napi::Value Device::Info(const Napi::CallbackInfo& info) {
   o.Set("notes", notes);
   o.Set("windowBytes", static_cast<double>(window_bytes_));
   o.Set("writable", writable_);
+  o.Set("created", created_);
   return o;
 }
 
@@ -722,24 +766,38 @@ Napi::Value Device::Stats(const Napi::CallbackInfo& info) {
 Napi::Value Device::Lock(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!CheckOpen(env)) return env.Undefined();
-  int op = (info[0].ToBoolean() ? LOCK_EX : LOCK_SH) | LOCK_NB;
-  int rc;
-  do rc = flock(mapped_->fd, op);
-  while (rc != 0 && errno == EINTR);
-  if (rc == 0) return Napi::Boolean::New(env, true);
-  if (errno == EWOULDBLOCK) return Napi::Boolean::New(env, false);
-  ErrnoError(env, errno, "flock", ErrorContext{path_}).ThrowAsJavaScriptException();
+  const bool exclusive = info[0].ToBoolean();
+  int err = FlockRetrying(mapped_->fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB);
+  // A refused change of mode may have dropped the lock held before (flock converts non-atomically).
+  lock_ = err == 0 ? (exclusive ? LockMode::kExclusive : LockMode::kShared) : LockMode::kNone;
+  if (err == 0) return Napi::Boolean::New(env, true);
+  if (err == EWOULDBLOCK) return Napi::Boolean::New(env, false);
+  ErrnoError(env, err, "flock", ErrorContext{path_}).ThrowAsJavaScriptException();
   return env.Undefined();
 }
 
 Napi::Value Device::Unlock(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!CheckOpen(env)) return env.Undefined();
-  int rc;
-  do rc = flock(mapped_->fd, LOCK_UN);
-  while (rc != 0 && errno == EINTR);
-  if (rc != 0) ErrnoError(env, errno, "flock", ErrorContext{path_}).ThrowAsJavaScriptException();
+  int err = FlockRetrying(mapped_->fd, LOCK_UN);
+  lock_ = LockMode::kNone;
+  if (err != 0) ErrnoError(env, err, "flock", ErrorContext{path_}).ThrowAsJavaScriptException();
   return env.Undefined();
+}
+
+// unlinkCreated() -> whether the path was removed: only when this open created the file, still holds the
+// exclusive lock on it, and the path still names it. Under that lock no other open that locks can have
+// taken the file over, and racers that opened it meanwhile find it unlinked once they lock and start again.
+Napi::Value Device::UnlinkCreated(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env)) return env.Undefined();
+  if (!created_ || lock_ != LockMode::kExclusive || !NamesFile(path_, mapped_->fd)) return Napi::Boolean::New(env, false);
+  if (unlink(path_.c_str()) != 0) {
+    ErrnoError(env, errno, "unlink", ErrorContext{path_}).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  created_ = false;
+  return Napi::Boolean::New(env, true);
 }
 
 Napi::Value Device::Close(const Napi::CallbackInfo& info) {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, fstatSync, openSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { bytesOf } from '../device/validate';
 import { errnoError, isErrnoError, type ErrnoCode } from '../errors';
 import { Pool, type PoolFile } from '../pool';
 import { QUIET_OPTION, type Command } from './command';
@@ -26,7 +27,8 @@ function openSource(input: string | undefined): Source {
 async function copyIn(source: Source, file: PoolFile, progress: Progress): Promise<void> {
   let pos = 0;
   for await (const chunk of source.stream) {
-    const bytes = chunk as Buffer;
+    // A stream with an encoding set would yield strings: refuse them rather than write their UTF-16 units.
+    const bytes = bytesOf(chunk, 'chunk');
     for (let off = 0; off < bytes.length;) {
       const n = file.writeSync(bytes.subarray(off), pos + off);
       if (n <= 0) throw new Error(`pool file '${file.name}' accepted no bytes at offset ${pos + off}`);

@@ -1,5 +1,5 @@
 import { errnoError } from '../errors';
-import { native, type NativeDevice, type NativeHotPath, type NativeStats } from '../native';
+import { native, NativeLock, type NativeDevice, type NativeHotPath, type NativeStats } from '../native';
 import type {
   ByteRange,
   DaxDevice,
@@ -9,7 +9,7 @@ import type {
   DirectAccessResult,
   OpenOptions,
 } from './types';
-import { checkByte, checkFlags, checkIndex, checkRange, checkView, rangeError } from './validate';
+import { bytesOf, checkByte, checkFlags, checkIndex, checkRange, optionalBytesOf, rangeError, typeError } from './validate';
 
 export const PAGE_SIZE = 4096;
 const HUGE_PAGE = 2 * 1024 * 1024;
@@ -22,6 +22,18 @@ export interface DeviceOpenOptions extends OpenOptions {
    * 4 GiB at most). Larger devices are served by several windows; `directAccess` never crosses one.
    */
   readonly windowBytes?: number;
+  /**
+   * Take this flock lock as part of the open, right after open(2) and before the file is sized or read
+   * (the lock `lock` would take, held by this open). When another open holds a conflicting one the open
+   * fails with `EAGAIN` (`syscall: 'flock'`). If the file was removed or replaced between the open and
+   * the lock, the open starts again on what the path names now.
+   */
+  readonly lock?: DeviceLockMode;
+  /**
+   * With `size`: grow an existing smaller file (default). `false` sizes only a file that is new or empty,
+   * and maps any other at the size it has.
+   */
+  readonly growExisting?: boolean;
 }
 
 export type DeviceStats = NativeStats;
@@ -39,6 +51,15 @@ function toPairs(ranges: Float64Array | readonly ByteRange[]): Float64Array {
   return pairs;
 }
 
+function lockOption(mode: DeviceLockMode | undefined): NativeLock {
+  if (mode === undefined) return NativeLock.None;
+  if (mode === 'exclusive') return NativeLock.Exclusive;
+  if (mode === 'shared') return NativeLock.Shared;
+  throw Object.assign(new TypeError(`The "lock" option must be 'exclusive' or 'shared', received ${String(mode)}`), {
+    code: 'ERR_INVALID_ARG_VALUE',
+  });
+}
+
 const nativeHandles = new WeakMap<Device, NativeDevice>();
 
 /** The native handle of a device, for the layers inside this package that map it again (lib/vm). */
@@ -54,6 +75,8 @@ export class Device implements DaxDevice, Disposable {
   readonly path: string;
   readonly info: DeviceInfo;
   readonly size: number;
+  /** This open created the file (`create` found nothing at the path). */
+  readonly created: boolean;
   readonly #native: NativeDevice;
   readonly #hot: NativeHotPath;
   readonly #windowBytes: number;
@@ -69,7 +92,8 @@ export class Device implements DaxDevice, Disposable {
     const raw = nativeDevice.info();
     this.size = raw.size;
     this.#windowBytes = raw.windowBytes;
-    const { windowBytes: _windowBytes, writable: _writable, ...facts } = raw;
+    this.created = raw.created;
+    const { windowBytes: _windowBytes, writable: _writable, created: _created, ...facts } = raw;
     this.info = Object.freeze({
       ...facts,
       movntThreshold: raw.movntThreshold < 0 ? Infinity : raw.movntThreshold,
@@ -91,7 +115,13 @@ export class Device implements DaxDevice, Disposable {
     if (windowBytes === 0 || windowBytes % HUGE_PAGE !== 0 || windowBytes > 2 ** 32) {
       throw rangeError(`The "windowBytes" option must be a multiple of 2 MiB up to 4 GiB, received ${windowBytes}`);
     }
-    const nativeDevice = new native.NativeDevice(path, options.create === true, size, options.readonly === true, windowBytes);
+    const lock = lockOption(options.lock);
+    if (options.growExisting !== undefined && typeof options.growExisting !== 'boolean') {
+      throw Object.assign(new TypeError('The "growExisting" option must be a boolean'), { code: 'ERR_INVALID_ARG_TYPE' });
+    }
+    const nativeDevice = new native.NativeDevice(
+      path, options.create === true, size, options.readonly === true, windowBytes, lock, options.growExisting !== false,
+    );
     return new Device(path, nativeDevice);
   }
 
@@ -169,12 +199,12 @@ export class Device implements DaxDevice, Disposable {
     this.#hot.persistRanges(pairs);
   }
 
-  /** Copies `src` into the device at `offset`. */
+  /** Copies the bytes of `src` (any TypedArray or DataView, by byteLength) into the device at `offset`. */
   copy(offset: number, src: ArrayBufferView, flags = 0): void {
-    checkView(src, 'src');
-    checkRange(offset, src.byteLength, this.size);
+    const bytes = bytesOf(src, 'src');
+    checkRange(offset, bytes.byteLength, this.size);
     checkFlags(flags);
-    this.#hot.copy(offset, src, flags);
+    this.#hot.copy(offset, bytes, flags);
   }
 
   /** Copies `length` device bytes from `srcOffset` to `dstOffset` (the ranges may overlap). */
@@ -193,11 +223,12 @@ export class Device implements DaxDevice, Disposable {
     this.#hot.fill(offset, value, length, flags);
   }
 
-  copySafe(offset: number, target: Uint8Array): void {
-    checkView(target, 'target');
-    checkRange(offset, target.byteLength, this.size);
+  /** Reads `target.byteLength` device bytes at `offset` into `target` (any TypedArray or DataView); poison is `EIO`. */
+  copySafe(offset: number, target: ArrayBufferView): void {
+    const bytes = bytesOf(target, 'target');
+    checkRange(offset, bytes.byteLength, this.size);
     try {
-      this.#hot.copySafe(offset, target);
+      this.#hot.copySafe(offset, bytes);
     } catch (error) {
       // Poison we did not know of: the kernel's list has probably grown since we last read it.
       this.#bad = this.#readBadblocks();
@@ -228,9 +259,12 @@ export class Device implements DaxDevice, Disposable {
     if (offset % PAGE_SIZE !== 0 || length % PAGE_SIZE !== 0) {
       throw errnoError('EINVAL', 'pwrite', { path: this.path, offset, length });
     }
-    if (data !== undefined) checkView(data, 'data');
+    const bytes = optionalBytesOf(data, 'data');
+    if (bytes !== undefined && bytes.byteLength !== length) {
+      throw typeError(`The "data" argument must hold exactly "length" (${length}) bytes, received ${bytes.byteLength}`);
+    }
     try {
-      this.#native.clearBadblocks(offset, length, data);
+      this.#native.clearBadblocks(offset, length, bytes);
     } finally {
       if (!this.#closed) this.#bad = this.#readBadblocks();
     }
@@ -260,6 +294,16 @@ export class Device implements DaxDevice, Disposable {
       });
     }
     return this.#native.lock(mode === 'exclusive');
+  }
+
+  /**
+   * Removes the file this open created, as a failed create must: only while this open holds the exclusive
+   * lock and the path still names the file (so never a file another open took over or put in its place).
+   * Returns whether it was removed; the device stays open until `close`.
+   */
+  unlinkCreated(): boolean {
+    if (this.#closed) return false;
+    return this.#native.unlinkCreated();
   }
 
   /** Releases the lock `lock` took (nothing happens when none is held). */

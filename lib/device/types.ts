@@ -40,6 +40,11 @@ export interface DeviceInfo {
   readonly movntThreshold: number;
   /** True when the bytes live on a pmem namespace (real or emulated), not in page cache over a disk. */
   readonly pmem: boolean;
+  /**
+   * True when the bytes live in RAM that a reboot or power loss clears: a file on tmpfs (`/dev/shm`) or
+   * ramfs. Persists there only reach that RAM; the data outlives processes, not the machine.
+   */
+  readonly volatile: boolean;
   /** Block device under the file (`pmem0`, `vda`, …), or the dax device name; `null` if unknown. */
   readonly blockDevice: string | null;
   /** sysfs path of the nvdimm region, when on pmem. */
@@ -109,7 +114,7 @@ export interface DaxDevice {
   copy(offset: number, src: ArrayBufferView, flags?: number): void;
   fill(offset: number, value: number, length: number, flags?: number): void;
   /** Copy device bytes at `offset` into `target`, surviving poison: throws `EIO` (with `offset`) instead of SIGBUS. */
-  copySafe(offset: number, target: Uint8Array): void;
+  copySafe(offset: number, target: ArrayBufferView): void;
   /** Known poisoned ranges, in device bytes, sorted; re-read on every call. */
   badblocks(): ByteRange[];
 }

@@ -1,6 +1,6 @@
 // Argument checks for the device surface: misuse is a TypeError or RangeError with a fixed sentence.
 
-function typeError(message: string): TypeError {
+export function typeError(message: string): TypeError {
   const e = new TypeError(message);
   (e as TypeError & { code: string }).code = 'ERR_INVALID_ARG_TYPE';
   return e;
@@ -35,8 +35,46 @@ export function checkFlags(flags: unknown): asserts flags is number {
   }
 }
 
-export function checkView(value: unknown, name: string): asserts value is ArrayBufferView {
-  if (!ArrayBuffer.isView(value)) throw typeError(`The "${name}" argument must be an ArrayBufferView`);
+const EMPTY = new Uint8Array(0);
+
+/** How node's argument errors name what they received. */
+function received(value: unknown): string {
+  if (value === null || value === undefined) return `Received ${String(value)}`;
+  if (typeof value === 'function') return `Received function ${value.name}`;
+  if (typeof value === 'object') {
+    const ctor = (value as { constructor?: { name?: unknown } }).constructor;
+    return typeof ctor?.name === 'string' && ctor.name !== '' ? `Received an instance of ${ctor.name}` : 'Received an object';
+  }
+  let shown = typeof value === 'string' ? `'${value.length > 25 ? `${value.slice(0, 25)}...` : value}'` : String(value);
+  if (typeof value === 'bigint') shown += 'n';
+  return `Received type ${typeof value} (${shown})`;
+}
+
+/**
+ * The bytes of a buffer argument, as fs.writeSync and fs.readSync take them: any TypedArray or
+ * DataView, by its byteOffset and byteLength (never its element count). A view over a detached
+ * buffer is zero bytes. Anything else, ArrayBuffer and SharedArrayBuffer included, is a TypeError
+ * with code ERR_INVALID_ARG_TYPE. A Uint8Array (a Buffer too) comes back as is, with no allocation.
+ */
+export function bytesOf(value: unknown, name = 'buffer'): Uint8Array {
+  // A detached Uint8Array reads as zero bytes, but set() on it throws: hand back the shared empty one.
+  if (value instanceof Uint8Array) return value.byteLength === 0 ? EMPTY : value;
+  if (!ArrayBuffer.isView(value)) {
+    throw typeError(`The "${name}" argument must be an instance of TypedArray or DataView. ${received(value)}`);
+  }
+  let length: number;
+  try {
+    length = value.byteLength;
+  } catch {
+    // A DataView over a detached buffer throws where a TypedArray answers 0.
+    return EMPTY;
+  }
+  return length === 0 ? EMPTY : new Uint8Array(value.buffer, value.byteOffset, length);
+}
+
+/** bytesOf for an optional argument: undefined stays undefined. */
+export function optionalBytesOf(value: unknown, name: string): Uint8Array | undefined {
+  return value === undefined ? undefined : bytesOf(value, name);
 }
 
 export function checkByte(value: unknown): asserts value is number {

@@ -5,6 +5,7 @@ import type { IomapOps } from '../iomap/types';
 import { daxWrite, daxWriteSync } from '../dax/write';
 import { daxFiemap } from '../dax/fiemap';
 import { daxWritebackMappingRange } from '../dax/writeback';
+import { bytesOf } from '../device/validate';
 import { PmemdaxError } from '../errors';
 import { PAGE_SIZE } from '../iomap/constants';
 import type { FiemapExtent } from '../iomap/fiemap';
@@ -15,6 +16,7 @@ import { poolError } from './errors';
 import { ExtentState, type PageLookup } from './extent-map';
 import { withInvalidateLocks } from '../dax/invalidate-lock';
 import { fallocateLocked, remap, truncateLocked, unshareLocked } from './file-ops';
+import { enterAll, orderOf, type Turn, type TurnKind } from './file-order';
 import type { PoolInode } from './inode';
 import { FILE_SIZE_MAX, NO_BLOCK } from './layout';
 import { statOf } from './pool';
@@ -27,6 +29,10 @@ const LAST_BYTE = Number.MAX_SAFE_INTEGER;
  * into the media); the size and the blocks a write allocates are committed at `fsync`, or before
  * `write` returns for a file opened `{ sync: true }`. Calls that remove or remap blocks (truncate,
  * fallocate, clone, dedupe, unshare) are durable on return.
+ *
+ * Buffers are any TypedArray or DataView, taken by their bytes. The async calls that change a file
+ * run one at a time in call order, across all its handles (FileOrder); appends get their offsets
+ * when called.
  */
 export class PoolFile implements Disposable {
   readonly inode: PoolInode;
@@ -79,9 +85,11 @@ export class PoolFile implements Disposable {
     return core;
   }
 
-  readSync(buf: Uint8Array, pos: number): number {
+  /** pread into any TypedArray or DataView: fills up to its byteLength bytes; returns the bytes read. */
+  readSync(buf: ArrayBufferView, pos: number): number {
+    const bytes = bytesOf(buf);
     const core = this.#live();
-    return this.#readDirect(core, buf, pos) ?? daxRead(this.inode, pos, buf, core.ops);
+    return this.#readDirect(core, bytes, pos) ?? daxRead(this.inode, pos, bytes, core.ops);
   }
 
   /**
@@ -120,13 +128,18 @@ export class PoolFile implements Disposable {
     return look.block !== NO_BLOCK && look.run >= Math.ceil((pos + length) / PAGE_SIZE) - first ? look : null;
   }
 
-  async read(buf: Uint8Array, pos: number): Promise<number> {
+  /** Reads never wait for queued calls: a read sees the file as it is when called. */
+  async read(buf: ArrayBufferView, pos: number): Promise<number> {
     return this.readSync(buf, pos);
+  }
+
+  #checkPos(pos: number): void {
+    if (!Number.isSafeInteger(pos) || pos < 0) throw poolError('EINVAL', 'write', this.inode.path, pos);
   }
 
   /** Throws EFBIG/ENOSPC before anything changes when the write cannot complete. */
   #precheck(core: PoolCore, pos: number, len: number): void {
-    if (!Number.isSafeInteger(pos) || pos < 0) throw poolError('EINVAL', 'write', this.inode.path, pos);
+    this.#checkPos(pos);
     if (pos + len > FILE_SIZE_MAX) throw poolError('EFBIG', 'write', this.inode.path, pos);
     const first = Math.floor(pos / PAGE_SIZE);
     const end = Math.ceil((pos + len) / PAGE_SIZE);
@@ -158,14 +171,24 @@ export class PoolFile implements Disposable {
     if (this.#sync && inode.metaDirty) core.commit();
   }
 
-  /** pwrite: returns the bytes written (short only before poison). */
-  writeSync(buf: Uint8Array, pos: number): number {
+  /**
+   * pwrite of the bytes of any TypedArray or DataView: returns the bytes written (short only before
+   * poison). EAGAIN, with nothing written, when it would overlap an async call still queued.
+   */
+  writeSync(buf: ArrayBufferView, pos: number): number {
+    const bytes = bytesOf(buf);
     const core = this.#writable('write');
-    if (buf.length === 0) return 0;
-    let n = buf.length;
-    if (!this.#overwriteDirect(core, buf, pos)) {
-      this.#precheck(core, pos, buf.length);
-      n = daxWriteSync(this.inode, pos, buf, core.ops);
+    this.#checkPos(pos);
+    if (bytes.length === 0) return 0;
+    if (!orderOf(this.inode).syncWrite(pos, bytes.length)) throw poolError('EAGAIN', 'write', this.inode.path, pos);
+    return this.#writeNow(core, bytes, pos);
+  }
+
+  #writeNow(core: PoolCore, bytes: Uint8Array, pos: number): number {
+    let n = bytes.length;
+    if (!this.#overwriteDirect(core, bytes, pos)) {
+      this.#precheck(core, pos, bytes.length);
+      n = daxWriteSync(this.inode, pos, bytes, core.ops);
     }
     this.#wrote(core, pos, n);
     return n;
@@ -189,47 +212,117 @@ export class PoolFile implements Disposable {
     return true;
   }
 
-  async write(buf: Uint8Array, pos: number): Promise<number> {
+  /** pwrite; runs after the async calls of the file made before it. */
+  async write(buf: ArrayBufferView, pos: number): Promise<number> {
+    const bytes = bytesOf(buf);
+    this.#writable('write');
+    this.#checkPos(pos);
+    if (bytes.length === 0) return 0;
+    return this.#inTurn(orderOf(this.inode).enter('write', pos, bytes.length), 'write', async (core) => {
+      this.#precheck(core, pos, bytes.length);
+      const n = await daxWrite(this.inode, pos, bytes, core.ops);
+      this.#wrote(core, pos, n);
+      return n;
+    });
+  }
+
+  /**
+   * Write all of `buf` at the end of the file, after every append of the file made before (async or
+   * not, on any handle); returns the offset. EAGAIN, with nothing written, while a truncate,
+   * fallocate, clone, dedupe or unshare of the file is queued: the offset is not known yet.
+   */
+  appendSync(buf: ArrayBufferView): number {
+    const bytes = bytesOf(buf);
     const core = this.#writable('write');
-    if (buf.length === 0) return 0;
-    this.#precheck(core, pos, buf.length);
-    const n = await daxWrite(this.inode, pos, buf, core.ops);
-    this.#wrote(core, pos, n);
+    const order = orderOf(this.inode);
+    const at = order.syncAppend(bytes.length);
+    if (at < 0) throw poolError('EAGAIN', 'write', this.inode.path, this.inode.size);
+    try {
+      for (let done = 0; done < bytes.length;) {
+        done += this.#progress(this.#writeNow(core, done === 0 ? bytes : bytes.subarray(done), at + done), at + done);
+      }
+    } catch (error) {
+      order.unreserve(at, bytes.length);
+      throw error;
+    }
+    return at;
+  }
+
+  /**
+   * Async append: its offset is reserved when called (after every earlier append, and after the end of
+   * any write queued before it), and it resolves once all its bytes are written. A failed append may
+   * leave a written prefix; when later appends were already placed after it, the rest of its range
+   * stays in the file as zeros.
+   */
+  async append(buf: ArrayBufferView): Promise<number> {
+    const bytes = bytesOf(buf);
+    this.#writable('write');
+    const order = orderOf(this.inode);
+    const turn = order.enter('append', 0, bytes.length);
+    return this.#inTurn(turn, 'write', async (core) => {
+      // Behind a truncate or fallocate the offset is taken now, from the size they left.
+      const at = turn.pos >= 0 ? turn.pos : this.inode.size;
+      try {
+        for (let done = 0; done < bytes.length;) {
+          this.#precheck(core, at + done, bytes.length - done);
+          const n = await daxWrite(this.inode, at + done, done === 0 ? bytes : bytes.subarray(done), core.ops);
+          this.#wrote(core, at + done, n);
+          done += this.#progress(n, at + done);
+        }
+      } catch (error) {
+        if (turn.pos >= 0) order.unreserve(turn.pos, bytes.length);
+        throw error;
+      }
+      return at;
+    });
+  }
+
+  /** A write that made no progress and raised nothing would loop forever: call it the I/O error it is. */
+  #progress(n: number, pos: number): number {
+    if (n <= 0) throw poolError('EIO', 'write', this.inode.path, pos);
     return n;
   }
 
-  /** Write at the end of the file; returns the offset written at. */
-  appendSync(buf: Uint8Array): number {
-    const pos = this.inode.size;
-    this.writeSync(buf, pos);
-    return pos;
+  /**
+   * Run `fn` in the file's turn: after the calls queued before it, with the handle checked again then
+   * (it may have been closed while waiting), handing the file on however `fn` ends.
+   */
+  async #inTurn<T>(turn: Turn, syscall: string, fn: (core: PoolCore) => Promise<T>): Promise<T> {
+    try {
+      if (turn.ready !== null) await turn.ready;
+      return await fn(this.#writable(syscall));
+    } finally {
+      turn.done();
+    }
   }
 
-  async append(buf: Uint8Array): Promise<number> {
-    const pos = this.inode.size;
-    await this.write(buf, pos);
-    return pos;
+  #enter(kind: TurnKind, ...others: PoolInode[]): Turn {
+    return others.length === 0 ? orderOf(this.inode).enter(kind) : enterAll([this.inode, ...others], kind);
   }
 
   /** ftruncate, both ways; durable on return. */
   async truncate(size: number): Promise<void> {
-    const core = this.#writable('ftruncate');
+    this.#writable('ftruncate');
     if (!Number.isSafeInteger(size) || size < 0) throw poolError('EINVAL', 'ftruncate', this.inode.path);
     if (size > FILE_SIZE_MAX) throw poolError('EFBIG', 'ftruncate', this.inode.path);
-    await withInvalidateLocks([this.inode], () => truncateLocked(core, this.inode, size));
-    core.commit();
+    await this.#inTurn(this.#enter('blind'), 'ftruncate', async (core) => {
+      await withInvalidateLocks([this.inode], () => truncateLocked(core, this.inode, size));
+      core.commit();
+    });
   }
 
   /** fallocate(2): allocate (growing the size unless `keep-size`), punch a hole, or zero a range. Durable on return. */
   async fallocate(mode: FallocateMode, offset: number, length: number): Promise<void> {
-    const core = this.#writable('fallocate');
+    this.#writable('fallocate');
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length <= 0) {
       throw poolError('EINVAL', 'fallocate', this.inode.path, offset);
     }
     if (!['allocate', 'keep-size', 'punch-hole', 'zero-range'].includes(mode)) throw poolError('EOPNOTSUPP', 'fallocate', this.inode.path);
     if (offset + length > FILE_SIZE_MAX) throw poolError('EFBIG', 'fallocate', this.inode.path, offset);
-    await withInvalidateLocks([this.inode], () => fallocateLocked(core, this.inode, mode, offset, length));
-    core.commit();
+    await this.#inTurn(this.#enter('blind'), 'fallocate', async (core) => {
+      await withInvalidateLocks([this.inode], () => fallocateLocked(core, this.inode, mode, offset, length));
+      core.commit();
+    });
   }
 
   /** SEEK_DATA (ENXIO at or past EOF); `opts` chooses how unwritten pages with entries count. */
@@ -255,8 +348,21 @@ export class PoolFile implements Disposable {
     const core = this.#live();
     target.#writable('ioctl');
     if (target.#core !== core) throw poolError('EXDEV', 'ioctl', target.inode.path);
-    await remap(core, this.inode, srcOffset, target.inode, dstOffset, length, false);
-    core.commit();
+    await this.#remapInTurn(target, srcOffset, dstOffset, length, false);
+  }
+
+  /** clone/dedupe in the turn of both files, with both handles checked again when it comes. */
+  async #remapInTurn(target: PoolFile, srcOffset: number, dstOffset: number, length: number, dedupe: boolean): Promise<void> {
+    const turn = this.#enter('blind', target.inode);
+    try {
+      if (turn.ready !== null) await turn.ready;
+      const core = this.#live();
+      target.#writable('ioctl');
+      await remap(core, this.inode, srcOffset, target.inode, dstOffset, length, dedupe);
+      core.commit();
+    } finally {
+      turn.done();
+    }
   }
 
   /** FIDEDUPERANGE: share the range only when both hold the same bytes (EBADE otherwise). Durable on return. */
@@ -264,23 +370,31 @@ export class PoolFile implements Disposable {
     const core = this.#live();
     target.#writable('ioctl');
     if (target.#core !== core) throw poolError('EXDEV', 'ioctl', target.inode.path);
-    await remap(core, this.inode, srcOffset, target.inode, dstOffset, length, true);
-    core.commit();
+    await this.#remapInTurn(target, srcOffset, dstOffset, length, true);
   }
 
   /** fallocate(UNSHARE_RANGE): give the range blocks of its own. Durable on return. */
   async unshare(offset: number, length: number): Promise<void> {
-    const core = this.#writable('fallocate');
-    await withInvalidateLocks([this.inode], () => unshareLocked(core, this.inode, offset, length));
-    core.commit();
+    this.#writable('fallocate');
+    await this.#inTurn(this.#enter('blind'), 'fallocate', async (core) => {
+      await withInvalidateLocks([this.inode], () => unshareLocked(core, this.inode, offset, length));
+      core.commit();
+    });
   }
 
-  /** Write back what regions dirtied, then commit the metadata. */
+  /** Write back what regions dirtied, then commit the metadata; after the async calls made before it. */
   async fsync(): Promise<void> {
-    const core = this.#live();
-    const f = this.inode.daxFile;
-    if (f !== null) await f.fsyncRange(0, LAST_BYTE, false);
-    else await this.#flush(core);
+    this.#live();
+    const turn = this.#enter('wait');
+    try {
+      if (turn.ready !== null) await turn.ready;
+      const core = this.#live();
+      const f = this.inode.daxFile;
+      if (f !== null) await f.fsyncRange(0, LAST_BYTE, false);
+      else await this.#flush(core);
+    } finally {
+      turn.done();
+    }
   }
 
   async fdatasync(): Promise<void> {

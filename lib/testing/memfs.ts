@@ -1,4 +1,5 @@
 import type { DaxDevice } from '../device/types';
+import { bytesOf } from '../device/validate';
 import { daxBreakLayout } from '../dax/break-layout';
 import { withInvalidateLocks } from '../dax/invalidate-lock';
 import { daxDedupeCompare } from '../dax/dedupe';
@@ -48,13 +49,14 @@ export class MemFs {
     return this.inodes;
   }
 
-  read(inode: MemInode, pos: number, target: Uint8Array): number {
-    return daxRead(inode, pos, target, this.ops);
+  /** pread into any TypedArray or DataView, by its byte length. */
+  read(inode: MemInode, pos: number, target: ArrayBufferView): number {
+    return daxRead(inode, pos, bytesOf(target), this.ops);
   }
 
   /** pwrite: the DAX write, then i_size grows to cover what was written. */
-  async write(inode: MemInode, pos: number, data: Uint8Array): Promise<number> {
-    const n = await daxWrite(inode, pos, data, this.ops);
+  async write(inode: MemInode, pos: number, data: ArrayBufferView): Promise<number> {
+    const n = await daxWrite(inode, pos, bytesOf(data), this.ops);
     if (pos + n > inode.size) inode.size = pos + n;
     return n;
   }

@@ -3,6 +3,7 @@ import { PmemdaxError } from '../errors';
 import { daxError } from '../dax/errors';
 import { Errno } from '../iomap/errno';
 import { PAGE_SIZE, SECTOR_SIZE } from '../iomap/constants';
+import { bytesOf, optionalBytesOf, typeError } from '../device/validate';
 
 /** Counts of the persistence calls made, for tests that check what was flushed. */
 export interface FlushRecord {
@@ -86,8 +87,9 @@ export class MemoryDevice implements DaxDevice {
   }
 
   copy(offset: number, src: ArrayBufferView, _flags?: number): void {
-    this.checkRange(offset, src.byteLength);
-    this.bytes.set(src instanceof Uint8Array ? src : new Uint8Array(src.buffer, src.byteOffset, src.byteLength), offset);
+    const bytes = bytesOf(src, 'src');
+    this.checkRange(offset, bytes.byteLength);
+    this.bytes.set(bytes, offset);
   }
 
   fill(offset: number, value: number, length: number, _flags?: number): void {
@@ -95,14 +97,16 @@ export class MemoryDevice implements DaxDevice {
     this.bytes.fill(value, offset, offset + length);
   }
 
-  copySafe(offset: number, target: Uint8Array): void {
-    this.checkRange(offset, target.length);
+  copySafe(offset: number, target: ArrayBufferView): void {
+    const bytes = bytesOf(target, 'target');
+    const n = bytes.byteLength;
+    this.checkRange(offset, n);
     for (const b of this.bad) {
-      if (b.offset < offset + target.length && offset < b.offset + b.length) {
+      if (b.offset < offset + n && offset < b.offset + b.length) {
         throw daxError(-Errno.EIO, 'read', { offset: Math.max(offset, b.offset) });
       }
     }
-    target.set(this.bytes.subarray(offset, offset + target.length));
+    bytes.set(this.bytes.subarray(offset, offset + n));
   }
 
   badblocks(): ByteRange[] {
@@ -127,8 +131,13 @@ export class MemoryDevice implements DaxDevice {
     if (offset % PAGE_SIZE !== 0 || length % PAGE_SIZE !== 0) {
       throw daxError(-Errno.EINVAL, 'pwrite', { offset, length });
     }
-    if (data === undefined) this.bytes.fill(0, offset, offset + length);
-    else this.copy(offset, data.byteLength === length ? data : new Uint8Array(data.buffer, data.byteOffset, length));
+    // As the native Device: the data, when given, is exactly the range.
+    const bytes = optionalBytesOf(data, 'data');
+    if (bytes !== undefined && bytes.byteLength !== length) {
+      throw typeError(`The "data" argument must hold exactly "length" (${length}) bytes, received ${bytes.byteLength}`);
+    }
+    if (bytes === undefined) this.bytes.fill(0, offset, offset + length);
+    else this.copy(offset, bytes);
     const kept: ByteRange[] = [];
     for (const b of this.bad) {
       if (b.offset < offset) kept.push({ offset: b.offset, length: Math.min(b.length, offset - b.offset) });

@@ -1,4 +1,5 @@
 import { CopyFlags } from '../device/types';
+import { bytesOf } from '../device/validate';
 import { MemoryDevice } from './memory-device';
 
 /** Bytes in one unit of write-back: a line reaches the media whole or not at all. */
@@ -133,8 +134,9 @@ export class StrictMemoryDevice extends MemoryDevice {
 
   override copy(offset: number, src: ArrayBufferView, flags = 0): void {
     this.checkAlive();
-    super.copy(offset, src, flags);
-    this.settle(offset, src.byteLength, flags);
+    const bytes = bytesOf(src, 'src');
+    super.copy(offset, bytes, flags);
+    this.settle(offset, bytes.byteLength, flags);
   }
 
   override fill(offset: number, value: number, length: number, flags = 0): void {

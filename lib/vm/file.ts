@@ -227,6 +227,10 @@ export class DaxFile implements PageTableHooks, RegionOwner, Disposable {
     let out: FaultOutcome;
     let order: 0 | typeof PMD_ORDER = 0;
     try {
+      // The file may have been closed, or the region unmapped, while the lock was awaited: a fault
+      // must not insert pages into page tables that are gone.
+      this.#checkOpen();
+      if (region.unmapped) throw new PmemdaxError('ERR_PMEMDAX_CLOSED', 'the region is unmapped');
       out = region.huge ? await daxIomapFault(inode, vmf, PMD_ORDER, ops) : { result: VmFault.FALLBACK, pfn: 0, iomapError: 0, fallback: null, hole: false };
       if (region.huge && (out.result === VmFault.FALLBACK || out.result === 0)) {
         this.stats.pmdFallbacks++;

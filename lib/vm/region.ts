@@ -85,6 +85,8 @@ export class DaxRegion extends RegionPageTable implements Disposable {
    */
   async pin(range: RegionRange = {}, opts: { write?: boolean } = {}): Promise<RegionPin> {
     await this.populate(range, opts.write === true ? 'write' : 'read');
+    // Unmapped while populate settled: its pages are gone and must not be pinned.
+    this.#checkOpen();
     const [first, end] = this.#pageRange(range);
     const pfns: number[] = [];
     for (let p = first; p < end; p++) if (isDevice(this.pageState(p))) pfns.push(this.pfnAt(p));

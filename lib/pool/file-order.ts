@@ -1,0 +1,135 @@
+import type { PoolInode } from './inode';
+
+/** What a queued call does to the file's size, as far as it is known when the call is made. */
+export type TurnKind =
+  /** A write at a known range. */
+  | 'write'
+  /** An append: its offset is reserved when it is called. */
+  | 'append'
+  /** Changes neither size nor blocks (fsync): it only waits for the calls before it. */
+  | 'wait'
+  /** truncate, fallocate, clone, dedupe, unshare: what it does to the size and blocks is known only when it runs. */
+  | 'blind';
+
+/** One async call's place in its file's queue. */
+export interface Turn {
+  /** Settles when every earlier call of the file has finished; null when none was in flight. */
+  readonly ready: Promise<void> | null;
+  /** The offset reserved for an append; -1 when it is taken when the append runs (behind a blind call). */
+  readonly pos: number;
+  /** Hand the file to the next call. Exactly once, when this call has finished (or failed). */
+  done(): void;
+}
+
+/**
+ * FileOrder -- the part of the kernel's i_rwsem the pool needs, per inode (so every handle of a file
+ * shares it). Async calls that change a file run one at a time, in call order; each takes its turn
+ * synchronously when called. Sync calls cannot wait: they run at once when that is the same as
+ * running after the queued calls (a write outside every queued range, an append after them), and
+ * fail with EAGAIN otherwise, as an IOCB_NOWAIT write would.
+ *
+ * While no blind call is queued, the queued writes and appends touch only `[lo, end)`, and `end` is
+ * the size the file will have once they land: appends, sync or async, are placed from it.
+ */
+export class FileOrder {
+  readonly #inode: PoolInode;
+  #tail: Promise<void> = Promise.resolve();
+  #pending = 0;
+  /** Queued or running calls whose effect is unknown until they run: blind calls and everything queued behind one. */
+  #blind = 0;
+  #lo = 0;
+  #end = 0;
+
+  constructor(inode: PoolInode) {
+    this.#inode = inode;
+  }
+
+  /** Queue an async call now; `pos` and `length` are the range of a write, or the length of an append. */
+  enter(kind: TurnKind, pos = 0, length = 0): Turn {
+    if (this.#pending === 0) {
+      this.#lo = Infinity;
+      this.#end = this.#inode.size;
+    }
+    const blind = kind === 'blind' || this.#blind > 0;
+    let at = -1;
+    if (!blind && kind === 'append') {
+      at = Math.max(this.#end, this.#inode.size);
+      this.#cover(at, length);
+    } else if (!blind && kind === 'write') {
+      this.#cover(pos, length);
+    }
+    const ready = this.#pending === 0 ? null : this.#tail;
+    let release!: () => void;
+    this.#tail = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.#pending++;
+    if (blind) this.#blind++;
+    let finished = false;
+    const done = (): void => {
+      if (finished) return;
+      finished = true;
+      this.#pending--;
+      if (blind) this.#blind--;
+      release();
+    };
+    return { ready, pos: at, done };
+  }
+
+  /** May a sync write of `[pos, pos+length)` run now? True also records that it extends the coming size. */
+  syncWrite(pos: number, length: number): boolean {
+    if (this.#pending === 0) return true;
+    if (this.#blind > 0 || (pos < this.#end && this.#lo < pos + length)) return false;
+    this.#end = Math.max(this.#end, pos + length);
+    return true;
+  }
+
+  /** The offset for a sync append of `length` bytes (reserved), or -1 when it cannot be placed without waiting. */
+  syncAppend(length: number): number {
+    if (this.#pending === 0) return this.#inode.size;
+    if (this.#blind > 0) return -1;
+    const at = Math.max(this.#end, this.#inode.size);
+    this.#end = at + length;
+    return at;
+  }
+
+  /**
+   * An append reserved at `[pos, pos+length)` failed. When nothing was reserved after it, the next
+   * append starts where the file now ends instead; otherwise its range stays, reading as zeros.
+   */
+  unreserve(pos: number, length: number): void {
+    if (this.#pending > 0 && this.#end === pos + length) this.#end = Math.max(pos, this.#inode.size);
+  }
+
+  #cover(pos: number, length: number): void {
+    this.#lo = Math.min(this.#lo, pos);
+    this.#end = Math.max(this.#end, pos + length);
+  }
+}
+
+const orders = new WeakMap<PoolInode, FileOrder>();
+
+/** The queue of `inode`, shared by all its handles. */
+export function orderOf(inode: PoolInode): FileOrder {
+  let order = orders.get(inode);
+  if (order === undefined) {
+    order = new FileOrder(inode);
+    orders.set(inode, order);
+  }
+  return order;
+}
+
+/** Queue one call on several files at once (clone, dedupe): it runs when every one of them is its turn. */
+export function enterAll(inodes: readonly PoolInode[], kind: TurnKind): Turn {
+  const unique = [...new Set(inodes)];
+  if (unique.length === 1) return orderOf(unique[0] as PoolInode).enter(kind);
+  const turns = unique.map((i) => orderOf(i).enter(kind));
+  const waits = turns.map((t) => t.ready).filter((r): r is Promise<void> => r !== null);
+  return {
+    ready: waits.length === 0 ? null : Promise.all(waits).then(() => undefined),
+    pos: -1,
+    done: () => {
+      for (const t of turns) t.done();
+    },
+  };
+}
