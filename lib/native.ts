@@ -21,6 +21,8 @@ export interface NativeDeviceInfo extends Omit<DeviceInfo, 'movntThreshold' | 'n
   readonly notes: string[];
   readonly windowBytes: number;
   readonly writable: boolean;
+  /** This open created the file (and has not removed it since). */
+  readonly created: boolean;
 }
 
 export interface NativeStats {
@@ -58,8 +60,14 @@ export interface NativeDevice {
   /** flock(LOCK_EX or LOCK_SH, non-blocking) on the device's descriptor: false when a conflicting lock is held. */
   lock(exclusive: boolean): boolean;
   unlock(): void;
+  /** Unlinks the path if this open created the file, holds it exclusively, and the path still names it. */
+  unlinkCreated(): boolean;
   close(): void;
 }
+
+/** The lock a native open takes before sizing or mapping: none, flock LOCK_SH, flock LOCK_EX. */
+export const NativeLock = { None: 0, Shared: 1, Exclusive: 2 } as const;
+export type NativeLock = (typeof NativeLock)[keyof typeof NativeLock];
 
 /** Page access of a region range: none, read, read-write, or read-only until a logged first store. */
 export const NativeAccess = { None: 0, Read: 1, ReadWrite: 2, TrapWrite: 3, PrivateTrapWrite: 4 } as const;
@@ -80,7 +88,9 @@ export interface NativeRegion {
 }
 
 export interface NativeBinding {
-  NativeDevice: new (path: string, create: boolean, size: number, readonly: boolean, windowBytes: number) => NativeDevice;
+  NativeDevice: new (
+    path: string, create: boolean, size: number, readonly: boolean, windowBytes: number, lock: NativeLock, growExisting: boolean,
+  ) => NativeDevice;
   NativeRegion: new (length: number, alignment: number, trapGranule: number) => NativeRegion;
   cpuInfo(): NativeCpuInfo;
 }

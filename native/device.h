@@ -31,6 +31,17 @@ struct DeviceStats {
   uint64_t msyncs = 0;
 };
 
+enum class LockMode { kNone, kShared, kExclusive };
+
+// What the JavaScript constructor asked for.
+struct OpenRequest {
+  bool create = false;      // create the file if missing (O_CREAT | O_EXCL, else open what is there)
+  uint64_t size = 0;        // size a new or empty file; grow a smaller one when grow_existing
+  bool readonly = false;
+  LockMode lock = LockMode::kNone;  // flock taken right after open(2), before sizing or mapping
+  bool grow_existing = true;
+};
+
 class Device : public Napi::ObjectWrap<Device> {
  public:
   static Napi::Function Init(Napi::Env env);
@@ -56,6 +67,7 @@ class Device : public Napi::ObjectWrap<Device> {
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Lock(const Napi::CallbackInfo& info);
   Napi::Value Unlock(const Napi::CallbackInfo& info);
+  Napi::Value UnlinkCreated(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   // Hot path, bound to this device by Hot(): see device.cpp.
@@ -73,7 +85,7 @@ class Device : public Napi::ObjectWrap<Device> {
   // Throws an fs-style error for a failed system call on [offset, offset+len); returns nullptr.
   napi_value ThrowErrno(napi_env env, int err, const char* syscall, uint64_t offset, uint64_t len);
 
-  bool Open(Napi::Env env, const std::string& path, bool create, uint64_t size, bool readonly);
+  bool Open(Napi::Env env, const std::string& path, const OpenRequest& req);
   void Shutdown(Napi::Env* env);
   static void OnEnvCleanup(void* arg);
 
@@ -94,6 +106,8 @@ class Device : public Napi::ObjectWrap<Device> {
   uint8_t* base_ = nullptr;  // nullptr once closed
   uint64_t size_ = 0;
   bool writable_ = false;
+  bool created_ = false;  // this open created the file (and has not removed it)
+  LockMode lock_ = LockMode::kNone;  // the flock this open holds, as far as it knows
   bool cleanup_hook_ = false;
   napi_env env_ = nullptr;
   std::string path_;

@@ -11,20 +11,31 @@ function format(path: string, options: PoolCreateOptions, quiet: boolean): Pool 
   const progress = progressBar('formatting', { quiet });
   try {
     return Pool.create(path, { ...options, progress: progress.report });
+  } catch (e) {
+    throw withForceHint(e, path);
   } finally {
     progress.end();
   }
+}
+
+/** A refusal to format over a pool or other data says how to insist; the error keeps its code. */
+function withForceHint(error: unknown, path: string): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (!(error instanceof Error)) return error;
+  if (code === 'EEXIST') error.message = `'${path}' already holds a pmemdax pool; pass --force to format over it (its files are lost)`;
+  if (code === 'ERR_PMEMDAX_HAS_DATA') error.message = error.message.replace(/; pass force to format over it$/, '; pass --force to format over it (its data is lost)');
+  return error;
 }
 
 export const mkfs: Command = {
   name: 'mkfs',
   synopsis: '<path>',
   summary: 'format a pool',
-  details: 'A new file needs --size; an existing file or a device-dax namespace is formatted at its size.',
+  details: 'A new file needs --size; an existing file or a device-dax namespace is formatted at its size. Over an existing pool, or anything that is not blank (a filesystem signature, non-zero bytes in the first 1 MiB), only with --force.',
   options: {
     size: { kind: 'value', value: 'SIZE', help: 'pool size: bytes, or with K, M, G, T (64M, 1G)' },
     journal: { kind: 'value', value: 'SIZE', help: 'metadata journal size (default 1/64 of the pool, 256K..64M)' },
-    force: { kind: 'flag', short: 'f', help: 'format over an existing pool (its files are lost)' },
+    force: { kind: 'flag', short: 'f', help: 'format over an existing pool or other data (it is lost)' },
     quiet: QUIET_OPTION,
   },
   positional: [1, 1],

@@ -20,6 +20,58 @@ export const MIN_POOL_BYTES = 256 * 1024;
 const ZERO_CHUNK = 1 << 20;
 
 /**
+ * Written over the primary superblock before anything else when formatting starts, and replaced by the
+ * superblock when it ends: media that carry it hold an unfinished format of ours, never anyone's data.
+ */
+export const FORMAT_MARKER = 'PMEMDAXF';
+/** The bytes looked at to tell blank media from someone's data. */
+export const INSPECT_BYTES = 1 << 20;
+
+/** What media hold, as far as formatting over them goes. */
+export type MediaContent =
+  | { readonly kind: 'pool' }
+  /** All zeros in the inspected bytes, or a format of ours that never finished. */
+  | { readonly kind: 'blank' }
+  /** Someone's data: `what` names a known signature, or the first non-zero byte. */
+  | { readonly kind: 'data'; readonly what: string };
+
+const ascii = (text: string): number[] => [...text].map((c) => c.charCodeAt(0));
+
+/** Filesystem and volume signatures inside the inspected bytes: name, offset, bytes. */
+const SIGNATURES: readonly (readonly [string, number, readonly number[]])[] = [
+  ['an xfs filesystem', 0, ascii('XFSB')],
+  ['a LUKS volume', 0, [...ascii('LUKS'), 0xba, 0xbe]],
+  ['an NTFS filesystem', 3, ascii('NTFS    ')],
+  ['a FAT filesystem', 0x36, ascii('FAT')],
+  ['a FAT32 filesystem', 0x52, ascii('FAT32')],
+  ['a GPT partition table', 512, ascii('EFI PART')],
+  ['an f2fs filesystem', 0x400, [0x10, 0x20, 0xf5, 0xf2]],
+  ['an ext2/3/4 filesystem', 0x438, [0x53, 0xef]],
+  ['a swap area', 4086, ascii('SWAPSPACE2')],
+  ['an ISO 9660 image', 0x8001, ascii('CD001')],
+  ['a btrfs filesystem', 0x10040, ascii('_BHRfS_M')],
+  ['an MBR partition table', 510, [0x55, 0xaa]],
+];
+
+function startsWith(bytes: Uint8Array, at: number, signature: readonly number[]): boolean {
+  return at + signature.length <= bytes.length && signature.every((b, i) => bytes[at + i] === b);
+}
+
+/**
+ * Pool, blank, or someone's data? Reads the superblocks and the first 1 MiB (poison there throws `EIO`:
+ * unreadable media are not known to be blank).
+ */
+export function inspectMedia(device: DaxDevice, path: string): MediaContent {
+  if (hasPool(device)) return { kind: 'pool' };
+  const head = readMeta(device, path, 0, Math.min(device.size, INSPECT_BYTES), 'first bytes');
+  if (startsWith(head, 0, ascii(FORMAT_MARKER))) return { kind: 'blank' };
+  const known = SIGNATURES.find(([, at, signature]) => startsWith(head, at, signature));
+  if (known !== undefined) return { kind: 'data', what: known[0] };
+  const first = head.findIndex((b) => b !== 0);
+  return first < 0 ? { kind: 'blank' } : { kind: 'data', what: `non-zero bytes (the first at offset ${first})` };
+}
+
+/**
  * Write an empty pool on `device`: zero the journal (records of an earlier pool must not replay),
  * write the first checkpoint, then the backup superblock and last the primary, so a valid primary
  * means a complete pool.
@@ -47,6 +99,7 @@ export function formatPool(device: DaxDevice, path: string, opts: FormatOptions)
     shutdownCount: -1,
     identity: '',
   };
+  markFormatting(device, blocks);
   const total = journalBlocks * BLOCK;
   for (let done = 0; done < total; done += ZERO_CHUNK) {
     device.fill(BLOCK + done, 0, Math.min(ZERO_CHUNK, total - done));
@@ -66,6 +119,20 @@ export function formatPool(device: DaxDevice, path: string, opts: FormatOptions)
   const bytes = encodeSuperblock({ ...sb, seq: 1 });
   device.copy((blocks - 1) * BLOCK, bytes);
   device.copy(0, bytes);
+}
+
+/**
+ * The marker replaces the primary superblock, then the last block of the device (where a backup would be
+ * looked for) is cleared: from here a crash leaves media that read as an unfinished format, never as the
+ * pool that was there before with some of its blocks overwritten.
+ */
+function markFormatting(device: DaxDevice, blocks: number): void {
+  const marker = new Uint8Array(BLOCK);
+  marker.set(ascii(FORMAT_MARKER));
+  device.copy(0, marker);
+  device.fill((blocks - 1) * BLOCK, 0, BLOCK);
+  const deviceLast = (Math.floor(device.size / BLOCK) - 1) * BLOCK;
+  if (deviceLast !== (blocks - 1) * BLOCK) device.fill(deviceLast, 0, BLOCK);
 }
 
 /** Is there a valid superblock (either copy) on the device? */
@@ -103,7 +170,10 @@ function pickSuperblock(device: DaxDevice, path: string): { sb: Superblock; used
     return { sb: newer ? (backup as Superblock) : primary, usedBackup: false };
   }
   if (typeof backup === 'object') return { sb: backup, usedBackup: true };
-  if (primary === 'no pool signature' && backup === 'no pool signature') throw corrupt(path, 'superblock', 0, 'not a pmemdax pool (no signature)');
+  if (primary === 'no pool signature' && backup === 'no pool signature') {
+    const unfinished = startsWith(readMeta(device, path, 0, FORMAT_MARKER.length, 'primary superblock'), 0, ascii(FORMAT_MARKER));
+    throw corrupt(path, 'superblock', 0, unfinished ? 'not a pmemdax pool (its formatting never finished)' : 'not a pmemdax pool (no signature)');
+  }
   throw corrupt(path, 'superblock', 0, `${primary}; backup at offset ${lastAt}: ${backup}`);
 }
 

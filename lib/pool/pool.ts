@@ -1,22 +1,30 @@
-import { existsSync, rmSync } from 'node:fs';
-import { Device } from '../device/device';
+import { Device, type DeviceOpenOptions } from '../device/device';
 import type { DaxDevice } from '../device/types';
-import { PmemdaxError } from '../errors';
+import { PmemdaxError, isErrnoError } from '../errors';
 import { checkPool } from './check';
 import { runSpans } from './checkpoint';
 import { PoolCore } from './core';
 import { corrupt, poolError } from './errors';
 import { trackOpenPool, untrackPool } from './exit-hook';
 import { PoolFile } from './file';
-import { formatPool, hasPool, loadPool, type Loaded } from './format';
+import { formatPool, hasPool, inspectMedia, loadPool, type Loaded } from './format';
+import { checkCreateOptions, checkOpenOptions } from './options';
 import { freeInode } from './free';
 import type { PoolInode } from './inode';
 import { BLOCK, FILE_SIZE_MAX, FORMAT_VERSION, NAME_MAX, dataEnd, dataStart, uuidString } from './layout';
 import { locateBadblocks } from './badblocks';
 import type {
-  CheckReport, PoolBadblock, PoolCreateOptions, PoolFileOpenOptions, PoolInfo, PoolMetadataRange, PoolOpenOptions, PoolRecovery, PoolStat, PoolStatfs,
+  CheckReport, PoolBadblock, PoolCreateOptions, PoolFileOpenOptions, PoolFormatOptions, PoolInfo, PoolMetadataRange, PoolOpenCreateOptions, PoolOpenOptions,
+  PoolRecovery, PoolStat, PoolStatfs,
   UnsafeShutdownState,
 } from './types';
+
+/** What an attempt returns when it grew the file and must start again on it. */
+const AGAIN = Symbol('again');
+/** Pause between tries while another open holds the lock (`lockTimeout`). */
+const LOCK_RETRY_MS = 10;
+/** Atomics.wait on this is a synchronous sleep. */
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 
 function checkName(name: unknown, syscall: string, pool: string): string {
   if (typeof name !== 'string') throw Object.assign(new TypeError('The "name" argument must be a string'), { code: 'ERR_INVALID_ARG_TYPE' });
@@ -92,40 +100,122 @@ export class Pool implements Disposable {
     };
   }
 
-  /** Format `path` (created and sized if it is a new file) and open the new pool for writing. */
+  /**
+   * Format `path` and open the new pool for writing. A missing file is created and sized; an existing
+   * pool is `EEXIST` and other data `ERR_PMEMDAX_HAS_DATA` unless `force`. The exclusive lock is taken
+   * before anything is read or sized, and a file is removed on failure only by the call that created it.
+   */
   static create(path: string, opts: PoolCreateOptions = {}): Pool {
-    const isNew = !existsSync(path);
-    if (isNew && opts.size === undefined) throw new PmemdaxError('ERR_PMEMDAX_SIZE', `creating pool '${path}' needs a size`, { path });
-    const device = Device.open(path, { create: isNew, ...(opts.size !== undefined ? { size: opts.size } : {}) });
+    checkCreateOptions(opts);
+    return Pool.#retrying(path, opts.lockTimeout, () => Pool.#createAttempt(path, opts));
+  }
+
+  /**
+   * Open the pool at `path`: exclusive for writing, shared when `readonly`. With `create`, a pool is made
+   * first when there is none yet (a missing, empty or blank file), under the same lock, so that racing
+   * opens agree on one pool: a racer gets `ERR_PMEMDAX_POOL_LOCKED` (or waits, with `lockTimeout`).
+   */
+  static open(path: string, opts: PoolOpenOptions = {}): Pool {
+    checkOpenOptions(opts);
+    const create = opts.create;
+    if (create !== undefined) return Pool.#retrying(path, opts.lockTimeout, () => Pool.#openOrCreateAttempt(path, create));
+    const readonly = opts.readonly === true;
+    return Pool.#retrying(path, opts.lockTimeout, () => {
+      let device: Device;
+      try {
+        device = Pool.#lockedDevice(path, { readonly, lock: readonly ? 'shared' : 'exclusive' });
+      } catch (e) {
+        // An empty file is not a pool; say so as for any other file without one.
+        if ((e as { code?: string }).code === 'ERR_PMEMDAX_EMPTY') throw corrupt(path, 'superblock', 0, 'not a pmemdax pool (empty file)');
+        throw e;
+      }
+      return Pool.#holding(device, () => Pool.#open(device, path, readonly, true));
+    });
+  }
+
+  /**
+   * Runs `attempt` until it gives a pool: again at once after it grew the file, again every 10 ms while
+   * the lock is held elsewhere and `lockTimeout` has not passed.
+   */
+  static #retrying(path: string, lockTimeout: number | undefined, attempt: () => Pool | typeof AGAIN): Pool {
+    const deadline = Date.now() + (lockTimeout ?? 0);
+    for (let grown = 0; ;) {
+      try {
+        const result = attempt();
+        if (result !== AGAIN) return result;
+        if (++grown > 3) throw new PmemdaxError('ERR_PMEMDAX_SIZE', `'${path}' did not keep the size it was grown to`, { path });
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'ERR_PMEMDAX_POOL_LOCKED' || Date.now() >= deadline) throw e;
+        Atomics.wait(SLEEPER, 0, 0, Math.min(LOCK_RETRY_MS, Math.max(1, deadline - Date.now())));
+      }
+    }
+  }
+
+  /** Device.open with its lock taken before sizing or mapping; a lock held elsewhere is ERR_PMEMDAX_POOL_LOCKED. */
+  static #lockedDevice(path: string, options: DeviceOpenOptions): Device {
     try {
-      if (!device.lock('exclusive')) throw Pool.#locked(path);
-      return Pool.#create(device, path, opts, true);
+      return Device.open(path, options);
     } catch (e) {
-      device.close();
-      // A file this call created and could not make a pool of is not left behind.
-      if (isNew) rmSync(path, { force: true });
+      if (isErrnoError(e, 'EAGAIN') && e.syscall === 'flock') throw Pool.#locked(path);
       throw e;
     }
   }
 
-  /** Open the pool at `path`: exclusive for writing, shared when `readonly`. */
-  static open(path: string, opts: PoolOpenOptions = {}): Pool {
-    const readonly = opts.readonly === true;
-    let device: Device;
+  /** Runs `use` on a locked device; on failure the device is closed, and removed if this call created it. */
+  static #holding<T>(device: Device, use: () => T): T {
     try {
-      device = Device.open(path, { readonly });
+      return use();
     } catch (e) {
-      // An empty file is not a pool; say so as for any other file without one.
-      if ((e as { code?: string }).code === 'ERR_PMEMDAX_EMPTY') throw corrupt(path, 'superblock', 0, 'not a pmemdax pool (empty file)');
-      throw e;
-    }
-    try {
-      if (!device.lock(readonly ? 'shared' : 'exclusive')) throw Pool.#locked(path);
-      return Pool.#open(device, path, readonly, true);
-    } catch (e) {
+      device.unlinkCreated();
       device.close();
       throw e;
     }
+  }
+
+  static #createAttempt(path: string, opts: PoolCreateOptions): Pool | typeof AGAIN {
+    const size = opts.size;
+    let device: Device;
+    try {
+      device = Pool.#lockedDevice(path, { create: size !== undefined, lock: 'exclusive', growExisting: false, ...(size !== undefined ? { size } : {}) });
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (size === undefined && (code === 'ENOENT' || code === 'ERR_PMEMDAX_EMPTY')) {
+        throw new PmemdaxError('ERR_PMEMDAX_SIZE', `creating pool '${path}' needs a size`, { path });
+      }
+      throw e;
+    }
+    return Pool.#holding(device, () => {
+      const content = inspectMedia(device, path);
+      if (content.kind === 'pool' && opts.force !== true) throw poolError('EEXIST', 'mkfs', path);
+      if (content.kind === 'data' && opts.force !== true) throw Pool.#hasData(path, content.what);
+      return Pool.#formatHeld(device, path, size, opts);
+    });
+  }
+
+  static #openOrCreateAttempt(path: string, opts: PoolOpenCreateOptions): Pool | typeof AGAIN {
+    const device = Pool.#lockedDevice(path, { create: true, size: opts.size, lock: 'exclusive', growExisting: false });
+    return Pool.#holding(device, () => {
+      // Anything but blank media goes to the ordinary open: a pool opens, anything else is not a pool.
+      if (inspectMedia(device, path).kind !== 'blank') return Pool.#open(device, path, false, true);
+      return Pool.#formatHeld(device, path, opts.size, opts);
+    });
+  }
+
+  /**
+   * Format the locked device. An existing file smaller than `size` is first grown through a second open
+   * (this one keeps the lock meanwhile), and the caller starts again on the grown file.
+   */
+  static #formatHeld(device: Device, path: string, size: number | undefined, opts: PoolFormatOptions): Pool | typeof AGAIN {
+    if (size !== undefined && device.size < size && device.info.kind !== 'devdax') {
+      Device.open(path, { size }).close();
+      device.close();
+      return AGAIN;
+    }
+    return Pool.#create(device, path, { ...opts, force: true }, true);
+  }
+
+  static #hasData(path: string, what: string): PmemdaxError {
+    return new PmemdaxError('ERR_PMEMDAX_HAS_DATA', `'${path}' holds ${what} and no pmemdax pool; pass force to format over it`, { path });
   }
 
   /** Format a pool on any DaxDevice (a MemoryDevice in tests); the pool never closes the device. */

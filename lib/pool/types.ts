@@ -1,21 +1,54 @@
 import type { FiemapExtent } from '../iomap/fiemap';
 import type { DeviceKind, Granularity } from '../device/types';
 
-/** `Pool.create` on a path (a file is created and sized; device-dax and existing files are formatted). */
-export interface PoolCreateOptions {
-  /** Pool bytes. Required for a new file; device-dax and existing files default to their size. */
-  readonly size?: number;
+/** How long `Pool.create` and `Pool.open` keep trying while another open holds the pool's lock. */
+export interface PoolLockOptions {
+  /**
+   * Milliseconds to keep retrying (every 10 ms, blocking the thread) while another open holds the lock;
+   * then `ERR_PMEMDAX_POOL_LOCKED`. Default 0: fail at once.
+   */
+  readonly lockTimeout?: number;
+}
+
+/** How a new pool is laid out (`Pool.create`, and `Pool.open` with `create`). */
+export interface PoolFormatOptions {
   /** Bytes of metadata journal (default: 1/64 of the pool, clamped to [256 KiB, 64 MiB]). */
   readonly journalBytes?: number;
-  /** Format over an existing pool (otherwise EEXIST when a valid superblock is found). */
-  readonly force?: boolean;
   /** Called as formatting proceeds (zeroing the metadata areas of a large pool). */
   readonly progress?: (done: number, total: number) => void;
 }
 
-export interface PoolOpenOptions {
+/**
+ * `Pool.create` on a path: a missing file is created and sized; an empty or blank existing file, or a
+ * device-dax, is formatted at its size (an ordinary file smaller than `size` is grown first).
+ */
+export interface PoolCreateOptions extends PoolFormatOptions, PoolLockOptions {
+  /** Pool bytes. Required for a missing or empty file; device-dax and other existing files keep their size. */
+  readonly size?: number;
+  /**
+   * Format whatever is there: an existing pool (otherwise `EEXIST`) or other data (otherwise
+   * `ERR_PMEMDAX_HAS_DATA`: a filesystem signature or non-zero bytes in the first 1 MiB).
+   */
+  readonly force?: boolean;
+}
+
+/** `Pool.open(path, { create })`: the pool to make when there is none yet. */
+export interface PoolOpenCreateOptions extends PoolFormatOptions {
+  /**
+   * Bytes of a new pool file. A file that is missing, empty or blank (all zeros in its first 1 MiB, or a
+   * format that never finished) is sized to it and formatted; an existing pool is opened at its own size.
+   */
+  readonly size: number;
+}
+
+export interface PoolOpenOptions extends PoolLockOptions {
   /** Open without writing anything; other read-only opens may share the pool. */
   readonly readonly?: boolean;
+  /**
+   * Open-or-create: format a pool first when there is none at the path yet, under the same exclusive lock
+   * that the open keeps, so that racing opens agree on one pool. Not with `readonly`.
+   */
+  readonly create?: PoolOpenCreateOptions;
 }
 
 /** `pool.open(name, …)`: the flags of open(2) that make sense for a flat name space. */
