@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -123,6 +124,14 @@ void ClassifyRegularFile(int fd, const struct stat& st, SourceInfo* out) {
   struct statx sx;
   if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx) == 0 && (sx.stx_attributes_mask & STATX_ATTR_DAX)) {
     out->dax_attribute = (sx.stx_attributes & STATX_ATTR_DAX) != 0;
+  }
+  // Kernel magic numbers (linux/magic.h); tmpfs and ramfs keep their files in RAM only.
+  constexpr unsigned long kTmpfsMagic = 0x01021994;
+  constexpr unsigned long kRamfsMagic = 0x858458f6;
+  struct statfs fs;
+  if (fstatfs(fd, &fs) == 0) {
+    auto type = static_cast<unsigned long>(fs.f_type);
+    out->volatile_memory = type == kTmpfsMagic || type == kRamfsMagic;
   }
   if (major(st.st_dev) == 0) return;  // tmpfs, overlay and other filesystems without a block device
   std::string dev = "/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));

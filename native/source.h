@@ -16,6 +16,7 @@ struct SourceInfo {
   uint64_t alignment = 0;     // required mapping alignment (devdax), 0 when free
   bool pmem = false;          // on an nvdimm namespace (real or emulated)
   bool dax_attribute = false; // statx reports STATX_ATTR_DAX for the file
+  bool volatile_memory = false; // a file on tmpfs or ramfs: RAM that a reboot or power loss clears
   std::string device_name;    // "dax0.0", "pmem0", "vda", … ("" when unknown)
   std::string disk_name;      // whole disk holding a partition ("pmem0" for "pmem0p1")
   uint64_t partition_start = 0;  // bytes from the disk start to the partition start

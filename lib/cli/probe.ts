@@ -94,13 +94,20 @@ function probeExisting(path: string): ProbeReport {
   };
 }
 
+function onPmem(i: DeviceInfo): string {
+  if (i.pmem) return 'yes';
+  if (i.volatile) return 'no — a file on tmpfs or ramfs, in RAM only: nothing under it to persist to';
+  return 'no — an ordinary file: durable through msync, at page-cache speed';
+}
+
 export function formatProbe(report: ProbeReport): string {
   const i = report.info;
   const cpu = cpuInfo();
   const lines = [
     `path:               ${report.path}${report.temporary ? ' (temporary file, removed)' : ''}`,
     `kind:               ${i.kind}`,
-    `on pmem:            ${i.pmem ? 'yes' : 'no — an ordinary file: durable through msync, at page-cache speed'}`,
+    `on pmem:            ${onPmem(i)}`,
+    ...(i.volatile ? ['survives reboot:    no — the data outlives processes, not a reboot or power loss'] : []),
     `size:               ${i.size} bytes`,
     `MAP_SYNC:           ${i.mapSync ? 'yes' : `no — ${i.mapSyncReason ?? 'unknown'}`}`,
     `granularity:        ${i.granularity}`,

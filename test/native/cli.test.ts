@@ -48,6 +48,14 @@ describe('pmemdax probe', () => {
     expect(readdirSync(s.dir)).toEqual([]);
   });
 
+  it('on tmpfs says the data does not survive a reboot, never that msync makes it durable', () => {
+    const r = cli('probe', s.dir);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/on pmem: +no — a file on tmpfs or ramfs/);
+    expect(r.stdout).toMatch(/survives reboot: +no/);
+    expect(r.stdout).not.toMatch(/durable through msync/);
+  });
+
   it('on an existing file leaves its contents as they were', () => {
     const data = Buffer.alloc(8192, 0x3d);
     writeFileSync(s.file('f'), data);
