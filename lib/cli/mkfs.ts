@@ -34,7 +34,7 @@ export const mkfs: Command = {
   details: 'A new file needs --size; an existing file or a device-dax namespace is formatted at its size. Over an existing pool, or anything that is not blank (a filesystem signature, non-zero bytes in the first 1 MiB), only with --force.',
   options: {
     size: { kind: 'value', value: 'SIZE', help: 'pool size: bytes, or with K, M, G, T (64M, 1G)' },
-    journal: { kind: 'value', value: 'SIZE', help: 'metadata journal size (default 1/64 of the pool, 256K..64M)' },
+    journal: { kind: 'value', value: 'SIZE', help: 'metadata journal size (default 1/64 of the pool, 64K..64M)' },
     force: { kind: 'flag', short: 'f', help: 'format over an existing pool or other data (it is lost)' },
     quiet: QUIET_OPTION,
   },

@@ -12,7 +12,7 @@ export interface PoolLockOptions {
 
 /** How a new pool is laid out (`Pool.create`, and `Pool.open` with `create`). */
 export interface PoolFormatOptions {
-  /** Bytes of metadata journal (default: 1/64 of the pool, clamped to [256 KiB, 64 MiB]). */
+  /** Bytes of metadata journal (default: 1/64 of the pool, clamped to [64 KiB, 64 MiB]). */
   readonly journalBytes?: number;
   /** Called as formatting proceeds (zeroing the metadata areas of a large pool). */
   readonly progress?: (done: number, total: number) => void;
