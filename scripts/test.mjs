@@ -1,7 +1,8 @@
 // `npm test`: every suite that can run on this machine, then one closing line with the totals.
 //   1. unit + native (vitest, on the host)
 //   2. native again under AddressSanitizer/UBSan, when the sanitizer build exists (`npm run build:asan`)
-//   3. the real-pmem suite inside a QEMU guest, when the guest can run here (it says why when it cannot)
+//   3. the package as a user installs it: npm pack, then an offline install with every compiler hidden
+//   4. the real-pmem suite inside a QEMU guest, when the guest can run here (it says why when it cannot)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -29,6 +30,8 @@ if (existsSync(asanAddon)) {
 } else {
   process.stdout.write('\n== native suite under AddressSanitizer/UBSan\nasan suite skipped: the sanitizer addon is not built here (`npm run build:asan` builds it; CI does)\n');
 }
+statuses.push(run('package suite (npm pack, install offline with no compiler)', process.execPath, [vitest, 'run', '--project', 'package',
+  '--reporter=default', '--reporter=json', `--outputFile.json=${join(results, 'package.json')}`]));
 statuses.push(run('real-pmem suite in a QEMU guest', process.execPath, [join(root, 'scripts', 'test-pmem.mjs')]));
 
 // The log's tail is often all there is to read (CI): name every failure there, with its message's first lines.
@@ -56,7 +59,7 @@ function failureLines(suite, report) {
 // Each suite leaves a vitest JSON report in PMEMDAX_RESULTS_DIR; add them up.
 let passed = 0, failed = 0, skipped = 0;
 const failures = [];
-for (const [suite, name] of [['host', 'host.json'], ['asan', 'asan.json'], ['pmem', 'pmem.json']]) {
+for (const [suite, name] of [['host', 'host.json'], ['asan', 'asan.json'], ['package', 'package.json'], ['pmem', 'pmem.json']]) {
   const file = join(results, name);
   if (!existsSync(file)) continue;
   const report = JSON.parse(readFileSync(file, 'utf8'));

@@ -3,10 +3,12 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installedVersion, makeSandbox, tarballFiles, write, type Sandbox } from './support';
+import { makeSandbox, packDependencies, runtimeDependencies, tarballFiles, write, type Sandbox } from './support';
 
 let box: Sandbox;
 let app: string;
+/** The package's dependencies as tarballs, so that every install below is offline. */
+let runtime: string[];
 
 // What the consumers below do with the library: a pool created, written, read back, reopened and checked.
 const SMOKE_BODY = `
@@ -69,17 +71,19 @@ function tsconfig(module: 'nodenext' | 'commonjs'): string {
   });
 }
 
-beforeAll(() => {
-  box = makeSandbox();
+beforeAll(async () => {
+  box = await makeSandbox();
+  runtime = await packDependencies(runtimeDependencies(), join(box.dir, 'deps'));
+  const typescript = await packDependencies(['typescript', '@types/node'], join(box.dir, 'deps'));
   app = box.app('consumer');
-  const r = box.npm(app, ['install', '--offline', box.tarball, `typescript@${installedVersion('typescript')}`, `@types/node@${installedVersion('@types/node')}`]);
+  const r = await box.npm(app, ['install', '--offline', box.tarball, ...runtime, ...typescript]);
   expect(r.status, `npm install failed:\n${r.stdout}\n${r.stderr}`).toBe(0);
 }, 300_000);
 
 afterAll(() => box?.dispose());
 
 describe('the packed tarball', () => {
-  it('holds what the runtime needs and nothing from the tests, benchmarks or sources', () => {
+  it('holds what the runtime needs and nothing from the tests, benchmarks or sources', async () => {
     const files = tarballFiles(box.tarball);
     for (const needed of [
       'package.json',
@@ -103,31 +107,31 @@ describe('the packed tarball', () => {
 });
 
 describe('installed offline with no compiler on PATH', () => {
-  it('needs no build: the prebuilt addon is loaded and nothing was compiled', () => {
+  it('needs no build: the prebuilt addon is loaded and nothing was compiled', async () => {
     const pkg = join(app, 'node_modules', 'pmemdax');
     expect(existsSync(join(pkg, 'prebuilds', 'linux-x64-glibc', 'pmemdax.node'))).toBe(true);
     expect(existsSync(join(pkg, 'build'))).toBe(false);
-    const r = box.run(app, ['-e', "console.log(require('pmemdax').cpuInfo().flush)"]);
+    const r = await box.run(app, ['-e', "console.log(require('pmemdax').cpuInfo().flush)"]);
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toMatch(/^(clwb|clflushopt|clflush)$/);
   });
 
-  it('works from CommonJS require, root and pmemdax/testing', () => {
+  it('works from CommonJS require, root and pmemdax/testing', async () => {
     write(join(app, 'smoke.cjs'), `const { join } = require('node:path');\nconst { Pool } = require('pmemdax');\nconst testing = require('pmemdax/testing');\nif (typeof testing.MemoryDevice !== 'function') throw new Error('no MemoryDevice');\n${SMOKE_BODY}`);
-    const r = box.run(app, ['smoke.cjs', box.dir]);
+    const r = await box.run(app, ['smoke.cjs', box.dir]);
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({ text: 'durable from the tarball', ok: true, kind: 'file' });
   });
 
-  it('works from ESM with named imports, root and pmemdax/testing', () => {
+  it('works from ESM with named imports, root and pmemdax/testing', async () => {
     rmSync(join(box.dir, 'smoke.pool'), { force: true });
     write(join(app, 'smoke.mjs'), `import { join } from 'node:path';\nimport { Pool } from 'pmemdax';\nimport { MemoryDevice } from 'pmemdax/testing';\nimport pmemdax from 'pmemdax';\nif (typeof MemoryDevice !== 'function' || pmemdax.Pool !== Pool) throw new Error('exports differ');\n${SMOKE_BODY}`);
-    const r = box.run(app, ['smoke.mjs', box.dir]);
+    const r = await box.run(app, ['smoke.mjs', box.dir]);
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({ text: 'durable from the tarball', ok: true, kind: 'file' });
   });
 
-  it.each(['nodenext', 'commonjs'] as const)('type-checks a TypeScript consumer under module %s', (module) => {
+  it.each(['nodenext', 'commonjs'] as const)('type-checks a TypeScript consumer under module %s', async (module) => {
     const dir = join(app, `ts-${module}`);
     if (module === 'nodenext') {
       write(join(dir, 'consumer.mts'), CONSUMER_TS);
@@ -136,46 +140,46 @@ describe('installed offline with no compiler on PATH', () => {
       write(join(dir, 'consumer.ts'), CONSUMER_TS);
     }
     write(join(dir, 'tsconfig.json'), tsconfig(module));
-    const r = box.run(dir, [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
+    const r = await box.run(dir, [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
     expect(`${r.stdout}${r.stderr}`).toBe('');
     expect(r.status).toBe(0);
   });
 
-  it('runs the command-line tool through its bin link', () => {
-    const r = box.run(app, [join(app, 'node_modules', '.bin', 'pmemdax'), 'probe', '--json']);
+  it('runs the command-line tool through its bin link', async () => {
+    const r = await box.run(app, [join(app, 'node_modules', '.bin', 'pmemdax'), 'probe']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ kind: 'file' });
+    expect(r.stdout).toMatch(/kind:\s+file/);
   });
 });
 
 describe('where the install script may run', () => {
-  it('uses the prebuild and compiles nothing, with no compiler on PATH', () => {
+  it('uses the prebuild and compiles nothing, with no compiler on PATH', async () => {
     const allowed = box.app('allowed', { allowScripts: { pmemdax: true } });
-    const r = box.npm(allowed, ['install', '--offline', '--foreground-scripts', box.tarball]);
+    const r = await box.npm(allowed, ['install', '--offline', '--foreground-scripts', box.tarball, ...runtime]);
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toContain('pmemdax: using the prebuilt addon for linux-x64 (glibc)');
     expect(existsSync(join(allowed, 'node_modules', 'pmemdax', 'build'))).toBe(false);
-    const smoke = box.run(allowed, ['-e', "console.log(typeof require('pmemdax').Pool.open)"]);
+    const smoke = await box.run(allowed, ['-e', "console.log(typeof require('pmemdax').Pool.open)"]);
     expect(smoke.stdout.trim()).toBe('function');
   });
 });
 
 describe('where no prebuild fits', () => {
-  it('says in one sentence what to run, then `npm rebuild pmemdax` builds from source', () => {
+  it('says in one sentence what to run, then `npm rebuild pmemdax` builds from source', async () => {
     const bare = box.app('no-prebuild', { allowScripts: { pmemdax: true } });
-    const r = box.npm(bare, ['install', '--offline', '--ignore-scripts', box.tarball]);
+    const r = await box.npm(bare, ['install', '--offline', '--ignore-scripts', box.tarball, ...runtime]);
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
     rmSync(join(bare, 'node_modules', 'pmemdax', 'prebuilds'), { recursive: true });
     const probe = "try { require('pmemdax'); console.log('loaded') } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }";
-    const failed = box.run(bare, ['-e', probe]);
+    const failed = await box.run(bare, ['-e', probe]);
     const error = JSON.parse(failed.stdout) as { code: string; message: string };
     expect(error.code).toBe('ERR_PMEMDAX_ADDON');
     expect(error.message).toContain('npm rebuild pmemdax');
     expect(error.message).not.toMatch(/Tried:|→/);
-    const rebuilt = box.npm(bare, ['rebuild', '--offline', '--foreground-scripts', 'pmemdax'], box.fullEnv);
+    const rebuilt = await box.npm(bare, ['rebuild', '--offline', '--foreground-scripts', 'pmemdax'], box.fullEnv);
     expect(rebuilt.status, `${rebuilt.stdout}\n${rebuilt.stderr}`).toBe(0);
     expect(existsSync(join(bare, 'node_modules', 'pmemdax', 'build', 'Release', 'pmemdax.node'))).toBe(true);
-    expect(box.run(bare, ['-e', probe]).stdout.trim()).toBe('loaded');
+    expect((await box.run(bare, ['-e', probe])).stdout.trim()).toBe('loaded');
   }, 300_000);
 });
