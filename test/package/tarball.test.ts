@@ -1,6 +1,6 @@
 // The package as a user gets it: `npm pack`, then `npm install <tarball>` offline into fresh apps with
 // every compiler hidden from PATH, used from CommonJS, ESM and TypeScript.
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSandbox, packDependencies, runtimeDependencies, tarballFiles, write, type Sandbox } from './support';
@@ -14,7 +14,7 @@ let runtime: string[];
 const SMOKE_BODY = `
 const path = join(process.argv[2], 'smoke.pool');
 const text = new TextEncoder().encode('durable from the tarball');
-const pool = Pool.create(path, { size: 4 * 1024 * 1024 });
+const pool = Pool.open(path, { create: { size: 4 * 1024 * 1024 } });
 try {
   const f = pool.open('notes', { create: true, sync: true });
   f.writeSync(text, 0);
@@ -146,10 +146,13 @@ describe('installed offline with no compiler on PATH', () => {
   });
 
   it('runs the command-line tool through its bin link', async () => {
-    const r = await box.run(app, [join(app, 'node_modules', '.bin', 'pmemdax'), 'probe']);
+    const cli = join(app, 'node_modules', '.bin', 'pmemdax');
+    const r = await box.run(app, [cli, 'probe']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/kind:\s+file/);
+    const version = await box.run(app, [cli, '--version']);
+    expect(version.stdout.trim()).toBe((JSON.parse(readFileSync(join(app, 'node_modules', 'pmemdax', 'package.json'), 'utf8')) as { version: string }).version);
   });
 });
 
