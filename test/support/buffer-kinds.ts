@@ -100,3 +100,15 @@ export async function expectInvalidArg(call: () => unknown): Promise<void> {
   expect(caught).toBeInstanceOf(TypeError);
   expect(caught).toMatchObject({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringMatching(/must be an instance of TypedArray or DataView\. Received/) });
 }
+
+/** Byte equality without vitest's deep walk (slow on megabytes): reports the first difference. */
+export function expectSameBytes(actual: Uint8Array | undefined, expected: Uint8Array | undefined): void {
+  expect(actual?.length).toBe(expected?.length);
+  if (actual === undefined || expected === undefined) return;
+  const a = Buffer.from(actual.buffer, actual.byteOffset, actual.byteLength);
+  const b = Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength);
+  if (a.equals(b)) return;
+  let i = 0;
+  while (a[i] === b[i]) i++;
+  expect({ firstDifference: i, actual: a[i] }).toEqual({ firstDifference: i, actual: b[i] });
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DETACHED_KINDS, INVALID_KINDS, VIEW_KINDS, expectGuards, expectInvalidArg, pattern } from './buffer-kinds';
+import { DETACHED_KINDS, INVALID_KINDS, VIEW_KINDS, expectGuards, expectInvalidArg, expectSameBytes, pattern } from './buffer-kinds';
 
 /** The byte-taking surface shared by Device and the memory devices. */
 export interface BytesDevice {
@@ -29,7 +29,7 @@ export function deviceBufferSuite(make: () => BytesDevice, snapshot: (d: BytesDe
       const { view, backing, at } = kind.make(content);
       d.copy(AT, view);
       expected.set(content, AT);
-      expect(snapshot(d)).toEqual(expected);
+      expectSameBytes(snapshot(d), expected);
       expectGuards(backing, at, 64);
       d.close();
     });
@@ -40,7 +40,7 @@ export function deviceBufferSuite(make: () => BytesDevice, snapshot: (d: BytesDe
       const d = seeded();
       const { view, backing, at } = kind.make(new Uint8Array(64));
       d.copySafe(AT, view);
-      expect(backing.subarray(at, at + 64)).toEqual(snapshot(d).subarray(AT, AT + 64));
+      expectSameBytes(backing.subarray(at, at + 64), snapshot(d).subarray(AT, AT + 64));
       expectGuards(backing, at, 64);
       d.close();
     });
@@ -54,7 +54,7 @@ export function deviceBufferSuite(make: () => BytesDevice, snapshot: (d: BytesDe
       const { view, backing, at } = kind.make(content);
       d.clearBadblocks(2 * PAGE, PAGE, view);
       expected.set(content, 2 * PAGE);
-      expect(snapshot(d)).toEqual(expected);
+      expectSameBytes(snapshot(d), expected);
       expectGuards(backing, at, PAGE);
       d.close();
     });
@@ -63,7 +63,7 @@ export function deviceBufferSuite(make: () => BytesDevice, snapshot: (d: BytesDe
       const d = seeded();
       const before = snapshot(d);
       expect(() => d.clearBadblocks(0, PAGE, new Float64Array(PAGE))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
-      expect(snapshot(d)).toEqual(before);
+      expectSameBytes(snapshot(d), before);
       d.close();
     });
   });
@@ -82,7 +82,7 @@ export function deviceBufferSuite(make: () => BytesDevice, snapshot: (d: BytesDe
       // clearBadblocks takes undefined as "zeros": that is not a misuse.
       if (_name === 'clearBadblocks' && value === undefined) return d.close();
       await expectInvalidArg(() => call(d, value));
-      expect(snapshot(d)).toEqual(before);
+      expectSameBytes(snapshot(d), before);
       d.close();
     });
 
@@ -90,7 +90,7 @@ export function deviceBufferSuite(make: () => BytesDevice, snapshot: (d: BytesDe
       const d = seeded();
       const before = snapshot(d);
       call(d, kind.make());
-      expect(snapshot(d)).toEqual(before);
+      expectSameBytes(snapshot(d), before);
       d.close();
     });
   });
