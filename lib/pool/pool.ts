@@ -238,10 +238,10 @@ export class Pool implements Disposable {
   }
 
   static #open(device: DaxDevice, path: string, readonly: boolean, owns: boolean): Pool {
-    const loaded = loadPool(device, path);
+    const loaded = loadPool(device, path, !readonly);
     let orphansFreed = 0;
     const pool = (recovery: PoolRecovery): Pool => new Pool(device, loaded, path, readonly, owns, recovery);
-    const base = { replayed: loaded.replay.records, tornTail: loaded.replay.torn, usedBackupSuperblock: loaded.usedBackup };
+    const base = { replayed: loaded.replay.records, tornTail: loaded.replay.torn, usedBackupSuperblock: loaded.usedBackup, problems: loaded.problems };
     if (readonly) return pool({ ...base, orphansFreed });
     const s = loaded.state;
     for (const inode of [...s.inodes.values()]) {

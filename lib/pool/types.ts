@@ -133,6 +133,12 @@ export interface PoolRecovery {
   readonly usedBackupSuperblock: boolean;
   /** Unlinked-while-open files whose blocks were freed. */
   readonly orphansFreed: number;
+  /**
+   * Damage the load found that leaves the pool readable but unsafe to write (a name held twice, a block
+   * mapped but free, a reference count that disagrees, ...). Only a read-only open gets this far with
+   * any: an open for writing is refused with ERR_PMEMDAX_CORRUPT naming the first.
+   */
+  readonly problems: readonly CheckProblem[];
 }
 
 /** One problem `check` found: `what` is the invariant, `where` the place (block, inode, offset). */
