@@ -1,18 +1,16 @@
 import type { DaxDevice } from '../device/types';
 import { PmemdaxError } from '../errors';
-import { ExtentState } from './extent-map';
 import { loadPool } from './format';
-import { BLOCK, dataEnd, dataStart, decodeSuperblock, FILE_SIZE_MAX, inCheckpoint } from './layout';
+import { BLOCK, dataEnd, dataStart, decodeSuperblock, inCheckpoint } from './layout';
 import { readMeta } from './meta-io';
 import type { PoolState } from './state';
 import type { CheckProblem, CheckReport, UnsafeShutdownState } from './types';
 
 /**
  * checkPool -- verify the pool as the media holds it (a fresh load: superblocks, checkpoint, journal),
- * then every invariant across it: extents inside the data area and not overlapping, every referenced
- * block marked used and every used block referenced (or metadata), reference counts equal to the
- * references, no shared unwritten block, unique names, sane sizes. Also compares the in-memory state
- * of the open pool with what the media says, for committed files.
+ * then every invariant across it. Loading enforces the structural ones (see docs/format.md,
+ * "Invariants") and its audit the ones writing relies on; this adds the superblock copies, leaked
+ * blocks, and, for committed files, that the open pool's state in memory is what the media say.
  */
 export function checkPool(device: DaxDevice, path: string, unsafe: UnsafeShutdownState, live: PoolState, progress?: (done: number, total: number) => void): CheckReport {
   const problems: CheckProblem[] = [];
@@ -25,7 +23,9 @@ export function checkPool(device: DaxDevice, path: string, unsafe: UnsafeShutdow
   }
   let s: PoolState;
   try {
-    s = loadPool(device, path).state;
+    const loaded = loadPool(device, path);
+    s = loaded.state;
+    problems.push(...loaded.problems);
   } catch (e) {
     if (e instanceof PmemdaxError || (e instanceof Error && (e as { code?: string }).code === 'EIO')) {
       add('load', 'pool', e.message);
@@ -36,44 +36,26 @@ export function checkPool(device: DaxDevice, path: string, unsafe: UnsafeShutdow
   const sb = s.sb;
   const lo = dataStart(sb);
   const hi = dataEnd(sb);
-  // How many extents reference each block: one bit for "seen", a map for the rest.
-  const seen = new Uint32Array(s.alloc.bitmap.length);
-  const extra = new Map<number, number>();
+  // Blocks some extent references (the load checked each one is inside the data area).
+  const referenced = new Uint32Array(s.alloc.bitmap.length);
   let done = 0;
   const total = s.inodes.size;
   for (const inode of s.inodes.values()) {
-    const where = `inode ${inode.ino} ('${inode.name ?? '(orphan)'}')`;
-    if (inode.size < 0 || inode.size > FILE_SIZE_MAX) add('size', where, `size ${inode.size} is out of range`);
-    inode.extents.forEach(0, Infinity, (page, count, block, state) => {
-      if (block < lo || block + count > hi) {
-        add('extent bounds', `${where} page ${page}`, `blocks ${block}+${count} are outside the data area [${lo}, ${hi})`);
-        return;
-      }
-      for (let b = block; b < block + count; b++) {
-        const bit = 1 << (b & 31);
-        if ((seen[b >>> 5] as number) & bit) extra.set(b, (extra.get(b) ?? 1) + 1);
-        else seen[b >>> 5] = (seen[b >>> 5] as number) | bit;
-        if (!s.alloc.used(b)) add('free and used', `block ${b}`, `referenced by ${where} page ${page + b - block} but free in the bitmap`);
-      }
-      if (state & ExtentState.UNWRITTEN) {
-        for (let b = block; b < block + count; b++) if (s.alloc.refs(b) > 1) add('shared unwritten', `${where} page ${page + b - block}`, `block ${b} is unwritten and shared`);
-      }
-    });
+    inode.extents.forEach(0, Infinity, (_page, count, block) => setBits(referenced, block, count));
     progress?.(++done, total);
   }
-  for (const [b, refs] of s.alloc.shared) {
-    const n = (seen[b >>> 5] as number) & (1 << (b & 31)) ? extra.get(b) ?? 1 : 0;
-    if (n !== refs) add('refcount', `block ${b}`, `recorded refcount ${refs}, referenced ${n} times`);
-  }
-  for (const [b, n] of extra) if (!s.alloc.shared.has(b)) add('refcount', `block ${b}`, `referenced ${n} times without a refcount record`);
-  const meta = (b: number): boolean => b < lo || b >= hi || inCheckpoint(sb, b);
+  // Used data blocks no extent references and no checkpoint holds, as runs.
+  let leak = -1;
   let used = 0;
-  for (let b = 0; b < sb.blocks; b++) {
-    const isUsed = s.alloc.used(b);
+  for (let b = 0; b <= sb.blocks; b++) {
+    const isUsed = b < sb.blocks && s.alloc.used(b);
     if (isUsed) used++;
-    const referenced = ((seen[b >>> 5] as number) & (1 << (b & 31))) !== 0;
-    if (meta(b) && !isUsed) add('metadata free', `block ${b}`, 'a metadata block is free in the bitmap');
-    else if (isUsed && !referenced && !meta(b)) add('leaked block', `block ${b}`, 'used in the bitmap but referenced by no file');
+    const leaked = isUsed && b >= lo && b < hi && ((referenced[b >>> 5] as number) & (1 << (b & 31))) === 0 && !inCheckpoint(sb, b);
+    if (leaked && leak < 0) leak = b;
+    if (!leaked && leak >= 0) {
+      add('leaked block', `blocks ${leak}+${b - leak}`, 'used in the bitmap but referenced by no file');
+      leak = -1;
+    }
   }
   // The open pool's committed state must be what the media says.
   for (const inode of live.inodes.values()) {
@@ -86,4 +68,8 @@ export function checkPool(device: DaxDevice, path: string, unsafe: UnsafeShutdow
     if (media.size !== inode.size) add('memory and media', `inode ${inode.ino}`, `size ${inode.size} in memory, ${media.size} on the media`);
   }
   return { ok: problems.length === 0, problems, unsafeShutdown: unsafe, files: s.names.size, blocksUsed: used };
+}
+
+function setBits(bits: Uint32Array, b: number, n: number): void {
+  for (let i = b; i < b + n; i++) bits[i >>> 5] = (bits[i >>> 5] as number) | (1 << (i & 31));
 }

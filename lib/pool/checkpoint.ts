@@ -10,6 +10,8 @@ import type { PoolState } from './state';
 const MAGIC = 0x54504b43; // "CKPT"
 const HEADER = 64;
 const INODE_FIXED = 36;
+/** For the state's running count of its checkpoint's size (state.ts). */
+export { HEADER as CKPT_HEADER, INODE_FIXED as CKPT_INODE_FIXED };
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** Bytes the checkpoint of `s` takes. */
@@ -112,7 +114,20 @@ function decodeName(buf: Buffer, at: number, n: number): string | null {
   }
 }
 
-/** Load the checkpoint `sb` points at into the empty state `s`. */
+/** Does `[b, b+n)` share a block with the checkpoint's runs? A file's extent must not: writing it would overwrite the image. */
+export function overlapsCheckpoint(sb: Superblock, b: number, n: number): boolean {
+  for (let i = 0; i < sb.ckptRuns.length; i += 2) {
+    const start = sb.ckptRuns[i] as number;
+    if (b < start + (sb.ckptRuns[i + 1] as number) && start < b + n) return true;
+  }
+  return false;
+}
+
+/**
+ * Load the checkpoint `sb` points at into the empty state `s`. What cannot be decoded, and extents
+ * outside the data area or inside the checkpoint, are ERR_PMEMDAX_CORRUPT; a name held twice is
+ * loaded as it is (the load-time audit reports it).
+ */
 export function loadCheckpoint(device: DaxDevice, s: PoolState, sb: Superblock): void {
   const offset = (sb.ckptRuns[0] as number) * BLOCK;
   const bytes = readRuns(device, s.path, sb.ckptRuns, sb.ckptBytes);
@@ -148,7 +163,6 @@ export function loadCheckpoint(device: DaxDevice, s: PoolState, sb: Superblock):
       if (nameLen > 0) {
         name = decodeName(buf, r.pos, nameLen);
         if (name === null) throw bad(`inode ${ino}: name is not UTF-8 without NUL`, at);
-        if (s.names.has(name)) throw bad(`inode ${ino}: name '${name}' is used twice`, at);
       }
       r.pos += nameLen;
       const inode = s.addInode(ino, name, ctime);
@@ -162,6 +176,7 @@ export function loadCheckpoint(device: DaxDevice, s: PoolState, sb: Superblock):
         const state = r.u32();
         if (count < 1 || page < prevEnd || page + count > NO_BLOCK) throw bad(`inode ${ino}: extent ${e} overlaps or is empty`, at);
         if (block < lo || block + count > hi) throw bad(`inode ${ino}: extent ${e} (blocks ${block}+${count}) is outside the data area`, at);
+        if (overlapsCheckpoint(sb, block, count)) throw bad(`inode ${ino}: extent ${e} (blocks ${block}+${count}) is inside the checkpoint`, at);
         inode.extents.set(page, count, block, state & ExtentState.UNWRITTEN);
         prevEnd = page + count;
       }
@@ -169,7 +184,7 @@ export function loadCheckpoint(device: DaxDevice, s: PoolState, sb: Superblock):
     for (let i = 0; i < shared; i++) {
       const b = r.u32();
       const refs = r.u32();
-      if (b < lo || b >= hi || refs < 2) throw bad(`refcount entry ${i} (block ${b}, ${refs})`);
+      if (b < lo || b >= hi || refs < 2 || overlapsCheckpoint(sb, b, 1)) throw bad(`refcount entry ${i} (block ${b}, ${refs})`);
       s.alloc.shared.set(b, refs);
     }
     r.need(bitmapBytes);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DaxDevice } from '../device/types';
 import { PmemdaxError, isErrnoError } from '../errors';
+import { auditState } from './audit';
 import { loadCheckpoint } from './checkpoint';
 import { crc32c } from './crc32c';
 import { encodeCheckpoint, writeRuns } from './checkpoint';
@@ -9,6 +10,7 @@ import { Journal, type ReplayResult } from './journal';
 import { BLOCK, dataStart, decodeSuperblock, defaultJournalBlocks, encodeSuperblock, type Superblock } from './layout';
 import { readMeta } from './meta-io';
 import { PoolState } from './state';
+import type { CheckProblem } from './types';
 
 export interface FormatOptions {
   readonly journalBytes?: number;
@@ -179,6 +181,8 @@ function pickSuperblock(device: DaxDevice, path: string): { sb: Superblock; used
 
 export interface Loaded {
   state: PoolState;
+  /** What the load-time audit found (auditState): the pool can be read, not written. */
+  problems: CheckProblem[];
   replay: ReplayResult;
   usedBackup: boolean;
   /** The superblock as read (before this open changed anything). */
@@ -187,8 +191,12 @@ export interface Loaded {
   journal: Journal;
 }
 
-/** Read a pool: a superblock, its checkpoint, then the journal of its epoch. */
-export function loadPool(device: DaxDevice, path: string): Loaded {
+/**
+ * Read a pool: a superblock, its checkpoint, then the journal of its epoch, then audit the result.
+ * What cannot be decoded is ERR_PMEMDAX_CORRUPT; what decodes but breaks an invariant writing relies
+ * on is listed in `problems`, and with `writable` it is ERR_PMEMDAX_CORRUPT too, naming the first.
+ */
+export function loadPool(device: DaxDevice, path: string, writable = false): Loaded {
   const { sb, usedBackup } = pickSuperblock(device, path);
   if (sb.blocks * BLOCK > device.size) throw corrupt(path, 'superblock', 0, `pool of ${sb.blocks * BLOCK} bytes on a device of ${device.size}`);
   const state = new PoolState(sb, path);
@@ -196,5 +204,17 @@ export function loadPool(device: DaxDevice, path: string): Loaded {
   const journal = new Journal(device, sb);
   const replay = journal.replay(state);
   state.alloc.recount();
-  return { state, replay, usedBackup, found: sb, journal };
+  const problems = auditState(state);
+  if (writable && problems.length > 0) throw refuseWriting(path, problems);
+  return { state, problems, replay, usedBackup, found: sb, journal };
+}
+
+function refuseWriting(path: string, problems: readonly CheckProblem[]): PmemdaxError {
+  const first = problems[0] as CheckProblem;
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
+  return new PmemdaxError(
+    'ERR_PMEMDAX_CORRUPT',
+    `pool '${path}' is corrupt: ${first.what} at ${first.where}: ${first.message}${more}; it cannot be opened for writing, open it read-only to copy its files out`,
+    { path },
+  );
 }

@@ -1,3 +1,4 @@
+import { overlapsCheckpoint } from './checkpoint';
 import type { Codec } from './codec';
 import { ExtentState } from './extent-map';
 import { NAME_MAX, NO_BLOCK, dataEnd, dataStart } from './layout';
@@ -114,6 +115,7 @@ function readName(r: Codec): string | null {
 
 function checkRun(s: PoolState, b: number, n: number): void {
   if (n < 1 || b < dataStart(s.sb) || b + n > dataEnd(s.sb)) throw new BadRecord(`blocks ${b}+${n} outside the data area`);
+  if (overlapsCheckpoint(s.sb, b, n)) throw new BadRecord(`blocks ${b}+${n} are inside the checkpoint`);
 }
 
 /** Apply `count` operations read from `r` to `s` (replay). Throws BadRecord or RangeError on nonsense. */
@@ -127,22 +129,20 @@ export function applyOps(s: PoolState, r: Codec, count: number): void {
         const name = readName(r);
         if (name === null) throw new BadRecord('create without a name');
         if (s.inodes.has(ino) || ino === 0) throw new BadRecord(`inode ${ino} created twice`);
-        if (s.names.has(name)) throw new BadRecord(`name '${name}' created twice`);
         s.addInode(ino, name, ctime);
         break;
       }
       case Op.NAME: {
         const inode = inodeOf(s, ino);
         const name = readName(r);
-        if (name !== null && s.names.has(name)) throw new BadRecord(`name '${name}' is taken`);
-        if (inode.name !== null) s.names.delete(inode.name);
+        if (inode.name !== null && s.names.get(inode.name) === inode) s.names.delete(inode.name);
         inode.name = name;
         if (name !== null) s.names.set(name, inode);
         break;
       }
       case Op.DROP: {
         const inode = inodeOf(s, ino);
-        if (inode.name !== null) s.names.delete(inode.name);
+        if (inode.name !== null && s.names.get(inode.name) === inode) s.names.delete(inode.name);
         s.inodes.delete(ino);
         break;
       }
