@@ -16,8 +16,11 @@ export interface NativeCpuInfo {
 }
 
 /** The native form of DeviceInfo: `movntThreshold` is -1 when non-temporal stores are disabled. */
-export interface NativeDeviceInfo extends Omit<DeviceInfo, 'movntThreshold' | 'notes'> {
+export interface NativeDeviceInfo extends Omit<DeviceInfo, 'movntThreshold' | 'notes' | 'persistence' | 'daxBacking'> {
   readonly movntThreshold: number;
+  /** The character device's number (device-dax; 0 for files), for classifying its memory from sysfs. */
+  readonly devMajor: number;
+  readonly devMinor: number;
   readonly notes: string[];
   readonly windowBytes: number;
   readonly writable: boolean;
@@ -90,6 +93,7 @@ export interface NativeRegion {
 export interface NativeBinding {
   NativeDevice: new (
     path: string, create: boolean, size: number, readonly: boolean, windowBytes: number, lock: NativeLock, growExisting: boolean,
+    mode: number,
   ) => NativeDevice;
   NativeRegion: new (length: number, alignment: number, trapGranule: number) => NativeRegion;
   cpuInfo(): NativeCpuInfo;

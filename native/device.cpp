@@ -83,6 +83,26 @@ bool NamesFile(const std::string& path, int fd) {
   return opened.st_nlink > 0 && opened.st_dev == named.st_dev && opened.st_ino == named.st_ino;
 }
 
+// Only a regular file or a character device (device-dax, checked later) is mapped; a directory is EISDIR
+// as open(2) would say for writing. Anything else (a FIFO, a socket, a block device) is closed unread. On
+// success the descriptor is made blocking again.
+bool OpenableSource(Napi::Env env, int fd, const std::string& path, const ErrorContext& ctx) {
+  struct stat st;
+  int err = fstat(fd, &st) == 0 ? 0 : errno;
+  if (err == 0 && !S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode)) err = S_ISDIR(st.st_mode) ? EISDIR : ENODEV;
+  if (err == 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) err = errno;
+  if (err == 0) return true;
+  close(fd);
+  if (err == ENODEV) {
+    PmemdaxError(env, "ERR_PMEMDAX_UNSUPPORTED_SOURCE",
+                 "'" + path + "' is neither a regular file nor a device-dax character device", ctx)
+        .ThrowAsJavaScriptException();
+  } else {
+    ErrnoError(env, err, err == EISDIR ? "open" : "fstat", ctx).ThrowAsJavaScriptException();
+  }
+  return false;
+}
+
 int FlockRetrying(int fd, int op) {
   int rc;
   do rc = flock(fd, op);
@@ -131,6 +151,7 @@ Device::Device(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Device>(info) 
   const double lock = info.Length() > 5 ? Num(info, 5) : 0;
   req.lock = lock == 2 ? LockMode::kExclusive : lock == 1 ? LockMode::kShared : LockMode::kNone;
   req.grow_existing = info.Length() <= 6 || info[6].ToBoolean();
+  if (info.Length() > 7) req.mode = static_cast<mode_t>(Num(info, 7)) & 07777;
   if (!Open(env, info[0].As<Napi::String>().Utf8Value(), req)) return;
   InstallSigbusHandler();
   napi_add_env_cleanup_hook(env, OnEnvCleanup, this);
@@ -157,7 +178,9 @@ bool Device::Open(Napi::Env env, const std::string& path, const OpenRequest& req
   path_ = path;
   ErrorContext ctx{path};
   writable_ = !req.readonly;
-  int flags = (req.readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+  // O_NONBLOCK so that opening a FIFO (or another special file) returns at once instead of waiting for
+  // a writer; it is refused just below and cleared on what is kept. O_NOCTTY: a tty never becomes ours.
+  int flags = (req.readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
   int fd = -1;
   // A lock is taken before the file is sized or read. If the file was removed or replaced between the
   // open and the lock (its creator gave up on it), the open starts again on what the path names now.
@@ -165,7 +188,7 @@ bool Device::Open(Napi::Env env, const std::string& path, const OpenRequest& req
     created_ = false;
     fd = -1;
     if (req.create && !req.readonly) {
-      fd = open(path.c_str(), flags | O_CREAT | O_EXCL, 0666);
+      fd = open(path.c_str(), flags | O_CREAT | O_EXCL, req.mode);
       created_ = fd >= 0;
       if (fd < 0 && errno != EEXIST) {
         ErrnoError(env, errno, "open", ctx).ThrowAsJavaScriptException();
@@ -177,6 +200,8 @@ bool Device::Open(Napi::Env env, const std::string& path, const OpenRequest& req
       ErrnoError(env, errno, "open", ctx).ThrowAsJavaScriptException();
       return false;
     }
+    // What was opened, not what the path named a moment before: fstat on the descriptor is race-free.
+    if (!OpenableSource(env, fd, path, ctx)) return false;
     if (req.lock == LockMode::kNone) break;
     int err = FlockRetrying(fd, (req.lock == LockMode::kExclusive ? LOCK_EX : LOCK_SH) | LOCK_NB);
     // A file this call created but another open locked first is that open's now: it is left alone.
@@ -404,6 +429,8 @@ Napi::Value Device::Info(const Napi::CallbackInfo& info) {
   o.Set("windowBytes", static_cast<double>(window_bytes_));
   o.Set("writable", writable_);
   o.Set("created", created_);
+  o.Set("devMajor", static_cast<double>(src_.dev_major));
+  o.Set("devMinor", static_cast<double>(src_.dev_minor));
   return o;
 }
 

@@ -40,6 +40,7 @@ struct OpenRequest {
   bool readonly = false;
   LockMode lock = LockMode::kNone;  // flock taken right after open(2), before sizing or mapping
   bool grow_existing = true;
+  mode_t mode = 0666;       // permission bits of a created file (the umask applies)
 };
 
 class Device : public Napi::ObjectWrap<Device> {

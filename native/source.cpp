@@ -66,12 +66,14 @@ std::string Dirname(const std::string& p) {
 bool Exists(const std::string& p) { return access(p.c_str(), F_OK) == 0; }
 
 // The nvdimm region is an ancestor of the namespace, block or dax device in sysfs; it is the one that
-// carries a persistence_domain attribute (or, on older kernels, is named regionN).
+// carries a persistence_domain attribute (or, on older kernels, is a regionN right under an ndbusN). A CXL
+// regionN (under a root decoder, with a `mode`) is not one: CXL RAM is no pmem.
 std::string FindRegion(const std::string& start) {
   for (std::string dir = start; dir.size() > 1; dir = Dirname(dir)) {
     if (Exists(dir + "/persistence_domain")) return dir;
     std::string base = Basename(dir);
-    if (base.rfind("region", 0) == 0 && base.size() > 6 && isdigit(static_cast<unsigned char>(base[6]))) return dir;
+    bool region = base.rfind("region", 0) == 0 && base.size() > 6 && isdigit(static_cast<unsigned char>(base[6]));
+    if (region && Basename(Dirname(dir)).rfind("ndbus", 0) == 0) return dir;
   }
   return "";
 }
@@ -105,6 +107,8 @@ void ClassifyCharDevice(const struct stat& st, SourceInfo* out) {
   std::string dev = "/sys/dev/char/" + std::to_string(major(st.st_rdev)) + ":" + std::to_string(minor(st.st_rdev));
   if (Basename(RealPath(dev + "/subsystem")) != "dax") return;
   out->kind = SourceKind::kDevdax;
+  out->dev_major = major(st.st_rdev);
+  out->dev_minor = minor(st.st_rdev);
   out->sysfs_dev = RealPath(dev);
   out->device_name = Basename(out->sysfs_dev);
   ReadSysfsU64(dev + "/size", &out->size);

@@ -27,6 +27,8 @@ struct SourceInfo {
   int numa_node = -1;
   int64_t unsafe_shutdown = -1;  // sum of the region DIMMs' dirty_shutdown, -1 when not exposed
   blksize_t block_size = 4096;
+  unsigned dev_major = 0;     // the character device's number (device-dax), for classifying its memory
+  unsigned dev_minor = 0;
 };
 
 // ClassifySource -- fills `out` for an open fd. Returns 0 or an errno (from fstat).

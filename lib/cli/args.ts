@@ -1,3 +1,5 @@
+import { checkPath } from '../device/validate';
+
 /** A command's options: a flag (`--json`) or an option that takes a value (`--size 64M`). */
 export interface OptionSpec {
   readonly kind: 'flag' | 'value';
@@ -19,6 +21,11 @@ export interface CommandSpec {
   readonly options: Readonly<Record<string, OptionSpec>>;
   /** How many positional arguments the command takes. */
   readonly positional: readonly [min: number, max: number];
+  /**
+   * Which positional arguments are paths (by index). Each is checked as the API checks one (non-empty, no NUL byte) before the command touches anything; `-` is
+   * stdin and left alone.
+   */
+  readonly paths?: readonly number[];
 }
 
 export interface ParsedArgs {
@@ -96,6 +103,10 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
   const [min, max] = spec.positional;
   if (positional.length < min) fail('missing arguments');
   if (positional.length > max) fail(`unexpected argument '${positional[max]}'`);
+  for (const index of spec.paths ?? []) {
+    const value = positional[index];
+    if (value !== undefined && value !== '-') checkPath(value, 'path');
+  }
   return { positional, flags, values, help: false };
 }
 
@@ -110,6 +121,13 @@ export function parseSize(text: string, option: string, command: string): number
     throw new UsageError(`invalid size '${text}' for --${option} (a positive whole number, with K, M, G or T)`, command);
   }
   return bytes;
+}
+
+/** parseMode -- a file mode in octal, as chmod takes it: `600`, `0600`, `0o640`. */
+export function parseMode(text: string, option: string, command: string): number {
+  const m = /^(?:0o?)?([0-7]{1,4})$/i.exec(text);
+  if (m === null) throw new UsageError(`invalid mode '${text}' for --${option} (octal, like 600 or 0640)`, command);
+  return parseInt(m[1] as string, 8);
 }
 
 /** `usage: pmemdax <name> <synopsis> [options]`. */

@@ -22,6 +22,7 @@ export const badblocks: Command = {
   details: 'Offsets and lengths are device bytes. A range hits metadata (which area), free space, or a file (at which file offset).',
   options: { json: JSON_OPTION },
   positional: [1, 1],
+  paths: [0],
   async run(args) {
     const path = args.positional[0] as string;
     using pool = Pool.open(path, { readonly: true });

@@ -12,6 +12,7 @@ export const cat: Command = {
   details: 'A reader that stops early (| head) ends it quietly, with exit code 0. A poisoned range fails with EIO.',
   options: {},
   positional: [2, 2],
+  paths: [0],
   async run(args) {
     const [path, name] = args.positional as [string, string];
     using pool = Pool.open(path, { readonly: true });

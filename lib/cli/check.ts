@@ -22,6 +22,7 @@ export const check: Command = {
     'since the pool was last closed is printed as a warning and does not change the exit code.',
   options: { json: JSON_OPTION, quiet: QUIET_OPTION },
   positional: [1, 1],
+  paths: [0],
   async run(args) {
     const path = args.positional[0] as string;
     using pool = Pool.open(path, { readonly: true });

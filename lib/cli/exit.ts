@@ -29,6 +29,9 @@ export function exitCodeFor(error: unknown): ExitCode {
       return ExitCode.LOCKED;
     case 'ERR_PMEMDAX_CORRUPT':
       return ExitCode.CORRUPT;
+    // A path argument the API refuses before touching anything (empty, a NUL byte): bad input.
+    case 'ERR_INVALID_ARG_VALUE':
+      return ExitCode.USAGE;
     default:
       return ExitCode.FAILED;
   }

@@ -1,3 +1,4 @@
+import { Device } from '../device/device';
 import { Pool, type PoolInfo, type PoolStatfs, type UnsafeShutdownState } from '../pool';
 import { JSON_OPTION, type Command } from './command';
 import { ExitCode } from './exit';
@@ -26,7 +27,16 @@ function recoveryText(info: PoolInfo): string {
   return parts.length === 0 ? 'none needed' : parts.join(', ');
 }
 
-function infoLines(info: PoolInfo, fs: PoolStatfs): string[] {
+/** What the device's memory keeps at power off, when the device can tell. */
+function persistenceText(pool: Pool): string | null {
+  if (!(pool.device instanceof Device)) return null;
+  const d = pool.device.info;
+  if (d.volatile) return `volatile${d.daxBacking === null ? '' : ` (${d.daxBacking})`}: the pool is lost at power off`;
+  if (d.persistence === 'unknown') return 'unknown: sysfs does not say what memory backs this device-dax';
+  return d.persistence;
+}
+
+function infoLines(info: PoolInfo, fs: PoolStatfs, persistence: string | null): string[] {
   const u = info.unsafeShutdown;
   const used = fs.dataBlocks - fs.freeBlocks;
   const rows: [string, string][] = [
@@ -41,6 +51,7 @@ function infoLines(info: PoolInfo, fs: PoolStatfs): string[] {
     ['name max', `${fs.nameMax} bytes`],
     ['file size max', formatSize(fs.fileSizeMax)],
     ['device', `${info.kind}, ${info.granularity} granularity, MAP_SYNC ${info.mapSync ? 'yes' : 'no'}`],
+    ...(persistence === null ? [] : [['persistence', persistence] as [string, string]]),
     ['last close', u.dirty ? 'not clean (the pool was open for writing when its process stopped)' : 'clean'],
     ['unsafe shutdowns', u.count === null ? 'not exposed by this platform' : `${u.count} (recorded at close: ${u.recorded ?? 'none'})`],
     ['recovery', recoveryText(info)],
@@ -56,11 +67,13 @@ export const info: Command = {
   summary: 'a pool\'s size, space, files, device, and how it was last closed',
   options: { json: JSON_OPTION },
   positional: [1, 1],
+  paths: [0],
   async run(args) {
     using pool = Pool.open(args.positional[0] as string, { readonly: true });
     const fs = pool.statfs();
-    if (args.flags.has('json')) await printJson({ info: pool.info, statfs: fs });
-    else await printLines(infoLines(pool.info, fs));
+    const device = pool.device instanceof Device ? pool.device.info : null;
+    if (args.flags.has('json')) await printJson({ info: pool.info, statfs: fs, device });
+    else await printLines(infoLines(pool.info, fs, persistenceText(pool)));
     return ExitCode.OK;
   },
 };

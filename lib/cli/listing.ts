@@ -13,6 +13,7 @@ export const ls: Command = {
     json: JSON_OPTION,
   },
   positional: [1, 2],
+  paths: [0],
   async run(args) {
     const [path, prefix] = args.positional as [string, string | undefined];
     using pool = Pool.open(path, { readonly: true });
@@ -48,6 +49,7 @@ export const stat: Command = {
   summary: 'a file\'s inode, size, allocated bytes, extent count and times',
   options: { json: JSON_OPTION },
   positional: [2, 2],
+  paths: [0],
   async run(args) {
     const [path, name] = args.positional as [string, string];
     using pool = Pool.open(path, { readonly: true });
@@ -65,6 +67,7 @@ export const fiemap: Command = {
   details: 'File offset, device offset and length in bytes, and the FIEMAP flags (unwritten, shared, last).',
   options: { json: JSON_OPTION },
   positional: [2, 2],
+  paths: [0],
   async run(args) {
     const [path, name] = args.positional as [string, string];
     using pool = Pool.open(path, { readonly: true });

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { Device } from '../device/device';
 import type { DeviceInfo } from '../device/types';
 import { cpuInfo } from '../device/cpu';
+import { PmemdaxError, isErrnoError } from '../errors';
+import { hasPool } from '../pool/format';
 
 const PROBE_FILE_SIZE = 8 * 1024 * 1024;
 
@@ -13,7 +15,8 @@ export interface ProbeReport {
   readonly info: DeviceInfo;
   readonly badblocks: number;
   readonly deepFlush: string;
-  readonly roundTrip: 'ok' | 'mismatch';
+  /** `skipped`: the path holds a pmemdax pool, which probe never writes. */
+  readonly roundTrip: 'ok' | 'mismatch' | 'skipped';
   readonly roundTripNote: string;
 }
 
@@ -75,19 +78,39 @@ function probeScratch(path: string): ProbeReport {
   };
 }
 
+/** The existing path, opened for writing under the exclusive lock a pool's writer takes. */
+function openLocked(path: string): Device {
+  try {
+    return Device.open(path, { lock: 'exclusive' });
+  } catch (e) {
+    if (isErrnoError(e, 'EAGAIN') && e.syscall === 'flock') {
+      throw new PmemdaxError('ERR_PMEMDAX_POOL_LOCKED', `'${path}' is in use by another open (it holds the lock); probe writes nothing there`, { path });
+    }
+    throw e;
+  }
+}
+
 function probeExisting(path: string): ProbeReport {
-  // Never change a user's data: rewrite bytes that are already there, persist, and read them back.
-  using device = Device.open(path);
+  // Never change a user's data: rewrite bytes that are already there, persist, and read them back, under
+  // the lock pools take so that no pool writer runs meanwhile. A pool is never written at all: a rewrite
+  // racing nothing still rewrites its superblock, and a crash in the middle must not be the probe's doing.
+  using device = openLocked(path);
   const length = Math.min(device.size, 64 * 1024);
+  const facts = { path, temporary: false, info: device.info, badblocks: device.badblocks().length, deepFlush: '' };
+  if (hasPool(device)) {
+    return {
+      ...facts,
+      deepFlush: 'not tried (the path holds a pmemdax pool)',
+      roundTrip: 'skipped',
+      roundTripNote: 'the path holds a pmemdax pool: probe writes nothing to it',
+    };
+  }
   const before = device.readSafe(0, length);
   device.copy(0, before);
   const after = device.readSafe(0, length);
   const same = Buffer.compare(Buffer.from(after), Buffer.from(before)) === 0;
   return {
-    path,
-    temporary: false,
-    info: device.info,
-    badblocks: device.badblocks().length,
+    ...facts,
     deepFlush: deepFlushState(device),
     roundTrip: same ? 'ok' : 'mismatch',
     roundTripNote: `rewrote the first ${length} bytes with their own contents (copy+persist) and read them back`,
@@ -95,8 +118,10 @@ function probeExisting(path: string): ProbeReport {
 }
 
 function onPmem(i: DeviceInfo): string {
-  if (i.pmem) return 'yes';
+  if (i.pmem && !i.volatile) return 'yes';
+  if (i.kind === 'devdax' && i.volatile) return `no — device-dax over volatile memory (${i.daxBacking ?? 'unknown'}), RAM only: nothing under it to persist to`;
   if (i.volatile) return 'no — a file on tmpfs or ramfs, in RAM only: nothing under it to persist to';
+  if (i.kind === 'devdax') return 'unknown — sysfs names no nvdimm region, CXL region or dax_hmem device behind this device-dax';
   return 'no — an ordinary file: durable through msync, at page-cache speed';
 }
 
@@ -107,6 +132,7 @@ export function formatProbe(report: ProbeReport): string {
     `path:               ${report.path}${report.temporary ? ' (temporary file, removed)' : ''}`,
     `kind:               ${i.kind}`,
     `on pmem:            ${onPmem(i)}`,
+    `persistence:        ${i.persistence}${i.daxBacking === null ? '' : ` (${i.daxBacking})`}`,
     ...(i.volatile ? ['survives reboot:    no — the data outlives processes, not a reboot or power loss'] : []),
     `size:               ${i.size} bytes`,
     `MAP_SYNC:           ${i.mapSync ? 'yes' : `no — ${i.mapSyncReason ?? 'unknown'}`}`,

@@ -63,6 +63,7 @@ export const put: Command = {
     'durable when the command exits 0, and name is either the old file or the new one after a crash.',
   options: { quiet: QUIET_OPTION },
   positional: [2, 3],
+  paths: [0, 2],
   async run(args) {
     const [path, name, input] = args.positional as [string, string, string | undefined];
     const source = openSource(input);

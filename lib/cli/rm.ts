@@ -11,6 +11,7 @@ export const rm: Command = {
     'still removed; the exit code is then 1.',
   options: { force: { kind: 'flag', short: 'f', help: 'a name that does not exist is not an error' } },
   positional: [2, Infinity],
+  paths: [0],
   run(args) {
     const [path, ...names] = args.positional as [string, ...string[]];
     using pool = Pool.open(path);

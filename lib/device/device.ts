@@ -1,19 +1,24 @@
 import { errnoError } from '../errors';
 import { native, NativeLock, type NativeDevice, type NativeHotPath, type NativeStats } from '../native';
+import { classifyDaxMemory } from './dax-memory';
 import type {
   ByteRange,
+  DaxBacking,
   DaxDevice,
   DeepFlushResult,
   DeviceInfo,
   DirectAccessOptions,
   DirectAccessResult,
   OpenOptions,
+  Persistence,
 } from './types';
-import { bytesOf, checkByte, checkFlags, checkIndex, checkRange, optionalBytesOf, rangeError, typeError } from './validate';
+import { bytesOf, checkByte, checkFlags, checkIndex, checkMode, checkPath, checkRange, optionalBytesOf, rangeError, typeError } from './validate';
 
 export const PAGE_SIZE = 4096;
 const HUGE_PAGE = 2 * 1024 * 1024;
 const DEFAULT_WINDOW_BYTES = 1024 * 1024 * 1024;
+/** As fs.openSync: a created file is 0666 less the umask. */
+const DEFAULT_FILE_MODE = 0o666;
 const DEEP_FLUSH_RESULTS: readonly DeepFlushResult[] = ['done', 'not-needed', 'not-permitted'];
 
 export interface DeviceOpenOptions extends OpenOptions {
@@ -93,20 +98,30 @@ export class Device implements DaxDevice, Disposable {
     this.size = raw.size;
     this.#windowBytes = raw.windowBytes;
     this.created = raw.created;
-    const { windowBytes: _windowBytes, writable: _writable, created: _created, ...facts } = raw;
+    const { windowBytes: _windowBytes, writable: _writable, created: _created, devMajor, devMinor, ...facts } = raw;
+    const notes = [...raw.notes];
+    let persistence: Persistence = raw.volatile ? 'volatile' : 'persistent';
+    let daxBacking: DaxBacking | null = null;
+    if (raw.kind === 'devdax') {
+      const memory = classifyDaxMemory(devMajor, devMinor);
+      ({ persistence, backing: daxBacking } = memory);
+      if (persistence === 'volatile') notes.push(`${memory.detail}: MAP_SYNC and cache flushes make nothing durable here`);
+      if (persistence === 'unknown') notes.push(`not known to be persistent memory: ${memory.detail}`);
+    }
     this.info = Object.freeze({
       ...facts,
+      volatile: persistence === 'volatile',
+      persistence,
+      daxBacking,
       movntThreshold: raw.movntThreshold < 0 ? Infinity : raw.movntThreshold,
-      notes: Object.freeze([...raw.notes]),
+      notes: Object.freeze(notes),
     });
     this.#bad = this.#readBadblocks();
   }
 
   /** Opens and maps `path`. Throws fs-style errors (`ENOENT`, `EACCES`, …) or `ERR_PMEMDAX_*`. */
   static open(path: string, options: DeviceOpenOptions = {}): Device {
-    if (typeof path !== 'string' || path.length === 0) {
-      throw Object.assign(new TypeError('The "path" argument must be a non-empty string'), { code: 'ERR_INVALID_ARG_TYPE' });
-    }
+    checkPath(path);
     const size = options.size ?? 0;
     checkIndex(size, 'size');
     if (options.create && size === 0) throw rangeError('Creating a file needs a "size" greater than 0');
@@ -119,8 +134,10 @@ export class Device implements DaxDevice, Disposable {
     if (options.growExisting !== undefined && typeof options.growExisting !== 'boolean') {
       throw Object.assign(new TypeError('The "growExisting" option must be a boolean'), { code: 'ERR_INVALID_ARG_TYPE' });
     }
+    const mode = options.mode ?? DEFAULT_FILE_MODE;
+    checkMode(mode);
     const nativeDevice = new native.NativeDevice(
-      path, options.create === true, size, options.readonly === true, windowBytes, lock, options.growExisting !== false,
+      path, options.create === true, size, options.readonly === true, windowBytes, lock, options.growExisting !== false, mode,
     );
     return new Device(path, nativeDevice);
   }

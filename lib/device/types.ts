@@ -17,6 +17,16 @@ export type CopyKernel = 'avx512' | 'avx2' | 'sse2';
 
 export type DeepFlushResult = 'done' | 'not-needed' | 'not-permitted';
 
+/**
+ * Whether the memory behind the device keeps its data through a power loss: `persistent` (pmem, or a file
+ * on a disk), `volatile` (RAM: tmpfs, ramfs, a device-dax over soft-reserved or CXL RAM), or `unknown`
+ * (a device-dax whose sysfs ancestry names no known kind of memory).
+ */
+export type Persistence = 'persistent' | 'volatile' | 'unknown';
+
+/** What sysfs says backs a device-dax: an nvdimm region, a CXL region by its mode, or dax_hmem. */
+export type DaxBacking = 'nvdimm' | 'cxl-pmem' | 'cxl-ram' | 'hmem' | 'unknown';
+
 export interface DeviceInfo {
   readonly path: string;
   readonly kind: DeviceKind;
@@ -42,9 +52,15 @@ export interface DeviceInfo {
   readonly pmem: boolean;
   /**
    * True when the bytes live in RAM that a reboot or power loss clears: a file on tmpfs (`/dev/shm`) or
-   * ramfs. Persists there only reach that RAM; the data outlives processes, not the machine.
+   * ramfs, or a device-dax over volatile memory (an nvdimm `nd_volatile` region, a CXL RAM region,
+   * soft-reserved memory bound to dax_hmem). Persists there only reach that RAM (MAP_SYNC and cache
+   * flushes included); the data outlives processes, not the machine.
    */
   readonly volatile: boolean;
+  /** `volatile` exactly when `volatile` is true; `unknown` for a device-dax sysfs says nothing about. */
+  readonly persistence: Persistence;
+  /** What backs a device-dax (from its sysfs ancestry); `null` for files. */
+  readonly daxBacking: DaxBacking | null;
   /** Block device under the file (`pmem0`, `vda`, …), or the dax device name; `null` if unknown. */
   readonly blockDevice: string | null;
   /** sysfs path of the nvdimm region, when on pmem. */
@@ -66,6 +82,11 @@ export interface OpenOptions {
   /** Size in bytes for a created file, or to grow an existing smaller file to. */
   readonly size?: number;
   readonly readonly?: boolean;
+  /**
+   * Permission bits of a file this open creates (as fs.openSync's `mode`: the umask still applies).
+   * Default 0o666. An existing file keeps its mode.
+   */
+  readonly mode?: number;
 }
 
 export interface DirectAccessOptions {

@@ -82,3 +82,28 @@ export function checkByte(value: unknown): asserts value is number {
     throw typeError(`The "value" argument must be an integer from 0 to 255, received ${String(value)}`);
   }
 }
+
+function argValueError(message: string): TypeError {
+  return Object.assign(new TypeError(message), { code: 'ERR_INVALID_ARG_VALUE' });
+}
+
+/**
+ * A path argument, checked before anything is opened or created: a string (else ERR_INVALID_ARG_TYPE),
+ * not empty, and without a NUL byte (else ERR_INVALID_ARG_VALUE, as node:fs says). The native side sees
+ * a C string, so 'a.txt\0.pool' would silently name 'a.txt'.
+ */
+export function checkPath(value: unknown, name = 'path'): asserts value is string {
+  if (typeof value !== 'string') throw typeError(`The "${name}" argument must be of type string. ${received(value)}`);
+  if (value.length === 0) throw argValueError(`The argument '${name}' must be a non-empty string. Received ''`);
+  if (value.includes('\0')) {
+    throw argValueError(`The argument '${name}' must be a string without null bytes. ${received(value).replace(/\0/g, '\\x00')}`);
+  }
+}
+
+/** A file mode for a created file: an integer from 0 to 0o7777, as fs takes it (the umask still applies). */
+export function checkMode(value: unknown, name = 'mode'): asserts value is number {
+  if (typeof value !== 'number') throw typeError(`The "${name}" option must be a number. ${received(value)}`);
+  if (!Number.isInteger(value) || value < 0 || value > 0o7777) {
+    throw rangeError(`The "${name}" option must be an integer from 0 to 0o7777, received ${value}`);
+  }
+}

@@ -186,6 +186,15 @@ export class Allocator {
     return runs;
   }
 
+  /** Give back the runs of a `takeRuns` whose checkpoint was never written (the last runs allocated). */
+  untakeRuns(runs: readonly number[]): void {
+    for (let i = 0; i < runs.length; i += 2) {
+      this.clear(runs[i] as number, runs[i + 1] as number);
+      this.free += runs[i + 1] as number;
+    }
+    this.allocRuns.splice(this.allocRuns.length - runs.length, runs.length);
+  }
+
   /** A reserved run became part of a change (CoW end): it commits with the next record. */
   confirm(b: number, n: number): void {
     this.dropReserved(b, n);

@@ -1,10 +1,11 @@
 import type { DaxDevice } from '../device/types';
 import { daxError } from '../dax/errors';
+import { isErrnoError } from '../errors';
 import { Errno } from '../iomap/errno';
 import { checkpointBytes, encodeCheckpoint, writeRuns } from './checkpoint';
 import { crc32c } from './crc32c';
 import { Journal } from './journal';
-import { BLOCK, CKPT_RUNS_MAX, ckptBlocks, decodeSuperblock, encodeSuperblock, type Superblock } from './layout';
+import { BLOCK, CKPT_RUNS_MAX, decodeSuperblock, encodeSuperblock, type Superblock } from './layout';
 import { readMeta } from './meta-io';
 import { PoolOps } from './ops';
 import type { PoolState } from './state';
@@ -27,7 +28,7 @@ export class PoolCore {
     this.readonly = readonly;
     this.journal = journal;
     this.ops = new PoolOps(device, state);
-    this.updateKeep();
+    state.measure();
   }
 
   get sb(): Superblock {
@@ -43,13 +44,31 @@ export class PoolCore {
       return;
     }
     s.committed();
-    this.updateKeep();
+  }
+
+  /**
+   * Fold the journal into a checkpoint (at open after a crash, at close). On a pool where no
+   * checkpoint fits (filled before the reserve rule, or free space in more pieces than a checkpoint
+   * may have) the journal is kept instead: pending changes go to it, and a later checkpoint, once
+   * deletes have made room, folds it. Returns whether a checkpoint was written.
+   */
+  settle(): boolean {
+    if (this.journal.tail === 0 && !this.state.pending) return false;
+    try {
+      this.checkpoint();
+      return true;
+    } catch (e) {
+      if (!isErrnoError(e, 'ENOSPC')) throw e;
+    }
+    this.commit();
+    return false;
   }
 
   /**
    * Write the whole state (pending changes included) as a new checkpoint in free blocks, then point
    * the superblocks at it: primary first, then the copy. Until the primary is durable the old
-   * checkpoint and journal are what a crash recovers; after it, the new one.
+   * checkpoint and journal are what a crash recovers; after it, the new one. ENOSPC, with nothing
+   * changed, when the free blocks cannot hold it (the reserve rule keeps them able to).
    */
   checkpoint(): void {
     const s = this.state;
@@ -58,13 +77,18 @@ export class PoolCore {
     const runs = s.alloc.takeRuns(blocks, CKPT_RUNS_MAX);
     if (runs === null) throw daxError(-Errno.ENOSPC, 'fsync', { path: s.path });
     const epoch = old.epoch + 1;
-    const image = encodeCheckpoint(s, epoch, s.alloc.snapshot(old.ckptRuns));
-    writeRuns(this.device, runs, image);
-    this.writeSuperblocks({ ...old, epoch, ckptRuns: runs, ckptBytes: image.length, ckptCrc: crc32c(image) });
+    try {
+      const image = encodeCheckpoint(s, epoch, s.alloc.snapshot(old.ckptRuns));
+      writeRuns(this.device, runs, image);
+      this.writeSuperblocks({ ...old, epoch, ckptRuns: runs, ckptBytes: image.length, ckptCrc: crc32c(image) });
+    } catch (e) {
+      // Unless the primary superblock switched, the media still hold the old state: so must memory.
+      if (this.sb.epoch !== epoch) s.alloc.untakeRuns(runs);
+      throw e;
+    }
     this.journal.reset(epoch);
-    s.committed();
     for (let i = 0; i < old.ckptRuns.length; i += 2) s.alloc.dropNow(old.ckptRuns[i] as number, old.ckptRuns[i + 1] as number);
-    this.updateKeep();
+    s.committed();
   }
 
   /**
@@ -77,8 +101,11 @@ export class PoolCore {
     const bytes = encodeSuperblock(next);
     const backupAt = (next.blocks - 1) * BLOCK;
     const order = this.#backupValid(backupAt) ? [0, backupAt] : [backupAt, 0];
-    for (const at of order) this.#writeBlock(at, bytes);
-    this.state.sb = next;
+    for (const at of order) {
+      this.#writeBlock(at, bytes);
+      // The first whole copy is the switch: from here a crash recovers `next`.
+      this.state.sb = next;
+    }
   }
 
   #backupValid(at: number): boolean {
@@ -95,14 +122,5 @@ export class PoolCore {
     const poisoned = d.badblocks().some((r) => r.offset < offset + BLOCK && offset < r.offset + r.length);
     if (poisoned && d.clearBadblocks !== undefined) d.clearBadblocks(offset, BLOCK, bytes);
     else d.copy(offset, bytes);
-  }
-
-  /**
-   * Data allocations leave room for the next checkpoint: the size of this one plus what the journal
-   * so far can have added to it (a journalled operation grows the image by under three times its
-   * own bytes), plus the operation in flight.
-   */
-  private updateKeep(): void {
-    this.state.alloc.keep = ckptBlocks(this.sb) + Math.ceil((3 * this.journal.tail) / BLOCK) + 2;
   }
 }

@@ -67,6 +67,7 @@ function allocateUnwritten(core: PoolCore, inode: PoolInode, first: number, end:
       core.device.fill(got[0] * PAGE_SIZE, 0, got[1] * PAGE_SIZE);
       inode.extents.set(page, got[1], got[0], ExtentState.UNWRITTEN | ExtentState.UNCOMMITTED);
       inode.markDirty(page, got[1]);
+      core.state.touch(inode);
       page += got[1];
       left -= got[1];
     }
@@ -137,6 +138,7 @@ export async function remap(core: PoolCore, src: PoolInode, srcOff: number, dst:
       // Unwritten source pages arrive as holes: they read as zeros either way.
       if ((state & ExtentState.UNWRITTEN) === 0) runs.push(page - s0, n, block);
     });
+    core.state.needRoomToShare(runs, 'ioctl', dst.path);
     freePages(core.state, dst, d0, d0 + count);
     dst.markDirty(d0, count);
     for (let i = 0; i < runs.length; i += 3) {

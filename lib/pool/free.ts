@@ -1,4 +1,5 @@
 import type { PoolInode } from './inode';
+import type { PageLookup } from './extent-map';
 import { NO_BLOCK } from './layout';
 import type { PoolState } from './state';
 
@@ -8,6 +9,8 @@ export function freePages(s: PoolState, inode: PoolInode, from: number, to: numb
   const runs: number[] = [];
   inode.extents.forEach(from, to, (_page, count, block) => runs.push(block, count));
   if (runs.length === 0) return;
+  // Freeing pages inside one extent splits it in two: one more record for the next checkpoint.
+  if (splits(inode, from, to)) s.needRoom(16, 'fallocate', inode.path);
   for (let i = 0; i < runs.length; i += 2) s.alloc.unref(runs[i] as number, runs[i + 1] as number);
   inode.extents.set(from, to - from, NO_BLOCK, 0);
   inode.markDirty(from, to - from);
@@ -18,8 +21,15 @@ export function freePages(s: PoolState, inode: PoolInode, from: number, to: numb
 export function freeInode(s: PoolState, inode: PoolInode, drop = true): void {
   freePages(s, inode, 0, inode.extents.end);
   if (!drop) return;
-  if (inode.name !== null && s.names.get(inode.name) === inode) s.names.delete(inode.name);
-  s.inodes.delete(inode.ino);
-  s.dirtyInodes.delete(inode);
+  s.dropInode(inode);
   s.namespaceOps.push({ op: 'drop', ino: inode.ino });
+}
+
+const look: PageLookup = { block: NO_BLOCK, state: 0, run: 0 };
+
+/** Do pages `[from, to)` lie strictly inside one extent (mapped on both sides, contiguously)? */
+function splits(inode: PoolInode, from: number, to: number): boolean {
+  if (from === 0) return false;
+  const before = inode.extents.lookup(from - 1, look);
+  return before.block !== NO_BLOCK && before.run > to - from + 1;
 }

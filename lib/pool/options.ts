@@ -1,3 +1,4 @@
+import { checkMode } from '../device/validate';
 import type { PoolCreateOptions, PoolOpenCreateOptions, PoolOpenOptions } from './types';
 
 function typeError(message: string): TypeError {
@@ -28,6 +29,11 @@ function checkFormat(opts: { readonly journalBytes?: unknown; readonly progress?
   if (opts.progress !== undefined && typeof opts.progress !== 'function') throw typeError(`The "${prefix}progress" option must be a function`);
 }
 
+function checkMedia(opts: { readonly mode?: unknown; readonly allowVolatile?: unknown }, prefix: string): void {
+  if (opts.mode !== undefined) checkMode(opts.mode, `${prefix}mode`);
+  checkBoolean(opts.allowVolatile, `${prefix}allowVolatile`);
+}
+
 function checkLockTimeout(value: unknown): void {
   if (value === undefined) return;
   if (typeof value !== 'number') throw typeError('The "lockTimeout" option must be a number');
@@ -41,6 +47,7 @@ export function checkCreateOptions(opts: unknown): asserts opts is PoolCreateOpt
   checkBytes(o.size, 'size');
   checkBoolean(o.force, 'force');
   checkFormat(o, '');
+  checkMedia(o, '');
   checkLockTimeout(o.lockTimeout);
 }
 
@@ -56,6 +63,7 @@ export function checkOpenOptions(opts: unknown): asserts opts is PoolOpenOptions
   if (c.size === undefined) throw typeError('The "create.size" option must be a number');
   checkBytes(c.size, 'create.size');
   checkFormat(c, 'create.');
+  checkMedia(c, 'create.');
   if (o.readonly === true) {
     throw Object.assign(new TypeError('The "create" and "readonly" options exclude each other'), { code: 'ERR_INVALID_ARG_VALUE' });
   }

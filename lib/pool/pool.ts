@@ -9,12 +9,14 @@ import { trackOpenPool, untrackPool } from './exit-hook';
 import { PoolFile } from './file';
 import { formatPool, hasPool, inspectMedia, loadPool, type Loaded } from './format';
 import { checkCreateOptions, checkOpenOptions } from './options';
+import { POOL_FILE_MODE, refuseVolatileDevdax } from './media';
+import { checkPath } from '../device/validate';
 import { freeInode } from './free';
 import type { PoolInode } from './inode';
 import { BLOCK, FILE_SIZE_MAX, FORMAT_VERSION, NAME_MAX, dataEnd, dataStart, uuidString } from './layout';
 import { locateBadblocks } from './badblocks';
 import type {
-  CheckReport, PoolBadblock, PoolCreateOptions, PoolFileOpenOptions, PoolFormatOptions, PoolInfo, PoolMetadataRange, PoolOpenCreateOptions, PoolOpenOptions,
+  CheckReport, PoolBadblock, PoolCreateOptions, PoolFileOpenOptions, PoolFormatOptions, PoolInfo, PoolMediaOptions, PoolMetadataRange, PoolOpenCreateOptions, PoolOpenOptions,
   PoolRecovery, PoolStat, PoolStatfs,
   UnsafeShutdownState,
 } from './types';
@@ -106,6 +108,7 @@ export class Pool implements Disposable {
    * before anything is read or sized, and a file is removed on failure only by the call that created it.
    */
   static create(path: string, opts: PoolCreateOptions = {}): Pool {
+    checkPath(path);
     checkCreateOptions(opts);
     return Pool.#retrying(path, opts.lockTimeout, () => Pool.#createAttempt(path, opts));
   }
@@ -116,6 +119,7 @@ export class Pool implements Disposable {
    * opens agree on one pool: a racer gets `ERR_PMEMDAX_POOL_LOCKED` (or waits, with `lockTimeout`).
    */
   static open(path: string, opts: PoolOpenOptions = {}): Pool {
+    checkPath(path);
     checkOpenOptions(opts);
     const create = opts.create;
     if (create !== undefined) return Pool.#retrying(path, opts.lockTimeout, () => Pool.#openOrCreateAttempt(path, create));
@@ -176,7 +180,9 @@ export class Pool implements Disposable {
     const size = opts.size;
     let device: Device;
     try {
-      device = Pool.#lockedDevice(path, { create: size !== undefined, lock: 'exclusive', growExisting: false, ...(size !== undefined ? { size } : {}) });
+      device = Pool.#lockedDevice(path, {
+        create: size !== undefined, lock: 'exclusive', growExisting: false, mode: opts.mode ?? POOL_FILE_MODE, ...(size !== undefined ? { size } : {}),
+      });
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (size === undefined && (code === 'ENOENT' || code === 'ERR_PMEMDAX_EMPTY')) {
@@ -193,7 +199,7 @@ export class Pool implements Disposable {
   }
 
   static #openOrCreateAttempt(path: string, opts: PoolOpenCreateOptions): Pool | typeof AGAIN {
-    const device = Pool.#lockedDevice(path, { create: true, size: opts.size, lock: 'exclusive', growExisting: false });
+    const device = Pool.#lockedDevice(path, { create: true, size: opts.size, lock: 'exclusive', growExisting: false, mode: opts.mode ?? POOL_FILE_MODE });
     return Pool.#holding(device, () => {
       // Anything but blank media goes to the ordinary open: a pool opens, anything else is not a pool.
       if (inspectMedia(device, path).kind !== 'blank') return Pool.#open(device, path, false, true);
@@ -205,7 +211,8 @@ export class Pool implements Disposable {
    * Format the locked device. An existing file smaller than `size` is first grown through a second open
    * (this one keeps the lock meanwhile), and the caller starts again on the grown file.
    */
-  static #formatHeld(device: Device, path: string, size: number | undefined, opts: PoolFormatOptions): Pool | typeof AGAIN {
+  static #formatHeld(device: Device, path: string, size: number | undefined, opts: PoolFormatOptions & PoolMediaOptions): Pool | typeof AGAIN {
+    refuseVolatileDevdax(device.info, path, opts.allowVolatile);
     if (size !== undefined && device.size < size && device.info.kind !== 'devdax') {
       Device.open(path, { size }).close();
       device.close();

@@ -1,6 +1,8 @@
 import { Allocator } from './alloc';
+import { CKPT_HEADER, CKPT_INODE_FIXED } from './checkpoint';
+import { poolError } from './errors';
 import { PoolInode } from './inode';
-import { dataEnd, dataStart, type Superblock } from './layout';
+import { BLOCK, dataEnd, dataStart, type Superblock } from './layout';
 
 /** A namespace change waiting for the next commit, in the order it happened. */
 export type NamespaceOp =
@@ -8,10 +10,26 @@ export type NamespaceOp =
   | { readonly op: 'name'; readonly ino: number; readonly name: string | null }
   | { readonly op: 'drop'; readonly ino: number };
 
+/** Checkpoint bytes of one extent record. */
+const EXTENT_BYTES = 16;
+/**
+ * What one step of a data operation may add to the checkpoint after its blocks were taken: a new
+ * mapping splits at most the two extents at its ends.
+ */
+const STEP_BYTES = 2 * EXTENT_BYTES;
+/** Blocks every growing operation leaves free on top of the next checkpoint's (the reserve rule). */
+export const RESERVE_SPARE = 1;
+/** The last inode number a file can get: `nextIno` is recorded as 32 bits and must stay above every inode. */
+export const INO_MAX = 0xfffffffe;
+
 /**
  * PoolState -- all of a pool's metadata in memory: inodes by number and by name, the allocator, and
  * the changes since the last commit (namespace operations in order; inodes whose mappings or
  * attributes changed; the allocator's own change lists).
+ *
+ * It also keeps the size of the checkpoint the state would need now (`ckptBytes`, kept up to date as
+ * inodes, names and extents change), so every operation that grows the metadata can first check that
+ * the next checkpoint still fits in the free blocks (the reserve rule, docs/format.md).
  */
 export class PoolState {
   sb: Superblock;
@@ -22,11 +40,16 @@ export class PoolState {
   nextIno = 1;
   readonly namespaceOps: NamespaceOp[] = [];
   readonly dirtyInodes = new Set<PoolInode>();
+  /** Checkpoint bytes of the header, bitmap and inodes (the shared-block table is counted live). */
+  #bytes = 0;
+  /** The extent count each inode was last counted with. */
+  readonly #counted = new Map<PoolInode, number>();
 
   constructor(sb: Superblock, path: string) {
     this.sb = sb;
     this.path = path;
     this.alloc = new Allocator(sb.blocks, dataStart(sb), dataEnd(sb));
+    this.#bytes = CKPT_HEADER + this.alloc.bitmap.byteLength;
   }
 
   get pending(): boolean {
@@ -34,16 +57,103 @@ export class PoolState {
     return this.namespaceOps.length > 0 || this.dirtyInodes.size > 0 || a.allocRuns.length > 0 || a.freeRuns.length > 0 || a.refChanged.size > 0;
   }
 
+  /** Bytes of a checkpoint of the state as it is now, pending changes included. */
+  get ckptBytes(): number {
+    return this.#bytes + this.alloc.shared.size * 8;
+  }
+
+  /** Blocks a checkpoint of the state would need after the metadata grew by `extra` bytes. */
+  ckptBlocksWith(extra: number): number {
+    return Math.ceil((this.ckptBytes + extra) / BLOCK);
+  }
+
+  /** May the metadata grow by `extra` bytes? Only if the next checkpoint then still fits, with the spare. */
+  roomFor(extra: number): boolean {
+    return this.alloc.free >= this.ckptBlocksWith(extra) + RESERVE_SPARE;
+  }
+
+  /** `roomFor`, or ENOSPC before anything changes. */
+  needRoom(extra: number, syscall: string, path: string): void {
+    if (!this.roomFor(extra)) throw poolError('ENOSPC', syscall, path);
+  }
+
+  /**
+   * Room to map `runs` ([page, count, block] triples of a clone's source) into a file: an extent
+   * record each, the splits at both ends of the target range, and a reference-count entry for each
+   * block shared for the first time. ENOSPC otherwise.
+   */
+  needRoomToShare(runs: readonly number[], syscall: string, path: string): void {
+    let grows = STEP_BYTES + (runs.length / 3) * EXTENT_BYTES;
+    const shared = this.alloc.shared;
+    for (let i = 0; i < runs.length; i += 3) {
+      const end = (runs[i + 2] as number) + (runs[i + 1] as number);
+      for (let b = runs[i + 2] as number; b < end; b++) if (!shared.has(b)) grows += 8;
+    }
+    this.needRoom(grows, syscall, path);
+  }
+
+  /** Count every inode again (after a load: the checkpoint and the replay built the inodes). */
+  measure(): void {
+    this.#bytes = CKPT_HEADER + this.alloc.bitmap.byteLength;
+    this.#counted.clear();
+    for (const inode of this.inodes.values()) this.#bytes += this.#inodeBytes(inode);
+    this.#refreshKeep();
+  }
+
+  #inodeBytes(inode: PoolInode): number {
+    const extents = inode.extents.length;
+    this.#counted.set(inode, extents);
+    return CKPT_INODE_FIXED + nameBytes(inode.name) + extents * EXTENT_BYTES;
+  }
+
+  /** Data allocations leave the next checkpoint's blocks, plus what one step may add to it, plus the spare. */
+  #refreshKeep(): void {
+    this.alloc.keep = this.ckptBlocksWith(STEP_BYTES) + RESERVE_SPARE;
+  }
+
   addInode(ino: number, name: string | null, ctimeMs: number): PoolInode {
     const inode = new PoolInode(ino, name, this.path, ctimeMs);
     this.inodes.set(ino, inode);
     if (name !== null) this.names.set(name, inode);
     if (ino >= this.nextIno) this.nextIno = ino + 1;
+    this.#bytes += this.#inodeBytes(inode);
+    this.#refreshKeep();
     return inode;
   }
 
+  /** Give `inode` the name `name` (null: unlinked while open), keeping the name index and the count. */
+  rename(inode: PoolInode, name: string | null): void {
+    if (inode.name !== null && this.names.get(inode.name) === inode) this.names.delete(inode.name);
+    this.#bytes += nameBytes(name) - nameBytes(inode.name);
+    inode.name = name;
+    if (name !== null) this.names.set(name, inode);
+    this.#refreshKeep();
+  }
+
+  /** Forget `inode` (its blocks were given back already). */
+  dropInode(inode: PoolInode): void {
+    if (inode.name !== null && this.names.get(inode.name) === inode) this.names.delete(inode.name);
+    this.#bytes -= CKPT_INODE_FIXED + nameBytes(inode.name) + (this.#counted.get(inode) ?? 0) * EXTENT_BYTES;
+    this.#counted.delete(inode);
+    this.inodes.delete(inode.ino);
+    this.dirtyInodes.delete(inode);
+    this.#refreshKeep();
+  }
+
+  /** `inode` changed (mappings, attributes): it goes out with the next commit, and is counted again. */
   touch(inode: PoolInode): void {
     this.dirtyInodes.add(inode);
+    this.#recount(inode);
+  }
+
+  #recount(inode: PoolInode): void {
+    const before = this.#counted.get(inode);
+    if (before === undefined) return;
+    const now = inode.extents.length;
+    if (now === before) return;
+    this.#counted.set(inode, now);
+    this.#bytes += (now - before) * EXTENT_BYTES;
+    this.#refreshKeep();
   }
 
   /** After a commit: nothing is pending, every mapping is committed. */
@@ -51,6 +161,7 @@ export class PoolState {
     if (this.dirtyInodes.size > 0) this.#clearDirty();
     if (this.namespaceOps.length > 0) this.namespaceOps.length = 0;
     this.alloc.release();
+    this.#refreshKeep();
   }
 
   #clearDirty(): void {
@@ -60,7 +171,14 @@ export class PoolState {
       inode.dirtyHi = 0;
       inode.attrDirty = false;
       inode.timeDirty = false;
+      // Committed extents may merge with their neighbours.
+      this.#recount(inode);
     }
     this.dirtyInodes.clear();
   }
+}
+
+/** UTF-8 bytes of a name as stored (names are well-formed, so this is exact). */
+function nameBytes(name: string | null): number {
+  return name === null ? 0 : Buffer.byteLength(name, 'utf8');
 }

@@ -18,11 +18,25 @@ export interface PoolFormatOptions {
   readonly progress?: (done: number, total: number) => void;
 }
 
+/** What only the making of a pool's file or device decides (`Pool.create`, `Pool.open` with `create`). */
+export interface PoolMediaOptions {
+  /**
+   * Permission bits of a pool file this call creates (the umask still applies); an existing file keeps
+   * its mode. Default 0o600: a pool holds one service's named files, readable by nobody else unless asked.
+   */
+  readonly mode?: number;
+  /**
+   * Format a device-dax that sysfs says is volatile memory (soft-reserved or CXL RAM, an nvdimm volatile
+   * region): its pool is lost at power off. Without it that is `ERR_PMEMDAX_VOLATILE`.
+   */
+  readonly allowVolatile?: boolean;
+}
+
 /**
  * `Pool.create` on a path: a missing file is created and sized; an empty or blank existing file, or a
  * device-dax, is formatted at its size (an ordinary file smaller than `size` is grown first).
  */
-export interface PoolCreateOptions extends PoolFormatOptions, PoolLockOptions {
+export interface PoolCreateOptions extends PoolFormatOptions, PoolLockOptions, PoolMediaOptions {
   /** Pool bytes. Required for a missing or empty file; device-dax and other existing files keep their size. */
   readonly size?: number;
   /**
@@ -33,7 +47,7 @@ export interface PoolCreateOptions extends PoolFormatOptions, PoolLockOptions {
 }
 
 /** `Pool.open(path, { create })`: the pool to make when there is none yet. */
-export interface PoolOpenCreateOptions extends PoolFormatOptions {
+export interface PoolOpenCreateOptions extends PoolFormatOptions, PoolMediaOptions {
   /**
    * Bytes of a new pool file. A file that is missing, empty or blank (all zeros in its first 1 MiB, or a
    * format that never finished) is sized to it and formatted; an existing pool is opened at its own size.

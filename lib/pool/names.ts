@@ -1,0 +1,41 @@
+import { poolError } from './errors';
+import { NAME_MAX } from './layout';
+
+/** A lone surrogate: with the `u` flag a well-formed pair is one code point and does not match. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/**
+ * Is `text` well-formed Unicode (no lone surrogate)? Only then does its UTF-8 encoding decode back to
+ * the same string: an ill-formed one is stored with U+FFFD in place of each lone surrogate, so two
+ * different strings would become one name, and a name would change across a reopen.
+ */
+export function wellFormed(text: string): boolean {
+  return !LONE_SURROGATE.test(text);
+}
+
+function typeError(what: string): TypeError {
+  return Object.assign(new TypeError(`The "${what}" argument must be a string`), { code: 'ERR_INVALID_ARG_TYPE' });
+}
+
+/**
+ * A file name as the pool stores it: a string of well-formed Unicode, 1..255 bytes of UTF-8, no NUL
+ * (`EINVAL`; `ENAMETOOLONG` past 255 bytes). Such a name and its stored bytes map one to one, so the
+ * in-memory index, keyed by the string, is keyed by the bytes on the media.
+ */
+export function checkName(name: unknown, syscall: string, pool: string): string {
+  if (typeof name !== 'string') throw typeError('name');
+  if (name.length === 0 || name.includes('\0') || !wellFormed(name)) throw poolError('EINVAL', syscall, `${pool}:${printable(name)}`);
+  if (Buffer.byteLength(name) > NAME_MAX) throw poolError('ENAMETOOLONG', syscall, `${pool}:${printable(name.slice(0, 32))}…`);
+  return name;
+}
+
+/** A `list` prefix: the rules of a name, except that it may be empty. */
+export function checkPrefix(prefix: unknown, pool: string): string {
+  if (typeof prefix !== 'string') throw typeError('prefix');
+  return prefix === '' ? prefix : checkName(prefix, 'scandir', pool);
+}
+
+/** A name for an error message: lone surrogates and NULs shown as escapes, so the message is valid text. */
+function printable(name: string): string {
+  return name.replace(/[\uD800-\uDFFF\0]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
