@@ -51,9 +51,24 @@ export interface NativeHotPath {
   copySafe(offset: number, target: ArrayBufferView): void;
 }
 
+/** A native device as the shared hot functions take it (an External; opaque to TypeScript). */
+export type NativeHotHandle = { readonly __nativeHotHandle: unique symbol };
+
+/** The hot functions, made once per environment: each takes a device's handle first (see lib/device/hot-path.ts). */
+export interface NativeSharedHotPath {
+  flush(handle: NativeHotHandle, offset: number, length: number): void;
+  drain(handle: NativeHotHandle): void;
+  persist(handle: NativeHotHandle, offset: number, length: number): void;
+  persistRanges(handle: NativeHotHandle, pairs: Float64Array): void;
+  copy(handle: NativeHotHandle, offset: number, src: ArrayBufferView, flags: number): void;
+  move(handle: NativeHotHandle, dst: number, src: number, length: number, flags: number): void;
+  fill(handle: NativeHotHandle, offset: number, value: number, length: number, flags: number): void;
+  copySafe(handle: NativeHotHandle, offset: number, target: ArrayBufferView): void;
+}
+
 export interface NativeDevice {
   info(): NativeDeviceInfo;
-  hot(): NativeHotPath;
+  hot(): NativeHotHandle;
   window(index: number): ArrayBuffer;
   badblocks(): Float64Array;
   clearBadblocks(offset: number, length: number, data: ArrayBufferView | undefined): void;
@@ -91,10 +106,10 @@ export interface NativeRegion {
 }
 
 export interface NativeBinding {
-  NativeDevice: new (
+  NativeDevice: { readonly hotPath: NativeSharedHotPath } & (new (
     path: string, create: boolean, size: number, readonly: boolean, windowBytes: number, lock: NativeLock, growExisting: boolean,
     mode: number,
-  ) => NativeDevice;
+  ) => NativeDevice);
   NativeRegion: new (length: number, alignment: number, trapGranule: number) => NativeRegion;
   cpuInfo(): NativeCpuInfo;
 }

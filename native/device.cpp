@@ -15,6 +15,7 @@
 #include "badblocks.h"
 #include "errors.h"
 #include "flush.h"
+#include "oom.h"
 #include "sigbus.h"
 
 namespace pmemdax {
@@ -118,20 +119,26 @@ void MappedSource::Release() {
   fd = -1;
 }
 
+template <Napi::Value (Device::*Method)(const Napi::CallbackInfo&)>
+Napi::Value Device::Safe(const Napi::CallbackInfo& info) {
+  return CatchOutOfMemory<Napi::Value>(info.Env(), [&] { return (this->*Method)(info); });
+}
+
 Napi::Function Device::Init(Napi::Env env) {
   return DefineClass(env, "NativeDevice",
                      {
-                         InstanceMethod("info", &Device::Info),
-                         InstanceMethod("window", &Device::Window),
-                         InstanceMethod("hot", &Device::Hot),
-                         InstanceMethod("badblocks", &Device::Badblocks),
-                         InstanceMethod("clearBadblocks", &Device::ClearBadblocks),
-                         InstanceMethod("deepFlush", &Device::DeepFlush),
-                         InstanceMethod("stats", &Device::Stats),
-                         InstanceMethod("lock", &Device::Lock),
-                         InstanceMethod("unlock", &Device::Unlock),
-                         InstanceMethod("unlinkCreated", &Device::UnlinkCreated),
-                         InstanceMethod("close", &Device::Close),
+                         InstanceMethod("info", &Device::Safe<&Device::Info>),
+                         InstanceMethod("window", &Device::Safe<&Device::Window>),
+                         InstanceMethod("hot", &Device::Safe<&Device::Hot>),
+                         InstanceMethod("badblocks", &Device::Safe<&Device::Badblocks>),
+                         InstanceMethod("clearBadblocks", &Device::Safe<&Device::ClearBadblocks>),
+                         InstanceMethod("deepFlush", &Device::Safe<&Device::DeepFlush>),
+                         InstanceMethod("stats", &Device::Safe<&Device::Stats>),
+                         InstanceMethod("lock", &Device::Safe<&Device::Lock>),
+                         InstanceMethod("unlock", &Device::Safe<&Device::Unlock>),
+                         InstanceMethod("unlinkCreated", &Device::Safe<&Device::UnlinkCreated>),
+                         InstanceMethod("close", &Device::Safe<&Device::Close>),
+                         StaticValue("hotPath", HotPath(env)),
                      });
 }
 
@@ -311,7 +318,10 @@ void Device::Shutdown(Napi::Env* env) {
       }
     }
   }
-  windows_.clear();
+  // The handle may wait a while for the garbage collector: it keeps its path (for errors) and no more.
+  std::vector<Napi::Reference<Napi::ArrayBuffer>>().swap(windows_);
+  std::vector<std::string>().swap(notes_);
+  src_ = SourceInfo{};
   base_ = nullptr;
   if (mapped_) mapped_->Release();
   mapped_.reset();
@@ -477,10 +487,25 @@ bool ViewArg(napi_env env, napi_value v, const char* what, uint8_t** data, size_
   return false;
 }
 
+// The hot functions are made once per environment and take the device's handle (hot()) first; argv gets
+// the arguments after it. A handle that is not one (only code reaching into the addon can pass one) throws.
 Device* HotArgs(napi_env env, napi_callback_info info, napi_value* argv, size_t n) {
-  void* data = nullptr;
-  napi_get_cb_info(env, info, &n, argv, nullptr, &data);
-  return static_cast<Device*>(data);
+  napi_value all[5];
+  size_t count = n + 1;
+  napi_get_cb_info(env, info, &count, all, nullptr, nullptr);
+  void* device = nullptr;
+  napi_valuetype type = napi_undefined;
+  if (napi_typeof(env, all[0], &type) != napi_ok || type != napi_external || napi_get_value_external(env, all[0], &device) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "the first argument must be a device handle from hot()");
+    return nullptr;
+  }
+  for (size_t i = 0; i < n; ++i) argv[i] = all[i + 1];
+  return static_cast<Device*>(device);
+}
+
+template <napi_callback Callback>
+napi_value SafeHot(napi_env env, napi_callback_info info) {
+  return CatchOutOfMemory<napi_value>(env, [&] { return Callback(env, info); });
 }
 
 }  // namespace
@@ -514,6 +539,7 @@ uint32_t Device::StoreFlags(uint32_t flags) const { return granularity_ == Granu
 napi_value Device::HotFlush(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   Device* self = HotArgs(env, info, argv, 2);
+  if (self == nullptr) return nullptr;
   double off = D(env, argv[0]), len = D(env, argv[1]);
   if (!self->HotRange(env, off, len)) return nullptr;
   uint64_t o = static_cast<uint64_t>(off), n = static_cast<uint64_t>(len);
@@ -529,6 +555,7 @@ napi_value Device::HotFlush(napi_env env, napi_callback_info info) {
 
 napi_value Device::HotDrain(napi_env env, napi_callback_info info) {
   Device* self = HotArgs(env, info, nullptr, 0);
+  if (self == nullptr) return nullptr;
   if (self->CheckOpen(Napi::Env(env))) self->Fence();
   return nullptr;
 }
@@ -536,6 +563,7 @@ napi_value Device::HotDrain(napi_env env, napi_callback_info info) {
 napi_value Device::HotPersist(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   Device* self = HotArgs(env, info, argv, 2);
+  if (self == nullptr) return nullptr;
   double off = D(env, argv[0]), len = D(env, argv[1]);
   if (!self->HotRange(env, off, len)) return nullptr;
   uint64_t o = static_cast<uint64_t>(off), n = static_cast<uint64_t>(len);
@@ -544,14 +572,24 @@ napi_value Device::HotPersist(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// persistRanges(Float64Array [offset0, length0, offset1, length1, …]): one fence for the whole batch.
+// persistRanges(Float64Array [offset0, length0, offset1, length1, …]): one fence for the whole batch. The
+// pairs are read once, into memory of our own: a SharedArrayBuffer can change between a check and a use.
 napi_value Device::HotPersistRanges(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   Device* self = HotArgs(env, info, argv, 1);
-  double* r = nullptr;
+  if (self == nullptr) return nullptr;
+  uint8_t* bytes = nullptr;
   size_t count = 0;
-  if (!ViewArg(env, argv[0], "ranges", reinterpret_cast<uint8_t**>(&r), &count)) return nullptr;
+  if (!ViewArg(env, argv[0], "ranges", &bytes, &count)) return nullptr;
   size_t n = count / sizeof(double) / 2;
+  double small[64];
+  std::vector<double> large;
+  double* r = small;
+  if (2 * n > sizeof small / sizeof small[0]) {
+    large.resize(2 * n);
+    r = large.data();
+  }
+  std::memcpy(r, bytes, 2 * n * sizeof(double));
   for (size_t i = 0; i < n; ++i) {
     if (!self->HotRange(env, r[2 * i], r[2 * i + 1])) return nullptr;
   }
@@ -571,6 +609,7 @@ napi_value Device::HotPersistRanges(napi_env env, napi_callback_info info) {
 napi_value Device::HotCopy(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   Device* self = HotArgs(env, info, argv, 3);
+  if (self == nullptr) return nullptr;
   uint8_t* src = nullptr;
   size_t len = 0;
   if (!ViewArg(env, argv[1], "source", &src, &len)) return nullptr;
@@ -591,6 +630,7 @@ napi_value Device::HotCopy(napi_env env, napi_callback_info info) {
 napi_value Device::HotMove(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   Device* self = HotArgs(env, info, argv, 4);
+  if (self == nullptr) return nullptr;
   double dst = D(env, argv[0]), src = D(env, argv[1]), len = D(env, argv[2]);
   uint32_t flags = static_cast<uint32_t>(D(env, argv[3]));
   if (!self->CheckWritable(Napi::Env(env)) || !self->HotRange(env, dst, len) || !self->HotRange(env, src, len)) return nullptr;
@@ -605,6 +645,7 @@ napi_value Device::HotMove(napi_env env, napi_callback_info info) {
 napi_value Device::HotFill(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   Device* self = HotArgs(env, info, argv, 4);
+  if (self == nullptr) return nullptr;
   double off = D(env, argv[0]), len = D(env, argv[2]);
   uint8_t value = static_cast<uint8_t>(static_cast<uint32_t>(D(env, argv[1])));
   uint32_t flags = static_cast<uint32_t>(D(env, argv[3]));
@@ -623,6 +664,7 @@ napi_value Device::HotFill(napi_env env, napi_callback_info info) {
 napi_value Device::HotCopySafe(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   Device* self = HotArgs(env, info, argv, 2);
+  if (self == nullptr) return nullptr;
   uint8_t* dst = nullptr;
   size_t len = 0;
   if (!ViewArg(env, argv[1], "target", &dst, &len)) return nullptr;
@@ -636,21 +678,31 @@ napi_value Device::HotCopySafe(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// hot() -> { flush, drain, persist, persistRanges, copy, move, fill, copySafe } bound to this device.
+// hot() -> this device's handle for the hot functions: an External with no finalizer, so a device costs
+// the garbage collector nothing native (functions made per device each left a native record that only
+// the next turn of the event loop freed).
 Napi::Value Device::Hot(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+  napi_value handle;
+  if (napi_create_external(info.Env(), this, nullptr, nullptr, &handle) != napi_ok) return info.Env().Undefined();
+  return Napi::Value(info.Env(), handle);
+}
+
+// NativeDevice.hotPath -> { flush, drain, persist, persistRanges, copy, move, fill, copySafe }, made once
+// per environment; each takes a handle from hot() first.
+Napi::Object Device::HotPath(Napi::Env env) {
   Napi::Object o = Napi::Object::New(env);
   struct Entry {
     const char* name;
     napi_callback cb;
   };
   static const Entry kEntries[] = {
-      {"flush", HotFlush}, {"drain", HotDrain}, {"persist", HotPersist}, {"persistRanges", HotPersistRanges},
-      {"copy", HotCopy},   {"move", HotMove},   {"fill", HotFill},       {"copySafe", HotCopySafe},
+      {"flush", SafeHot<HotFlush>}, {"drain", SafeHot<HotDrain>}, {"persist", SafeHot<HotPersist>},
+      {"persistRanges", SafeHot<HotPersistRanges>}, {"copy", SafeHot<HotCopy>}, {"move", SafeHot<HotMove>},
+      {"fill", SafeHot<HotFill>}, {"copySafe", SafeHot<HotCopySafe>},
   };
   for (const Entry& e : kEntries) {
     napi_value fn;
-    if (napi_create_function(env, e.name, NAPI_AUTO_LENGTH, e.cb, this, &fn) != napi_ok) return env.Undefined();
+    if (napi_create_function(env, e.name, NAPI_AUTO_LENGTH, e.cb, nullptr, &fn) != napi_ok) return o;
     o.Set(e.name, Napi::Value(env, fn));
   }
   return o;

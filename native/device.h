@@ -70,6 +70,10 @@ class Device : public Napi::ObjectWrap<Device> {
   Napi::Value Unlock(const Napi::CallbackInfo& info);
   Napi::Value UnlinkCreated(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  // Every method is registered through Safe: an allocation failure becomes a JavaScript ENOMEM.
+  template <Napi::Value (Device::*Method)(const Napi::CallbackInfo&)>
+  Napi::Value Safe(const Napi::CallbackInfo& info);
+  static Napi::Object HotPath(Napi::Env env);
 
   // Hot path, bound to this device by Hot(): see device.cpp.
   static napi_value HotFlush(napi_env env, napi_callback_info info);

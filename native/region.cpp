@@ -3,12 +3,16 @@
 #include <sys/mman.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cmath>
+#include <new>
 #include <string>
+#include <vector>
 
 #include "device.h"
 #include "errors.h"
 #include "mapping.h"
+#include "oom.h"
 
 namespace pmemdax {
 
@@ -43,15 +47,15 @@ void Reservation::Release() {
 Napi::Function Region::Init(Napi::Env env) {
   return DefineClass(env, "NativeRegion",
                      {
-                         InstanceMethod("buffer", &Region::Buffer),
-                         InstanceMethod("mapDevice", &Region::MapDevice),
-                         InstanceMethod("mapZero", &Region::MapZero),
-                         InstanceMethod("mapAnon", &Region::MapAnon),
-                         InstanceMethod("protect", &Region::Protect),
-                         InstanceMethod("release", &Region::Release),
-                         InstanceMethod("harvest", &Region::Harvest),
-                         InstanceMethod("stats", &Region::Stats),
-                         InstanceMethod("unmap", &Region::Unmap),
+                         InstanceMethod("buffer", &Region::Safe<&Region::Buffer>),
+                         InstanceMethod("mapDevice", &Region::Safe<&Region::MapDevice>),
+                         InstanceMethod("mapZero", &Region::Safe<&Region::MapZero>),
+                         InstanceMethod("mapAnon", &Region::Safe<&Region::MapAnon>),
+                         InstanceMethod("protect", &Region::Safe<&Region::Protect>),
+                         InstanceMethod("release", &Region::Safe<&Region::Release>),
+                         InstanceMethod("harvest", &Region::Safe<&Region::Harvest>),
+                         InstanceMethod("stats", &Region::Safe<&Region::Stats>),
+                         InstanceMethod("unmap", &Region::Safe<&Region::Unmap>),
                      });
 }
 
@@ -59,10 +63,30 @@ Napi::Function Region::Init(Napi::Env env) {
 // address space at an `alignment`-aligned address, so 2 MiB device extents can sit at 2 MiB-aligned places.
 // A write trap opens `trapGranule` bytes around the faulting page (4 KiB, or the device-dax alignment).
 Region::Region(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Region>(info) {
+  CatchOutOfMemory<bool>(info.Env(), [&] {
+    Construct(info);
+    return true;
+  });
+  // A constructor that threw leaves nothing reserved: the object is unreachable and may be finalized late.
+  bool pending = false;
+  napi_is_exception_pending(info.Env(), &pending);
+  if (pending) Teardown(nullptr);
+}
+
+template <Napi::Value (Region::*Method)(const Napi::CallbackInfo&)>
+Napi::Value Region::Safe(const Napi::CallbackInfo& info) {
+  return CatchOutOfMemory<Napi::Value>(info.Env(), [&] { return (this->*Method)(info); });
+}
+
+void Region::Construct(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   double len = Arg(info, 0), align = Arg(info, 1), granule = info.Length() > 2 ? Arg(info, 2) : kPage;
   if (!(len > 0 && std::fmod(len, kPage) == 0 && align >= kPage && std::fmod(align, kPage) == 0)) {
     RangeErr(env, "a region is a positive number of pages at a page-multiple alignment").ThrowAsJavaScriptException();
+    return;
+  }
+  if (len > static_cast<double>(kMaxRegionBytes) || align > static_cast<double>(kMaxRegionBytes)) {
+    RangeErr(env, "a region is at most 4 GiB (4294967296 bytes) at an alignment of at most 4 GiB").ThrowAsJavaScriptException();
     return;
   }
   size_t granule_pages = granule >= kPage ? static_cast<size_t>(granule / kPage) : 0;
@@ -71,24 +95,24 @@ Region::Region(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Region>(info) 
     return;
   }
   size_t length = static_cast<size_t>(len), alignment = static_cast<size_t>(align);
+  mem_ = std::make_shared<Reservation>();
   void* start = ReserveAligned(length, alignment);
   if (start == nullptr) {
+    mem_.reset();
     ErrnoError(env, errno, "mmap").ThrowAsJavaScriptException();
     return;
   }
-  mem_ = std::make_shared<Reservation>();
   mem_->base = static_cast<uint8_t*>(start);
   mem_->length = length;
 
   size_t pages = length / kPage;
-  trap_state_.reset(new std::atomic<uint8_t>[pages]);
-  for (size_t i = 0; i < pages; ++i) trap_state_[i].store(kTrapOff, std::memory_order_relaxed);
-  trap_log_.reset(new uint32_t[pages]);
+  chunk_count_ = (pages + kTrapChunkPages - 1) / kTrapChunkPages;
+  trap_chunks_.reset(new std::atomic<TrapChunk*>[chunk_count_]);
+  for (size_t i = 0; i < chunk_count_; ++i) trap_chunks_[i].store(nullptr, std::memory_order_relaxed);
   traps_.base = reinterpret_cast<uintptr_t>(start);
   traps_.pages = pages;
   traps_.granule_pages = granule_pages;
-  traps_.state = trap_state_.get();
-  traps_.log = trap_log_.get();
+  traps_.chunks = trap_chunks_.get();
   if (!RegisterTraps(&traps_)) {
     mem_.reset();
     PmemdaxError(env, "ERR_PMEMDAX_TOO_MANY_REGIONS", "too many regions are mapped at once (4096)").ThrowAsJavaScriptException();
@@ -109,6 +133,25 @@ void Region::Teardown(Napi::Env* env) {
   buffer_.Reset();
   if (mem_) mem_->Release();
   mem_.reset();
+  FreeTraps();
+}
+
+void Region::FreeTraps() {
+  for (size_t i = 0; i < chunk_count_; ++i) delete trap_chunks_[i].exchange(nullptr, std::memory_order_acq_rel);
+  trap_chunks_.reset();
+  chunk_count_ = 0;
+  traps_.chunks = nullptr;
+}
+
+bool Region::EnsureTraps(size_t first_page, size_t pages) {
+  if (pages == 0) return true;
+  for (size_t c = first_page / kTrapChunkPages; c <= (first_page + pages - 1) / kTrapChunkPages; ++c) {
+    if (trap_chunks_[c].load(std::memory_order_relaxed) != nullptr) continue;
+    auto* chunk = new (std::nothrow) TrapChunk();
+    if (chunk == nullptr) return false;
+    trap_chunks_[c].store(chunk, std::memory_order_release);
+  }
+  return true;
 }
 
 bool Region::CheckPages(Napi::Env env, double offset, double length) {
@@ -126,8 +169,12 @@ bool Region::CheckPages(Napi::Env env, double offset, double length) {
   return false;
 }
 
+// Pages without trap state are off already; arming goes through EnsureTraps first.
 void Region::SetTraps(size_t first_page, size_t pages, TrapState state) {
-  for (size_t i = first_page; i < first_page + pages; ++i) trap_state_[i].store(state, std::memory_order_release);
+  for (size_t i = first_page; i < first_page + pages; ++i) {
+    TrapChunk* c = trap_chunks_[i / kTrapChunkPages].load(std::memory_order_relaxed);
+    if (c != nullptr) c->state[i % kTrapChunkPages].store(state, std::memory_order_release);
+  }
 }
 
 // buffer() -> the one ArrayBuffer over the whole region.
@@ -183,6 +230,11 @@ Napi::Value Region::MapDevice(const Napi::CallbackInfo& info) {
   }
   uint8_t* at = mem_->base + static_cast<uint64_t>(off);
   size_t n = static_cast<size_t>(len);
+  const bool trapped = access == kTrapWrite || access == kPrivateTrap;
+  if (trapped && !EnsureTraps(static_cast<size_t>(off) / kPage, n / kPage)) {
+    ThrowOutOfMemory(env);
+    return env.Undefined();
+  }
   if (mmap(at, n, prot, flags, dev->Fd(), static_cast<off_t>(dev_off)) == MAP_FAILED) {
     int err = errno;
     // The reservation must not be left with a hole in it.
@@ -192,7 +244,7 @@ Napi::Value Region::MapDevice(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   size_t first = static_cast<size_t>(off) / kPage, pages = n / kPage;
-  SetTraps(first, pages, access == kTrapWrite || access == kPrivateTrap ? kTrapArmed : kTrapOff);
+  SetTraps(first, pages, trapped ? kTrapArmed : kTrapOff);
   ++inserts_;
   return env.Undefined();
 }
@@ -235,6 +287,10 @@ Napi::Value Region::Protect(const Napi::CallbackInfo& info) {
   int access = static_cast<int>(Arg(info, 2));
   if (!CheckPages(env, off, len)) return env.Undefined();
   size_t first = static_cast<size_t>(off) / kPage, pages = static_cast<size_t>(len) / kPage;
+  if (access == kTrapWrite && !EnsureTraps(first, pages)) {
+    ThrowOutOfMemory(env);
+    return env.Undefined();
+  }
   // Arm before write-protecting would let a racing store slip through unlogged; disarm after opening up.
   if (access != kTrapWrite) SetTraps(first, pages, kTrapOff);
   if (mprotect(mem_->base + static_cast<uint64_t>(off), static_cast<size_t>(len), ProtOf(access)) != 0) {
@@ -261,10 +317,19 @@ Napi::Value Region::Release(const Napi::CallbackInfo& info) {
 // harvest() -> Float64Array of region page indices written through trap pages since the last harvest.
 Napi::Value Region::Harvest(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  uint32_t n = traps_.log_count.exchange(0, std::memory_order_acq_rel);
-  if (n > traps_.pages) n = static_cast<uint32_t>(traps_.pages);
-  Napi::Float64Array out = Napi::Float64Array::New(env, n);
-  for (uint32_t i = 0; i < n; ++i) out[i] = trap_log_[i];
+  // (sequence, region page) of every logged store; sorting by sequence restores trap order across chunks.
+  std::vector<std::pair<uint64_t, uint32_t>> logged;
+  for (size_t c = 0; c < chunk_count_; ++c) {
+    TrapChunk* chunk = trap_chunks_[c].load(std::memory_order_acquire);
+    if (chunk == nullptr) continue;
+    uint32_t n = std::min<uint32_t>(chunk->log_count.exchange(0, std::memory_order_acq_rel), kTrapChunkPages);
+    for (uint32_t i = 0; i < n; ++i) {
+      logged.emplace_back(chunk->log[i] >> 16, static_cast<uint32_t>(c * kTrapChunkPages + (chunk->log[i] & 0xffff)));
+    }
+  }
+  std::sort(logged.begin(), logged.end());
+  Napi::Float64Array out = Napi::Float64Array::New(env, logged.size());
+  for (size_t i = 0; i < logged.size(); ++i) out[i] = logged[i].second;
   return out;
 }
 

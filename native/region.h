@@ -19,6 +19,10 @@ struct Reservation {
   ~Reservation() { Release(); }
 };
 
+// The largest region: one ArrayBuffer covers it, and V8 makes none larger than 4 GiB on every Node the
+// package supports (a larger request used to abort the process inside ArrayBuffer creation).
+constexpr uint64_t kMaxRegionBytes = 1ull << 32;
+
 class Region : public Napi::ObjectWrap<Region> {
  public:
   static Napi::Function Init(Napi::Env env);
@@ -36,14 +40,22 @@ class Region : public Napi::ObjectWrap<Region> {
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Unmap(const Napi::CallbackInfo& info);
 
+  // Every method is registered through Safe: an allocation failure becomes a JavaScript ENOMEM.
+  template <Napi::Value (Region::*Method)(const Napi::CallbackInfo&)>
+  Napi::Value Safe(const Napi::CallbackInfo& info);
+  void Construct(const Napi::CallbackInfo& info);
+
   bool CheckPages(Napi::Env env, double offset, double length);
+  // Makes the trap state of the pages exist (before anything is armed there); false when memory ran out.
+  bool EnsureTraps(size_t first_page, size_t pages);
   void SetTraps(size_t first_page, size_t pages, TrapState state);
+  void FreeTraps();
   void Teardown(Napi::Env* env);
 
   std::shared_ptr<Reservation> mem_;
   TrapTable traps_;
-  std::unique_ptr<std::atomic<uint8_t>[]> trap_state_;
-  std::unique_ptr<uint32_t[]> trap_log_;
+  std::unique_ptr<std::atomic<TrapChunk*>[]> trap_chunks_;
+  size_t chunk_count_ = 0;
   bool registered_ = false;
   Napi::Reference<Napi::ArrayBuffer> buffer_;
   uint64_t inserts_ = 0;

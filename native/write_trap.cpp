@@ -21,6 +21,11 @@ std::atomic<TrapTable*> g_tables[kMaxRegions];
 std::atomic<size_t> g_used{0};  // slots at and above this were never used: the handler stops there
 struct sigaction g_previous;
 
+std::atomic<uint8_t>* StateOf(const TrapTable* t, size_t page) {
+  TrapChunk* c = t->chunks[page / kTrapChunkPages].load(std::memory_order_acquire);
+  return c == nullptr ? nullptr : &c->state[page % kTrapChunkPages];
+}
+
 void OnSigsegv(int sig, siginfo_t* info, void* ctx) {
   auto addr = reinterpret_cast<uintptr_t>(info->si_addr);
   size_t used = g_used.load(std::memory_order_acquire);
@@ -28,15 +33,21 @@ void OnSigsegv(int sig, siginfo_t* info, void* ctx) {
     TrapTable* t = g_tables[i].load(std::memory_order_acquire);
     if (t == nullptr || addr < t->base || addr >= t->base + t->pages * kPage) continue;
     size_t page = (addr - t->base) / kPage;
+    std::atomic<uint8_t>* state = StateOf(t, page);
+    if (state == nullptr) break;  // never armed: a real fault
     uint8_t expected = kTrapArmed;
-    if (t->state[page].compare_exchange_strong(expected, kTrapFiring)) {
+    if (state->compare_exchange_strong(expected, kTrapFiring)) {
       // mprotect is a plain system call and safe here; the log slot is ours alone (one entry per arming).
       size_t first = page & ~(t->granule_pages - 1);
       if (mprotect(reinterpret_cast<void*>(t->base + first * kPage), t->granule_pages * kPage, PROT_READ | PROT_WRITE) == 0) {
-        uint32_t slot = t->log_count.fetch_add(1, std::memory_order_relaxed);
-        if (slot < t->pages) t->log[slot] = static_cast<uint32_t>(page);
+        TrapChunk* c = t->chunks[page / kTrapChunkPages].load(std::memory_order_acquire);
+        uint32_t slot = c->log_count.fetch_add(1, std::memory_order_relaxed);
+        uint64_t seq = t->sequence.fetch_add(1, std::memory_order_relaxed);
+        if (slot < kTrapChunkPages) c->log[slot] = (seq << 16) | (page % kTrapChunkPages);
         t->traps.fetch_add(1, std::memory_order_relaxed);
-        for (size_t p = first; p < first + t->granule_pages; ++p) t->state[p].store(kTrapOff, std::memory_order_release);
+        for (size_t p = first; p < first + t->granule_pages; ++p) {
+          if (std::atomic<uint8_t>* s = StateOf(t, p)) s->store(kTrapOff, std::memory_order_release);
+        }
         return;
       }
       // The store cannot be allowed and the process is about to die of it: say why, with what a
@@ -49,7 +60,7 @@ void OnSigsegv(int sig, siginfo_t* info, void* ctx) {
       const bool no_mem = errno == ENOMEM;
       ssize_t ignored = write(2, no_mem ? kMapCount : kOther, no_mem ? sizeof kMapCount - 1 : sizeof kOther - 1);
       (void)ignored;
-      t->state[page].store(kTrapArmed, std::memory_order_release);
+      state->store(kTrapArmed, std::memory_order_release);
       break;
     }
     if (expected == kTrapFiring) return;  // another thread is opening this page; retry the access

@@ -134,7 +134,7 @@ export class Device implements DaxDevice, Disposable {
     if (options.growExisting !== undefined && typeof options.growExisting !== 'boolean') {
       throw Object.assign(new TypeError('The "growExisting" option must be a boolean'), { code: 'ERR_INVALID_ARG_TYPE' });
     }
-    const mode = options.mode ?? DEFAULT_FILE_MODE;
+    const mode = options.mode === undefined ? DEFAULT_FILE_MODE : options.mode;
     checkMode(mode);
     const nativeDevice = new native.NativeDevice(
       path, options.create === true, size, options.readonly === true, windowBytes, lock, options.growExisting !== false, mode,

@@ -1,9 +1,19 @@
 import { nativeHandleOf, type Device } from '../device/device';
 import { native, NativeAccess, type NativeRegion } from '../native';
 import { PmemdaxError } from '../errors';
+import { registerMapping } from '../device/mapped-memory';
 import { checkIndex, rangeError } from '../device/validate';
 
 export const VM_PAGE = 4096;
+/** The largest address space (and so region): one ArrayBuffer covers it, and V8 makes none larger. */
+export const MAX_ADDRESS_SPACE = 2 ** 32;
+
+/** What the library's own copies may do with a page (see mapped-memory.ts). */
+/** Store: loads and stores (a store to a trap page is caught and allowed). */
+const PageReach = { None: 0, Load: 1, Store: 2 } as const;
+type PageReach = (typeof PageReach)[keyof typeof PageReach];
+
+const REACH: Record<PageAccess, PageReach> = { none: PageReach.None, read: PageReach.Load, write: PageReach.Store, trap: PageReach.Store };
 
 /** How a range of an address space may be touched. `trap`: read-only until a first store, which is logged. */
 export type PageAccess = 'none' | 'read' | 'write' | 'trap';
@@ -25,6 +35,8 @@ export class AddressSpace {
   /** The whole range; touching a page that holds nothing kills the process (SIGSEGV), as it would in C. */
   readonly bytes: Uint8Array;
   readonly #native: NativeRegion;
+  /** PageReach of every page, for refusing library copies the pages cannot take. */
+  readonly #reach: Uint8Array;
   #unmapped = false;
 
   /**
@@ -43,9 +55,15 @@ export class AddressSpace {
       }
     }
     if (length % trapGranule !== 0) throw rangeError(`An address space is whole trap granules (${trapGranule} bytes)`);
+    if (length > MAX_ADDRESS_SPACE || alignment > MAX_ADDRESS_SPACE) {
+      throw rangeError(`An address space and its alignment are at most ${MAX_ADDRESS_SPACE} bytes (4 GiB), received ${Math.max(length, alignment)}`);
+    }
     this.length = length;
     this.#native = new native.NativeRegion(length, alignment, trapGranule);
-    this.bytes = new Uint8Array(this.#native.buffer());
+    this.#reach = new Uint8Array(length / VM_PAGE);
+    const buffer = this.#native.buffer();
+    registerMapping(buffer, (offset, bytes, write) => this.#reachable(offset, bytes, write));
+    this.bytes = new Uint8Array(buffer);
   }
 
   get unmapped(): boolean {
@@ -67,29 +85,34 @@ export class AddressSpace {
     this.#checkOpen();
     const mode = access === 'private-trap' ? NativeAccess.PrivateTrapWrite : ACCESS[access];
     this.#native.mapDevice(offset, nativeHandleOf(device), deviceOffset, length, mode);
+    this.#setReach(offset, length, access === 'read' ? PageReach.Load : PageReach.Store);
   }
 
   /** Read-only zero pages (a hole, or an unwritten extent). */
   mapZero(offset: number, length: number): void {
     this.#checkOpen();
     this.#native.mapZero(offset, length);
+    this.#setReach(offset, length, PageReach.Load);
   }
 
   /** Private, writable, zero-filled anonymous pages (copy-on-write targets). */
   mapAnonymous(offset: number, length: number): void {
     this.#checkOpen();
     this.#native.mapAnon(offset, length);
+    this.#setReach(offset, length, PageReach.Store);
   }
 
   protect(offset: number, length: number, access: PageAccess): void {
     this.#checkOpen();
     this.#native.protect(offset, length, ACCESS[access]);
+    this.#setReach(offset, length, REACH[access]);
   }
 
   /** Takes whatever is mapped at the range away; the pages become inaccessible again. */
   release(offset: number, length: number): void {
     this.#checkOpen();
     this.#native.release(offset, length);
+    this.#setReach(offset, length, PageReach.None);
   }
 
   /** Byte offsets of the pages stored to through `trap` pages since the last call, in trap order. */
@@ -112,5 +135,17 @@ export class AddressSpace {
 
   #checkOpen(): void {
     if (this.#unmapped) throw new PmemdaxError('ERR_PMEMDAX_CLOSED', 'the address space is unmapped');
+  }
+
+  // Called after the native call succeeded, which checked the range.
+  #setReach(offset: number, length: number, reach: PageReach): void {
+    this.#reach.fill(reach, offset / VM_PAGE, (offset + length) / VM_PAGE);
+  }
+
+  #reachable(offset: number, length: number, write: boolean): boolean {
+    const need = write ? PageReach.Store : PageReach.Load;
+    const end = Math.ceil((offset + length) / VM_PAGE);
+    for (let page = Math.floor(offset / VM_PAGE); page < end; page++) if ((this.#reach[page] ?? PageReach.None) < need) return false;
+    return true;
   }
 }

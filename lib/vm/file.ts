@@ -1,4 +1,5 @@
 import { Device } from '../device/device';
+import { rangeError } from '../device/validate';
 import { daxBreakLayout } from '../dax/break-layout';
 import { EntryKind } from '../dax/entry';
 import { daxError } from '../dax/errors';
@@ -12,7 +13,7 @@ import { PmemdaxError } from '../errors';
 import { PMD_ORDER } from '../iomap/constants';
 import { Errno } from '../iomap/errno';
 import type { IomapOps } from '../iomap/types';
-import { VM_PAGE } from './address-space';
+import { MAX_ADDRESS_SPACE, VM_PAGE } from './address-space';
 import { RegionPin } from './pin';
 import { DaxRegion, type RegionOwner } from './region';
 import { emptyVmStats, type VmStats } from './stats';
@@ -92,9 +93,13 @@ export class DaxFile implements PageTableHooks, RegionOwner, Disposable {
     const offset = opts.offset ?? 0;
     const { length } = opts;
     if (!Number.isSafeInteger(offset) || offset < 0 || offset % VM_PAGE !== 0) {
-      throw new RangeError(`The offset must be a page-aligned byte offset, received ${offset}`);
+      throw rangeError(`The offset must be a page-aligned byte offset, received ${offset}`);
     }
-    if (!Number.isSafeInteger(length) || length <= 0) throw new RangeError(`The length must be a positive integer, received ${length}`);
+    if (!Number.isSafeInteger(length) || length <= 0) throw rangeError(`The length must be a positive integer, received ${length}`);
+    // One Uint8Array shows the region, and V8 makes none over 4 GiB: map larger files in several regions.
+    if (length > MAX_ADDRESS_SPACE) {
+      throw rangeError(`A region maps at most ${MAX_ADDRESS_SPACE} bytes (4 GiB); map a larger range as several regions, received ${length}`);
+    }
     const shared = opts.shared ?? true;
     const sync = opts.sync ?? false;
     const info = this.device.info;

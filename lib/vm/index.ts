@@ -1,4 +1,4 @@
-export { AddressSpace, VM_PAGE, type PageAccess } from './address-space';
+export { AddressSpace, MAX_ADDRESS_SPACE, VM_PAGE, type PageAccess } from './address-space';
 export { DaxFile, type DaxFileHost, type FileRange, type MmapOptions } from './file';
 export { DaxRegion, type RegionRange } from './region';
 export { RegionPin } from './pin';
