@@ -1,6 +1,8 @@
-import { errnoError } from '../errors';
+import { errnoError, PmemdaxError } from '../errors';
 import { native, NativeLock, type NativeDevice, type NativeHotPath, type NativeStats } from '../native';
 import { classifyDaxMemory } from './dax-memory';
+import { bindHotPath } from './hot-path';
+import { accessible, registerMapping } from './mapped-memory';
 import type {
   ByteRange,
   DaxBacking,
@@ -65,6 +67,15 @@ function lockOption(mode: DeviceLockMode | undefined): NativeLock {
   });
 }
 
+function unreachableMemory(name: string, access: string, path: string): PmemdaxError {
+  return new PmemdaxError(
+    'ERR_PMEMDAX_READONLY',
+    `The "${name}" argument lies in memory the process cannot ${access} (a view of a read-only device, or of ` +
+      'address-space pages not mapped for that access): the copy would kill the process',
+    { path },
+  );
+}
+
 const nativeHandles = new WeakMap<Device, NativeDevice>();
 
 /** The native handle of a device, for the layers inside this package that map it again (lib/vm). */
@@ -88,16 +99,18 @@ export class Device implements DaxDevice, Disposable {
   readonly #windows: (ArrayBuffer | undefined)[] = [];
   #bad: ByteRange[] = [];
   #closed = false;
+  readonly #writable: boolean;
 
   private constructor(path: string, nativeDevice: NativeDevice) {
     this.path = path;
     this.#native = nativeDevice;
-    this.#hot = nativeDevice.hot();
+    this.#hot = bindHotPath(nativeDevice);
     nativeHandles.set(this, nativeDevice);
     const raw = nativeDevice.info();
     this.size = raw.size;
     this.#windowBytes = raw.windowBytes;
     this.created = raw.created;
+    this.#writable = raw.writable;
     const { windowBytes: _windowBytes, writable: _writable, created: _created, devMajor, devMinor, ...facts } = raw;
     const notes = [...raw.notes];
     let persistence: Persistence = raw.volatile ? 'volatile' : 'persistent';
@@ -155,7 +168,7 @@ export class Device implements DaxDevice, Disposable {
     const pages = this.directAccessPages(pgoff, nrPages, options);
     const start = pgoff * PAGE_SIZE;
     const index = Math.floor(start / this.#windowBytes);
-    const buffer = (this.#windows[index] ??= this.#native.window(index));
+    const buffer = (this.#windows[index] ??= this.#openWindow(index));
     return { view: new Uint8Array(buffer, start - index * this.#windowBytes, pages * PAGE_SIZE), pages };
   }
 
@@ -221,6 +234,7 @@ export class Device implements DaxDevice, Disposable {
     const bytes = bytesOf(src, 'src');
     checkRange(offset, bytes.byteLength, this.size);
     checkFlags(flags);
+    if (!accessible(bytes, false)) throw unreachableMemory('src', 'load from', this.path);
     this.#hot.copy(offset, bytes, flags);
   }
 
@@ -244,6 +258,7 @@ export class Device implements DaxDevice, Disposable {
   copySafe(offset: number, target: ArrayBufferView): void {
     const bytes = bytesOf(target, 'target');
     checkRange(offset, bytes.byteLength, this.size);
+    if (!accessible(bytes, true)) throw unreachableMemory('target', 'store to', this.path);
     try {
       this.#hot.copySafe(offset, bytes);
     } catch (error) {
@@ -339,6 +354,13 @@ export class Device implements DaxDevice, Disposable {
 
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  #openWindow(index: number): ArrayBuffer {
+    const buffer = this.#native.window(index);
+    // Pages mapped without PROT_WRITE: a library copy into them is refused (a raw store cannot be).
+    if (!this.#writable) registerMapping(buffer, (_offset, _length, write) => !write);
+    return buffer;
   }
 
   #readBadblocks(): ByteRange[] {
