@@ -152,7 +152,7 @@ export class PoolFile implements Disposable {
       if (state & ExtentState.UNWRITTEN) need -= count;
       else for (let i = 0; i < count; i++) if (!a.cowNeeded(block + i)) need--;
     });
-    if (need > a.free - a.keep) throw poolError('ENOSPC', 'write', this.inode.path, pos);
+    if (need > 0 && need > a.free - a.keep) throw poolError('ENOSPC', 'write', this.inode.path, pos);
   }
 
   #wrote(core: PoolCore, pos: number, n: number): void {
