@@ -60,6 +60,8 @@ interface Running {
 }
 
 let app: ReturnType<typeof scratchDir>;
+/** Scratch directories outside `app` (on /dev/shm and the disk), removed at the end. */
+const cleanups: (() => void)[] = [];
 
 /** Where the examples run: a directory with pmemdax installed the way an application has it. */
 function installInto(dir: string): void {
@@ -111,7 +113,9 @@ function start(block: Block, args: string[], env: Record<string, string>): Runni
 
 /** Paths for one run: fresh names in a fresh directory under `base`. */
 function paths(base: string = app.dir): { POOL_PATH: string; BACKUP_PATH: string; RING_PATH: string } {
-  const dir = scratchDir(base).dir;
+  const scratch = scratchDir(base);
+  cleanups.push(scratch.cleanup);
+  const dir = scratch.dir;
   return { POOL_PATH: join(dir, 'app.pool'), BACKUP_PATH: join(dir, 'backup.pool'), RING_PATH: join(dir, 'ring') };
 }
 
@@ -313,7 +317,10 @@ describe('docs/guide.md examples', () => {
     app = scratchDir();
     installInto(app.dir);
   });
-  afterAll(() => app.cleanup());
+  afterAll(() => {
+    for (const c of cleanups.splice(0)) c();
+    app.cleanup();
+  });
 
   it('has test blocks, each with its own id and a case here, and a case for each id', () => {
     const ids = blocks.map((b) => b.id);
