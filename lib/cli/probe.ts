@@ -118,9 +118,9 @@ function probeExisting(path: string): ProbeReport {
 }
 
 function onPmem(i: DeviceInfo): string {
-  if (i.pmem && !i.volatile) return 'yes';
-  if (i.kind === 'devdax' && i.volatile) return `no — device-dax over volatile memory (${i.daxBacking ?? 'unknown'}), RAM only: nothing under it to persist to`;
+  if (i.volatile && i.kind === 'devdax') return `no — device-dax over volatile memory (${i.daxBacking ?? 'unknown'}), RAM only: nothing under it to persist to`;
   if (i.volatile) return 'no — a file on tmpfs or ramfs, in RAM only: nothing under it to persist to';
+  if (i.pmem || (i.kind === 'devdax' && i.persistence === 'persistent')) return 'yes';
   if (i.kind === 'devdax') return 'unknown — sysfs names no nvdimm region, CXL region or dax_hmem device behind this device-dax';
   return 'no — an ordinary file: durable through msync, at page-cache speed';
 }
