@@ -16,6 +16,7 @@
         "native/mapping.cpp",
         "native/badblocks.cpp",
         "native/sigbus.cpp",
+        "native/guarded_store.cpp",
         "native/write_trap.cpp",
         "native/region.cpp",
         "native/device.cpp"

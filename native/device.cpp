@@ -15,6 +15,7 @@
 #include "badblocks.h"
 #include "errors.h"
 #include "flush.h"
+#include "guarded_store.h"
 #include "oom.h"
 #include "sigbus.h"
 
@@ -387,14 +388,14 @@ int Device::FillThrough(uint64_t offset, uint8_t value, size_t len) {
   return 0;
 }
 
-int Device::PersistRange(uint64_t offset, uint64_t len, bool drain) {
+int Device::PersistRange(uint64_t offset, uint64_t len, bool drain, MappingFault* fault) {
   switch (granularity_) {
     case Granularity::kPage:
       Drain();  // non-temporal stores must be visible before the kernel writes the pages back
       return Msync(offset, len);
     case Granularity::kCacheline:
-      stats_.flushed_lines += policy_.flush(base_ + offset, len);
       ++stats_.flush_calls;
+      if (!GuardedFlush(policy_.flush, GuardedMapping{base_, size_}, offset, len, &stats_.flushed_lines, fault)) return -1;
       break;
     case Granularity::kByte:
       break;
@@ -548,6 +549,10 @@ napi_value Device::HotFlush(napi_env env, napi_callback_info info) {
     if (err != 0) self->ThrowErrno(env, err, "msync", o, n);
   } else if (self->granularity_ == Granularity::kCacheline) {
     self->stats_.flushed_lines += self->policy_.flush(self->base_ + o, n);
+    MappingFault fault;
+    if (!GuardedFlush(self->policy_.flush, GuardedMapping{self->base_, self->size_}, o, n, &self->stats_.flushed_lines, &fault)) {
+      return self->ThrowFault(env, fault, "msync", false);
+    }
     ++self->stats_.flush_calls;
   }
   return nullptr;
@@ -567,7 +572,9 @@ napi_value Device::HotPersist(napi_env env, napi_callback_info info) {
   double off = D(env, argv[0]), len = D(env, argv[1]);
   if (!self->HotRange(env, off, len)) return nullptr;
   uint64_t o = static_cast<uint64_t>(off), n = static_cast<uint64_t>(len);
-  int err = self->PersistRange(o, n, true);
+  MappingFault fault;
+  int err = self->PersistRange(o, n, true, &fault);
+  if (err < 0) return self->ThrowFault(env, fault, "msync", false);
   if (err != 0) self->ThrowErrno(env, err, "msync", o, n);
   return nullptr;
 }
@@ -595,7 +602,9 @@ napi_value Device::HotPersistRanges(napi_env env, napi_callback_info info) {
   }
   for (size_t i = 0; i < n; ++i) {
     uint64_t o = static_cast<uint64_t>(r[2 * i]), len = static_cast<uint64_t>(r[2 * i + 1]);
-    int err = self->PersistRange(o, len, false);
+    MappingFault fault;
+    int err = self->PersistRange(o, len, false, &fault);
+    if (err < 0) return self->ThrowFault(env, fault, "msync", false);
     if (err != 0) {
       self->ThrowErrno(env, err, "msync", o, len);
       return nullptr;
@@ -620,7 +629,11 @@ napi_value Device::HotCopy(napi_env env, napi_callback_info info) {
   if (self->write_through_) {
     if (int err = self->WriteThrough(o, src, len)) return self->ThrowErrno(env, err, "pwrite", o, len);
   } else {
-    self->stats_.flushed_lines += CopyToPmem(self->policy_, self->base_ + o, src, len, self->StoreFlags(flags));
+    MappingFault fault;
+    if (!GuardedCopy(self->policy_, GuardedMapping{self->base_, self->size_}, o, src, len, self->StoreFlags(flags),
+                     &self->stats_.flushed_lines, &fault)) {
+      return self->ThrowStoreFault(env, fault, o, flags);
+    }
   }
   self->FinishStore(env, o, len, flags);
   return nullptr;
@@ -635,8 +648,11 @@ napi_value Device::HotMove(napi_env env, napi_callback_info info) {
   uint32_t flags = static_cast<uint32_t>(D(env, argv[3]));
   if (!self->CheckWritable(Napi::Env(env)) || !self->HotRange(env, dst, len) || !self->HotRange(env, src, len)) return nullptr;
   uint64_t d = static_cast<uint64_t>(dst), n = static_cast<uint64_t>(len);
-  self->stats_.flushed_lines +=
-      CopyToPmem(self->policy_, self->base_ + d, self->base_ + static_cast<uint64_t>(src), n, self->StoreFlags(flags));
+  MappingFault fault;
+  if (!GuardedMove(self->policy_, GuardedMapping{self->base_, self->size_}, d, static_cast<uint64_t>(src), n,
+                   self->StoreFlags(flags), &self->stats_.flushed_lines, &fault)) {
+    return self->ThrowStoreFault(env, fault, d, flags);
+  }
   self->FinishStore(env, d, n, flags);
   return nullptr;
 }
@@ -654,7 +670,11 @@ napi_value Device::HotFill(napi_env env, napi_callback_info info) {
   if (self->write_through_) {
     if (int err = self->FillThrough(o, value, n)) return self->ThrowErrno(env, err, "pwrite", o, n);
   } else {
-    self->stats_.flushed_lines += FillPmem(self->policy_, self->base_ + o, value, n, self->StoreFlags(flags));
+    MappingFault fault;
+    if (!GuardedFill(self->policy_, GuardedMapping{self->base_, self->size_}, o, value, n, self->StoreFlags(flags),
+                     &self->stats_.flushed_lines, &fault)) {
+      return self->ThrowStoreFault(env, fault, o, flags);
+    }
   }
   self->FinishStore(env, o, n, flags);
   return nullptr;
@@ -670,13 +690,32 @@ napi_value Device::HotCopySafe(napi_env env, napi_callback_info info) {
   if (!ViewArg(env, argv[1], "target", &dst, &len)) return nullptr;
   double off = D(env, argv[0]);
   if (!self->HotRange(env, off, static_cast<double>(len))) return nullptr;
-  size_t fault = 0;
-  if (SafeCopy(dst, self->base_ + static_cast<uint64_t>(off), len, &fault) != 0) {
-    ErrnoError(Napi::Env(env), EIO, "read", ErrorContext{self->path_, static_cast<int64_t>(off + fault), -1})
-        .ThrowAsJavaScriptException();
+  size_t at = 0;
+  MappingFault fault;
+  if (SafeCopy(dst, self->base_ + static_cast<uint64_t>(off), len, &at, &fault.bus) != 0) {
+    fault.offset = static_cast<uint64_t>(off) + at;
+    return self->ThrowFault(env, fault, "read", false);
   }
   return nullptr;
 }
+napi_value Device::ThrowFault(napi_env env, const MappingFault& fault, const char* syscall, bool store) {
+  FaultCause cause = ExplainFault(mapped_->fd, src_, size_, fault, store);
+  ErrnoError(Napi::Env(env), cause.err, syscall, ErrorContext{path_, static_cast<int64_t>(fault.offset), -1}, cause.detail)
+      .ThrowAsJavaScriptException();
+  return nullptr;
+}
+
+napi_value Device::ThrowStoreFault(napi_env env, const MappingFault& fault, uint64_t offset, uint32_t flags) {
+  if (granularity_ == Granularity::kPage) {
+    // Best effort: the fault is the error to report, whatever msync says about the bytes before it.
+    Drain();
+    if (!(flags & kNoFlush) && fault.offset > offset) Msync(offset, fault.offset - offset);
+  } else if (!(flags & kNoDrain)) {
+    Fence();
+  }
+  return ThrowFault(env, fault, "write", true);
+}
+
 
 // hot() -> this device's handle for the hot functions: an External with no finalizer, so a device costs
 // the garbage collector nothing native (functions made per device each left a native record that only
@@ -807,7 +846,12 @@ Napi::Value Device::DeepFlush(const Napi::CallbackInfo& info) {
   double off = Num(info, 0), len = Num(info, 1);
   if (!CheckOpen(env) || !CheckRange(env, off, len)) return env.Undefined();
   ErrorContext ctx{path_, static_cast<int64_t>(off), static_cast<int64_t>(len)};
-  int err = PersistRange(static_cast<uint64_t>(off), static_cast<uint64_t>(len), true);
+  MappingFault fault;
+  int err = PersistRange(static_cast<uint64_t>(off), static_cast<uint64_t>(len), true, &fault);
+  if (err < 0) {
+    ThrowFault(env, fault, "msync", false);
+    return env.Undefined();
+  }
   if (err != 0) {
     ErrnoError(env, err, "msync", ctx).ThrowAsJavaScriptException();
     return env.Undefined();

@@ -13,6 +13,8 @@
 
 namespace pmemdax {
 
+struct MappingFault;  // guarded_store.h
+
 enum class Granularity { kByte, kCacheline, kPage };
 
 // The mapping and descriptor outlive the Device while any window ArrayBuffer still references them, so a
@@ -99,8 +101,13 @@ class Device : public Napi::ObjectWrap<Device> {
   bool CheckWritable(Napi::Env env);
   bool CheckRange(Napi::Env env, double offset, double length);
 
-  // Makes [offset, offset+len) durable by the device's means; returns 0 or an errno from msync.
-  int PersistRange(uint64_t offset, uint64_t len, bool drain);
+  // Makes [offset, offset+len) durable by the device's means; returns 0, an errno from msync, or -1 when a
+  // write-back met a SIGBUS (*fault says where).
+  int PersistRange(uint64_t offset, uint64_t len, bool drain, MappingFault* fault);
+  // An access through the mapping met a SIGBUS: throws why (ExplainFault) with the failing page's offset.
+  // A store's bytes before the fault are first made durable as its flags ask.
+  napi_value ThrowFault(napi_env env, const MappingFault& fault, const char* syscall, bool store);
+  napi_value ThrowStoreFault(napi_env env, const MappingFault& fault, uint64_t offset, uint32_t flags);
   int Msync(uint64_t offset, uint64_t len);
   void Fence();
   // Page granularity on a file: copies and fills go through pwrite; 0 or an errno.

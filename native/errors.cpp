@@ -15,11 +15,16 @@ void AttachContext(Napi::Env env, Napi::Object obj, const ErrorContext& ctx) {
 }  // namespace
 
 Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const ErrorContext& ctx) {
+  return ErrnoError(env, err, syscall, ctx, std::string());
+}
+
+Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const ErrorContext& ctx, const std::string& detail) {
   // libuv's names and messages are the ones Node's own fs errors carry, so reuse them.
   const char* code = uv_err_name(-err);
   std::string message = std::string(code) + ": " + uv_strerror(-err) + ", " + syscall;
   if (!ctx.path.empty()) message += " '" + ctx.path + "'";
   if (ctx.offset >= 0) message += " at offset " + std::to_string(ctx.offset);
+  if (!detail.empty()) message += " (" + detail + ")";
   Napi::Error error = Napi::Error::New(env, message);
   Napi::Object obj = error.Value();
   obj.Set("errno", Napi::Number::New(env, -err));

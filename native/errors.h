@@ -15,6 +15,8 @@ struct ErrorContext {
 
 // ErrnoError -- `code`, negative `errno`, `syscall`, `path` and offsets, message as Node's fs formats it.
 Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const ErrorContext& ctx = {});
+// … with `detail` (why, when the errno alone does not say) appended to the message in parentheses.
+Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const ErrorContext& ctx, const std::string& detail);
 
 // PmemdaxError -- a condition that is not an errno: `code` is ERR_PMEMDAX_<name>.
 Napi::Error PmemdaxError(Napi::Env env, const char* code, const std::string& message, const ErrorContext& ctx = {});

@@ -5,7 +5,6 @@
 #include <signal.h>
 
 #include <cerrno>
-#include <cstdint>
 #include <cstring>
 #include <mutex>
 
@@ -15,11 +14,12 @@ namespace pmemdax {
 
 namespace {
 
-// Per-thread recovery state: set only while SafeCopy runs on that thread.
+// Per-thread recovery state: set only while a guarded access runs on that thread.
 struct Recovery {
   sigjmp_buf env;
-  uintptr_t lo = 0, hi = 0;  // source range being copied
+  uintptr_t lo = 0, hi = 0;  // the addresses whose faults are ours
   volatile uintptr_t fault_addr = 0;
+  volatile int fault_code = 0;
   volatile sig_atomic_t active = 0;
 };
 
@@ -31,6 +31,7 @@ void OnSigbus(int sig, siginfo_t* info, void* ctx) {
   auto addr = reinterpret_cast<uintptr_t>(info->si_addr);
   if (r != nullptr && r->active && addr >= r->lo && addr < r->hi) {
     r->fault_addr = addr;
+    r->fault_code = info->si_code;
     r->active = 0;
     siglongjmp(r->env, 1);
   }
@@ -51,24 +52,12 @@ void InstallSigbusHandler() {
   });
 }
 
-namespace {
-
-// Copies in chunks that end at source page boundaries. memcpy may visit bytes out of order (a large copy
-// can load its tail first), but never across a chunk, so when a chunk faults every page before it is copied.
-void CopyByPage(uint8_t* d, const uint8_t* s, uintptr_t lo, size_t len) {
-  constexpr uintptr_t kPage = 4096;
-  for (size_t done = 0; done < len;) {
-    size_t n = kPage - ((lo + done) & (kPage - 1));
-    if (n > len - done) n = len - done;
-    std::memcpy(d + done, s + done, n);
-    done += n;
-  }
-}
-
-// Runs copy() with SIGBUS on r's range recovered; false if it was. The signal mask is not saved (that is a
-// system call per copy): SIGBUS, blocked while its handler ran, is unblocked by hand after the jump.
-template <typename Copy>
-bool Guarded(Recovery& r, Copy copy) {
+// The signal mask is not saved (that is a system call per access): SIGBUS, blocked while its handler ran,
+// is unblocked by hand after the jump.
+bool RunGuarded(uintptr_t lo, uintptr_t hi, void (*fn)(void*), void* arg, BusFault* fault) {
+  Recovery r;
+  r.lo = lo;
+  r.hi = hi;
   tls_recovery = &r;
   if (sigsetjmp(r.env, 0) != 0) {
     sigset_t bus;
@@ -76,30 +65,40 @@ bool Guarded(Recovery& r, Copy copy) {
     sigaddset(&bus, SIGBUS);
     pthread_sigmask(SIG_UNBLOCK, &bus, nullptr);
     tls_recovery = nullptr;
+    fault->addr = r.fault_addr;
+    fault->code = r.fault_code;
     return false;
   }
   r.active = 1;
-  copy();
+  fn(arg);
   r.active = 0;
   tls_recovery = nullptr;
   return true;
 }
 
-}  // namespace
-
-int SafeCopy(void* dst, const void* src, size_t len, size_t* fault) {
-  Recovery r;
-  r.lo = reinterpret_cast<uintptr_t>(src);
-  r.hi = r.lo + len;
+int SafeCopy(void* dst, const void* src, size_t len, size_t* fault_offset, BusFault* fault) {
+  auto lo = reinterpret_cast<uintptr_t>(src);
   auto* d = static_cast<uint8_t*>(dst);
   auto* s = static_cast<const uint8_t*>(src);
-  // One memcpy of the whole range; only after a fault, again page by page to learn which pages were copied.
-  if (Guarded(r, [&] { std::memcpy(d, s, len); })) return 0;
-  if (Guarded(r, [&] { CopyByPage(d, s, r.lo, len); })) return 0;
+  // One memcpy of the whole range; only after a fault, again in chunks that end at source page boundaries
+  // to learn which pages were copied (memcpy may visit bytes out of order: a large copy can load its tail
+  // first, but never across a chunk, so when a chunk faults every page before it is copied).
+  auto whole = [&] { std::memcpy(d, s, len); };
+  if (Guarded(lo, lo + len, whole, fault)) return 0;
+  auto by_page = [&] {
+    constexpr uintptr_t kPage = 4096;
+    for (size_t done = 0; done < len;) {
+      size_t n = kPage - ((lo + done) & (kPage - 1));
+      if (n > len - done) n = len - done;
+      std::memcpy(d + done, s + done, n);
+      done += n;
+    }
+  };
+  if (Guarded(lo, lo + len, by_page, fault)) return 0;
   // Poison and lost pages are whole pages: report the start of the failing page (or of the copy).
   constexpr uintptr_t kPage = 4096;
-  uintptr_t page = r.fault_addr & ~(kPage - 1);
-  *fault = page > r.lo ? page - r.lo : 0;
+  uintptr_t page = fault->addr & ~(kPage - 1);
+  *fault_offset = page > lo ? page - lo : 0;
   return EIO;
 }
 

@@ -235,7 +235,11 @@ export class Device implements DaxDevice, Disposable {
     checkRange(offset, bytes.byteLength, this.size);
     checkFlags(flags);
     if (!accessible(bytes, false)) throw unreachableMemory('src', 'load from', this.path);
-    this.#hot.copy(offset, bytes, flags);
+    try {
+      this.#hot.copy(offset, bytes, flags);
+    } catch (error) {
+      throw this.#afterFault(error);
+    }
   }
 
   /** Copies `length` device bytes from `srcOffset` to `dstOffset` (the ranges may overlap). */
@@ -243,7 +247,11 @@ export class Device implements DaxDevice, Disposable {
     checkRange(dstOffset, length, this.size);
     checkRange(srcOffset, length, this.size);
     checkFlags(flags);
-    this.#hot.move(dstOffset, srcOffset, length, flags);
+    try {
+      this.#hot.move(dstOffset, srcOffset, length, flags);
+    } catch (error) {
+      throw this.#afterFault(error);
+    }
   }
 
   /** Sets `length` bytes at `offset` to `value`. */
@@ -251,7 +259,11 @@ export class Device implements DaxDevice, Disposable {
     checkByte(value);
     checkRange(offset, length, this.size);
     checkFlags(flags);
-    this.#hot.fill(offset, value, length, flags);
+    try {
+      this.#hot.fill(offset, value, length, flags);
+    } catch (error) {
+      throw this.#afterFault(error);
+    }
   }
 
   /** Reads `target.byteLength` device bytes at `offset` into `target` (any TypedArray or DataView); poison is `EIO`. */
@@ -354,6 +366,22 @@ export class Device implements DaxDevice, Disposable {
 
   [Symbol.dispose](): void {
     this.close();
+  /**
+   * A store through the mapping met a SIGBUS (`EIO`: poison or a lost page; `ENOSPC`: a hole with no space
+   * left): the poison list may have grown, so `directAccess` reads it again. Returns `error` to rethrow.
+   */
+  #afterFault(error: unknown): unknown {
+    const code = (error as { code?: unknown } | null)?.code;
+    if ((code === 'EIO' || code === 'ENOSPC') && !this.#closed) {
+      try {
+        this.#bad = this.#readBadblocks();
+      } catch {
+        // The store's error is the one to report; the list is read again on the next failure.
+      }
+    }
+    return error;
+  }
+
   }
 
   #openWindow(index: number): ArrayBuffer {

@@ -2,8 +2,8 @@ import type { DaxDevice } from '../device/types';
 import { errnoError, isErrnoError } from '../errors';
 
 /**
- * Read metadata bytes poison-safely: a poisoned range becomes EIO naming the structure and the
- * device offset, never a SIGBUS.
+ * Read metadata bytes poison-safely: a poisoned (or lost) range becomes EIO naming the structure, the
+ * device offset and the cause, never a SIGBUS.
  */
 export function readMeta(device: DaxDevice, path: string, offset: number, length: number, what: string): Uint8Array {
   const out = new Uint8Array(length);
@@ -13,8 +13,21 @@ export function readMeta(device: DaxDevice, path: string, offset: number, length
     if (!isErrnoError(e, 'EIO')) throw e;
     const at = e.offset ?? offset;
     const err = errnoError('EIO', 'read', { path, offset: at });
-    err.message = `EIO: i/o error reading the ${what} of pool '${path}' at offset ${at} (poisoned media)`;
+    err.message = `EIO: i/o error reading the ${what} of pool '${path}' at offset ${at} (${faultCause(device, at)})`;
     throw err;
   }
   return out;
+}
+
+/** Poison when the page is in the device's list; otherwise the page went from under the mapping. */
+function faultCause(device: DaxDevice, at: number): string {
+  let bad: readonly { offset: number; length: number }[] = [];
+  try {
+    bad = device.badblocks();
+  } catch {
+    // An unreadable list says nothing either way.
+  }
+  const page = at - (at % 4096);
+  const poisoned = bad.some((r) => r.offset < page + 4096 && page < r.offset + r.length);
+  return poisoned ? 'poisoned media' : 'the mapping is gone (file truncated or space exhausted)';
 }
