@@ -21,6 +21,7 @@ export * from './read';
 export * from './write';
 export * from './zero-range';
 export * from './truncate-page';
+export * from './zero-eof';
 export * from './unshare';
 export * from './dedupe';
 export * from './seek';

@@ -7,7 +7,7 @@ import { daxCopyAround } from './copy-around';
 import { daxDirectAccess } from './direct-access';
 import { daxError } from './errors';
 import { invalidateRangeStep, rangeCursor, type RangeCursor } from './invalidate';
-import { blockOn, bodyContext, finalError, iterateAsync, type BodyContext } from './iterate';
+import { blockOn, bodyContext, finalError, iterateAsync, iterateSync, type BodyContext } from './iterate';
 import { iomapPgoff } from './pgoff';
 import { zeroPageRange } from './poison';
 import type { DaxInode } from './types';
@@ -82,8 +82,27 @@ function daxZeroIter(it: IomapIter<DaxInode>, c: ZeroContext): number {
 export async function daxZeroRange(inode: DaxInode, pos: number, len: number, ops: IomapOps<DaxInode>): Promise<boolean> {
   if (len <= 0) return false;
   const it = new IomapIter(inode, pos, len, IomapOp.DAX | IomapOp.ZERO);
-  const c: ZeroContext = { ...bodyContext(), didZero: false, invalidating: false, cursor: rangeCursor(0), bad: null };
-  const r = await iterateAsync(it, ops, daxZeroIter, c);
-  if (r < 0) throw finalError(r, it, c) ?? daxError(r, 'fallocate', { path: inode.path, offset: pos });
+  const c = zeroContext();
+  return zeroResult(await iterateAsync(it, ops, daxZeroIter, c), it, c, pos);
+}
+
+/**
+ * daxZeroRangeSync -- daxZeroRange without a promise, for synchronous callers. Where daxZeroRange
+ * would sleep on an entry lock (zeroing shared blocks whose entries a fault or writeback holds), it
+ * fails with EAGAIN, possibly after zeroing a prefix of the range.
+ */
+export function daxZeroRangeSync(inode: DaxInode, pos: number, len: number, ops: IomapOps<DaxInode>): boolean {
+  if (len <= 0) return false;
+  const it = new IomapIter(inode, pos, len, IomapOp.DAX | IomapOp.ZERO);
+  const c = zeroContext();
+  return zeroResult(iterateSync(it, ops, daxZeroIter, c), it, c, pos);
+}
+
+function zeroContext(): ZeroContext {
+  return { ...bodyContext(), didZero: false, invalidating: false, cursor: rangeCursor(0), bad: null };
+}
+
+function zeroResult(r: number, it: IomapIter<DaxInode>, c: ZeroContext, pos: number): boolean {
+  if (r < 0) throw finalError(r, it, c) ?? daxError(r, 'fallocate', { path: it.inode.path, offset: pos });
   return c.didZero;
 }

@@ -21,6 +21,8 @@ export class PoolCore {
   readonly journal: Journal;
   readonly ops: PoolOps;
   readonly readonly: boolean;
+  /** Set when the pool closes: file calls still in flight then must change nothing more (PoolFile). */
+  closed = false;
 
   constructor(device: DaxDevice, state: PoolState, readonly: boolean, journal: Journal) {
     this.device = device;

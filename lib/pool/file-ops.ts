@@ -6,6 +6,7 @@ import { Errno } from '../iomap/errno';
 import { daxTruncatePage } from '../dax/truncate-page';
 import { daxFileUnshare } from '../dax/unshare';
 import { daxWritebackMappingRange } from '../dax/writeback';
+import { daxZeroEof } from '../dax/zero-eof';
 import { daxZeroRange } from '../dax/zero-range';
 import { PAGE_SIZE } from '../iomap/constants';
 import type { PoolCore } from './core';
@@ -17,6 +18,12 @@ import type { FallocateMode } from './types';
 
 const LAST_INDEX = Number.MAX_SAFE_INTEGER;
 
+/**
+ * Called after every wait, before the pool's state changes: throws ERR_PMEMDAX_CLOSED once the pool
+ * closed meanwhile, so nothing lands after the close's final commit.
+ */
+export type Kept = () => void;
+
 function setSize(core: PoolCore, inode: PoolInode, size: number): void {
   inode.size = size;
   inode.mtimeMs = Date.now();
@@ -25,22 +32,24 @@ function setSize(core: PoolCore, inode: PoolInode, size: number): void {
 }
 
 /** Free whole pages `[first, end)` after breaking the layouts that map them. */
-async function dropPages(core: PoolCore, inode: PoolInode, first: number, end: number): Promise<void> {
+async function dropPages(core: PoolCore, inode: PoolInode, first: number, end: number, kept: Kept): Promise<void> {
   if (end <= first) return;
   await daxBreakLayout(inode.mapping, core.device, first, end === Infinity ? LAST_INDEX : end - 1, { wait: true, path: inode.path });
+  kept();
   freePages(core.state, inode, first, end === Infinity ? Math.max(first, inode.extents.end) : end);
 }
 
-export async function truncateLocked(core: PoolCore, inode: PoolInode, size: number): Promise<void> {
+export async function truncateLocked(core: PoolCore, inode: PoolInode, size: number, kept: Kept): Promise<void> {
+  kept();
   const old = inode.size;
   if (size < old) {
     await daxTruncatePage(inode, size, core.ops);
-    await dropPages(core, inode, Math.ceil(size / PAGE_SIZE), Infinity);
+    await dropPages(core, inode, Math.ceil(size / PAGE_SIZE), Infinity, kept);
   } else if (size > old) {
-    // Bytes past the old EOF in its last block must read as zeros.
-    const blockEnd = Math.ceil(old / PAGE_SIZE) * PAGE_SIZE;
-    if (blockEnd > old) await daxZeroRange(inode, old, Math.min(size, blockEnd) - old, core.ops);
+    // Bytes past the old EOF in its last block (stores through a region) must read as zeros.
+    await daxZeroEof(inode, old, size, core.ops);
   }
+  kept();
   setSize(core, inode, size);
 }
 
@@ -75,7 +84,7 @@ function allocateUnwritten(core: PoolCore, inode: PoolInode, first: number, end:
   core.state.touch(inode);
 }
 
-async function punch(core: PoolCore, inode: PoolInode, pos: number, len: number): Promise<[number, number]> {
+async function punch(core: PoolCore, inode: PoolInode, pos: number, len: number, kept: Kept): Promise<[number, number]> {
   const end = pos + len;
   const firstWhole = Math.ceil(pos / PAGE_SIZE);
   const endWhole = Math.floor(end / PAGE_SIZE);
@@ -85,27 +94,35 @@ async function punch(core: PoolCore, inode: PoolInode, pos: number, len: number)
   }
   if (pos < firstWhole * PAGE_SIZE) await daxZeroRange(inode, pos, firstWhole * PAGE_SIZE - pos, core.ops);
   if (end > endWhole * PAGE_SIZE) await daxZeroRange(inode, endWhole * PAGE_SIZE, end - endWhole * PAGE_SIZE, core.ops);
-  await dropPages(core, inode, firstWhole, endWhole);
+  await dropPages(core, inode, firstWhole, endWhole, kept);
   return [firstWhole, endWhole];
 }
 
-export async function fallocateLocked(core: PoolCore, inode: PoolInode, mode: FallocateMode, pos: number, len: number): Promise<void> {
+export async function fallocateLocked(core: PoolCore, inode: PoolInode, mode: FallocateMode, pos: number, len: number, kept: Kept): Promise<void> {
+  kept();
   const end = pos + len;
   if (mode === 'punch-hole') {
-    // Zeroing inside EOF only: a punch never changes the size.
-    const stop = Math.min(end, inode.size);
-    if (stop > pos) await punch(core, inode, pos, stop - pos);
+    // A punch never changes the size. One that reaches EOF frees the EOF block whole: what lies
+    // past EOF in it is not file data.
+    const stop = end >= inode.size ? Math.ceil(end / PAGE_SIZE) * PAGE_SIZE : end;
+    if (stop > pos) await punch(core, inode, pos, stop - pos, kept);
     return;
   }
+  const grows = mode !== 'keep-size' && end > inode.size;
+  // The old EOF block's tail becomes file data: zeros, whatever a region stored there.
+  if (grows) await daxZeroEof(inode, inode.size, end, core.ops);
+  kept();
   if (mode === 'zero-range') {
     const stop = Math.min(end, Math.ceil(inode.size / PAGE_SIZE) * PAGE_SIZE);
-    if (stop > pos) await punch(core, inode, pos, stop - pos);
+    if (stop > pos) await punch(core, inode, pos, stop - pos, kept);
   }
+  kept();
   allocateUnwritten(core, inode, Math.floor(pos / PAGE_SIZE), Math.ceil(end / PAGE_SIZE));
-  if (mode !== 'keep-size' && end > inode.size) setSize(core, inode, end);
+  if (grows) setSize(core, inode, end);
 }
 
-export async function unshareLocked(core: PoolCore, inode: PoolInode, pos: number, len: number): Promise<void> {
+export async function unshareLocked(core: PoolCore, inode: PoolInode, pos: number, len: number, kept: Kept): Promise<void> {
+  kept();
   await daxFileUnshare(inode, pos, len, core.ops);
 }
 
@@ -119,10 +136,11 @@ function checkRemap(src: PoolInode, srcOff: number, dst: PoolInode, dstOff: numb
 }
 
 /** FICLONERANGE / FIDEDUPERANGE: `dst` shares the blocks of `src`'s range (after comparing, for dedupe). */
-export async function remap(core: PoolCore, src: PoolInode, srcOff: number, dst: PoolInode, dstOff: number, len: number, dedupe: boolean): Promise<void> {
+export async function remap(core: PoolCore, src: PoolInode, srcOff: number, dst: PoolInode, dstOff: number, len: number, dedupe: boolean, kept: Kept): Promise<void> {
   checkRemap(src, srcOff, dst, dstOff, len);
   if (dedupe && dstOff + len > dst.size) throw poolError('EINVAL', 'ioctl', dst.path, dstOff);
   await withInvalidateLocks([src, dst], async () => {
+    kept();
     const count = Math.ceil(len / PAGE_SIZE);
     const s0 = srcOff / PAGE_SIZE;
     const d0 = dstOff / PAGE_SIZE;
@@ -132,6 +150,9 @@ export async function remap(core: PoolCore, src: PoolInode, srcOff: number, dst:
     await daxWritebackMappingRange(dst, core.device, { sync: true, start: dstOff, end: dstOff + len - 1 });
     src.mapping.writeProtectPages(s0, count);
     await daxBreakLayout(dst.mapping, core.device, d0, d0 + count - 1, { wait: true, path: dst.path });
+    // A clone past the target's EOF must not expose what a region left past it.
+    if (!dedupe && dstOff + len > dst.size) await daxZeroEof(dst, dst.size, dstOff, core.ops);
+    kept();
     if (dedupe && !daxDedupeCompare(src, srcOff, dst, dstOff, len, core.ops)) throw daxError(-Errno.EBADE, 'ioctl', { path: dst.path, offset: dstOff });
     const runs: number[] = [];
     src.extents.forEach(s0, s0 + count, (page, n, block, state) => {

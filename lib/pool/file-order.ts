@@ -29,7 +29,9 @@ export interface Turn {
  * fail with EAGAIN otherwise, as an IOCB_NOWAIT write would.
  *
  * While no blind call is queued, the queued writes and appends touch only `[lo, end)`, and `end` is
- * the size the file will have once they land: appends, sync or async, are placed from it.
+ * the size the file will have once they land: appends, sync or async, are placed from it. From the
+ * size the queue started at, `[start, solid)` is covered without a gap by the calls of the queue
+ * (queued or done): a sync write past EOF need not zero what they write (`syncZero`).
  */
 export class FileOrder {
   readonly #inode: PoolInode;
@@ -39,6 +41,8 @@ export class FileOrder {
   #blind = 0;
   #lo = 0;
   #end = 0;
+  #start = 0;
+  #solid = 0;
 
   constructor(inode: PoolInode) {
     this.#inode = inode;
@@ -49,6 +53,8 @@ export class FileOrder {
     if (this.#pending === 0) {
       this.#lo = Infinity;
       this.#end = this.#inode.size;
+      this.#start = this.#end;
+      this.#solid = this.#end;
     }
     const blind = kind === 'blind' || this.#blind > 0;
     let at = -1;
@@ -81,7 +87,20 @@ export class FileOrder {
     if (this.#pending === 0) return true;
     if (this.#blind > 0 || (pos < this.#end && this.#lo < pos + length)) return false;
     this.#end = Math.max(this.#end, pos + length);
+    this.#extendSolid(pos, length);
     return true;
+  }
+
+  /**
+   * A sync write past EOF must zero `[pos, pos+length)` (the old EOF block's tail) first: 'zero' when
+   * it may, 'skip' when the queue's calls write all of it anyway, 'busy' when a queued call owns
+   * part of it (zeroing could destroy what a running one copied; leaving it, expose old bytes).
+   */
+  syncZero(pos: number, length: number): 'zero' | 'skip' | 'busy' {
+    if (this.#pending === 0) return 'zero';
+    if (this.#blind > 0) return 'busy';
+    if (pos >= this.#start && pos + length <= this.#solid) return 'skip';
+    return pos < this.#end && this.#lo < pos + length ? 'busy' : 'zero';
   }
 
   /** The offset for a sync append of `length` bytes (reserved), or -1 when it cannot be placed without waiting. */
@@ -90,6 +109,7 @@ export class FileOrder {
     if (this.#blind > 0) return -1;
     const at = Math.max(this.#end, this.#inode.size);
     this.#end = at + length;
+    this.#extendSolid(at, length);
     return at;
   }
 
@@ -104,6 +124,11 @@ export class FileOrder {
   #cover(pos: number, length: number): void {
     this.#lo = Math.min(this.#lo, pos);
     this.#end = Math.max(this.#end, pos + length);
+    this.#extendSolid(pos, length);
+  }
+
+  #extendSolid(pos: number, length: number): void {
+    if (pos <= this.#solid) this.#solid = Math.max(this.#solid, pos + length);
   }
 }
 

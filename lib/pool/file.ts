@@ -3,6 +3,8 @@ import { daxRead } from '../dax/read';
 import { daxSeekData, daxSeekHole, type DaxSeekOptions } from '../dax/seek';
 import type { IomapOps } from '../iomap/types';
 import { daxWrite, daxWriteSync } from '../dax/write';
+import { daxZeroEof, eofGap } from '../dax/zero-eof';
+import { daxZeroRangeSync } from '../dax/zero-range';
 import { daxFiemap } from '../dax/fiemap';
 import { daxWritebackMappingRange } from '../dax/writeback';
 import { bytesOf } from '../device/validate';
@@ -32,7 +34,8 @@ const LAST_BYTE = Number.MAX_SAFE_INTEGER;
  *
  * Buffers are any TypedArray or DataView, taken by their bytes. The async calls that change a file
  * run one at a time in call order, across all its handles (FileOrder); appends get their offsets
- * when called.
+ * when called. A call still unsettled when the pool closes rejects with ERR_PMEMDAX_CLOSED and
+ * changes nothing after the close; one that resolved is in the close's final commit.
  */
 export class PoolFile implements Disposable {
   readonly inode: PoolInode;
@@ -42,6 +45,9 @@ export class PoolFile implements Disposable {
   readonly #onClose: (f: PoolFile) => void;
   readonly #look: PageLookup = { block: NO_BLOCK, state: 0, run: 0 };
   #closed = false;
+  /** Async calls of this handle not yet settled; the handle is released when the last one is. */
+  #busy = 0;
+  #released = false;
 
   constructor(core: PoolCore, inode: PoolInode, opts: { sync: boolean; readonly: boolean }, onClose: (f: PoolFile) => void) {
     this.#core = core;
@@ -76,6 +82,14 @@ export class PoolFile implements Disposable {
     if (this.#closed) throw new PmemdaxError('ERR_PMEMDAX_CLOSED', `file '${this.inode.path}' is closed`, { path: this.inode.path });
     if (this.#core.device.closed) throw new PmemdaxError('ERR_PMEMDAX_CLOSED', `the pool of '${this.inode.path}' is closed`, { path: this.inode.path });
     return this.#core;
+  }
+
+  /**
+   * After a wait inside a call, before it changes anything more: the pool may have closed meanwhile,
+   * and what lands after its final commit would be lost while the call resolved.
+   */
+  #kept(core: PoolCore): void {
+    if (core.closed) throw new PmemdaxError('ERR_PMEMDAX_CLOSED', `the pool of '${this.inode.path}' closed before the call finished`, { path: this.inode.path });
   }
 
   #writable(syscall: string): PoolCore {
@@ -185,6 +199,7 @@ export class PoolFile implements Disposable {
   }
 
   #writeNow(core: PoolCore, bytes: Uint8Array, pos: number): number {
+    if (pos > this.inode.size) this.#zeroEofNow(core, pos);
     let n = bytes.length;
     if (!this.#overwriteDirect(core, bytes, pos)) {
       this.#precheck(core, pos, bytes.length);
@@ -192,6 +207,19 @@ export class PoolFile implements Disposable {
     }
     this.#wrote(core, pos, n);
     return n;
+  }
+
+  /**
+   * A sync write past EOF first zeroes the old EOF block's tail (what a region stored past EOF must
+   * not become file data). Queued async calls may own part of it: when they cover all of it there is
+   * nothing to do, when they own only some of it the write cannot run without waiting (EAGAIN).
+   */
+  #zeroEofNow(core: PoolCore, pos: number): void {
+    const gap = eofGap(this.inode, this.inode.size, pos);
+    if (gap === null) return;
+    const may = orderOf(this.inode).syncZero(gap[0], gap[1]);
+    if (may === 'busy') throw poolError('EAGAIN', 'write', this.inode.path, pos);
+    if (may === 'zero') daxZeroRangeSync(this.inode, gap[0], gap[1], core.ops);
   }
 
   /**
@@ -220,10 +248,18 @@ export class PoolFile implements Disposable {
     if (bytes.length === 0) return 0;
     return this.#inTurn(orderOf(this.inode).enter('write', pos, bytes.length), 'write', async (core) => {
       this.#precheck(core, pos, bytes.length);
+      if (pos > this.inode.size) await this.#zeroEof(core, pos);
       const n = await daxWrite(this.inode, pos, bytes, core.ops);
+      this.#kept(core);
       this.#wrote(core, pos, n);
       return n;
     });
+  }
+
+  /** In an async call's turn nothing else runs on the file: the old EOF block's tail can be zeroed. */
+  async #zeroEof(core: PoolCore, pos: number): Promise<void> {
+    await daxZeroEof(this.inode, this.inode.size, pos, core.ops);
+    this.#kept(core);
   }
 
   /**
@@ -265,7 +301,9 @@ export class PoolFile implements Disposable {
       try {
         for (let done = 0; done < bytes.length;) {
           this.#precheck(core, at + done, bytes.length - done);
+          if (at + done > this.inode.size) await this.#zeroEof(core, at + done);
           const n = await daxWrite(this.inode, at + done, done === 0 ? bytes : bytes.subarray(done), core.ops);
+          this.#kept(core);
           this.#wrote(core, at + done, n);
           done += this.#progress(n, at + done);
         }
@@ -288,12 +326,20 @@ export class PoolFile implements Disposable {
    * (it may have been closed while waiting), handing the file on however `fn` ends.
    */
   async #inTurn<T>(turn: Turn, syscall: string, fn: (core: PoolCore) => Promise<T>): Promise<T> {
+    this.#busy++;
     try {
       if (turn.ready !== null) await turn.ready;
       return await fn(this.#writable(syscall));
     } finally {
       turn.done();
+      this.#settled();
     }
+  }
+
+  /** One async call of this handle settled: a handle closed meanwhile is released with its last call. */
+  #settled(): void {
+    this.#busy--;
+    if (this.#closed && this.#busy === 0) this.#release();
   }
 
   #enter(kind: TurnKind, ...others: PoolInode[]): Turn {
@@ -306,7 +352,8 @@ export class PoolFile implements Disposable {
     if (!Number.isSafeInteger(size) || size < 0) throw poolError('EINVAL', 'ftruncate', this.inode.path);
     if (size > FILE_SIZE_MAX) throw poolError('EFBIG', 'ftruncate', this.inode.path);
     await this.#inTurn(this.#enter('blind'), 'ftruncate', async (core) => {
-      await withInvalidateLocks([this.inode], () => truncateLocked(core, this.inode, size));
+      await withInvalidateLocks([this.inode], () => truncateLocked(core, this.inode, size, () => this.#kept(core)));
+      this.#kept(core);
       core.commit();
     });
   }
@@ -320,7 +367,8 @@ export class PoolFile implements Disposable {
     if (!['allocate', 'keep-size', 'punch-hole', 'zero-range'].includes(mode)) throw poolError('EOPNOTSUPP', 'fallocate', this.inode.path);
     if (offset + length > FILE_SIZE_MAX) throw poolError('EFBIG', 'fallocate', this.inode.path, offset);
     await this.#inTurn(this.#enter('blind'), 'fallocate', async (core) => {
-      await withInvalidateLocks([this.inode], () => fallocateLocked(core, this.inode, mode, offset, length));
+      await withInvalidateLocks([this.inode], () => fallocateLocked(core, this.inode, mode, offset, length, () => this.#kept(core)));
+      this.#kept(core);
       core.commit();
     });
   }
@@ -354,14 +402,19 @@ export class PoolFile implements Disposable {
   /** clone/dedupe in the turn of both files, with both handles checked again when it comes. */
   async #remapInTurn(target: PoolFile, srcOffset: number, dstOffset: number, length: number, dedupe: boolean): Promise<void> {
     const turn = this.#enter('blind', target.inode);
+    this.#busy++;
+    target.#busy++;
     try {
       if (turn.ready !== null) await turn.ready;
       const core = this.#live();
       target.#writable('ioctl');
-      await remap(core, this.inode, srcOffset, target.inode, dstOffset, length, dedupe);
+      await remap(core, this.inode, srcOffset, target.inode, dstOffset, length, dedupe, () => this.#kept(core));
+      this.#kept(core);
       core.commit();
     } finally {
       turn.done();
+      this.#settled();
+      target.#settled();
     }
   }
 
@@ -377,7 +430,8 @@ export class PoolFile implements Disposable {
   async unshare(offset: number, length: number): Promise<void> {
     this.#writable('fallocate');
     await this.#inTurn(this.#enter('blind'), 'fallocate', async (core) => {
-      await withInvalidateLocks([this.inode], () => unshareLocked(core, this.inode, offset, length));
+      await withInvalidateLocks([this.inode], () => unshareLocked(core, this.inode, offset, length, () => this.#kept(core)));
+      this.#kept(core);
       core.commit();
     });
   }
@@ -386,6 +440,7 @@ export class PoolFile implements Disposable {
   async fsync(): Promise<void> {
     this.#live();
     const turn = this.#enter('wait');
+    this.#busy++;
     try {
       if (turn.ready !== null) await turn.ready;
       const core = this.#live();
@@ -394,6 +449,7 @@ export class PoolFile implements Disposable {
       else await this.#flush(core);
     } finally {
       turn.done();
+      this.#settled();
     }
   }
 
@@ -409,6 +465,7 @@ export class PoolFile implements Disposable {
 
   async #flush(core: PoolCore): Promise<void> {
     if (!this.inode.mapping.empty) await daxWritebackMappingRange(this.inode, core.device, { sync: true, start: 0, end: LAST_BYTE });
+    this.#kept(core);
     if (!core.readonly) core.commit();
   }
 
@@ -436,10 +493,21 @@ export class PoolFile implements Disposable {
     return statOf(this.inode);
   }
 
-  /** Close the handle; the last close of a file unmaps its regions (and frees it if it was unlinked). */
+  /**
+   * Close the handle: calls made after it throw ERR_PMEMDAX_CLOSED, queued calls that have not
+   * started reject with it, and calls already running finish (the handle is released with the last
+   * of them, as a file stays referenced by the I/O in flight). The last release of a file unmaps
+   * its regions (and frees the file if it was unlinked). Closing the pool releases at once.
+   */
   close(): void {
-    if (this.#closed) return;
     this.#closed = true;
+    if (this.#released || (this.#busy > 0 && !this.#core.closed)) return;
+    this.#release();
+  }
+
+  #release(): void {
+    if (this.#released) return;
+    this.#released = true;
     if (this.inode.opens === 1 && this.inode.daxFile !== null) {
       this.inode.daxFile.close();
       this.inode.daxFile = null;

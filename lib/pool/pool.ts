@@ -423,8 +423,10 @@ export class Pool implements Disposable {
   /** Close every file, commit, checkpoint a non-empty journal, and mark the pool cleanly closed. */
   close(): void {
     if (this.#closed) return;
-    for (const f of [...this.#files]) f.close();
     const core = this.#core;
+    // First: file calls still in flight then reject from here on instead of landing after the commit.
+    core.closed = true;
+    for (const f of [...this.#files]) f.close();
     try {
       if (!core.readonly && !this.device.closed) {
         if (core.journal.tail > 0 || core.state.pending) core.checkpoint();

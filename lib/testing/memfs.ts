@@ -11,6 +11,7 @@ import { daxTruncatePage } from '../dax/truncate-page';
 import { daxFileUnshare } from '../dax/unshare';
 import { daxWrite } from '../dax/write';
 import { daxWritebackMappingRange } from '../dax/writeback';
+import { daxZeroEof, daxZeroEofSync } from '../dax/zero-eof';
 import { daxZeroRange } from '../dax/zero-range';
 import type { FiemapExtent } from '../iomap/fiemap';
 import { Errno } from '../iomap/errno';
@@ -54,9 +55,16 @@ export class MemFs {
     return daxRead(inode, pos, bytesOf(target), this.ops);
   }
 
-  /** pwrite: the DAX write, then i_size grows to cover what was written. */
+  /**
+   * pwrite: the DAX write, then i_size grows to cover what was written. Past EOF, the old EOF block's
+   * tail is zeroed first (stores through a mapping may have left bytes there); an empty write
+   * changes nothing.
+   */
   async write(inode: MemInode, pos: number, data: ArrayBufferView): Promise<number> {
-    const n = await daxWrite(inode, pos, bytesOf(data), this.ops);
+    const bytes = bytesOf(data);
+    if (bytes.length === 0) return 0;
+    if (pos > inode.size) await daxZeroEof(inode, inode.size, pos, this.ops);
+    const n = await daxWrite(inode, pos, bytes, this.ops);
     if (pos + n > inode.size) inode.size = pos + n;
     return n;
   }
@@ -75,14 +83,16 @@ export class MemFs {
       await daxBreakLayout(inode.mapping, this.device, firstGone, LAST_INDEX, { wait: true, path: inode.path });
       this.freePages(inode, firstGone, inode.pageCount);
     } else if (size > old) {
-      // Stale bytes past the old EOF must not reappear (they are zero already; this makes sure).
-      const blockEnd = Math.ceil(old / PAGE_SIZE) * PAGE_SIZE;
-      if (blockEnd > old) await daxZeroRange(inode, old, Math.min(size, blockEnd) - old, this.ops);
+      // Bytes past the old EOF (stores through a mapping) must not become file data.
+      await daxZeroEof(inode, old, size, this.ops);
     }
     inode.size = size;
   }
 
-  /** fallocate(PUNCH_HOLE|KEEP_SIZE): zero partial blocks, free whole ones. */
+  /**
+   * fallocate(PUNCH_HOLE|KEEP_SIZE): zero partial blocks, free whole ones. A block the range covers
+   * up to EOF is whole: what lies past EOF in it is not file data.
+   */
   async punch(inode: MemInode, pos: number, len: number): Promise<void> {
     await withInvalidateLocks([inode], () => this.punchLocked(inode, pos, len));
   }
@@ -90,7 +100,7 @@ export class MemFs {
   private async punchLocked(inode: MemInode, pos: number, len: number): Promise<void> {
     const end = pos + len;
     const firstWhole = Math.ceil(pos / PAGE_SIZE);
-    const endWhole = Math.floor(end / PAGE_SIZE);
+    const endWhole = end >= inode.size ? Math.ceil(end / PAGE_SIZE) : Math.floor(end / PAGE_SIZE);
     if (firstWhole > endWhole) {
       await daxZeroRange(inode, pos, len, this.ops);
       return;
@@ -103,8 +113,13 @@ export class MemFs {
     }
   }
 
-  /** fallocate(0): give holes zeroed UNWRITTEN blocks; grows i_size unless `keepSize`. */
+  /**
+   * fallocate(0): give holes zeroed UNWRITTEN blocks; grows i_size unless `keepSize`, zeroing the old
+   * EOF block's tail first (EAGAIN where that would wait for an entry lock).
+   */
   fallocate(inode: MemInode, pos: number, len: number, keepSize = false): void {
+    const grows = !keepSize && pos + len > inode.size;
+    if (grows) daxZeroEofSync(inode, inode.size, pos + len, this.ops);
     const first = Math.floor(pos / PAGE_SIZE);
     const end = Math.ceil((pos + len) / PAGE_SIZE);
     for (let p = first; p < end; ) {
@@ -118,7 +133,7 @@ export class MemFs {
       for (let i = 0; i < n; i++) inode.setPage(p + i, block + i, PageState.UNWRITTEN | PageState.UNCOMMITTED);
       p += n;
     }
-    if (!keepSize && pos + len > inode.size) inode.size = pos + len;
+    if (grows) inode.size = pos + len;
   }
 
   /** fallocate(ZERO_RANGE|KEEP_SIZE) as DAX zeroing. */
@@ -135,6 +150,8 @@ export class MemFs {
     this.checkRemap(src, srcOff, dst, dstOff, len);
     await withInvalidateLocks([src, dst], async () => {
       await this.flushForRemap(src, srcOff, dst, dstOff, len);
+      // A clone past the target's EOF must not expose bytes left past it.
+      if (dstOff + len > dst.size) await daxZeroEof(dst, dst.size, dstOff, this.ops);
       this.share(src, srcOff, dst, dstOff, len);
       if (dstOff + len > dst.size) dst.size = dstOff + len;
     });
