@@ -1,9 +1,10 @@
-import { Pool, type PoolFile, type PoolMetadataRange } from '../../../lib';
+import { Pool, type CheckProblem, type PoolFile, type PoolMetadataRange } from '../../../lib';
 import { PmemdaxError } from '../../../lib/errors';
 import { MemoryDevice } from '../../../lib/testing';
-import type { Prng } from '../../dax/support/prng';
+import { Prng } from '../../dax/support/prng';
 import { opData } from './executor';
 import { DeadlineDevice, FuzzTimeout } from './fuzz-device';
+import { CRAFT_CLASSES, type CraftClass } from './craft';
 import { sealer } from './reseal';
 
 /** A pool image to corrupt, and where its metadata lives. */
@@ -60,18 +61,38 @@ export async function fuzzBases(size: number, journalBytes: number): Promise<Fuz
   return out;
 }
 
-/** One corruption: device offsets and the byte written at each. */
+/** One case: damage done to a copy of a base image. */
 export interface Corruption {
   readonly base: string;
-  readonly bytes: readonly (readonly [number, number])[];
+  /** What was done, for the failure message. */
+  readonly label: string;
   /** Checksums recomputed afterwards: the corruption gets past them to the decoders. */
   readonly sealed: boolean;
+  /** Damage made through the pool's encoders: its class says whether opening must refuse it or report it. */
+  readonly craft?: CraftClass;
+  readonly apply: (device: DeadlineDevice) => void;
 }
 
 /** The last non-zero byte of a range in `image` + 1, relative to the range (0 if all zero). */
 function usedLength(image: Uint8Array, r: PoolMetadataRange): number {
   for (let i = r.offset + r.length - 1; i >= r.offset; i--) if (image[i] !== 0) return i - r.offset + 1;
   return 0;
+}
+
+/** A bit flip or a random byte, never the same value. */
+function otherByte(rng: Prng, old: number): number {
+  return rng.int(2) === 0 ? old ^ (1 << rng.int(8)) : (old + 1 + rng.int(255)) & 0xff;
+}
+
+function byteCorruption(base: FuzzBase, kind: string, bytes: readonly (readonly [number, number])[], sealed: boolean): Corruption {
+  return {
+    base: base.name,
+    label: `${kind} ${JSON.stringify(bytes)}`,
+    sealed,
+    apply: (device) => {
+      for (const [at, v] of bytes) device.bytes[at] = v;
+    },
+  };
 }
 
 /**
@@ -94,30 +115,68 @@ export function pickCorruption(rng: Prng, base: FuzzBase): Corruption {
     let at: number;
     if (clustered) at = Math.min(area.offset + area.length - 1, Math.max(area.offset, centre + rng.int(64) - 32));
     else at = spot(rng.pick(base.ranges));
-    const old = base.image[at] ?? 0;
-    // A bit flip or a random byte, never the same value.
-    const value = rng.int(2) === 0 ? old ^ (1 << rng.int(8)) : (old + 1 + rng.int(255)) & 0xff;
-    bytes.push([at, value]);
+    bytes.push([at, otherByte(rng, base.image[at] ?? 0)]);
   }
-  return { base: base.name, bytes, sealed: rng.int(2) === 0 };
+  return byteCorruption(base, 'metadata bytes', bytes, rng.int(2) === 0);
 }
 
 /**
- * How a case ended. Corruption behind valid checksums is well-formed metadata that says something
- * else: the pool may open it and leave `check` to find the inconsistency ('opened, check failed'),
- * but it must still never crash or hang on it.
+ * pickWholeFileCorruption -- damage anywhere in the file, data area included: scattered bytes, a
+ * zeroed range, or a range of random garbage (up to 64 KiB). A quarter reseal the checksums.
  */
-export type FuzzOutcome = 'rejected' | 'opened' | 'opened, check failed';
+export function pickWholeFileCorruption(rng: Prng, base: FuzzBase): Corruption {
+  const size = base.image.length;
+  const sealed = rng.int(4) === 0;
+  const mode = rng.int(3);
+  if (mode === 0) {
+    const bytes: [number, number][] = [];
+    for (let i = 1 + rng.int(64); i > 0; i--) {
+      const at = rng.int(size);
+      bytes.push([at, otherByte(rng, base.image[at] ?? 0)]);
+    }
+    return byteCorruption(base, 'bytes anywhere', bytes, sealed);
+  }
+  const length = 1 + rng.int(64 * 1024);
+  const at = rng.int(size - length);
+  const seed = rng.int(2 ** 32);
+  return {
+    base: base.name,
+    label: `${mode === 1 ? 'zeros' : `garbage (seed ${seed})`} over bytes ${at}+${length}`,
+    sealed,
+    apply: (device) => {
+      if (mode === 1) device.bytes.fill(0, at, at + length);
+      else device.bytes.set(new Prng(seed).bytes(length), at);
+    },
+  };
+}
 
-/** A corrupt pool must be refused with one of these, or open and pass `check`. */
+/** pickCraftedCorruption -- one crafted class (metadata with valid checksums and bad content), hitting a place `rng` picks. */
+export function pickCraftedCorruption(rng: Prng, base: FuzzBase): Corruption {
+  const craft = rng.pick(CRAFT_CLASSES);
+  const seed = rng.int(2 ** 32);
+  return { base: base.name, label: `crafted: ${craft.name} (seed ${seed})`, sealed: false, craft, apply: (device) => craft.apply(device, new Prng(seed)) };
+}
+
+/**
+ * How a case ended: both opens refused; the pool opened read-only only, with its damage reported; or
+ * it opened for writing too (and then survived writes to every file).
+ */
+export type FuzzOutcome = 'rejected' | 'read-only, damage reported' | 'opened';
+
+/** The refusals opening a damaged pool may give. */
 function cleanRefusal(e: unknown): boolean {
   if (e instanceof PmemdaxError) return e.code === 'ERR_PMEMDAX_CORRUPT';
   return e instanceof Error && !(e instanceof TypeError) && !(e instanceof RangeError) && (e as { code?: unknown }).code === 'EIO';
 }
 
-function fsError(e: unknown): boolean {
-  return e instanceof Error && !(e instanceof TypeError) && !(e instanceof RangeError) &&
-    typeof (e as { code?: unknown }).code === 'string' && typeof (e as { errno?: unknown }).errno === 'number';
+/** An error with a code docs/errors.md documents: fs-style (code and errno), ERR_PMEMDAX_*, or ERR_OUT_OF_RANGE. */
+function codedError(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code !== 'string') return false;
+  if (e instanceof PmemdaxError) return true;
+  if (e instanceof RangeError) return code === 'ERR_OUT_OF_RANGE';
+  return !(e instanceof TypeError) && typeof (e as { errno?: unknown }).errno === 'number';
 }
 
 /** Thrown when a corrupt image makes the pool misbehave. */
@@ -125,54 +184,149 @@ export class FuzzFailure extends Error {
   override readonly name = 'FuzzFailure';
 }
 
+const key = (p: CheckProblem): string => `${p.what} @ ${p.where}`;
+const show = (ps: readonly CheckProblem[]): string => ps.slice(0, 3).map((p) => `${key(p)}: ${p.message}`).join('; ');
+/** Bytes written to each file by the writable phase: at its start, and at its last page. */
+const WRITE_BYTES = 8192;
+const BLOCK_BYTES = 4096;
+
 /**
- * runFuzzCase -- write the corruption into `device` (a copy of the base image), open the pool on it
- * and, when that works, check it and read every file. Any error but a clean refusal, running past
- * `ms`, or (unless the checksums were resealed) a check that fails after a successful open, is a
- * FuzzFailure.
+ * runFuzzCase -- apply the corruption to `device` (a copy of the base image), then:
+ * 1. open it read-only: refused with ERR_PMEMDAX_CORRUPT or EIO, or opened with its damage reported (by
+ *    `info.recovery.problems` and `check`) or none (then undamaged metadata checks clean, a bad
+ *    superblock copy aside); every file reads, or fails with a coded error once damage was reported;
+ *    the media are unchanged afterwards;
+ * 2. open it for writing: refused whenever the read-only open was refused or reported load problems;
+ *    when it opens, write to every file, close, and open again: that must work, `check` may find
+ *    nothing it did not find before the writes, and every write reads back.
+ * Anything else, or running past `ms` of CPU time, is a FuzzFailure.
  */
 export function runFuzzCase(device: DeadlineDevice, base: FuzzBase, c: Corruption, ms: number, context: string): FuzzOutcome {
   device.load(base.image, ms);
-  for (const [at, v] of c.bytes) device.bytes[at] = v;
-  if (c.sealed) base.seal(device.bytes);
   const fail = (what: string, e?: unknown): never => {
     const why = e === undefined ? '' : `: ${e instanceof Error ? `${e.constructor.name} ${(e as { code?: string }).code ?? ''} ${e.stack ?? e.message}` : `non-Error ${String(e)}`}`;
-    throw new FuzzFailure(`${context}: ${what}${why}\ncorruption (${c.base}${c.sealed ? ', checksums resealed' : ''}): ${JSON.stringify(c.bytes)}`);
+    throw new FuzzFailure(`${context}: ${what}${why}\ncorruption (${c.base}${c.sealed ? ', checksums resealed' : ''}): ${c.label}`);
   };
-  let pool: Pool;
-  try {
-    pool = Pool.openOn(device, { path: 'fuzz' });
-  } catch (e) {
-    if (e instanceof FuzzTimeout) fail('opening ran past the deadline');
-    if (cleanRefusal(e)) return 'rejected';
-    return fail('opening threw something other than a clean refusal', e);
-  }
-  let outcome: FuzzOutcome = 'opened';
-  try {
-    const report = pool.check();
-    if (!report.ok) {
-      if (!c.sealed) fail(`opened, but check found: ${report.problems.slice(0, 3).map((p) => `${p.what} @ ${p.where}: ${p.message}`).join('; ')}`);
-      outcome = 'opened, check failed';
+  const guard = <T>(what: string, fn: () => T): T => {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof FuzzFailure) throw e;
+      if (e instanceof FuzzTimeout) return fail(`${what} ran past the deadline`);
+      return fail(`${what} threw`, e);
     }
-    // A sparse file may be any size: read its start and its end.
-    const buf = new Uint8Array(256 * 1024);
-    for (const name of pool.list()) {
-      const f = pool.open(name, { readonly: true });
-      for (const at of [0, Math.max(0, f.size - buf.length)]) {
-        try {
-          f.readSync(buf, at);
-        } catch (e) {
-          // A pool check passed must read cleanly (EIO at worst); one check failed may refuse fs-style.
-          if (!cleanRefusal(e) && (outcome === 'opened' || !fsError(e))) fail(`reading ${JSON.stringify(name)} at ${at} threw`, e);
-        }
-      }
+  };
+  guard('crafting', () => c.apply(device));
+  if (c.sealed) base.seal(device.bytes);
+  const image = snapshot(device.bytes);
+  const open = (readonly: boolean): Pool | PmemdaxError | Error => {
+    try {
+      return Pool.openOn(device, { path: 'fuzz', readonly });
+    } catch (e) {
+      if (e instanceof FuzzTimeout) return fail(`opening ${readonly ? 'read-only' : 'for writing'} ran past the deadline`);
+      if (cleanRefusal(e)) return e as Error;
+      return fail(`opening ${readonly ? 'read-only' : 'for writing'} threw something other than a clean refusal`, e);
+    }
+  };
+  const ro = open(true);
+  let loadProblems: readonly CheckProblem[] = [];
+  if (ro instanceof Pool) {
+    loadProblems = ro.info.recovery.problems;
+    const report = guard('check (read-only)', () => ro.check());
+    const reported = loadProblems.length > 0 || !report.ok;
+    for (const p of loadProblems) if (!report.problems.some((q) => key(q) === key(p))) fail(`the load reported ${key(p)} but check did not`);
+    const expect = c.craft?.expect;
+    if (expect !== undefined) {
+      if (expect.refused) fail(`opened read-only, but this crafted damage must be refused (check: ${show(report.problems)})`);
+      else if (!loadProblems.some((p) => p.what === expect.what)) fail(`opened read-only without reporting '${expect.what}' (load: ${show(loadProblems)})`);
+    } else if (!c.sealed && (loadProblems.length > 0 || report.problems.some((p) => p.what !== 'superblock'))) {
+      fail(`opened with checksums intact, but check found: ${show(report.problems)}`);
+    }
+    guard('reading (read-only)', () => readEvery(ro, reported, fail));
+    guard('closing (read-only)', () => ro.close());
+    if (Buffer.compare(device.bytes, image) !== 0) fail('the read-only open changed the media');
+  } else if (c.craft !== undefined && !c.craft.expect.refused) {
+    fail(`refused, but this crafted damage must open read-only: ${ro.message}`);
+  }
+  const rw = open(false);
+  if (!(rw instanceof Pool)) {
+    if (ro instanceof Pool && loadProblems.length === 0) fail(`opened read-only without problems, but refused for writing: ${rw.message}`);
+    if (loadProblems.length > 0 && !rw.message.includes((loadProblems[0] as CheckProblem).what)) fail(`the refusal to write does not name '${loadProblems[0]?.what}': ${rw.message}`);
+    return ro instanceof Pool ? 'read-only, damage reported' : 'rejected';
+  }
+  if (!(ro instanceof Pool) || loadProblems.length > 0) fail('opened for writing although the read-only open refused or reported problems');
+  const before = guard('check (writable)', () => rw.check());
+  const written = guard('writing every file', () => writeEvery(rw, before.ok, fail));
+  guard('closing after the writes', () => rw.close());
+  const again = open(false);
+  if (!(again instanceof Pool)) return fail(`writing to every file damaged the pool: ${again.message}`);
+  const after = guard('check after the writes', () => again.check());
+  const known = new Set(before.problems.map((p) => p.what));
+  const fresh = after.problems.filter((p) => !known.has(p.what));
+  if (fresh.length > 0) fail(`writing to every file left new problems: ${show(fresh)}`);
+  guard('reading back the writes', () => {
+    for (const [name, at, data] of written) {
+      const got = new Uint8Array(data.length);
+      const f = again.open(name, { readonly: true });
+      f.readSync(got, at);
       f.close();
+      if (Buffer.compare(got, data) !== 0) fail(`${JSON.stringify(name)} at ${at} does not read back what was written`);
     }
-    pool.close();
-  } catch (e) {
-    if (e instanceof FuzzFailure) throw e;
-    if (e instanceof FuzzTimeout) fail('check or reads ran past the deadline');
-    return fail('using the opened pool threw', e);
+  });
+  guard('closing again', () => again.close());
+  return 'opened';
+}
+
+let kept = new Uint8Array(0);
+
+/** A copy of `bytes` in a buffer reused from case to case. */
+function snapshot(bytes: Uint8Array): Uint8Array {
+  if (kept.length !== bytes.length) kept = new Uint8Array(bytes.length);
+  kept.set(bytes);
+  return kept;
+}
+
+const patterns: Uint8Array[] = [];
+
+/** The bytes of the `i`th write of a case (made once: every case writes the same ones). */
+function pattern(i: number): Uint8Array {
+  return (patterns[i] ??= opData(7 + i, WRITE_BYTES));
+}
+
+/** Read the start and the end of every file (a sparse file may be any size). */
+function readEvery(pool: Pool, damaged: boolean, fail: (what: string, e?: unknown) => never): void {
+  const buf = new Uint8Array(64 * 1024);
+  for (const name of pool.list()) {
+    const f = pool.open(name, { readonly: true });
+    for (const at of [0, Math.max(0, f.size - buf.length)]) {
+      try {
+        f.readSync(buf, at);
+      } catch (e) {
+        // A pool without reported damage reads cleanly (EIO at worst); a damaged one may refuse with a code.
+        if (!cleanRefusal(e) && !(damaged && codedError(e))) fail(`reading ${JSON.stringify(name)} at ${at} threw`, e);
+      }
+    }
+    f.close();
   }
-  return outcome;
+}
+
+/** Write a pattern at the start and the last page of every file; returns what was written where. ENOSPC and EIO may refuse a write. */
+function writeEvery(pool: Pool, clean: boolean, fail: (what: string, e?: unknown) => never): [string, number, Uint8Array][] {
+  const written: [string, number, Uint8Array][] = [];
+  let n = 0;
+  for (const name of pool.list()) {
+    const f = pool.open(name);
+    for (const at of [0, Math.max(WRITE_BYTES, Math.floor(f.size / BLOCK_BYTES) * BLOCK_BYTES)]) {
+      const data = pattern(n++);
+      try {
+        f.writeSync(data, at);
+        written.push([name, at, data]);
+      } catch (e) {
+        const code = (e as { code?: unknown }).code;
+        if (!(codedError(e) && (code === 'ENOSPC' || code === 'EIO' || !clean))) fail(`writing ${JSON.stringify(name)} at ${at} threw`, e);
+      }
+    }
+    f.close();
+  }
+  return written;
 }
