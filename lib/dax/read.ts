@@ -1,3 +1,4 @@
+import { checkReachable } from '../device/mapped-memory';
 import { IomapOp } from '../iomap/constants';
 import { Errno } from '../iomap/errno';
 import { IomapIter } from '../iomap/iter';
@@ -21,6 +22,8 @@ export interface DaxRwOptions {
 export function daxRead(inode: DaxInode, pos: number, target: Uint8Array, ops: IomapOps<DaxInode>, opts: DaxRwOptions = {}): number {
   if (pos < 0 || !Number.isSafeInteger(pos)) throw daxError(-Errno.EINVAL, 'read', { path: inode.path, offset: pos });
   if (target.length === 0) return 0;
+  // Holes are zero-filled by a store from JavaScript: into a read-only mapping that would kill the process.
+  checkReachable(target, true, 'target', inode.path);
   const flags = IomapOp.DAX | (opts.nowait === true ? IomapOp.NOWAIT : 0);
   const it = new IomapIter(inode, pos, target.length, flags);
   const c = rwContext(false, target, pos);

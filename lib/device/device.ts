@@ -1,8 +1,8 @@
-import { errnoError, PmemdaxError } from '../errors';
+import { errnoError } from '../errors';
 import { native, NativeLock, type NativeDevice, type NativeHotPath, type NativeStats } from '../native';
 import { classifyDaxMemory } from './dax-memory';
 import { bindHotPath } from './hot-path';
-import { accessible, registerMapping } from './mapped-memory';
+import { checkReachable, registerMapping } from './mapped-memory';
 import type {
   ByteRange,
   DaxBacking,
@@ -65,15 +65,6 @@ function lockOption(mode: DeviceLockMode | undefined): NativeLock {
   throw Object.assign(new TypeError(`The "lock" option must be 'exclusive' or 'shared', received ${String(mode)}`), {
     code: 'ERR_INVALID_ARG_VALUE',
   });
-}
-
-function unreachableMemory(name: string, access: string, path: string): PmemdaxError {
-  return new PmemdaxError(
-    'ERR_PMEMDAX_READONLY',
-    `The "${name}" argument lies in memory the process cannot ${access} (a view of a read-only device, or of ` +
-      'address-space pages not mapped for that access): the copy would kill the process',
-    { path },
-  );
 }
 
 const nativeHandles = new WeakMap<Device, NativeDevice>();
@@ -234,7 +225,7 @@ export class Device implements DaxDevice, Disposable {
     const bytes = bytesOf(src, 'src');
     checkRange(offset, bytes.byteLength, this.size);
     checkFlags(flags);
-    if (!accessible(bytes, false)) throw unreachableMemory('src', 'load from', this.path);
+    checkReachable(bytes, false, 'src', this.path);
     try {
       this.#hot.copy(offset, bytes, flags);
     } catch (error) {
@@ -270,7 +261,7 @@ export class Device implements DaxDevice, Disposable {
   copySafe(offset: number, target: ArrayBufferView): void {
     const bytes = bytesOf(target, 'target');
     checkRange(offset, bytes.byteLength, this.size);
-    if (!accessible(bytes, true)) throw unreachableMemory('target', 'store to', this.path);
+    checkReachable(bytes, true, 'target', this.path);
     try {
       this.#hot.copySafe(offset, bytes);
     } catch (error) {

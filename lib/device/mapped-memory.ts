@@ -5,6 +5,8 @@
  * buffer names the mapping it lies in.
  */
 
+import { PmemdaxError } from '../errors';
+
 /** Whether `[offset, offset+length)` of the buffer may be stored to (`write`) or loaded from. */
 export type AccessCheck = (offset: number, length: number, write: boolean) => boolean;
 
@@ -22,4 +24,18 @@ export function accessible(view: ArrayBufferView, write: boolean): boolean {
   if (!anyRegistered || view.byteLength === 0) return true;
   const check = mappings.get(view.buffer);
   return check === undefined || check(view.byteOffset, view.byteLength, write);
+}
+
+/**
+ * Throws ERR_PMEMDAX_READONLY unless a copy may store to (`write`) or load from every byte of `view` (the
+ * argument `name` of a call on `path`).
+ */
+export function checkReachable(view: ArrayBufferView, write: boolean, name: string, path?: string): void {
+  if (accessible(view, write)) return;
+  throw new PmemdaxError(
+    'ERR_PMEMDAX_READONLY',
+    `The "${name}" argument lies in memory the process cannot ${write ? 'store to' : 'load from'} (a view of a ` +
+      'read-only device, or of address-space pages not mapped for that access): the copy would kill the process',
+    path === undefined ? {} : { path },
+  );
 }

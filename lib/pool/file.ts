@@ -7,6 +7,7 @@ import { daxZeroEof, eofGap } from '../dax/zero-eof';
 import { daxZeroRangeSync } from '../dax/zero-range';
 import { daxFiemap } from '../dax/fiemap';
 import { daxWritebackMappingRange } from '../dax/writeback';
+import { checkReachable } from '../device/mapped-memory';
 import { bytesOf } from '../device/validate';
 import { PmemdaxError } from '../errors';
 import { PAGE_SIZE } from '../iomap/constants';
@@ -103,6 +104,7 @@ export class PoolFile implements Disposable {
   readSync(buf: ArrayBufferView, pos: number): number {
     const bytes = bytesOf(buf);
     const core = this.#live();
+    checkReachable(bytes, true, 'buf', this.inode.path);
     return this.#readDirect(core, bytes, pos) ?? daxRead(this.inode, pos, bytes, core.ops);
   }
 
