@@ -357,6 +357,15 @@ export class Device implements DaxDevice, Disposable {
 
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  #openWindow(index: number): ArrayBuffer {
+    const buffer = this.#native.window(index);
+    // Pages mapped without PROT_WRITE: a library copy into them is refused (a raw store cannot be).
+    if (!this.#writable) registerMapping(buffer, (_offset, _length, write) => !write);
+    return buffer;
+  }
+
   /**
    * A store through the mapping met a SIGBUS (`EIO`: poison or a lost page; `ENOSPC`: a hole with no space
    * left): the poison list may have grown, so `directAccess` reads it again. Returns `error` to rethrow.
@@ -371,15 +380,6 @@ export class Device implements DaxDevice, Disposable {
       }
     }
     return error;
-  }
-
-  }
-
-  #openWindow(index: number): ArrayBuffer {
-    const buffer = this.#native.window(index);
-    // Pages mapped without PROT_WRITE: a library copy into them is refused (a raw store cannot be).
-    if (!this.#writable) registerMapping(buffer, (_offset, _length, write) => !write);
-    return buffer;
   }
 
   #readBadblocks(): ByteRange[] {
