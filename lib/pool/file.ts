@@ -196,7 +196,8 @@ export class PoolFile implements Disposable {
     const core = this.#writable('write');
     this.#checkPos(pos);
     if (bytes.length === 0) return 0;
-    if (!orderOf(this.inode).syncWrite(pos, bytes.length)) throw poolError('EAGAIN', 'write', this.inode.path, pos);
+    // Refused before syncWrite records the range: an EAGAIN leaves the queue's view of the file as it was.
+    if (this.#eofPlan(pos) === 'busy' || !orderOf(this.inode).syncWrite(pos, bytes.length)) throw poolError('EAGAIN', 'write', this.inode.path, pos);
     return this.#writeNow(core, bytes, pos);
   }
 
@@ -222,6 +223,12 @@ export class PoolFile implements Disposable {
     const may = orderOf(this.inode).syncZero(gap[0], gap[1]);
     if (may === 'busy') throw poolError('EAGAIN', 'write', this.inode.path, pos);
     if (may === 'zero') daxZeroRangeSync(this.inode, gap[0], gap[1], core.ops);
+  }
+
+  /** What a sync write at `pos` would have to do about the EOF block's tail ('skip' when nothing). */
+  #eofPlan(pos: number): 'zero' | 'skip' | 'busy' {
+    const gap = pos > this.inode.size ? eofGap(this.inode, this.inode.size, pos) : null;
+    return gap === null ? 'skip' : orderOf(this.inode).syncZero(gap[0], gap[1]);
   }
 
   /**

@@ -90,3 +90,93 @@ describe('the pool: a punch-hole reaching EOF frees the EOF block too', () => {
     });
   }
 });
+
+describe('the pool: sync writes past EOF while async calls are queued (the EOF block tail is theirs or free)', () => {
+  const START = PAGE_SIZE + 904;
+  const data = (n: number, v: number): Uint8Array => new Uint8Array(n).fill(v);
+
+  /** A file of START bytes of 9 with garbage past EOF, and (`queue`) an fsync queued so later async calls wait. */
+  function scribbled(queue: boolean): { pool: Pool; f: ReturnType<Pool['open']>; fsynced: Promise<void> } {
+    const device = new MemoryDevice(8 * MiB);
+    const pool = Pool.createOn(device);
+    const f = pool.open('f', { create: true });
+    f.writeSync(data(START, 9), 0);
+    const ext = f.fiemap(START - 1, 1)[0] as { physical: number; logical: number };
+    device.fill(ext.physical + (START - ext.logical), 0xab, 2 * PAGE_SIZE - START);
+    return { pool, f, fsynced: queue ? f.fsync() : Promise.resolve() };
+  }
+
+  function expectFile(f: ReturnType<Pool['open']>, pieces: readonly [number, Uint8Array][], size: number): void {
+    expect(f.size).toBe(size);
+    const model = new Uint8Array(size);
+    model.fill(9, 0, START);
+    for (const [pos, bytes] of pieces) model.set(bytes, pos);
+    const got = new Uint8Array(size);
+    f.readSync(got, 0);
+    expect(got.findIndex((b, i) => b !== model[i])).toBe(-1);
+  }
+
+  const CASES: readonly { name: string; running?: true; run(f: ReturnType<Pool['open']>): Promise<{ pieces: [number, Uint8Array][]; size: number }> }[] = [
+    {
+      name: 'a running write at EOF (its bytes copied, the size not moved yet): writeSync further past is EAGAIN, never a zeroing of them',
+      running: true,
+      run: async (f) => {
+        const w = f.write(data(100, 1), START);
+        expect(() => f.writeSync(data(100, 2), START + 1500)).toThrow(expect.objectContaining({ code: 'EAGAIN' }));
+        await w;
+        f.writeSync(data(100, 2), START + 1500);
+        return { pieces: [[START, data(100, 1)], [START + 1500, data(100, 2)]], size: START + 1600 };
+      },
+    },
+    {
+      name: 'a queued write inside the gap: writeSync past it is EAGAIN and changes nothing; after it lands, it works',
+      run: async (f) => {
+        const w = f.write(data(100, 1), START + 500);
+        expect(() => f.writeSync(data(100, 2), START + 1500)).toThrow(expect.objectContaining({ code: 'EAGAIN' }));
+        expect(f.size).toBe(START);
+        await w;
+        f.writeSync(data(100, 2), START + 1500);
+        return { pieces: [[START + 500, data(100, 1)], [START + 1500, data(100, 2)]], size: START + 1600 };
+      },
+    },
+    {
+      name: 'a queued write past the EOF page: writeSync inside the gap zeroes up to its data and runs at once',
+      run: async (f) => {
+        const w = f.write(data(100, 1), 3 * PAGE_SIZE);
+        f.writeSync(data(100, 2), START + 800);
+        await w;
+        return { pieces: [[3 * PAGE_SIZE, data(100, 1)], [START + 800, data(100, 2)]], size: 3 * PAGE_SIZE + 100 };
+      },
+    },
+    {
+      name: 'a queued append: appendSync goes after it, the append covers the gap, nothing is zeroed under it',
+      run: async (f) => {
+        const a = f.append(data(300, 1));
+        expect(f.appendSync(data(200, 2))).toBe(START + 300);
+        expect(await a).toBe(START);
+        return { pieces: [[START, data(300, 1)], [START + 300, data(200, 2)]], size: START + 500 };
+      },
+    },
+    {
+      name: 'a queued write at EOF: writeSync right after its end needs no zeroing and runs at once',
+      run: async (f) => {
+        const w = f.write(data(100, 1), START);
+        f.writeSync(data(100, 2), START + 100);
+        await w;
+        return { pieces: [[START, data(100, 1)], [START + 100, data(100, 2)]], size: START + 200 };
+      },
+    },
+  ];
+  for (const c of CASES) {
+    it(c.name, async () => {
+      const { pool, f, fsynced } = scribbled(c.running !== true);
+      const { pieces, size } = await c.run(f);
+      await fsynced;
+      expectFile(f, pieces, size);
+      await f.truncate(3 * PAGE_SIZE + 200);
+      expectFile(f, pieces, 3 * PAGE_SIZE + 200);
+      expect(pool.check().problems).toEqual([]);
+      pool.close();
+    });
+  }
+});
