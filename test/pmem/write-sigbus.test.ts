@@ -59,15 +59,15 @@ describe.skipIf(medium === null || medium.devdax)('writes through a fsdax mappin
     rmSync(dir, { recursive: true, force: true });
   });
 
-  // The table with flushes; at byte granularity (a cpu_cache domain) there is no write-back to fault.
-  const cases = storeTable(LOST, 'cacheline');
+  // Without the write-backs: the guest's CPU is emulated (TCG), whose clwb/clflushopt never touch the
+  // page, so they cannot fault here as they do on real hardware (the host test covers them).
+  const cases = storeTable(LOST, 'cacheline').filter((c) => c.expect.syscall !== 'msync');
 
   it.each(cases.map((c) => [c.name, c] as const))(
     `${medium.name}, file truncated under the mapping, %s: EIO naming the lost mapping`,
     (_name, c) => {
       using d = Device.open(path);
       expect(d.info.mapSync).toBe(true);
-      if (d.info.granularity === 'byte' && c.expect.syscall === 'msync') return;
       const fd = openSync(path, 'r+');
       try {
         ftruncateSync(fd, LOST);
@@ -91,7 +91,6 @@ describe.skipIf(medium === null || medium.devdax)('writes through a fsdax mappin
       injected.push({ sector, count });
       // The list only affects new faults: map the file afresh.
       using d = Device.open(path);
-      if (d.info.granularity === 'byte' && c.expect.syscall === 'msync') return;
       expectFault(thrown(() => c.run(d)), c.expect, 'EIO', /\(poisoned media\)$/);
       if (c.written) expect(c.written.check(d.readSafe(c.written.offset, c.written.length))).toBe(true);
       expect(d.badblocks().some((r) => r.offset <= LOST && LOST < r.offset + r.length)).toBe(true);
