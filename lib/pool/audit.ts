@@ -16,7 +16,7 @@ const MAX_REPORTED = 100;
  * block. A pool that breaks one can still be read, but writing to it could hand a block that is in
  * use (by metadata or another file) to a file, so the caller refuses to open it for writing.
  * Rebuilds `s.names` from the inodes: a name held twice opens the inode with the lower number.
- * Cost: a sort of all extents plus a pass over the bitmap's words, so every open can afford it.
+ * Cost: a few word operations per extent plus a pass over the bitmap's words, so every open can afford it.
  */
 export function auditState(s: PoolState): CheckProblem[] {
   const problems: CheckProblem[] = [];
@@ -59,19 +59,38 @@ function auditCounters(s: PoolState, add: Add): void {
   }
 }
 
-/** The first block of `[b, b+n)` that is clear in `bitmap`, or -1. Word at a time. */
-export function firstClear(bitmap: Uint32Array, b: number, n: number): number {
+/** The first block of `[b, b+n)` whose bit in `bits` is `value` (1 or 0), or -1. Word at a time. */
+export function firstBit(bits: Uint32Array, b: number, n: number, value: 0 | 1): number {
   for (let i = b, end = b + n; i < end; ) {
     const bit = i & 31;
     const take = Math.min(32 - bit, end - i);
     const mask = take === 32 ? 0xffffffff : ((1 << take) - 1) << bit;
-    const missing = (~(bitmap[i >>> 5] as number) & mask) >>> 0;
-    if (missing !== 0) return (i & ~31) + (31 - Math.clz32(missing & -missing));
+    const word = bits[i >>> 5] as number;
+    const hits = ((value === 1 ? word : ~word) & mask) >>> 0;
+    if (hits !== 0) return (i & ~31) + (31 - Math.clz32(hits & -hits));
     i += take;
   }
   return -1;
 }
 
+function isSet(bits: Uint32Array, b: number): boolean {
+  return ((bits[b >>> 5] as number) & (1 << (b & 31))) !== 0;
+}
+
+/** Set the bits of `[b, b+n)`, a word at a time. */
+export function setBits(bits: Uint32Array, b: number, n: number): void {
+  for (let i = b, end = b + n; i < end; ) {
+    const bit = i & 31;
+    const take = Math.min(32 - bit, end - i);
+    bits[i >>> 5] = (bits[i >>> 5] as number) | (take === 32 ? 0xffffffff : ((1 << take) - 1) << bit);
+    i += take;
+  }
+}
+
+/**
+ * References are counted with bitmaps, a word at a time: only blocks with a reference count entry,
+ * or mapped a second time, are counted one by one (in a sound pool, the shared blocks).
+ */
 function auditBlocks(s: PoolState, add: Add): void {
   const sb = s.sb;
   const a = s.alloc;
@@ -79,92 +98,57 @@ function auditBlocks(s: PoolState, add: Add): void {
   const hi = dataEnd(sb);
   const metaRuns: number[] = [0, lo, hi, sb.blocks - hi, ...sb.ckptRuns];
   for (let i = 0; i < metaRuns.length; i += 2) {
-    const b = firstClear(a.bitmap, metaRuns[i] as number, metaRuns[i + 1] as number);
+    const b = firstBit(a.bitmap, metaRuns[i] as number, metaRuns[i + 1] as number, 0);
     if (b >= 0) add('metadata free', `block ${b}`, 'a metadata block is free in the bitmap: it could be handed to a file');
   }
-  // Every extent as an interval of blocks; unwritten ones also in a list of their own.
-  const owners: { inode: PoolInode; page: number; block: number; count: number }[] = [];
-  const starts: number[] = [];
-  const ends: number[] = [];
-  const uStarts: number[] = [];
-  const uEnds: number[] = [];
+  const words = a.bitmap.length;
+  const seen = new Uint32Array(words);
+  const unwritten = new Uint32Array(words);
+  const sharedBits = new Uint32Array(words);
+  for (const b of a.shared.keys()) sharedBits[b >>> 5] = (sharedBits[b >>> 5] as number) | (1 << (b & 31));
+  const counts = new Map<number, number>();
   for (const inode of s.inodes.values()) {
     inode.extents.forEach(0, Infinity, (page, count, block, state) => {
-      owners.push({ inode, page, block, count });
-      starts.push(block);
-      ends.push(block + count);
-      if (state & ExtentState.UNWRITTEN) {
-        uStarts.push(block);
-        uEnds.push(block + count);
-      }
-      const free = firstClear(a.bitmap, block, count);
+      const free = firstBit(a.bitmap, block, count, 0);
       if (free >= 0) add('free and used', `${describe(inode)} page ${page + free - block}`, `block ${free} is mapped but free in the bitmap`);
+      const again = firstBit(seen, block, count, 1) >= 0;
+      if (again || (a.shared.size > 0 && firstBit(sharedBits, block, count, 1) >= 0)) {
+        for (let b = block; b < block + count; b++) {
+          const before = isSet(seen, b);
+          if (before || isSet(sharedBits, b)) counts.set(b, (counts.get(b) ?? (before ? 1 : 0)) + 1);
+        }
+      }
+      if (state & ExtentState.UNWRITTEN) setBits(unwritten, block, count);
+      setBits(seen, block, count);
     });
   }
-  const sorted = (v: number[]): Float64Array => Float64Array.from(v).sort();
-  const S = sorted(starts);
-  const E = sorted(ends);
-  const US = sorted(uStarts);
-  const UE = sorted(uEnds);
-  // Sweep the interval ends: between two of them, `c` extents (`cu` unwritten) cover every block.
-  const segStart: number[] = [];
-  const segEnd: number[] = [];
-  const segCover: number[] = [];
-  let reported = 0;
-  const ownersOf = (b: number): string =>
-    owners.filter((o) => b >= o.block && b < o.block + o.count).map((o) => `${describe(o.inode)} page ${o.page + b - o.block}`).join(', ');
-  let i = 0;
-  let j = 0;
-  let ui = 0;
-  let uj = 0;
-  let c = 0;
-  let cu = 0;
-  let x = 0;
-  while (j < E.length) {
-    const next = Math.min(S[i] ?? Infinity, E[j] as number, US[ui] ?? Infinity, UE[uj] ?? Infinity);
-    if (c > 0 && next > x) {
-      segStart.push(x);
-      segEnd.push(next);
-      segCover.push(c);
-      if (c > 1 && reported < MAX_REPORTED) {
-        if (cu > 0) {
-          add('shared unwritten', `blocks ${x}+${next - x}`, `unwritten blocks are mapped ${c} times, by ${ownersOf(x)}`);
-          reported++;
-        }
-        for (let b = x; b < next; b++) {
-          const refs = a.shared.get(b) ?? 1;
-          if (refs === c) continue;
-          add('refcount', `block ${b}`, `mapped ${c} times (by ${ownersOf(b)}) but its reference count is ${refs}`);
-          reported++;
-          break;
-        }
-      }
+  // Only for a problem being reported: a walk over every extent.
+  const ownersOf = (b: number): string => {
+    const found: string[] = [];
+    for (const inode of s.inodes.values()) {
+      inode.extents.forEach(0, Infinity, (page, count, block) => {
+        if (b >= block && b < block + count) found.push(`${describe(inode)} page ${page + b - block}`);
+      });
     }
-    while (E[j] === next) (j++, c--);
-    while (UE[uj] === next) (uj++, cu--);
-    while (S[i] === next) (i++, c++);
-    while (US[ui] === next) (ui++, cu++);
-    x = next;
+    return found.join(', ');
+  };
+  let reported = 0;
+  for (const [b, n] of counts) {
+    if (reported >= MAX_REPORTED) break;
+    const refs = a.shared.get(b) ?? 1;
+    if (n !== refs) {
+      add('refcount', `block ${b}`, `mapped ${n} time${n === 1 ? '' : 's'} (by ${ownersOf(b)}) but its reference count is ${refs}`);
+      reported++;
+    }
+    if (n > 1 && isSet(unwritten, b)) {
+      add('shared unwritten', `block ${b}`, `an unwritten block is mapped ${n} times, by ${ownersOf(b)}`);
+      reported++;
+    }
   }
-  // Entries on blocks mapped at most once (the sweep compared the rest).
   for (const [b, refs] of a.shared) {
     if (reported >= MAX_REPORTED) break;
-    const cover = coverAt(segStart, segEnd, segCover, b);
-    if (cover > 1) continue;
-    add('refcount', `block ${b}`, `reference count ${refs} but mapped ${cover} time${cover === 1 ? '' : 's'}`);
+    if (counts.has(b)) continue;
+    add('refcount', `block ${b}`, `reference count ${refs} but mapped by no file`);
     reported++;
   }
-}
-
-/** How many extents cover block `b`, from the sweep's sorted, disjoint segments. */
-function coverAt(starts: readonly number[], ends: readonly number[], cover: readonly number[], b: number): number {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    if (b < (starts[mid] as number)) hi = mid - 1;
-    else if (b >= (ends[mid] as number)) lo = mid + 1;
-    else return cover[mid] as number;
-  }
-  return 0;
 }

@@ -1,5 +1,6 @@
 import type { DaxDevice } from '../device/types';
 import { PmemdaxError } from '../errors';
+import { setBits } from './audit';
 import { loadPool } from './format';
 import { BLOCK, dataEnd, dataStart, decodeSuperblock, inCheckpoint } from './layout';
 import { readMeta } from './meta-io';
@@ -68,8 +69,4 @@ export function checkPool(device: DaxDevice, path: string, unsafe: UnsafeShutdow
     if (media.size !== inode.size) add('memory and media', `inode ${inode.ino}`, `size ${inode.size} in memory, ${media.size} on the media`);
   }
   return { ok: problems.length === 0, problems, unsafeShutdown: unsafe, files: s.names.size, blocksUsed: used };
-}
-
-function setBits(bits: Uint32Array, b: number, n: number): void {
-  for (let i = b; i < b + n; i++) bits[i >>> 5] = (bits[i >>> 5] as number) | (1 << (i & 31));
 }
