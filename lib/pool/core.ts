@@ -79,18 +79,24 @@ export class PoolCore {
     const runs = s.alloc.takeRuns(blocks, CKPT_RUNS_MAX);
     if (runs === null) throw daxError(-Errno.ENOSPC, 'fsync', { path: s.path });
     const epoch = old.epoch + 1;
+    let failure: unknown = null;
     try {
       const image = encodeCheckpoint(s, epoch, s.alloc.snapshot(old.ckptRuns));
       writeRuns(this.device, runs, image);
       this.writeSuperblocks({ ...old, epoch, ckptRuns: runs, ckptBytes: image.length, ckptCrc: crc32c(image) });
     } catch (e) {
-      // Unless the primary superblock switched, the media still hold the old state: so must memory.
-      if (this.sb.epoch !== epoch) s.alloc.untakeRuns(runs);
-      throw e;
+      // Unless a superblock switched, the media still hold the old state: so must memory.
+      if (this.sb.epoch !== epoch) {
+        s.alloc.untakeRuns(runs);
+        throw e;
+      }
+      // One copy switched (the other failed): the new checkpoint is what the media hold.
+      failure = e;
     }
     this.journal.reset(epoch);
     for (let i = 0; i < old.ckptRuns.length; i += 2) s.alloc.dropNow(old.ckptRuns[i] as number, old.ckptRuns[i + 1] as number);
     s.committed();
+    if (failure !== null) throw failure;
   }
 
   /**

@@ -4,6 +4,7 @@ import { MemoryDevice } from '../../lib/testing';
 import { checkpointBytes } from '../../lib/pool/checkpoint';
 import { PoolCore } from '../../lib/pool/core';
 import { loadPool } from '../../lib/pool/format';
+import { errnoError } from '../../lib/errors';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -61,23 +62,40 @@ function sameAsMedia(dev: MemoryDevice, pool: Pool): void {
   expect(pool.check().problems).toEqual([]);
 }
 
+/** Where the live checkpoint starts: it moves with every checkpoint. */
+function checkpointAt(pool: Pool): number {
+  return (pool.metadataRanges().find((r) => r.area === 'checkpoint') as { offset: number }).offset;
+}
+
 /**
- * The pool is full: it must still commit (overwrites through a sync file, each a journal record or,
- * once the journal is full, a checkpoint), close, reopen after a clean close or a crash, delete
- * every file, and take data and names again.
+ * The pool is full: it must still commit (overwrites through a sync file, each a 64-byte journal
+ * record, until the journal is full and one becomes a checkpoint; then exactly enough to fill the
+ * journal again), delete a file when that takes a checkpoint, close, reopen after a clean close or a
+ * crash, delete every file, and take data and names again.
  */
 async function stillUsable(dev: MemoryDevice, pool: Pool, end: 'close' | 'crash'): Promise<void> {
   sameAsMedia(dev, pool);
-  const names = pool.list();
-  const victim = names.find((n) => pool.stat(n).allocated > 0);
+  const victim = pool.list().find((n) => pool.stat(n).allocated > 0);
   if (victim !== undefined) {
     const f = pool.open(victim, { sync: true });
-    for (let i = 0; i < 1200; i++) {
+    const overwrite = (i: number): void => {
       f.writeSync(new Uint8Array([i & 0xff]), 0);
       f.fsyncSync();
+    };
+    const first = checkpointAt(pool);
+    for (let i = 0; checkpointAt(pool) === first; i++) {
+      expect(i).toBeLessThan(1100);
+      overwrite(i);
     }
+    const second = checkpointAt(pool);
+    for (let i = 0; i < (64 * KiB) / 64; i++) overwrite(i);
+    expect(checkpointAt(pool)).toBe(second);
     f.close();
+    pool.unlink(victim);
+    expect(checkpointAt(pool)).not.toBe(second);
+    sameAsMedia(dev, pool);
   }
+  const names = pool.list();
   if (end === 'close') pool.close();
   let p = Pool.openOn(dev);
   expect(p.list()).toEqual(names);
@@ -256,4 +274,55 @@ describe('inode numbers', () => {
       pool.close();
     }
   });
+});
+
+/** A memory device whose `copy` number `failAt` (counting from when it was armed) throws EIO, writing nothing. */
+class FailingDevice extends MemoryDevice {
+  failAt = -1;
+  override copy(offset: number, src: ArrayBufferView, flags?: number): void {
+    if (this.failAt >= 0 && this.failAt-- === 0) throw errnoError('EIO', 'write', { path: '(device)', offset });
+    super.copy(offset, src, flags);
+  }
+}
+
+describe('a create whose commit fails leaves memory as the media', () => {
+  for (const path of ['a journal record', 'a checkpoint (journal full)'] as const) {
+    it(`at every device write of ${path}`, async () => {
+      for (let k = 0; ; k++) {
+        const dev = new FailingDevice(MiB);
+        const pool = Pool.createOn(dev, { journalBytes: 64 * KiB });
+        if (path === 'a checkpoint (journal full)') {
+          // Creates until one moved the checkpoint, then exactly enough 64-byte records to fill the journal.
+          const first = checkpointAt(pool);
+          for (let i = 0; checkpointAt(pool) === first; i++) pool.open(`f${i}`, { create: true }).close();
+          const at = checkpointAt(pool);
+          for (let i = 0; i < (64 * KiB) / 64; i++) pool.open(`g${i}`, { create: true }).close();
+          expect(checkpointAt(pool)).toBe(at);
+        }
+        const ckpt = checkpointAt(pool);
+        const before = pool.list();
+        dev.failAt = k;
+        let failed = false;
+        try {
+          pool.open('new', { create: true }).close();
+        } catch (e) {
+          expect(e).toMatchObject({ code: 'EIO' });
+          failed = true;
+        }
+        dev.failAt = -1;
+        sameAsMedia(dev, pool);
+        if (failed) expect(pool.list().length === before.length || pool.exists('new')).toBe(true);
+        pool.open('after', { create: true }).close();
+        sameAsMedia(dev, pool);
+        const moved = checkpointAt(pool) !== ckpt;
+        pool.close();
+        expect(Pool.openOn(dev).check().problems).toEqual([]);
+        if (!failed) {
+          // The run without a failure took the path named.
+          expect(moved).toBe(path !== 'a journal record');
+          break;
+        }
+      }
+    });
+  }
 });
