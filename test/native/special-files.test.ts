@@ -43,9 +43,10 @@ describe.each(SPECIAL)('a $kind', (special) => {
 
   // /dev/null is refused by the same check as before this fix; a few entry points show it still is.
   const fifo = special.kind === 'FIFO';
-  it.each(fifo ? COMMANDS : COMMANDS.slice(0, 3))('pmemdax %s: fails at once with %s', async (name, ...rest) => {
+  const commands = (fifo ? COMMANDS : COMMANDS.slice(0, 3)).map(([name, ...rest]) => ({ name: name as string, rest, shown: [name, ...rest].join(' ') }));
+  it.each(commands)(`pmemdax $shown: fails at once with ${special.code}`, async ({ name, rest, shown }) => {
     const r = await runCli([name, path, ...rest], { timeoutMs: 10_000 });
-    expect(r.signal, `pmemdax ${name} hung`).toBeNull();
+    expect(r.signal, `pmemdax ${shown} hung`).toBeNull();
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`(${special.code})`);
   });
