@@ -2,7 +2,7 @@ import { Device, type DeviceOpenOptions } from '../device/device';
 import type { DaxDevice } from '../device/types';
 import { PmemdaxError, isErrnoError } from '../errors';
 import { checkPool } from './check';
-import { runSpans } from './checkpoint';
+import { CKPT_INODE_FIXED, runSpans } from './checkpoint';
 import { PoolCore } from './core';
 import { corrupt, poolError } from './errors';
 import { trackOpenPool, untrackPool } from './exit-hook';
@@ -12,6 +12,8 @@ import { checkCreateOptions, checkOpenOptions } from './options';
 import { POOL_FILE_MODE, refuseVolatileDevdax } from './media';
 import { checkPath } from '../device/validate';
 import { freeInode } from './free';
+import { checkName, checkPrefix } from './names';
+import { INO_MAX } from './state';
 import type { PoolInode } from './inode';
 import { BLOCK, FILE_SIZE_MAX, FORMAT_VERSION, NAME_MAX, dataEnd, dataStart, uuidString } from './layout';
 import { locateBadblocks } from './badblocks';
@@ -27,13 +29,6 @@ const AGAIN = Symbol('again');
 const LOCK_RETRY_MS = 10;
 /** Atomics.wait on this is a synchronous sleep. */
 const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
-
-function checkName(name: unknown, syscall: string, pool: string): string {
-  if (typeof name !== 'string') throw Object.assign(new TypeError('The "name" argument must be a string'), { code: 'ERR_INVALID_ARG_TYPE' });
-  if (name.length === 0 || name.includes('\0')) throw poolError('EINVAL', syscall, `${pool}:${name}`);
-  if (Buffer.byteLength(name) > NAME_MAX) throw poolError('ENAMETOOLONG', syscall, `${pool}:${name.slice(0, 32)}…`);
-  return name;
-}
 
 /** What the platform says about the device (a native Device's `info`; test devices may carry one too). */
 interface PlatformFacts {
@@ -258,8 +253,20 @@ export class Pool implements Disposable {
     }
     const p = pool({ ...base, orphansFreed });
     const core = p.#core;
-    // Start from a clean journal after a crash: replay is then bounded and a torn tail is gone.
-    if (base.replayed > 0 || base.tornTail || orphansFreed > 0 || loaded.usedBackup) core.checkpoint();
+    // Start from a clean journal after a crash: replay is then bounded and a torn tail is gone. On a
+    // pool where no checkpoint fits, the journal is kept (and failing that, the orphans' frees stay
+    // pending): the open still succeeds, so that files can be deleted.
+    if (base.replayed > 0 || base.tornTail || orphansFreed > 0 || loaded.usedBackup) {
+      let folded = false;
+      try {
+        folded = core.settle();
+      } catch (e) {
+        if (!isErrnoError(e, 'ENOSPC')) throw e;
+      }
+      // A kept journal continues over the torn record: clear what is left of it past the new tail.
+      const j = core.journal;
+      if (!folded && base.tornTail && j.tail < j.size) device.fill(j.offset + j.tail, 0, j.size - j.tail);
+    }
     const count = shutdownCountOf(device);
     core.writeSuperblocks({ ...core.sb, dirty: true, shutdownCount: count ?? -1, identity: identityOf(device) ?? '' });
     // Other devices (the in-memory test device) end with their creator; a native one outlives the process.
@@ -293,10 +300,7 @@ export class Pool implements Disposable {
     if (writing || opts.create === true) this.#writable('open');
     if (inode === undefined) {
       if (opts.create !== true) throw poolError('ENOENT', 'open', `${this.info.path}:${name}`);
-      const ino = s.nextIno;
-      inode = s.addInode(ino, name, Date.now());
-      s.namespaceOps.push({ op: 'create', ino, name, ctimeMs: inode.ctimeMs });
-      core.commit();
+      inode = this.#createFile(core, name);
     } else if (opts.truncate === true && writing && (inode.size > 0 || inode.extents.length > 0)) {
       if (!inode.mapping.empty) throw poolError('EBUSY', 'open', inode.path);
       freeInode(s, inode, false);
@@ -310,6 +314,33 @@ export class Pool implements Disposable {
     this.#files.add(file);
     inode.opens++;
     return file;
+  }
+
+  /**
+   * A new inode named `name`, committed. ENOSPC before anything changes when inode numbers ran out
+   * or its record would not leave room for the next checkpoint; a commit that fails takes it back.
+   */
+  #createFile(core: PoolCore, name: string): PoolInode {
+    const s = core.state;
+    const path = `${this.info.path}:${name}`;
+    if (s.nextIno > INO_MAX) throw poolError('ENOSPC', 'open', path);
+    s.needRoom(CKPT_INODE_FIXED + Buffer.byteLength(name), 'open', path);
+    const ino = s.nextIno;
+    const epoch = core.sb.epoch;
+    const inode = s.addInode(ino, name, Date.now());
+    s.namespaceOps.push({ op: 'create', ino, name, ctimeMs: inode.ctimeMs });
+    try {
+      core.commit();
+    } catch (e) {
+      // Nothing became durable unless a checkpoint switched: then memory must not differ from the media.
+      if (core.sb.epoch === epoch) {
+        s.namespaceOps.pop();
+        s.dropInode(inode);
+        s.nextIno = ino;
+      }
+      throw e;
+    }
+    return inode;
   }
 
   #closedFile(file: PoolFile): void {
@@ -335,11 +366,11 @@ export class Pool implements Disposable {
     const src = s.names.get(from);
     if (src === undefined) throw poolError('ENOENT', 'rename', `${this.info.path}:${from}`);
     if (from === to) return;
+    const grows = Buffer.byteLength(to) - Buffer.byteLength(from);
+    if (grows > 0) s.needRoom(grows, 'rename', `${this.info.path}:${to}`);
     const target = s.names.get(to);
     if (target !== undefined) this.#removeName(target);
-    s.names.delete(from);
-    src.name = to;
-    s.names.set(to, src);
+    s.rename(src, to);
     s.namespaceOps.push({ op: 'name', ino: src.ino, name: to });
     src.ctimeMs = Date.now();
     core.commit();
@@ -357,18 +388,18 @@ export class Pool implements Disposable {
 
   #removeName(inode: PoolInode): void {
     const s = this.#core.state;
-    if (inode.name !== null) s.names.delete(inode.name);
     if (inode.opens > 0) {
-      inode.name = null;
+      s.rename(inode, null);
       s.namespaceOps.push({ op: 'name', ino: inode.ino, name: null });
     } else {
       freeInode(s, inode);
     }
   }
 
+  /** Names in code-unit order; `prefix` follows the rules of a name but may be empty. */
   list(opts: { prefix?: string } = {}): string[] {
     const names = [...this.#live().state.names.keys()];
-    const prefix = opts.prefix;
+    const prefix = opts.prefix === undefined ? undefined : checkPrefix(opts.prefix, this.info.path);
     return (prefix === undefined ? names : names.filter((n) => n.startsWith(prefix))).sort();
   }
 
@@ -429,7 +460,7 @@ export class Pool implements Disposable {
     for (const f of [...this.#files]) f.close();
     try {
       if (!core.readonly && !this.device.closed) {
-        if (core.journal.tail > 0 || core.state.pending) core.checkpoint();
+        core.settle();
         core.writeSuperblocks({ ...core.sb, dirty: false });
       }
     } finally {

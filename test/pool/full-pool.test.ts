@@ -223,30 +223,42 @@ describe('a full pool stays usable', () => {
 });
 
 describe('pools filled past the reserve (by code before the rule) still open for writing', () => {
-  it('after a crash with no room for a checkpoint, the journal is kept and files can be deleted', async () => {
-    const { dev, pool } = smallPool();
-    await fillData(pool, 'data');
-    pool.close();
-    // Names committed without the room check, as older code did, until a checkpoint cannot fit.
-    const loaded = loadPool(dev, '(device)');
-    const core = new PoolCore(dev, loaded.state, false, loaded.journal);
-    const s = core.state;
-    for (let i = 0; s.alloc.free >= Math.ceil(checkpointBytes(s) / PAGE); i++) {
-      const ino = s.nextIno;
-      const inode = s.addInode(ino, `old-${i}-${LONG}`, 0);
-      s.namespaceOps.push({ op: 'create', ino, name: inode.name!, ctimeMs: 0 });
-      core.commit();
-    }
-    // No close: the next open must replay, cannot checkpoint, and opens anyway.
-    const p = Pool.openOn(dev);
-    expect(p.list()).toContain('data');
-    p.unlink('data');
-    p.close();
-    const q = Pool.openOn(dev);
-    expect(q.check().problems).toEqual([]);
-    expect(q.list().every((n) => n.startsWith('old-'))).toBe(true);
-    q.close();
-  });
+  for (const torn of [false, true]) {
+    it(`after a crash${torn ? ' that tore the last record' : ''} with no room for a checkpoint, the journal is kept and files can be deleted`, async () => {
+      const { dev, pool } = smallPool();
+      await fillData(pool, 'data');
+      pool.close();
+      // Names committed without the room check, as older code did, until a checkpoint cannot fit.
+      const loaded = loadPool(dev, '(device)');
+      const core = new PoolCore(dev, loaded.state, false, loaded.journal);
+      const s = core.state;
+      let last = 0;
+      for (let i = 0; s.alloc.free >= Math.ceil(checkpointBytes(s) / PAGE); i++) {
+        const ino = s.nextIno;
+        const inode = s.addInode(ino, `old-${i}-${LONG}`, 0);
+        s.namespaceOps.push({ op: 'create', ino, name: inode.name as string, ctimeMs: 0 });
+        last = core.journal.tail;
+        core.commit();
+      }
+      expect(core.journal.tail).toBeGreaterThan(last);
+      // A torn last record: its checksum no longer matches.
+      if (torn) dev.bytes[core.journal.offset + last + 4] ^= 0xff;
+      const names = Pool.openOn(dev, { readonly: true }).list();
+      // No close: the next open must replay, cannot checkpoint, and opens anyway.
+      const p = Pool.openOn(dev);
+      expect(p.info.recovery.tornTail).toBe(torn);
+      expect(p.list()).toEqual(names);
+      p.unlink('data');
+      p.open('new', { create: true }).close();
+      const kept = p.list();
+      // A crash again: the kept journal, continued, replays.
+      const q = Pool.openOn(dev);
+      expect(q.list()).toEqual(kept);
+      expect(q.check().problems).toEqual([]);
+      q.close();
+      expect(Pool.openOn(dev).check().problems).toEqual([]);
+    });
+  }
 });
 
 describe('inode numbers', () => {
