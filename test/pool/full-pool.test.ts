@@ -242,7 +242,8 @@ describe('pools filled past the reserve (by code before the rule) still open for
       }
       expect(core.journal.tail).toBeGreaterThan(last);
       // A torn last record: its checksum no longer matches.
-      if (torn) dev.bytes[core.journal.offset + last + 4] ^= 0xff;
+      const crcAt = core.journal.offset + last + 4;
+      if (torn) dev.bytes[crcAt] = (dev.bytes[crcAt] as number) ^ 0xff;
       const names = Pool.openOn(dev, { readonly: true }).list();
       // No close: the next open must replay, cannot checkpoint, and opens anyway.
       const p = Pool.openOn(dev);
