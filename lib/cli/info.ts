@@ -24,6 +24,8 @@ function recoveryText(info: PoolInfo): string {
   if (r.tornTail) parts.push('a torn journal record discarded');
   if (r.usedBackupSuperblock) parts.push('the backup superblock used');
   if (r.orphansFreed > 0) parts.push(`${r.orphansFreed} unlinked files freed`);
+  const n = r.problems.length;
+  if (n > 0) parts.push(`${n} problem${n === 1 ? '' : 's'} found (read-only: writing is refused; pmemdax check lists them)`);
   return parts.length === 0 ? 'none needed' : parts.join(', ');
 }
 

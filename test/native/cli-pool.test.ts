@@ -2,7 +2,9 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Device } from '../../lib/device/device';
 import { HOST_MEDIA, MiB, PROJECT_ROOT, scratchDir } from '../support/scratch';
+import { craftCheckpoint } from '../pool/support/craft';
 
 const CLI = `${PROJECT_ROOT}/dist/cli/main.js`;
 
@@ -205,6 +207,31 @@ describe('pmemdax pool commands: read-only commands, errors and exit codes', () 
     const both = await cli(['check', pool]);
     expect(both.status).toBe(5);
     expect(both.stderr).toMatch(/^pmemdax: pool .* is corrupt: superblock at offset 0: .*\(ERR_PMEMDAX_CORRUPT\)\n$/);
+  });
+
+  it('a pool with a name held twice: check exits 3 naming it, info and cat read it, writing commands exit 5', async () => {
+    writeFileSync(s.file('a.bin'), 'first');
+    writeFileSync(s.file('b.bin'), 'second');
+    await ok('put', pool, 'a', s.file('a.bin'));
+    await ok('put', pool, 'b', s.file('b.bin'));
+    const device = Device.open(pool);
+    try {
+      craftCheckpoint(device, (t) => {
+        const b = t.named.find((i) => i.name === 'b');
+        if (b === undefined) throw new Error('no b');
+        b.name = 'a';
+      });
+    } finally {
+      device.close();
+    }
+    const r = await cli(['check', pool]);
+    expect(r.status).toBe(3);
+    expect(r.stdout.toString()).toMatch(/^problem: duplicate name at name 'a': inodes \d+ and \d+ are both named 'a'/m);
+    expect(await ok('info', pool)).toMatch(/^recovery: .*1 problem found \(read-only: writing is refused/m);
+    expect((await cat(pool, 'a')).toString()).toBe('first');
+    const put = await cli(['put', pool, 'c', s.file('a.bin')]);
+    expect(put.status).toBe(5);
+    expect(put.stderr).toMatch(/duplicate name at name 'a'.*open it read-only to copy its files out/);
   });
 
   it('a put that runs out of space exits 1 with ENOSPC and gives the space back', async () => {
