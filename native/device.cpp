@@ -450,6 +450,11 @@ Napi::Value Device::Info(const Napi::CallbackInfo& info) {
 Napi::Value Device::Window(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!CheckOpen(env)) return env.Undefined();
+  // V8 makes no ArrayBuffer over 4 GiB (asking aborted the process); the TypeScript layer never asks.
+  if (window_bytes_ == 0 || window_bytes_ > (1ull << 32)) {
+    RangeErr(env, "windowBytes must be between 1 byte and 4 GiB").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   double idx = Num(info, 0);
   uint64_t count = (size_ + window_bytes_ - 1) / window_bytes_;
   if (!(idx >= 0 && idx < static_cast<double>(count))) {
@@ -483,7 +488,13 @@ double D(napi_env env, napi_value v) {
 
 // The bytes of an ArrayBufferView argument, or false after throwing the TypeError that names it.
 bool ViewArg(napi_env env, napi_value v, const char* what, uint8_t** data, size_t* len) {
-  if (ViewBytes(env, v, data, len)) return true;
+  if (ViewBytes(env, v, data, len)) {
+    // A detached view has no memory at all: a byte of our own stands in, since even a copy of 0 bytes
+    // from or to nullptr is undefined behaviour.
+    static uint8_t nothing;
+    if (*data == nullptr) *data = &nothing, *len = 0;
+    return true;
+  }
   TypeErr(Napi::Env(env), std::string(what) + " must be an ArrayBufferView").ThrowAsJavaScriptException();
   return false;
 }

@@ -39,6 +39,20 @@ describe('regions of every size: they work or fail with ERR_OUT_OF_RANGE, never 
     expect(r.stdout.trim().split('\n')).toEqual([want, want, want]);
   });
 
+  it('device windows: the native layer refuses window sizes V8 cannot hold (0, over 4 GiB) instead of aborting', () => {
+    const r = runNode(`${PRELUDE}
+      Device.open(process.argv[1], { create: true, size: 4 << 20 }).close();
+      for (const windowBytes of [0, 2 ** 33, 2 ** 32]) {
+        const d = new native.NativeDevice(process.argv[1], false, 0, false, windowBytes, 0, true, 0o666);
+        console.log(outcome(() => d.window(0).byteLength));
+        d.close();
+      }
+    `, [s.file('dev')]);
+    expect(r.signal).toBeNull();
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim().split('\n')).toEqual(['ERR_OUT_OF_RANGE RangeError', 'ERR_OUT_OF_RANGE RangeError', `ok ${4 << 20}`]);
+  });
+
   it('trap state follows the pages armed, not the address space reserved', () => {
     // Eight 4 GiB reservations: a byte per page of state would be 8 MiB of touched memory. Arming one
     // page makes the state of its 2 MiB; the traps still fire, log and harvest in order.
