@@ -18,7 +18,7 @@ const EXTENT_BYTES = 16;
  */
 const STEP_BYTES = 2 * EXTENT_BYTES;
 /** Blocks every growing operation leaves free on top of the next checkpoint's (the reserve rule). */
-export const RESERVE_SPARE = 1;
+const RESERVE_SPARE = 1;
 /** The last inode number a file can get: `nextIno` is recorded as 32 bits and must stay above every inode. */
 export const INO_MAX = 0xfffffffe;
 
