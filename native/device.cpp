@@ -505,9 +505,8 @@ Device* HotArgs(napi_env env, napi_callback_info info, napi_value* argv, size_t 
   napi_value all[5];
   size_t count = n + 1;
   napi_get_cb_info(env, info, &count, all, nullptr, nullptr);
-  void* device = nullptr;
-  napi_valuetype type = napi_undefined;
-  if (napi_typeof(env, all[0], &type) != napi_ok || type != napi_external || napi_get_value_external(env, all[0], &device) != napi_ok) {
+  void* device = nullptr;  // napi_get_value_external refuses anything but an External
+  if (napi_get_value_external(env, all[0], &device) != napi_ok || device == nullptr) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "the first argument must be a device handle from hot()");
     return nullptr;
   }

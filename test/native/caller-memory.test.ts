@@ -60,6 +60,22 @@ describe('native entry points read caller memory once (child processes)', () => 
     for (const k of kinds) expect(['ok', 'ERR_OUT_OF_RANGE']).toContain(k);
   });
 
+  it('the shared hot-path functions refuse anything but a device handle as their first argument', () => {
+    const r = runNode(`${PRELUDE}
+      const { native } = require(dist + '/native.js');
+      const out = [];
+      for (const [name, fn] of Object.entries(native.NativeDevice.hotPath)) {
+        for (const bad of [undefined, null, 0, {}, new Float64Array(2)]) {
+          try { fn(bad, 0, 64, 0, 0); out.push(name + ' accepted'); } catch (e) { out.push(e.code); }
+        }
+      }
+      console.log(JSON.stringify([...new Set(out)]));
+    `);
+    expect(r.signal).toBeNull();
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual(['ERR_INVALID_ARG_TYPE']);
+  });
+
   // Every entry point that takes caller memory (each is given Float64Arrays: persistRanges takes no other).
   const ENTRY_POINTS = {
     persistRanges: `(view) => device.persistRanges(view)`,
