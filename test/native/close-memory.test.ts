@@ -14,7 +14,11 @@ import { PROJECT_ROOT, runNode, scratchDir } from '../support/scratch';
 const DEVICES = 20_000;
 const BOUND = DEVICES * 2560;
 
-describe('closing devices frees their native memory (child process)', () => {
+// Under the sanitizer run (scripts/test-asan.mjs) freed memory sits in ASan's quarantine, so resident
+// memory measures the sanitizer's allocator rather than the library: the test is left out there.
+const UNDER_SANITIZER = (process.env.LD_PRELOAD ?? '').includes('libasan');
+
+describe.skipIf(UNDER_SANITIZER)('closing devices frees their native memory (child process)', () => {
   let s: ReturnType<typeof scratchDir>;
   beforeEach(() => {
     s = scratchDir('/dev/shm');
