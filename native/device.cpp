@@ -558,12 +558,11 @@ napi_value Device::HotFlush(napi_env env, napi_callback_info info) {
     int err = self->Msync(o, n);
     if (err != 0) self->ThrowErrno(env, err, "msync", o, n);
   } else if (self->granularity_ == Granularity::kCacheline) {
-    self->stats_.flushed_lines += self->policy_.flush(self->base_ + o, n);
+    ++self->stats_.flush_calls;
     MappingFault fault;
     if (!GuardedFlush(self->policy_.flush, GuardedMapping{self->base_, self->size_}, o, n, &self->stats_.flushed_lines, &fault)) {
       return self->ThrowFault(env, fault, "msync", false);
     }
-    ++self->stats_.flush_calls;
   }
   return nullptr;
 }
@@ -708,6 +707,7 @@ napi_value Device::HotCopySafe(napi_env env, napi_callback_info info) {
   }
   return nullptr;
 }
+
 napi_value Device::ThrowFault(napi_env env, const MappingFault& fault, const char* syscall, bool store) {
   FaultCause cause = ExplainFault(mapped_->fd, src_, size_, fault, store);
   ErrnoError(Napi::Env(env), cause.err, syscall, ErrorContext{path_, static_cast<int64_t>(fault.offset), -1}, cause.detail)
@@ -725,7 +725,6 @@ napi_value Device::ThrowStoreFault(napi_env env, const MappingFault& fault, uint
   }
   return ThrowFault(env, fault, "write", true);
 }
-
 
 // hot() -> this device's handle for the hot functions: an External with no finalizer, so a device costs
 // the garbage collector nothing native (functions made per device each left a native record that only
