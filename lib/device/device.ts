@@ -109,7 +109,7 @@ export class Device implements DaxDevice, Disposable {
     if (raw.kind === 'devdax') {
       const memory = classifyDaxMemory(devMajor, devMinor);
       ({ persistence, backing: daxBacking } = memory);
-      if (persistence === 'volatile') notes.push(`${memory.detail}: MAP_SYNC and cache flushes make nothing durable here`);
+      if (persistence === 'volatile') notes.push(`${memory.detail}: MAP_SYNC and cache flushes cannot make data outlive a power cut here`);
       if (persistence === 'unknown') notes.push(`not known to be persistent memory: ${memory.detail}`);
     }
     this.info = Object.freeze({
