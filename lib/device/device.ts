@@ -14,7 +14,7 @@ import type {
   OpenOptions,
   Persistence,
 } from './types';
-import { bytesOf, checkByte, checkFlags, checkIndex, checkMode, checkPath, checkRange, optionalBytesOf, rangeError, typeError } from './validate';
+import { bytesOf, checkByte, checkFlags, checkIndex, checkMode, checkOptions, checkPath, checkRange, optionalBytesOf, rangeError, typeError } from './validate';
 
 export const PAGE_SIZE = 4096;
 const HUGE_PAGE = 2 * 1024 * 1024;
@@ -126,6 +126,7 @@ export class Device implements DaxDevice, Disposable {
   /** Opens and maps `path`. Throws fs-style errors (`ENOENT`, `EACCES`, …) or `ERR_PMEMDAX_*`. */
   static open(path: string, options: DeviceOpenOptions = {}): Device {
     checkPath(path);
+    checkOptions(options);
     const size = options.size ?? 0;
     checkIndex(size, 'size');
     if (options.create && size === 0) throw rangeError('Creating a file needs a "size" greater than 0');
@@ -167,6 +168,7 @@ export class Device implements DaxDevice, Disposable {
   directAccessPages(pgoff: number, nrPages: number, options?: DirectAccessOptions): number {
     if (this.#closed) throw errnoError('ENXIO', 'direct_access', { path: this.path });
     checkIndex(pgoff, 'pgoff');
+    checkOptions(options);
     if (typeof nrPages !== 'number' || !Number.isSafeInteger(nrPages)) checkIndex(nrPages, 'nrPages');
     if (nrPages < 0) throw errnoError('EINVAL', 'direct_access', { path: this.path });
     const start = pgoff * PAGE_SIZE;

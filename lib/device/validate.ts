@@ -107,3 +107,22 @@ export function checkMode(value: unknown, name = 'mode'): asserts value is numbe
     throw rangeError(`The "${name}" option must be an integer from 0 to 0o7777, received ${value}`);
   }
 }
+
+/** A number argument of any value: only its type is checked (the caller decides its range, or its errno). */
+export function checkNumber(value: unknown, name: string): asserts value is number {
+  if (typeof value !== 'number') throw typeError(`The "${name}" argument must be of type number. ${received(value)}`);
+}
+
+/**
+ * An options object: `undefined` means the defaults; `null` or anything not an object is ERR_INVALID_ARG_TYPE
+ * (one rule for every method, where a default parameter would let `null` through to a property read).
+ */
+export function checkOptions(value: unknown, name = 'options'): asserts value is object | undefined {
+  if (value === undefined) return;
+  if (typeof value !== 'object' || value === null) throw typeError(`The "${name}" argument must be of type object. ${received(value)}`);
+}
+
+/** An optional callback: undefined, or a function. */
+export function checkFunction(value: unknown, name: string): asserts value is ((...args: never[]) => unknown) | undefined {
+  if (value !== undefined && typeof value !== 'function') throw typeError(`The "${name}" option must be of type function. ${received(value)}`);
+}

@@ -8,7 +8,8 @@ import { daxZeroRangeSync } from '../dax/zero-range';
 import { daxFiemap } from '../dax/fiemap';
 import { daxWritebackMappingRange } from '../dax/writeback';
 import { checkReachable } from '../device/mapped-memory';
-import { bytesOf } from '../device/validate';
+import { bytesOf, checkNumber, checkOptions, typeError } from '../device/validate';
+import { checkMmapOptions } from '../vm/file';
 import { PmemdaxError } from '../errors';
 import { PAGE_SIZE } from '../iomap/constants';
 import type { FiemapExtent } from '../iomap/fiemap';
@@ -104,6 +105,7 @@ export class PoolFile implements Disposable {
   readSync(buf: ArrayBufferView, pos: number): number {
     const bytes = bytesOf(buf);
     const core = this.#live();
+    checkNumber(pos, 'pos');
     checkReachable(bytes, true, 'buf', this.inode.path);
     return this.#readDirect(core, bytes, pos) ?? daxRead(this.inode, pos, bytes, core.ops);
   }
@@ -150,7 +152,13 @@ export class PoolFile implements Disposable {
   }
 
   #checkPos(pos: number): void {
-    if (!Number.isSafeInteger(pos) || pos < 0) throw poolError('EINVAL', 'write', this.inode.path, pos);
+    this.#position(pos, 'pos', 'write');
+  }
+
+  /** A file position or length: not a number is ERR_INVALID_ARG_TYPE; negative or not a safe integer is EINVAL, as the syscall says. */
+  #position(value: unknown, name: string, syscall: string): asserts value is number {
+    checkNumber(value, name);
+    if (!Number.isSafeInteger(value) || value < 0) throw poolError('EINVAL', syscall, this.inode.path, value);
   }
 
   /** Throws EFBIG/ENOSPC before anything changes when the write cannot complete. */
@@ -358,7 +366,7 @@ export class PoolFile implements Disposable {
   /** ftruncate, both ways; durable on return. */
   async truncate(size: number): Promise<void> {
     this.#writable('ftruncate');
-    if (!Number.isSafeInteger(size) || size < 0) throw poolError('EINVAL', 'ftruncate', this.inode.path);
+    this.#position(size, 'size', 'ftruncate');
     if (size > FILE_SIZE_MAX) throw poolError('EFBIG', 'ftruncate', this.inode.path);
     await this.#inTurn(this.#enter('blind'), 'ftruncate', async (core) => {
       await withInvalidateLocks([this.inode], () => truncateLocked(core, this.inode, size, () => this.#kept(core)));
@@ -370,9 +378,9 @@ export class PoolFile implements Disposable {
   /** fallocate(2): allocate (growing the size unless `keep-size`), punch a hole, or zero a range. Durable on return. */
   async fallocate(mode: FallocateMode, offset: number, length: number): Promise<void> {
     this.#writable('fallocate');
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length <= 0) {
-      throw poolError('EINVAL', 'fallocate', this.inode.path, offset);
-    }
+    this.#position(offset, 'offset', 'fallocate');
+    this.#position(length, 'length', 'fallocate');
+    if (length === 0) throw poolError('EINVAL', 'fallocate', this.inode.path, offset);
     if (!['allocate', 'keep-size', 'punch-hole', 'zero-range'].includes(mode)) throw poolError('EOPNOTSUPP', 'fallocate', this.inode.path);
     if (offset + length > FILE_SIZE_MAX) throw poolError('EFBIG', 'fallocate', this.inode.path, offset);
     await this.#inTurn(this.#enter('blind'), 'fallocate', async (core) => {
@@ -384,11 +392,20 @@ export class PoolFile implements Disposable {
 
   /** SEEK_DATA (ENXIO at or past EOF); `opts` chooses how unwritten pages with entries count. */
   seekData(offset: number, opts?: DaxSeekOptions): number {
+    this.#seekArgs(offset, opts);
     return daxSeekData(this.inode, offset, this.#live().ops, opts);
   }
 
   seekHole(offset: number, opts?: DaxSeekOptions): number {
+    this.#seekArgs(offset, opts);
     return daxSeekHole(this.inode, offset, this.#live().ops, opts);
+  }
+
+  /** lseek's offset: a negative one is ENXIO, as iomap_seek_data says; one that is not a safe integer is EINVAL. */
+  #seekArgs(offset: unknown, opts: unknown): void {
+    checkNumber(offset, 'offset');
+    checkOptions(opts);
+    if (!Number.isSafeInteger(offset) && !(offset < 0)) throw poolError('EINVAL', 'lseek', this.inode.path, offset);
   }
 
   /** The pool's iomap operations for this file, for the DAX layer's functions (and tests driving them). */
@@ -397,15 +414,25 @@ export class PoolFile implements Disposable {
   }
 
   fiemap(offset = 0, length = Math.max(1, this.inode.size - offset)): FiemapExtent[] {
+    this.#position(offset, 'offset', 'ioctl');
+    this.#position(length, 'length', 'ioctl');
     return daxFiemap(this.inode, offset, length, this.#live().ops);
   }
 
   /** FICLONERANGE: `target` shares `[srcOffset, +length)` of this file at `dstOffset`. Durable on return. */
   async clone(target: PoolFile, srcOffset: number, dstOffset: number, length: number): Promise<void> {
     const core = this.#live();
+    this.#remapArgs(target, srcOffset, dstOffset, length);
     target.#writable('ioctl');
     if (target.#core !== core) throw poolError('EXDEV', 'ioctl', target.inode.path);
     await this.#remapInTurn(target, srcOffset, dstOffset, length, false);
+  }
+
+  #remapArgs(target: unknown, srcOffset: unknown, dstOffset: unknown, length: unknown): void {
+    if (!(target instanceof PoolFile)) throw typeError(`The "target" argument must be a PoolFile, received ${target === null ? 'null' : typeof target}`);
+    this.#position(srcOffset, 'srcOffset', 'ioctl');
+    this.#position(dstOffset, 'dstOffset', 'ioctl');
+    this.#position(length, 'length', 'ioctl');
   }
 
   /** clone/dedupe in the turn of both files, with both handles checked again when it comes. */
@@ -430,6 +457,7 @@ export class PoolFile implements Disposable {
   /** FIDEDUPERANGE: share the range only when both hold the same bytes (EBADE otherwise). Durable on return. */
   async dedupe(target: PoolFile, srcOffset: number, dstOffset: number, length: number): Promise<void> {
     const core = this.#live();
+    this.#remapArgs(target, srcOffset, dstOffset, length);
     target.#writable('ioctl');
     if (target.#core !== core) throw poolError('EXDEV', 'ioctl', target.inode.path);
     await this.#remapInTurn(target, srcOffset, dstOffset, length, true);
@@ -438,6 +466,8 @@ export class PoolFile implements Disposable {
   /** fallocate(UNSHARE_RANGE): give the range blocks of its own. Durable on return. */
   async unshare(offset: number, length: number): Promise<void> {
     this.#writable('fallocate');
+    this.#position(offset, 'offset', 'fallocate');
+    this.#position(length, 'length', 'fallocate');
     await this.#inTurn(this.#enter('blind'), 'fallocate', async (core) => {
       await withInvalidateLocks([this.inode], () => unshareLocked(core, this.inode, offset, length, () => this.#kept(core)));
       this.#kept(core);
@@ -481,6 +511,7 @@ export class PoolFile implements Disposable {
   /** A region over part of the file (native devices only). */
   mmap(opts: MmapOptions): DaxRegion {
     const core = this.#live();
+    checkMmapOptions(opts);
     const device = core.device;
     if (!(device instanceof Device)) {
       throw new PmemdaxError('ERR_PMEMDAX_UNSUPPORTED_SOURCE', 'regions need a pool on a native Device', { path: this.inode.path });

@@ -10,7 +10,7 @@ import { PoolFile } from './file';
 import { formatPool, hasPool, inspectMedia, loadPool, type Loaded } from './format';
 import { checkCreateOptions, checkOpenOptions } from './options';
 import { POOL_FILE_MODE, refuseVolatileDevdax } from './media';
-import { checkPath } from '../device/validate';
+import { checkFunction, checkOptions, checkPath } from '../device/validate';
 import { freeInode } from './free';
 import { checkName, checkPrefix } from './names';
 import { INO_MAX } from './state';
@@ -291,6 +291,7 @@ export class Pool implements Disposable {
 
   /** Open (or with `create`, make) the file `name`. */
   open(name: string, opts: PoolFileOpenOptions = {}): PoolFile {
+    checkOptions(opts);
     const core = this.#live();
     const s = core.state;
     checkName(name, 'open', this.info.path);
@@ -398,6 +399,7 @@ export class Pool implements Disposable {
 
   /** Names in code-unit order; `prefix` follows the rules of a name but may be empty. */
   list(opts: { prefix?: string } = {}): string[] {
+    checkOptions(opts);
     const names = [...this.#live().state.names.keys()];
     const prefix = opts.prefix === undefined ? undefined : checkPrefix(opts.prefix, this.info.path);
     return (prefix === undefined ? names : names.filter((n) => n.startsWith(prefix))).sort();
@@ -425,6 +427,8 @@ export class Pool implements Disposable {
 
   /** Verify every invariant of the format, on the pool as it is on the media now. */
   check(opts: { progress?: (done: number, total: number) => void } = {}): CheckReport {
+    checkOptions(opts);
+    checkFunction(opts.progress, 'progress');
     const core = this.#live();
     return checkPool(this.device, this.info.path, this.info.unsafeShutdown, core.state, opts.progress);
   }

@@ -1,5 +1,5 @@
 import { Device } from '../device/device';
-import { rangeError } from '../device/validate';
+import { checkNumber, rangeError, typeError } from '../device/validate';
 import { daxBreakLayout } from '../dax/break-layout';
 import { EntryKind } from '../dax/entry';
 import { daxError } from '../dax/errors';
@@ -30,6 +30,14 @@ export interface DaxFileHost<I extends DaxInode = DaxInode> {
   fsync(start: number, end: number, datasync: boolean): Promise<void>;
   /** The filesystem's invalidate lock; faults hold it shared (truncate and punch hold it alone). */
   readonly invalidateLock?: { read(): Promise<() => void> };
+}
+
+/** mmap's options are required (there is no default length): anything but an object is ERR_INVALID_ARG_TYPE, as are non-number offset and length. */
+export function checkMmapOptions(opts: unknown): asserts opts is MmapOptions {
+  if (typeof opts !== 'object' || opts === null) throw typeError(`The "options" argument must be of type object, received ${opts === null ? 'null' : typeof opts}`);
+  const { offset, length } = opts as { offset?: unknown; length?: unknown };
+  if (offset !== undefined) checkNumber(offset, 'offset');
+  checkNumber(length, 'length');
 }
 
 export interface MmapOptions {
@@ -89,6 +97,7 @@ export class DaxFile implements PageTableHooks, RegionOwner, Disposable {
 
   /** mmap -- a region over `[offset, offset+length)` of the file. */
   mmap(opts: MmapOptions): DaxRegion {
+    checkMmapOptions(opts);
     this.#checkOpen();
     const offset = opts.offset ?? 0;
     const { length } = opts;

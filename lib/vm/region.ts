@@ -1,4 +1,5 @@
 import { PmemdaxError } from '../errors';
+import { checkNumber, checkOptions, rangeError } from '../device/validate';
 import { VM_PAGE } from './address-space';
 import { isDevice } from './page-state';
 import { RegionPageTable, type PageTableOwner, type RegionShape } from './page-table';
@@ -63,9 +64,11 @@ export class DaxRegion extends RegionPageTable implements Disposable {
    * when the page already allows the access.
    */
   async fault(pgoff: number, opts: { write?: boolean } = {}): Promise<void> {
+    checkNumber(pgoff, 'pgoff');
+    checkOptions(opts);
     this.#checkOpen();
     if (!Number.isInteger(pgoff) || pgoff < this.pgoff || pgoff >= this.pgoff + this.pages) {
-      throw new RangeError(`file page ${pgoff} is outside the region [${this.pgoff}, ${this.pgoff + this.pages})`);
+      throw rangeError(`file page ${pgoff} is outside the region [${this.pgoff}, ${this.pgoff + this.pages})`);
     }
     if (opts.write === true && !this.writable) throw this.#readonly();
     await this.#owner.handleFault(this, pgoff, opts.write === true);
@@ -84,6 +87,8 @@ export class DaxRegion extends RegionPageTable implements Disposable {
    * for (or refuse with EBUSY) pinned pages until the pin is released.
    */
   async pin(range: RegionRange = {}, opts: { write?: boolean } = {}): Promise<RegionPin> {
+    checkOptions(range, 'range');
+    checkOptions(opts);
     await this.populate(range, opts.write === true ? 'write' : 'read');
     // Unmapped while populate settled: its pages are gone and must not be pinned.
     this.#checkOpen();
@@ -106,11 +111,15 @@ export class DaxRegion extends RegionPageTable implements Disposable {
   }
 
 
+  /** A range argument: ERR_INVALID_ARG_TYPE for a non-object or non-number, ERR_OUT_OF_RANGE outside the region. */
   #pageRange(range: RegionRange): [number, number] {
+    checkOptions(range, 'range');
+    if (range.offset !== undefined) checkNumber(range.offset, 'offset');
+    if (range.length !== undefined) checkNumber(range.length, 'length');
     const offset = range.offset ?? 0;
     const length = range.length ?? this.length - offset;
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.length) {
-      throw new RangeError(`range [${offset}, +${length}) is outside the region of ${this.length} bytes`);
+      throw rangeError(`range [${offset}, +${length}) is outside the region of ${this.length} bytes`);
     }
     return [Math.floor(offset / VM_PAGE), Math.ceil((offset + length) / VM_PAGE)];
   }
