@@ -222,10 +222,12 @@ export class Pool implements Disposable {
 
   /** Format a pool on any DaxDevice (a MemoryDevice in tests); the pool never closes the device. */
   static createOn(device: DaxDevice, opts: PoolCreateOptions & { path?: string } = {}): Pool {
+    checkOptions(opts);
     return Pool.#create(device, opts.path ?? '(device)', opts, false);
   }
 
   static openOn(device: DaxDevice, opts: PoolOpenOptions & { path?: string } = {}): Pool {
+    checkOptions(opts);
     return Pool.#open(device, opts.path ?? '(device)', opts.readonly === true, false);
   }
 

@@ -91,6 +91,8 @@ export class AddressSpace {
   /** Read-only zero pages (a hole, or an unwritten extent). */
   mapZero(offset: number, length: number): void {
     this.#checkOpen();
+    checkIndex(offset, 'offset');
+    checkIndex(length, 'length');
     this.#native.mapZero(offset, length);
     this.#setReach(offset, length, PageReach.Load);
   }
@@ -98,12 +100,16 @@ export class AddressSpace {
   /** Private, writable, zero-filled anonymous pages (copy-on-write targets). */
   mapAnonymous(offset: number, length: number): void {
     this.#checkOpen();
+    checkIndex(offset, 'offset');
+    checkIndex(length, 'length');
     this.#native.mapAnon(offset, length);
     this.#setReach(offset, length, PageReach.Store);
   }
 
   protect(offset: number, length: number, access: PageAccess): void {
     this.#checkOpen();
+    checkIndex(offset, 'offset');
+    checkIndex(length, 'length');
     this.#native.protect(offset, length, ACCESS[access]);
     this.#setReach(offset, length, REACH[access]);
   }
@@ -111,6 +117,8 @@ export class AddressSpace {
   /** Takes whatever is mapped at the range away; the pages become inaccessible again. */
   release(offset: number, length: number): void {
     this.#checkOpen();
+    checkIndex(offset, 'offset');
+    checkIndex(length, 'length');
     this.#native.release(offset, length);
     this.#setReach(offset, length, PageReach.None);
   }

@@ -8,12 +8,13 @@ import { MiB, scratchDir } from '../support/scratch';
 // `undefined` options mean the defaults; `null` or a non-object where options go is ERR_INVALID_ARG_TYPE.
 
 type Expect = 'type' | 'range' | 'EINVAL' | 'ENXIO';
-type Ctx = { d: Device; pool: Pool; f: PoolFile; g: PoolFile; r: DaxRegion };
+type Ctx = { d: Device; pool: Pool; f: PoolFile; g: PoolFile; r: DaxRegion; as: AddressSpace };
 type Call = (c: Ctx, v: unknown) => unknown;
 
 const WRONG_TYPES: [string, unknown][] = [['BigInt', 1n], ['Symbol', Symbol('x')], ['string', '1'], ['null', null]];
 const OUT_OF_RANGE: [string, unknown][] = [['NaN', Number.NaN], ['-1', -1], ['1.5', 1.5], ['Infinity', Infinity], ['2**53', 2 ** 53]];
 const NOT_OPTIONS: [string, unknown][] = [['null', null], ['number', 5], ['string', 'x'], ['BigInt', 1n], ['Symbol', Symbol('o')]];
+const NOT_STRINGS: [string, unknown][] = [['null', null], ['number', 5], ['object', {}], ['BigInt', 1n], ['Symbol', Symbol('s')]];
 
 const n = (v: unknown): number => v as number;
 const buf = new Uint8Array(8);
@@ -45,6 +46,15 @@ const NUMERIC: [string, Call, Expect, Record<string, Expect>?][] = [
   ['Device.clearBadblocks length', (c, v) => c.d.clearBadblocks(0, n(v)), 'range'],
   ['AddressSpace length', (_c, v) => new AddressSpace(n(v)), 'range'],
   ['AddressSpace alignment', (_c, v) => new AddressSpace(4096, n(v)), 'range'],
+  ['AddressSpace trapGranule', (_c, v) => new AddressSpace(4096, 4096, n(v)), 'range'],
+  ['AddressSpace.mapZero offset', (c, v) => c.as.mapZero(n(v), 4096), 'range'],
+  ['AddressSpace.mapZero length', (c, v) => c.as.mapZero(0, n(v)), 'range'],
+  ['AddressSpace.mapAnonymous offset', (c, v) => c.as.mapAnonymous(n(v), 4096), 'range'],
+  ['AddressSpace.mapAnonymous length', (c, v) => c.as.mapAnonymous(0, n(v)), 'range'],
+  ['AddressSpace.protect offset', (c, v) => c.as.protect(n(v), 4096, 'read'), 'range'],
+  ['AddressSpace.protect length', (c, v) => c.as.protect(0, n(v), 'read'), 'range'],
+  ['AddressSpace.release offset', (c, v) => c.as.release(n(v), 4096), 'range'],
+  ['AddressSpace.release length', (c, v) => c.as.release(0, n(v)), 'range'],
   ['PoolFile.readSync pos', (c, v) => c.f.readSync(buf, n(v)), 'EINVAL'],
   ['PoolFile.writeSync pos', (c, v) => c.f.writeSync(buf, n(v)), 'EINVAL'],
   ['PoolFile.read pos', (c, v) => c.f.read(buf, n(v)), 'EINVAL'],
@@ -85,6 +95,8 @@ const OBJECTS: [string, Call][] = [
   ['Pool.create options', (c, v) => Pool.create(`${c.d.path}.new`, v as never)],
   ['Pool.open options', (c, v) => Pool.open(`${c.d.path}.none`, v as never)],
   ['Pool.open (file) options', (c, v) => c.pool.open('f', v as never)],
+  ['Pool.createOn options', (c, v) => Pool.createOn(c.d, v as never)],
+  ['Pool.openOn options', (c, v) => Pool.openOn(c.d, v as never)],
   ['Pool.list options', (c, v) => c.pool.list(v as never)],
   ['Pool.check options', (c, v) => c.pool.check(v as never)],
   ['Pool.check progress', (c, v) => c.pool.check({ progress: v as never })],
@@ -103,6 +115,17 @@ const OBJECTS: [string, Call][] = [
   ['DaxRegion.sync range', (c, v) => c.r.sync(v as never)],
   ['DaxRegion.pin range', (c, v) => c.r.pin(v as never)],
   ['DaxRegion.pin options', (c, v) => c.r.pin({}, v as never)],
+];
+
+/** Name parameters: anything but a string is a wrong type (a string's own rules are the errno of docs/errors.md). */
+const NAMES: [string, Call][] = [
+  ['Pool.open (file) name', (c, v) => c.pool.open(v as never)],
+  ['Pool.exists name', (c, v) => c.pool.exists(v as never)],
+  ['Pool.stat name', (c, v) => c.pool.stat(v as never)],
+  ['Pool.unlink name', (c, v) => c.pool.unlink(v as never)],
+  ['Pool.rename from', (c, v) => c.pool.rename(v as never, 'h')],
+  ['Pool.rename to', (c, v) => c.pool.rename('f', v as never)],
+  ['Pool.list prefix', (c, v) => c.pool.list({ prefix: v as never })],
 ];
 
 const CODES: Record<Expect, { ctor: ErrorConstructor; code: string }> = {
@@ -127,6 +150,7 @@ const TABLE: [string, Call, unknown, Expect][] = [
     ...OUT_OF_RANGE.map(([label, v]): [string, Call, unknown, Expect] => [`${name} = ${label}`, call, v, except[label] ?? range]),
   ]),
   ...OBJECTS.flatMap(([name, call]) => NOT_OPTIONS.map(([label, v]): [string, Call, unknown, Expect] => [`${name} = ${label}`, call, v, 'type'])),
+  ...NAMES.flatMap(([name, call]) => NOT_STRINGS.map(([label, v]): [string, Call, unknown, Expect] => [`${name} = ${label}`, call, v, 'type'])),
 ];
 
 describe('argument contract: every public method × every kind of bad value', () => {
@@ -140,9 +164,11 @@ describe('argument contract: every public method × every kind of bad value', ()
     await c.f.write(new Uint8Array(8192).fill(1), 0);
     await c.g.write(new Uint8Array(8192).fill(1), 0);
     c.r = c.f.mmap({ length: 8192 });
+    c.as = new AddressSpace(2 * MiB);
   });
   afterAll(() => {
     c.r.unmap();
+    c.as.unmap();
     c.pool.close();
     c.d.close();
     s.cleanup();
