@@ -381,6 +381,7 @@ export class PoolFile implements Disposable {
     this.#position(offset, 'offset', 'fallocate');
     this.#position(length, 'length', 'fallocate');
     if (length === 0) throw poolError('EINVAL', 'fallocate', this.inode.path, offset);
+    if (typeof mode !== 'string') throw typeError(`The "mode" argument must be of type string, received ${typeof mode}`);
     if (!['allocate', 'keep-size', 'punch-hole', 'zero-range'].includes(mode)) throw poolError('EOPNOTSUPP', 'fallocate', this.inode.path);
     if (offset + length > FILE_SIZE_MAX) throw poolError('EFBIG', 'fallocate', this.inode.path, offset);
     await this.#inTurn(this.#enter('blind'), 'fallocate', async (core) => {

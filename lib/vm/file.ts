@@ -1,5 +1,5 @@
 import { Device } from '../device/device';
-import { checkNumber, rangeError, typeError } from '../device/validate';
+import { checkIndex, checkNumber, checkOptions, rangeError, typeError } from '../device/validate';
 import { daxBreakLayout } from '../dax/break-layout';
 import { EntryKind } from '../dax/entry';
 import { daxError } from '../dax/errors';
@@ -169,6 +169,7 @@ export class DaxFile implements PageTableHooks, RegionOwner, Disposable {
 
   /** breakLayout -- wait for (or, without `wait`, refuse with EBUSY) pinned pages, then drop every entry of the range. */
   breakLayout(range: FileRange = {}, opts: { wait?: boolean } = {}): Promise<void> {
+    checkOptions(opts);
     const [first, last] = pageRange(range);
     return daxBreakLayout(this.host.inode.mapping, this.device, first, last, { wait: opts.wait === true, path: this.host.inode.path });
   }
@@ -304,7 +305,11 @@ export class DaxFile implements PageTableHooks, RegionOwner, Disposable {
   }
 }
 
+/** A file range argument: not an object (or a non-number inside) is ERR_INVALID_ARG_TYPE; NaN, negative, fractional is ERR_OUT_OF_RANGE. */
 function byteRange(range: FileRange): [number, number] {
+  checkOptions(range, 'range');
+  if (range.offset !== undefined) checkIndex(range.offset, 'offset');
+  if (range.length !== undefined) checkIndex(range.length, 'length');
   const start = range.offset ?? 0;
   const end = range.length === undefined ? LAST_BYTE : start + range.length - 1;
   return [start, end];

@@ -1,5 +1,5 @@
 import { PmemdaxError } from '../errors';
-import { checkNumber, checkOptions, rangeError } from '../device/validate';
+import { checkNumber, checkOptions, rangeError, typeError } from '../device/validate';
 import { VM_PAGE } from './address-space';
 import { isDevice } from './page-state';
 import { RegionPageTable, type PageTableOwner, type RegionShape } from './page-table';
@@ -45,6 +45,10 @@ export class DaxRegion extends RegionPageTable implements Disposable {
   async populate(range: RegionRange = {}, mode: 'read' | 'write' = 'read'): Promise<void> {
     this.#checkOpen();
     const [first, end] = this.#pageRange(range);
+    if (mode !== 'read' && mode !== 'write') {
+      if (typeof mode !== 'string') throw typeError(`The "mode" argument must be of type string, received ${typeof mode}`);
+      throw Object.assign(new TypeError(`The "mode" argument must be 'read' or 'write', received '${String(mode)}'`), { code: 'ERR_INVALID_ARG_VALUE' });
+    }
     if (mode === 'write' && !this.writable) throw this.#readonly();
     this.#owner.harvestRegion(this);
     const write = mode === 'write';

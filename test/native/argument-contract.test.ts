@@ -83,6 +83,10 @@ const NUMERIC: [string, Call, Expect, Record<string, Expect>?][] = [
   ['DaxRegion.sync length', (c, v) => c.r.sync({ offset: 0, length: n(v) }), 'range'],
   ['DaxRegion.pin offset', (c, v) => c.r.pin({ offset: n(v), length: 1 }), 'range'],
   ['DaxRegion.pin length', (c, v) => c.r.pin({ offset: 0, length: n(v) }), 'range'],
+  ['DaxFile.fsync offset', (c, v) => c.f.inode.daxFile?.fsync({ offset: n(v), length: 1 }), 'range'],
+  ['DaxFile.fsync length', (c, v) => c.f.inode.daxFile?.fsync({ offset: 0, length: n(v) }), 'range'],
+  ['DaxFile.layoutBusyPage offset', (c, v) => c.f.inode.daxFile?.layoutBusyPage({ offset: n(v) }), 'range'],
+  ['DaxFile.breakLayout length', (c, v) => c.f.inode.daxFile?.breakLayout({ length: n(v) }), 'range'],
 ];
 
 /** Object parameters (options, buffers, targets, callbacks): every value in NOT_OPTIONS is a wrong type. */
@@ -115,10 +119,19 @@ const OBJECTS: [string, Call][] = [
   ['DaxRegion.sync range', (c, v) => c.r.sync(v as never)],
   ['DaxRegion.pin range', (c, v) => c.r.pin(v as never)],
   ['DaxRegion.pin options', (c, v) => c.r.pin({}, v as never)],
+  ['DaxFile.fsync range', (c, v) => c.f.inode.daxFile?.fsync(v as never)],
+  ['DaxFile.layoutBusyPage range', (c, v) => c.f.inode.daxFile?.layoutBusyPage(v as never)],
+  ['DaxFile.breakLayout range', (c, v) => c.f.inode.daxFile?.breakLayout(v as never)],
+  ['DaxFile.breakLayout options', (c, v) => c.f.inode.daxFile?.breakLayout({}, v as never)],
 ];
 
-/** Name parameters: anything but a string is a wrong type (a string's own rules are the errno of docs/errors.md). */
+/**
+ * String parameters: anything but a string is a wrong type (a string's own rules are the errno of
+ * docs/errors.md for names and fallocate modes, ERR_INVALID_ARG_VALUE for populate's mode).
+ */
 const NAMES: [string, Call][] = [
+  ['DaxRegion.populate mode', (c, v) => c.r.populate({}, v as never)],
+  ['PoolFile.fallocate mode', (c, v) => c.f.fallocate(v as never, 0, 4096)],
   ['Pool.open (file) name', (c, v) => c.pool.open(v as never)],
   ['Pool.exists name', (c, v) => c.pool.exists(v as never)],
   ['Pool.stat name', (c, v) => c.pool.stat(v as never)],
@@ -179,6 +192,11 @@ describe('argument contract: every public method × every kind of bad value', ()
     const { ctor, code } = CODES[expected];
     expect(e).toBeInstanceOf(ctor);
     expect(e).toMatchObject({ code });
+  });
+
+  it('an unknown populate mode is ERR_INVALID_ARG_VALUE, an unknown fallocate mode EOPNOTSUPP', async () => {
+    await expect(c.r.populate({}, 'execute' as never)).rejects.toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' });
+    await expect(c.f.fallocate('compress' as never, 0, 4096)).rejects.toMatchObject({ code: 'EOPNOTSUPP' });
   });
 
   it('undefined options mean the defaults', async () => {
