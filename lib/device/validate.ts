@@ -126,3 +126,12 @@ export function checkOptions(value: unknown, name = 'options'): asserts value is
 export function checkFunction(value: unknown, name: string): asserts value is ((...args: never[]) => unknown) | undefined {
   if (value !== undefined && typeof value !== 'function') throw typeError(`The "${name}" option must be of type function. ${received(value)}`);
 }
+
+/** Boolean options of an options object: each one undefined or a boolean, else ERR_INVALID_ARG_TYPE. */
+export function checkBooleans(opts: object | undefined, names: readonly string[]): void {
+  if (opts === undefined) return;
+  for (const name of names) {
+    const value = (opts as Record<string, unknown>)[name];
+    if (value !== undefined && typeof value !== 'boolean') throw typeError(`The "${name}" option must be of type boolean. ${received(value)}`);
+  }
+}

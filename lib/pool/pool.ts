@@ -10,7 +10,7 @@ import { PoolFile } from './file';
 import { formatPool, hasPool, inspectMedia, loadPool, type Loaded } from './format';
 import { checkCreateOptions, checkOpenOptions } from './options';
 import { POOL_FILE_MODE, refuseVolatileDevdax } from './media';
-import { checkFunction, checkOptions, checkPath } from '../device/validate';
+import { checkBooleans, checkFunction, checkOptions, checkPath } from '../device/validate';
 import { freeInode } from './free';
 import { checkName, checkPrefix } from './names';
 import { INO_MAX } from './state';
@@ -294,6 +294,7 @@ export class Pool implements Disposable {
   /** Open (or with `create`, make) the file `name`. */
   open(name: string, opts: PoolFileOpenOptions = {}): PoolFile {
     checkOptions(opts);
+    checkBooleans(opts, ['create', 'exclusive', 'truncate', 'sync', 'readonly']);
     const core = this.#live();
     const s = core.state;
     checkName(name, 'open', this.info.path);

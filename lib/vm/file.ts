@@ -1,5 +1,5 @@
 import { Device } from '../device/device';
-import { checkIndex, checkNumber, checkOptions, rangeError, typeError } from '../device/validate';
+import { checkBooleans, checkIndex, checkNumber, checkOptions, rangeError, typeError } from '../device/validate';
 import { daxBreakLayout } from '../dax/break-layout';
 import { EntryKind } from '../dax/entry';
 import { daxError } from '../dax/errors';
@@ -38,6 +38,7 @@ export function checkMmapOptions(opts: unknown): asserts opts is MmapOptions {
   const { offset, length } = opts as { offset?: unknown; length?: unknown };
   if (offset !== undefined) checkNumber(offset, 'offset');
   checkNumber(length, 'length');
+  checkBooleans(opts, ['shared', 'sync', 'write', 'huge']);
 }
 
 export interface MmapOptions {
@@ -170,6 +171,7 @@ export class DaxFile implements PageTableHooks, RegionOwner, Disposable {
   /** breakLayout -- wait for (or, without `wait`, refuse with EBUSY) pinned pages, then drop every entry of the range. */
   breakLayout(range: FileRange = {}, opts: { wait?: boolean } = {}): Promise<void> {
     checkOptions(opts);
+    checkBooleans(opts, ['wait']);
     const [first, last] = pageRange(range);
     return daxBreakLayout(this.host.inode.mapping, this.device, first, last, { wait: opts.wait === true, path: this.host.inode.path });
   }

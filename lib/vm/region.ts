@@ -1,5 +1,5 @@
 import { PmemdaxError } from '../errors';
-import { checkNumber, checkOptions, rangeError, typeError } from '../device/validate';
+import { checkBooleans, checkNumber, checkOptions, rangeError, typeError } from '../device/validate';
 import { VM_PAGE } from './address-space';
 import { isDevice } from './page-state';
 import { RegionPageTable, type PageTableOwner, type RegionShape } from './page-table';
@@ -70,6 +70,7 @@ export class DaxRegion extends RegionPageTable implements Disposable {
   async fault(pgoff: number, opts: { write?: boolean } = {}): Promise<void> {
     checkNumber(pgoff, 'pgoff');
     checkOptions(opts);
+    checkBooleans(opts, ['write']);
     this.#checkOpen();
     if (!Number.isInteger(pgoff) || pgoff < this.pgoff || pgoff >= this.pgoff + this.pages) {
       throw rangeError(`file page ${pgoff} is outside the region [${this.pgoff}, ${this.pgoff + this.pages})`);
@@ -93,6 +94,7 @@ export class DaxRegion extends RegionPageTable implements Disposable {
   async pin(range: RegionRange = {}, opts: { write?: boolean } = {}): Promise<RegionPin> {
     checkOptions(range, 'range');
     checkOptions(opts);
+    checkBooleans(opts, ['write']);
     await this.populate(range, opts.write === true ? 'write' : 'read');
     // Unmapped while populate settled: its pages are gone and must not be pinned.
     this.#checkOpen();

@@ -141,6 +141,16 @@ const NAMES: [string, Call][] = [
   ['Pool.list prefix', (c, v) => c.pool.list({ prefix: v as never })],
 ];
 
+/** Boolean options: anything but a boolean (or undefined) is a wrong type, not a silent `false`. */
+const NOT_BOOLEANS: [string, unknown][] = [['null', null], ['number', 1], ['string', 'yes'], ['object', {}]];
+const BOOLEANS: [string, Call][] = [
+  ...['create', 'exclusive', 'truncate', 'sync', 'readonly'].map((o): [string, Call] => [`Pool.open (file) ${o}`, (c, v) => c.pool.open('f', { [o]: v })]),
+  ...['shared', 'sync', 'write', 'huge'].map((o): [string, Call] => [`PoolFile.mmap ${o}`, (c, v) => c.f.mmap({ length: 4096, [o]: v })]),
+  ['DaxRegion.fault write', (c, v) => c.r.fault(c.r.pgoff, { write: v as never })],
+  ['DaxRegion.pin write', (c, v) => c.r.pin({}, { write: v as never })],
+  ['DaxFile.breakLayout wait', (c, v) => c.f.inode.daxFile?.breakLayout({}, { wait: v as never })],
+];
+
 const CODES: Record<Expect, { ctor: ErrorConstructor; code: string }> = {
   type: { ctor: TypeError, code: 'ERR_INVALID_ARG_TYPE' },
   range: { ctor: RangeError, code: 'ERR_OUT_OF_RANGE' },
@@ -163,6 +173,7 @@ const TABLE: [string, Call, unknown, Expect][] = [
     ...OUT_OF_RANGE.map(([label, v]): [string, Call, unknown, Expect] => [`${name} = ${label}`, call, v, except[label] ?? range]),
   ]),
   ...OBJECTS.flatMap(([name, call]) => NOT_OPTIONS.map(([label, v]): [string, Call, unknown, Expect] => [`${name} = ${label}`, call, v, 'type'])),
+  ...BOOLEANS.flatMap(([name, call]) => NOT_BOOLEANS.map(([label, v]): [string, Call, unknown, Expect] => [`${name} = ${label}`, call, v, 'type'])),
   ...NAMES.flatMap(([name, call]) => NOT_STRINGS.map(([label, v]): [string, Call, unknown, Expect] => [`${name} = ${label}`, call, v, 'type'])),
 ];
 
