@@ -106,7 +106,6 @@ export class PoolFile implements Disposable {
     const bytes = bytesOf(buf);
     const core = this.#live();
     checkNumber(pos, 'pos');
-    checkReachable(bytes, true, 'buf', this.inode.path);
     return this.#readDirect(core, bytes, pos) ?? daxRead(this.inode, pos, bytes, core.ops);
   }
 
@@ -123,6 +122,8 @@ export class PoolFile implements Disposable {
     if (look === null) return null;
     const target = n === buf.length ? buf : buf.subarray(0, n);
     if (look.state & ExtentState.UNWRITTEN) {
+      // A store from JavaScript: checked here as copySafe and daxRead check theirs.
+      checkReachable(target, true, 'buf', this.inode.path);
       target.fill(0);
       return n;
     }
