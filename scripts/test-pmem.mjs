@@ -1,4 +1,4 @@
-// test-pmem -- runs the pmem vitest suite (test/pmem) inside a QEMU guest with emulated persistent memory
+// test-pmem -- runs the pmem vitest suite (test/**/*.pmem.test.ts) inside a QEMU guest with emulated persistent memory
 // (scripts/pmem-guest.mjs: the guest, its pmem and how the host talks to it).
 //
 // Boots, one per power cut and one for the suite: (1) the power-cut workloads on ext4-dax (the raw-device

@@ -132,8 +132,8 @@ verify_cut() {
     return
   fi
   say "MEDIUM powercut-$cut"
-  set -- test/pmem/pool-powercut.test.ts
-  [ -n "${PMEMDAX_POWERCUT_ACKED:-}" ] && set -- "$@" test/pmem/powercut.test.ts
+  set -- test/pool/powercut.pmem.test.ts
+  [ -n "${PMEMDAX_POWERCUT_ACKED:-}" ] && set -- "$@" test/device/powercut.pmem.test.ts
   # The host's vitest arguments are for the suite: a filter must not leave the cut unchecked.
   PMEMDAX_PMEM_MEDIUM=$cut PMEMDAX_PMEM_PATH=$cut_path PMEMDAX_PMEM_BLOCKDEV=$cut_blockdev PMEMDAX_VITEST_ARGS= \
     PMEMDAX_POWERCUT_FILE="$mnt/powercut.dat" PMEMDAX_POWERCUT_POOL=$pool rerun_dead_runner=0 run_vitest "powercut-$cut" "$@"
@@ -150,9 +150,9 @@ case ${1:-} in
     say "MEDIUM $medium"
     # Both writers run until QEMU is killed; either one stopping is a failure the host sees at once.
     if [ "$medium" = ext4-dax ]; then
-      { node test/pmem/fixtures/powercut-writer.cjs "$mnt/powercut.dat"; say "WRITER-EXITED raw $?"; } &
+      { node test/device/fixtures/powercut-writer.cjs "$mnt/powercut.dat"; say "WRITER-EXITED raw $?"; } &
     fi
-    { node test/pmem/fixtures/pool-powercut-writer.cjs "$(cut_pool "$medium")" "${PMEMDAX_POOL_WRITER_SEED:?}" 67108864
+    { node test/pool/fixtures/pool-powercut-writer.cjs "$(cut_pool "$medium")" "${PMEMDAX_POOL_WRITER_SEED:?}" 67108864
       say "WRITER-EXITED pool $?"; } &
     wait
     exit 1

@@ -5,8 +5,8 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Device } from '../../lib/index';
-import { runPoisonScenario } from '../dax/support/poison-scenario';
-import { MiB, PAGE, SECTOR, diskBadblocks, diskOffsetOf, injectBadblocks, listed, pmemMedium } from './support';
+import { runPoisonScenario } from './support/poison-scenario';
+import { MiB, PAGE, SECTOR, diskBadblocks, diskOffsetOf, injectBadblocks, listed, pmemMedium } from '../support/pmem';
 
 const medium = pmemMedium;
 

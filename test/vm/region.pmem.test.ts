@@ -2,9 +2,9 @@
 // a file on ext4/xfs -o dax, or device-dax used whole. On device-dax aligned to 2 MiB only 2 MiB mappings
 // exist, and the suite asserts the documented error for 4 KiB faults instead.
 import { describe, it } from 'vitest';
-import { describeRegions } from '../native/support/region-suite';
-import { describeRegionSecurity } from '../native/support/region-security-suite';
-import { pmemMedium } from './support';
+import { describeRegions } from './support/region-suite';
+import { describeRegionSecurity } from './support/region-security-suite';
+import { pmemMedium } from '../support/pmem';
 
 if (pmemMedium !== null) {
   describeRegions(pmemMedium.path, { pteUnsupported: (pmemMedium.devdaxAlign ?? 4096) > 4096 });

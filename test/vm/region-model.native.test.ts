@@ -3,7 +3,7 @@ import { seedFrom } from '../dax/support/prng';
 import { regionBed, REGION_DEVICE, type RegionBed } from './support/region-device';
 import { runRegionModel } from './support/region-model';
 
-// Replay a failure with: PMEMDAX_REGION_SEED=<seed> npx vitest run --project native test/native/region-model.test.ts
+// Replay a failure with: PMEMDAX_REGION_SEED=<seed> npx vitest run --project native test/vm/region-model.native.test.ts
 const SEED = seedFrom('PMEMDAX_REGION_SEED');
 const OPS = Number(process.env.PMEMDAX_REGION_OPS ?? 1500);
 

@@ -4,7 +4,7 @@ import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CopyFlags, Device } from '../../lib/index';
-import { CACHELINE, MiB, pmemMedium } from './support';
+import { CACHELINE, MiB, pmemMedium } from '../support/pmem';
 
 const medium = pmemMedium;
 

@@ -4,7 +4,7 @@ import { chmodSync, statSync, writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Device, Pool } from '../../lib';
 import { MiB, scratchDir } from '../support/scratch';
-import { runCli } from './support/cli-run';
+import { runCli } from '../support/cli-run';
 
 const UMASKS = [0o022, 0o077] as const;
 

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Device, type ByteRange } from '../../lib/index';
 import {
   PAGE, SECTOR, MiB, diskBadblocks, diskOffsetOf, injectBadblocks, listed, pmemMedium, runChild,
-} from './support';
+} from '../support/pmem';
 
 const medium = pmemMedium;
 

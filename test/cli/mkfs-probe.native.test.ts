@@ -5,7 +5,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Pool } from '../../lib';
 import { MiB, PROJECT_ROOT, scratchDir } from '../support/scratch';
-import { runCli } from './support/cli-run';
+import { runCli } from '../support/cli-run';
 
 /** What is at the path before mkfs runs. `null`: nothing. */
 const CONTENTS: readonly { name: string; make: ((p: string) => void) | null; blank: boolean; pool?: boolean }[] = [

@@ -7,8 +7,8 @@ import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, writeSync } fr
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Device } from '../../lib/index';
-import { storeTable, type FaultExpectation } from '../native/support/store-table';
-import { MiB, PAGE, SECTOR, diskBadblocks, diskOffsetOf, injectBadblocks, listed, pmemMedium } from './support';
+import { storeTable, type FaultExpectation } from './support/store-table';
+import { MiB, PAGE, SECTOR, diskBadblocks, diskOffsetOf, injectBadblocks, listed, pmemMedium } from '../support/pmem';
 
 const medium = pmemMedium;
 const SIZE = 4 * MiB;

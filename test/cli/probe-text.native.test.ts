@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatProbe, type ProbeReport } from '../../lib/cli/probe';
 import { Device, type DeviceInfo } from '../../lib';
 import { HOST_MEDIA, MiB, scratchDir } from '../support/scratch';
-import { runCli } from './support/cli-run';
+import { runCli } from '../support/cli-run';
 
 const RAM_FILESYSTEMS = new Set([0x01021994 /* tmpfs */, 0x858458f6 /* ramfs */]);
 

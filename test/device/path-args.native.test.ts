@@ -6,7 +6,7 @@ import { parseArgs } from '../../lib/cli/args';
 import { findCommand } from '../../lib/cli/commands';
 import { Device, Pool } from '../../lib';
 import { MiB, scratchDir } from '../support/scratch';
-import { runCli } from './support/cli-run';
+import { runCli } from '../support/cli-run';
 
 /** Each API entry point that takes a path, with options that would create, grow, format or write. */
 const APIS: readonly { name: string; call: (path: unknown) => unknown }[] = [

@@ -1,11 +1,11 @@
-// The memory behind a device-dax, classified from recorded sysfs trees (test/fixtures/sysfs, made by
+// The memory behind a device-dax, classified from recorded sysfs trees (test/device/fixtures/sysfs, made by
 // make.sh there): every kind of ancestry the kernel gives a dax device, and what each one is called.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { classifyDaxMemory } from '../../lib/device/dax-memory';
 import { refuseVolatileDevdax } from '../../lib/pool/media';
 
-const FIXTURES = join(__dirname, '..', 'fixtures', 'sysfs');
+const FIXTURES = join(__dirname, 'fixtures', 'sysfs');
 
 const CASES = [
   { tree: 'nvdimm', dev: '252:0', what: 'e820 (memmap=) pmem region, empty persistence_domain', persistence: 'persistent', backing: 'nvdimm', source: 'region0', detail: /persistence domain not reported/ },

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT, scratchDir } from '../support/scratch';
-import { runCli, runNode } from './support/cli-run';
+import { runCli, runNode } from '../support/cli-run';
 
 const COMMANDS: readonly (readonly string[])[] = [
   ['info'], ['check'], ['ls'], ['ls', '-l'], ['stat', 'f'], ['cat', 'f'], ['fiemap', 'f'], ['badblocks'],

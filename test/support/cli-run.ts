@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { PROJECT_ROOT } from '../../support/scratch';
+import { PROJECT_ROOT } from './scratch';
 
 export const CLI = `${PROJECT_ROOT}/dist/cli/main.js`;
 

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Device } from '../../lib/index';
-import { MiB, mappingFlags, pmemMedium } from './support';
+import { MiB, mappingFlags, pmemMedium } from '../support/pmem';
 
 const medium = pmemMedium;
 

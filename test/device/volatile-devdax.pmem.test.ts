@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Device } from '../../lib/index';
-import { PROJECT_ROOT, pmemMedium } from './support';
+import { PROJECT_ROOT, pmemMedium } from '../support/pmem';
 
 const medium = pmemMedium;
 

@@ -1,7 +1,7 @@
 // The harness itself: the medium the guest prepared is what the suite is told it is.
 import { readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { pmemMedium } from './support';
+import { pmemMedium } from '../support/pmem';
 
 const medium = pmemMedium;
 

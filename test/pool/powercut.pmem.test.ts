@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CheckReport, Pool as PoolClass } from '../../lib/index';
-import { PROJECT_ROOT } from './support';
+import { PROJECT_ROOT } from '../support/pmem';
 
 interface WorkloadOp {
   readonly index: number;
