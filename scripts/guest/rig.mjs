@@ -1,11 +1,12 @@
-// pmem-guest -- the QEMU guest with emulated persistent memory, as used by scripts/test-pmem.mjs (the pmem
+// rig -- the QEMU guest with emulated persistent memory, as used by scripts/test-pmem.mjs (the pmem
 // suite and power cuts) and bench/compare/guest.mjs (the comparison on ext4-dax): finding a kernel, the
 // cached initramfs, the run directory and RAM file, the job the guest runs, and booting it.
 //
 // The guest is a busybox initramfs that mounts the host root read-only over 9p and chroots into it, so it
 // runs this machine's node, node_modules and built addon. Its pmem is `memmap=1G!4G` carved out of guest
 // RAM, and that RAM is a shared file: killing QEMU is a power cut whose survivors the next boot can read.
-// What the guest does is test/pmem/guest/suite.sh, told by the job file the host leaves in its share.
+// What the guest does is suite.sh beside this file, told by the job file the host leaves in its share;
+// build-initramfs.sh and init make the guest itself.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -15,17 +16,17 @@ import {
 import { createRequire } from 'node:module';
 import { arch, platform } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { delimiter, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const guestDir = join(root, 'test', 'pmem', 'guest');
+export const guestDir = dirname(fileURLToPath(import.meta.url));
+export const root = resolve(guestDir, '..', '..');
 const cacheDir = join(root, '.cache', 'pmem-guest');
 export const RAM = '5G';
 export const MEMMAP = '1G!4G';
 export const CPU = 'max';
 const SMP = 2;
-// Where the guest's init mounts the job share (test/pmem/guest/init).
+// Where the guest's init mounts the job share (init, beside this file).
 export const JOB_DIR_IN_GUEST = '/run/pmem-job';
 
 // The prefix of this process's messages (the script that imported this module).
@@ -174,6 +175,9 @@ export function shellQuote(s) {
 }
 
 /** Leaves the job the guest's init runs: cd to the project, export `env`, run `command`. */
+/** suite.sh as the guest names it: relative to the project root, quoted for the job's shell. */
+export const suiteScript = shellQuote(relative(root, join(guestDir, 'suite.sh')));
+
 export function writeJob(jobDir, env, command) {
   const lines = ['#!/bin/sh', `cd ${shellQuote(root)} || exit 1`, 'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
   for (const [k, v] of Object.entries(env)) lines.push(`export ${k}=${shellQuote(v)}`);
