@@ -2,7 +2,7 @@ import { EntryKind, HUGE_ZERO_PFN, ZERO_PAGE_PFN, type DaxEntry } from './entry'
 import type { DaxMapping } from './mapping';
 
 /**
- * checkMapping -- the structural invariants of SEMANTICS §8 that hold for a mapping at rest:
+ * checkMapping -- the structural invariants of docs/semantics.md §8 that hold for a mapping at rest:
  * 1 (no overlap), 2 (PMD alignment), 3 (exclusive kinds, pfns), 4 (marks only on REAL),
  * 25 (nrpages). With `unlocked`, also 7 (nothing left locked). Returns the violations found.
  */

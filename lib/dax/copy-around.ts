@@ -25,7 +25,7 @@ function edge(p: number, n: number, src: Readonly<Iomap>, dst: Readonly<Iomap>, 
 }
 
 /**
- * daxCopyAround -- SEMANTICS §4.4: fill the parts of the `align`-sized destination blocks around
+ * daxCopyAround -- docs/semantics.md §4.4: fill the parts of the `align`-sized destination blocks around
  * `[pos, pos+length)` that the operation will not write itself: the head `[block start, pos)` and the
  * tail `[pos+length, block end)`. They are copied from `src`, or zeroed when the source has no data
  * (UNWRITTEN, or no separate source, which shows up as `src === dst`). A range of whole blocks is

@@ -36,7 +36,7 @@ function access(device: DaxDevice | null, pgoff: number, nrPages: number, mode: 
 }
 
 /**
- * daxDirectAccess -- SEMANTICS §1.2 over a DaxDevice: a window of at least 1 and at most `nrPages`
+ * daxDirectAccess -- docs/semantics.md §1.2 over a DaxDevice: a window of at least 1 and at most `nrPages`
  * pages at device page `pgoff`, or a negative errno: `-EOPNOTSUPP` (no device), `-ENXIO` (closed),
  * `-EINVAL` (negative count), `-ERANGE` (nothing available), `-EHWPOISON` (the first page is bad,
  * ACCESS mode). Devices stop a window at the first bad page rather than failing the whole range,

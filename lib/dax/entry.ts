@@ -1,6 +1,6 @@
 import { PMD_ORDER } from '../iomap/constants';
 
-/** What an entry stands for (SEMANTICS §3.1): storage, the shared zero page/folio, or a placeholder. */
+/** What an entry stands for (docs/semantics.md §3.1): storage, the shared zero page/folio, or a placeholder. */
 export const EntryKind = {
   REAL: 0,
   ZERO: 1,

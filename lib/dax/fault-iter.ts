@@ -53,7 +53,7 @@ function copyCowPage(it: IomapIter<DaxInode>, st: FaultState): number {
 }
 
 /**
- * copyAroundWholeBlock -- §4.4 for a fault: the new CoW destination gets all of the old block (or
+ * copyAroundWholeBlock -- docs/semantics.md §4.4 for a fault: the new CoW destination gets all of the old block (or
  * zeros when the source has no data), since the fault itself writes nothing.
  */
 function copyAroundWholeBlock(it: IomapIter<DaxInode>, size: number): number {

@@ -27,7 +27,7 @@ export function pmdFallbackReason(vmf: VmFaultInfo, maxPgoff: number): PmdFallba
 }
 
 /**
- * daxIomapPmdFault -- SEMANTICS §4.3: map the 2 MiB around the access with one PMD entry, or answer
+ * daxIomapPmdFault -- docs/semantics.md §4.3: map the 2 MiB around the access with one PMD entry, or answer
  * FALLBACK (with the reason) so the caller retries with PTEs. SIGBUS when the PMD base is past EOF;
  * result 0 when a PTE table already occupies the slot (the caller retries as a PTE fault too).
  */

@@ -14,7 +14,7 @@ export function faultOutcome(result: number, fallback: FaultOutcome['fallback'] 
 }
 
 /**
- * daxIomapPteFault -- SEMANTICS §4.2: one 4 KiB page. SIGBUS beyond EOF; otherwise lock (or
+ * daxIomapPteFault -- docs/semantics.md §4.2: one 4 KiB page. SIGBUS beyond EOF; otherwise lock (or
  * create) the entry, map `[pos, pos+PAGE)` with DAX|FAULT (+WRITE for a shared write fault) and
  * run the fault body. The entry is unlocked on every path.
  */

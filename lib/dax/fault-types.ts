@@ -1,7 +1,7 @@
 import { Errno } from '../iomap/errno';
 
 /**
- * VM_FAULT_* bits a DAX fault returns (SEMANTICS §4.1), with the kernel's values. NOPAGE (possibly
+ * VM_FAULT_* bits a DAX fault returns (docs/semantics.md §4.1), with the kernel's values. NOPAGE (possibly
  * with MAJOR) is success; DONE_COW is a private copy installed; the rest are outcomes the caller acts on.
  */
 export const VmFault = {
@@ -92,7 +92,7 @@ export interface FaultOutcome {
   readonly hole: boolean;
 }
 
-/** The reasons of SEMANTICS §4.3 / invariant 21 for a PMD fault to retry as PTE faults. */
+/** The reasons of docs/semantics.md §4.3 / invariant 21 for a PMD fault to retry as PTE faults. */
 export type PmdFallbackReason =
   | 'colour'
   | 'private-write'

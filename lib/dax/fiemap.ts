@@ -4,7 +4,7 @@ import { daxError } from './errors';
 import type { DaxInode } from './types';
 
 /**
- * daxFiemap -- FS_IOC_FIEMAP over `[start, start+len)` (SEMANTICS §6.7): at most `max` extents, in
+ * daxFiemap -- FS_IOC_FIEMAP over `[start, start+len)` (docs/semantics.md §6.7): at most `max` extents, in
  * logical order, holes never reported, LAST on the last one reported.
  */
 export function daxFiemap(inode: DaxInode, start: number, len: number, ops: IomapOps<DaxInode>, max?: number): FiemapExtent[] {

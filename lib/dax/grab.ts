@@ -8,7 +8,7 @@ export const FALLBACK: unique symbol = Symbol('FALLBACK');
 export type Fallback = typeof FALLBACK;
 
 /**
- * grabMappingEntry -- SEMANTICS §3.4: return the entry for `index` locked, creating a locked EMPTY
+ * grabMappingEntry -- docs/semantics.md §3.4: return the entry for `index` locked, creating a locked EMPTY
  * entry where there is none. A PTE request that lands in a ZERO or EMPTY PMD entry downgrades it
  * (unmapping the zero folio first); a REAL PMD entry is kept and returned. A PMD request that finds
  * any PTE entry in its range returns FALLBACK without waiting.

@@ -20,7 +20,7 @@ export interface InsertFlags {
 }
 
 /**
- * insertEntry -- SEMANTICS §3.5 (dax_insert_entry). Called with `e` locked. A REAL entry is never
+ * insertEntry -- docs/semantics.md §3.5 (dax_insert_entry). Called with `e` locked. A REAL entry is never
  * replaced except by a shared (CoW) destination; ZERO and EMPTY entries are. Mappings of a replaced
  * zero page or shared block are torn down first, so nobody keeps reading the old page. Returns the
  * entry now stored (still locked). The entry keeps its order: a PTE fault in a REAL PMD entry

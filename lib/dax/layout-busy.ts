@@ -33,7 +33,7 @@ function busyScanStep(m: DaxMapping, device: DaxDevice, last: number, cursor: { 
 }
 
 /**
- * daxLayoutBusyPageRange -- SEMANTICS §3.7 (invariant 26): unmap every page-table mapping of file
+ * daxLayoutBusyPageRange -- docs/semantics.md §3.7 (invariant 26): unmap every page-table mapping of file
  * pages `[first, last]` (private CoW copies stay), so new users can only come through a fault, then
  * return the first page some entry in the range still has referenced beyond its mappings, or null.
  */

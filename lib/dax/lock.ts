@@ -25,7 +25,7 @@ export function lookupUnlocked(
 }
 
 /**
- * withUnlockedEntry -- the acquire loop of §3.2: find the entry covering `index` (or its PMD range
+ * withUnlockedEntry -- the acquire loop of docs/semantics.md §3.2: find the entry covering `index` (or its PMD range
  * for order 9); while it is locked, sleep as an exclusive waiter on its key and look again. Then run
  * `act` on what was found (the unlocked entry, ABSENT as `null`, or CONFLICT) in the same
  * synchronous section as the lookup, which is what holding the tree lock means here: nothing can

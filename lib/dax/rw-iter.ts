@@ -58,7 +58,7 @@ function failAt(c: RwContext, it: IomapIter<DaxInode>, errno: number, pos: numbe
 }
 
 /**
- * daxIomapIter -- the body of read(2)/write(2) for one mapping (SEMANTICS §6.1): holes and
+ * daxIomapIter -- the body of read(2)/write(2) for one mapping (docs/semantics.md §6.1): holes and
  * unwritten extents read as zeros; data goes only to MAPPED or shared extents; after an allocation
  * (F_NEW) or before a CoW the clean entries of the range are invalidated; then a copy loop over
  * direct_access windows, with a recovery write over poison for writes.

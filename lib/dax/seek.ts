@@ -41,14 +41,14 @@ function probeFor(opts: DaxSeekOptions): SeekProbe<DaxInode> {
   return opts.unwritten === 'hole' ? holeProbe : entryProbe;
 }
 
-/** daxSeekData -- lseek(SEEK_DATA) (SEMANTICS §6.6); throws ENXIO past the last data. */
+/** daxSeekData -- lseek(SEEK_DATA) (docs/semantics.md §6.6); throws ENXIO past the last data. */
 export function daxSeekData(inode: DaxInode, offset: number, ops: IomapOps<DaxInode>, opts: DaxSeekOptions = {}): number {
   const r = iomapSeekData(inode, offset, ops, probeFor(opts));
   if (r < 0) throw daxError(r, 'lseek', { path: inode.path, offset });
   return r;
 }
 
-/** daxSeekHole -- lseek(SEEK_HOLE) (SEMANTICS §6.6); i_size when no hole lies below EOF. */
+/** daxSeekHole -- lseek(SEEK_HOLE) (docs/semantics.md §6.6); i_size when no hole lies below EOF. */
 export function daxSeekHole(inode: DaxInode, offset: number, ops: IomapOps<DaxInode>, opts: DaxSeekOptions = {}): number {
   const r = iomapSeekHole(inode, offset, ops, probeFor(opts));
   if (r < 0) throw daxError(r, 'lseek', { path: inode.path, offset });

@@ -56,7 +56,7 @@ function daxUnshareIter(it: IomapIter<DaxInode>, c: UnshareContext): number {
 }
 
 /**
- * daxFileUnshare -- SEMANTICS §6.3: give `[pos, pos+len)` (clipped to EOF) private copies of its
+ * daxFileUnshare -- docs/semantics.md §6.3: give `[pos, pos+len)` (clipped to EOF) private copies of its
  * shared blocks, with flags DAX|WRITE|UNSHARE; the contents do not change. The filesystem commits
  * the new blocks in its `end`.
  */

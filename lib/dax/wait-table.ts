@@ -1,5 +1,5 @@
 /**
- * The hashed wait table of SEMANTICS §3.2: 4096 queues shared by every mapping, keyed by
+ * The hashed wait table of docs/semantics.md §3.2: 4096 queues shared by every mapping, keyed by
  * (mapping id, entry start). A wake compares the full key, so collisions in a bucket never wake the
  * wrong task. Waiters are exclusive, except those of the memory-failure paths, which may never take
  * the lock and so must not consume a wakeup: as in Linux, a wake-one releases every non-exclusive

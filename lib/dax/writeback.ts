@@ -19,7 +19,7 @@ export interface WritebackControl {
 }
 
 /**
- * daxWritebackOne -- SEMANTICS §5.2 for the TOWRITE entry `e`: wait until it is unlocked and still
+ * daxWritebackOne -- docs/semantics.md §5.2 for the TOWRITE entry `e`: wait until it is unlocked and still
  * the same block, lock it, clear TOWRITE, write-protect its mappings, flush all of it (4 KiB or
  * 2 MiB), clear DIRTY, unlock. Returns 0 or a negative errno.
  */
@@ -59,7 +59,7 @@ export async function daxWritebackOne(m: DaxMapping, device: DaxDevice, e: DaxEn
 }
 
 /**
- * daxWritebackMappingRange -- SEMANTICS §5.1: for an integrity sync, tag the DIRTY entries of the
+ * daxWritebackMappingRange -- docs/semantics.md §5.1: for an integrity sync, tag the DIRTY entries of the
  * range TOWRITE, then write each back in index order; the first error is recorded in the mapping
  * and thrown. Background writeback does nothing (invariant 14).
  */

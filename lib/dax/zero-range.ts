@@ -75,7 +75,7 @@ function daxZeroIter(it: IomapIter<DaxInode>, c: ZeroContext): number {
 }
 
 /**
- * daxZeroRange -- SEMANTICS §6.2 (dax_zero_range): make `[pos, pos+len)` read as zeros. Holes and
+ * daxZeroRange -- docs/semantics.md §6.2 (dax_zero_range): make `[pos, pos+len)` read as zeros. Holes and
  * unwritten extents are left untouched; whole aligned pages are zeroed by block write (clearing
  * poison); partial pages by store (EIO on poison). Resolves to whether anything was zeroed.
  */

@@ -7,7 +7,7 @@ import { makeIomap } from './types';
 const NO_MAPPING: Readonly<Iomap> = Object.freeze(makeIomap());
 
 /**
- * IomapIter -- the modern (status-based, explicit-advance) iteration of SEMANTICS §2.3:
+ * IomapIter -- the modern (status-based, explicit-advance) iteration of docs/semantics.md §2.3:
  *
  *     const it = new IomapIter(inode, pos, len, flags);
  *     while ((r = it.next(ops)) > 0) it.status = body(it);   // body calls it.advance(n)

@@ -15,7 +15,7 @@ export interface SwapExtent {
 export type SwapfileResult = { readonly extents: SwapExtent[] } | { readonly errno: number; readonly reason: string };
 
 /**
- * iomapSwapfileActivate -- SEMANTICS §6.8: check that every mapping of the file is allocated,
+ * iomapSwapfileActivate -- docs/semantics.md §6.8: check that every mapping of the file is allocated,
  * committed, unshared and on one device, and collect the page-aligned, physically contiguous runs.
  * The caller has fsync'd the file first. Any problem, or no usable page, is `-EINVAL` with a reason.
  */

@@ -16,7 +16,7 @@ export interface Iomap {
   daxDev: DaxDevice | null;
   /** Filesystem cookie, handed back unchanged to `end`. */
   private?: unknown;
-  /** Filesystem freshness token; DAX never revalidates (see SEMANTICS §2.1), it is carried only. */
+  /** Filesystem freshness token; DAX never revalidates (see docs/semantics.md §2.1), it is carried only. */
   validityCookie?: number;
 }
 

@@ -6,7 +6,7 @@ import { MemoryDevice } from '../../lib/testing/memory-device';
 
 const mapped = (dev: MemoryDevice, addr: number): Iomap => ({ addr, offset: 0, length: PMD_SIZE, type: IomapType.MAPPED, flags: 0, daxDev: dev });
 
-describe('copy-around (SEMANTICS §4.4)', () => {
+describe('copy-around (docs/semantics.md §4.4)', () => {
   it('a whole 2 MiB CoW block is copied entirely, past the staging buffer size', () => {
     const dev = new MemoryDevice(4 * PMD_SIZE);
     const pattern = new Uint8Array(PMD_SIZE).map((_, i) => (i * 7 + (i >> 20)) & 0xff);

@@ -138,7 +138,7 @@ async function runSequence(cmds: Command[]): Promise<string[]> {
 const sequences = fc.array(command, { minLength: 1, maxLength: 60 });
 const RUNS = 100;
 
-describe('mapping entries (SEMANTICS §3, §8)', { timeout: 60_000 }, () => {
+describe('mapping entries (docs/semantics.md §3, §8)', { timeout: 60_000 }, () => {
   // One random walk checks all the structural invariants after every step; each test names its own.
   for (const [n, name] of [
     [1, 'no overlap: entry ranges are disjoint, a PMD and a PTE never cover one index'],

@@ -29,7 +29,7 @@ const layoutArb = fc.array(fc.boolean(), { minLength: PAGES, maxLength: PAGES })
 const pinsArb = fc.array(fc.nat(PAGES - 1), { maxLength: 4 });
 const rangeArb = fc.tuple(fc.nat(PAGES - 1), fc.nat(PAGES - 1)).map(([a, b]) => [Math.min(a, b), Math.max(a, b)] as const);
 
-describe('busy pages and breaking layouts (SEMANTICS §3.7)', { timeout: 60_000 }, () => {
+describe('busy pages and breaking layouts (docs/semantics.md §3.7)', { timeout: 60_000 }, () => {
   it('invariant 26: a page is reported busy iff a REAL entry in the range holds a pin; afterwards nothing in the range is mapped', async () => {
     await fc.assert(
       fc.asyncProperty(layoutArb, pinsArb, rangeArb, async (layout, pins, [first, last]) => {

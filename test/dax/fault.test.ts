@@ -28,7 +28,7 @@ async function fileWithData(fs: MemFs, bytes: number, fill = 0x33): Promise<MemI
   return f;
 }
 
-describe('DAX faults (SEMANTICS §4)', { timeout: 60_000 }, () => {
+describe('DAX faults (docs/semantics.md §4)', { timeout: 60_000 }, () => {
   it('a read fault on a hole maps the zero page read-only and allocates nothing', async () => {
     const fs = bed();
     const f = fs.create();

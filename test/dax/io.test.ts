@@ -34,7 +34,7 @@ async function build(fs: MemFs, pages: readonly string[], fill = 0x5a): Promise<
 
 const range = fc.tuple(fc.nat(MAXF), fc.integer({ min: 1, max: 3 * PAGE_SIZE }));
 
-describe('file I/O over DAX (SEMANTICS §6)', { timeout: 60_000 }, () => {
+describe('file I/O over DAX (docs/semantics.md §6)', { timeout: 60_000 }, () => {
   it('invariant 15: holes and unwritten extents read as zeros and allocate nothing', async () => {
     await fc.assert(
       fc.asyncProperty(layout, range, async (pages, [pos, len]) => {

@@ -128,7 +128,7 @@ function quiescent(m: DaxMapping, indices: number[]): string[] {
   return problems;
 }
 
-describe('entry locks and the wait table (SEMANTICS §3.2)', { timeout: 60_000 }, () => {
+describe('entry locks and the wait table (docs/semantics.md §3.2)', { timeout: 60_000 }, () => {
   it('invariant 6: at most one task holds an entry, and unlocking an unlocked entry is an error', async () => {
     const m = new DaxMapping();
     const e = await grabMappingEntry(m, 5, 0);

@@ -1,4 +1,4 @@
-// The DAX layer's poison handling (SEMANTICS §7.2, invariant 34) on real fsdax: the reference filesystem
+// The DAX layer's poison handling (docs/semantics.md §7.2, invariant 34) on real fsdax: the reference filesystem
 // (MemFs) lays its files out on a Device over a file on the dax mount, and the poison is injected into the
 // pmem disk's own badblocks list under the block MemFs chose.
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';

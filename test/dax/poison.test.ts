@@ -9,7 +9,7 @@ import { runPoisonScenario } from './support/poison-scenario';
 
 const PAGES = 64;
 
-describe('poison (SEMANTICS §1.2, §7)', { timeout: 60_000 }, () => {
+describe('poison (docs/semantics.md §1.2, §7)', { timeout: 60_000 }, () => {
   it('invariant 33: direct_access returns 1..nr pages, never a bad page in ACCESS mode, single pages over poison in RECOVERY mode', () => {
     fc.assert(
       fc.property(

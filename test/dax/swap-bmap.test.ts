@@ -6,7 +6,7 @@ import { iomapSwapfileActivate } from '../../lib/iomap/swapfile';
 import { MemFs } from '../../lib/testing/memfs';
 import { MemoryDevice } from '../../lib/testing/memory-device';
 
-describe('FIBMAP and swapfile activation (SEMANTICS §6.7, §6.8)', () => {
+describe('FIBMAP and swapfile activation (docs/semantics.md §6.7, §6.8)', () => {
   it('bmap gives the device block of mapped blocks and 0 for holes and unwritten extents', async () => {
     const fs = new MemFs(new MemoryDevice(1 << 20));
     const f = fs.create();

@@ -86,7 +86,7 @@ function run(s: Script, start: number, total: number) {
   return { calls, events, statuses, r, it };
 }
 
-describe('iomap_iter (SEMANTICS §2.3)', { timeout: 60_000 }, () => {
+describe('iomap_iter (docs/semantics.md §2.3)', { timeout: 60_000 }, () => {
   it('invariant 28: pos only increases, pos+len is constant, advances are bounded, over-advance is EIO and changes nothing', () => {
     fc.assert(
       fc.property(script, fc.nat(10_000), fc.integer({ min: 1, max: 2000 }), (s, start, total) => {

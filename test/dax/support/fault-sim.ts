@@ -9,7 +9,7 @@ import type { FaultInode } from './model-target';
 export type Pause = () => Promise<void>;
 
 /**
- * simulateFault -- the entry side of a PTE fault (SEMANTICS §4.2) without page tables: hold the
+ * simulateFault -- the entry side of a PTE fault (docs/semantics.md §4.2) without page tables: hold the
  * invalidate lock shared, grab the entry, ask the filesystem (DAX|FAULT, +WRITE for a shared write
  * fault), record a ZERO entry for a hole read or the block otherwise, and unlock. `pause` runs at
  * the points where a real fault may sleep, to open race windows. Returns false for SIGBUS (EOF).

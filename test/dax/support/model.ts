@@ -280,7 +280,7 @@ function errCode(e: unknown): string | undefined {
   return (e as { code?: string }).code;
 }
 
-/** SEEK_DATA never skips data; SEEK_HOLE lands on zeros; ENXIO exactly when §6.6 says. */
+/** SEEK_DATA never skips data; SEEK_HOLE lands on zeros; ENXIO exactly when docs/semantics.md §6.6 says. */
 function checkSeek<F, I extends FaultInode>(fs: ModelTarget<F, I>, f: F, m: ModelFile, off: number, mode: 'entries' | 'hole', fail: Fail): void {
   const outside = off < 0 || off >= m.size;
   let data: number | string;

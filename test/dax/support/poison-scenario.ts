@@ -19,7 +19,7 @@ export interface PoisonObservation {
 }
 
 /**
- * runPoisonScenario -- SEMANTICS §7.2 / invariant 34 on any device: a file of 8 pages, poison
+ * runPoisonScenario -- docs/semantics.md §7.2 / invariant 34 on any device: a file of 8 pages, poison
  * injected (by `inject`, given device bytes) into the 4th page's block; then a read, an unaligned
  * write and a page-aligned write over it. The same scenario serves the memory device (its test
  * hook) and a real fsdax device (sysfs badblocks in the pmem guest).

@@ -107,7 +107,7 @@ describe(`regions: the userspace mmap over DAX (${path}${label})`, () => {
     expect(file.stats).toMatchObject({ pmdFaults: 0, ptePageFaults: 512, pmdFallbacks: 0 });
   });
 
-  describe('writeback through write traps (SEMANTICS §5)', () => {
+  describe('writeback through write traps (docs/semantics.md §5)', () => {
     it.skipIf(small)('a raw store after fsync is caught by exactly one write trap, and the next fsync flushes that 4 KiB page and nothing else', async () => {
       const { inode, file } = await bed.file();
       await bed.fs.write(inode, 0, new Uint8Array(16 * PAGE_SIZE).fill(1));
