@@ -12,6 +12,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "units.h"
+
 namespace pmemdax {
 
 bool ReadSysfsString(const std::string& path, std::string* out) {
@@ -144,7 +146,7 @@ void ClassifyRegularFile(int fd, const struct stat& st, SourceInfo* out) {
   out->disk_name = out->device_name;
   uint64_t start_sectors = 0;
   if (ReadSysfsU64(dev + "/start", &start_sectors)) {  // a partition: its disk is the parent directory
-    out->partition_start = start_sectors * 512;
+    out->partition_start = start_sectors * kSectorSize;
     out->disk_name = Basename(Dirname(out->sysfs_dev));
   }
   if (out->disk_name.rfind("pmem", 0) == 0) {
