@@ -1,5 +1,5 @@
 // recovery_write -- clearing poison on fsdax by writing over it, and the whole-range pwrite it (and the
-// page-granularity copy path) rests on.
+// pwrite copy path of persist.cpp) rests on.
 #pragma once
 #include <cstddef>
 #include <cstdint>
