@@ -78,6 +78,7 @@ class Device : public Napi::ObjectWrap<Device> {
   static napi_value HotMove(napi_env env, napi_callback_info info);
   static napi_value HotFill(napi_env env, napi_callback_info info);
   static napi_value HotCopySafe(napi_env env, napi_callback_info info);
+  static napi_value HotWriteBack(napi_env env, napi_callback_info info, bool drain);
   bool HotRange(napi_env env, double offset, double length);
   // Throws an fs-style error for a failed system call on [offset, offset+len); returns nullptr.
   napi_value ThrowErrno(napi_env env, int err, const char* syscall, uint64_t offset, uint64_t len);

@@ -79,8 +79,8 @@ napi_value Device::FinishStore(napi_env env, int err, const MappingFault& fault,
   return nullptr;
 }
 
-// flush(offset, length)
-napi_value Device::HotFlush(napi_env env, napi_callback_info info) {
+// flush(offset, length) and persist(offset, length): write-back alone, or write-back and drain.
+napi_value Device::HotWriteBack(napi_env env, napi_callback_info info, bool drain) {
   napi_value argv[2];
   Device* self = HotArgs(env, info, argv, 2);
   if (self == nullptr) return nullptr;
@@ -88,28 +88,20 @@ napi_value Device::HotFlush(napi_env env, napi_callback_info info) {
   if (!self->HotRange(env, off, len)) return nullptr;
   uint64_t o = static_cast<uint64_t>(off), n = static_cast<uint64_t>(len);
   MappingFault fault;
-  self->CheckFlushed(env, self->persist_.Flush(o, n, &fault), fault, o, n);
+  Persistence& p = self->persist_;
+  self->CheckFlushed(env, drain ? p.Persist(o, n, &fault) : p.Flush(o, n, &fault), fault, o, n);
   return nullptr;
 }
+
+napi_value Device::HotFlush(napi_env env, napi_callback_info info) { return HotWriteBack(env, info, false); }
+
+napi_value Device::HotPersist(napi_env env, napi_callback_info info) { return HotWriteBack(env, info, true); }
 
 // drain()
 napi_value Device::HotDrain(napi_env env, napi_callback_info info) {
   Device* self = HotArgs(env, info, nullptr, 0);
   if (self == nullptr) return nullptr;
   if (self->CheckOpen(Napi::Env(env))) self->persist_.Fence();
-  return nullptr;
-}
-
-// persist(offset, length)
-napi_value Device::HotPersist(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  Device* self = HotArgs(env, info, argv, 2);
-  if (self == nullptr) return nullptr;
-  double off = NumberArg(env, argv[0]), len = NumberArg(env, argv[1]);
-  if (!self->HotRange(env, off, len)) return nullptr;
-  uint64_t o = static_cast<uint64_t>(off), n = static_cast<uint64_t>(len);
-  MappingFault fault;
-  self->CheckFlushed(env, self->persist_.Persist(o, n, &fault), fault, o, n);
   return nullptr;
 }
 
