@@ -111,9 +111,9 @@ bool Device::Open(Napi::Env env, const std::string& path, const OpenRequest& req
   }
 
   // Read the override before mapping, so a bad value fails without anything to undo but the open.
-  PersistOverride override_;
+  PersistOverride forced;
   std::string bad_override;
-  if (!Persistence::ReadOverride(&override_, &bad_override)) return fail(PmemdaxError(env, "ERR_PMEMDAX_BAD_ENV", bad_override));
+  if (!Persistence::ReadOverride(&forced, &bad_override)) return fail(PmemdaxError(env, "ERR_PMEMDAX_BAD_ENV", bad_override));
 
   size_t alignment = src_.alignment > kPmdSize ? src_.alignment : kPmdSize;
   auto mapped = std::make_shared<MappedSource>();
@@ -129,7 +129,7 @@ bool Device::Open(Napi::Env env, const std::string& path, const OpenRequest& req
     notes_.push_back("the file is on a pmem device but its filesystem is not mounted with -o dax: stores go through the page cache");
   }
 
-  persist_.Choose(override_,
+  persist_.Choose(forced,
                   PersistTarget{GuardedMapping{base_, size_}, fd, mapped->map.map_sync, src_.persistence_domain,
                                 src_.kind != SourceKind::kDevdax, writable_},
                   &notes_);

@@ -83,32 +83,37 @@ constexpr GranularityOps kGranularities[] = {
     {Granularity::kPage, "page", FlushPages, DrainNothing, kNoFlush},
 };
 
+static_assert(kGranularities[static_cast<int>(Granularity::kByte)].granularity == Granularity::kByte &&
+                  kGranularities[static_cast<int>(Granularity::kCacheline)].granularity == Granularity::kCacheline &&
+                  kGranularities[static_cast<int>(Granularity::kPage)].granularity == Granularity::kPage,
+              "kGranularities is indexed by Granularity");
+
 const GranularityOps& OpsOf(Granularity g) { return kGranularities[static_cast<int>(g)]; }
 
 }  // namespace
 
 bool Persistence::ReadOverride(PersistOverride* out, std::string* message) {
-  const char* forced = std::getenv("PMEMDAX_FORCE_GRANULARITY");
-  if (forced == nullptr || *forced == '\0') return true;
+  const char* value = std::getenv("PMEMDAX_FORCE_GRANULARITY");
+  if (value == nullptr || *value == '\0') return true;
   for (const GranularityOps& ops : kGranularities) {
-    if (std::strcmp(forced, ops.name) == 0) {
+    if (std::strcmp(value, ops.name) == 0) {
       *out = PersistOverride{true, ops.granularity};
       return true;
     }
   }
-  *message = std::string("PMEMDAX_FORCE_GRANULARITY must be byte, cacheline or page, not '") + forced + "'";
+  *message = std::string("PMEMDAX_FORCE_GRANULARITY must be byte, cacheline or page, not '") + value + "'";
   return false;
 }
 
-void Persistence::Choose(const PersistOverride& override_, const PersistTarget& target, std::vector<std::string>* notes) {
+void Persistence::Choose(const PersistOverride& forced, const PersistTarget& target, std::vector<std::string>* notes) {
   Granularity g = Granularity::kPage;
   if (target.map_sync) g = target.persistence_domain == "cpu_cache" ? Granularity::kByte : Granularity::kCacheline;
-  if (override_.forced) {
-    if (override_.granularity != g) {
-      notes->push_back(std::string("granularity forced to ") + OpsOf(override_.granularity).name +
+  if (forced.set) {
+    if (forced.granularity != g) {
+      notes->push_back(std::string("granularity forced to ") + OpsOf(forced.granularity).name +
                        " by PMEMDAX_FORCE_GRANULARITY (detected " + OpsOf(g).name + ")");
     }
-    g = override_.granularity;
+    g = forced.granularity;
   }
   granularity_ = g;
   const GranularityOps& ops = OpsOf(g);

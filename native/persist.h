@@ -44,7 +44,7 @@ struct PersistFns {
 
 // PMEMDAX_FORCE_GRANULARITY, read before anything is mapped.
 struct PersistOverride {
-  bool forced = false;
+  bool set = false;
   Granularity granularity = Granularity::kPage;
 };
 
@@ -63,7 +63,7 @@ class Persistence {
   // False, with the message of the error to throw, when the variable is set but names no granularity.
   static bool ReadOverride(PersistOverride* out, std::string* message);
   // Fills the table; appends to *notes what the choice leaves a user to know.
-  void Choose(const PersistOverride& override_, const PersistTarget& target, std::vector<std::string>* notes);
+  void Choose(const PersistOverride& forced, const PersistTarget& target, std::vector<std::string>* notes);
 
   int Flush(uint64_t offset, uint64_t len, MappingFault* fault) { return fns_.flush(state_, offset, len, fault); }
   // Flush, then drain.

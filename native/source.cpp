@@ -12,8 +12,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "units.h"
-
 namespace pmemdax {
 
 bool ReadSysfsString(const std::string& path, std::string* out) {
@@ -115,7 +113,7 @@ void ClassifyCharDevice(const struct stat& st, SourceInfo* out) {
   out->device_name = Basename(out->sysfs_dev);
   ReadSysfsU64(dev + "/size", &out->size);
   // Kernels before 5.x have no align attribute; device-dax then faults at 2 MiB.
-  if (!ReadSysfsU64(dev + "/align", &out->alignment)) out->alignment = 2u << 20;
+  if (!ReadSysfsU64(dev + "/align", &out->alignment)) out->alignment = kPmdSize;
   uint64_t numa = 0;
   if (ReadSysfsU64(dev + "/numa_node", &numa) || ReadSysfsU64(dev + "/device/numa_node", &numa)) {
     out->numa_node = static_cast<int>(numa);
