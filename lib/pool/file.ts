@@ -21,9 +21,8 @@ import { ExtentState, type PageLookup } from './extent-map';
 import { withInvalidateLocks } from '../dax/invalidate-lock';
 import { fallocateLocked, remap, truncateLocked, unshareLocked } from './file-ops';
 import { enterAll, orderOf, type Turn, type TurnKind } from './file-order';
-import type { PoolInode } from './inode';
+import { statOf, type PoolInode } from './inode';
 import { FILE_SIZE_MAX, NO_BLOCK } from './layout';
-import { statOf } from './pool';
 import type { FallocateMode, PoolStat } from './types';
 
 const LAST_BYTE = Number.MAX_SAFE_INTEGER;

@@ -14,7 +14,7 @@ import { checkBooleans, checkFunction, checkOptions, checkPath } from '../device
 import { freeInode } from './free';
 import { checkName, checkPrefix } from './names';
 import { INO_MAX } from './state';
-import type { PoolInode } from './inode';
+import { statOf, type PoolInode } from './inode';
 import { BLOCK, FILE_SIZE_MAX, FORMAT_VERSION, NAME_MAX, dataEnd, dataStart, uuidString } from './layout';
 import { locateBadblocks } from './badblocks';
 import type {
@@ -480,16 +480,4 @@ export class Pool implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
-}
-
-export function statOf(inode: PoolInode): PoolStat {
-  return {
-    name: inode.name ?? '',
-    ino: inode.ino,
-    size: inode.size,
-    allocated: inode.extents.mappedPages() * BLOCK,
-    mtimeMs: inode.mtimeMs,
-    ctimeMs: inode.ctimeMs,
-    extents: inode.extents.length,
-  };
 }
