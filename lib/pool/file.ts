@@ -1,4 +1,4 @@
-import { Device } from '../device/device';
+import { nativeDeviceOf } from '../device/device';
 import { daxRead } from '../dax/read';
 import { daxSeekData, daxSeekHole, type DaxSeekOptions } from '../dax/seek';
 import type { IomapOps } from '../iomap/types';
@@ -513,8 +513,8 @@ export class PoolFile implements Disposable {
   mmap(opts: MmapOptions): DaxRegion {
     const core = this.#live();
     checkMmapOptions(opts);
-    const device = core.device;
-    if (!(device instanceof Device)) {
+    const device = nativeDeviceOf(core.device);
+    if (device === null) {
       throw new PmemdaxError('ERR_PMEMDAX_UNSUPPORTED_SOURCE', 'regions need a pool on a native Device', { path: this.inode.path });
     }
     if (opts.write !== false) this.#writable('mmap');

@@ -1,9 +1,9 @@
-import { Device, type DeviceOpenOptions } from '../device/device';
-import type { DaxDevice } from '../device/types';
+import { Device, nativeDeviceOf, type DeviceOpenOptions } from '../device/device';
 import { PmemdaxError, isErrnoError } from '../errors';
 import { checkPool } from './check';
 import { CKPT_INODE_FIXED, runSpans } from './checkpoint';
 import { PoolCore } from './core';
+import type { PoolDevice } from './device';
 import { corrupt, poolError } from './errors';
 import { trackOpenPool, untrackPool } from './exit-hook';
 import { PoolFile } from './file';
@@ -30,24 +30,12 @@ const LOCK_RETRY_MS = 10;
 /** Atomics.wait on this is a synchronous sleep. */
 const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 
-/** What the platform says about the device (a native Device's `info`; test devices may carry one too). */
-interface PlatformFacts {
-  readonly unsafeShutdownCount?: number | null;
-  readonly region?: string | null;
-  readonly blockDevice?: string | null;
+function identityOf(device: PoolDevice): string | null {
+  return device.info?.region ?? device.info?.blockDevice ?? null;
 }
 
-function factsOf(device: DaxDevice): PlatformFacts {
-  return (device as { info?: PlatformFacts }).info ?? {};
-}
-
-function identityOf(device: DaxDevice): string | null {
-  const info = factsOf(device);
-  return info.region ?? info.blockDevice ?? null;
-}
-
-function shutdownCountOf(device: DaxDevice): number | null {
-  return factsOf(device).unsafeShutdownCount ?? null;
+function shutdownCountOf(device: PoolDevice): number | null {
+  return device.info?.unsafeShutdownCount ?? null;
 }
 
 /**
@@ -58,16 +46,17 @@ function shutdownCountOf(device: DaxDevice): number | null {
  * File data written with `write` is durable on return. See docs/format.md.
  */
 export class Pool implements Disposable {
-  readonly device: DaxDevice;
+  readonly device: PoolDevice;
   readonly info: PoolInfo;
   readonly #core: PoolCore;
-  readonly #ownsDevice: boolean;
+  /** The device this pool opened from a path, and closes with itself. */
+  readonly #owned: Device | null;
   readonly #files = new Set<PoolFile>();
   #closed = false;
 
-  private constructor(device: DaxDevice, loaded: Loaded, path: string, readonly: boolean, ownsDevice: boolean, recovery: PoolRecovery) {
+  private constructor(device: PoolDevice, loaded: Loaded, path: string, readonly: boolean, owned: Device | null, recovery: PoolRecovery) {
     this.device = device;
-    this.#ownsDevice = ownsDevice;
+    this.#owned = owned;
     this.#core = new PoolCore(device, loaded.state, readonly, loaded.journal);
     const found = loaded.found;
     const count = shutdownCountOf(device);
@@ -80,7 +69,7 @@ export class Pool implements Disposable {
       identity: identityOf(device),
       recordedIdentity: found.identity === '' ? null : found.identity,
     };
-    const info = device instanceof Device ? device.info : null;
+    const info = device.info;
     this.info = {
       path,
       uuid: uuidString(found.uuid),
@@ -128,7 +117,7 @@ export class Pool implements Disposable {
         if ((e as { code?: string }).code === 'ERR_PMEMDAX_EMPTY') throw corrupt(path, 'superblock', 0, 'not a pmemdax pool (empty file)');
         throw e;
       }
-      return Pool.#holding(device, () => Pool.#open(device, path, readonly, true));
+      return Pool.#holding(device, () => Pool.#open(device, path, readonly, device));
     });
   }
 
@@ -197,7 +186,7 @@ export class Pool implements Disposable {
     const device = Pool.#lockedDevice(path, { create: true, size: opts.size, lock: 'exclusive', growExisting: false, mode: opts.mode ?? POOL_FILE_MODE });
     return Pool.#holding(device, () => {
       // Anything but blank media goes to the ordinary open: a pool opens, anything else is not a pool.
-      if (inspectMedia(device, path).kind !== 'blank') return Pool.#open(device, path, false, true);
+      if (inspectMedia(device, path).kind !== 'blank') return Pool.#open(device, path, false, device);
       return Pool.#formatHeld(device, path, opts.size, opts);
     });
   }
@@ -213,7 +202,7 @@ export class Pool implements Disposable {
       device.close();
       return AGAIN;
     }
-    return Pool.#create(device, path, { ...opts, force: true }, true);
+    return Pool.#create(device, path, { ...opts, force: true }, device);
   }
 
   static #hasData(path: string, what: string): PmemdaxError {
@@ -221,30 +210,30 @@ export class Pool implements Disposable {
   }
 
   /** Format a pool on any DaxDevice (a MemoryDevice in tests); the pool never closes the device. */
-  static createOn(device: DaxDevice, opts: PoolCreateOptions & { path?: string } = {}): Pool {
+  static createOn(device: PoolDevice, opts: PoolCreateOptions & { path?: string } = {}): Pool {
     checkOptions(opts);
-    return Pool.#create(device, opts.path ?? '(device)', opts, false);
+    return Pool.#create(device, opts.path ?? '(device)', opts, null);
   }
 
-  static openOn(device: DaxDevice, opts: PoolOpenOptions & { path?: string } = {}): Pool {
+  static openOn(device: PoolDevice, opts: PoolOpenOptions & { path?: string } = {}): Pool {
     checkOptions(opts);
-    return Pool.#open(device, opts.path ?? '(device)', opts.readonly === true, false);
+    return Pool.#open(device, opts.path ?? '(device)', opts.readonly === true, null);
   }
 
   static #locked(path: string): PmemdaxError {
     return new PmemdaxError('ERR_PMEMDAX_POOL_LOCKED', `pool '${path}' is in use by another open (it holds the lock)`, { path });
   }
 
-  static #create(device: DaxDevice, path: string, opts: PoolCreateOptions, owns: boolean): Pool {
+  static #create(device: PoolDevice, path: string, opts: PoolCreateOptions, owned: Device | null): Pool {
     if (opts.force !== true && hasPool(device)) throw poolError('EEXIST', 'mkfs', path);
     formatPool(device, path, opts);
-    return Pool.#open(device, path, false, owns);
+    return Pool.#open(device, path, false, owned);
   }
 
-  static #open(device: DaxDevice, path: string, readonly: boolean, owns: boolean): Pool {
+  static #open(device: PoolDevice, path: string, readonly: boolean, owned: Device | null): Pool {
     const loaded = loadPool(device, path, !readonly);
     let orphansFreed = 0;
-    const pool = (recovery: PoolRecovery): Pool => new Pool(device, loaded, path, readonly, owns, recovery);
+    const pool = (recovery: PoolRecovery): Pool => new Pool(device, loaded, path, readonly, owned, recovery);
     const base = { replayed: loaded.replay.records, tornTail: loaded.replay.torn, usedBackupSuperblock: loaded.usedBackup, problems: loaded.problems };
     if (readonly) return pool({ ...base, orphansFreed });
     const s = loaded.state;
@@ -272,7 +261,7 @@ export class Pool implements Disposable {
     const count = shutdownCountOf(device);
     core.writeSuperblocks({ ...core.sb, dirty: true, shutdownCount: count ?? -1, identity: identityOf(device) ?? '' });
     // Other devices (the in-memory test device) end with their creator; a native one outlives the process.
-    if (device instanceof Device) trackOpenPool(p);
+    if (nativeDeviceOf(device) !== null) trackOpenPool(p);
     return p;
   }
 
@@ -473,7 +462,7 @@ export class Pool implements Disposable {
     } finally {
       this.#closed = true;
       untrackPool(this);
-      if (this.#ownsDevice && this.device instanceof Device) this.device.close();
+      this.#owned?.close();
     }
   }
 
