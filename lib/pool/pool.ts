@@ -1,7 +1,7 @@
 import { Device, nativeDeviceOf, type DeviceOpenOptions } from '../device/device';
 import { PmemdaxError, isErrnoError } from '../errors';
 import { checkPool } from './check';
-import { CKPT_INODE_FIXED, runSpans } from './checkpoint';
+import { runSpans } from './checkpoint';
 import { PoolCore } from './core';
 import type { PoolDevice } from './device';
 import { corrupt, poolError } from './errors';
@@ -15,7 +15,7 @@ import { freeInode } from './free';
 import { checkName, checkPrefix } from './names';
 import { INO_MAX } from './state';
 import { statOf, type PoolInode } from './inode';
-import { BLOCK, FILE_SIZE_MAX, FORMAT_VERSION, NAME_MAX, dataEnd, dataStart, uuidString } from './layout';
+import { BLOCK, CKPT_INODE_FIXED, FILE_SIZE_MAX, FORMAT_VERSION, NAME_MAX, dataEnd, dataStart, uuidString } from './layout';
 import { locateBadblocks } from './badblocks';
 import type {
   CheckReport, PoolBadblock, PoolCreateOptions, PoolFileOpenOptions, PoolFormatOptions, PoolInfo, PoolMediaOptions, PoolMetadataRange, PoolOpenCreateOptions, PoolOpenOptions,
