@@ -13,9 +13,9 @@ import { POOL_FILE_MODE, refuseVolatileDevdax } from './media';
 import { checkBooleans, checkFunction, checkOptions, checkPath } from '../device/validate';
 import { freeInode } from './free';
 import { checkName, checkPrefix } from './names';
-import { INO_MAX } from './state';
+import { createFile, freeOrphans, renameFile, truncateFile, undoCreate, unlinkFile } from './namespace';
 import { statOf, type PoolInode } from './inode';
-import { BLOCK, CKPT_INODE_FIXED, FILE_SIZE_MAX, FORMAT_VERSION, NAME_MAX, dataEnd, dataStart, uuidString } from './layout';
+import { BLOCK, FILE_SIZE_MAX, FORMAT_VERSION, NAME_MAX, dataEnd, dataStart, uuidString } from './layout';
 import { locateBadblocks } from './badblocks';
 import type {
   CheckReport, PoolBadblock, PoolCreateOptions, PoolFileOpenOptions, PoolFormatOptions, PoolInfo, PoolMediaOptions, PoolMetadataRange, PoolOpenCreateOptions, PoolOpenOptions,
@@ -232,16 +232,10 @@ export class Pool implements Disposable {
 
   static #open(device: PoolDevice, path: string, readonly: boolean, owned: Device | null): Pool {
     const loaded = loadPool(device, path, !readonly);
-    let orphansFreed = 0;
     const pool = (recovery: PoolRecovery): Pool => new Pool(device, loaded, path, readonly, owned, recovery);
     const base = { replayed: loaded.replay.records, tornTail: loaded.replay.torn, usedBackupSuperblock: loaded.usedBackup, problems: loaded.problems };
-    if (readonly) return pool({ ...base, orphansFreed });
-    const s = loaded.state;
-    for (const inode of [...s.inodes.values()]) {
-      if (inode.name !== null) continue;
-      freeInode(s, inode);
-      orphansFreed++;
-    }
+    if (readonly) return pool({ ...base, orphansFreed: 0 });
+    const orphansFreed = freeOrphans(loaded.state);
     const p = pool({ ...base, orphansFreed });
     const core = p.#core;
     // Start from a clean journal after a crash: replay is then bounded and a torn tail is gone. On a
@@ -296,11 +290,7 @@ export class Pool implements Disposable {
       inode = this.#createFile(core, name);
     } else if (opts.truncate === true && writing && (inode.size > 0 || inode.extents.length > 0)) {
       if (!inode.mapping.empty) throw poolError('EBUSY', 'open', inode.path);
-      freeInode(s, inode, false);
-      inode.size = 0;
-      inode.mtimeMs = Date.now();
-      inode.attrDirty = true;
-      s.touch(inode);
+      truncateFile(s, inode);
       core.commit();
     }
     const file = new PoolFile(core, inode, { sync: opts.sync === true, readonly: !writing }, (f) => this.#closedFile(f));
@@ -314,23 +304,13 @@ export class Pool implements Disposable {
    * or its record would not leave room for the next checkpoint; a commit that fails takes it back.
    */
   #createFile(core: PoolCore, name: string): PoolInode {
-    const s = core.state;
-    const path = `${this.info.path}:${name}`;
-    if (s.nextIno > INO_MAX) throw poolError('ENOSPC', 'open', path);
-    s.needRoom(CKPT_INODE_FIXED + Buffer.byteLength(name), 'open', path);
-    const ino = s.nextIno;
     const epoch = core.sb.epoch;
-    const inode = s.addInode(ino, name, Date.now());
-    s.namespaceOps.push({ op: 'create', ino, name, ctimeMs: inode.ctimeMs });
+    const inode = createFile(core.state, name);
     try {
       core.commit();
     } catch (e) {
       // Nothing became durable unless a checkpoint switched: then memory must not differ from the media.
-      if (core.sb.epoch === epoch) {
-        s.namespaceOps.pop();
-        s.dropInode(inode);
-        s.nextIno = ino;
-      }
+      if (core.sb.epoch === epoch) undoCreate(core.state, inode);
       throw e;
     }
     return inode;
@@ -359,13 +339,7 @@ export class Pool implements Disposable {
     const src = s.names.get(from);
     if (src === undefined) throw poolError('ENOENT', 'rename', `${this.info.path}:${from}`);
     if (from === to) return;
-    const grows = Buffer.byteLength(to) - Buffer.byteLength(from);
-    if (grows > 0) s.needRoom(grows, 'rename', `${this.info.path}:${to}`);
-    const target = s.names.get(to);
-    if (target !== undefined) this.#removeName(target);
-    s.rename(src, to);
-    s.namespaceOps.push({ op: 'name', ino: src.ino, name: to });
-    src.ctimeMs = Date.now();
+    renameFile(s, src, from, to);
     core.commit();
   }
 
@@ -375,18 +349,8 @@ export class Pool implements Disposable {
     checkName(name, 'unlink', this.info.path);
     const inode = core.state.names.get(name);
     if (inode === undefined) throw poolError('ENOENT', 'unlink', `${this.info.path}:${name}`);
-    this.#removeName(inode);
+    unlinkFile(core.state, inode);
     core.commit();
-  }
-
-  #removeName(inode: PoolInode): void {
-    const s = this.#core.state;
-    if (inode.opens > 0) {
-      s.rename(inode, null);
-      s.namespaceOps.push({ op: 'name', ino: inode.ino, name: null });
-    } else {
-      freeInode(s, inode);
-    }
   }
 
   /** Names in code-unit order; `prefix` follows the rules of a name but may be empty. */
