@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatUsage, parseArgs, UsageError, usageLine } from './args';
-import { findCommand, overview } from './commands';
+import { findCommand, overview } from './registry';
 import { ExitCode, exitCodeFor, formatError } from './exit';
 import { guardStdout, printLines } from './output';
 

@@ -6,6 +6,7 @@ import type { DeviceInfo } from '../device/types';
 import { cpuInfo } from '../device/cpu';
 import { PmemdaxError, isErrnoError } from '../errors';
 import { hasPool } from '../pool/load';
+import { PAGE_SIZE } from '../units';
 
 const PROBE_FILE_SIZE = 8 * 1024 * 1024;
 
@@ -48,7 +49,7 @@ function pattern(length: number, seed: number): Uint8Array {
 }
 
 function deepFlushState(device: Device): string {
-  const result = device.deepFlush(0, Math.min(device.size, 4096));
+  const result = device.deepFlush(0, Math.min(device.size, PAGE_SIZE));
   return device.info.deepFlushAvailable ? result : `${result} (the region has no deep_flush control)`;
 }
 
@@ -61,11 +62,11 @@ function probeScratch(path: string): ProbeReport {
     using device = Device.open(path, { create: true, size: PROBE_FILE_SIZE });
     info = device.info;
     badblocks = device.badblocks().length;
-    device.copy(4096, data);
+    device.copy(PAGE_SIZE, data);
     deepFlush = deepFlushState(device);
   }
   using reopened = Device.open(path, { readonly: true });
-  const back = reopened.readSafe(4096, data.length);
+  const back = reopened.readSafe(PAGE_SIZE, data.length);
   const same = Buffer.compare(Buffer.from(back), Buffer.from(data)) === 0;
   return {
     path,

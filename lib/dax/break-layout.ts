@@ -1,4 +1,5 @@
 import type { DaxDevice } from '../device/types';
+import { PAGE_SIZE } from '../iomap/constants';
 import { Errno } from '../iomap/errno';
 import { deleteMappingRange } from './delete';
 import { daxError } from './errors';
@@ -29,7 +30,7 @@ export async function daxBreakLayout(m: DaxMapping, device: DaxDevice, first: nu
     const busy = await daxLayoutBusyPageRange(m, device, first, last);
     if (busy === null) break;
     if (opts.wait !== true) {
-      throw daxError(-Errno.EBUSY, 'break_layout', { path: opts.path, offset: busy.index * 4096 });
+      throw daxError(-Errno.EBUSY, 'break_layout', { path: opts.path, offset: busy.index * PAGE_SIZE });
     }
     const idle = waitPageIdle(device, busy.pfn);
     await (opts.whileWaiting ? opts.whileWaiting(idle) : idle);

@@ -3,7 +3,7 @@ import { Errno, errnoOf } from '../iomap/errno';
 import type { Iomap } from '../iomap/types';
 import { daxDirectAccessPages } from './direct-access';
 import { iomapDeviceOffset, iomapPgoff } from './pgoff';
-import { SCRATCH_MAX, scratchA } from './scratch';
+import { SCRATCH_MAX, stagingBuffer } from './scratch';
 
 /** Fill `[p, p+n)` of the CoW destination from the source, or with zeros when there is no old data. */
 function edge(p: number, n: number, src: Readonly<Iomap>, dst: Readonly<Iomap>, zero: boolean): number {
@@ -17,7 +17,7 @@ function edge(p: number, n: number, src: Readonly<Iomap>, dst: Readonly<Iomap>, 
   if (sdev === null || daxDirectAccessPages(sdev, iomapPgoff(src, p), 1) < 0) return -Errno.EIO;
   // Staged through the scratch buffer, which holds at most SCRATCH_MAX: a 2 MiB block takes two turns.
   for (let done = 0; done < n; done += SCRATCH_MAX) {
-    const tmp = scratchA(Math.min(SCRATCH_MAX, n - done));
+    const tmp = stagingBuffer(Math.min(SCRATCH_MAX, n - done));
     sdev.copySafe(iomapDeviceOffset(src, p + done), tmp);
     dev.copy(iomapDeviceOffset(dst, p + done), tmp);
   }

@@ -1,18 +1,18 @@
-import { IomapOp, IomapType } from '../iomap/constants';
+import { IomapOp, IomapType, PAGE_SIZE } from '../iomap/constants';
 import { Errno } from '../iomap/errno';
 import { IomapIter } from '../iomap/iter';
 import type { Iomap, IomapOps } from '../iomap/types';
 import { daxDirectAccess } from './direct-access';
 import { daxError } from './errors';
 import { iomapDeviceOffset, iomapPgoff } from './pgoff';
-import { SCRATCH_MAX, scratchA, scratchB } from './scratch';
+import { SCRATCH_MAX, comparisonBuffer, stagingBuffer } from './scratch';
 import type { DaxInode } from './types';
 
 /** Read `n` bytes of mapping `m` at file offset `pos` into `out`; false on poison or no device. */
 function load(m: Readonly<Iomap>, pos: number, out: Uint8Array): boolean {
   const dev = m.daxDev;
   if (dev === null) return false;
-  const pages = Math.ceil((out.length + (pos % 4096)) / 4096);
+  const pages = Math.ceil((out.length + (pos % PAGE_SIZE)) / PAGE_SIZE);
   if (typeof daxDirectAccess(dev, iomapPgoff(m, pos), pages) === 'number') return false;
   try {
     dev.copySafe(iomapDeviceOffset(m, pos), out);
@@ -54,8 +54,8 @@ export function daxDedupeCompare(
     } else {
       for (let done = 0; done < n && same; ) {
         const k = Math.min(SCRATCH_MAX, n - done);
-        const a = scratchA(k);
-        const b = scratchB(k);
+        const a = stagingBuffer(k);
+        const b = comparisonBuffer(k);
         if (!load(sm, si.pos + done, a) || !load(dm, di.pos + done, b)) {
           status = -Errno.EIO;
           break;

@@ -1,4 +1,4 @@
-import { PMD_ORDER } from '../iomap/constants';
+import { PAGE_SIZE, PMD_ORDER } from '../iomap/constants';
 
 /** What an entry stands for (docs/semantics.md §3.1): storage, the shared zero page/folio, or a placeholder. */
 export const EntryKind = {
@@ -49,7 +49,7 @@ export class DaxEntry {
 
   /** Bytes that writeback flushes for it: 0 for ZERO and EMPTY (dax_entry_size). */
   get size(): number {
-    return this.kind === EntryKind.REAL ? this.pages * 4096 : 0;
+    return this.kind === EntryKind.REAL ? this.pages * PAGE_SIZE : 0;
   }
 }
 

@@ -7,7 +7,7 @@ import type { DaxEntry } from './entry';
 import { daxFaultReturn, VmFault, type PmdFallbackReason, type VmFaultInfo } from './fault-types';
 import { insertEntry } from './insert';
 import { iomapPgoff } from './pgoff';
-import { scratchA } from './scratch';
+import { stagingBuffer } from './scratch';
 import type { DaxInode } from './types';
 
 /** Per-fault state the body fills in for its caller. */
@@ -31,7 +31,7 @@ function isHole(m: Readonly<Iomap>): boolean {
  */
 function copyCowPage(it: IomapIter<DaxInode>, st: FaultState): number {
   const src = it.readSource();
-  const page = scratchA(PAGE_SIZE);
+  const page = stagingBuffer(PAGE_SIZE);
   if (isHole(src)) {
     page.fill(0);
     st.hole = true;
@@ -69,7 +69,7 @@ function copyAroundWholeBlock(it: IomapIter<DaxInode>, size: number): number {
     }
     const sdev = src.daxDev;
     if (sdev === null) return -Errno.EIO;
-    const tmp = scratchA(Math.min(size, 1 << 20));
+    const tmp = stagingBuffer(Math.min(size, 1 << 20));
     for (let done = 0; done < size; done += tmp.length) {
       sdev.copySafe(src.addr + (it.pos - src.offset) + done, tmp);
       dev.copy(dstOff + done, tmp);

@@ -12,15 +12,29 @@ import { iomapPgoff } from './pgoff';
 import { recoveryWrite } from './poison';
 import type { DaxInode } from './types';
 
+/**
+ * The steps a mapping goes through before its copy, in order; a mapping starts at the first it needs
+ * (a CoW at CLEAR_DIRTY, a new allocation at INVALIDATE, anything else at COPY).
+ */
+export const RwPhase = {
+  /** Clear the dirty marks of the old (shared) block's entries, which would refuse a CoW. */
+  CLEAR_DIRTY: 0,
+  /** Invalidate the clean entries, so that readers fault again and see the new block. */
+  INVALIDATE: 1,
+  /** Copy around the written range within its pages (CoW only). */
+  COPY_AROUND: 2,
+  COPY: 3,
+} as const;
+export type RwPhase = (typeof RwPhase)[keyof typeof RwPhase];
+
 /** State of one daxRead/daxWrite call. */
 export interface RwContext extends BodyContext {
   readonly write: boolean;
   readonly buf: Uint8Array;
   /** File offset of `buf[0]`. */
   readonly start: number;
-  /** 0: clear dirty marks (CoW), 1: invalidate clean entries, 2: copy-around, 3: copy. */
-  phase: number;
-  /** Progress of the entry scans of phases 0 and 1; made only when a mapping needs them. */
+  phase: RwPhase;
+  /** Progress of the entry scans of CLEAR_DIRTY and INVALIDATE; made only when a mapping needs them. */
   cursor: RangeCursor | null;
 }
 
@@ -33,7 +47,7 @@ export function rwContext(write: boolean, buf: Uint8Array, start: number): RwCon
     write,
     buf,
     start,
-    phase: 3,
+    phase: RwPhase.COPY,
     cursor: null,
   };
 }
@@ -82,33 +96,33 @@ export function daxIomapIter(it: IomapIter<DaxInode>, c: RwContext): number {
   const dev = iomap.daxDev;
   if (c.fresh) {
     c.fresh = false;
-    c.phase = cow ? 0 : (iomap.flags & IomapFlag.NEW) !== 0 ? 1 : 3;
-    if (c.phase < 3) c.cursor = rangeCursor(Math.floor(pos / PAGE_SIZE));
+    c.phase = cow ? RwPhase.CLEAR_DIRTY : (iomap.flags & IomapFlag.NEW) !== 0 ? RwPhase.INVALIDATE : RwPhase.COPY;
+    if (c.phase !== RwPhase.COPY) c.cursor = rangeCursor(Math.floor(pos / PAGE_SIZE));
   }
-  if (c.phase < 3) {
+  if (c.phase !== RwPhase.COPY) {
     const m = it.inode.mapping;
     const first = Math.floor(pos / PAGE_SIZE);
     const last = Math.floor((end - 1) / PAGE_SIZE);
     const cursor = c.cursor as RangeCursor;
-    if (c.phase === 0) {
+    if (c.phase === RwPhase.CLEAR_DIRTY) {
       // A CoW must not be refused by marks left on the old (shared) block's entries.
       const b = clearDirtyStep(m, last, cursor);
       if (b !== null) return blockOn(c, m, b);
-      c.phase = 1;
+      c.phase = RwPhase.INVALIDATE;
       cursor.next = first;
     }
-    if (c.phase === 1) {
+    if (c.phase === RwPhase.INVALIDATE) {
       // Readers of the zero page (or of the old shared block) must fault again and see the new block.
       const b = invalidateRangeStep(m, last, cursor);
       if (b !== null) return blockOn(c, m, b);
       m.unmapPages(first, last - first + 1, false);
-      c.phase = 2;
+      c.phase = RwPhase.COPY_AROUND;
     }
-    if (c.phase === 2 && cow) {
+    if (c.phase === RwPhase.COPY_AROUND && cow) {
       const r = daxCopyAround(pos, end - pos, PAGE_SIZE, it.readSource(), iomap);
       if (r < 0) return failAt(c, it, r, pos);
     }
-    c.phase = 3;
+    c.phase = RwPhase.COPY;
   }
   while (pos < end) {
     const off = pos % PAGE_SIZE;

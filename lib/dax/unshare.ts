@@ -7,7 +7,7 @@ import { daxError } from './errors';
 import { invalidateRangeStep, rangeCursor, type RangeCursor } from './invalidate';
 import { blockOn, bodyContext, finalError, iterateAsync, type BodyContext } from './iterate';
 import { iomapDeviceOffset, iomapPgoff } from './pgoff';
-import { SCRATCH_MAX, scratchA } from './scratch';
+import { SCRATCH_MAX, stagingBuffer } from './scratch';
 import type { DaxInode } from './types';
 
 interface UnshareContext extends BodyContext {
@@ -48,7 +48,7 @@ function daxUnshareIter(it: IomapIter<DaxInode>, c: UnshareContext): number {
   for (let p = lo; p < hi; p += SCRATCH_MAX) {
     const n = Math.min(SCRATCH_MAX, hi - p);
     if (typeof daxDirectAccess(sdev, iomapPgoff(src, p), n / PAGE_SIZE) === 'number') return fail(c, it, p);
-    const tmp = scratchA(n);
+    const tmp = stagingBuffer(n);
     sdev.copySafe(iomapDeviceOffset(src, p), tmp);
     ddev.copy(iomapDeviceOffset(iomap, p), tmp);
   }

@@ -36,11 +36,12 @@ export async function daxWritebackOne(m: DaxMapping, device: DaxDevice, e: DaxEn
   }
   if (waited) {
     // Re-validate: the block may have been reallocated or flushed by someone else meanwhile.
-    let skip = cur.pfn !== pfn || !cur.towrite ? 0 : 1;
-    if (skip === 1 && cur.kind !== EntryKind.REAL) skip = -Errno.EIO;
-    if (skip !== 1) {
+    // What to return instead of writing back: 0 when the entry moved on, EIO when it is no longer real.
+    const stale = cur.pfn !== pfn || !cur.towrite;
+    const instead = stale ? 0 : cur.kind !== EntryKind.REAL ? -Errno.EIO : null;
+    if (instead !== null) {
       putUnlockedEntry(m, cur);
-      return skip;
+      return instead;
     }
   }
   lockEntry(cur);

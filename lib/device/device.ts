@@ -15,9 +15,9 @@ import type {
   Persistence,
 } from './types';
 import { bytesOf, checkByte, checkFlags, checkIndex, checkMode, checkOptions, checkPath, checkRange, optionalBytesOf, rangeError, typeError } from './validate';
+import { PAGE_SIZE, PMD_SIZE } from '../units';
 
-export const PAGE_SIZE = 4096;
-const HUGE_PAGE = 2 * 1024 * 1024;
+export { PAGE_SIZE };
 const DEFAULT_WINDOW_BYTES = 1024 * 1024 * 1024;
 /** As fs.openSync: a created file is 0666 less the umask. */
 const DEFAULT_FILE_MODE = 0o666;
@@ -137,7 +137,7 @@ export class Device implements DaxDevice, Disposable {
     if (options.create && size === 0) throw rangeError('Creating a file needs a "size" greater than 0');
     const windowBytes = options.windowBytes ?? DEFAULT_WINDOW_BYTES;
     checkIndex(windowBytes, 'windowBytes');
-    if (windowBytes === 0 || windowBytes % HUGE_PAGE !== 0 || windowBytes > 2 ** 32) {
+    if (windowBytes === 0 || windowBytes % PMD_SIZE !== 0 || windowBytes > 2 ** 32) {
       throw rangeError(`The "windowBytes" option must be a multiple of 2 MiB up to 4 GiB, received ${windowBytes}`);
     }
     const lock = lockOption(options.lock);

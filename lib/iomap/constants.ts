@@ -1,11 +1,4 @@
-/** Page size of every DAX mapping: the block size of a DAX file must equal it. */
-export const PAGE_SIZE = 4096;
-export const PAGE_SHIFT = 12;
-/** Pages per PMD entry (2 MiB). */
-export const PMD_PAGES = 512;
-export const PMD_ORDER = 9;
-export const PMD_SIZE = PAGE_SIZE * PMD_PAGES;
-export const SECTOR_SIZE = 512;
+export { PAGE_SHIFT, PAGE_SIZE, PMD_ORDER, PMD_PAGES, PMD_SIZE, SECTOR_SIZE } from '../units';
 
 /**
  * `addr` of a mapping that has no storage (HOLE, DELALLOC, INLINE). The kernel uses all ones; -1 is

@@ -30,7 +30,7 @@ export class Journal {
   readonly offset: number;
   readonly size: number;
   private readonly device: DaxDevice;
-  private readonly w = new Codec(new Uint8Array(4096));
+  private readonly w = new Codec(new Uint8Array(BLOCK));
 
   constructor(device: DaxDevice, sb: Superblock) {
     this.device = device;

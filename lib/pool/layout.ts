@@ -1,9 +1,11 @@
 import { Codec } from './codec';
 import { crc32c } from './crc32c';
+import { PAGE_SIZE } from '../units';
 
 /** Format constants. Any change that old code could misread bumps FORMAT_VERSION. */
 export const FORMAT_VERSION = 1;
-export const BLOCK = 4096;
+/** A pool block is one page, so that every block can be mapped through DAX. */
+export const BLOCK = PAGE_SIZE;
 export const SB_MAGIC = 'PMEMDAXP';
 /** Names are UTF-8, 1..255 bytes, any byte but NUL (a `/` is an ordinary character). */
 export const NAME_MAX = 255;
@@ -88,7 +90,7 @@ export function decodeSuperblock(bytes: Uint8Array): Superblock | string {
   if (c.view.getUint32(SB_CRC_AT, true) !== crc32c(bytes, 0, SB_CRC_AT)) return 'checksum mismatch';
   const version = c.u32();
   if (version !== FORMAT_VERSION) return `format version ${version} (this library reads ${FORMAT_VERSION})`;
-  if (c.u32() !== BLOCK) return 'block size is not 4096';
+  if (c.u32() !== BLOCK) return `block size is not ${BLOCK}`;
   const uuid = c.raw(16).slice();
   const blocks = c.u32();
   const journalStart = c.u32();

@@ -1,5 +1,6 @@
 import type { DaxDevice } from '../device/types';
 import { errnoError, isErrnoError } from '../errors';
+import { PAGE_SIZE } from '../units';
 
 /**
  * Read metadata bytes poison-safely: a poisoned (or lost) range becomes EIO naming the structure, the
@@ -27,7 +28,7 @@ function faultCause(device: DaxDevice, at: number): string {
   } catch {
     // An unreadable list says nothing either way.
   }
-  const page = at - (at % 4096);
-  const poisoned = bad.some((r) => r.offset < page + 4096 && page < r.offset + r.length);
+  const page = at - (at % PAGE_SIZE);
+  const poisoned = bad.some((r) => r.offset < page + PAGE_SIZE && page < r.offset + r.length);
   return poisoned ? 'poisoned media' : 'the mapping is gone (file truncated or space exhausted)';
 }

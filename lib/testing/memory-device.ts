@@ -46,7 +46,7 @@ export class MemoryDevice implements DaxDevice {
   private bad: ByteRange[] = [];
 
   constructor(size: number) {
-    if (size <= 0 || size % PAGE_SIZE !== 0) throw new RangeError('size must be a positive multiple of 4096');
+    if (size <= 0 || size % PAGE_SIZE !== 0) throw new RangeError(`size must be a positive multiple of ${PAGE_SIZE}`);
     this.size = size;
     this.bytes = new Uint8Array(size);
   }

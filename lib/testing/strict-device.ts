@@ -1,9 +1,10 @@
 import { CopyFlags } from '../device/types';
 import { bytesOf } from '../device/validate';
+import { CACHELINE_SIZE, PAGE_SIZE } from '../units';
 import { MemoryDevice } from './memory-device';
 
-/** Bytes in one unit of write-back: a line reaches the media whole or not at all. */
-export const LINE_SIZE = 64;
+/** Bytes in one unit of write-back (CACHELINE_SIZE, under the name the testing API exports). */
+export const LINE_SIZE = CACHELINE_SIZE;
 
 /** Thrown by the drain `crashAt` chose, and by every persistence call after it: the power is gone. */
 export class SimulatedCrash extends Error {
@@ -149,10 +150,10 @@ export class StrictMemoryDevice extends MemoryDevice {
   unsettledLines(): number[] {
     const cpu = this.frozen ?? this.bytes;
     const out: number[] = [];
-    const pageLines = 4096 / LINE_SIZE;
-    for (let page = 0; page < this.size / 4096; page++) {
-      const at = page * 4096;
-      const pageDirty = Buffer.compare(cpu.subarray(at, at + 4096), this.media.subarray(at, at + 4096)) !== 0;
+    const pageLines = PAGE_SIZE / LINE_SIZE;
+    for (let page = 0; page < this.size / PAGE_SIZE; page++) {
+      const at = page * PAGE_SIZE;
+      const pageDirty = Buffer.compare(cpu.subarray(at, at + PAGE_SIZE), this.media.subarray(at, at + PAGE_SIZE)) !== 0;
       for (let i = 0; i < pageLines; i++) {
         const line = page * pageLines + i;
         if (this.flushed[line] === 1 || (pageDirty && this.lineDiffers(cpu, this.media, line * LINE_SIZE))) out.push(line);

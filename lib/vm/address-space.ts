@@ -3,8 +3,10 @@ import { native, NativeAccess, type NativeRegion } from '../native';
 import { PmemdaxError } from '../errors';
 import { registerMapping } from '../device/mapped-memory';
 import { checkIndex, rangeError } from '../device/validate';
+import { PAGE_SIZE } from '../units';
 
-export const VM_PAGE = 4096;
+/** The page of a mapping (PAGE_SIZE under the name lib/vm has always exported). */
+export const VM_PAGE = PAGE_SIZE;
 /** The largest address space (and so region): one ArrayBuffer covers it, and V8 makes none larger. */
 export const MAX_ADDRESS_SPACE = 2 ** 32;
 

@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseArgs } from '../../lib/cli/args';
-import { findCommand } from '../../lib/cli/commands';
+import { findCommand } from '../../lib/cli/registry';
 import { Device, Pool } from '../../lib';
 import { MiB, scratchDir } from '../support/scratch';
 import { runCli } from '../support/cli-run';
