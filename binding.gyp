@@ -19,6 +19,13 @@
         "native/guarded_store.cpp",
         "native/write_trap.cpp",
         "native/region.cpp",
+        "native/args.cpp",
+        "native/file_lock.cpp",
+        "native/recovery_write.cpp",
+        "native/deep_flush_linux.cpp",
+        "native/persist.cpp",
+        "native/hot_path.cpp",
+        "native/device_open.cpp",
         "native/device.cpp"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -10,11 +10,11 @@
 #include <memory>
 #include <sstream>
 
+#include "units.h"
+
 namespace pmemdax {
 
 namespace {
-
-constexpr uint64_t kSector = 512;
 
 void SortAndMerge(std::vector<ByteRange>* v) {
   std::sort(v->begin(), v->end(), [](const ByteRange& a, const ByteRange& b) { return a.offset < b.offset; });
@@ -104,7 +104,7 @@ std::vector<ByteRange> ParseBadblocks(const std::string& text) {
   std::istringstream in(text);
   unsigned long long sector = 0, count = 0;
   while (in >> sector >> count) {
-    if (count > 0) v.push_back({sector * kSector, count * kSector});
+    if (count > 0) v.push_back({sector * kSectorSize, count * kSectorSize});
   }
   return v;
 }

@@ -7,15 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "file_lock.h"
 #include "mapping.h"
-#include "memcpy_nt.h"
+#include "persist.h"
 #include "source.h"
 
 namespace pmemdax {
-
-struct MappingFault;  // guarded_store.h
-
-enum class Granularity { kByte, kCacheline, kPage };
 
 // The mapping and descriptor outlive the Device while any window ArrayBuffer still references them, so a
 // view that escaped an unclosed, garbage-collected Device never points at unmapped memory.
@@ -25,15 +22,6 @@ struct MappedSource {
   void Release();
   ~MappedSource() { Release(); }
 };
-
-struct DeviceStats {
-  uint64_t flushed_lines = 0;
-  uint64_t flush_calls = 0;
-  uint64_t drains = 0;
-  uint64_t msyncs = 0;
-};
-
-enum class LockMode { kNone, kShared, kExclusive };
 
 // What the JavaScript constructor asked for.
 struct OpenRequest {
@@ -50,6 +38,10 @@ class Device : public Napi::ObjectWrap<Device> {
   static Napi::Function Init(Napi::Env env);
   explicit Device(const Napi::CallbackInfo& info);
   ~Device() override;
+
+  // The Device behind a value from JavaScript, or nullptr when it is not a NativeDevice: the object's type
+  // tag is checked before it is unwrapped, since another wrapped object would be read as a Device.
+  static Device* FromValue(napi_env env, napi_value value);
 
   // For regions that map parts of this device again (region.cpp).
   bool IsOpen() const { return base_ != nullptr; }
@@ -77,7 +69,7 @@ class Device : public Napi::ObjectWrap<Device> {
   Napi::Value Safe(const Napi::CallbackInfo& info);
   static Napi::Object HotPath(Napi::Env env);
 
-  // Hot path, bound to this device by Hot(): see device.cpp.
+  // Hot path, bound to this device by Hot(): see hot_path.cpp.
   static napi_value HotFlush(napi_env env, napi_callback_info info);
   static napi_value HotDrain(napi_env env, napi_callback_info info);
   static napi_value HotPersist(napi_env env, napi_callback_info info);
@@ -86,11 +78,14 @@ class Device : public Napi::ObjectWrap<Device> {
   static napi_value HotMove(napi_env env, napi_callback_info info);
   static napi_value HotFill(napi_env env, napi_callback_info info);
   static napi_value HotCopySafe(napi_env env, napi_callback_info info);
+  static napi_value HotWriteBack(napi_env env, napi_callback_info info, bool drain);
   bool HotRange(napi_env env, double offset, double length);
-  void FinishStore(napi_env env, uint64_t offset, uint64_t len, uint32_t flags);
-  uint32_t StoreFlags(uint32_t flags) const;
   // Throws an fs-style error for a failed system call on [offset, offset+len); returns nullptr.
   napi_value ThrowErrno(napi_env env, int err, const char* syscall, uint64_t offset, uint64_t len);
+  // Throws for a write-back's result (0 throws nothing): -1 a fault, else an errno from msync. False when thrown.
+  bool CheckFlushed(napi_env env, int err, const MappingFault& fault, uint64_t offset, uint64_t len);
+  // Throws for a store's result (0 throws nothing), then what the flags leave to do. Returns nullptr.
+  napi_value FinishStore(napi_env env, int err, const MappingFault& fault, uint64_t offset, uint64_t len, uint32_t flags);
 
   bool Open(Napi::Env env, const std::string& path, const OpenRequest& req);
   void Shutdown(Napi::Env* env);
@@ -101,18 +96,8 @@ class Device : public Napi::ObjectWrap<Device> {
   bool CheckWritable(Napi::Env env);
   bool CheckRange(Napi::Env env, double offset, double length);
 
-  // Makes [offset, offset+len) durable by the device's means; returns 0, an errno from msync, or -1 when a
-  // write-back met a SIGBUS (*fault says where).
-  int PersistRange(uint64_t offset, uint64_t len, bool drain, MappingFault* fault);
   // An access through the mapping met a SIGBUS: throws why (ExplainFault) with the failing page's offset.
-  // A store's bytes before the fault are first made durable as its flags ask.
   napi_value ThrowFault(napi_env env, const MappingFault& fault, const char* syscall, bool store);
-  napi_value ThrowStoreFault(napi_env env, const MappingFault& fault, uint64_t offset, uint32_t flags);
-  int Msync(uint64_t offset, uint64_t len);
-  void Fence();
-  // Page granularity on a file: copies and fills go through pwrite; 0 or an errno.
-  int WriteThrough(uint64_t offset, const uint8_t* src, size_t len);
-  int FillThrough(uint64_t offset, uint8_t value, size_t len);
 
   std::shared_ptr<MappedSource> mapped_;
   uint8_t* base_ = nullptr;  // nullptr once closed
@@ -124,14 +109,10 @@ class Device : public Napi::ObjectWrap<Device> {
   napi_env env_ = nullptr;
   std::string path_;
   SourceInfo src_;
-  Granularity granularity_ = Granularity::kPage;
-  bool write_through_ = false;  // see WriteThrough
-  FlushKind flush_kind_ = FlushKind::kClflush;
-  StorePolicy policy_{};
+  Persistence persist_;
   std::vector<std::string> notes_;
   uint64_t window_bytes_ = 1ull << 30;
   std::vector<Napi::Reference<Napi::ArrayBuffer>> windows_;
-  DeviceStats stats_;
 };
 
 }  // namespace pmemdax

@@ -4,10 +4,9 @@
 #include <cstdint>
 
 #include "cpu.h"
+#include "units.h"
 
 namespace pmemdax {
-
-constexpr uintptr_t kCacheLine = 64;
 
 enum class FlushKind { kClwb, kClflushopt, kClflush };
 

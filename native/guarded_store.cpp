@@ -10,12 +10,11 @@
 #include <vector>
 
 #include "badblocks.h"
+#include "units.h"
 
 namespace pmemdax {
 
 namespace {
-
-constexpr uint64_t kPage = 4096;
 
 uintptr_t Lo(const GuardedMapping& m) { return reinterpret_cast<uintptr_t>(m.base); }
 uintptr_t Hi(const GuardedMapping& m) { return Lo(m) + m.size; }
@@ -24,7 +23,7 @@ uintptr_t Hi(const GuardedMapping& m) { return Lo(m) + m.size; }
 void Locate(const GuardedMapping& m, const BusFault& bus, uint64_t dst, uint64_t src, size_t len, MappingFault* fault) {
   uint64_t at = bus.addr - Lo(m);
   uint64_t start = at >= src && at < src + len ? src : dst;
-  fault->offset = std::max(at & ~(kPage - 1), start);
+  fault->offset = std::max(at & ~(kPageSize - 1), start);
   fault->bus = bus;
 }
 
@@ -36,8 +35,8 @@ bool ByPage(const GuardedMapping& m, const uint8_t* dst, const uint8_t* src, siz
   auto d = reinterpret_cast<uintptr_t>(dst), s = reinterpret_cast<uintptr_t>(src);
   auto run = [&] {
     for (size_t done = 0; done < len;) {
-      size_t n = std::min<size_t>(kPage - ((d + done) & (kPage - 1)), len - done);
-      n = std::min<size_t>(n, kPage - ((s + done) & (kPage - 1)));
+      size_t n = std::min<size_t>(kPageSize - ((d + done) & (kPageSize - 1)), len - done);
+      n = std::min<size_t>(n, kPageSize - ((s + done) & (kPageSize - 1)));
       store(done, n);
       done += n;
     }
@@ -129,7 +128,7 @@ FaultCause ExplainFault(int fd, const SourceInfo& src, uint64_t size, const Mapp
   std::vector<ByteRange> bad;
   if (ReadBadblocks(fd, src, size, &bad) == 0) {
     for (const ByteRange& r : bad) {
-      if (r.offset < fault.offset + kPage && fault.offset < r.offset + r.length) return {EIO, poison};
+      if (r.offset < fault.offset + kPageSize && fault.offset < r.offset + r.length) return {EIO, poison};
     }
   }
   if (src.kind != SourceKind::kDevdax) {

@@ -15,8 +15,6 @@
 
 namespace pmemdax {
 
-constexpr size_t kHugeAlign = 2u << 20;
-
 struct Mapping {
   void* addr = nullptr;
   size_t size = 0;

@@ -34,7 +34,7 @@ const NtKernel& PickNtKernel(const CpuFeatures& cpu);
 // What a device's copy path needs, fixed at open.
 struct StorePolicy {
   const NtKernel* kernel;
-  FlushFn flush;          // nullptr when caches need no write-back (byte granularity)
+  FlushFn flush;          // nullptr when stores need no cache write-back from the copy path
   size_t movnt_threshold;  // SIZE_MAX when non-temporal stores are disabled
 };
 

@@ -9,24 +9,18 @@
 #include <string>
 #include <vector>
 
+#include "args.h"
 #include "device.h"
 #include "errors.h"
 #include "mapping.h"
 #include "oom.h"
+#include "units.h"
 
 namespace pmemdax {
 
 namespace {
 
-constexpr uint64_t kPage = 4096;
-
 enum Access { kNone = 0, kRead = 1, kReadWrite = 2, kTrapWrite = 3, kPrivateTrap = 4 };
-
-double Arg(const Napi::CallbackInfo& info, size_t i) {
-  double d = std::nan("");
-  napi_get_value_double(info.Env(), info[i], &d);
-  return d;
-}
 
 int ProtOf(int access) {
   switch (access) {
@@ -80,8 +74,8 @@ Napi::Value Region::Safe(const Napi::CallbackInfo& info) {
 
 void Region::Construct(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  double len = Arg(info, 0), align = Arg(info, 1), granule = info.Length() > 2 ? Arg(info, 2) : kPage;
-  if (!(len > 0 && std::fmod(len, kPage) == 0 && align >= kPage && std::fmod(align, kPage) == 0)) {
+  double len = NumberArg(env, info[0]), align = NumberArg(env, info[1]), granule = info.Length() > 2 ? NumberArg(env, info[2]) : kPageSize;
+  if (!(len > 0 && std::fmod(len, kPageSize) == 0 && align >= kPageSize && std::fmod(align, kPageSize) == 0)) {
     RangeErr(env, "a region is a positive number of pages at a page-multiple alignment").ThrowAsJavaScriptException();
     return;
   }
@@ -89,7 +83,7 @@ void Region::Construct(const Napi::CallbackInfo& info) {
     RangeErr(env, "a region is at most 4 GiB (4294967296 bytes) at an alignment of at most 4 GiB").ThrowAsJavaScriptException();
     return;
   }
-  size_t granule_pages = granule >= kPage ? static_cast<size_t>(granule / kPage) : 0;
+  size_t granule_pages = granule >= kPageSize ? static_cast<size_t>(granule / kPageSize) : 0;
   if (granule_pages == 0 || (granule_pages & (granule_pages - 1)) != 0 || std::fmod(len, granule) != 0) {
     RangeErr(env, "the trap granule is a power-of-two number of pages dividing the region").ThrowAsJavaScriptException();
     return;
@@ -105,7 +99,7 @@ void Region::Construct(const Napi::CallbackInfo& info) {
   mem_->base = static_cast<uint8_t*>(start);
   mem_->length = length;
 
-  size_t pages = length / kPage;
+  size_t pages = length / kPageSize;
   chunk_count_ = (pages + kTrapChunkPages - 1) / kTrapChunkPages;
   trap_chunks_.reset(new std::atomic<TrapChunk*>[chunk_count_]);
   for (size_t i = 0; i < chunk_count_; ++i) trap_chunks_[i].store(nullptr, std::memory_order_relaxed);
@@ -159,7 +153,7 @@ bool Region::CheckPages(Napi::Env env, double offset, double length) {
     PmemdaxError(env, "ERR_PMEMDAX_CLOSED", "the region is unmapped").ThrowAsJavaScriptException();
     return false;
   }
-  if (offset >= 0 && length > 0 && std::fmod(offset, kPage) == 0 && std::fmod(length, kPage) == 0 &&
+  if (offset >= 0 && length > 0 && std::fmod(offset, kPageSize) == 0 && std::fmod(length, kPageSize) == 0 &&
       offset + length <= static_cast<double>(mem_->length)) {
     return true;
   }
@@ -195,19 +189,19 @@ Napi::Value Region::Buffer(const Napi::CallbackInfo& info) {
 // kernel, so it never reaches the device.
 Napi::Value Region::MapDevice(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  double off = Arg(info, 0), dev_off = Arg(info, 2), len = Arg(info, 3);
-  int access = static_cast<int>(Arg(info, 4));
+  double off = NumberArg(env, info[0]), dev_off = NumberArg(env, info[2]), len = NumberArg(env, info[3]);
+  int access = static_cast<int>(NumberArg(env, info[4]));
   if (!CheckPages(env, off, len)) return env.Undefined();
-  if (!info[1].IsObject()) {
+  Device* dev = Device::FromValue(env, info[1]);
+  if (dev == nullptr) {
     TypeErr(env, "device must be a NativeDevice").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  Device* dev = Napi::ObjectWrap<Device>::Unwrap(info[1].As<Napi::Object>());
-  if (dev == nullptr || !dev->IsOpen()) {
+  if (!dev->IsOpen()) {
     PmemdaxError(env, "ERR_PMEMDAX_CLOSED", "the device is closed").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  if (!(dev_off >= 0 && std::fmod(dev_off, kPage) == 0 && dev_off + len <= static_cast<double>(dev->Size()))) {
+  if (!(dev_off >= 0 && std::fmod(dev_off, kPageSize) == 0 && dev_off + len <= static_cast<double>(dev->Size()))) {
     RangeErr(env, "device range is not whole pages inside the device").ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -231,7 +225,7 @@ Napi::Value Region::MapDevice(const Napi::CallbackInfo& info) {
   uint8_t* at = mem_->base + static_cast<uint64_t>(off);
   size_t n = static_cast<size_t>(len);
   const bool trapped = access == kTrapWrite || access == kPrivateTrap;
-  if (trapped && !EnsureTraps(static_cast<size_t>(off) / kPage, n / kPage)) {
+  if (trapped && !EnsureTraps(static_cast<size_t>(off) / kPageSize, n / kPageSize)) {
     ThrowOutOfMemory(env);
     return env.Undefined();
   }
@@ -243,7 +237,7 @@ Napi::Value Region::MapDevice(const Napi::CallbackInfo& info) {
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  size_t first = static_cast<size_t>(off) / kPage, pages = n / kPage;
+  size_t first = static_cast<size_t>(off) / kPageSize, pages = n / kPageSize;
   SetTraps(first, pages, trapped ? kTrapArmed : kTrapOff);
   ++inserts_;
   return env.Undefined();
@@ -252,14 +246,14 @@ Napi::Value Region::MapDevice(const Napi::CallbackInfo& info) {
 // mapZero(offset, length): read-only zero pages (the kernel's shared zero page backs them).
 Napi::Value Region::MapZero(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  double off = Arg(info, 0), len = Arg(info, 1);
+  double off = NumberArg(env, info[0]), len = NumberArg(env, info[1]);
   if (!CheckPages(env, off, len)) return env.Undefined();
   uint8_t* at = mem_->base + static_cast<uint64_t>(off);
   if (mmap(at, static_cast<size_t>(len), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
     ErrnoError(env, errno, "mmap").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  SetTraps(static_cast<size_t>(off) / kPage, static_cast<size_t>(len) / kPage, kTrapOff);
+  SetTraps(static_cast<size_t>(off) / kPageSize, static_cast<size_t>(len) / kPageSize, kTrapOff);
   ++inserts_;
   return env.Undefined();
 }
@@ -267,14 +261,14 @@ Napi::Value Region::MapZero(const Napi::CallbackInfo& info) {
 // mapAnon(offset, length): private read-write anonymous pages, zero-filled (copy-on-write targets).
 Napi::Value Region::MapAnon(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  double off = Arg(info, 0), len = Arg(info, 1);
+  double off = NumberArg(env, info[0]), len = NumberArg(env, info[1]);
   if (!CheckPages(env, off, len)) return env.Undefined();
   uint8_t* at = mem_->base + static_cast<uint64_t>(off);
   if (mmap(at, static_cast<size_t>(len), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
     ErrnoError(env, errno, "mmap").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  SetTraps(static_cast<size_t>(off) / kPage, static_cast<size_t>(len) / kPage, kTrapOff);
+  SetTraps(static_cast<size_t>(off) / kPageSize, static_cast<size_t>(len) / kPageSize, kTrapOff);
   ++inserts_;
   return env.Undefined();
 }
@@ -283,10 +277,10 @@ Napi::Value Region::MapAnon(const Napi::CallbackInfo& info) {
 // store, which is logged for harvest() and then allowed).
 Napi::Value Region::Protect(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  double off = Arg(info, 0), len = Arg(info, 1);
-  int access = static_cast<int>(Arg(info, 2));
+  double off = NumberArg(env, info[0]), len = NumberArg(env, info[1]);
+  int access = static_cast<int>(NumberArg(env, info[2]));
   if (!CheckPages(env, off, len)) return env.Undefined();
-  size_t first = static_cast<size_t>(off) / kPage, pages = static_cast<size_t>(len) / kPage;
+  size_t first = static_cast<size_t>(off) / kPageSize, pages = static_cast<size_t>(len) / kPageSize;
   if (access == kTrapWrite && !EnsureTraps(first, pages)) {
     ThrowOutOfMemory(env);
     return env.Undefined();
@@ -304,9 +298,9 @@ Napi::Value Region::Protect(const Napi::CallbackInfo& info) {
 // release(offset, length): back to reserved, inaccessible address space.
 Napi::Value Region::Release(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  double off = Arg(info, 0), len = Arg(info, 1);
+  double off = NumberArg(env, info[0]), len = NumberArg(env, info[1]);
   if (!CheckPages(env, off, len)) return env.Undefined();
-  SetTraps(static_cast<size_t>(off) / kPage, static_cast<size_t>(len) / kPage, kTrapOff);
+  SetTraps(static_cast<size_t>(off) / kPageSize, static_cast<size_t>(len) / kPageSize, kTrapOff);
   if (mmap(mem_->base + static_cast<uint64_t>(off), static_cast<size_t>(len), PROT_NONE,
            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED) {
     ErrnoError(env, errno, "mmap").ThrowAsJavaScriptException();

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "units.h"
 #include "write_trap.h"
 
 namespace pmemdax {
@@ -19,9 +20,8 @@ struct Reservation {
   ~Reservation() { Release(); }
 };
 
-// The largest region: one ArrayBuffer covers it, and V8 makes none larger than 4 GiB on every Node the
-// package supports (a larger request used to abort the process inside ArrayBuffer creation).
-constexpr uint64_t kMaxRegionBytes = 1ull << 32;
+// The largest region: one ArrayBuffer covers it.
+constexpr uint64_t kMaxRegionBytes = kMaxArrayBufferBytes;
 
 class Region : public Napi::ObjectWrap<Region> {
  public:

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "signal_chain.h"
+#include "units.h"
 
 namespace pmemdax {
 
@@ -86,9 +87,8 @@ int SafeCopy(void* dst, const void* src, size_t len, size_t* fault_offset, BusFa
   auto whole = [&] { std::memcpy(d, s, len); };
   if (Guarded(lo, lo + len, whole, fault)) return 0;
   auto by_page = [&] {
-    constexpr uintptr_t kPage = 4096;
     for (size_t done = 0; done < len;) {
-      size_t n = kPage - ((lo + done) & (kPage - 1));
+      size_t n = kPageSize - ((lo + done) & (kPageSize - 1));
       if (n > len - done) n = len - done;
       std::memcpy(d + done, s + done, n);
       done += n;
@@ -96,8 +96,7 @@ int SafeCopy(void* dst, const void* src, size_t len, size_t* fault_offset, BusFa
   };
   if (Guarded(lo, lo + len, by_page, fault)) return 0;
   // Poison and lost pages are whole pages: report the start of the failing page (or of the copy).
-  constexpr uintptr_t kPage = 4096;
-  uintptr_t page = fault->addr & ~(kPage - 1);
+  uintptr_t page = fault->addr & ~(kPageSize - 1);
   *fault_offset = page > lo ? page - lo : 0;
   return EIO;
 }

@@ -113,7 +113,7 @@ void ClassifyCharDevice(const struct stat& st, SourceInfo* out) {
   out->device_name = Basename(out->sysfs_dev);
   ReadSysfsU64(dev + "/size", &out->size);
   // Kernels before 5.x have no align attribute; device-dax then faults at 2 MiB.
-  if (!ReadSysfsU64(dev + "/align", &out->alignment)) out->alignment = 2u << 20;
+  if (!ReadSysfsU64(dev + "/align", &out->alignment)) out->alignment = kPmdSize;
   uint64_t numa = 0;
   if (ReadSysfsU64(dev + "/numa_node", &numa) || ReadSysfsU64(dev + "/device/numa_node", &numa)) {
     out->numa_node = static_cast<int>(numa);
@@ -144,7 +144,7 @@ void ClassifyRegularFile(int fd, const struct stat& st, SourceInfo* out) {
   out->disk_name = out->device_name;
   uint64_t start_sectors = 0;
   if (ReadSysfsU64(dev + "/start", &start_sectors)) {  // a partition: its disk is the parent directory
-    out->partition_start = start_sectors * 512;
+    out->partition_start = start_sectors * kSectorSize;
     out->disk_name = Basename(Dirname(out->sysfs_dev));
   }
   if (out->disk_name.rfind("pmem", 0) == 0) {

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "units.h"
+
 namespace pmemdax {
 
 enum class SourceKind { kDevdax, kFsdax, kFile };
@@ -26,7 +28,7 @@ struct SourceInfo {
   bool deep_flush = false;    // region/deep_flush exists
   int numa_node = -1;
   int64_t unsafe_shutdown = -1;  // sum of the region DIMMs' dirty_shutdown, -1 when not exposed
-  blksize_t block_size = 4096;
+  blksize_t block_size = kPageSize;
   unsigned dev_major = 0;     // the character device's number (device-dax), for classifying its memory
   unsigned dev_minor = 0;
 };

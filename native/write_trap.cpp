@@ -9,13 +9,13 @@
 #include <mutex>
 
 #include "signal_chain.h"
+#include "units.h"
 
 namespace pmemdax {
 
 namespace {
 
 constexpr size_t kMaxRegions = 4096;
-constexpr uintptr_t kPage = 4096;
 
 std::atomic<TrapTable*> g_tables[kMaxRegions];
 std::atomic<size_t> g_used{0};  // slots at and above this were never used: the handler stops there
@@ -31,15 +31,15 @@ void OnSigsegv(int sig, siginfo_t* info, void* ctx) {
   size_t used = g_used.load(std::memory_order_acquire);
   for (size_t i = 0; i < used; ++i) {
     TrapTable* t = g_tables[i].load(std::memory_order_acquire);
-    if (t == nullptr || addr < t->base || addr >= t->base + t->pages * kPage) continue;
-    size_t page = (addr - t->base) / kPage;
+    if (t == nullptr || addr < t->base || addr >= t->base + t->pages * kPageSize) continue;
+    size_t page = (addr - t->base) / kPageSize;
     std::atomic<uint8_t>* state = StateOf(t, page);
     if (state == nullptr) break;  // never armed: a real fault
     uint8_t expected = kTrapArmed;
     if (state->compare_exchange_strong(expected, kTrapFiring)) {
       // mprotect is a plain system call and safe here; the log slot is ours alone (one entry per arming).
       size_t first = page & ~(t->granule_pages - 1);
-      if (mprotect(reinterpret_cast<void*>(t->base + first * kPage), t->granule_pages * kPage, PROT_READ | PROT_WRITE) == 0) {
+      if (mprotect(reinterpret_cast<void*>(t->base + first * kPageSize), t->granule_pages * kPageSize, PROT_READ | PROT_WRITE) == 0) {
         TrapChunk* c = t->chunks[page / kTrapChunkPages].load(std::memory_order_acquire);
         uint32_t slot = c->log_count.fetch_add(1, std::memory_order_relaxed);
         uint64_t seq = t->sequence.fetch_add(1, std::memory_order_relaxed);

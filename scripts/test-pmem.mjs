@@ -1,5 +1,5 @@
-// test-pmem -- runs the pmem vitest suite (test/pmem) inside a QEMU guest with emulated persistent memory
-// (scripts/pmem-guest.mjs: the guest, its pmem and how the host talks to it).
+// test-pmem -- runs the pmem vitest suite (test/**/*.pmem.test.ts) inside a QEMU guest with emulated persistent memory
+// (scripts/guest/rig.mjs: the guest, its pmem and how the host talks to it).
 //
 // Boots, one per power cut and one for the suite: (1) the power-cut workloads on ext4-dax (the raw-device
 // writer and the pool writer), killed with SIGKILL once each has a number of acknowledged operations;
@@ -16,11 +16,11 @@
 // PMEMDAX_RESULTS_DIR receives pmem.json, the merged vitest report.
 import { randomInt } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import {
-  JOB_DIR_IN_GUEST, boot, cannotRun, fail, guestDir, guestExitCode, killGuests, root, runnerWarnings, setUpRun, shellQuote,
+  JOB_DIR_IN_GUEST, boot, cannotRun, fail, guestExitCode, killGuests, runnerWarnings, setUpRun, shellQuote, suiteScript,
   writeJob,
-} from './pmem-guest.mjs';
+} from './guest/rig.mjs';
 
 const ALL_MEDIA = ['ext4-dax', 'xfs-dax', 'devdax-4k', 'devdax-2m'];
 const POWERCUT_MEDIA = ['ext4-dax', 'devdax-2m'];
@@ -166,7 +166,7 @@ async function main() {
   const { kernel, initrd, jobDir, log, ramFile } = setUpRun();
   const color = process.stdout.isTTY ? { FORCE_COLOR: '1' } : { NO_COLOR: '1' };
   const baseEnv = { ...opts.env, PMEMDAX_JOB_DIR: JOB_DIR_IN_GUEST, CI: '1', ...color };
-  const suite = shellQuote(relative(root, join(guestDir, 'suite.sh')));
+  const suite = suiteScript;
 
   if (opts.shell) {
     process.stdout.write(`pmem guest shell on ${opts.shell} (exit the shell to power off; Ctrl-A X kills QEMU)\n`);

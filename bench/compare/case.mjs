@@ -5,8 +5,9 @@
 // spec: { contender: 'fs'|'lmdb'|'pool', dir, step: 'prepare'|'measure'|'fill'|'reopen', workload, size,
 //         dataBytes, warmupMs, budgetMs, maxOps, appendBytes, records, recordSize, batch, clients, seed }
 import { performance } from 'node:perf_hooks';
-import { chunkMaker, payload, recordBatches } from './data.mjs';
-import { prng, timeClients, timeSync } from './measure.mjs';
+import { payload } from '../common/data.mjs';
+import { chunkMaker, recordBatches } from './data.mjs';
+import { prng, timeClients, timeSync } from '../common/measure.mjs';
 
 const spec = JSON.parse(process.argv[2]);
 const contender = await import(`./contenders/${spec.contender}.mjs`);

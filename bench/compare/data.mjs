@@ -1,9 +1,7 @@
 // data.mjs -- the data every contender holds: the same bytes at the same places, and the sizes involved.
 import { randomFillSync } from 'node:crypto';
 
-export const KiB = 1024;
-export const MiB = 1024 * KiB;
-export const GiB = 1024 * MiB;
+import { KiB, MiB } from '../common/data.mjs';
 
 /** Record sizes of the durable-write workloads; 1 MiB is the sequential one. */
 export const RECORD_SIZES = [64, 4 * KiB, 64 * KiB];
@@ -23,14 +21,6 @@ export function chunkMaker(seed = 1) {
     new DataView(chunk.buffer).setFloat64(8, k, true);
     return chunk;
   };
-}
-
-/** A record payload of `size` bytes whose first 8 bytes carry `i` (so successive writes differ). */
-export function payload(size, seed = 7) {
-  const buf = Buffer.alloc(size);
-  randomFillSync(buf);
-  buf[0] = seed;
-  return buf;
 }
 
 /** Batches of `size`-byte records for the reopen workload; record i starts with i (uint32). */

@@ -1,7 +1,7 @@
 // guest-doc.mjs -- the markdown of the pmem guest's comparison: its environment and every contender's
 // speed relative to fs on the same ext4-dax filesystem. No absolute times: under TCG they mean nothing.
-import { markdownPairs } from './env.mjs';
-import { formatRatio, formatSize } from './stats.mjs';
+import { markdownPairs } from '../common/env.mjs';
+import { formatRatio, formatSize } from '../common/stats.mjs';
 
 const BASELINE = 'fs';
 

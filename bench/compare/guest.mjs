@@ -1,5 +1,5 @@
 // guest.mjs -- `npm run bench:compare:guest`: the comparison of run.mjs inside the pmem QEMU guest
-// (scripts/pmem-guest.mjs), every contender on ext4-dax. The guest's suite.sh runs `run.mjs --plan guest`,
+// (scripts/guest/rig.mjs), every contender on ext4-dax. The guest's suite.sh runs `run.mjs --plan guest`,
 // which leaves its results as JSON in the job share; this reads them, prints the ratios to fs and writes
 // them to docs/benchmark.md. It runs the guest once, in a few minutes.
 //
@@ -7,14 +7,14 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  CPU, JOB_DIR_IN_GUEST, MEMMAP, RAM, boot, cannotRun, fail, guestDir, guestExitCode, logAs, root, setUpRun,
-  shellQuote, writeJob,
-} from '../../scripts/pmem-guest.mjs';
-import { writeSection } from './doc.mjs';
-import { cpuModel } from './env.mjs';
+  CPU, JOB_DIR_IN_GUEST, MEMMAP, RAM, boot, cannotRun, fail, guestExitCode, logAs, root, setUpRun,
+  shellQuote, suiteScript, writeJob,
+} from '../../scripts/guest/rig.mjs';
+import { writeSection } from '../common/doc.mjs';
+import { cpuModel } from '../common/env.mjs';
 import { guestSection, tally } from './guest-doc.mjs';
 
 // Well above what the run takes (about 5 minutes on 2 busy cores), so that only a hung guest hits it.
@@ -37,7 +37,7 @@ if (reason) fail(`the pmem guest cannot run here: ${reason}`);
 
 const { kernel, initrd, jobDir, log: guestLog, ramFile } = setUpRun();
 const forward = [...(args.only ? ['--only', args.only] : []), ...(args.workloads ? ['--workloads', args.workloads] : [])];
-const suite = shellQuote(relative(root, join(guestDir, 'suite.sh')));
+const suite = suiteScript;
 writeJob(jobDir, { PMEMDAX_JOB_DIR: JOB_DIR_IN_GUEST, PMEMDAX_BENCH_ARGS: forward.map(shellQuote).join(' ') },
   `exec sh ${suite} bench ext4-dax`);
 log(`booting the guest (log: ${guestLog})`);

@@ -1,7 +1,7 @@
 // json.mjs -- one run's results as plain JSON (run.mjs --json FILE), for a reader in another process: the
 // pmem guest writes it to its share and bench/compare/guest.mjs renders it on the host.
 import os from 'node:os';
-import { mediumOf } from './env.mjs';
+import { mediumOf } from '../common/env.mjs';
 
 export function runJson({ plan, config, dirs, workloads, contenders, runs, seconds }) {
   return {

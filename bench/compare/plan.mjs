@@ -1,6 +1,7 @@
 // plan.mjs -- who runs, what they run, and the targets over the results.
-import { MiB, RECORD_SIZES, SEQ_SIZE } from './data.mjs';
-import { formatNs, formatRatio, formatSize } from './stats.mjs';
+import { MiB } from '../common/data.mjs';
+import { RECORD_SIZES, SEQ_SIZE } from './data.mjs';
+import { formatNs, formatRatio, formatSize } from '../common/stats.mjs';
 
 export const CONTENDERS = [
   {

@@ -1,7 +1,7 @@
 // DAX layer microbenchmarks: daxWrite/daxRead against the bare device copy they are built on, and
 // entry grab/release. Each contender runs in its own process; results are a markdown table of ratios.
 //
-//   npm run build:ts && node bench/dax/run.mjs [--device memory|<path>] [--rounds 3] [--dist dist]
+//   npm run bench:dax -- [--device memory|<path>] [--rounds 3] [--dist dist]
 //
 // `--device memory` (the default) uses the in-memory test device; a path opens the native Device over
 // that file or device (created at 208 MiB if missing), so the same cases run on pmem.

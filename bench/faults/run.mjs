@@ -3,7 +3,7 @@
 // mapping of a /dev/shm file, msync). Each contender runs in its own process; contenders alternate
 // over `--rounds` rounds and the best time counts. Prints a markdown table of ratios.
 //
-//   npm run build:ts && node bench/faults/run.mjs [--rounds 3] [--dist dist]
+//   npm run bench:faults -- [--rounds 3] [--dist dist]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';

@@ -5,8 +5,8 @@
 // steps: write (mode overwrite | append | append-sync), populate, churn, open.
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
-import { prng, timeSync } from '../compare/measure.mjs';
-import { payload } from '../compare/data.mjs';
+import { prng, timeSync } from '../common/measure.mjs';
+import { payload } from '../common/data.mjs';
 
 const require = createRequire(import.meta.url);
 const { Pool } = require('../../dist/index.js');

@@ -9,6 +9,9 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { KiB, MiB } from '../common/data.mjs';
+import { cpuModel } from '../common/env.mjs';
+import { formatSize, median } from '../common/stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -26,8 +29,6 @@ const { values: args } = parseArgs({
 const rounds = Number(args.rounds);
 const budgetMs = Number(args.budget);
 
-const KiB = 1024;
-const MiB = 1024 * KiB;
 // 32 MiB of destinations: beyond the caches for the small sizes' rotation, and 16 slots at 2 MiB.
 const SPAN = 32 * MiB;
 const OPERATIONS = [
@@ -93,15 +94,9 @@ function runContender(name, file) {
   return { head, results };
 }
 
-function median(values) {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
-
 function readCpu() {
   const text = readFileSync('/proc/cpuinfo', 'utf8');
-  const model = /^model name\s*:\s*(.*)$/m.exec(text)?.[1] ?? 'unknown';
+  const model = cpuModel();
   const flags = new Set((/^flags\s*:\s*(.*)$/m.exec(text)?.[1] ?? '').split(/\s+/));
   const listed = ['clwb', 'clflushopt', 'avx2', 'avx512f'].map((f) => `${f} ${flags.has(f) ? 'yes' : 'no'}`);
   return { model, flags: listed.join(', ') };
@@ -113,12 +108,6 @@ function libpmemVersion() {
   } catch {
     return 'unknown';
   }
-}
-
-function formatSize(size) {
-  if (size >= MiB) return `${size / MiB} MiB`;
-  if (size >= KiB) return `${size / KiB} KiB`;
-  return `${size} B`;
 }
 
 const ns = (x) => (x >= 1000 ? x.toFixed(0) : x.toFixed(1));

@@ -5,7 +5,7 @@ import { Device } from '../device/device';
 import type { DeviceInfo } from '../device/types';
 import { cpuInfo } from '../device/cpu';
 import { PmemdaxError, isErrnoError } from '../errors';
-import { hasPool } from '../pool/format';
+import { hasPool } from '../pool/load';
 
 const PROBE_FILE_SIZE = 8 * 1024 * 1024;
 

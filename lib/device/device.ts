@@ -74,6 +74,11 @@ export function nativeHandleOf(device: Device): NativeDevice {
   return nativeHandles.get(device) as NativeDevice;
 }
 
+/** `device` when it is a native Device (regions map only those), null for any other DaxDevice. */
+export function nativeDeviceOf(device: DaxDevice): Device | null {
+  return device instanceof Device ? device : null;
+}
+
 /**
  * An opened device-dax, fsdax file or ordinary file, mapped whole. Offsets are device bytes; every write
  * method leaves the data durable on return unless its flags say otherwise.

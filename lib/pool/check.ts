@@ -1,7 +1,7 @@
 import type { DaxDevice } from '../device/types';
 import { PmemdaxError } from '../errors';
 import { setBits } from './audit';
-import { loadPool } from './format';
+import { loadPool } from './load';
 import { BLOCK, dataEnd, dataStart, decodeSuperblock, inCheckpoint } from './layout';
 import { readMeta } from './meta-io';
 import type { PoolState } from './state';

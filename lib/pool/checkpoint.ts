@@ -3,15 +3,11 @@ import { Codec } from './codec';
 import { crc32c } from './crc32c';
 import { corrupt } from './errors';
 import { ExtentState } from './extent-map';
-import { BLOCK, NAME_MAX, NO_BLOCK, dataEnd, dataStart, type Superblock } from './layout';
+import { BLOCK, CKPT_HEADER as HEADER, CKPT_INODE_FIXED as INODE_FIXED, NAME_MAX, NO_BLOCK, dataEnd, dataStart, type Superblock } from './layout';
 import { readMeta } from './meta-io';
 import type { PoolState } from './state';
 
 const MAGIC = 0x54504b43; // "CKPT"
-const HEADER = 64;
-const INODE_FIXED = 36;
-/** For the state's running count of its checkpoint's size (state.ts). */
-export { HEADER as CKPT_HEADER, INODE_FIXED as CKPT_INODE_FIXED };
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** Bytes the checkpoint of `s` takes. */

@@ -1,9 +1,9 @@
-import type { DaxDevice } from '../device/types';
 import { daxError } from '../dax/errors';
 import { isErrnoError } from '../errors';
 import { Errno } from '../iomap/errno';
 import { checkpointBytes, encodeCheckpoint, writeRuns } from './checkpoint';
 import { crc32c } from './crc32c';
+import type { PoolDevice } from './device';
 import { Journal } from './journal';
 import { BLOCK, CKPT_RUNS_MAX, decodeSuperblock, encodeSuperblock, type Superblock } from './layout';
 import { readMeta } from './meta-io';
@@ -16,7 +16,7 @@ import type { PoolState } from './state';
  * needs. Every write here is a `device.copy`, durable when it returns.
  */
 export class PoolCore {
-  readonly device: DaxDevice;
+  readonly device: PoolDevice;
   readonly state: PoolState;
   readonly journal: Journal;
   readonly ops: PoolOps;
@@ -24,7 +24,7 @@ export class PoolCore {
   /** Set when the pool closes: file calls still in flight then must change nothing more (PoolFile). */
   closed = false;
 
-  constructor(device: DaxDevice, state: PoolState, readonly: boolean, journal: Journal) {
+  constructor(device: PoolDevice, state: PoolState, readonly: boolean, journal: Journal) {
     this.device = device;
     this.state = state;
     this.readonly = readonly;
@@ -126,7 +126,7 @@ export class PoolCore {
 
   /** A whole-block write; over poison it is the recovery write that also clears the poison. */
   #writeBlock(offset: number, bytes: Uint8Array): void {
-    const d = this.device as DaxDevice & { clearBadblocks?: (offset: number, length: number, data?: ArrayBufferView) => void };
+    const d = this.device;
     const poisoned = d.badblocks().some((r) => r.offset < offset + BLOCK && offset < r.offset + r.length);
     if (poisoned && d.clearBadblocks !== undefined) d.clearBadblocks(offset, BLOCK, bytes);
     else d.copy(offset, bytes);

@@ -1,4 +1,4 @@
-import { Device } from '../device/device';
+import { nativeDeviceOf } from '../device/device';
 import { daxRead } from '../dax/read';
 import { daxSeekData, daxSeekHole, type DaxSeekOptions } from '../dax/seek';
 import type { IomapOps } from '../iomap/types';
@@ -21,9 +21,8 @@ import { ExtentState, type PageLookup } from './extent-map';
 import { withInvalidateLocks } from '../dax/invalidate-lock';
 import { fallocateLocked, remap, truncateLocked, unshareLocked } from './file-ops';
 import { enterAll, orderOf, type Turn, type TurnKind } from './file-order';
-import type { PoolInode } from './inode';
+import { statOf, type PoolInode } from './inode';
 import { FILE_SIZE_MAX, NO_BLOCK } from './layout';
-import { statOf } from './pool';
 import type { FallocateMode, PoolStat } from './types';
 
 const LAST_BYTE = Number.MAX_SAFE_INTEGER;
@@ -514,8 +513,8 @@ export class PoolFile implements Disposable {
   mmap(opts: MmapOptions): DaxRegion {
     const core = this.#live();
     checkMmapOptions(opts);
-    const device = core.device;
-    if (!(device instanceof Device)) {
+    const device = nativeDeviceOf(core.device);
+    if (device === null) {
       throw new PmemdaxError('ERR_PMEMDAX_UNSUPPORTED_SOURCE', 'regions need a pool on a native Device', { path: this.inode.path });
     }
     if (opts.write !== false) this.#writable('mmap');

@@ -4,6 +4,8 @@ import { PAGE_SIZE } from '../iomap/constants';
 import { AsyncRwLock } from '../dax/invalidate-lock';
 import type { DaxFile } from '../vm/file';
 import { ExtentMap } from './extent-map';
+import { BLOCK } from './layout';
+import type { PoolStat } from './types';
 
 /**
  * PoolInode -- a pool file in memory: its name (null once unlinked while open), size, times, extent
@@ -88,4 +90,16 @@ export class PoolInode implements DaxInode {
   get metaDirty(): boolean {
     return this.attrDirty || this.dirtyHi > this.dirtyLo;
   }
+}
+
+export function statOf(inode: PoolInode): PoolStat {
+  return {
+    name: inode.name ?? '',
+    ino: inode.ino,
+    size: inode.size,
+    allocated: inode.extents.mappedPages() * BLOCK,
+    mtimeMs: inode.mtimeMs,
+    ctimeMs: inode.ctimeMs,
+    extents: inode.extents.length,
+  };
 }

@@ -15,6 +15,12 @@ export const IDENTITY_MAX = 128;
 /** The checkpoint's runs are listed from this superblock offset, at most CKPT_RUNS_MAX of them. */
 const RUNS_AT = 512;
 export const CKPT_RUNS_MAX = 440;
+/**
+ * Checkpoint bytes of its header and of an inode record before its name and extents: here, not in
+ * checkpoint.ts, as the state keeps a running count of its checkpoint's size with them.
+ */
+export const CKPT_HEADER = 64;
+export const CKPT_INODE_FIXED = 36;
 const SB_CRC_AT = BLOCK - 4;
 
 /** Where everything is: the fixed areas, and the checkpoint the journal continues from. */

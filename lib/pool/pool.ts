@@ -1,20 +1,21 @@
-import { Device, type DeviceOpenOptions } from '../device/device';
-import type { DaxDevice } from '../device/types';
+import { Device, nativeDeviceOf, type DeviceOpenOptions } from '../device/device';
 import { PmemdaxError, isErrnoError } from '../errors';
 import { checkPool } from './check';
-import { CKPT_INODE_FIXED, runSpans } from './checkpoint';
+import { runSpans } from './checkpoint';
 import { PoolCore } from './core';
+import type { PoolDevice } from './device';
 import { corrupt, poolError } from './errors';
 import { trackOpenPool, untrackPool } from './exit-hook';
 import { PoolFile } from './file';
-import { formatPool, hasPool, inspectMedia, loadPool, type Loaded } from './format';
+import { hasPool, loadPool, type Loaded } from './load';
+import { formatPool, inspectMedia } from './make';
 import { checkCreateOptions, checkOpenOptions } from './options';
 import { POOL_FILE_MODE, refuseVolatileDevdax } from './media';
 import { checkBooleans, checkFunction, checkOptions, checkPath } from '../device/validate';
 import { freeInode } from './free';
 import { checkName, checkPrefix } from './names';
-import { INO_MAX } from './state';
-import type { PoolInode } from './inode';
+import { createFile, freeOrphans, renameFile, truncateFile, undoCreate, unlinkFile } from './namespace';
+import { statOf, type PoolInode } from './inode';
 import { BLOCK, FILE_SIZE_MAX, FORMAT_VERSION, NAME_MAX, dataEnd, dataStart, uuidString } from './layout';
 import { locateBadblocks } from './badblocks';
 import type {
@@ -30,24 +31,12 @@ const LOCK_RETRY_MS = 10;
 /** Atomics.wait on this is a synchronous sleep. */
 const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 
-/** What the platform says about the device (a native Device's `info`; test devices may carry one too). */
-interface PlatformFacts {
-  readonly unsafeShutdownCount?: number | null;
-  readonly region?: string | null;
-  readonly blockDevice?: string | null;
+function identityOf(device: PoolDevice): string | null {
+  return device.info?.region ?? device.info?.blockDevice ?? null;
 }
 
-function factsOf(device: DaxDevice): PlatformFacts {
-  return (device as { info?: PlatformFacts }).info ?? {};
-}
-
-function identityOf(device: DaxDevice): string | null {
-  const info = factsOf(device);
-  return info.region ?? info.blockDevice ?? null;
-}
-
-function shutdownCountOf(device: DaxDevice): number | null {
-  return factsOf(device).unsafeShutdownCount ?? null;
+function shutdownCountOf(device: PoolDevice): number | null {
+  return device.info?.unsafeShutdownCount ?? null;
 }
 
 /**
@@ -58,16 +47,17 @@ function shutdownCountOf(device: DaxDevice): number | null {
  * File data written with `write` is durable on return. See docs/format.md.
  */
 export class Pool implements Disposable {
-  readonly device: DaxDevice;
+  readonly device: PoolDevice;
   readonly info: PoolInfo;
   readonly #core: PoolCore;
-  readonly #ownsDevice: boolean;
+  /** The device this pool opened from a path, and closes with itself. */
+  readonly #owned: Device | null;
   readonly #files = new Set<PoolFile>();
   #closed = false;
 
-  private constructor(device: DaxDevice, loaded: Loaded, path: string, readonly: boolean, ownsDevice: boolean, recovery: PoolRecovery) {
+  private constructor(device: PoolDevice, loaded: Loaded, path: string, readonly: boolean, owned: Device | null, recovery: PoolRecovery) {
     this.device = device;
-    this.#ownsDevice = ownsDevice;
+    this.#owned = owned;
     this.#core = new PoolCore(device, loaded.state, readonly, loaded.journal);
     const found = loaded.found;
     const count = shutdownCountOf(device);
@@ -80,7 +70,7 @@ export class Pool implements Disposable {
       identity: identityOf(device),
       recordedIdentity: found.identity === '' ? null : found.identity,
     };
-    const info = device instanceof Device ? device.info : null;
+    const info = device.info;
     this.info = {
       path,
       uuid: uuidString(found.uuid),
@@ -128,7 +118,7 @@ export class Pool implements Disposable {
         if ((e as { code?: string }).code === 'ERR_PMEMDAX_EMPTY') throw corrupt(path, 'superblock', 0, 'not a pmemdax pool (empty file)');
         throw e;
       }
-      return Pool.#holding(device, () => Pool.#open(device, path, readonly, true));
+      return Pool.#holding(device, () => Pool.#open(device, path, readonly, device));
     });
   }
 
@@ -197,7 +187,7 @@ export class Pool implements Disposable {
     const device = Pool.#lockedDevice(path, { create: true, size: opts.size, lock: 'exclusive', growExisting: false, mode: opts.mode ?? POOL_FILE_MODE });
     return Pool.#holding(device, () => {
       // Anything but blank media goes to the ordinary open: a pool opens, anything else is not a pool.
-      if (inspectMedia(device, path).kind !== 'blank') return Pool.#open(device, path, false, true);
+      if (inspectMedia(device, path).kind !== 'blank') return Pool.#open(device, path, false, device);
       return Pool.#formatHeld(device, path, opts.size, opts);
     });
   }
@@ -213,7 +203,7 @@ export class Pool implements Disposable {
       device.close();
       return AGAIN;
     }
-    return Pool.#create(device, path, { ...opts, force: true }, true);
+    return Pool.#create(device, path, { ...opts, force: true }, device);
   }
 
   static #hasData(path: string, what: string): PmemdaxError {
@@ -221,38 +211,32 @@ export class Pool implements Disposable {
   }
 
   /** Format a pool on any DaxDevice (a MemoryDevice in tests); the pool never closes the device. */
-  static createOn(device: DaxDevice, opts: PoolCreateOptions & { path?: string } = {}): Pool {
+  static createOn(device: PoolDevice, opts: PoolCreateOptions & { path?: string } = {}): Pool {
     checkOptions(opts);
-    return Pool.#create(device, opts.path ?? '(device)', opts, false);
+    return Pool.#create(device, opts.path ?? '(device)', opts, null);
   }
 
-  static openOn(device: DaxDevice, opts: PoolOpenOptions & { path?: string } = {}): Pool {
+  static openOn(device: PoolDevice, opts: PoolOpenOptions & { path?: string } = {}): Pool {
     checkOptions(opts);
-    return Pool.#open(device, opts.path ?? '(device)', opts.readonly === true, false);
+    return Pool.#open(device, opts.path ?? '(device)', opts.readonly === true, null);
   }
 
   static #locked(path: string): PmemdaxError {
     return new PmemdaxError('ERR_PMEMDAX_POOL_LOCKED', `pool '${path}' is in use by another open (it holds the lock)`, { path });
   }
 
-  static #create(device: DaxDevice, path: string, opts: PoolCreateOptions, owns: boolean): Pool {
+  static #create(device: PoolDevice, path: string, opts: PoolCreateOptions, owned: Device | null): Pool {
     if (opts.force !== true && hasPool(device)) throw poolError('EEXIST', 'mkfs', path);
     formatPool(device, path, opts);
-    return Pool.#open(device, path, false, owns);
+    return Pool.#open(device, path, false, owned);
   }
 
-  static #open(device: DaxDevice, path: string, readonly: boolean, owns: boolean): Pool {
+  static #open(device: PoolDevice, path: string, readonly: boolean, owned: Device | null): Pool {
     const loaded = loadPool(device, path, !readonly);
-    let orphansFreed = 0;
-    const pool = (recovery: PoolRecovery): Pool => new Pool(device, loaded, path, readonly, owns, recovery);
+    const pool = (recovery: PoolRecovery): Pool => new Pool(device, loaded, path, readonly, owned, recovery);
     const base = { replayed: loaded.replay.records, tornTail: loaded.replay.torn, usedBackupSuperblock: loaded.usedBackup, problems: loaded.problems };
-    if (readonly) return pool({ ...base, orphansFreed });
-    const s = loaded.state;
-    for (const inode of [...s.inodes.values()]) {
-      if (inode.name !== null) continue;
-      freeInode(s, inode);
-      orphansFreed++;
-    }
+    if (readonly) return pool({ ...base, orphansFreed: 0 });
+    const orphansFreed = freeOrphans(loaded.state);
     const p = pool({ ...base, orphansFreed });
     const core = p.#core;
     // Start from a clean journal after a crash: replay is then bounded and a torn tail is gone. On a
@@ -272,7 +256,7 @@ export class Pool implements Disposable {
     const count = shutdownCountOf(device);
     core.writeSuperblocks({ ...core.sb, dirty: true, shutdownCount: count ?? -1, identity: identityOf(device) ?? '' });
     // Other devices (the in-memory test device) end with their creator; a native one outlives the process.
-    if (device instanceof Device) trackOpenPool(p);
+    if (nativeDeviceOf(device) !== null) trackOpenPool(p);
     return p;
   }
 
@@ -307,11 +291,7 @@ export class Pool implements Disposable {
       inode = this.#createFile(core, name);
     } else if (opts.truncate === true && writing && (inode.size > 0 || inode.extents.length > 0)) {
       if (!inode.mapping.empty) throw poolError('EBUSY', 'open', inode.path);
-      freeInode(s, inode, false);
-      inode.size = 0;
-      inode.mtimeMs = Date.now();
-      inode.attrDirty = true;
-      s.touch(inode);
+      truncateFile(s, inode);
       core.commit();
     }
     const file = new PoolFile(core, inode, { sync: opts.sync === true, readonly: !writing }, (f) => this.#closedFile(f));
@@ -325,23 +305,13 @@ export class Pool implements Disposable {
    * or its record would not leave room for the next checkpoint; a commit that fails takes it back.
    */
   #createFile(core: PoolCore, name: string): PoolInode {
-    const s = core.state;
-    const path = `${this.info.path}:${name}`;
-    if (s.nextIno > INO_MAX) throw poolError('ENOSPC', 'open', path);
-    s.needRoom(CKPT_INODE_FIXED + Buffer.byteLength(name), 'open', path);
-    const ino = s.nextIno;
     const epoch = core.sb.epoch;
-    const inode = s.addInode(ino, name, Date.now());
-    s.namespaceOps.push({ op: 'create', ino, name, ctimeMs: inode.ctimeMs });
+    const inode = createFile(core.state, name);
     try {
       core.commit();
     } catch (e) {
       // Nothing became durable unless a checkpoint switched: then memory must not differ from the media.
-      if (core.sb.epoch === epoch) {
-        s.namespaceOps.pop();
-        s.dropInode(inode);
-        s.nextIno = ino;
-      }
+      if (core.sb.epoch === epoch) undoCreate(core.state, inode);
       throw e;
     }
     return inode;
@@ -370,13 +340,7 @@ export class Pool implements Disposable {
     const src = s.names.get(from);
     if (src === undefined) throw poolError('ENOENT', 'rename', `${this.info.path}:${from}`);
     if (from === to) return;
-    const grows = Buffer.byteLength(to) - Buffer.byteLength(from);
-    if (grows > 0) s.needRoom(grows, 'rename', `${this.info.path}:${to}`);
-    const target = s.names.get(to);
-    if (target !== undefined) this.#removeName(target);
-    s.rename(src, to);
-    s.namespaceOps.push({ op: 'name', ino: src.ino, name: to });
-    src.ctimeMs = Date.now();
+    renameFile(s, src, from, to);
     core.commit();
   }
 
@@ -386,18 +350,8 @@ export class Pool implements Disposable {
     checkName(name, 'unlink', this.info.path);
     const inode = core.state.names.get(name);
     if (inode === undefined) throw poolError('ENOENT', 'unlink', `${this.info.path}:${name}`);
-    this.#removeName(inode);
+    unlinkFile(core.state, inode);
     core.commit();
-  }
-
-  #removeName(inode: PoolInode): void {
-    const s = this.#core.state;
-    if (inode.opens > 0) {
-      s.rename(inode, null);
-      s.namespaceOps.push({ op: 'name', ino: inode.ino, name: null });
-    } else {
-      freeInode(s, inode);
-    }
   }
 
   /** Names in code-unit order; `prefix` follows the rules of a name but may be empty. */
@@ -473,23 +427,11 @@ export class Pool implements Disposable {
     } finally {
       this.#closed = true;
       untrackPool(this);
-      if (this.#ownsDevice && this.device instanceof Device) this.device.close();
+      this.#owned?.close();
     }
   }
 
   [Symbol.dispose](): void {
     this.close();
   }
-}
-
-export function statOf(inode: PoolInode): PoolStat {
-  return {
-    name: inode.name ?? '',
-    ino: inode.ino,
-    size: inode.size,
-    allocated: inode.extents.mappedPages() * BLOCK,
-    mtimeMs: inode.mtimeMs,
-    ctimeMs: inode.ctimeMs,
-    extents: inode.extents.length,
-  };
 }

@@ -1,8 +1,7 @@
 import { Allocator } from './alloc';
-import { CKPT_HEADER, CKPT_INODE_FIXED } from './checkpoint';
 import { poolError } from './errors';
 import { PoolInode } from './inode';
-import { BLOCK, dataEnd, dataStart, type Superblock } from './layout';
+import { BLOCK, CKPT_HEADER, CKPT_INODE_FIXED, dataEnd, dataStart, type Superblock } from './layout';
 
 /** A namespace change waiting for the next commit, in the order it happened. */
 export type NamespaceOp =

@@ -3,7 +3,7 @@ import { Pool } from '../../lib';
 import { MemoryDevice } from '../../lib/testing';
 import { checkpointBytes } from '../../lib/pool/checkpoint';
 import { PoolCore } from '../../lib/pool/core';
-import { loadPool } from '../../lib/pool/format';
+import { loadPool } from '../../lib/pool/load';
 import { errnoError } from '../../lib/errors';
 
 const KiB = 1024;

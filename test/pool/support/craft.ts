@@ -2,7 +2,7 @@ import type { DaxDevice } from '../../../lib/device/types';
 import { encodeCheckpoint, writeRuns } from '../../../lib/pool/checkpoint';
 import { crc32c } from '../../../lib/pool/crc32c';
 import { ExtentState } from '../../../lib/pool/extent-map';
-import { loadPool } from '../../../lib/pool/format';
+import { loadPool } from '../../../lib/pool/load';
 import type { PoolInode } from '../../../lib/pool/inode';
 import { BLOCK, CKPT_RUNS_MAX, FILE_SIZE_MAX, NO_BLOCK, dataEnd, dataStart, encodeSuperblock, type Superblock } from '../../../lib/pool/layout';
 import type { PoolState } from '../../../lib/pool/state';

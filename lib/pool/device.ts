@@ -1,0 +1,23 @@
+import type { DaxDevice, DeviceKind, Granularity } from '../device/types';
+
+/** What the platform says about a device (a native Device's `info`); a test device may carry some of it, or none. */
+export interface PoolDeviceFacts {
+  readonly kind?: DeviceKind;
+  readonly granularity?: Granularity;
+  readonly mapSync?: boolean;
+  readonly unsafeShutdownCount?: number | null;
+  readonly region?: string | null;
+  readonly blockDevice?: string | null;
+}
+
+/**
+ * PoolDevice -- what a pool needs of its device: the DAX layer's surface, and the extras a pool uses
+ * where a device has them (platform facts for `info` and the unsafe-shutdown record, the recovery
+ * write that clears poison under a metadata block). The native Device and lib/testing's memory
+ * devices are PoolDevices as they are; any DaxDevice is one without the extras.
+ */
+export interface PoolDevice extends DaxDevice {
+  readonly info?: PoolDeviceFacts;
+  /** Overwrite whole pages, clearing the poison under them. */
+  clearBadblocks?(offset: number, length: number, data?: ArrayBufferView): void;
+}

@@ -1,0 +1,107 @@
+import type { DaxDevice } from '../device/types';
+import { PmemdaxError, isErrnoError } from '../errors';
+import { auditState } from './audit';
+import { loadCheckpoint } from './checkpoint';
+import { corrupt } from './errors';
+import { Journal, type ReplayResult } from './journal';
+import { BLOCK, decodeSuperblock, type Superblock } from './layout';
+import { readMeta } from './meta-io';
+import { PoolState } from './state';
+import type { CheckProblem } from './types';
+
+// Loading a pool: telling one from other media, picking a superblock, and reading the checkpoint and
+// the journal into a PoolState (make.ts writes a new pool).
+
+/**
+ * Written over the primary superblock before anything else when formatting starts, and replaced by the
+ * superblock when it ends: media that carry it hold an unfinished format of ours, never anyone's data.
+ */
+export const FORMAT_MARKER = 'PMEMDAXF';
+/** Byte signatures: the marker here, the other formats' in make.ts. */
+export const ascii = (text: string): number[] => [...text].map((c) => c.charCodeAt(0));
+
+export function startsWith(bytes: Uint8Array, at: number, signature: readonly number[]): boolean {
+  return at + signature.length <= bytes.length && signature.every((b, i) => bytes[at + i] === b);
+}
+
+/** Is there a valid superblock (either copy) on the device? */
+export function hasPool(device: DaxDevice): boolean {
+  try {
+    return typeof pickSuperblock(device, '').sb === 'object';
+  } catch {
+    return false;
+  }
+}
+
+/** A superblock copy, or why it is not usable; poison makes a copy unusable, the other may serve. */
+function readSuperblock(device: DaxDevice, path: string, at: number, what: string): { sb: Superblock | string; poison: Error | null } {
+  try {
+    return { sb: decodeSuperblock(readMeta(device, path, at, BLOCK, what)), poison: null };
+  } catch (e) {
+    if (!isErrnoError(e, 'EIO')) throw e;
+    return { sb: 'unreadable (poisoned)', poison: e };
+  }
+}
+
+function pickSuperblock(device: DaxDevice, path: string): { sb: Superblock; usedBackup: boolean } {
+  if (device.size < 8 * BLOCK) throw corrupt(path, 'superblock', 0, `not a pmemdax pool (only ${device.size} bytes)`);
+  const first = readSuperblock(device, path, 0, 'primary superblock');
+  const primary = first.sb;
+  const lastAt = typeof primary === 'object' ? (primary.blocks - 1) * BLOCK : (Math.floor(device.size / BLOCK) - 1) * BLOCK;
+  let backup: Superblock | string = 'outside the device';
+  if (lastAt > 0 && lastAt + BLOCK <= device.size) {
+    const second = readSuperblock(device, path, lastAt, 'backup superblock');
+    backup = second.sb;
+    if (typeof backup !== 'object' && first.poison !== null) throw first.poison;
+  }
+  if (typeof primary === 'object') {
+    const newer = typeof backup === 'object' && backup.seq > primary.seq && backup.blocks === primary.blocks;
+    return { sb: newer ? (backup as Superblock) : primary, usedBackup: false };
+  }
+  if (typeof backup === 'object') return { sb: backup, usedBackup: true };
+  if (primary === 'no pool signature' && backup === 'no pool signature') {
+    const unfinished = startsWith(readMeta(device, path, 0, FORMAT_MARKER.length, 'primary superblock'), 0, ascii(FORMAT_MARKER));
+    throw corrupt(path, 'superblock', 0, unfinished ? 'not a pmemdax pool (its formatting never finished)' : 'not a pmemdax pool (no signature)');
+  }
+  throw corrupt(path, 'superblock', 0, `${primary}; backup at offset ${lastAt}: ${backup}`);
+}
+
+export interface Loaded {
+  state: PoolState;
+  /** What the load-time audit found (auditState): the pool can be read, not written. */
+  problems: CheckProblem[];
+  replay: ReplayResult;
+  usedBackup: boolean;
+  /** The superblock as read (before this open changed anything). */
+  found: Superblock;
+  /** Positioned after the last valid record. */
+  journal: Journal;
+}
+
+/**
+ * Read a pool: a superblock, its checkpoint, then the journal of its epoch, then audit the result.
+ * What cannot be decoded is ERR_PMEMDAX_CORRUPT; what decodes but breaks an invariant writing relies
+ * on is listed in `problems`, and with `writable` it is ERR_PMEMDAX_CORRUPT too, naming the first.
+ */
+export function loadPool(device: DaxDevice, path: string, writable = false): Loaded {
+  const { sb, usedBackup } = pickSuperblock(device, path);
+  if (sb.blocks * BLOCK > device.size) throw corrupt(path, 'superblock', 0, `pool of ${sb.blocks * BLOCK} bytes on a device of ${device.size}`);
+  const state = new PoolState(sb, path);
+  loadCheckpoint(device, state, sb);
+  const journal = new Journal(device, sb);
+  const replay = journal.replay(state);
+  state.alloc.recount();
+  const problems = auditState(state);
+  if (writable && problems.length > 0) throw refuseWriting(path, problems);
+  return { state, problems, replay, usedBackup, found: sb, journal };
+}
+
+function refuseWriting(path: string, problems: readonly CheckProblem[]): PmemdaxError {
+  const first = problems[0] as CheckProblem;
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
+  return new PmemdaxError(
+    'ERR_PMEMDAX_CORRUPT',
+    `pool '${path}' is corrupt: ${first.what} at ${first.where}: ${first.message}${more}; it cannot be opened for writing, open it read-only to copy its files out`,
+    { path },
+  );
+}
