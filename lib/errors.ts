@@ -96,23 +96,18 @@ export class PmemdaxError extends Error {
 /** Misuse of the wrong type or value: code ERR_INVALID_ARG_TYPE or ERR_INVALID_ARG_VALUE. */
 export class PmemdaxTypeError extends TypeError {
   declare readonly [brand]: true;
-  readonly code: ArgumentErrorCode;
+  readonly code: 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE';
 
-  constructor(code: ArgumentErrorCode, message: string) {
+  constructor(code: PmemdaxTypeError['code'], message: string) {
     super(message);
     this.code = code;
   }
 }
 
-/** A number outside what is allowed: code ERR_OUT_OF_RANGE. */
+/** A number outside what is allowed: `new PmemdaxRangeError(message)`, code ERR_OUT_OF_RANGE. */
 export class PmemdaxRangeError extends RangeError {
   declare readonly [brand]: true;
-  readonly code: ArgumentErrorCode;
-
-  constructor(code: ArgumentErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
+  readonly code = 'ERR_OUT_OF_RANGE';
 }
 
 for (const cls of [PmemdaxError, PmemdaxTypeError, PmemdaxRangeError]) {
@@ -153,7 +148,7 @@ export function argValueError(message: string): PmemdaxTypeError {
 
 /** outOfRangeError -- a number outside what is allowed: a RangeError with code ERR_OUT_OF_RANGE. */
 export function outOfRangeError(message: string): PmemdaxRangeError {
-  return new PmemdaxRangeError('ERR_OUT_OF_RANGE', message);
+  return new PmemdaxRangeError(message);
 }
 
 /** internalError -- an invariant of pmemdax itself did not hold: a bug, ERR_PMEMDAX_INTERNAL. */
