@@ -15,8 +15,8 @@ struct ErrorClasses {
 
 enum class Kind { kError, kType, kRange };
 
-// MakeError -- `new C(code, message)` of the class handed over for `kind`, or the plain built-in error
-// with `code` set before any class was.
+// MakeError -- an instance of the class handed over for `kind` (see SetErrorClasses in errors.h), or the
+// plain built-in error with `code` set before any class was.
 Napi::Error MakeError(Napi::Env env, Kind kind, const char* code, const std::string& message) {
   ErrorClasses* classes = env.GetInstanceData<ErrorClasses>();
   if (classes == nullptr) {
@@ -26,8 +26,9 @@ Napi::Error MakeError(Napi::Env env, Kind kind, const char* code, const std::str
     error.Value().Set("code", Napi::String::New(env, code));
     return error;
   }
-  Napi::FunctionReference& cls = kind == Kind::kType ? classes->type : kind == Kind::kRange ? classes->range : classes->error;
-  Napi::Value value = cls.New({Napi::String::New(env, code), Napi::String::New(env, message)});
+  Napi::String text = Napi::String::New(env, message);
+  Napi::Value value = kind == Kind::kRange ? classes->range.New({text})
+                                           : (kind == Kind::kType ? classes->type : classes->error).New({Napi::String::New(env, code), text});
   // A constructor that threw: report what it threw rather than lose the error.
   if (value.IsEmpty()) return env.GetAndClearPendingException();
   return Napi::Error(env, value);

@@ -27,8 +27,9 @@ Napi::Error PmemdaxError(Napi::Env env, const char* code, const std::string& mes
 Napi::Error RangeErr(Napi::Env env, const std::string& message);
 Napi::Error TypeErr(Napi::Env env, const std::string& message);
 
-// setErrorClasses(PmemdaxError, PmemdaxTypeError, PmemdaxRangeError) -- the classes errors are made from;
-// each is called as `new C(code, message)`. Until then errors are plain Error, TypeError and RangeError.
+// setErrorClasses(PmemdaxError, PmemdaxTypeError, PmemdaxRangeError) -- the classes errors are made from:
+// `new C(code, message)`, the RangeError class `new C(message)` (it has one code). Until then errors are
+// plain Error, TypeError and RangeError.
 Napi::Value SetErrorClasses(const Napi::CallbackInfo& info);
 
 }  // namespace pmemdax
