@@ -21,5 +21,5 @@ export * from './vm';
 // file operations built on it.
 export * as iomap from './iomap';
 export * as dax from './dax';
-export { PmemdaxError, errnoError, isErrnoError, type ErrnoError, type PmemdaxErrorCode } from './errors';
+export { PmemdaxError, PmemdaxRangeError, PmemdaxTypeError, errnoError, isErrnoError, type ErrnoCode, type ErrnoError, type ErrorCode, type PmemdaxErrorCode } from './errors';
 export * from './pool';

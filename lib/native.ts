@@ -1,7 +1,7 @@
 // The one place that loads the addon. Everything else imports the typed surface from here.
 import { join } from 'node:path';
 import bindings from 'bindings';
-import { PmemdaxError } from './errors';
+import { PmemdaxError, PmemdaxRangeError, PmemdaxTypeError } from './errors';
 import type { CopyKernel, DeviceInfo } from './device/types';
 
 export interface NativeCpuInfo {
@@ -112,6 +112,8 @@ export interface NativeBinding {
   ) => NativeDevice);
   NativeRegion: new (length: number, alignment: number, trapGranule: number) => NativeRegion;
   cpuInfo(): NativeCpuInfo;
+  /** Hands native code the classes its errors are made from (`new C(code, message)`); called once at load. */
+  setErrorClasses(error: typeof PmemdaxError, type: typeof PmemdaxTypeError, range: typeof PmemdaxRangeError): void;
 }
 
 /** Where the addon is looked for, in order; `bindings` resolves each entry's names against these options. */
@@ -138,7 +140,9 @@ function addonSearch(): AddonSearch {
 function loadAddon(): NativeBinding {
   const search = addonSearch();
   try {
-    return bindings({ bindings: 'pmemdax.node', ...search }) as NativeBinding;
+    const binding = bindings({ bindings: 'pmemdax.node', ...search }) as NativeBinding;
+    binding.setErrorClasses(PmemdaxError, PmemdaxTypeError, PmemdaxRangeError);
+    return binding;
   } catch (cause) {
     const found = !/could not locate the bindings file/i.test((cause as Error).message);
     const what = found
@@ -147,7 +151,7 @@ function loadAddon(): NativeBinding {
     const remedy = process.env.PMEMDAX_ADDON_DIR
       ? `(PMEMDAX_ADDON_DIR=${process.env.PMEMDAX_ADDON_DIR})`
       : 'Run `npm rebuild pmemdax` to build it from source (it needs a C++ compiler, make and python3; npm 11 runs it only once its install script is allowed: `npm install-scripts approve pmemdax`)';
-    throw Object.assign(new PmemdaxError('ERR_PMEMDAX_ADDON', `${what}. ${remedy}`), { cause });
+    throw new PmemdaxError('ERR_PMEMDAX_ADDON', `${what}. ${remedy}`, { cause });
   }
 }
 

@@ -3,6 +3,7 @@
 
 #include "cpu.h"
 #include "device.h"
+#include "errors.h"
 #include "flush.h"
 #include "memcpy_nt.h"
 #include "region.h"
@@ -30,6 +31,7 @@ static Napi::Object InitPmemdax(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeDevice", pmemdax::Device::Init(env));
   exports.Set("NativeRegion", pmemdax::Region::Init(env));
   exports.Set("cpuInfo", Napi::Function::New(env, pmemdax::CpuInfo, "cpuInfo"));
+  exports.Set("setErrorClasses", Napi::Function::New(env, pmemdax::SetErrorClasses, "setErrorClasses"));
   return exports;
 }
 

@@ -1,4 +1,6 @@
-// errors -- the one place that turns errno values and pmemdax conditions into JavaScript errors.
+// errors -- the one place that turns errno values and pmemdax conditions into JavaScript errors. They are
+// instances of the classes lib/errors.ts hands over once at load (setErrorClasses), kept in the env's
+// instance data: errors.cpp owns that slot.
 #pragma once
 #include <napi.h>
 #include <cstdint>
@@ -24,5 +26,10 @@ Napi::Error PmemdaxError(Napi::Env env, const char* code, const std::string& mes
 // Misuse that native code must still refuse (a bad offset here would be memory corruption).
 Napi::Error RangeErr(Napi::Env env, const std::string& message);
 Napi::Error TypeErr(Napi::Env env, const std::string& message);
+
+// setErrorClasses(PmemdaxError, PmemdaxTypeError, PmemdaxRangeError) -- the classes errors are made from:
+// `new C(code, message)`, the RangeError class `new C(message)` (it has one code). Until then errors are
+// plain Error, TypeError and RangeError.
+Napi::Value SetErrorClasses(const Napi::CallbackInfo& info);
 
 }  // namespace pmemdax

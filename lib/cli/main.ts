@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { internalError } from '../errors';
 import { formatUsage, parseArgs, UsageError, usageLine } from './args';
 import { findCommand, overview } from './registry';
 import { ExitCode, exitCodeFor, formatError } from './exit';
@@ -10,7 +11,7 @@ import { guardStdout, printLines } from './output';
 function packageVersion(): string {
   const pkg: unknown = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
   const version = (pkg as { version?: unknown }).version;
-  if (typeof version !== 'string') throw new Error('package.json has no version');
+  if (typeof version !== 'string') throw internalError('package.json has no version');
   return version;
 }
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, fstatSync, openSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { bytesOf } from '../device/validate';
-import { errnoError, isErrnoError, type ErrnoCode } from '../errors';
+import { errnoError, internalError, isErrnoError, type ErrnoCode } from '../errors';
 import { Pool, type PoolFile } from '../pool';
 import { QUIET_OPTION, type Command } from './command';
 import { ExitCode } from './exit';
@@ -31,7 +31,7 @@ async function copyIn(source: Source, file: PoolFile, progress: Progress): Promi
     const bytes = bytesOf(chunk, 'chunk');
     for (let off = 0; off < bytes.length;) {
       const n = file.writeSync(bytes.subarray(off), pos + off);
-      if (n <= 0) throw new Error(`pool file '${file.name}' accepted no bytes at offset ${pos + off}`);
+      if (n <= 0) throw internalError(`pool file '${file.name}' accepted no bytes at offset ${pos + off}`);
       off += n;
     }
     pos += bytes.length;

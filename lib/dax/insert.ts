@@ -1,3 +1,4 @@
+import { internalError } from '../errors';
 import { EntryKind, zeroPfn, type DaxEntry } from './entry';
 import type { DaxMapping } from './mapping';
 
@@ -27,7 +28,7 @@ export interface InsertFlags {
  * dirties the whole PMD.
  */
 export function insertEntry(m: DaxMapping, e: DaxEntry, target: InsertTarget, flags: InsertFlags): DaxEntry {
-  if (!e.locked || !e.present) throw new Error(`dax: insert into an entry that is not locked and present (${e.index})`);
+  if (!e.locked || !e.present) throw internalError(`dax: insert into an entry that is not locked and present (${e.index})`);
   const dirty = flags.write && !flags.sync;
   if (dirty) m.inodeDirty = true;
   const newZero = target.zero;
@@ -35,7 +36,7 @@ export function insertEntry(m: DaxMapping, e: DaxEntry, target: InsertTarget, fl
     m.unmapPages(e.index, e.pages, false);
   }
   if (flags.shared || e.kind === EntryKind.ZERO || e.kind === EntryKind.EMPTY) {
-    if (!newZero && e.isPmd && target.pfn % 512 !== 0) throw new Error(`dax: PMD entry at ${e.index} needs a 512-aligned pfn`);
+    if (!newZero && e.isPmd && target.pfn % 512 !== 0) throw internalError(`dax: PMD entry at ${e.index} needs a 512-aligned pfn`);
     e.kind = newZero ? EntryKind.ZERO : EntryKind.REAL;
     e.pfn = newZero ? zeroPfn(e.order) : target.pfn;
     if (newZero) {

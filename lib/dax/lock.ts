@@ -1,3 +1,4 @@
+import { internalError } from '../errors';
 import { DaxEntry, type EntryOrder } from './entry';
 import type { DaxMapping } from './mapping';
 import { waitExclusive, wakeAll, wakeOne } from './wait-table';
@@ -61,13 +62,13 @@ export function anyLocked(m: DaxMapping, first: number, last: number): boolean {
 
 /** lockEntry -- set LOCKED on an unlocked entry the caller just found (tree-lock section). */
 export function lockEntry(e: DaxEntry): void {
-  if (e.locked) throw new Error(`dax: entry at ${e.index} is already locked`);
+  if (e.locked) throw internalError(`dax: entry at ${e.index} is already locked`);
   e.locked = true;
 }
 
 /** unlockEntry -- clear LOCKED (unlocking an unlocked entry is a bug) and wake one waiter. */
 export function unlockEntry(m: DaxMapping, e: DaxEntry): void {
-  if (!e.locked) throw new Error(`dax: unlock of unlocked entry at ${e.index}`);
+  if (!e.locked) throw internalError(`dax: unlock of unlocked entry at ${e.index}`);
   e.locked = false;
   wakeOne(m.id, e.index);
 }

@@ -1,3 +1,4 @@
+import { internalError } from '../errors';
 import type { DaxDevice } from '../device/types';
 
 /**
@@ -42,7 +43,7 @@ export function unpinPages(device: DaxDevice, pfn: number, count: number): void 
   const t = table(device);
   for (let p = pfn; p < pfn + count; p++) {
     const n = t.counts.get(p);
-    if (n === undefined) throw new Error(`dax: unpin of unpinned page ${p}`);
+    if (n === undefined) throw internalError(`dax: unpin of unpinned page ${p}`);
     if (n > 1) {
       t.counts.set(p, n - 1);
       continue;

@@ -1,3 +1,4 @@
+import { internalError } from '../errors';
 import { DaxEntry } from './entry';
 
 const SHIFT = 6;
@@ -73,7 +74,7 @@ export class EntryTree {
     while (node.shift > target) {
       const i = slotOf(e.index, node.shift);
       const child = node.slots[i];
-      if (child instanceof DaxEntry) throw new Error(`entry tree: index ${e.index} overlaps entry at ${child.index}`);
+      if (child instanceof DaxEntry) throw internalError(`entry tree: index ${e.index} overlaps entry at ${child.index}`);
       if (child === undefined) {
         const made = new Node(node.shift - SHIFT);
         node.slots[i] = made;
@@ -86,7 +87,7 @@ export class EntryTree {
     const first = slotOf(e.index, node.shift);
     const n = e.order === 0 ? 1 : 8;
     for (let i = first; i < first + n; i++) {
-      if (node.slots[i] !== undefined) throw new Error(`entry tree: index ${e.index} is occupied`);
+      if (node.slots[i] !== undefined) throw internalError(`entry tree: index ${e.index} is occupied`);
     }
     for (let i = first; i < first + n; i++) node.slots[i] = e;
     node.count += n;
@@ -101,12 +102,12 @@ export class EntryTree {
     while (node.shift > target) {
       path.push(node);
       const child = node.slots[slotOf(e.index, node.shift)];
-      if (!(child instanceof Node)) throw new Error(`entry tree: no entry at ${e.index}`);
+      if (!(child instanceof Node)) throw internalError(`entry tree: no entry at ${e.index}`);
       node = child;
     }
     const first = slotOf(e.index, node.shift);
     const n = e.order === 0 ? 1 : 8;
-    if (node.slots[first] !== e) throw new Error(`entry tree: a different entry is stored at ${e.index}`);
+    if (node.slots[first] !== e) throw internalError(`entry tree: a different entry is stored at ${e.index}`);
     for (let i = first; i < first + n; i++) node.slots[i] = undefined;
     node.count -= n;
     this.entries--;

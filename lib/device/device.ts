@@ -1,4 +1,4 @@
-import { errnoError } from '../errors';
+import { argTypeError, argValueError, errnoError, outOfRangeError } from '../errors';
 import { native, NativeLock, type NativeDevice, type NativeHotPath, type NativeStats } from '../native';
 import { classifyDaxMemory } from './dax-memory';
 import { bindHotPath } from './hot-path';
@@ -14,7 +14,7 @@ import type {
   OpenOptions,
   Persistence,
 } from './types';
-import { bytesOf, checkByte, checkFlags, checkIndex, checkMode, checkOptions, checkPath, checkRange, optionalBytesOf, rangeError, typeError } from './validate';
+import { bytesOf, checkByte, checkFlags, checkIndex, checkMode, checkOptions, checkPath, checkRange, optionalBytesOf } from './validate';
 import { PAGE_SIZE, PMD_SIZE } from '../units';
 
 export { PAGE_SIZE };
@@ -62,9 +62,7 @@ function lockOption(mode: DeviceLockMode | undefined): NativeLock {
   if (mode === undefined) return NativeLock.None;
   if (mode === 'exclusive') return NativeLock.Exclusive;
   if (mode === 'shared') return NativeLock.Shared;
-  throw Object.assign(new TypeError(`The "lock" option must be 'exclusive' or 'shared', received ${String(mode)}`), {
-    code: 'ERR_INVALID_ARG_VALUE',
-  });
+  throw argValueError(`The "lock" option must be 'exclusive' or 'shared', received ${String(mode)}`);
 }
 
 const nativeHandles = new WeakMap<Device, NativeDevice>();
@@ -134,15 +132,15 @@ export class Device implements DaxDevice, Disposable {
     checkOptions(options);
     const size = options.size ?? 0;
     checkIndex(size, 'size');
-    if (options.create && size === 0) throw rangeError('Creating a file needs a "size" greater than 0');
+    if (options.create && size === 0) throw outOfRangeError('Creating a file needs a "size" greater than 0');
     const windowBytes = options.windowBytes ?? DEFAULT_WINDOW_BYTES;
     checkIndex(windowBytes, 'windowBytes');
     if (windowBytes === 0 || windowBytes % PMD_SIZE !== 0 || windowBytes > 2 ** 32) {
-      throw rangeError(`The "windowBytes" option must be a multiple of 2 MiB up to 4 GiB, received ${windowBytes}`);
+      throw outOfRangeError(`The "windowBytes" option must be a multiple of 2 MiB up to 4 GiB, received ${windowBytes}`);
     }
     const lock = lockOption(options.lock);
     if (options.growExisting !== undefined && typeof options.growExisting !== 'boolean') {
-      throw Object.assign(new TypeError('The "growExisting" option must be a boolean'), { code: 'ERR_INVALID_ARG_TYPE' });
+      throw argTypeError('The "growExisting" option must be a boolean');
     }
     const mode = options.mode === undefined ? DEFAULT_FILE_MODE : options.mode;
     checkMode(mode);
@@ -217,12 +215,10 @@ export class Device implements DaxDevice, Disposable {
   /** Persists many ranges with one drain: a Float64Array of [offset, length] pairs, or range objects. */
   persistRanges(ranges: Float64Array | readonly ByteRange[]): void {
     if (!(ranges instanceof Float64Array) && !Array.isArray(ranges)) {
-      throw Object.assign(new TypeError('The "ranges" argument must be a Float64Array or an array of ranges'), {
-        code: 'ERR_INVALID_ARG_TYPE',
-      });
+      throw argTypeError('The "ranges" argument must be a Float64Array or an array of ranges');
     }
     const pairs = toPairs(ranges);
-    if (pairs.length % 2 !== 0) throw rangeError('A Float64Array of ranges must hold [offset, length] pairs');
+    if (pairs.length % 2 !== 0) throw outOfRangeError('A Float64Array of ranges must hold [offset, length] pairs');
     for (let i = 0; i < pairs.length; i += 2) checkRange(pairs[i], pairs[i + 1], this.size);
     this.#hot.persistRanges(pairs);
   }
@@ -303,7 +299,7 @@ export class Device implements DaxDevice, Disposable {
     }
     const bytes = optionalBytesOf(data, 'data');
     if (bytes !== undefined && bytes.byteLength !== length) {
-      throw typeError(`The "data" argument must hold exactly "length" (${length}) bytes, received ${bytes.byteLength}`);
+      throw argTypeError(`The "data" argument must hold exactly "length" (${length}) bytes, received ${bytes.byteLength}`);
     }
     try {
       this.#native.clearBadblocks(offset, length, bytes);
@@ -331,9 +327,7 @@ export class Device implements DaxDevice, Disposable {
    */
   lock(mode: DeviceLockMode): boolean {
     if (mode !== 'exclusive' && mode !== 'shared') {
-      throw Object.assign(new TypeError(`The "mode" argument must be 'exclusive' or 'shared', received ${String(mode)}`), {
-        code: 'ERR_INVALID_ARG_VALUE',
-      });
+      throw argValueError(`The "mode" argument must be 'exclusive' or 'shared', received ${String(mode)}`);
     }
     return this.#native.lock(mode === 'exclusive');
   }

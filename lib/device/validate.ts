@@ -1,22 +1,11 @@
 // Argument checks for the device surface: misuse is a TypeError or RangeError with a fixed sentence.
-
-export function typeError(message: string): TypeError {
-  const e = new TypeError(message);
-  (e as TypeError & { code: string }).code = 'ERR_INVALID_ARG_TYPE';
-  return e;
-}
-
-export function rangeError(message: string): RangeError {
-  const e = new RangeError(message);
-  (e as RangeError & { code: string }).code = 'ERR_OUT_OF_RANGE';
-  return e;
-}
+import { argTypeError, argValueError, outOfRangeError } from '../errors';
 
 /** A non-negative safe integer (a byte offset, a length, a page count). */
 export function checkIndex(value: unknown, name: string): asserts value is number {
-  if (typeof value !== 'number') throw typeError(`The "${name}" argument must be a number, received ${typeof value}`);
+  if (typeof value !== 'number') throw argTypeError(`The "${name}" argument must be a number, received ${typeof value}`);
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw rangeError(`The "${name}" argument must be a non-negative integer, received ${value}`);
+    throw outOfRangeError(`The "${name}" argument must be a non-negative integer, received ${value}`);
   }
 }
 
@@ -25,13 +14,13 @@ export function checkRange(offset: unknown, length: unknown, size: number): asse
   checkIndex(offset, 'offset');
   checkIndex(length, 'length');
   if ((offset as number) + (length as number) > size) {
-    throw rangeError(`The range [${offset as number}, ${(offset as number) + (length as number)}) is outside the device (${size} bytes)`);
+    throw outOfRangeError(`The range [${offset as number}, ${(offset as number) + (length as number)}) is outside the device (${size} bytes)`);
   }
 }
 
 export function checkFlags(flags: unknown): asserts flags is number {
   if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || flags > 15) {
-    throw typeError(`The "flags" argument must be a combination of CopyFlags, received ${String(flags)}`);
+    throw argTypeError(`The "flags" argument must be a combination of CopyFlags, received ${String(flags)}`);
   }
 }
 
@@ -60,7 +49,7 @@ export function bytesOf(value: unknown, name = 'buffer'): Uint8Array {
   // A detached Uint8Array reads as zero bytes, but set() on it throws: hand back the shared empty one.
   if (value instanceof Uint8Array) return value.byteLength === 0 ? EMPTY : value;
   if (!ArrayBuffer.isView(value)) {
-    throw typeError(`The "${name}" argument must be an instance of TypedArray or DataView. ${received(value)}`);
+    throw argTypeError(`The "${name}" argument must be an instance of TypedArray or DataView. ${received(value)}`);
   }
   let length: number;
   try {
@@ -79,12 +68,8 @@ export function optionalBytesOf(value: unknown, name: string): Uint8Array | unde
 
 export function checkByte(value: unknown): asserts value is number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 255) {
-    throw typeError(`The "value" argument must be an integer from 0 to 255, received ${String(value)}`);
+    throw argTypeError(`The "value" argument must be an integer from 0 to 255, received ${String(value)}`);
   }
-}
-
-function argValueError(message: string): TypeError {
-  return Object.assign(new TypeError(message), { code: 'ERR_INVALID_ARG_VALUE' });
 }
 
 /**
@@ -93,7 +78,7 @@ function argValueError(message: string): TypeError {
  * a C string, so 'a.txt\0.pool' would silently name 'a.txt'.
  */
 export function checkPath(value: unknown, name = 'path'): asserts value is string {
-  if (typeof value !== 'string') throw typeError(`The "${name}" argument must be of type string. ${received(value)}`);
+  if (typeof value !== 'string') throw argTypeError(`The "${name}" argument must be of type string. ${received(value)}`);
   if (value.length === 0) throw argValueError(`The argument '${name}' must be a non-empty string. Received ''`);
   if (value.includes('\0')) {
     throw argValueError(`The argument '${name}' must be a string without null bytes. ${received(value).replace(/\0/g, '\\x00')}`);
@@ -102,15 +87,15 @@ export function checkPath(value: unknown, name = 'path'): asserts value is strin
 
 /** A file mode for a created file: an integer from 0 to 0o7777, as fs takes it (the umask still applies). */
 export function checkMode(value: unknown, name = 'mode'): asserts value is number {
-  if (typeof value !== 'number') throw typeError(`The "${name}" option must be a number. ${received(value)}`);
+  if (typeof value !== 'number') throw argTypeError(`The "${name}" option must be a number. ${received(value)}`);
   if (!Number.isInteger(value) || value < 0 || value > 0o7777) {
-    throw rangeError(`The "${name}" option must be an integer from 0 to 0o7777, received ${value}`);
+    throw outOfRangeError(`The "${name}" option must be an integer from 0 to 0o7777, received ${value}`);
   }
 }
 
 /** A number argument of any value: only its type is checked (the caller decides its range, or its errno). */
 export function checkNumber(value: unknown, name: string): asserts value is number {
-  if (typeof value !== 'number') throw typeError(`The "${name}" argument must be of type number. ${received(value)}`);
+  if (typeof value !== 'number') throw argTypeError(`The "${name}" argument must be of type number. ${received(value)}`);
 }
 
 /**
@@ -119,12 +104,12 @@ export function checkNumber(value: unknown, name: string): asserts value is numb
  */
 export function checkOptions(value: unknown, name = 'options'): asserts value is object | undefined {
   if (value === undefined) return;
-  if (typeof value !== 'object' || value === null) throw typeError(`The "${name}" argument must be of type object. ${received(value)}`);
+  if (typeof value !== 'object' || value === null) throw argTypeError(`The "${name}" argument must be of type object. ${received(value)}`);
 }
 
 /** An optional callback: undefined, or a function. */
 export function checkFunction(value: unknown, name: string): asserts value is ((...args: never[]) => unknown) | undefined {
-  if (value !== undefined && typeof value !== 'function') throw typeError(`The "${name}" option must be of type function. ${received(value)}`);
+  if (value !== undefined && typeof value !== 'function') throw argTypeError(`The "${name}" option must be of type function. ${received(value)}`);
 }
 
 /** Boolean options of an options object: each one undefined or a boolean, else ERR_INVALID_ARG_TYPE. */
@@ -132,6 +117,6 @@ export function checkBooleans(opts: object | undefined, names: readonly string[]
   if (opts === undefined) return;
   for (const name of names) {
     const value = (opts as Record<string, unknown>)[name];
-    if (value !== undefined && typeof value !== 'boolean') throw typeError(`The "${name}" option must be of type boolean. ${received(value)}`);
+    if (value !== undefined && typeof value !== 'boolean') throw argTypeError(`The "${name}" option must be of type boolean. ${received(value)}`);
   }
 }

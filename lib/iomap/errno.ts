@@ -1,3 +1,5 @@
+import type { ErrnoCode } from '../errors';
+
 /**
  * Linux errno values used on the DAX paths. Status values inside iteration are negative errnos, as
  * in the kernel; public functions turn them into thrown fs-style errors.
@@ -18,11 +20,10 @@ export const Errno = {
   EBADE: 52,
   EOPNOTSUPP: 95,
   EHWPOISON: 133,
-} as const;
-export type ErrnoCode = keyof typeof Errno;
+} as const satisfies Partial<Record<ErrnoCode, number>>;
 
 const byNumber = new Map<number, ErrnoCode>(
-  (Object.keys(Errno) as ErrnoCode[]).map((code) => [Errno[code], code]),
+  (Object.keys(Errno) as (keyof typeof Errno)[]).map((code) => [Errno[code], code]),
 );
 
 /** errnoCode -- the symbolic name of a (positive or negative) errno, `EIO` when unknown. */

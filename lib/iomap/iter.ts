@@ -1,3 +1,4 @@
+import { internalError } from '../errors';
 import { IomapFlag, IomapType } from './constants';
 import { Errno, errnoOf } from './errno';
 import type { Iomap, IomapInode, IomapOps } from './types';
@@ -94,7 +95,7 @@ export class IomapIter<I extends IomapInode = IomapInode> {
     if (!(m.offset <= this.pos && m.length > 0 && m.offset + m.length > this.pos) || (m.flags & IomapFlag.STALE) !== 0) {
       // A mapping that does not contain pos is filesystem corruption; end it with nothing written.
       this.status = -Errno.EIO;
-      this.error = new Error(`iomap begin returned [${m.offset}, +${m.length}) for position ${this.pos}`);
+      this.error = internalError(`iomap begin returned [${m.offset}, +${m.length}) for position ${this.pos}`);
       const r = this.finishMapping(ops);
       return this.stop(r < 0 ? r : -Errno.EIO);
     }

@@ -1,3 +1,4 @@
+import { internalError } from '../errors';
 import { PMD_PAGES } from '../iomap/constants';
 import type { ExtentMap } from './extent-map';
 import { NO_BLOCK } from './layout';
@@ -220,7 +221,7 @@ export class Allocator {
         return;
       }
     }
-    throw new Error(`pool allocator: run ${b}+${n} was not reserved`);
+    throw internalError(`pool allocator: run ${b}+${n} was not reserved`);
   }
 
   /** One more owner of each block of `[b, b+n)`. */

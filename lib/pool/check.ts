@@ -28,7 +28,8 @@ export function checkPool(device: DaxDevice, path: string, unsafe: UnsafeShutdow
     s = loaded.state;
     problems.push(...loaded.problems);
   } catch (e) {
-    if (e instanceof PmemdaxError || (e instanceof Error && (e as { code?: string }).code === 'EIO')) {
+    // What the load reports of the media (corruption, poison) is a problem found; anything else propagates.
+    if (e instanceof PmemdaxError && (e.code === 'ERR_PMEMDAX_CORRUPT' || e.code === 'EIO')) {
       add('load', 'pool', e.message);
       return { ok: false, problems, unsafeShutdown: unsafe, files: 0, blocksUsed: 0 };
     }

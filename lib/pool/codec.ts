@@ -1,3 +1,5 @@
+import { outOfRangeError } from '../errors';
+
 /**
  * Little-endian field access for the on-media format. 64-bit fields hold safe integers (below 2^53),
  * written as two 32-bit halves so no BigInt is needed.
@@ -24,7 +26,7 @@ export class Codec {
 
   /** Throws a RangeError unless `n` more bytes can be read (a bound for decoding media). */
   need(n: number): void {
-    if (n < 0 || this.pos + n > this.bytes.length) throw new RangeError(`need ${n} bytes at ${this.pos}, have ${this.bytes.length - this.pos}`);
+    if (n < 0 || this.pos + n > this.bytes.length) throw outOfRangeError(`need ${n} bytes at ${this.pos}, have ${this.bytes.length - this.pos}`);
   }
 
   /** Bytes left to read. */

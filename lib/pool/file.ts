@@ -8,9 +8,9 @@ import { daxZeroRangeSync } from '../dax/zero-range';
 import { daxFiemap } from '../dax/fiemap';
 import { daxWritebackMappingRange } from '../dax/writeback';
 import { checkReachable } from '../device/mapped-memory';
-import { bytesOf, checkNumber, checkOptions, typeError } from '../device/validate';
+import { bytesOf, checkNumber, checkOptions } from '../device/validate';
 import { checkMmapOptions } from '../vm/file';
-import { PmemdaxError } from '../errors';
+import { PmemdaxError, argTypeError } from '../errors';
 import { PAGE_SIZE } from '../iomap/constants';
 import type { FiemapExtent } from '../iomap/fiemap';
 import { DaxFile, type MmapOptions } from '../vm/file';
@@ -381,7 +381,7 @@ export class PoolFile implements Disposable {
     this.#position(offset, 'offset', 'fallocate');
     this.#position(length, 'length', 'fallocate');
     if (length === 0) throw poolError('EINVAL', 'fallocate', this.inode.path, offset);
-    if (typeof mode !== 'string') throw typeError(`The "mode" argument must be of type string, received ${typeof mode}`);
+    if (typeof mode !== 'string') throw argTypeError(`The "mode" argument must be of type string, received ${typeof mode}`);
     if (!['allocate', 'keep-size', 'punch-hole', 'zero-range'].includes(mode)) throw poolError('EOPNOTSUPP', 'fallocate', this.inode.path);
     if (offset + length > FILE_SIZE_MAX) throw poolError('EFBIG', 'fallocate', this.inode.path, offset);
     await this.#inTurn(this.#enter('blind'), 'fallocate', async (core) => {
@@ -430,7 +430,7 @@ export class PoolFile implements Disposable {
   }
 
   #remapArgs(target: unknown, srcOffset: unknown, dstOffset: unknown, length: unknown): void {
-    if (!(target instanceof PoolFile)) throw typeError(`The "target" argument must be a PoolFile, received ${target === null ? 'null' : typeof target}`);
+    if (!(target instanceof PoolFile)) throw argTypeError(`The "target" argument must be a PoolFile, received ${target === null ? 'null' : typeof target}`);
     this.#position(srcOffset, 'srcOffset', 'ioctl');
     this.#position(dstOffset, 'dstOffset', 'ioctl');
     this.#position(length, 'length', 'ioctl');

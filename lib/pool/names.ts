@@ -1,3 +1,4 @@
+import { argTypeError } from '../errors';
 import { poolError } from './errors';
 import { NAME_MAX } from './layout';
 
@@ -13,17 +14,13 @@ export function wellFormed(text: string): boolean {
   return !LONE_SURROGATE.test(text);
 }
 
-function typeError(what: string): TypeError {
-  return Object.assign(new TypeError(`The "${what}" argument must be a string`), { code: 'ERR_INVALID_ARG_TYPE' });
-}
-
 /**
  * A file name as the pool stores it: a string of well-formed Unicode, 1..255 bytes of UTF-8, no NUL
  * (`EINVAL`; `ENAMETOOLONG` past 255 bytes). Such a name and its stored bytes map one to one, so the
  * in-memory index, keyed by the string, is keyed by the bytes on the media.
  */
 export function checkName(name: unknown, syscall: string, pool: string): string {
-  if (typeof name !== 'string') throw typeError('name');
+  if (typeof name !== 'string') throw argTypeError('The "name" argument must be a string');
   if (name.length === 0 || name.includes('\0') || !wellFormed(name)) throw poolError('EINVAL', syscall, `${pool}:${printable(name)}`);
   if (Buffer.byteLength(name) > NAME_MAX) throw poolError('ENAMETOOLONG', syscall, `${pool}:${printable(name.slice(0, 32))}…`);
   return name;
@@ -31,7 +28,7 @@ export function checkName(name: unknown, syscall: string, pool: string): string 
 
 /** A `list` prefix: the rules of a name, except that it may be empty. */
 export function checkPrefix(prefix: unknown, pool: string): string {
-  if (typeof prefix !== 'string') throw typeError('prefix');
+  if (typeof prefix !== 'string') throw argTypeError('The "prefix" argument must be a string');
   return prefix === '' ? prefix : checkName(prefix, 'scandir', pool);
 }
 

@@ -1,5 +1,6 @@
 import type { DaxDevice } from '../device/types';
 import { daxError } from '../dax/errors';
+import { internalError } from '../errors';
 import { Errno } from '../iomap/errno';
 import { PAGE_SIZE } from '../iomap/constants';
 
@@ -44,7 +45,7 @@ export class BlockAllocator {
   /** Drop one reference; the block is free at 0. */
   unref(block: number): void {
     const n = this.get(block);
-    if (n === 0) throw new Error(`memfs: block ${block} is already free`);
+    if (n === 0) throw internalError(`memfs: block ${block} is already free`);
     this.refs[block] = n - 1;
   }
 

@@ -1,4 +1,5 @@
 import { Device } from '../device/device';
+import { argTypeError } from '../errors';
 import { DaxFile } from '../vm/file';
 import type { MemFs } from './memfs';
 import type { MemInode } from './memfs-inode';
@@ -9,7 +10,7 @@ import type { MemInode } from './memfs-inode';
  */
 export function memFsFile(fs: MemFs, inode: MemInode): DaxFile {
   const device = fs.device;
-  if (!(device instanceof Device)) throw new TypeError('memFsFile needs a MemFs on a native Device');
+  if (!(device instanceof Device)) throw argTypeError('memFsFile needs a MemFs on a native Device');
   return new DaxFile({
     inode,
     ops: fs.ops,

@@ -1,9 +1,9 @@
 import type { ByteRange, DaxDevice, DirectAccessOptions, DirectAccessResult } from '../device/types';
-import { PmemdaxError } from '../errors';
+import { PmemdaxError, argTypeError, outOfRangeError } from '../errors';
 import { daxError } from '../dax/errors';
 import { Errno } from '../iomap/errno';
 import { PAGE_SIZE, SECTOR_SIZE } from '../iomap/constants';
-import { bytesOf, optionalBytesOf, typeError } from '../device/validate';
+import { bytesOf, optionalBytesOf } from '../device/validate';
 
 /** Counts of the persistence calls made, for tests that check what was flushed. */
 export interface FlushRecord {
@@ -46,7 +46,7 @@ export class MemoryDevice implements DaxDevice {
   private bad: ByteRange[] = [];
 
   constructor(size: number) {
-    if (size <= 0 || size % PAGE_SIZE !== 0) throw new RangeError(`size must be a positive multiple of ${PAGE_SIZE}`);
+    if (size <= 0 || size % PAGE_SIZE !== 0) throw outOfRangeError(`size must be a positive multiple of ${PAGE_SIZE}`);
     this.size = size;
     this.bytes = new Uint8Array(size);
   }
@@ -58,8 +58,8 @@ export class MemoryDevice implements DaxDevice {
   directAccess(pgoff: number, nrPages: number, options?: DirectAccessOptions): DirectAccessResult {
     this.checkOpen();
     const total = this.size / PAGE_SIZE;
-    if (!Number.isInteger(pgoff) || pgoff < 0 || pgoff >= total) throw new RangeError(`pgoff ${pgoff} is outside the device`);
-    if (!Number.isInteger(nrPages) || nrPages < 1) throw new RangeError('nrPages must be a positive integer');
+    if (!Number.isInteger(pgoff) || pgoff < 0 || pgoff >= total) throw outOfRangeError(`pgoff ${pgoff} is outside the device`);
+    if (!Number.isInteger(nrPages) || nrPages < 1) throw outOfRangeError('nrPages must be a positive integer');
     let n = Math.min(nrPages, total - pgoff);
     if (this.bad.length > 0) {
       const firstBad = this.firstBadPage(pgoff, n);
@@ -134,7 +134,7 @@ export class MemoryDevice implements DaxDevice {
     // As the native Device: the data, when given, is exactly the range.
     const bytes = optionalBytesOf(data, 'data');
     if (bytes !== undefined && bytes.byteLength !== length) {
-      throw typeError(`The "data" argument must hold exactly "length" (${length}) bytes, received ${bytes.byteLength}`);
+      throw argTypeError(`The "data" argument must hold exactly "length" (${length}) bytes, received ${bytes.byteLength}`);
     }
     if (bytes === undefined) this.bytes.fill(0, offset, offset + length);
     else this.copy(offset, bytes);
@@ -186,7 +186,7 @@ export class MemoryDevice implements DaxDevice {
   private checkRange(offset: number, length: number): void {
     this.checkOpen();
     if (!(offset >= 0 && length >= 0 && offset + length <= this.size)) {
-      throw new RangeError(`range [${offset}, +${length}) is outside the device of ${this.size} bytes`);
+      throw outOfRangeError(`range [${offset}, +${length}) is outside the device of ${this.size} bytes`);
     }
   }
 }

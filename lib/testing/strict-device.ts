@@ -1,6 +1,7 @@
 import { CopyFlags } from '../device/types';
 import { bytesOf } from '../device/validate';
 import { CACHELINE_SIZE, PAGE_SIZE } from '../units';
+import { outOfRangeError } from '../errors';
 import { MemoryDevice } from './memory-device';
 
 /** Bytes in one unit of write-back (CACHELINE_SIZE, under the name the testing API exports). */
@@ -67,7 +68,7 @@ export class StrictMemoryDevice extends MemoryDevice {
 
   /** Start over from `image` as both CPU view and media: no drains, no crash armed, nothing unsettled. */
   reset(image: Uint8Array): void {
-    if (image.length !== this.size) throw new RangeError('the image must be as large as the device');
+    if (image.length !== this.size) throw outOfRangeError('the image must be as large as the device');
     this.bytes.set(image);
     this.media.set(image);
     this.flushed.fill(0);
@@ -86,7 +87,7 @@ export class StrictMemoryDevice extends MemoryDevice {
 
   /** Make the n-th drain from now throw `SimulatedCrash` before it applies (0 disarms). */
   crashAt(n: number): void {
-    if (!Number.isInteger(n) || n < 0) throw new RangeError('crashAt needs a non-negative integer');
+    if (!Number.isInteger(n) || n < 0) throw outOfRangeError('crashAt needs a non-negative integer');
     this.crashAtDrain = n === 0 ? 0 : this.drains + n;
   }
 
@@ -175,7 +176,7 @@ export class StrictMemoryDevice extends MemoryDevice {
 
   /** `crashImage` written into `image` (a device-sized buffer reused from image to image). */
   crashImageInto(image: Uint8Array, random: Random = Math.random, options: CrashImageOptions = {}): void {
-    if (image.length !== this.size) throw new RangeError('the image buffer must be as large as the device');
+    if (image.length !== this.size) throw outOfRangeError('the image buffer must be as large as the device');
     const newest = options.newest ?? 0.5;
     const cpu = this.frozen ?? this.bytes;
     image.set(this.media);

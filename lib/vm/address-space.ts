@@ -1,8 +1,8 @@
 import { nativeHandleOf, type Device } from '../device/device';
 import { native, NativeAccess, type NativeRegion } from '../native';
-import { PmemdaxError } from '../errors';
+import { PmemdaxError, outOfRangeError } from '../errors';
 import { registerMapping } from '../device/mapped-memory';
-import { checkIndex, rangeError } from '../device/validate';
+import { checkIndex } from '../device/validate';
 import { PAGE_SIZE } from '../units';
 
 /** The page of a mapping (PAGE_SIZE under the name lib/vm has always exported). */
@@ -50,15 +50,15 @@ export class AddressSpace {
     checkIndex(length, 'length');
     checkIndex(alignment, 'alignment');
     checkIndex(trapGranule, 'trapGranule');
-    if (length === 0 || length % VM_PAGE !== 0) throw rangeError(`An address space is whole pages, received ${length} bytes`);
+    if (length === 0 || length % VM_PAGE !== 0) throw outOfRangeError(`An address space is whole pages, received ${length} bytes`);
     for (const [name, value] of [['alignment', alignment], ['trapGranule', trapGranule]] as const) {
       if (value < VM_PAGE || (value & (value - 1)) !== 0) {
-        throw rangeError(`The ${name} must be a power of two of at least ${VM_PAGE}, received ${value}`);
+        throw outOfRangeError(`The ${name} must be a power of two of at least ${VM_PAGE}, received ${value}`);
       }
     }
-    if (length % trapGranule !== 0) throw rangeError(`An address space is whole trap granules (${trapGranule} bytes)`);
+    if (length % trapGranule !== 0) throw outOfRangeError(`An address space is whole trap granules (${trapGranule} bytes)`);
     if (length > MAX_ADDRESS_SPACE || alignment > MAX_ADDRESS_SPACE) {
-      throw rangeError(`An address space and its alignment are at most ${MAX_ADDRESS_SPACE} bytes (4 GiB), received ${Math.max(length, alignment)}`);
+      throw outOfRangeError(`An address space and its alignment are at most ${MAX_ADDRESS_SPACE} bytes (4 GiB), received ${Math.max(length, alignment)}`);
     }
     this.length = length;
     this.#native = new native.NativeRegion(length, alignment, trapGranule);

@@ -1,5 +1,5 @@
 import { Device } from '../device/device';
-import { checkBooleans, checkIndex, checkNumber, checkOptions, rangeError, typeError } from '../device/validate';
+import { checkBooleans, checkIndex, checkNumber, checkOptions } from '../device/validate';
 import { daxBreakLayout } from '../dax/break-layout';
 import { EntryKind } from '../dax/entry';
 import { daxError } from '../dax/errors';
@@ -9,7 +9,7 @@ import { daxFinishSyncFault } from '../dax/finish-sync-fault';
 import { daxLayoutBusyPageRange, type BusyPage } from '../dax/layout-busy';
 import type { PageTableHooks } from '../dax/mapping';
 import type { DaxInode } from '../dax/types';
-import { PmemdaxError } from '../errors';
+import { PmemdaxError, argTypeError, argValueError, outOfRangeError } from '../errors';
 import { PMD_ORDER } from '../iomap/constants';
 import { Errno } from '../iomap/errno';
 import type { IomapOps } from '../iomap/types';
@@ -34,7 +34,7 @@ export interface DaxFileHost<I extends DaxInode = DaxInode> {
 
 /** mmap's options are required (there is no default length): anything but an object is ERR_INVALID_ARG_TYPE, as are non-number offset and length. */
 export function checkMmapOptions(opts: unknown): asserts opts is MmapOptions {
-  if (typeof opts !== 'object' || opts === null) throw typeError(`The "options" argument must be of type object, received ${opts === null ? 'null' : typeof opts}`);
+  if (typeof opts !== 'object' || opts === null) throw argTypeError(`The "options" argument must be of type object, received ${opts === null ? 'null' : typeof opts}`);
   const { offset, length } = opts as { offset?: unknown; length?: unknown };
   if (offset !== undefined) checkNumber(offset, 'offset');
   checkNumber(length, 'length');
@@ -76,8 +76,8 @@ export class DaxFile implements PageTableHooks, RegionOwner, Disposable {
   #closed = false;
 
   constructor(host: DaxFileHost) {
-    if (!(host.device instanceof Device)) throw new TypeError('A mapped DAX file needs a native Device');
-    if (host.inode.mapping.pageTables !== null) throw new TypeError('The file already has page tables (one DaxFile per inode)');
+    if (!(host.device instanceof Device)) throw argTypeError('A mapped DAX file needs a native Device');
+    if (host.inode.mapping.pageTables !== null) throw argValueError('The file already has page tables (one DaxFile per inode)');
     this.host = host;
     const info = host.device.info;
     this.pteUnsupported =
@@ -103,12 +103,12 @@ export class DaxFile implements PageTableHooks, RegionOwner, Disposable {
     const offset = opts.offset ?? 0;
     const { length } = opts;
     if (!Number.isSafeInteger(offset) || offset < 0 || offset % VM_PAGE !== 0) {
-      throw rangeError(`The offset must be a page-aligned byte offset, received ${offset}`);
+      throw outOfRangeError(`The offset must be a page-aligned byte offset, received ${offset}`);
     }
-    if (!Number.isSafeInteger(length) || length <= 0) throw rangeError(`The length must be a positive integer, received ${length}`);
+    if (!Number.isSafeInteger(length) || length <= 0) throw outOfRangeError(`The length must be a positive integer, received ${length}`);
     // One Uint8Array shows the region, and V8 makes none over 4 GiB: map larger files in several regions.
     if (length > MAX_ADDRESS_SPACE) {
-      throw rangeError(`A region maps at most ${MAX_ADDRESS_SPACE} bytes (4 GiB); map a larger range as several regions, received ${length}`);
+      throw outOfRangeError(`A region maps at most ${MAX_ADDRESS_SPACE} bytes (4 GiB); map a larger range as several regions, received ${length}`);
     }
     const shared = opts.shared ?? true;
     const sync = opts.sync ?? false;

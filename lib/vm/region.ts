@@ -1,5 +1,5 @@
-import { PmemdaxError } from '../errors';
-import { checkBooleans, checkNumber, checkOptions, rangeError, typeError } from '../device/validate';
+import { PmemdaxError, argTypeError, argValueError, outOfRangeError } from '../errors';
+import { checkBooleans, checkNumber, checkOptions } from '../device/validate';
 import { VM_PAGE } from './address-space';
 import { isDevice } from './page-state';
 import { RegionPageTable, type PageTableOwner, type RegionShape } from './page-table';
@@ -46,8 +46,8 @@ export class DaxRegion extends RegionPageTable implements Disposable {
     this.#checkOpen();
     const [first, end] = this.#pageRange(range);
     if (mode !== 'read' && mode !== 'write') {
-      if (typeof mode !== 'string') throw typeError(`The "mode" argument must be of type string, received ${typeof mode}`);
-      throw Object.assign(new TypeError(`The "mode" argument must be 'read' or 'write', received '${String(mode)}'`), { code: 'ERR_INVALID_ARG_VALUE' });
+      if (typeof mode !== 'string') throw argTypeError(`The "mode" argument must be of type string, received ${typeof mode}`);
+      throw argValueError(`The "mode" argument must be 'read' or 'write', received '${String(mode)}'`);
     }
     if (mode === 'write' && !this.writable) throw this.#readonly();
     this.#owner.harvestRegion(this);
@@ -73,7 +73,7 @@ export class DaxRegion extends RegionPageTable implements Disposable {
     checkBooleans(opts, ['write']);
     this.#checkOpen();
     if (!Number.isInteger(pgoff) || pgoff < this.pgoff || pgoff >= this.pgoff + this.pages) {
-      throw rangeError(`file page ${pgoff} is outside the region [${this.pgoff}, ${this.pgoff + this.pages})`);
+      throw outOfRangeError(`file page ${pgoff} is outside the region [${this.pgoff}, ${this.pgoff + this.pages})`);
     }
     if (opts.write === true && !this.writable) throw this.#readonly();
     await this.#owner.handleFault(this, pgoff, opts.write === true);
@@ -125,7 +125,7 @@ export class DaxRegion extends RegionPageTable implements Disposable {
     const offset = range.offset ?? 0;
     const length = range.length ?? this.length - offset;
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.length) {
-      throw rangeError(`range [${offset}, +${length}) is outside the region of ${this.length} bytes`);
+      throw outOfRangeError(`range [${offset}, +${length}) is outside the region of ${this.length} bytes`);
     }
     return [Math.floor(offset / VM_PAGE), Math.ceil((offset + length) / VM_PAGE)];
   }
