@@ -1,0 +1,125 @@
+// run.mjs -- `npm run bench:service`: N concurrent async clients in one process doing durable 4 KiB writes,
+// synced appends and reads, for the pool, node:fs/promises (write + datasync) and lmdb-js (async put), on
+// the disk and on /dev/shm (the pool at granularity cacheline there), every contender and workload in its
+// own process, in one run. Reports throughput, latency p50/p99, event-loop delay p99 and max, and event-loop
+// utilisation, checks the issue-15 targets, and writes its section of docs/benchmark.md.
+//
+//   node bench/service/run.mjs [--quick] [--duration MS] [--warmup MS] [--clients N] [--data MIB]
+//                              [--contenders pool,fs,lmdb] [--workloads write,append,read,mixed]
+//                              [--disk-dir DIR] [--shm-dir DIR] [--no-build] [--no-write] [--doc FILE]
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { childError } from '../compare/child.mjs';
+import { MiB } from '../compare/data.mjs';
+import { writeSection } from '../compare/doc.mjs';
+import { environmentRows, isTmpfs, markdownPairs, mediumOf } from '../compare/env.mjs';
+import { targetRows } from './targets.mjs';
+import { resultTable } from './table.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    clients: { type: 'string', default: '32' },
+    data: { type: 'string' },
+    contenders: { type: 'string', default: 'pool,fs,lmdb' },
+    workloads: { type: 'string', default: 'write,append,read,mixed' },
+    'disk-dir': { type: 'string', default: os.tmpdir() },
+    'shm-dir': { type: 'string', default: '/dev/shm' },
+    'no-build': { type: 'boolean', default: false },
+    'no-write': { type: 'boolean', default: false },
+    doc: { type: 'string', default: join(root, 'docs/benchmark.md') },
+  },
+});
+const quick = args.quick;
+const config = {
+  clients: Number(args.clients),
+  durationMs: Number(args.duration ?? (quick ? 500 : 5000)),
+  warmupMs: Number(args.warmup ?? (quick ? 100 : 1000)),
+  dataBytes: Number(args.data ?? (quick ? 16 : 64)) * MiB,
+  logCap: 128 * MiB,
+  maxOps: 2_000_000,
+  seed: 42,
+};
+const contenders = args.contenders.split(',');
+const workloads = args.workloads.split(',');
+const media = [
+  { id: 'disk', dir: resolve(args['disk-dir']), env: {} },
+  // tmpfs has no MAP_SYNC, so the pool would persist by page; forcing cacheline measures the pmem flush path.
+  { id: 'shm', dir: resolve(args['shm-dir']), env: { PMEMDAX_FORCE_GRANULARITY: 'cacheline' } },
+];
+const log = (m) => process.stderr.write(`bench:service: ${m}\n`);
+if (isTmpfs(media[0].dir)) log(`warning: ${media[0].dir} is tmpfs; pass --disk-dir with a directory on a disk`);
+if (!isTmpfs(media[1].dir)) log(`warning: ${media[1].dir} is not tmpfs`);
+
+if (!args['no-build']) {
+  const r = spawnSync('npm', ['run', '--silent', 'build:ts'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    log('npm run build:ts failed (or pass --no-build to use dist/ as it is)');
+    process.exit(1);
+  }
+}
+
+/** One case in a fresh process, on a fresh directory of its medium; a failure is recorded, not thrown. */
+function runCase(medium, contender, workload) {
+  const dir = mkdtempSync(join(medium.dir, 'pmemdax-bench-service-'));
+  try {
+    const spec = { ...config, contender, workload, dir };
+    const r = spawnSync(process.execPath, [join(here, 'case.mjs'), JSON.stringify(spec)], {
+      cwd: root,
+      env: { ...process.env, ...medium.env },
+      encoding: 'utf8',
+      maxBuffer: 16 * MiB,
+    });
+    if (r.status !== 0) return { error: childError(r) };
+    return JSON.parse(r.stdout.trim().split('\n').pop());
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** results[medium][workload][contender] */
+const results = {};
+for (const medium of media) {
+  results[medium.id] = {};
+  for (const workload of workloads) {
+    results[medium.id][workload] = {};
+    for (const contender of contenders) {
+      log(`${medium.id} ${workload} ${contender}`);
+      results[medium.id][workload][contender] = runCase(medium, contender, workload);
+    }
+  }
+}
+
+const body = [
+  '## Service benchmark (`npm run bench:service`)',
+  '',
+  `${config.clients} concurrent async clients in one process, 4 KiB operations: durable overwrites at random ` +
+    `slots of a ${config.dataBytes / MiB} MiB data set, durable appends to a log, reads at random slots, and a ` +
+    'mix of the three. Every contender and workload ran in its own process; event-loop delay is ' +
+    '`monitorEventLoopDelay` at 1 ms resolution over the measured phase (a contender whose calls never ' +
+    'yield to the loop holds it for the whole phase, and shows the phase\'s length). On /dev/shm the pool runs at ' +
+    'granularity `cacheline` (`PMEMDAX_FORCE_GRANULARITY`).',
+  '',
+  markdownPairs(environmentRows([
+    ['disk', `${media[0].dir}: ${mediumOf(media[0].dir)}`],
+    ['shm', `${media[1].dir}: ${mediumOf(media[1].dir)}`],
+    ['measured', `${config.durationMs} ms per case after ${config.warmupMs} ms of warm-up`],
+  ])),
+  '',
+  ...media.flatMap((m) => [`### ${m.id === 'disk' ? 'Disk' : '/dev/shm'}`, '', resultTable(results[m.id], workloads, contenders), '']),
+  '### Targets (issue 15)',
+  '',
+  targetRows(results, workloads),
+].join('\n');
+
+process.stdout.write(`${body}\n`);
+if (!args['no-write']) writeSection(resolve(args.doc), 'service', body);

@@ -1,0 +1,24 @@
+// table.mjs -- one medium's results as a markdown table: a row per workload and contender.
+import { formatNs, formatRate } from '../compare/stats.mjs';
+
+export function resultTable(byWorkload, workloads, contenders) {
+  const rows = [
+    '| workload | contender | ops/s | p50 | p99 | loop delay p99 | loop delay max | loop utilisation |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const workload of workloads) {
+    for (const contender of contenders) {
+      const r = byWorkload[workload][contender];
+      if (r.error !== undefined) {
+        rows.push(`| ${workload} | ${contender} | failed: ${r.error} | | | | | |`);
+        continue;
+      }
+      const name = contender === 'pool' ? `pool (${r.info.granularity})` : contender;
+      rows.push(
+        `| ${workload} | ${name} | ${formatRate(r.opsPerSec)} | ${formatNs(r.median)} | ${formatNs(r.p99)} | ` +
+          `${formatNs(r.loopDelayP99)} | ${formatNs(r.loopDelayMax)} | ${(r.elu * 100).toFixed(0)} % |`,
+      );
+    }
+  }
+  return rows.join('\n');
+}

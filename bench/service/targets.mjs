@@ -1,0 +1,31 @@
+// targets.mjs -- issue 15's service targets, checked per workload:
+//   disk: pool throughput ≥ 1.0× the better of fs and lmdb, and loop delay p99 ≤ 1.5× fs's;
+//   /dev/shm (cacheline): pool throughput ≥ 3× lmdb's, and loop delay p99 ≤ fs's.
+import { formatNs, formatRatio } from '../compare/stats.mjs';
+
+const ok = (r) => r !== undefined && r.error === undefined;
+
+function check(medium, pool, fs, lmdb) {
+  if (!ok(pool) || !ok(fs) || !ok(lmdb)) return null;
+  const rivals = medium === 'disk' ? Math.max(fs.opsPerSec, lmdb.opsPerSec) : lmdb.opsPerSec;
+  const needRate = medium === 'disk' ? 1 : 3;
+  const needDelay = medium === 'disk' ? 1.5 : 1;
+  const rate = pool.opsPerSec / rivals;
+  const delay = pool.loopDelayP99 / fs.loopDelayP99;
+  return {
+    rate: `${formatRatio(rate)} (≥ ${formatRatio(needRate)}) ${rate >= needRate ? 'met' : 'missed'}`,
+    delay: `${formatNs(pool.loopDelayP99)} vs ${formatNs(fs.loopDelayP99)}: ${formatRatio(delay)} (≤ ${formatRatio(needDelay)}) ${delay <= needDelay ? 'met' : 'missed'}`,
+  };
+}
+
+export function targetRows(results, workloads) {
+  const rows = ['| medium | workload | pool throughput vs target rivals | pool loop delay p99 vs fs |', '|---|---|---|---|'];
+  for (const medium of Object.keys(results)) {
+    for (const workload of workloads) {
+      const by = results[medium][workload];
+      const c = check(medium, by.pool, by.fs, by.lmdb);
+      rows.push(c === null ? `| ${medium} | ${workload} | — (a contender is missing) | |` : `| ${medium} | ${workload} | ${c.rate} | ${c.delay} |`);
+    }
+  }
+  return rows.join('\n');
+}
