@@ -6,7 +6,8 @@
 // Workloads: write (durable 4 KiB overwrites at random slots), append (durable 4 KiB records), read (4 KiB at
 // random slots), mixed (each operation one of the three, equally likely).
 import { mkdirSync } from 'node:fs';
-import { chunkMaker, payload } from '../compare/data.mjs';
+import { payload } from '../common/data.mjs';
+import { chunkMaker } from '../compare/data.mjs';
 import { runClients } from './clients.mjs';
 import { CONTENDERS } from './contenders.mjs';
 

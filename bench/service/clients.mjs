@@ -1,8 +1,8 @@
 // clients.mjs -- N concurrent async clients in one process, and what they cost the event loop: latency per
 // operation, throughput, event-loop delay (monitorEventLoopDelay) and event-loop utilisation.
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { prng } from '../compare/measure.mjs';
-import { summarize } from '../compare/stats.mjs';
+import { prng } from '../common/measure.mjs';
+import { summarize } from '../common/stats.mjs';
 
 /**
  * Runs `clients` loops of `await op(client, random)` for `warmupMs` unrecorded, then for `durationMs`

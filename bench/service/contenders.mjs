@@ -4,7 +4,7 @@
 import { open as openHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { MiB } from '../compare/data.mjs';
+import { MiB } from '../common/data.mjs';
 
 const require = createRequire(import.meta.url);
 

@@ -13,10 +13,10 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { childError } from '../compare/child.mjs';
-import { MiB } from '../compare/data.mjs';
-import { writeSection } from '../compare/doc.mjs';
-import { environmentRows, isTmpfs, markdownPairs, mediumOf } from '../compare/env.mjs';
+import { childError } from '../common/child.mjs';
+import { MiB } from '../common/data.mjs';
+import { writeSection } from '../common/doc.mjs';
+import { environmentRows, isTmpfs, markdownPairs, mediumOf } from '../common/env.mjs';
 import { targetRows } from './targets.mjs';
 import { resultTable } from './table.mjs';
 

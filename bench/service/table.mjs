@@ -1,5 +1,5 @@
 // table.mjs -- one medium's results as a markdown table: a row per workload and contender.
-import { formatNs, formatRate } from '../compare/stats.mjs';
+import { formatNs, formatRate } from '../common/stats.mjs';
 
 export function resultTable(byWorkload, workloads, contenders) {
   const rows = [

@@ -1,7 +1,7 @@
 // targets.mjs -- issue 15's service targets, checked per workload:
 //   disk: pool throughput ≥ 1.0× the better of fs and lmdb, and loop delay p99 ≤ 1.5× fs's;
 //   /dev/shm (cacheline): pool throughput ≥ 3× lmdb's, and loop delay p99 ≤ fs's.
-import { formatNs, formatRatio } from '../compare/stats.mjs';
+import { formatNs, formatRatio } from '../common/stats.mjs';
 
 const ok = (r) => r !== undefined && r.error === undefined;
 
