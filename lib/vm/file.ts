@@ -122,8 +122,9 @@ export class DaxFile implements PageTableHooks, PageTableOwner, RegionOwner, Dis
     if (info.kind === 'devdax' && offset % info.deviceAlignment !== 0) {
       throw daxError(-Errno.EINVAL, 'mmap', { path: this.host.inode.path, offset });
     }
-    const table = new RegionPageTable(this, { offset, length, shared, sync, write: opts.write ?? true, huge: opts.huge ?? true });
-    const region = new DaxRegion(this, table);
+    const shape = { offset, length, shared, sync, write: opts.write ?? true, huge: opts.huge ?? true };
+    const table = new RegionPageTable(this, shape);
+    const region = new DaxRegion(this, shape, table);
     this.#regions.set(region, table);
     return region;
   }

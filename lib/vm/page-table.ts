@@ -3,6 +3,7 @@ import type { FaultVma, PageTableInsert } from '../dax/fault-types';
 import { PmemdaxError } from '../errors';
 import { PMD_PAGES } from '../iomap/constants';
 import { AddressSpace, VM_PAGE, type DeviceAccess } from './address-space';
+import { VmArea, type RegionShape } from './vm-area';
 import { DEVICE_PAGE_ACCESS, forRuns, isDevice, PageState, type DevicePageState } from './page-state';
 
 const PMD_BYTES = VM_PAGE * PMD_PAGES;
@@ -14,17 +15,6 @@ export interface PageTableOwner {
   readonly pteUnsupported: string | null;
 }
 
-export interface RegionShape {
-  /** File offset of the first byte (page-aligned). */
-  readonly offset: number;
-  readonly length: number;
-  readonly shared: boolean;
-  readonly sync: boolean;
-  readonly write: boolean;
-  /** Try 2 MiB mappings first (PMD faults); false maps everything with 4 KiB pages. */
-  readonly huge: boolean;
-}
-
 /**
  * RegionPageTable -- a VMA and its page tables: reserved address space seen as one Uint8Array, a
  * page-state table (what each page shows, which device page, whether it is part of a 2 MiB mapping),
@@ -32,17 +22,7 @@ export interface RegionShape {
  * before flush, write-protect for CoW, harvest of write traps). The DaxRegion a user holds has one;
  * only the fault path and the file's mapping reach it.
  */
-export class RegionPageTable implements FaultVma {
-  readonly offset: number;
-  readonly length: number;
-  readonly shared: boolean;
-  /** MAP_SYNC. */
-  readonly mapSync: boolean;
-  readonly writable: boolean;
-  readonly huge: boolean;
-  /** File page of `bytes[0]`. */
-  readonly pgoff: number;
-  readonly pages: number;
+export class RegionPageTable extends VmArea implements FaultVma {
   /** The reservation is 2 MiB-aligned, so the first page sits at colour 0 of the 2 MiB grid. */
   readonly colour = 0;
   readonly bytes: Uint8Array;
@@ -57,15 +37,8 @@ export class RegionPageTable implements FaultVma {
   #pending: { page: number; pfn: number; count: number; state: DevicePageState } | null = null;
 
   constructor(owner: PageTableOwner, shape: RegionShape) {
+    super(shape);
     this.#owner = owner;
-    this.offset = shape.offset;
-    this.length = shape.length;
-    this.shared = shape.shared;
-    this.mapSync = shape.sync;
-    this.writable = shape.write;
-    this.huge = shape.huge;
-    this.pgoff = shape.offset / VM_PAGE;
-    this.pages = Math.ceil(shape.length / VM_PAGE);
     // Device-dax with a 2 MiB alignment cannot be write-protected or opened in smaller pieces.
     const info = owner.device.info;
     const granule = info.kind === 'devdax' ? Math.min(info.deviceAlignment, PMD_BYTES) : VM_PAGE;

@@ -5,6 +5,7 @@ import { isDevice } from './page-state';
 import type { PageState } from './page-state';
 import type { RegionPageTable } from './page-table';
 import type { RegionPin } from './pin';
+import { VmArea, type RegionShape } from './vm-area';
 
 /** The file side a region calls back into (implemented by DaxFile); the fault path gets the region's page table. */
 export interface RegionOwner {
@@ -28,38 +29,17 @@ export interface RegionRange {
  * one. Pages are accessible only once faulted in (`populate`, `fault`); stores to pages that writeback
  * write-protected are caught natively and re-dirty their entry.
  */
-export class DaxRegion implements Disposable {
-  /** File offset of the first byte. */
-  readonly offset: number;
-  readonly length: number;
-  /** MAP_SHARED (else MAP_PRIVATE). */
-  readonly shared: boolean;
-  /** MAP_SYNC. */
-  readonly mapSync: boolean;
-  /** PROT_WRITE. */
-  readonly writable: boolean;
-  /** 2 MiB mappings are tried first. */
-  readonly huge: boolean;
-  /** File page of `bytes[0]`. */
-  readonly pgoff: number;
-  readonly pages: number;
+export class DaxRegion extends VmArea implements Disposable {
   /** The mapped bytes; a raw access to a page not faulted in is SIGSEGV. */
   readonly bytes: Uint8Array;
   readonly #owner: RegionOwner;
   readonly #table: RegionPageTable;
 
-  /** Made by `DaxFile.mmap`, over the page table it made for the region. */
-  constructor(owner: RegionOwner, table: RegionPageTable) {
+  /** Made by `DaxFile.mmap`, with the page table it made for the region of that shape. */
+  constructor(owner: RegionOwner, shape: RegionShape, table: RegionPageTable) {
+    super(shape);
     this.#owner = owner;
     this.#table = table;
-    this.offset = table.offset;
-    this.length = table.length;
-    this.shared = table.shared;
-    this.mapSync = table.mapSync;
-    this.writable = table.writable;
-    this.huge = table.huge;
-    this.pgoff = table.pgoff;
-    this.pages = table.pages;
     this.bytes = table.bytes;
   }
 
