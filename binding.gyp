@@ -4,6 +4,7 @@
       "target_name": "pmemdax",
       "sources": [
         "native/addon.cpp",
+        "native/constants.cpp",
         "native/errors.cpp",
         "native/cpu.cpp",
         "native/flush.cpp",

@@ -16,10 +16,12 @@ export {
   type Granularity,
   type OpenOptions,
 } from './device/types';
-export * from './vm';
-// The DAX machinery, kernel-shaped: iomap iteration and operations, and the mapping-entry layer with the
-// file operations built on it.
-export * as iomap from './iomap';
-export * as dax from './dax';
+// What a pool file's mmap gives an application. The machinery behind it, for filesystem authors, is
+// the 'pmemdax/fs' entry (lib/fs.ts).
+export { DaxRegion, type RegionRange } from './vm/region';
+export type { MmapOptions } from './vm/file';
+export { RegionPin } from './vm/pin';
+export { PageState } from './vm/page-state';
+export { MAX_ADDRESS_SPACE } from './vm/address-space';
 export { PmemdaxError, PmemdaxRangeError, PmemdaxTypeError, errnoError, isErrnoError, type ErrnoCode, type ErrnoError, type ErrorCode, type PmemdaxErrorCode } from './errors';
 export * from './pool';

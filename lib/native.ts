@@ -72,8 +72,8 @@ export interface NativeDevice {
   window(index: number): ArrayBuffer;
   badblocks(): Float64Array;
   clearBadblocks(offset: number, length: number, data: ArrayBufferView | undefined): void;
-  /** 0 done, 1 not needed, 2 not permitted. */
-  deepFlush(offset: number, length: number): 0 | 1 | 2;
+  /** One of `constants.deepFlush`. */
+  deepFlush(offset: number, length: number): number;
   stats(): NativeStats;
   /** flock(LOCK_EX or LOCK_SH, non-blocking) on the device's descriptor: false when a conflicting lock is held. */
   lock(exclusive: boolean): boolean;
@@ -87,17 +87,32 @@ export interface NativeDevice {
 export const NativeLock = { None: 0, Shared: 1, Exclusive: 2 } as const;
 export type NativeLock = (typeof NativeLock)[keyof typeof NativeLock];
 
-/** Page access of a region range: none, read, read-write, or read-only until a logged first store. */
-export const NativeAccess = { None: 0, Read: 1, ReadWrite: 2, TrapWrite: 3, PrivateTrapWrite: 4 } as const;
-export type NativeAccess = (typeof NativeAccess)[keyof typeof NativeAccess];
+/**
+ * The numbers the native calls take and return, as the addon exports them (native/constants.cpp): read
+ * from there, never repeated here, so the two sides cannot disagree.
+ */
+export interface NativeConstants {
+  /** Page access of a region range: none, read, read-write, or read-only until a logged first store (shared or private). */
+  readonly access: {
+    readonly NONE: number;
+    readonly READ: number;
+    readonly READ_WRITE: number;
+    readonly TRAP_WRITE: number;
+    readonly PRIVATE_TRAP_WRITE: number;
+  };
+  /** The flag bits of copy, move and fill (CopyFlags). */
+  readonly copy: { readonly NODRAIN: number; readonly NOFLUSH: number; readonly NONTEMPORAL: number; readonly TEMPORAL: number };
+  /** What deepFlush answers. */
+  readonly deepFlush: { readonly DONE: number; readonly NOT_NEEDED: number; readonly NOT_PERMITTED: number };
+}
 
-/** Reserved address space for the fault layer. Offsets and lengths are whole pages. */
+/** Reserved address space for the fault layer. Offsets and lengths are whole pages; `access` is one of `constants.access`. */
 export interface NativeRegion {
   buffer(): ArrayBuffer;
-  mapDevice(offset: number, device: NativeDevice, deviceOffset: number, length: number, access: NativeAccess): void;
+  mapDevice(offset: number, device: NativeDevice, deviceOffset: number, length: number, access: number): void;
   mapZero(offset: number, length: number): void;
   mapAnon(offset: number, length: number): void;
-  protect(offset: number, length: number, access: NativeAccess): void;
+  protect(offset: number, length: number, access: number): void;
   release(offset: number, length: number): void;
   /** Region page indices stored to through armed pages since the last harvest. */
   harvest(): Float64Array;
@@ -114,6 +129,7 @@ export interface NativeBinding {
   cpuInfo(): NativeCpuInfo;
   /** Hands native code the classes its errors are made from (`new C(code, message)`); called once at load. */
   setErrorClasses(error: typeof PmemdaxError, type: typeof PmemdaxTypeError, range: typeof PmemdaxRangeError): void;
+  readonly constants: NativeConstants;
 }
 
 /** Where the addon is looked for, in order; `bindings` resolves each entry's names against these options. */

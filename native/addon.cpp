@@ -1,6 +1,8 @@
-// addon -- module entry: the Device class and the process-wide facts the TypeScript layer reports.
+// addon -- module entry: the Device and Region classes, the constants their calls use, and the
+// process-wide facts the TypeScript layer reports.
 #include <napi.h>
 
+#include "constants.h"
 #include "cpu.h"
 #include "device.h"
 #include "errors.h"
@@ -32,6 +34,7 @@ static Napi::Object InitPmemdax(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeRegion", pmemdax::Region::Init(env));
   exports.Set("cpuInfo", Napi::Function::New(env, pmemdax::CpuInfo, "cpuInfo"));
   exports.Set("setErrorClasses", Napi::Function::New(env, pmemdax::SetErrorClasses, "setErrorClasses"));
+  pmemdax::ExportConstants(env, exports);
   return exports;
 }
 

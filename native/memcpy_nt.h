@@ -9,7 +9,7 @@
 
 namespace pmemdax {
 
-// Flag bits shared with lib/device/types.ts (CopyFlags).
+// Flag bits of copy, move and fill; exported to JavaScript as CopyFlags by constants.cpp.
 enum CopyFlag : uint32_t {
   kNoDrain = 1,
   kNoFlush = 2,

@@ -20,13 +20,12 @@ namespace pmemdax {
 
 namespace {
 
-enum Access { kNone = 0, kRead = 1, kReadWrite = 2, kTrapWrite = 3, kPrivateTrap = 4 };
 
 int ProtOf(int access) {
   switch (access) {
-    case kRead:
-    case kTrapWrite: return PROT_READ;
-    case kReadWrite: return PROT_READ | PROT_WRITE;
+    case kAccessRead:
+    case kAccessTrapWrite: return PROT_READ;
+    case kAccessReadWrite: return PROT_READ | PROT_WRITE;
     default: return PROT_NONE;
   }
 }
@@ -184,9 +183,9 @@ Napi::Value Region::Buffer(const Napi::CallbackInfo& info) {
 }
 
 // mapDevice(offset, device, deviceOffset, length, access): the device's bytes appear at `offset`, shared
-// with the device (MAP_SYNC too when the device has it). access: 1 read, 2 read-write, 3 trap-write,
-// 4 private trap-write: a private mapping whose first store is logged and then copied on write by the
-// kernel, so it never reaches the device.
+// with the device (MAP_SYNC too when the device has it). access: read, read-write, trap-write, or private
+// trap-write: a private mapping whose first store is logged and then copied on write by the kernel, so it
+// never reaches the device.
 Napi::Value Region::MapDevice(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   double off = NumberArg(env, info[0]), dev_off = NumberArg(env, info[2]), len = NumberArg(env, info[3]);
@@ -205,7 +204,7 @@ Napi::Value Region::MapDevice(const Napi::CallbackInfo& info) {
     RangeErr(env, "device range is not whole pages inside the device").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  if (access == kReadWrite || access == kTrapWrite) {
+  if (access == kAccessReadWrite || access == kAccessTrapWrite) {
     if (!dev->Writable()) {
       PmemdaxError(env, "ERR_PMEMDAX_READONLY", "the device was opened read-only", ErrorContext{dev->Path()})
           .ThrowAsJavaScriptException();
@@ -215,17 +214,17 @@ Napi::Value Region::MapDevice(const Napi::CallbackInfo& info) {
   // Trap pages start read-only: a shared mapping of a descriptor open for writing keeps VM_MAYWRITE, so the
   // trap handler's later mprotect to read-write works, and one system call maps them. Pages that may ever
   // become writable get MAP_SYNC where the device has it.
-  int prot = access == kReadWrite ? PROT_READ | PROT_WRITE : PROT_READ;
+  int prot = access == kAccessReadWrite ? PROT_READ | PROT_WRITE : PROT_READ;
   int flags = MAP_FIXED;
-  if (access == kPrivateTrap) {
+  if (access == kAccessPrivateTrap) {
     flags |= MAP_PRIVATE;
   } else {
-    flags |= (dev->MapSync() && access != kRead) ? MAP_SHARED_VALIDATE | MAP_SYNC : MAP_SHARED;
+    flags |= (dev->MapSync() && access != kAccessRead) ? MAP_SHARED_VALIDATE | MAP_SYNC : MAP_SHARED;
   }
   uint8_t* at = mem_->base + static_cast<uint64_t>(off);
   size_t n = static_cast<size_t>(len);
-  const bool trapped = access == kTrapWrite || access == kPrivateTrap;
-  if (trapped && !EnsureTraps(static_cast<size_t>(off) / kPageSize, n / kPageSize)) {
+  const bool trapped = access == kAccessTrapWrite || access == kAccessPrivateTrap;
+  if (trapped && !EnsureTraps(static_cast<size_t>(off) / kPageSizeSize, n / kPageSizeSize)) {
     ThrowOutOfMemory(env);
     return env.Undefined();
   }
@@ -273,25 +272,25 @@ Napi::Value Region::MapAnon(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// protect(offset, length, access): 0 none, 1 read, 2 read-write, 3 trap-write (read-only until the first
-// store, which is logged for harvest() and then allowed).
+// protect(offset, length, access): none, read, read-write, or trap-write (read-only until the first store,
+// which is logged for harvest() and then allowed).
 Napi::Value Region::Protect(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   double off = NumberArg(env, info[0]), len = NumberArg(env, info[1]);
   int access = static_cast<int>(NumberArg(env, info[2]));
   if (!CheckPages(env, off, len)) return env.Undefined();
-  size_t first = static_cast<size_t>(off) / kPageSize, pages = static_cast<size_t>(len) / kPageSize;
-  if (access == kTrapWrite && !EnsureTraps(first, pages)) {
+  size_t first = static_cast<size_t>(off) / kPageSizeSize, pages = static_cast<size_t>(len) / kPageSize;
+  if (access == kAccessTrapWrite && !EnsureTraps(first, pages)) {
     ThrowOutOfMemory(env);
     return env.Undefined();
   }
   // Arm before write-protecting would let a racing store slip through unlogged; disarm after opening up.
-  if (access != kTrapWrite) SetTraps(first, pages, kTrapOff);
+  if (access != kAccessTrapWrite) SetTraps(first, pages, kTrapOff);
   if (mprotect(mem_->base + static_cast<uint64_t>(off), static_cast<size_t>(len), ProtOf(access)) != 0) {
     ErrnoError(env, errno, "mprotect").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  if (access == kTrapWrite) SetTraps(first, pages, kTrapArmed);
+  if (access == kAccessTrapWrite) SetTraps(first, pages, kTrapArmed);
   return env.Undefined();
 }
 

@@ -23,6 +23,17 @@ struct Reservation {
 // The largest region: one ArrayBuffer covers it.
 constexpr uint64_t kMaxRegionBytes = kMaxArrayBufferBytes;
 
+// How mapDevice and protect leave a range: inaccessible, read-only, read-write, read-only until a first
+// store that is logged and then allowed (shared), or the same over a private copy-on-write mapping.
+// Exported to JavaScript by constants.cpp.
+enum RegionAccess {
+  kAccessNone = 0,
+  kAccessRead = 1,
+  kAccessReadWrite = 2,
+  kAccessTrapWrite = 3,
+  kAccessPrivateTrap = 4,
+};
+
 class Region : public Napi::ObjectWrap<Region> {
  public:
   static Napi::Function Init(Napi::Env env);

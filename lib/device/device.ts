@@ -21,7 +21,12 @@ export { PAGE_SIZE };
 const DEFAULT_WINDOW_BYTES = 1024 * 1024 * 1024;
 /** As fs.openSync: a created file is 0666 less the umask. */
 const DEFAULT_FILE_MODE = 0o666;
-const DEEP_FLUSH_RESULTS: readonly DeepFlushResult[] = ['done', 'not-needed', 'not-permitted'];
+const { deepFlush: DEEP_FLUSH } = native.constants;
+const DEEP_FLUSH_RESULTS: ReadonlyMap<number, DeepFlushResult> = new Map([
+  [DEEP_FLUSH.DONE, 'done'],
+  [DEEP_FLUSH.NOT_NEEDED, 'not-needed'],
+  [DEEP_FLUSH.NOT_PERMITTED, 'not-permitted'],
+]);
 
 export interface DeviceOpenOptions extends OpenOptions {
   /**
@@ -311,7 +316,7 @@ export class Device implements DaxDevice, Disposable {
   /** Persists the range, then drains the platform's write queues where the region offers it. */
   deepFlush(offset: number, length: number): DeepFlushResult {
     checkRange(offset, length, this.size);
-    return DEEP_FLUSH_RESULTS[this.#native.deepFlush(offset, length)] as DeepFlushResult;
+    return DEEP_FLUSH_RESULTS.get(this.#native.deepFlush(offset, length)) as DeepFlushResult;
   }
 
   /** Counters of the persistence work done so far (cache lines flushed, fences, msyncs). */

@@ -106,7 +106,11 @@ export interface ByteRange {
   readonly length: number;
 }
 
-/** Bits for `copy`, `move` and `fill`. */
+/**
+ * Bits for `copy`, `move` and `fill`. Defined here rather than read from the addon because the memory
+ * devices take them without it; the addon exports the same bits (`constants.copy`), and
+ * test/native/constants.test.ts holds the two equal.
+ */
 export const CopyFlags = {
   /** Skip the final store fence (the caller will `drain`). */
   NODRAIN: 1,

@@ -1,5 +1,5 @@
 import { nativeHandleOf, type Device } from '../device/device';
-import { native, NativeAccess, type NativeRegion } from '../native';
+import { native, type NativeRegion } from '../native';
 import { PmemdaxError, outOfRangeError } from '../errors';
 import { registerMapping } from '../device/mapped-memory';
 import { checkIndex } from '../device/validate';
@@ -10,21 +10,31 @@ export const VM_PAGE = PAGE_SIZE;
 /** The largest address space (and so region): one ArrayBuffer covers it, and V8 makes none larger. */
 export const MAX_ADDRESS_SPACE = 2 ** 32;
 
-/** What the library's own copies may do with a page (see mapped-memory.ts). */
-/** Store: loads and stores (a store to a trap page is caught and allowed). */
-const PageReach = { None: 0, Load: 1, Store: 2 } as const;
-type PageReach = (typeof PageReach)[keyof typeof PageReach];
-
-const REACH: Record<PageAccess, PageReach> = { none: PageReach.None, read: PageReach.Load, write: PageReach.Store, trap: PageReach.Store };
-
 /** How a range of an address space may be touched. `trap`: read-only until a first store, which is logged. */
 export type PageAccess = 'none' | 'read' | 'write' | 'trap';
 
-const ACCESS: Record<PageAccess, NativeAccess> = {
-  none: NativeAccess.None,
-  read: NativeAccess.Read,
-  write: NativeAccess.ReadWrite,
-  trap: NativeAccess.TrapWrite,
+/**
+ * What device pages may be mapped with. `private-trap`: privately, read-only until a first store, which is
+ * logged and then copied on write by the kernel.
+ */
+export type DeviceAccess = Exclude<PageAccess, 'none'> | 'private-trap';
+
+/** What the library's own copies may do with a page (see mapped-memory.ts). */
+const PageReach = { None: 0, Load: 1, Store: 2 } as const;
+type PageReach = (typeof PageReach)[keyof typeof PageReach];
+
+const { access: NATIVE_ACCESS } = native.constants;
+
+/**
+ * Every page permission, once: the native access it maps or protects with, and what the library's
+ * copies may then do with the page (a store to a trap page is caught and allowed, so it reaches Store).
+ */
+const PERMISSION: Readonly<Record<PageAccess | DeviceAccess, { readonly native: number; readonly reach: PageReach }>> = {
+  none: { native: NATIVE_ACCESS.NONE, reach: PageReach.None },
+  read: { native: NATIVE_ACCESS.READ, reach: PageReach.Load },
+  write: { native: NATIVE_ACCESS.READ_WRITE, reach: PageReach.Store },
+  trap: { native: NATIVE_ACCESS.TRAP_WRITE, reach: PageReach.Store },
+  'private-trap': { native: NATIVE_ACCESS.PRIVATE_TRAP_WRITE, reach: PageReach.Store },
 };
 
 /**
@@ -82,12 +92,12 @@ export class AddressSpace {
     device: Device,
     deviceOffset: number,
     length: number,
-    access: Exclude<PageAccess, 'none'> | 'private-trap',
+    access: DeviceAccess,
   ): void {
     this.#checkOpen();
-    const mode = access === 'private-trap' ? NativeAccess.PrivateTrapWrite : ACCESS[access];
-    this.#native.mapDevice(offset, nativeHandleOf(device), deviceOffset, length, mode);
-    this.#setReach(offset, length, access === 'read' ? PageReach.Load : PageReach.Store);
+    const permission = PERMISSION[access];
+    this.#native.mapDevice(offset, nativeHandleOf(device), deviceOffset, length, permission.native);
+    this.#setReach(offset, length, permission.reach);
   }
 
   /** Read-only zero pages (a hole, or an unwritten extent). */
@@ -96,7 +106,7 @@ export class AddressSpace {
     checkIndex(offset, 'offset');
     checkIndex(length, 'length');
     this.#native.mapZero(offset, length);
-    this.#setReach(offset, length, PageReach.Load);
+    this.#setReach(offset, length, PERMISSION.read.reach);
   }
 
   /** Private, writable, zero-filled anonymous pages (copy-on-write targets). */
@@ -105,15 +115,16 @@ export class AddressSpace {
     checkIndex(offset, 'offset');
     checkIndex(length, 'length');
     this.#native.mapAnon(offset, length);
-    this.#setReach(offset, length, PageReach.Store);
+    this.#setReach(offset, length, PERMISSION.write.reach);
   }
 
   protect(offset: number, length: number, access: PageAccess): void {
     this.#checkOpen();
     checkIndex(offset, 'offset');
     checkIndex(length, 'length');
-    this.#native.protect(offset, length, ACCESS[access]);
-    this.#setReach(offset, length, REACH[access]);
+    const permission = PERMISSION[access];
+    this.#native.protect(offset, length, permission.native);
+    this.#setReach(offset, length, permission.reach);
   }
 
   /** Takes whatever is mapped at the range away; the pages become inaccessible again. */
@@ -122,7 +133,7 @@ export class AddressSpace {
     checkIndex(offset, 'offset');
     checkIndex(length, 'length');
     this.#native.release(offset, length);
-    this.#setReach(offset, length, PageReach.None);
+    this.#setReach(offset, length, PERMISSION.none.reach);
   }
 
   /** Byte offsets of the pages stored to through `trap` pages since the last call, in trap order. */

@@ -15,6 +15,7 @@ import { Errno } from '../iomap/errno';
 import type { IomapOps } from '../iomap/types';
 import { MAX_ADDRESS_SPACE, VM_PAGE } from './address-space';
 import { RegionPin } from './pin';
+import { RegionPageTable, type PageTableOwner } from './page-table';
 import { DaxRegion, type RegionOwner } from './region';
 import { emptyVmStats, type VmStats } from './stats';
 
@@ -68,11 +69,12 @@ export interface FileRange {
  * before flush). It runs the filesystem's fault handler: invalidate lock shared, PMD first, PTE on
  * fallback, and finish-sync-fault for MAP_SYNC. One DaxFile per inode.
  */
-export class DaxFile implements PageTableHooks, RegionOwner, Disposable {
+export class DaxFile implements PageTableHooks, PageTableOwner, RegionOwner, Disposable {
   readonly host: DaxFileHost;
   readonly stats: VmStats = emptyVmStats();
   readonly pteUnsupported: string | null;
-  readonly #regions = new Set<DaxRegion>();
+  /** Each region with its page tables. */
+  readonly #regions = new Map<DaxRegion, RegionPageTable>();
   #closed = false;
 
   constructor(host: DaxFileHost) {
@@ -93,7 +95,7 @@ export class DaxFile implements PageTableHooks, RegionOwner, Disposable {
   }
 
   get regions(): readonly DaxRegion[] {
-    return [...this.#regions];
+    return [...this.#regions.keys()];
   }
 
   /** mmap -- a region over `[offset, offset+length)` of the file. */
@@ -120,8 +122,10 @@ export class DaxFile implements PageTableHooks, RegionOwner, Disposable {
     if (info.kind === 'devdax' && offset % info.deviceAlignment !== 0) {
       throw daxError(-Errno.EINVAL, 'mmap', { path: this.host.inode.path, offset });
     }
-    const region = new DaxRegion(this, { offset, length, shared, sync, write: opts.write ?? true, huge: opts.huge ?? true });
-    this.#regions.add(region);
+    const shape = { offset, length, shared, sync, write: opts.write ?? true, huge: opts.huge ?? true };
+    const table = new RegionPageTable(this, shape);
+    const region = new DaxRegion(this, shape, table);
+    this.#regions.set(region, table);
     return region;
   }
 
@@ -139,11 +143,11 @@ export class DaxFile implements PageTableHooks, RegionOwner, Disposable {
 
   /** harvest -- turn the stores caught by write traps into DIRTY marks (the deferred half of page_mkwrite). */
   harvest(): void {
-    for (const r of this.#regions) this.harvestRegion(r);
+    for (const t of this.#regions.values()) this.harvestRegion(t);
   }
 
-  harvestRegion(region: DaxRegion): void {
-    const { dirtied, traps } = region.harvestTraps();
+  harvestRegion(table: RegionPageTable): void {
+    const { dirtied, traps } = table.harvestTraps();
     this.stats.writeTraps += traps;
     const m = this.host.inode.mapping;
     for (const pgoff of dirtied) {
@@ -179,7 +183,7 @@ export class DaxFile implements PageTableHooks, RegionOwner, Disposable {
   /** close -- unmap every region and detach from the inode. Idempotent. */
   close(): void {
     if (this.#closed) return;
-    for (const r of this.#regions) r.unmap();
+    for (const r of this.#regions.keys()) r.unmap();
     this.#closed = true;
     this.host.inode.mapping.pageTables = null;
   }
@@ -192,22 +196,22 @@ export class DaxFile implements PageTableHooks, RegionOwner, Disposable {
 
   unmapPages(first: number, count: number, evenCows: boolean): void {
     this.harvest();
-    for (const r of this.#regions) r.unmapPages(first, count, evenCows);
+    for (const t of this.#regions.values()) t.unmapPages(first, count, evenCows);
   }
 
   cleanPages(first: number, count: number, pfn: number): void {
     // Called once per entry that writeback is about to flush, whole.
     this.stats.writebackEntries++;
     this.stats.writebackBytes += count * VM_PAGE;
-    for (const r of this.#regions) {
-      this.harvestRegion(r);
-      r.cleanPages(first, count, pfn);
+    for (const t of this.#regions.values()) {
+      this.harvestRegion(t);
+      t.cleanPages(first, count, pfn);
     }
   }
 
   writeProtectPages(first: number, count: number): void {
     this.harvest();
-    for (const r of this.#regions) r.writeProtectPages(first, count);
+    for (const t of this.#regions.values()) t.writeProtectPages(first, count);
   }
 
   // --- RegionOwner ---
@@ -225,21 +229,21 @@ export class DaxFile implements PageTableHooks, RegionOwner, Disposable {
    * the region allows it, a PTE fault after a fallback (splitting any 2 MiB mapping there), then
    * finish-sync-fault outside the lock. Throws for SIGBUS, HWPOISON and OOM.
    */
-  async handleFault(region: DaxRegion, pgoff: number, write: boolean): Promise<void> {
+  async handleFault(table: RegionPageTable, pgoff: number, write: boolean): Promise<void> {
     // The page-state table must know what stores did first: a private page the kernel already
     // copied must not be copied again from the file.
-    this.harvestRegion(region);
+    this.harvestRegion(table);
     // An access the page already allows takes no fault. One that succeeds without mapping the page
     // (a race it lost, a sync fault whose entry changed) is retried, as the CPU retries the access.
-    for (let attempt = 0; attempt < 4 && !region.mappedFor(pgoff, write); attempt++) {
-      await this.#faultOnce(region, pgoff, write);
+    for (let attempt = 0; attempt < 4 && !table.mappedFor(pgoff, write); attempt++) {
+      await this.#faultOnce(table, pgoff, write);
     }
   }
 
-  async #faultOnce(region: DaxRegion, pgoff: number, write: boolean): Promise<void> {
+  async #faultOnce(table: RegionPageTable, pgoff: number, write: boolean): Promise<void> {
     this.#checkOpen();
     const { inode, ops } = this.host;
-    const vmf: VmFaultInfo = { vma: region, pgoff, write };
+    const vmf: VmFaultInfo = { vma: table, pgoff, write };
     const release = this.host.invalidateLock ? await this.host.invalidateLock.read() : null;
     let out: FaultOutcome;
     let order: 0 | typeof PMD_ORDER = 0;
@@ -247,15 +251,15 @@ export class DaxFile implements PageTableHooks, RegionOwner, Disposable {
       // The file may have been closed, or the region unmapped, while the lock was awaited: a fault
       // must not insert pages into page tables that are gone.
       this.#checkOpen();
-      if (region.unmapped) throw new PmemdaxError('ERR_PMEMDAX_CLOSED', 'the region is unmapped');
-      out = region.huge ? await daxIomapFault(inode, vmf, PMD_ORDER, ops) : { result: VmFault.FALLBACK, pfn: 0, iomapError: 0, fallback: null, hole: false };
-      if (region.huge && (out.result === VmFault.FALLBACK || out.result === 0)) {
+      if (table.unmapped) throw new PmemdaxError('ERR_PMEMDAX_CLOSED', 'the region is unmapped');
+      out = table.huge ? await daxIomapFault(inode, vmf, PMD_ORDER, ops) : { result: VmFault.FALLBACK, pfn: 0, iomapError: 0, fallback: null, hole: false };
+      if (table.huge && (out.result === VmFault.FALLBACK || out.result === 0)) {
         this.stats.pmdFallbacks++;
         const why = out.fallback ?? 'extent-short';
         this.stats.fallbackReasons[why] = (this.stats.fallbackReasons[why] ?? 0) + 1;
       }
       if (out.result === VmFault.FALLBACK || out.result === 0) {
-        if (region.hugeAt(pgoff)) region.splitHuge(pgoff);
+        if (table.hugeAt(pgoff)) table.splitHuge(pgoff);
         out = await daxIomapFault(inode, vmf, 0, ops);
       } else {
         order = PMD_ORDER;

@@ -1,3 +1,5 @@
+import type { PageAccess } from './address-space';
+
 /** What one page of a region shows (the region's side of the page tables). */
 export const PageState = {
   /** Nothing: inaccessible (PROT_NONE). A raw access is SIGSEGV, as in C. */
@@ -14,6 +16,16 @@ export const PageState = {
   COW: 5,
 } as const;
 export type PageState = (typeof PageState)[keyof typeof PageState];
+
+/** The states of a page that shows a device page. */
+export type DevicePageState = typeof PageState.READ | typeof PageState.TRAP | typeof PageState.WRITE;
+
+/** The access a device page is mapped (or protected) with in each of its states. */
+export const DEVICE_PAGE_ACCESS = {
+  [PageState.READ]: 'read',
+  [PageState.TRAP]: 'trap',
+  [PageState.WRITE]: 'write',
+} as const satisfies Record<DevicePageState, PageAccess>;
 
 /** isDevice -- the page shows a device page (the file's storage). */
 export function isDevice(s: number): boolean {

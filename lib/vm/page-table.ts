@@ -2,46 +2,27 @@ import type { Device } from '../device/device';
 import type { FaultVma, PageTableInsert } from '../dax/fault-types';
 import { PmemdaxError } from '../errors';
 import { PMD_PAGES } from '../iomap/constants';
-import { AddressSpace, VM_PAGE, type PageAccess } from './address-space';
-import { forRuns, isDevice, PageState } from './page-state';
+import { AddressSpace, VM_PAGE, type DeviceAccess } from './address-space';
+import { VmArea, type RegionShape } from './vm-area';
+import { DEVICE_PAGE_ACCESS, forRuns, isDevice, PageState, type DevicePageState } from './page-state';
 
 const PMD_BYTES = VM_PAGE * PMD_PAGES;
 
-/** What the page tables need of the file. */
+/** What the page tables need of the file (implemented by DaxFile). */
 export interface PageTableOwner {
   readonly device: Device;
   /** Why 4 KiB mappings are impossible on this device (device-dax with a larger alignment), or null. */
   readonly pteUnsupported: string | null;
 }
 
-export interface RegionShape {
-  /** File offset of the first byte (page-aligned). */
-  readonly offset: number;
-  readonly length: number;
-  readonly shared: boolean;
-  readonly sync: boolean;
-  readonly write: boolean;
-  /** Try 2 MiB mappings first (PMD faults); false maps everything with 4 KiB pages. */
-  readonly huge: boolean;
-}
-
 /**
  * RegionPageTable -- a VMA and its page tables: reserved address space seen as one Uint8Array, a
  * page-state table (what each page shows, which device page, whether it is part of a 2 MiB mapping),
  * the inserts the fault path asks for, and the hooks the file's mapping calls (unmap, write-protect
- * before flush, write-protect for CoW, harvest of write traps). DaxRegion adds the user's API.
+ * before flush, write-protect for CoW, harvest of write traps). The DaxRegion a user holds has one;
+ * only the fault path and the file's mapping reach it.
  */
-export class RegionPageTable implements FaultVma {
-  readonly offset: number;
-  readonly length: number;
-  readonly shared: boolean;
-  /** MAP_SYNC. */
-  readonly mapSync: boolean;
-  readonly writable: boolean;
-  readonly huge: boolean;
-  /** File page of `bytes[0]`. */
-  readonly pgoff: number;
-  readonly pages: number;
+export class RegionPageTable extends VmArea implements FaultVma {
   /** The reservation is 2 MiB-aligned, so the first page sits at colour 0 of the 2 MiB grid. */
   readonly colour = 0;
   readonly bytes: Uint8Array;
@@ -53,18 +34,11 @@ export class RegionPageTable implements FaultVma {
   #unmapped = false;
   /** Gatherings in progress (populate calls); while any is, 4 KiB device inserts collect in `#pending`. */
   #gathering = 0;
-  #pending: { page: number; pfn: number; count: number; state: PageState } | null = null;
+  #pending: { page: number; pfn: number; count: number; state: DevicePageState } | null = null;
 
   constructor(owner: PageTableOwner, shape: RegionShape) {
+    super(shape);
     this.#owner = owner;
-    this.offset = shape.offset;
-    this.length = shape.length;
-    this.shared = shape.shared;
-    this.mapSync = shape.sync;
-    this.writable = shape.write;
-    this.huge = shape.huge;
-    this.pgoff = shape.offset / VM_PAGE;
-    this.pages = Math.ceil(shape.length / VM_PAGE);
     // Device-dax with a 2 MiB alignment cannot be write-protected or opened in smaller pieces.
     const info = owner.device.info;
     const granule = info.kind === 'devdax' ? Math.min(info.deviceAlignment, PMD_BYTES) : VM_PAGE;
@@ -112,7 +86,7 @@ export class RegionPageTable implements FaultVma {
   }
 
   /** destroy -- unmap everything and detach `bytes`. */
-  protected destroy(): void {
+  destroy(): void {
     if (this.#unmapped) return;
     this.#unmapped = true;
     this.#pending = null;
@@ -145,7 +119,7 @@ export class RegionPageTable implements FaultVma {
     const state = this.#stateFor(what);
     if (isDevice(this.#state[p] ?? 0) && this.#pfn[p] === what.pfn) {
       // pfn_mkwrite: the same block, mapped read-only before; upgrade in place.
-      if (state > (this.#state[p] ?? 0)) this.#mem.protect(at, VM_PAGE, accessOf(state));
+      if (state > (this.#state[p] ?? 0)) this.#mem.protect(at, VM_PAGE, DEVICE_PAGE_ACCESS[state]);
       this.#state[p] = Math.max(state, this.#state[p] ?? 0);
       return;
     }
@@ -163,7 +137,7 @@ export class RegionPageTable implements FaultVma {
     }
     const state = this.#stateFor(what);
     if (this.#huge[p] === 1 && isDevice(this.#state[p] ?? 0) && this.#pfn[p] === what.pfn) {
-      if (state > (this.#state[p] ?? 0)) this.#mem.protect(at, PMD_BYTES, accessOf(state));
+      if (state > (this.#state[p] ?? 0)) this.#mem.protect(at, PMD_BYTES, DEVICE_PAGE_ACCESS[state]);
       for (let i = p; i < p + PMD_PAGES; i++) this.#state[i] = Math.max(state, this.#state[i] ?? 0);
       return;
     }
@@ -180,12 +154,12 @@ export class RegionPageTable implements FaultVma {
     return !this.shared && this.writable && this.#owner.device.info.kind !== 'devdax';
   }
 
-  #stateFor(what: PageTableInsert): PageState {
+  #stateFor(what: PageTableInsert): DevicePageState {
     if (!what.write && this.#privateTraps()) return PageState.TRAP;
     return stateFor(what);
   }
 
-  #mapDevice(at: number, pfn: number, length: number, state: PageState): void {
+  #mapDevice(at: number, pfn: number, length: number, state: DevicePageState): void {
     const run = this.#pending;
     if (this.#gathering > 0 && length === VM_PAGE) {
       // Consecutive pages of one extent become one mmap when the populate ends (or before anything
@@ -202,8 +176,8 @@ export class RegionPageTable implements FaultVma {
     this.#mem.mapDevice(at, this.#owner.device, pfn * VM_PAGE, length, this.#accessFor(state));
   }
 
-  #accessFor(state: PageState): Exclude<PageAccess, 'none'> | 'private-trap' {
-    return this.#privateTraps() && state === PageState.TRAP ? 'private-trap' : (accessOf(state) as Exclude<PageAccess, 'none'>);
+  #accessFor(state: DevicePageState): DeviceAccess {
+    return this.#privateTraps() && state === PageState.TRAP ? 'private-trap' : DEVICE_PAGE_ACCESS[state];
   }
 
   /** The address space, with any deferred inserts made first, so native calls always see them. */
@@ -344,13 +318,7 @@ export class RegionPageTable implements FaultVma {
   }
 }
 
-function stateFor(what: PageTableInsert): PageState {
+function stateFor(what: PageTableInsert): DevicePageState {
   if (what.write) return PageState.WRITE;
   return what.writableOnTrap ? PageState.TRAP : PageState.READ;
-}
-
-function accessOf(state: number): PageAccess {
-  if (state === PageState.WRITE) return 'write';
-  if (state === PageState.TRAP) return 'trap';
-  return 'read';
 }

@@ -2,19 +2,19 @@ import { PmemdaxError, argTypeError, argValueError, outOfRangeError } from '../e
 import { checkBooleans, checkNumber, checkOptions } from '../device/validate';
 import { VM_PAGE } from './address-space';
 import { isDevice } from './page-state';
-import { RegionPageTable, type PageTableOwner, type RegionShape } from './page-table';
+import type { PageState } from './page-state';
+import type { RegionPageTable } from './page-table';
 import type { RegionPin } from './pin';
+import { VmArea, type RegionShape } from './vm-area';
 
-/** The file side a region calls back into (implemented by DaxFile). */
-export interface RegionOwner extends PageTableOwner {
-  handleFault(region: DaxRegion, pgoff: number, write: boolean): Promise<void>;
-  harvestRegion(region: DaxRegion): void;
+/** The file side a region calls back into (implemented by DaxFile); the fault path gets the region's page table. */
+export interface RegionOwner {
+  handleFault(table: RegionPageTable, pgoff: number, write: boolean): Promise<void>;
+  harvestRegion(table: RegionPageTable): void;
   fsyncRange(start: number, end: number, datasync: boolean): Promise<void>;
   detach(region: DaxRegion): void;
   pinPages(pfns: readonly number[]): RegionPin;
 }
-
-export type { RegionShape };
 
 /** A byte range of a region; the defaults cover all of it. */
 export interface RegionRange {
@@ -24,17 +24,37 @@ export interface RegionRange {
 
 /**
  * DaxRegion -- the userspace mmap of a DAX file range: one Uint8Array over reserved address space,
- * whose pages the fault path fills with device pages, zero pages or private copies (the page tables
- * are RegionPageTable's). Pages are accessible only once faulted in (`populate`, `fault`); stores to
- * pages that writeback write-protected are caught natively and re-dirty their entry.
+ * whose pages the fault path fills with device pages, zero pages or private copies. The region holds
+ * its page tables (a RegionPageTable, which the fault path and the file's mapping drive); it is not
+ * one. Pages are accessible only once faulted in (`populate`, `fault`); stores to pages that writeback
+ * write-protected are caught natively and re-dirty their entry.
  */
-export class DaxRegion extends RegionPageTable implements Disposable {
+export class DaxRegion extends VmArea implements Disposable {
+  /** The mapped bytes; a raw access to a page not faulted in is SIGSEGV. */
+  readonly bytes: Uint8Array;
   readonly #owner: RegionOwner;
+  readonly #table: RegionPageTable;
 
-  /** Made by `DaxFile.mmap`. */
-  constructor(owner: RegionOwner, shape: RegionShape) {
-    super(owner, shape);
+  /** Made by `DaxFile.mmap`, with the page table it made for the region of that shape. */
+  constructor(owner: RegionOwner, shape: RegionShape, table: RegionPageTable) {
+    super(shape);
     this.#owner = owner;
+    this.#table = table;
+    this.bytes = table.bytes;
+  }
+
+  get unmapped(): boolean {
+    return this.#table.unmapped;
+  }
+
+  /** What region page `page` shows now. */
+  pageState(page: number): PageState {
+    return this.#table.pageState(page);
+  }
+
+  /** Whether region page `page` is part of a 2 MiB mapping. */
+  isHuge(page: number): boolean {
+    return this.#table.isHuge(page);
   }
 
   /**
@@ -50,13 +70,14 @@ export class DaxRegion extends RegionPageTable implements Disposable {
       throw argValueError(`The "mode" argument must be 'read' or 'write', received '${String(mode)}'`);
     }
     if (mode === 'write' && !this.writable) throw this.#readonly();
-    this.#owner.harvestRegion(this);
+    const table = this.#table;
+    this.#owner.harvestRegion(table);
     const write = mode === 'write';
     // The pages of a populate become accessible when it resolves.
-    const done = this.gatherInserts();
+    const done = table.gatherInserts();
     try {
       for (let p = first; p < end; p++) {
-        if (!this.mappedFor(this.pgoff + p, write)) await this.#owner.handleFault(this, this.pgoff + p, write);
+        if (!table.mappedFor(this.pgoff + p, write)) await this.#owner.handleFault(table, this.pgoff + p, write);
       }
     } finally {
       done();
@@ -76,7 +97,7 @@ export class DaxRegion extends RegionPageTable implements Disposable {
       throw outOfRangeError(`file page ${pgoff} is outside the region [${this.pgoff}, ${this.pgoff + this.pages})`);
     }
     if (opts.write === true && !this.writable) throw this.#readonly();
-    await this.#owner.handleFault(this, pgoff, opts.write === true);
+    await this.#owner.handleFault(this.#table, pgoff, opts.write === true);
   }
 
   /** sync -- msync(MS_SYNC): write back the dirty pages of `range` and make its metadata durable. */
@@ -100,22 +121,21 @@ export class DaxRegion extends RegionPageTable implements Disposable {
     this.#checkOpen();
     const [first, end] = this.#pageRange(range);
     const pfns: number[] = [];
-    for (let p = first; p < end; p++) if (isDevice(this.pageState(p))) pfns.push(this.pfnAt(p));
+    for (let p = first; p < end; p++) if (isDevice(this.#table.pageState(p))) pfns.push(this.#table.pfnAt(p));
     return this.#owner.pinPages(pfns);
   }
 
   /** unmap -- munmap: record pending stores, drop every page, detach `bytes`. Idempotent. */
   unmap(): void {
     if (this.unmapped) return;
-    this.#owner.harvestRegion(this);
+    this.#owner.harvestRegion(this.#table);
     this.#owner.detach(this);
-    this.destroy();
+    this.#table.destroy();
   }
 
   [Symbol.dispose](): void {
     this.unmap();
   }
-
 
   /** A range argument: ERR_INVALID_ARG_TYPE for a non-object or non-number, ERR_OUT_OF_RANGE outside the region. */
   #pageRange(range: RegionRange): [number, number] {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AddressSpace, Device, Pool, type DaxRegion, type PoolFile } from '../../lib/index';
+import { AddressSpace } from '../../lib/fs';
+import { Device, Pool, type DaxRegion, type PoolFile } from '../../lib/index';
 import { MiB, scratchDir } from '../support/scratch';
 
 // The argument contract as a table over every public method: a value of the wrong type is a TypeError

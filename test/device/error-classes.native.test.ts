@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AddressSpace, Device, PmemdaxError, PmemdaxRangeError, PmemdaxTypeError, Pool } from '../../lib/index';
+import { Device, PmemdaxError, PmemdaxRangeError, PmemdaxTypeError, Pool } from '../../lib/index';
+import { AddressSpace } from '../../lib/fs';
 import { native } from '../../lib/native';
 import { MiB, scratchDir } from '../support/scratch';
 

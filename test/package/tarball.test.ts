@@ -36,6 +36,7 @@ try {
 
 const CONSUMER_TS = `
 import { Device, Pool, PmemdaxError, isErrnoError, type PoolInfo } from 'pmemdax';
+import { DaxFile, IomapType, type DaxFileHost, type IomapOps } from 'pmemdax/fs';
 import { MemoryDevice } from 'pmemdax/testing';
 
 export function describePool(path: string): string {
@@ -54,7 +55,13 @@ export function classify(e: unknown): string {
   return 'other';
 }
 
-export const kinds: readonly unknown[] = [Device, MemoryDevice];
+export const kinds: readonly unknown[] = [Device, MemoryDevice, DaxFile];
+
+export function mappable(host: DaxFileHost): IomapOps['begin'] {
+  return host.ops.begin;
+}
+
+export const mapped: number = IomapType.MAPPED;
 `;
 
 function tsconfig(module: 'nodenext' | 'commonjs'): string {
@@ -90,6 +97,8 @@ describe('the packed tarball', () => {
       'README.md',
       'dist/index.js',
       'dist/index.d.ts',
+      'dist/fs.js',
+      'dist/fs.d.ts',
       'dist/testing/index.js',
       'dist/testing/index.d.ts',
       'dist/cli/main.js',
@@ -116,16 +125,22 @@ describe('installed offline with no compiler on PATH', () => {
     expect(r.stdout.trim()).toMatch(/^(clwb|clflushopt|clflush)$/);
   });
 
-  it('works from CommonJS require, root and pmemdax/testing', async () => {
-    write(join(app, 'smoke.cjs'), `const { join } = require('node:path');\nconst { Pool } = require('pmemdax');\nconst testing = require('pmemdax/testing');\nif (typeof testing.MemoryDevice !== 'function') throw new Error('no MemoryDevice');\n${SMOKE_BODY}`);
+  it('works from CommonJS require, root, pmemdax/fs and pmemdax/testing', async () => {
+    const entries = [
+      "const root = require('pmemdax');",
+      "const fs = require('pmemdax/fs');",
+      "if (typeof fs.DaxFile !== 'function' || typeof fs.daxRead !== 'function' || fs.DaxRegion !== root.DaxRegion) throw new Error('pmemdax/fs is not the machinery');",
+      "if ('DaxFile' in root || 'dax' in root || 'iomap' in root) throw new Error('the root carries the machinery');",
+    ].join('\n');
+    write(join(app, 'smoke.cjs'), `const { join } = require('node:path');\nconst { Pool } = require('pmemdax');\nconst testing = require('pmemdax/testing');\nif (typeof testing.MemoryDevice !== 'function') throw new Error('no MemoryDevice');\n${entries}\n${SMOKE_BODY}`);
     const r = await box.run(app, ['smoke.cjs', box.dir]);
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({ text: 'durable from the tarball', ok: true, kind: 'file' });
   });
 
-  it('works from ESM with named imports, root and pmemdax/testing', async () => {
+  it('works from ESM with named imports, root, pmemdax/fs and pmemdax/testing', async () => {
     rmSync(join(box.dir, 'smoke.pool'), { force: true });
-    write(join(app, 'smoke.mjs'), `import { join } from 'node:path';\nimport { Pool } from 'pmemdax';\nimport { MemoryDevice } from 'pmemdax/testing';\nimport pmemdax from 'pmemdax';\nif (typeof MemoryDevice !== 'function' || pmemdax.Pool !== Pool) throw new Error('exports differ');\n${SMOKE_BODY}`);
+    write(join(app, 'smoke.mjs'), `import { join } from 'node:path';\nimport { Pool } from 'pmemdax';\nimport { DaxFile, iomapFiemap } from 'pmemdax/fs';\nimport { MemoryDevice } from 'pmemdax/testing';\nimport pmemdax from 'pmemdax';\nif (typeof MemoryDevice !== 'function' || pmemdax.Pool !== Pool) throw new Error('exports differ');\nif (typeof DaxFile !== 'function' || typeof iomapFiemap !== 'function') throw new Error('no pmemdax/fs');\n${SMOKE_BODY}`);
     const r = await box.run(app, ['smoke.mjs', box.dir]);
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({ text: 'durable from the tarball', ok: true, kind: 'file' });

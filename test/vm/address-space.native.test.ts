@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AddressSpace, Device, VM_PAGE } from '../../lib/index';
+import { AddressSpace, VM_PAGE } from '../../lib/fs';
+import { Device } from '../../lib/index';
 import { MiB, PROJECT_ROOT, runNode, scratchDir } from '../support/scratch';
 
 describe('AddressSpace: the page-table primitives of the fault layer', () => {
@@ -95,7 +96,8 @@ describe('AddressSpace: the page-table primitives of the fault layer', () => {
 });
 
 describe('AddressSpace faults that are not write traps (child processes)', () => {
-  const LIB = `const { AddressSpace, Device } = require(${JSON.stringify(`${PROJECT_ROOT}/dist/index.js`)});`;
+  const LIB = `const { Device } = require(${JSON.stringify(`${PROJECT_ROOT}/dist/index.js`)});
+const { AddressSpace } = require(${JSON.stringify(`${PROJECT_ROOT}/dist/fs.js`)});`;
 
   it.each([
     ['a load from an empty page', 'console.log(as.bytes[0]);'],

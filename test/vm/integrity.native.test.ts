@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Device, Pool, type DaxFile, type DaxRegion } from '../../lib/index';
+import { Device, Pool, type DaxRegion } from '../../lib/index';
+import type { DaxFile } from '../../lib/fs';
 import { regionBed } from './support/region-device';
 import { expectedOutcomes, runMatrix, type StateBed } from '../support/integrity';
 import { MiB, scratchDir } from '../support/scratch';

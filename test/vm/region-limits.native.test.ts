@@ -5,7 +5,8 @@ import { PROJECT_ROOT, scratchDir } from '../support/scratch';
 
 const PRELUDE = `
   const dist = ${JSON.stringify(`${PROJECT_ROOT}/dist`)};
-  const { Device, AddressSpace } = require(dist + '/index.js');
+  const { Device } = require(dist + '/index.js');
+  const { AddressSpace } = require(dist + '/fs.js');
   const { MemFs, memFsFile } = require(dist + '/testing/index.js');
   const PAGE = 4096;
   const say = (...a) => process.stdout.write(a.join(' ') + '\\n');

@@ -9,7 +9,8 @@ const FITS = (length: number): boolean => length <= 2 ** 32;
 
 const PRELUDE = `
   const dist = ${JSON.stringify(`${PROJECT_ROOT}/dist`)};
-  const { Device, AddressSpace } = require(dist + '/index.js');
+  const { Device } = require(dist + '/index.js');
+  const { AddressSpace } = require(dist + '/fs.js');
   const { native } = require(dist + '/native.js');
   const { MemFs, memFsFile } = require(dist + '/testing/index.js');
   // The class by its identity: pmemdax's misuse errors are subclasses of RangeError and TypeError.
