@@ -224,7 +224,7 @@ Napi::Value Region::MapDevice(const Napi::CallbackInfo& info) {
   uint8_t* at = mem_->base + static_cast<uint64_t>(off);
   size_t n = static_cast<size_t>(len);
   const bool trapped = access == kAccessTrapWrite || access == kAccessPrivateTrap;
-  if (trapped && !EnsureTraps(static_cast<size_t>(off) / kPageSizeSize, n / kPageSizeSize)) {
+  if (trapped && !EnsureTraps(static_cast<size_t>(off) / kPageSize, n / kPageSize)) {
     ThrowOutOfMemory(env);
     return env.Undefined();
   }
@@ -279,7 +279,7 @@ Napi::Value Region::Protect(const Napi::CallbackInfo& info) {
   double off = NumberArg(env, info[0]), len = NumberArg(env, info[1]);
   int access = static_cast<int>(NumberArg(env, info[2]));
   if (!CheckPages(env, off, len)) return env.Undefined();
-  size_t first = static_cast<size_t>(off) / kPageSizeSize, pages = static_cast<size_t>(len) / kPageSize;
+  size_t first = static_cast<size_t>(off) / kPageSize, pages = static_cast<size_t>(len) / kPageSize;
   if (access == kAccessTrapWrite && !EnsureTraps(first, pages)) {
     ThrowOutOfMemory(env);
     return env.Undefined();
