@@ -4,6 +4,7 @@
 #include <initializer_list>
 #include <utility>
 
+#include "deep_flush_linux.h"
 #include "memcpy_nt.h"
 #include "region.h"
 
@@ -36,9 +37,9 @@ void ExportConstants(Napi::Env env, Napi::Object exports) {
                                {"TEMPORAL", kTemporal},
                            }));
   c.Set("deepFlush", Table(env, {
-                                    {"DONE", kDeepFlushDone},
-                                    {"NOT_NEEDED", kDeepFlushNotNeeded},
-                                    {"NOT_PERMITTED", kDeepFlushNotPermitted},
+                                    {"DONE", static_cast<uint32_t>(DeepFlushResult::kDone)},
+                                    {"NOT_NEEDED", static_cast<uint32_t>(DeepFlushResult::kNotNeeded)},
+                                    {"NOT_PERMITTED", static_cast<uint32_t>(DeepFlushResult::kNotPermitted)},
                                 }));
   c.Freeze();
   exports.Set("constants", c);

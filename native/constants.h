@@ -5,9 +5,6 @@
 
 namespace pmemdax {
 
-// What deepFlush answers.
-enum DeepFlushResult { kDeepFlushDone = 0, kDeepFlushNotNeeded = 1, kDeepFlushNotPermitted = 2 };
-
 // ExportConstants -- sets `exports.constants` to frozen tables: `access` (region page access), `copy`
 // (the flag bits of copy, move and fill) and `deepFlush` (its results).
 void ExportConstants(Napi::Env env, Napi::Object exports);
