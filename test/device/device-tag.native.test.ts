@@ -8,7 +8,7 @@ const PRELUDE = `
   const dist = ${JSON.stringify(`${PROJECT_ROOT}/dist`)};
   const { Device } = require(dist + '/index.js');
   const { native } = require(dist + '/native.js');
-  const outcome = (fn) => { try { fn(); return 'ok'; } catch (e) { return e.code + ' ' + e.constructor.name; } };
+  const outcome = (fn) => { try { fn(); return 'ok'; } catch (e) { return e.code + ' ' + (e instanceof TypeError ? 'TypeError' : 'Error'); } };
 `;
 
 describe('NativeRegion.mapDevice checks that its device is a NativeDevice', () => {
