@@ -29,7 +29,8 @@ export function compareSeed(medium: string, seed: number, ops: readonly Op[], ke
     const p = pool[i] ?? '(none)';
     const m = memfs[i] ?? '(none)';
     if (k === p && p === m) continue;
-    const deviation = p === m ? DEVIATIONS.find((d) => d.media.includes(medium) && d.explains(op, k, p)) : undefined;
+    const seen = { op, kernel: k, lib: p, ops, index: i, libResults: pool.slice(0, i) };
+    const deviation = p === m ? DEVIATIONS.find((d) => d.media.includes(medium) && d.explains(seen)) : undefined;
     if (deviation === undefined) {
       const prefix = ops.slice(0, i + 1).map(opLine).join(' | ');
       return { divergence: { seed, index: i, op: opLine(op), kernel: k, pool: p, memfs: m, prefix }, allowed };

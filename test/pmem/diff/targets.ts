@@ -156,8 +156,8 @@ export function poolFilesystem(path: string): Filesystem {
 
 /**
  * MemFs on a native Device at `path`. MemFs offers the filesystem's steps, not fallocate's modes:
- * a zero-range is what ext4 and xfs do for it, a punch of the blocks inside EOF and an allocation
- * of unwritten blocks over the whole range.
+ * a zero-range is what ext4 and xfs do for it (zeroInside), then an allocation of unwritten blocks
+ * over the whole range.
  */
 export function memFsFilesystem(path: string): Filesystem {
   const device = Device.open(path, { create: true, size: 16 * 1024 * 1024 });
@@ -184,10 +184,7 @@ export function memFsFilesystem(path: string): Filesystem {
         truncate: (size) => fs.truncate(inode, size),
         fallocate: async (mode, off, len) => {
           if (mode === 'punch-hole') return fs.punch(inode, off, len);
-          if (mode === 'zero-range') {
-            const stop = Math.min(off + len, Math.ceil(inode.size / PAGE) * PAGE);
-            if (stop > off) await fs.punch(inode, off, stop - off);
-          }
+          if (mode === 'zero-range') await zeroInside(fs, inode, off, Math.min(off + len, Math.ceil(inode.size / PAGE) * PAGE));
           fs.fallocate(inode, off, len, mode === 'keep-size');
         },
         seekData: (off) => fs.seekData(inode, off),
@@ -200,4 +197,20 @@ export function memFsFilesystem(path: string): Filesystem {
       device.close();
     },
   };
+}
+
+/**
+ * The zeroing half of ZERO_RANGE over `[off, stop)`: whole blocks are freed (to come back unwritten),
+ * partial ones are zeroed in place and stay written, as ext4_zero_range and xfs_free_file_space do.
+ */
+async function zeroInside(fs: MemFs, inode: MemInode, off: number, stop: number): Promise<void> {
+  const first = Math.ceil(off / PAGE) * PAGE;
+  const last = Math.floor(stop / PAGE) * PAGE;
+  if (first >= last) {
+    if (stop > off) await fs.zeroRange(inode, off, stop - off);
+    return;
+  }
+  if (off < first) await fs.zeroRange(inode, off, first - off);
+  await fs.punch(inode, first, last - first);
+  if (stop > last) await fs.zeroRange(inode, last, stop - last);
 }
