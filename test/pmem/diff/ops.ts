@@ -1,5 +1,6 @@
 // The operations of the differential test, their text form (what diff-exec.c reads) and a seeded
 // generator of sequences. The byte pattern and the hash must match diff-exec.c.
+import { Prng } from '../../dax/support/prng';
 
 export const PAGE = 4096;
 /** Files stay within this many pages, so that sequences revisit the same blocks. */
@@ -55,22 +56,11 @@ export function bytesResult(bytes: Uint8Array): string {
   return `n${bytes.length}:${h.toString(16).padStart(8, '0')}`;
 }
 
-/** mulberry32: small, seedable, the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A sequence of `count` operations for `seed`, ending with a read of the whole file. */
 export function generate(seed: number, count: number): Op[] {
-  const rnd = prng(seed * 2654435761 + 1);
-  const int = (n: number): number => Math.floor(rnd() * n);
+  const prng = new Prng(seed * 2654435761 + 1);
+  const rnd = (): number => prng.next();
+  const int = (n: number): number => prng.int(n);
   // Half the offsets and lengths fall on block boundaries: that is where extents change shape.
   const offset = (pages: number): number => (rnd() < 0.5 ? int(pages) * PAGE : int(pages * PAGE));
   const length = (pages: number): number => (rnd() < 0.5 ? (1 + int(pages)) * PAGE : 1 + int(pages * PAGE));
