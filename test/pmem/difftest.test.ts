@@ -25,7 +25,7 @@ describe.skipIf(medium === null || medium.devdax)('differential test against the
   if (medium === null) return;
   const seeds = parseSeeds(SEEDS);
 
-  it(`${medium.name}: seeds ${SEEDS}, ${OPS} operations each, match the kernel`, { timeout: 60_000 + seeds.length * 5_000 }, async () => {
+  it(`${medium.name}: seeds ${SEEDS}, ${OPS} operations each, match the kernel`, { timeout: 120_000 + seeds.length * 10_000 }, async () => {
     const dir = mkdtempSync(join(medium.path, 'difftest-'));
     const shm = mkdtempSync(join(tmpdir(), 'difftest-'));
     const started = Date.now();
