@@ -109,7 +109,7 @@ export interface ByteRange {
 /**
  * Bits for `copy`, `move` and `fill`. Defined here rather than read from the addon because the memory
  * devices take them without it; the addon exports the same bits (`constants.copy`), and
- * test/native/constants.test.ts holds the two equal.
+ * test/device/constants.native.test.ts holds the two equal.
  */
 export const CopyFlags = {
   /** Skip the final store fence (the caller will `drain`). */
