@@ -1,6 +1,6 @@
 import { nativeHandleOf, type Device } from '../device/device';
 import { native, type NativeRegion } from '../native';
-import { PmemdaxError, outOfRangeError } from '../errors';
+import { PmemdaxError, argValueError, outOfRangeError } from '../errors';
 import { registerMapping } from '../device/mapped-memory';
 import { checkIndex } from '../device/validate';
 import { PAGE_SIZE } from '../units';
@@ -36,6 +36,17 @@ const PERMISSION: Readonly<Record<PageAccess | DeviceAccess, { readonly native: 
   trap: { native: NATIVE_ACCESS.TRAP_WRITE, reach: PageReach.Store },
   'private-trap': { native: NATIVE_ACCESS.PRIVATE_TRAP_WRITE, reach: PageReach.Store },
 };
+
+const PAGE_ACCESSES: readonly PageAccess[] = ['none', 'read', 'write', 'trap'];
+const DEVICE_ACCESSES: readonly DeviceAccess[] = ['read', 'write', 'trap', 'private-trap'];
+
+/** The permission an access string names; ERR_INVALID_ARG_VALUE for one the call does not take. */
+function permissionOf(access: unknown, allowed: readonly string[]): (typeof PERMISSION)[PageAccess] {
+  if (typeof access !== 'string' || !allowed.includes(access)) {
+    throw argValueError(`The "access" argument must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, received ${String(access)}`);
+  }
+  return PERMISSION[access as PageAccess | DeviceAccess];
+}
 
 /**
  * A reserved range of virtual memory seen from JavaScript as one Uint8Array. The fault layer places device
@@ -95,7 +106,7 @@ export class AddressSpace {
     access: DeviceAccess,
   ): void {
     this.#checkOpen();
-    const permission = PERMISSION[access];
+    const permission = permissionOf(access, DEVICE_ACCESSES);
     this.#native.mapDevice(offset, nativeHandleOf(device), deviceOffset, length, permission.native);
     this.#setReach(offset, length, permission.reach);
   }
@@ -122,7 +133,7 @@ export class AddressSpace {
     this.#checkOpen();
     checkIndex(offset, 'offset');
     checkIndex(length, 'length');
-    const permission = PERMISSION[access];
+    const permission = permissionOf(access, PAGE_ACCESSES);
     this.#native.protect(offset, length, permission.native);
     this.#setReach(offset, length, permission.reach);
   }

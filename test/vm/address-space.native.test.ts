@@ -29,6 +29,16 @@ describe('AddressSpace: the page-table primitives of the fault layer', () => {
     expect(as.writeTraps).toBe(0);
   });
 
+  it.each([
+    ['mapDevice', (a: unknown) => as.mapDevice(0, dev, 0, VM_PAGE, a as 'read')],
+    ['protect', (a: unknown) => as.protect(0, VM_PAGE, a as 'read')],
+  ])('%s refuses an access it does not take with ERR_INVALID_ARG_VALUE, before mapping anything', (_name, call) => {
+    const bad = [undefined, null, 7, 'READ', 'rw', {}];
+    for (const a of bad) expect(() => call(a)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => as.protect(0, VM_PAGE, 'private-trap' as 'read')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => as.mapDevice(0, dev, 0, VM_PAGE, 'none' as 'read')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+  });
+
   it('a trap page takes exactly one trap on its first store, logs it, and the store lands', () => {
     as.mapDevice(0, dev, 0, 2 * MiB, 'trap');
     expect(as.bytes[100]).toBe(0); // loads do not trap
