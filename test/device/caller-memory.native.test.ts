@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT, runNode, scratchDir } from '../support/scratch';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT, runNode, scratchPerTest } from '../support/scratch';
 
 // Issue 13 item 7: native code that validated a caller's SharedArrayBuffer-backed array and then read it
 // again could act on values it never checked (persistRanges flushed an arbitrary address: SIGSEGV). Every
@@ -30,11 +30,7 @@ const PRELUDE = `
 `;
 
 describe('native entry points read caller memory once (child processes)', () => {
-  let s: ReturnType<typeof scratchDir>;
-  beforeEach(() => {
-    s = scratchDir('/dev/shm');
-  });
-  afterEach(() => s.cleanup());
+  const s = scratchPerTest('/dev/shm');
 
   it('persistRanges racing a worker that rewrites its SharedArrayBuffer pairs never flushes an unchecked range', () => {
     // Cache-line granularity: a flush is clflush on the address itself, so an unchecked range is a SIGSEGV

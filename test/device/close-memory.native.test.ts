@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT, runNode, scratchDir } from '../support/scratch';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT, runNode, scratchPerTest } from '../support/scratch';
 
 // Issue 13, second half: devices opened and closed in one synchronous loop left native memory that only
 // the next turn of the event loop freed (60,000 of them: +160 MB), most of it the eight native hot-path
@@ -19,11 +19,7 @@ const BOUND = DEVICES * 2560;
 const UNDER_SANITIZER = (process.env.LD_PRELOAD ?? '').includes('libasan');
 
 describe.skipIf(UNDER_SANITIZER)('closing devices frees their native memory (child process)', () => {
-  let s: ReturnType<typeof scratchDir>;
-  beforeEach(() => {
-    s = scratchDir('/dev/shm');
-  });
-  afterEach(() => s.cleanup());
+  const s = scratchPerTest('/dev/shm');
 
   it(`${DEVICES} devices opened and closed in one synchronous loop grow memory outside the V8 heap by under 2.5 KiB each`, () => {
     const r = runNode(`

@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT, runNode, scratchDir } from '../support/scratch';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT, runNode, scratchPerTest } from '../support/scratch';
 
 // Issue 14 item 2: NativeRegion.mapDevice unwrapped whatever object it was given as a NativeDevice; another
 // wrapped object (a NativeRegion) was then read as one. The device's N-API type tag is checked first now.
@@ -12,11 +12,7 @@ const PRELUDE = `
 `;
 
 describe('NativeRegion.mapDevice checks that its device is a NativeDevice', () => {
-  let s: ReturnType<typeof scratchDir>;
-  beforeEach(() => {
-    s = scratchDir('/dev/shm');
-  });
-  afterEach(() => s.cleanup());
+  const s = scratchPerTest('/dev/shm');
 
   it('refuses other objects (a region, a plain object, a number) and takes a real device, open or closed', () => {
     const r = runNode(`${PRELUDE}

@@ -1,14 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CopyFlags, Device, cpuInfo } from '../../lib/index';
-import { MiB, scratchDir, withEnv } from '../support/scratch';
+import { MiB, scratchPerTest, withEnv } from '../support/scratch';
 
 // Each override is read when a device is opened, so one process can try them all.
 describe('environment overrides', () => {
-  let s: ReturnType<typeof scratchDir>;
-  beforeEach(() => {
-    s = scratchDir('/dev/shm');
-  });
-  afterEach(() => s.cleanup());
+  const s = scratchPerTest('/dev/shm');
 
   const open = (env: Record<string, string>, name = 'dev') =>
     withEnv({ PMEMDAX_FORCE_GRANULARITY: 'cacheline', ...env }, () => Device.open(s.file(name), { create: true, size: 4 * MiB }));

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Device, PmemdaxError, PmemdaxRangeError, PmemdaxTypeError, Pool } from '../../lib/index';
 import { AddressSpace } from '../../lib/fs';
 import { native } from '../../lib/native';
-import { MiB, scratchDir } from '../support/scratch';
+import { MiB, scratchPerTest } from '../support/scratch';
 
 const docs = readFileSync(join(__dirname, '..', '..', 'docs', 'errors.md'), 'utf8');
 
@@ -25,11 +25,7 @@ function expectDocumentedPmemdaxError(e: unknown): void {
 }
 
 describe('errors from native code and TypeScript alike', () => {
-  let s: ReturnType<typeof scratchDir>;
-  beforeEach(() => {
-    s = scratchDir();
-  });
-  afterEach(() => s.cleanup());
+  const s = scratchPerTest();
 
   it('a native errno error is a PmemdaxError shaped like a Node fs error', () => {
     const path = s.file('missing');

@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Device } from '../../lib/index';
-import { MiB, scratchDir } from '../support/scratch';
+import { MiB, scratchPerTest } from '../support/scratch';
 
 // Every public method in every state: open, closed, and open with a view whose device was closed
 // (the "after detach" state, reached through another device on the same file).
@@ -26,11 +26,7 @@ const METHODS: Record<string, Call> = {
 };
 
 describe('integrity matrix: every method × open / closed / after detach', () => {
-  let s: ReturnType<typeof scratchDir>;
-  beforeEach(() => {
-    s = scratchDir('/dev/shm');
-  });
-  afterEach(() => s.cleanup());
+  const s = scratchPerTest('/dev/shm');
   const open = (): Device => Device.open(s.file('dev'), { create: true, size: 2 * MiB });
 
   it.each(Object.entries(METHODS))('%s works on an open device', (_name, call) => {

@@ -1,16 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT, runNode, scratchDir } from '../support/scratch';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT, runNode, scratchPerTest } from '../support/scratch';
 
 // Child processes load the built library (dist/, built by the native project's global setup).
 const LIB = `const { Device } = require(${JSON.stringify(`${PROJECT_ROOT}/dist/index.js`)});`;
 
 describe('lifecycle in child processes', () => {
-  let s: ReturnType<typeof scratchDir>;
-  beforeEach(() => {
-    s = scratchDir('/dev/shm');
-  });
-  afterEach(() => s.cleanup());
+  const s = scratchPerTest('/dev/shm');
 
   it('exiting without close keeps persisted data and exits cleanly', () => {
     const path = s.file('exit');
@@ -85,11 +81,7 @@ describe('lifecycle in child processes', () => {
 });
 
 describe('SIGBUS on the host: a mapping past a truncated file', () => {
-  let s: ReturnType<typeof scratchDir>;
-  beforeEach(() => {
-    s = scratchDir('/dev/shm');
-  });
-  afterEach(() => s.cleanup());
+  const s = scratchPerTest('/dev/shm');
 
   // The script expects a variable named path in scope.
   const SETUP = `${LIB}

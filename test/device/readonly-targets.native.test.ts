@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT, runNode, scratchDir } from '../support/scratch';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT, runNode, scratchPerTest } from '../support/scratch';
 
 // Issue 13 item 8: copySafe into a directAccess view of a read-only device (or any page mapped without
 // write access) stored through native code and killed the process with SIGSEGV. The library's copies
@@ -50,11 +50,7 @@ const VIEWS = {
 } as const;
 
 describe('library copies refuse memory the process cannot reach (child process)', () => {
-  let s: ReturnType<typeof scratchDir>;
-  beforeEach(() => {
-    s = scratchDir('/dev/shm');
-  });
-  afterEach(() => s.cleanup());
+  const s = scratchPerTest('/dev/shm');
 
   it('copySafe targets and copy sources, over every kind of view', () => {
     const cases = Object.entries(VIEWS)

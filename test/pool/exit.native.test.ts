@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Pool } from '../../lib/pool';
-import { PROJECT_ROOT, runNode, scratchDir } from '../support/scratch';
+import { PROJECT_ROOT, runNode, scratchPerTest } from '../support/scratch';
 
 // Children load the built library (dist/, built by the native project's global setup), as an application would.
 const LIB = JSON.stringify(`${PROJECT_ROOT}/dist/index.js`);
@@ -111,11 +111,7 @@ function read(pool: Pool, name: string): Buffer {
 }
 
 describe('what survives which end of the process (docs/api.md)', () => {
-  let s: ReturnType<typeof scratchDir>;
-  beforeEach(() => {
-    s = scratchDir('/dev/shm');
-  });
-  afterEach(() => s.cleanup());
+  const s = scratchPerTest('/dev/shm');
 
   it.each(ENDS)('$name: keeps $keeps', (end) => {
     const path = s.file('pool');

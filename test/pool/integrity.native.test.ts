@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Device, Pool, type PoolFile } from '../../lib/index';
 import { expectedOutcomes, runMatrix, type StateBed } from '../support/integrity';
-import { MiB, scratchDir } from '../support/scratch';
+import { MiB, scratchPerTest } from '../support/scratch';
 
 // Every public member of Pool and PoolFile × every state (docs/api.md, *Errors*: once a file or its pool
 // is closed every member of the PoolFile throws ERR_PMEMDAX_CLOSED except `closed` and `close()`; a pool's
@@ -63,11 +63,7 @@ const closedExcept = (answering: readonly string[]) => (name: string): string | 
 const MEDIA_CALLS = ['open', 'rename', 'unlink', 'check', 'badblocks', 'sync'];
 
 describe('integrity matrix: Pool and PoolFile × open / closed / parent closed / after unlink', () => {
-  let s: ReturnType<typeof scratchDir>;
-  beforeEach(() => {
-    s = scratchDir('/dev/shm');
-  });
-  afterEach(() => s.cleanup());
+  const s = scratchPerTest('/dev/shm');
 
   /** A pool holding `f` (two pages written) on its own device, so that the device can be closed under it. */
   const poolBed = (): { device: Device; pool: Pool } => {

@@ -1,3 +1,4 @@
+import { afterEach, beforeEach } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,31 @@ export const HOST_MEDIA = [
 export function scratchDir(base: string = tmpdir()): { dir: string; file: (name: string) => string; cleanup: () => void } {
   const dir = mkdtempSync(join(base, 'pmemdax-test-'));
   return { dir, file: (name) => join(dir, name), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A scratch directory made before each test of the calling block and removed after it: `dir` and `file`
+ * always name the current test's directory.
+ */
+export function scratchPerTest(base?: string): { readonly dir: string; file: (name: string) => string } {
+  let current: ReturnType<typeof scratchDir> | null = null;
+  beforeEach(() => {
+    current = scratchDir(base);
+  });
+  afterEach(() => {
+    current?.cleanup();
+    current = null;
+  });
+  const now = (): ReturnType<typeof scratchDir> => {
+    if (current === null) throw new Error('scratchPerTest: used outside a test');
+    return current;
+  };
+  return {
+    get dir() {
+      return now().dir;
+    },
+    file: (name) => now().file(name),
+  };
 }
 
 /** Runs `fn` with environment variables set (the addon reads them when a device is opened). */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT, runNode, scratchDir } from '../support/scratch';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT, runNode, scratchPerTest } from '../support/scratch';
 
 const PRELUDE = `
   const dist = ${JSON.stringify(`${PROJECT_ROOT}/dist`)};
@@ -10,11 +10,7 @@ const PRELUDE = `
 `;
 
 describe('region lifecycle (child processes)', () => {
-  let s: ReturnType<typeof scratchDir>;
-  beforeEach(() => {
-    s = scratchDir('/dev/shm');
-  });
-  afterEach(() => s.cleanup());
+  const s = scratchPerTest('/dev/shm');
 
   it('a process may exit with regions still mapped and traps armed; what it synced is in the device', () => {
     const path = s.file('dev');

@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { PROJECT_ROOT, scratchDir } from '../support/scratch';
+import { PROJECT_ROOT, scratchPerTest } from '../support/scratch';
 
 const PRELUDE = `
   const dist = ${JSON.stringify(`${PROJECT_ROOT}/dist`)};
@@ -28,11 +28,7 @@ const PRELUDE = `
 const UNDER_SANITIZER = (process.env.LD_PRELOAD ?? '').includes('libasan');
 
 describe.skipIf(UNDER_SANITIZER)('vm.max_map_count (child processes)', () => {
-  let s: ReturnType<typeof scratchDir>;
-  beforeEach(() => {
-    s = scratchDir('/dev/shm');
-  });
-  afterEach(() => s.cleanup());
+  const s = scratchPerTest('/dev/shm');
 
   it('a fault that cannot map its page reports ENOMEM naming vm.max_map_count; a write trap that cannot unprotect says so before the process dies', () => {
     // A script file rather than \`node -e\`: eval'd code is compiled lazily, and compiling after the

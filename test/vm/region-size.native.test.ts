@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT, runNode, scratchDir } from '../support/scratch';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT, runNode, scratchPerTest } from '../support/scratch';
 
 // Issue 13 item 6: a region over 4 GiB aborted the process (double free inside ArrayBuffer creation), and
 // the trap state of a reservation was allocated and touched a byte per page up front. Each length runs in
@@ -19,11 +19,7 @@ const PRELUDE = `
 `;
 
 describe('regions of every size: they work or fail with ERR_OUT_OF_RANGE, never abort (child processes)', () => {
-  let s: ReturnType<typeof scratchDir>;
-  beforeEach(() => {
-    s = scratchDir('/dev/shm');
-  });
-  afterEach(() => s.cleanup());
+  const s = scratchPerTest('/dev/shm');
 
   it.each(LENGTHS)('length %d through DaxFile.mmap, AddressSpace and NativeRegion', (length) => {
     const r = runNode(`${PRELUDE}

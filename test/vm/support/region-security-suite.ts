@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT, runNode, scratchDir } from '../../support/scratch';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT, runNode, scratchPerTest } from '../../support/scratch';
 
 // The child loads the built library from dist/ (built by the native project's global setup).
 const PRELUDE = `
@@ -39,11 +39,7 @@ function devicePath(dir: string): string {
  */
 export function describeRegionSecurity(dir: string): void {
 describe(`security: a region cannot reach blocks its file gave up (child processes, ${dir})`, () => {
-  let s: ReturnType<typeof scratchDir>;
-  beforeEach(() => {
-    s = scratchDir(dir);
-  });
-  afterEach(() => s.cleanup());
+  const s = scratchPerTest(dir);
 
   it('after truncate, a fault there is SIGBUS (beyond EOF) and a raw load of the old page kills the process with SIGSEGV, even once the blocks hold another file', () => {
     const r = runNode(`${PRELUDE}
