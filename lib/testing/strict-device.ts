@@ -11,6 +11,7 @@ export const LINE_SIZE = CACHELINE_SIZE;
 export class SimulatedCrash extends Error {
   /** The drain (counted from 1) that the crash interrupted. */
   readonly drain: number;
+  readonly code = 'ERR_PMEMDAX_SIMULATED_CRASH';
 
   constructor(drain: number) {
     super(`simulated crash at drain ${drain}`);
