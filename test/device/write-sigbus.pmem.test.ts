@@ -7,28 +7,12 @@ import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, writeSync } fr
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Device } from '../../lib/index';
-import { storeTable, type FaultExpectation } from './support/store-table';
+import { expectFault, storeTable, thrown } from './support/store-table';
 import { MiB, PAGE, SECTOR, diskBadblocks, diskOffsetOf, injectBadblocks, listed, pmemMedium } from '../support/pmem';
 
 const medium = pmemMedium;
 const SIZE = 4 * MiB;
 const LOST = 1 * MiB;
-
-function thrown(fn: () => void): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected an error');
-}
-
-function expectFault(error: unknown, expected: FaultExpectation, code: string, words: RegExp): void {
-  expect(error).toBeInstanceOf(Error);
-  expect(error).toMatchObject({ code, syscall: expected.syscall, offset: expected.offset });
-  expect((error as Error).message).toMatch(words);
-  expect((error as Error).message).toContain(`at offset ${expected.offset}`);
-}
 
 describe.skipIf(medium === null || medium.devdax)('writes through a fsdax mapping that meet SIGBUS', () => {
   if (medium === null || medium.blockDevice === null) return;

@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { CopyFlags, type Device } from '../../../lib/index';
 
 // Every way a write (and the accesses around it) reaches the device mapping, each crossing `lost`: the
@@ -94,4 +95,22 @@ export function storeTable(lost: number, granularity: 'cacheline' | 'byte' | 'pa
   }
   cases.push({ name: 'copySafe', run: (d) => d.copySafe(lost - 64, new Uint8Array(128)), expect: { offset: lost, syscall: 'read' }, stores: false });
   return cases;
+}
+
+/** What `fn` threw; a call that returns fails the test. */
+export function thrown(fn: () => void): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected an error');
+}
+
+/** A write or read that met SIGBUS: its code, system call and offset, and a message saying which and where. */
+export function expectFault(error: unknown, expected: FaultExpectation, code: string, words: RegExp): void {
+  expect(error).toBeInstanceOf(Error);
+  expect(error).toMatchObject({ code, syscall: expected.syscall, offset: expected.offset });
+  expect((error as Error).message).toMatch(words);
+  expect((error as Error).message).toContain(`at offset ${expected.offset}`);
 }
