@@ -26,6 +26,12 @@ export class Allocator {
   readonly allocRuns: number[] = [];
   readonly freeRuns: number[] = [];
   readonly refChanged = new Set<number>();
+  /**
+   * The same, for a commit written but not yet known durable (group commit): its frees stay set and
+   * its reference changes still force CoW until `release`.
+   */
+  readonly #flightFrees: number[] = [];
+  readonly #flightRefs = new Set<number>();
   readonly reserved: number[] = [];
   free = 0;
   /** Blocks data allocations must leave free (room for the next checkpoint). */
@@ -82,12 +88,12 @@ export class Allocator {
    * other owner still maps the block and an in-place write would change that owner's data.
    */
   cowNeeded(b: number): boolean {
-    return this.refs(b) > 1 || (this.refChanged.size > 0 && this.refChanged.has(b));
+    return this.refs(b) > 1 || (this.refChanged.size > 0 && this.refChanged.has(b)) || (this.#flightRefs.size > 0 && this.#flightRefs.has(b));
   }
 
   /** False when no block needs a CoW (the common case: nothing was ever cloned). */
   get anyCow(): boolean {
-    return this.shared.size > 0 || this.refChanged.size > 0;
+    return this.shared.size > 0 || this.refChanged.size > 0 || this.#flightRefs.size > 0;
   }
 
   /** Length of the free run at `b`, at most `want`. */
@@ -179,21 +185,18 @@ export class Allocator {
       b += n - 1;
     }
     if (got < want || runs.length / 2 > maxRuns) return null;
-    for (let i = 0; i < runs.length; i += 2) {
-      this.markUsed(runs[i] as number, runs[i + 1] as number);
-      this.allocRuns.push(runs[i] as number, runs[i + 1] as number);
-    }
+    // Not a change to journal: the checkpoint written into them records them in its own bitmap.
+    for (let i = 0; i < runs.length; i += 2) this.markUsed(runs[i] as number, runs[i + 1] as number);
     this.free -= want;
     return runs;
   }
 
-  /** Give back the runs of a `takeRuns` whose checkpoint was never written (the last runs allocated). */
+  /** Give back the runs of a `takeRuns` whose checkpoint was never written. */
   untakeRuns(runs: readonly number[]): void {
     for (let i = 0; i < runs.length; i += 2) {
       this.clear(runs[i] as number, runs[i + 1] as number);
       this.free += runs[i + 1] as number;
     }
-    this.allocRuns.splice(this.allocRuns.length - runs.length, runs.length);
   }
 
   /** A reserved run became part of a change (CoW end): it commits with the next record. */
@@ -252,18 +255,24 @@ export class Allocator {
     }
   }
 
-  /** After a commit is durable: freed runs become allocatable, the change lists empty. */
-  release(): void {
-    if (this.freeRuns.length === 0 && this.allocRuns.length === 0 && this.refChanged.size === 0) return;
-    for (let i = 0; i < this.freeRuns.length; i += 2) {
-      const b = this.freeRuns[i] as number;
-      const n = this.freeRuns[i + 1] as number;
-      this.clear(b, n);
-      this.free += n;
-    }
-    this.freeRuns.length = 0;
+  /** The change lists went into a commit being written: they empty, and wait for `release`. */
+  beginFlight(): void {
     this.allocRuns.length = 0;
+    for (let i = 0; i < this.freeRuns.length; i++) this.#flightFrees.push(this.freeRuns[i] as number);
+    this.freeRuns.length = 0;
+    for (const b of this.refChanged) this.#flightRefs.add(b);
     this.refChanged.clear();
+  }
+
+  /** Every commit begun is durable: the runs they freed become allocatable. */
+  release(): void {
+    const frees = this.#flightFrees;
+    for (let i = 0; i < frees.length; i += 2) {
+      this.clear(frees[i] as number, frees[i + 1] as number);
+      this.free += frees[i + 1] as number;
+    }
+    frees.length = 0;
+    this.#flightRefs.clear();
   }
 
   /** Free now a run that is not referenced by any committed state (a checkpoint superseded). */
@@ -283,6 +292,7 @@ export class Allocator {
       }
     };
     unset(this.freeRuns);
+    unset(this.#flightFrees);
     unset(this.reserved);
     unset(also);
     return out;

@@ -4,11 +4,31 @@ import { Errno } from '../iomap/errno';
 import { checkpointBytes, encodeCheckpoint, writeRuns } from './checkpoint';
 import { crc32c } from './crc32c';
 import type { PoolDevice } from './device';
+import { DeferredFlush, defersFlush } from './deferred-flush';
 import { Journal } from './journal';
 import { BLOCK, CKPT_RUNS_MAX, decodeSuperblock, encodeSuperblock, type Superblock } from './layout';
+import { poolError } from './errors';
 import { readMeta } from './meta-io';
 import { PoolOps } from './ops';
 import type { PoolState } from './state';
+import type { PoolStats } from './types';
+
+/** What a call stores through: the device and the iomap operations over it. */
+export interface PoolIo {
+  readonly device: PoolDevice;
+  readonly ops: PoolOps;
+}
+
+/** A journal record written by a group commit whose write-back has not been seen to finish. */
+interface Flight {
+  /** Offset in the journal area, and the record (a copy: the journal's buffer is reused). */
+  readonly at: number;
+  readonly bytes: Uint8Array;
+  /** The record is in the page cache (only after every store it maps is durable). */
+  written: boolean;
+  /** The record is durable, by this flight or by a synchronous commit that took it over. */
+  settled: boolean;
+}
 
 /**
  * PoolCore -- the write side of a loaded pool: commits (a journal record, or a checkpoint when the
@@ -21,8 +41,25 @@ export class PoolCore {
   readonly journal: Journal;
   readonly ops: PoolOps;
   readonly readonly: boolean;
-  /** Set when the pool closes: file calls still in flight then must change nothing more (PoolFile). */
+  /** Stores durable on return: the synchronous methods, regions and the metadata. */
+  readonly io: PoolIo;
+  /** What the promise methods store through: write-back deferred to `durable()` at page granularity, else `io`. */
+  readonly asyncIo: PoolIo;
+  /** Set by `close()`: new calls are refused, those made before it run to the end. */
+  closing = false;
+  /** Set when the pool closes for good: file calls still in flight then must change nothing more (PoolFile). */
   closed = false;
+  /** Promise-method calls not yet settled, and who waits for there to be none. */
+  #calls = 0;
+  #idle: (() => void)[] = [];
+  readonly #deferred: DeferredFlush | null;
+  #flight: Flight | null = null;
+  /** The group commit running, and the one gathering behind it. */
+  #running: Promise<void> | null = null;
+  #queued: Promise<void> | null = null;
+  /** A commit that failed part-way: memory is ahead of the media, and nothing more may commit. */
+  #failed: unknown = null;
+  readonly #stats = { commitRequests: 0, records: 0, checkpoints: 0, longestHoldMs: 0 };
 
   constructor(device: PoolDevice, state: PoolState, readonly: boolean, journal: Journal) {
     this.device = device;
@@ -30,6 +67,9 @@ export class PoolCore {
     this.readonly = readonly;
     this.journal = journal;
     this.ops = new PoolOps(device, state);
+    this.io = { device, ops: this.ops };
+    this.#deferred = !readonly && defersFlush(device) ? new DeferredFlush(device) : null;
+    this.asyncIo = this.#deferred === null ? this.io : { device: this.#deferred, ops: new PoolOps(this.#deferred, state) };
     state.measure();
   }
 
@@ -37,15 +77,166 @@ export class PoolCore {
     return this.state.sb;
   }
 
-  /** Make every pending change durable, atomically. */
+  /** True while a promise method's stores or commit are not yet durable. */
+  get busy(): boolean {
+    return this.#running !== null || (this.#deferred?.busy ?? false);
+  }
+
+  /** A promise-method call starts; the returned function is called once when it settles. */
+  enterCall(): () => void {
+    this.#calls++;
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      if (--this.#calls === 0) for (const wake of this.#idle.splice(0)) wake();
+    };
+  }
+
+  get busyCalls(): boolean {
+    return this.#calls > 0;
+  }
+
+  /** Settles once no promise-method call is in flight (each settles only once durable). */
+  async idle(): Promise<void> {
+    while (this.#calls > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
+  }
+
+  stats(): PoolStats {
+    const s = this.#stats;
+    return { ...s, commits: s.records + s.checkpoints, flushes: this.#deferred?.jobs ?? 0 };
+  }
+
+  /** A promise method held the thread for `ms` in one piece. */
+  held(ms: number): void {
+    if (ms > this.#stats.longestHoldMs) this.#stats.longestHoldMs = ms;
+  }
+
+  #healthy(): void {
+    if (this.#failed === null) return;
+    const e = poolError('EIO', 'fsync', this.state.path);
+    e.message = `${e.message}: an earlier commit could not be made durable (${String((this.#failed as Error)?.message ?? this.#failed)}); reopen the pool`;
+    throw e;
+  }
+
+  /** Make every pending change durable, atomically, before returning (stores of promise methods included). */
   commit(): void {
+    this.#healthy();
+    this.#takeOver();
     const s = this.state;
-    if (!s.pending) return;
+    if (!s.pending) {
+      s.endFlight();
+      return;
+    }
+    this.#stats.commitRequests++;
     if (!this.journal.append(s)) {
       this.checkpoint();
       return;
     }
+    this.#stats.records++;
     s.committed();
+  }
+
+  /**
+   * A synchronous commit cannot wait for the group commit in flight: it makes durable here, on this
+   * thread, what that one would have -- every deferred store, then its record -- and the flight,
+   * when it wakes, finds its work done.
+   */
+  #takeOver(): void {
+    const d = this.#deferred;
+    if (d === null) return;
+    const f = this.#flight;
+    try {
+      if (d.busy) d.persistNow();
+      if (f === null || f.settled) return;
+      const at = this.journal.offset + f.at;
+      if (f.written) this.device.persist(at, f.bytes.length);
+      else this.device.copy(at, f.bytes);
+    } catch (e) {
+      // The flight's record (or a block it maps) may not be on the media: later records must not follow it.
+      if (f !== null && !f.settled) this.#failed = e;
+      throw e;
+    }
+    f.written = true;
+    f.settled = true;
+  }
+
+  /**
+   * Commit for a promise method: group commit. While one commit's write-back is in flight, later
+   * callers gather behind it and share the next record (one record, one write-back for all of them).
+   * On a device without deferred write-back it is `commit()`.
+   */
+  commitAsync(): Promise<void> {
+    if (this.#deferred === null) {
+      try {
+        this.commit();
+        return Promise.resolve();
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    if (this.state.pending) this.#stats.commitRequests++;
+    if (this.#running === null) return this.#start();
+    const behind = this.#running.then(noop, noop);
+    this.#queued ??= behind.then(() => {
+      this.#queued = null;
+      return this.#start();
+    });
+    return this.#queued;
+  }
+
+  /** Every store made so far by a promise method, durable (no commit). */
+  durable(): Promise<void> {
+    return this.#deferred === null ? Promise.resolve() : this.#deferred.durable();
+  }
+
+  #start(): Promise<void> {
+    const run = this.#fly(this.#deferred as DeferredFlush);
+    this.#running = run;
+    const clear = (): void => {
+      if (this.#running === run) this.#running = null;
+    };
+    run.then(clear, clear);
+    return run;
+  }
+
+  async #fly(d: DeferredFlush): Promise<void> {
+    this.#healthy();
+    const s = this.state;
+    if (!s.pending) {
+      await d.durable();
+      return;
+    }
+    const rec = this.journal.encode(s);
+    if (rec === null) {
+      // The journal is full: a checkpoint, after the stores it maps are durable (written inline).
+      await d.durable();
+      this.commit();
+      return;
+    }
+    const f: Flight = { at: rec.at, bytes: rec.bytes.slice(), written: false, settled: false };
+    s.beginFlight();
+    this.#flight = f;
+    this.#stats.records++;
+    try {
+      // Ordered data: the record may reach the media only after every block it maps holds its bytes.
+      await d.durable();
+      if (!f.settled) {
+        this.#healthy();
+        d.copy(this.journal.offset + f.at, f.bytes);
+        f.written = true;
+        await d.durable();
+      }
+    } catch (e) {
+      if (!f.settled) this.#failed = e;
+      throw e;
+    } finally {
+      if (this.#flight === f) this.#flight = null;
+    }
+    if (!f.settled) {
+      f.settled = true;
+      s.endFlight();
+    }
   }
 
   /**
@@ -73,6 +264,7 @@ export class PoolCore {
    * changed, when the free blocks cannot hold it (the reserve rule keeps them able to).
    */
   checkpoint(): void {
+    this.#takeOver();
     const s = this.state;
     const old = this.sb;
     const blocks = Math.ceil(checkpointBytes(s) / BLOCK);
@@ -95,6 +287,7 @@ export class PoolCore {
     }
     this.journal.reset(epoch);
     for (let i = 0; i < old.ckptRuns.length; i += 2) s.alloc.dropNow(old.ckptRuns[i] as number, old.ckptRuns[i + 1] as number);
+    this.#stats.checkpoints++;
     s.committed();
     if (failure !== null) throw failure;
   }
@@ -132,3 +325,5 @@ export class PoolCore {
     else d.copy(offset, bytes);
   }
 }
+
+function noop(): void {}

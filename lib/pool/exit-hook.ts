@@ -1,6 +1,6 @@
 /** What the exit hook needs of a pool: its closing, and its path for a failure message. */
 export interface ExitClosable {
-  close(): void;
+  closeSync(): void;
   readonly info: { readonly path: string };
 }
 
@@ -22,7 +22,7 @@ function onExit(): void {
   stopListening();
   for (const pool of pools) {
     try {
-      pool.close();
+      pool.closeSync();
     } catch (e) {
       // Nothing is lost that a crash would not lose: the next open recovers the last commit.
       process.stderr.write(`pmemdax: pool '${pool.info.path}' could not be closed at exit: ${(e as Error).message}\n`);

@@ -18,6 +18,8 @@ import type { FallocateMode } from './types';
 
 const LAST_INDEX = Number.MAX_SAFE_INTEGER;
 
+// Only the promise methods call these: they store through `core.asyncIo`, and commit once their turn ends.
+
 /**
  * Called after every wait, before the pool's state changes: throws ERR_PMEMDAX_CLOSED once the pool
  * closed meanwhile, so nothing lands after the close's final commit.
@@ -34,7 +36,7 @@ function setSize(core: PoolCore, inode: PoolInode, size: number): void {
 /** Free whole pages `[first, end)` after breaking the layouts that map them. */
 async function dropPages(core: PoolCore, inode: PoolInode, first: number, end: number, kept: Kept): Promise<void> {
   if (end <= first) return;
-  await daxBreakLayout(inode.mapping, core.device, first, end === Infinity ? LAST_INDEX : end - 1, { wait: true, path: inode.path });
+  await daxBreakLayout(inode.mapping, core.asyncIo.device, first, end === Infinity ? LAST_INDEX : end - 1, { wait: true, path: inode.path });
   kept();
   freePages(core.state, inode, first, end === Infinity ? Math.max(first, inode.extents.end) : end);
 }
@@ -43,11 +45,11 @@ export async function truncateLocked(core: PoolCore, inode: PoolInode, size: num
   kept();
   const old = inode.size;
   if (size < old) {
-    await daxTruncatePage(inode, size, core.ops);
+    await daxTruncatePage(inode, size, core.asyncIo.ops);
     await dropPages(core, inode, Math.ceil(size / PAGE_SIZE), Infinity, kept);
   } else if (size > old) {
     // Bytes past the old EOF in its last block (stores through a region) must read as zeros.
-    await daxZeroEof(inode, old, size, core.ops);
+    await daxZeroEof(inode, old, size, core.asyncIo.ops);
   }
   kept();
   setSize(core, inode, size);
@@ -73,7 +75,7 @@ function allocateUnwritten(core: PoolCore, inode: PoolInode, first: number, end:
       const got = a.takeForPage(inode.extents, page, left);
       if (got === null) throw poolError('ENOSPC', 'fallocate', inode.path, page * PAGE_SIZE);
       // Dedupe compares unwritten blocks as raw media: stale bytes there could match and change the file.
-      core.device.fill(got[0] * PAGE_SIZE, 0, got[1] * PAGE_SIZE);
+      core.asyncIo.device.fill(got[0] * PAGE_SIZE, 0, got[1] * PAGE_SIZE);
       inode.extents.set(page, got[1], got[0], ExtentState.UNWRITTEN | ExtentState.UNCOMMITTED);
       inode.markDirty(page, got[1]);
       core.state.touch(inode);
@@ -89,11 +91,11 @@ async function punch(core: PoolCore, inode: PoolInode, pos: number, len: number,
   const firstWhole = Math.ceil(pos / PAGE_SIZE);
   const endWhole = Math.floor(end / PAGE_SIZE);
   if (firstWhole > endWhole) {
-    await daxZeroRange(inode, pos, len, core.ops);
+    await daxZeroRange(inode, pos, len, core.asyncIo.ops);
     return [firstWhole, firstWhole];
   }
-  if (pos < firstWhole * PAGE_SIZE) await daxZeroRange(inode, pos, firstWhole * PAGE_SIZE - pos, core.ops);
-  if (end > endWhole * PAGE_SIZE) await daxZeroRange(inode, endWhole * PAGE_SIZE, end - endWhole * PAGE_SIZE, core.ops);
+  if (pos < firstWhole * PAGE_SIZE) await daxZeroRange(inode, pos, firstWhole * PAGE_SIZE - pos, core.asyncIo.ops);
+  if (end > endWhole * PAGE_SIZE) await daxZeroRange(inode, endWhole * PAGE_SIZE, end - endWhole * PAGE_SIZE, core.asyncIo.ops);
   await dropPages(core, inode, firstWhole, endWhole, kept);
   return [firstWhole, endWhole];
 }
@@ -110,7 +112,7 @@ export async function fallocateLocked(core: PoolCore, inode: PoolInode, mode: Fa
   }
   const grows = mode !== 'keep-size' && end > inode.size;
   // The old EOF block's tail becomes file data: zeros, whatever a region stored there.
-  if (grows) await daxZeroEof(inode, inode.size, end, core.ops);
+  if (grows) await daxZeroEof(inode, inode.size, end, core.asyncIo.ops);
   kept();
   if (mode === 'zero-range') {
     const stop = Math.min(end, Math.ceil(inode.size / PAGE_SIZE) * PAGE_SIZE);
@@ -123,7 +125,7 @@ export async function fallocateLocked(core: PoolCore, inode: PoolInode, mode: Fa
 
 export async function unshareLocked(core: PoolCore, inode: PoolInode, pos: number, len: number, kept: Kept): Promise<void> {
   kept();
-  await daxFileUnshare(inode, pos, len, core.ops);
+  await daxFileUnshare(inode, pos, len, core.asyncIo.ops);
 }
 
 function checkRemap(src: PoolInode, srcOff: number, dst: PoolInode, dstOff: number, len: number): void {
@@ -146,14 +148,14 @@ export async function remap(core: PoolCore, src: PoolInode, srcOff: number, dst:
     const d0 = dstOff / PAGE_SIZE;
     // What remap_file_range_prep does for DAX: write both ranges back, write-protect the source
     // (its blocks become shared), drop the target's entries.
-    await daxWritebackMappingRange(src, core.device, { sync: true, start: srcOff, end: srcOff + len - 1 });
-    await daxWritebackMappingRange(dst, core.device, { sync: true, start: dstOff, end: dstOff + len - 1 });
+    await daxWritebackMappingRange(src, core.asyncIo.device, { sync: true, start: srcOff, end: srcOff + len - 1 });
+    await daxWritebackMappingRange(dst, core.asyncIo.device, { sync: true, start: dstOff, end: dstOff + len - 1 });
     src.mapping.writeProtectPages(s0, count);
-    await daxBreakLayout(dst.mapping, core.device, d0, d0 + count - 1, { wait: true, path: dst.path });
+    await daxBreakLayout(dst.mapping, core.asyncIo.device, d0, d0 + count - 1, { wait: true, path: dst.path });
     // A clone past the target's EOF must not expose what a region left past it.
-    if (!dedupe && dstOff + len > dst.size) await daxZeroEof(dst, dst.size, dstOff, core.ops);
+    if (!dedupe && dstOff + len > dst.size) await daxZeroEof(dst, dst.size, dstOff, core.asyncIo.ops);
     kept();
-    if (dedupe && !daxDedupeCompare(src, srcOff, dst, dstOff, len, core.ops)) throw daxError(-Errno.EBADE, 'ioctl', { path: dst.path, offset: dstOff });
+    if (dedupe && !daxDedupeCompare(src, srcOff, dst, dstOff, len, core.asyncIo.ops)) throw daxError(-Errno.EBADE, 'ioctl', { path: dst.path, offset: dstOff });
     const runs: number[] = [];
     src.extents.forEach(s0, s0 + count, (page, n, block, state) => {
       // Unwritten source pages arrive as holes: they read as zeros either way.

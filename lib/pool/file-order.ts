@@ -19,6 +19,10 @@ export interface Turn {
   readonly pos: number;
   /** Hand the file to the next call. Exactly once, when this call has finished (or failed). */
   done(): void;
+  /** Settles when every earlier call of the file has settled (its promise), so the file's promises settle in call order. */
+  readonly before: Promise<void> | null;
+  /** This call's promise is about to settle. Exactly once. */
+  settled(): void;
 }
 
 /**
@@ -37,6 +41,9 @@ export class FileOrder {
   readonly #inode: PoolInode;
   #tail: Promise<void> = Promise.resolve();
   #pending = 0;
+  /** Like `#tail`, for the settling of the calls' promises, which may come after their turns. */
+  #settleTail: Promise<void> = Promise.resolve();
+  #unsettled = 0;
   /** Queued or running calls whose effect is unknown until they run: blind calls and everything queued behind one. */
   #blind = 0;
   #lo = 0;
@@ -79,7 +86,20 @@ export class FileOrder {
       if (blind) this.#blind--;
       release();
     };
-    return { ready, pos: at, done };
+    const before = this.#unsettled === 0 ? null : this.#settleTail;
+    let letGo!: () => void;
+    this.#settleTail = new Promise<void>((resolve) => {
+      letGo = resolve;
+    });
+    this.#unsettled++;
+    let over = false;
+    const settled = (): void => {
+      if (over) return;
+      over = true;
+      this.#unsettled--;
+      letGo();
+    };
+    return { ready, pos: at, done, before, settled };
   }
 
   /** May a sync write of `[pos, pos+length)` run now? True also records that it extends the coming size. */
@@ -150,11 +170,16 @@ export function enterAll(inodes: readonly PoolInode[], kind: TurnKind): Turn {
   if (unique.length === 1) return orderOf(unique[0] as PoolInode).enter(kind);
   const turns = unique.map((i) => orderOf(i).enter(kind));
   const waits = turns.map((t) => t.ready).filter((r): r is Promise<void> => r !== null);
+  const befores = turns.map((t) => t.before).filter((r): r is Promise<void> => r !== null);
   return {
     ready: waits.length === 0 ? null : Promise.all(waits).then(() => undefined),
     pos: -1,
     done: () => {
       for (const t of turns) t.done();
+    },
+    before: befores.length === 0 ? null : Promise.all(befores).then(() => undefined),
+    settled: () => {
+      for (const t of turns) t.settled();
     },
   };
 }

@@ -26,6 +26,8 @@ import { FILE_SIZE_MAX, NO_BLOCK } from './layout';
 import type { FallocateMode, PoolStat } from './types';
 
 const LAST_BYTE = Number.MAX_SAFE_INTEGER;
+/** The most an async write copies in one piece on the JavaScript thread (~0.1-0.3 ms into the page cache). */
+const STORE_CHUNK = 1024 * 1024;
 
 /**
  * PoolFile -- an open pool file. Data written is durable when `write` returns (non-temporal copies
@@ -49,6 +51,7 @@ export class PoolFile implements Disposable {
   /** Async calls of this handle not yet settled; the handle is released when the last one is. */
   #busy = 0;
   #released = false;
+  #whenReleased: (() => void)[] = [];
 
   constructor(core: PoolCore, inode: PoolInode, opts: { sync: boolean; readonly: boolean }, onClose: (f: PoolFile) => void) {
     this.#core = core;
@@ -81,8 +84,9 @@ export class PoolFile implements Disposable {
 
   #live(): PoolCore {
     if (this.#closed) throw new PmemdaxError('ERR_PMEMDAX_CLOSED', `file '${this.inode.path}' is closed`, { path: this.inode.path });
-    if (this.#core.device.closed) throw new PmemdaxError('ERR_PMEMDAX_CLOSED', `the pool of '${this.inode.path}' is closed`, { path: this.inode.path });
-    return this.#core;
+    const core = this.#core;
+    if (core.closing || core.device.closed) throw new PmemdaxError('ERR_PMEMDAX_CLOSED', `the pool of '${this.inode.path}' is closed`, { path: this.inode.path });
+    return core;
   }
 
   /**
@@ -179,7 +183,8 @@ export class PoolFile implements Disposable {
     if (need > 0 && need > a.free - a.keep) throw poolError('ENOSPC', 'write', this.inode.path, pos);
   }
 
-  #wrote(core: PoolCore, pos: number, n: number): void {
+  /** Records what a write did to the file; a `{ sync: true }` handle commits it here (sync calls) or after the turn (async). */
+  #wrote(core: PoolCore, pos: number, n: number, commitNow = true): void {
     const inode = this.inode;
     if (!inode.mtimeStale) {
       // The new mtime goes out with the next commit; it alone never forces one.
@@ -192,7 +197,7 @@ export class PoolFile implements Disposable {
       inode.attrDirty = true;
       core.state.touch(inode);
     }
-    if (this.#sync && inode.metaDirty) core.commit();
+    if (commitNow && this.#sync && inode.metaDirty) core.commit();
   }
 
   /**
@@ -257,25 +262,50 @@ export class PoolFile implements Disposable {
     return true;
   }
 
-  /** pwrite; runs after the async calls of the file made before it. */
+  /**
+   * pwrite; runs after the async calls of the file made before it. The bytes of `buf` are read while
+   * the call runs (its turn comes after the calls queued before it): change the buffer only once the
+   * promise settles, or the file may get some of the new bytes.
+   */
   async write(buf: ArrayBufferView, pos: number): Promise<number> {
     const bytes = bytesOf(buf);
     this.#writable('write');
     this.#checkPos(pos);
     if (bytes.length === 0) return 0;
-    return this.#inTurn(orderOf(this.inode).enter('write', pos, bytes.length), 'write', async (core) => {
-      this.#precheck(core, pos, bytes.length);
-      if (pos > this.inode.size) await this.#zeroEof(core, pos);
-      const n = await daxWrite(this.inode, pos, bytes, core.ops);
+    return this.#inTurn(orderOf(this.inode).enter('write', pos, bytes.length), 'write', (core) => this.#storeAt(core, bytes, pos), this.#sync);
+  }
+
+  /**
+   * The stores of an async write of `bytes` at `pos`, a chunk at a time: each chunk's copy holds the
+   * thread, and between chunks the stores made so far become durable (the thread is free meanwhile).
+   */
+  async #storeAt(core: PoolCore, bytes: Uint8Array, pos: number): Promise<number> {
+    const io = core.asyncIo;
+    // ENOSPC before the first byte when the whole write cannot fit now (chunks check again: others allocate between them).
+    if (bytes.length > STORE_CHUNK) this.#precheck(core, pos, bytes.length);
+    let done = 0;
+    while (done < bytes.length) {
+      if (done > 0) {
+        await core.durable();
+        this.#kept(core);
+      }
+      const t0 = performance.now();
+      const chunk = bytes.length - done <= STORE_CHUNK ? (done === 0 ? bytes : bytes.subarray(done)) : bytes.subarray(done, done + STORE_CHUNK);
+      const at = pos + done;
+      this.#precheck(core, at, chunk.length);
+      if (at > this.inode.size) await this.#zeroEof(core, at);
+      const n = await daxWrite(this.inode, at, chunk, io.ops);
       this.#kept(core);
-      this.#wrote(core, pos, n);
-      return n;
-    });
+      this.#wrote(core, at, n, false);
+      core.held(performance.now() - t0);
+      done += this.#progress(n, at);
+    }
+    return done;
   }
 
   /** In an async call's turn nothing else runs on the file: the old EOF block's tail can be zeroed. */
   async #zeroEof(core: PoolCore, pos: number): Promise<void> {
-    await daxZeroEof(this.inode, this.inode.size, pos, core.ops);
+    await daxZeroEof(this.inode, this.inode.size, pos, core.asyncIo.ops);
     this.#kept(core);
   }
 
@@ -316,20 +346,13 @@ export class PoolFile implements Disposable {
       // Behind a truncate or fallocate the offset is taken now, from the size they left.
       const at = turn.pos >= 0 ? turn.pos : this.inode.size;
       try {
-        for (let done = 0; done < bytes.length;) {
-          this.#precheck(core, at + done, bytes.length - done);
-          if (at + done > this.inode.size) await this.#zeroEof(core, at + done);
-          const n = await daxWrite(this.inode, at + done, done === 0 ? bytes : bytes.subarray(done), core.ops);
-          this.#kept(core);
-          this.#wrote(core, at + done, n);
-          done += this.#progress(n, at + done);
-        }
+        await this.#storeAt(core, bytes, at);
       } catch (error) {
         if (turn.pos >= 0) order.unreserve(turn.pos, bytes.length);
         throw error;
       }
       return at;
-    });
+    }, this.#sync);
   }
 
   /** A write that made no progress and raised nothing would loop forever: call it the I/O error it is. */
@@ -339,18 +362,39 @@ export class PoolFile implements Disposable {
   }
 
   /**
-   * Run `fn` in the file's turn: after the calls queued before it, with the handle checked again then
-   * (it may have been closed while waiting), handing the file on however `fn` ends.
+   * Run `fn` in the file's turn: after the calls queued before it, handing the file on however `fn`
+   * ends. Then, outside the turn (later calls of the file may run meanwhile), wait until what `fn`
+   * stored is durable, committed too when `commit` says so: a call settles only once it is durable.
+   * A call made before its handle (or the pool, by `close()`) closed still runs; one the pool's
+   * `closeSync()` overtook rejects with ERR_PMEMDAX_CLOSED.
    */
-  async #inTurn<T>(turn: Turn, syscall: string, fn: (core: PoolCore) => Promise<T>): Promise<T> {
+  async #inTurn<T>(turn: Turn, syscall: string, fn: (core: PoolCore) => Promise<T>, commit: boolean): Promise<T> {
     this.#busy++;
+    const core = this.#core;
+    const call = core.enterCall();
     try {
-      if (turn.ready !== null) await turn.ready;
-      return await fn(this.#writable(syscall));
+      return await this.#run(turn, core, fn, commit);
     } finally {
-      turn.done();
+      // Settled after every earlier call of the file, whether this one failed or not.
+      if (turn.before !== null) await turn.before;
+      turn.settled();
+      call();
       this.#settled();
     }
+  }
+
+  async #run<T>(turn: Turn, core: PoolCore, fn: (core: PoolCore) => Promise<T>, commit: boolean): Promise<T> {
+    let result: T;
+    try {
+      if (turn.ready !== null) await turn.ready;
+      this.#kept(core);
+      result = await fn(core);
+    } finally {
+      turn.done();
+    }
+    await (commit ? core.commitAsync() : core.durable());
+    this.#kept(core);
+    return result;
   }
 
   /** One async call of this handle settled: a handle closed meanwhile is released with its last call. */
@@ -370,9 +414,7 @@ export class PoolFile implements Disposable {
     if (size > FILE_SIZE_MAX) throw poolError('EFBIG', 'ftruncate', this.inode.path);
     await this.#inTurn(this.#enter('blind'), 'ftruncate', async (core) => {
       await withInvalidateLocks([this.inode], () => truncateLocked(core, this.inode, size, () => this.#kept(core)));
-      this.#kept(core);
-      core.commit();
-    });
+    }, true);
   }
 
   /** fallocate(2): allocate (growing the size unless `keep-size`), punch a hole, or zero a range. Durable on return. */
@@ -386,9 +428,7 @@ export class PoolFile implements Disposable {
     if (offset + length > FILE_SIZE_MAX) throw poolError('EFBIG', 'fallocate', this.inode.path, offset);
     await this.#inTurn(this.#enter('blind'), 'fallocate', async (core) => {
       await withInvalidateLocks([this.inode], () => fallocateLocked(core, this.inode, mode, offset, length, () => this.#kept(core)));
-      this.#kept(core);
-      core.commit();
-    });
+    }, true);
   }
 
   /** SEEK_DATA (ENXIO at or past EOF); `opts` chooses how unwritten pages with entries count. */
@@ -436,21 +476,14 @@ export class PoolFile implements Disposable {
     this.#position(length, 'length', 'ioctl');
   }
 
-  /** clone/dedupe in the turn of both files, with both handles checked again when it comes. */
+  /** clone/dedupe in the turn of both files; both handles stay busy until it settles. */
   async #remapInTurn(target: PoolFile, srcOffset: number, dstOffset: number, length: number, dedupe: boolean): Promise<void> {
-    const turn = this.#enter('blind', target.inode);
-    this.#busy++;
     target.#busy++;
     try {
-      if (turn.ready !== null) await turn.ready;
-      const core = this.#live();
-      target.#writable('ioctl');
-      await remap(core, this.inode, srcOffset, target.inode, dstOffset, length, dedupe, () => this.#kept(core));
-      this.#kept(core);
-      core.commit();
+      await this.#inTurn(this.#enter('blind', target.inode), 'ioctl', async (core) => {
+        await remap(core, this.inode, srcOffset, target.inode, dstOffset, length, dedupe, () => this.#kept(core));
+      }, true);
     } finally {
-      turn.done();
-      this.#settled();
       target.#settled();
     }
   }
@@ -471,26 +504,16 @@ export class PoolFile implements Disposable {
     this.#position(length, 'length', 'fallocate');
     await this.#inTurn(this.#enter('blind'), 'fallocate', async (core) => {
       await withInvalidateLocks([this.inode], () => unshareLocked(core, this.inode, offset, length, () => this.#kept(core)));
-      this.#kept(core);
-      core.commit();
-    });
+    }, true);
   }
 
   /** Write back what regions dirtied, then commit the metadata; after the async calls made before it. */
   async fsync(): Promise<void> {
-    this.#live();
-    const turn = this.#enter('wait');
-    this.#busy++;
-    try {
-      if (turn.ready !== null) await turn.ready;
-      const core = this.#live();
+    const core = this.#live();
+    await this.#inTurn(this.#enter('wait'), 'fsync', async () => {
       const f = this.inode.daxFile;
       if (f !== null) await f.fsyncRange(0, LAST_BYTE, false);
-      else await this.#flush(core);
-    } finally {
-      turn.done();
-      this.#settled();
-    }
+    }, !core.readonly);
   }
 
   async fdatasync(): Promise<void> {
@@ -504,9 +527,9 @@ export class PoolFile implements Disposable {
   }
 
   async #flush(core: PoolCore): Promise<void> {
-    if (!this.inode.mapping.empty) await daxWritebackMappingRange(this.inode, core.device, { sync: true, start: 0, end: LAST_BYTE });
+    if (!this.inode.mapping.empty) await daxWritebackMappingRange(this.inode, core.asyncIo.device, { sync: true, start: 0, end: LAST_BYTE });
     this.#kept(core);
-    if (!core.readonly) core.commit();
+    await (core.readonly ? core.durable() : core.commitAsync());
   }
 
   /** A region over part of the file (native devices only). */
@@ -535,20 +558,22 @@ export class PoolFile implements Disposable {
   }
 
   /**
-   * Close the handle: calls made after it throw ERR_PMEMDAX_CLOSED, queued calls that have not
-   * started reject with it, and calls already running finish (the handle is released with the last
-   * of them, as a file stays referenced by the I/O in flight). The last release of a file unmaps
-   * its regions (and frees the file if it was unlinked). Closing the pool releases at once.
+   * Close the handle: calls made after it throw ERR_PMEMDAX_CLOSED; calls made before it run to the
+   * end, and the promise settles once they have (the handle is released with the last of them, as a
+   * file stays referenced by the I/O in flight). The last release of a file unmaps its regions (and
+   * frees the file if it was unlinked). The pool's `closeSync()` releases at once.
    */
-  close(): void {
+  close(): Promise<void> {
     this.#closed = true;
-    if (this.#released || (this.#busy > 0 && !this.#core.closed)) return;
-    this.#release();
+    if (!this.#released && (this.#busy === 0 || this.#core.closed)) this.#release();
+    if (this.#released) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#whenReleased.push(resolve));
   }
 
   #release(): void {
     if (this.#released) return;
     this.#released = true;
+    for (const wake of this.#whenReleased.splice(0)) wake();
     if (this.inode.opens === 1 && this.inode.daxFile !== null) {
       this.inode.daxFile.close();
       this.inode.daxFile = null;
@@ -557,6 +582,10 @@ export class PoolFile implements Disposable {
   }
 
   [Symbol.dispose](): void {
-    this.close();
+    void this.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }

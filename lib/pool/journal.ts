@@ -11,6 +11,12 @@ const MAGIC = 0x4345524a; // "JREC"
 const HEADER = 32;
 const ALIGN = 64;
 
+/** One encoded record and its offset in the journal area. */
+export interface JournalRecord {
+  readonly at: number;
+  readonly bytes: Uint8Array;
+}
+
 /** What a replay found. */
 export interface ReplayResult {
   records: number;
@@ -51,6 +57,25 @@ export class Journal {
    * when the record does not fit in the space left: the caller checkpoints instead.
    */
   append(s: PoolState): boolean {
+    const rec = this.encode(s);
+    if (rec === null) return false;
+    try {
+      this.device.copy(this.offset + rec.at, rec.bytes);
+    } catch (e) {
+      // Nothing may follow a record that is not on the media: the next one takes its place.
+      this.tail = rec.at;
+      this.seq--;
+      throw e;
+    }
+    return true;
+  }
+
+  /**
+   * Every pending change of `s` as the next record, its place taken (`tail` and `seq` move past it);
+   * null, taking nothing, when it does not fit in the space left. The bytes are the codec's: write
+   * them before the next encode.
+   */
+  encode(s: PoolState): JournalRecord | null {
     const w = this.w;
     w.pos = 0;
     w.ensure(HEADER);
@@ -58,7 +83,7 @@ export class Journal {
     const count = encodePending(s, w);
     const end = w.pos;
     const padded = Math.ceil(end / ALIGN) * ALIGN;
-    if (this.tail + padded > this.size) return false;
+    if (this.tail + padded > this.size) return null;
     w.ensure(padded - end);
     w.bytes.fill(0, end, padded);
     w.pos = 0;
@@ -69,10 +94,10 @@ export class Journal {
     w.putU32(end - HEADER);
     w.putU32(count);
     w.view.setUint32(4, crc32c(w.bytes, 8, end), true);
-    this.device.copy(this.offset + this.tail, w.bytes.subarray(0, padded));
+    const at = this.tail;
     this.tail += padded;
     this.seq++;
-    return true;
+    return { at, bytes: w.bytes.subarray(0, padded) };
   }
 
   /** Apply this epoch's records to `s`, in order, and leave `tail`/`seq` after the last. */

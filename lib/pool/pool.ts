@@ -22,6 +22,7 @@ import type {
   CheckReport, PoolBadblock, PoolCreateOptions, PoolFileOpenOptions, PoolFormatOptions, PoolInfo, PoolMediaOptions, PoolMetadataRange, PoolOpenCreateOptions, PoolOpenOptions,
   PoolRecovery, PoolStat, PoolStatfs,
   UnsafeShutdownState,
+  PoolStats,
 } from './types';
 
 /** What an attempt returns when it grew the file and must start again on it. */
@@ -54,6 +55,7 @@ export class Pool implements Disposable {
   readonly #owned: Device | null;
   readonly #files = new Set<PoolFile>();
   #closed = false;
+  #closing: Promise<void> | null = null;
 
   private constructor(device: PoolDevice, loaded: Loaded, path: string, readonly: boolean, owned: Device | null, recovery: PoolRecovery) {
     this.device = device;
@@ -265,7 +267,7 @@ export class Pool implements Disposable {
   }
 
   #live(): PoolCore {
-    if (this.#closed) throw new PmemdaxError('ERR_PMEMDAX_CLOSED', `pool '${this.info.path}' is closed`, { path: this.info.path });
+    if (this.#closed || this.#core.closing) throw new PmemdaxError('ERR_PMEMDAX_CLOSED', `pool '${this.info.path}' is closed`, { path: this.info.path });
     return this.#core;
   }
 
@@ -412,11 +414,31 @@ export class Pool implements Disposable {
     if (!core.readonly) core.commit();
   }
 
-  /** Close every file, commit, checkpoint a non-empty journal, and mark the pool cleanly closed. */
-  close(): void {
+  /**
+   * Close the pool: calls made from now on throw ERR_PMEMDAX_CLOSED; calls already made run to the
+   * end (as classic-level's close waits for its operations) and are in the final commit; then every
+   * file closes, the journal folds into a checkpoint, and the pool is marked cleanly closed. When no
+   * call is in flight all of that is done before `close` returns, so a caller may ignore the promise.
+   */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    const core = this.#core;
+    if (this.#closing === null) {
+      core.closing = true;
+      this.#closing = core.busyCalls ? core.idle().then(() => this.closeSync()) : settledBy(() => this.closeSync());
+    }
+    return this.#closing;
+  }
+
+  /**
+   * Close now, without waiting: calls still in flight reject with ERR_PMEMDAX_CLOSED and change nothing
+   * after it; those that resolved are in the final commit. What `[Symbol.dispose]` and the exit hook do.
+   */
+  closeSync(): void {
     if (this.#closed) return;
     const core = this.#core;
     // First: file calls still in flight then reject from here on instead of landing after the commit.
+    core.closing = true;
     core.closed = true;
     for (const f of [...this.#files]) f.close();
     try {
@@ -431,7 +453,26 @@ export class Pool implements Disposable {
     }
   }
 
+  /** What the commits cost so far (group commit: `commits / commitRequests` per operation). */
+  stats(): PoolStats {
+    return this.#live().stats();
+  }
+
   [Symbol.dispose](): void {
-    this.close();
+    this.closeSync();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/** `fn`'s outcome as a settled promise. */
+function settledBy(fn: () => void): Promise<void> {
+  try {
+    fn();
+    return Promise.resolve();
+  } catch (e) {
+    return Promise.reject(e);
   }
 }

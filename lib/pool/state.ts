@@ -1,5 +1,6 @@
 import { Allocator } from './alloc';
 import { poolError } from './errors';
+import { ExtentState } from './extent-map';
 import { PoolInode } from './inode';
 import { BLOCK, CKPT_HEADER, CKPT_INODE_FIXED, dataEnd, dataStart, type Superblock } from './layout';
 
@@ -41,6 +42,8 @@ export class PoolState {
   readonly dirtyInodes = new Set<PoolInode>();
   /** Checkpoint bytes of the header, bitmap and inodes (the shared-block table is counted live). */
   #bytes = 0;
+  /** Mapped ranges of the inodes in a commit being written, F_DIRTY until it is durable. */
+  readonly #flightRanges = new Map<PoolInode, [number, number]>();
   /** The extent count each inode was last counted with. */
   readonly #counted = new Map<PoolInode, number>();
 
@@ -155,25 +158,52 @@ export class PoolState {
     this.#refreshKeep();
   }
 
-  /** After a commit: nothing is pending, every mapping is committed. */
+  /** After a commit written and durable at once: nothing is pending, every mapping is committed. */
   committed(): void {
-    if (this.dirtyInodes.size > 0) this.#clearDirty();
-    if (this.namespaceOps.length > 0) this.namespaceOps.length = 0;
-    this.alloc.release();
-    this.#refreshKeep();
+    this.beginFlight();
+    this.endFlight();
   }
 
-  #clearDirty(): void {
+  /**
+   * The pending changes went into a commit now being written (encoded already): they stop being
+   * pending, so later changes gather for the next commit, but what only durability allows waits for
+   * `endFlight` -- freed blocks stay taken, and new mappings stay F_DIRTY (UNCOMMITTED).
+   */
+  beginFlight(): void {
     for (const inode of this.dirtyInodes) {
-      if (inode.dirtyHi > inode.dirtyLo) inode.extents.clearState(2, inode.dirtyLo, inode.dirtyHi);
+      if (inode.dirtyHi > inode.dirtyLo) {
+        const was = this.#flightRanges.get(inode);
+        this.#flightRanges.set(inode, was === undefined ? [inode.dirtyLo, inode.dirtyHi] : [Math.min(was[0], inode.dirtyLo), Math.max(was[1], inode.dirtyHi)]);
+      }
       inode.dirtyLo = Infinity;
       inode.dirtyHi = 0;
       inode.attrDirty = false;
       inode.timeDirty = false;
+    }
+    this.dirtyInodes.clear();
+    if (this.namespaceOps.length > 0) this.namespaceOps.length = 0;
+    this.alloc.beginFlight();
+  }
+
+  /** Every commit begun is durable. */
+  endFlight(): void {
+    for (const [inode, [lo, hi]] of this.#flightRanges) {
+      if (this.inodes.get(inode.ino) !== inode) continue;
+      // A range mapped again since stays F_DIRTY for the commit that will carry it.
+      const dLo = Math.max(lo, Math.min(hi, inode.dirtyLo));
+      const dHi = Math.min(hi, Math.max(lo, inode.dirtyHi));
+      if (dHi > dLo) {
+        if (dLo > lo) inode.extents.clearState(ExtentState.UNCOMMITTED, lo, dLo);
+        if (hi > dHi) inode.extents.clearState(ExtentState.UNCOMMITTED, dHi, hi);
+      } else {
+        inode.extents.clearState(ExtentState.UNCOMMITTED, lo, hi);
+      }
       // Committed extents may merge with their neighbours.
       this.#recount(inode);
     }
-    this.dirtyInodes.clear();
+    this.#flightRanges.clear();
+    this.alloc.release();
+    this.#refreshKeep();
   }
 }
 

@@ -172,6 +172,23 @@ export interface CheckReport {
 }
 
 /** `file.fallocate(mode, offset, length)`, as fallocate(2)'s modes. */
+/**
+ * `pool.stats()`: what the commits cost since the pool opened. With group commit, concurrent calls
+ * that each need a commit share records: `commits / commitRequests` is the commits per operation.
+ */
+export interface PoolStats {
+  /** Calls that needed their metadata changes committed (sync-handle writes, fsync, truncate, namespace changes, ...). */
+  readonly commitRequests: number;
+  /** Commits made: journal records plus checkpoints. */
+  readonly commits: number;
+  readonly records: number;
+  readonly checkpoints: number;
+  /** Write-back jobs the promise methods ran off the JavaScript thread (msync batches on the libuv pool); 0 where write-back is inline. */
+  readonly flushes: number;
+  /** The longest a promise method of the pool held the JavaScript thread in one piece, in milliseconds. */
+  readonly longestHoldMs: number;
+}
+
 export type FallocateMode = 'allocate' | 'keep-size' | 'punch-hole' | 'zero-range';
 
 /** A device byte range holding pool metadata (`Pool.metadataRanges`). */

@@ -15,7 +15,7 @@ const CONTENTS: readonly { name: string; make: ((p: string) => void) | null; bla
   { name: 'text', make: (p) => writeFileSync(p, Buffer.concat([Buffer.from('my notes\n'.repeat(1000)), Buffer.alloc(4 * MiB)])), blank: false },
   { name: 'one non-zero byte at 1 MiB - 1', make: (p) => { const b = Buffer.alloc(4 * MiB); b[MiB - 1] = 1; writeFileSync(p, b); }, blank: false },
   { name: 'an ext4 superblock magic', make: (p) => { const b = Buffer.alloc(4 * MiB); b[0x438] = 0x53; b[0x439] = 0xef; writeFileSync(p, b); }, blank: false },
-  { name: 'a pmemdax pool', make: (p) => Pool.create(p, { size: 4 * MiB }).close(), blank: false, pool: true },
+  { name: 'a pmemdax pool', make: (p) => Pool.create(p, { size: 4 * MiB }).closeSync(), blank: false, pool: true },
 ];
 
 describe('pmemdax mkfs over existing content', () => {
@@ -45,7 +45,7 @@ describe('pmemdax mkfs over existing content', () => {
       expect(r.status).toBe(1);
     } else if (blank || force) {
       expect(r.status, r.stderr).toBe(0);
-      Pool.open(path, { readonly: true }).close();
+      Pool.open(path, { readonly: true }).closeSync();
       return;
     } else {
       expect(r.status).toBe(1);
@@ -78,7 +78,7 @@ describe('pmemdax probe on an existing path', () => {
   afterEach(() => s.cleanup());
 
   it('on a pool: writes nothing (round trip skipped), exit 0, every byte and the mtime unchanged', async () => {
-    Pool.create(path, { size: 4 * MiB }).close();
+    Pool.create(path, { size: 4 * MiB }).closeSync();
     const before = readFileSync(path);
     const mtime = statSync(path).mtimeMs;
     const r = await runCli(['probe', path]);
@@ -95,7 +95,7 @@ describe('pmemdax probe on an existing path', () => {
     { name: 'a plain file locked shared', pool: false, call: "Device.open(p, { lock: 'shared' })" },
   ];
   it.each(HOLDERS)('while $name: exit 4 (ERR_PMEMDAX_POOL_LOCKED), nothing written', async ({ pool, call }) => {
-    if (pool) Pool.create(path, { size: 4 * MiB }).close();
+    if (pool) Pool.create(path, { size: 4 * MiB }).closeSync();
     else writeFileSync(path, Buffer.alloc(MiB, 0x3d));
     const holder = await holdLock(call.replace('(p', `(${JSON.stringify(path)}`));
     try {

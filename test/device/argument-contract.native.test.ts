@@ -194,7 +194,7 @@ describe('argument contract: every public method × every kind of bad value', ()
   afterAll(() => {
     c.r.unmap();
     c.as.unmap();
-    c.pool.close();
+    c.pool.closeSync();
     c.d.close();
     s.cleanup();
   });

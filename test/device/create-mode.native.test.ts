@@ -11,8 +11,8 @@ const UMASKS = [0o022, 0o077] as const;
 /** The ways of creating a file, each with the mode it asks for (undefined: the default). */
 const CREATORS: readonly { name: string; defaultMode: number; create: (p: string, mode: number | undefined) => void }[] = [
   { name: 'Device.open create', defaultMode: 0o666, create: (p, mode) => Device.open(p, { create: true, size: MiB, ...(mode === undefined ? {} : { mode }) }).close() },
-  { name: 'Pool.create', defaultMode: 0o600, create: (p, mode) => Pool.create(p, { size: MiB, ...(mode === undefined ? {} : { mode }) }).close() },
-  { name: 'Pool.open create', defaultMode: 0o600, create: (p, mode) => Pool.open(p, { create: { size: MiB, ...(mode === undefined ? {} : { mode }) } }).close() },
+  { name: 'Pool.create', defaultMode: 0o600, create: (p, mode) => Pool.create(p, { size: MiB, ...(mode === undefined ? {} : { mode }) }).closeSync() },
+  { name: 'Pool.open create', defaultMode: 0o600, create: (p, mode) => Pool.open(p, { create: { size: MiB, ...(mode === undefined ? {} : { mode }) } }).closeSync() },
 ];
 
 const MODES = [undefined, 0o600, 0o640, 0o644, 0o660, 0o400, 0o755] as const;
@@ -45,8 +45,8 @@ describe('mode of a created file', () => {
     writeFileSync(path, Buffer.alloc(MiB));
     chmodSync(path, 0o664);
     if (name === 'Device.open create') Device.open(path, { create: true, size: MiB, mode: 0o600 }).close();
-    else if (name === 'Pool.create') Pool.create(path, { mode: 0o600 }).close();
-    else Pool.open(path, { create: { size: MiB, mode: 0o600 } }).close();
+    else if (name === 'Pool.create') Pool.create(path, { mode: 0o600 }).closeSync();
+    else Pool.open(path, { create: { size: MiB, mode: 0o600 } }).closeSync();
     expect(statSync(path).mode & 0o7777).toBe(0o664);
   });
 

@@ -103,7 +103,7 @@ describe('path arguments of the CLI', () => {
   });
 
   it.each(COMMANDS)('$name: an empty path exits 2 (ERR_INVALID_ARG_VALUE) and touches nothing', async ({ args }) => {
-    Pool.create(pool, { size: MiB }).close();
+    Pool.create(pool, { size: MiB }).closeSync();
     const poolBytes = readFileSync(pool);
     const r = await runCli(args('', pool), { cwd: s.dir });
     expect(r.signal).toBeNull();

@@ -85,7 +85,7 @@ describe.each(HOST_MEDIA)('writes through the mapping of a $name that lost its p
     } finally {
       closeSync(fd);
       try {
-        pool.close();
+        pool.closeSync();
       } catch {
         // Closing writes too, into the same lost pages: its error is not what this test is about.
       }

@@ -74,7 +74,7 @@ function checkPool(path: string): void {
   try {
     expect(pool.check().problems).toEqual([]);
   } finally {
-    pool.close();
+    pool.closeSync();
   }
 }
 
@@ -130,6 +130,6 @@ it(`keeps every acknowledged append and put across ${KILLS} SIGKILLs under load`
     expect(pool.list({ prefix: 'tmp/' })).toEqual([]);
     expect(pool.check().ok).toBe(true);
   } finally {
-    pool.close();
+    pool.closeSync();
   }
 });

@@ -11,7 +11,7 @@ function bytes(n: number, seed: number): Uint8Array {
 }
 
 function reopen(dev: MemoryDevice, pool: Pool): Pool {
-  pool.close();
+  pool.closeSync();
   return Pool.openOn(dev);
 }
 
@@ -31,7 +31,7 @@ describe('pool basics on a memory device', () => {
     expect(g.readSync(out, 0)).toBe(10_000);
     expect(out).toEqual(data);
     expect(pool.check().problems).toEqual([]);
-    pool.close();
+    pool.closeSync();
   });
 
   it('without fsync, a crash (no close) loses the size but keeps the pool consistent', () => {
@@ -93,7 +93,7 @@ describe('pool names', () => {
     let pool = Pool.createOn(dev);
     const names = ['é', 'päth/ünïcode/ファイル', '🙂'.repeat(63), 'x'.repeat(255), 'a/b/c'];
     for (const n of names.slice(0, 3)) pool.open(n, { create: true }).close();
-    pool.close();
+    pool.closeSync();
     pool = Pool.openOn(dev);
     for (const n of names.slice(3)) pool.open(n, { create: true }).close();
     // No close: the last two come back from the journal, the first three from the checkpoint.

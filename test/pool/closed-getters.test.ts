@@ -6,7 +6,7 @@ const GETTERS = ['name', 'ino', 'size'] as const;
 
 const ENDS: readonly { name: string; end: (pool: Pool, file: PoolFile) => void }[] = [
   { name: 'the file closed', end: (_pool, file) => file.close() },
-  { name: 'the pool closed', end: (pool) => pool.close() },
+  { name: 'the pool closed', end: (pool) => pool.closeSync() },
 ];
 
 describe('the getters of a closed PoolFile (docs/api.md)', () => {
@@ -20,7 +20,7 @@ describe('the getters of a closed PoolFile (docs/api.md)', () => {
       end(pool, file);
       expect(() => file[getter]).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CLOSED' }));
       expect(file.closed).toBe(true);
-      pool.close();
+      pool.closeSync();
     });
   }
 });

@@ -19,7 +19,7 @@ describe('concurrent PoolFile calls on a native pool (temp file)', () => {
       return Pool.create(path, { size: 8 * MiB });
     },
     (closed) => {
-      closed.close();
+      closed.closeSync();
       return Pool.open(path);
     },
   );

@@ -13,7 +13,7 @@ describe('concurrent PoolFile calls on a MemoryDevice pool', () => {
       return Pool.createOn(dev);
     },
     (closed) => {
-      closed.close();
+      closed.closeSync();
       return Pool.openOn(dev);
     },
   );

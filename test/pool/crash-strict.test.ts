@@ -89,13 +89,13 @@ describe('pool crash consistency under a strict persistence model', () => {
       return () => (calls++ < 2 ? 0 : 0.99);
     };
     const d = new StrictMemoryDevice(4 * MiB);
-    Pool.createOn(d).close();
+    Pool.createOn(d).closeSync();
     const pool = Pool.openOn(d);
     // close() writes the primary, then the backup: crash in the backup's write, tearing it.
     d.crashAt(2);
-    expect(() => pool.close()).toThrow(SimulatedCrash);
+    expect(() => pool.closeSync()).toThrow(SimulatedCrash);
     const torn = d.crashImage(firstLineOnly());
-    expect(() => Pool.openOn(memoryDeviceFromImage(torn)).close()).not.toThrow();
+    expect(() => Pool.openOn(memoryDeviceFromImage(torn)).closeSync()).not.toThrow();
     const again = StrictMemoryDevice.fromImage(torn);
     again.crashAt(1);
     expect(() => Pool.openOn(again)).toThrow(SimulatedCrash);

@@ -20,7 +20,7 @@ function withPool<T>(pool: Pool, use: (p: Pool) => T): T {
   try {
     return use(pool);
   } finally {
-    pool.close();
+    pool.closeSync();
   }
 }
 

@@ -32,7 +32,7 @@ describe('bytes past EOF stay invisible when the file grows: native pool, stores
         file,
         dispose: () => {
           expect(pool.check().problems).toEqual([]);
-          pool.close();
+          pool.closeSync();
         },
       };
     },

@@ -28,7 +28,7 @@ describe('bytes past EOF stay invisible when the file grows: pool on a MemoryDev
         file: poolGrowFile(pool, f, device),
         dispose: () => {
           expect(pool.check().problems).toEqual([]);
-          pool.close();
+          pool.closeSync();
         },
       };
     },
@@ -86,7 +86,7 @@ describe('the pool: a punch-hole reaching EOF frees the EOF block too', () => {
       expect(b.subarray(pos).every((x) => x === 0)).toBe(true);
       expect(b.subarray(0, pos).every((x) => x === 9)).toBe(true);
       expect(pool.check().problems).toEqual([]);
-      pool.close();
+      pool.closeSync();
     });
   }
 });
@@ -176,7 +176,7 @@ describe('the pool: sync writes past EOF while async calls are queued (the EOF b
       await f.truncate(3 * PAGE_SIZE + 200);
       expectFile(f, pieces, 3 * PAGE_SIZE + 200);
       expect(pool.check().problems).toEqual([]);
-      pool.close();
+      pool.closeSync();
     });
   }
 });

@@ -31,7 +31,7 @@ function flip(dev: MemoryDevice, at: number, bits: number): void {
 function metadataRange(dev: MemoryDevice, area: string): { offset: number; length: number } {
   const ro = Pool.openOn(dev, { readonly: true });
   const range = ro.metadataRanges().find((r) => r.area === area);
-  ro.close();
+  ro.closeSync();
   if (range === undefined) throw new Error(`no ${area}`);
   return range;
 }
@@ -69,7 +69,7 @@ describe('pool: failed calls leave the pool exactly as it was', () => {
 
   it('EEXIST when formatting over a pool without force', () => {
     const { dev, pool } = populated();
-    pool.close();
+    pool.closeSync();
     failsCleanly(dev, 'EEXIST', () => Pool.createOn(dev));
   });
 
@@ -98,21 +98,21 @@ describe('pool: failed calls leave the pool exactly as it was', () => {
 
   it('EROFS on a read-only pool, EBADF on a read-only file, ERR_PMEMDAX_CLOSED after close', () => {
     const { dev, pool } = populated();
-    pool.close();
+    pool.closeSync();
     const ro = Pool.openOn(dev, { readonly: true });
     failsCleanly(dev, 'EROFS', () => ro.open('new', { create: true }));
     failsCleanly(dev, 'EROFS', () => ro.unlink('file-1'));
     failsCleanly(dev, 'EROFS', () => ro.rename('file-1', 'file-9'));
     const rf = ro.open('file-1', { readonly: true });
     failsCleanly(dev, 'EROFS', () => rf.writeSync(new Uint8Array(1), 0));
-    ro.close();
+    ro.closeSync();
     const rw = Pool.openOn(dev);
     const f = rw.open('file-2', { readonly: true });
     failsCleanly(dev, 'EBADF', () => f.writeSync(new Uint8Array(1), 0));
     const g: PoolFile = rw.open('file-3');
     g.close();
     expect(() => g.readSync(new Uint8Array(1), 0)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CLOSED' }));
-    rw.close();
+    rw.closeSync();
     expect(() => rw.list()).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CLOSED' }));
     expect(() => f.readSync(new Uint8Array(1), 0)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CLOSED' }));
   });
@@ -121,19 +121,19 @@ describe('pool: failed calls leave the pool exactly as it was', () => {
 describe('pool: corrupt and poisoned metadata', () => {
   it('a damaged primary superblock: open uses the backup, says so, and rewrites the primary', () => {
     const { dev, pool } = populated();
-    pool.close();
+    pool.closeSync();
     flip(dev, 40, 0xff);
     const p = Pool.openOn(dev);
     expect(p.info.recovery.usedBackupSuperblock).toBe(true);
     expect(p.list()).toHaveLength(5);
     expect(p.check().problems).toEqual([]);
-    p.close();
+    p.closeSync();
     expect(Pool.openOn(dev).info.recovery.usedBackupSuperblock).toBe(false);
   });
 
   it('both superblocks damaged: ERR_PMEMDAX_CORRUPT naming the superblock', () => {
     const { dev, pool } = populated();
-    pool.close();
+    pool.closeSync();
     flip(dev, 40, 0xff);
     flip(dev, dev.size - BLOCK + 40, 0xff);
     failsCleanly(dev, 'ERR_PMEMDAX_CORRUPT', () => Pool.openOn(dev));
@@ -147,7 +147,7 @@ describe('pool: corrupt and poisoned metadata', () => {
 
   it('a damaged checkpoint: ERR_PMEMDAX_CORRUPT naming the checkpoint and its offset', () => {
     const { dev, pool } = populated();
-    pool.close();
+    pool.closeSync();
     const ckpt = metadataRange(dev, 'checkpoint');
     flip(dev, ckpt.offset + 70, 0x55);
     expect(() => Pool.openOn(dev)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT', offset: ckpt?.offset, message: expect.stringMatching(/checkpoint/) }));
@@ -179,7 +179,7 @@ describe('pool: corrupt and poisoned metadata', () => {
 
   it.each(['journal', 'checkpoint'])('poison in the %s: EIO with its location, no crash', (area) => {
     const { dev, pool } = populated();
-    pool.close();
+    pool.closeSync();
     const offset = metadataRange(dev, area).offset + 512;
     dev.injectBadblock(offset, 512);
     expect(() => Pool.openOn(dev)).toThrow(expect.objectContaining({ code: 'EIO', offset, message: expect.stringContaining(area) }));
@@ -187,14 +187,14 @@ describe('pool: corrupt and poisoned metadata', () => {
 
   it('poison in the primary superblock: the backup serves; in both: EIO with the location', () => {
     const { dev, pool } = populated();
-    pool.close();
+    pool.closeSync();
     dev.injectBadblock(512, 512);
     const p = Pool.openOn(dev, { readonly: true });
     expect(p.info.recovery.usedBackupSuperblock).toBe(true);
     expect(p.list()).toHaveLength(5);
-    p.close();
+    p.closeSync();
     // A writer rewrites the primary with the recovery write, which clears the poison.
-    Pool.openOn(dev).close();
+    Pool.openOn(dev).closeSync();
     expect(dev.badblocks()).toEqual([]);
     expect(Pool.openOn(dev, { readonly: true }).info.recovery.usedBackupSuperblock).toBe(false);
     dev.injectBadblock(512, 512);
@@ -213,7 +213,7 @@ describe('pool: the unsafe-shutdown record', () => {
     Pool.createOn(dev);
     const afterCrash = Pool.openOn(dev);
     expect(afterCrash.info.unsafeShutdown).toMatchObject({ dirty: true, count: 5, recorded: 5, mismatch: false, identity: 'region0' });
-    afterCrash.close();
+    afterCrash.closeSync();
     dev.info.unsafeShutdownCount = 6;
     const p = Pool.openOn(dev);
     expect(p.info.unsafeShutdown).toMatchObject({ dirty: false, count: 6, recorded: 5, mismatch: true, recordedIdentity: 'region0' });

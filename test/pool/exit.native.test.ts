@@ -139,13 +139,13 @@ describe('what survives which end of the process (docs/api.md)', () => {
         expect(pool.stat('b').size).toBe(0);
       }
     } finally {
-      pool.close();
+      pool.closeSync();
     }
   });
 
   it('one exit listener serves every open pool, and none is left once they are closed', () => {
     const count = () => ({ exit: process.listenerCount('exit'), monitor: process.listenerCount('uncaughtExceptionMonitor') });
-    Pool.create(s.file('read'), { size: 1 << 20 }).close();
+    Pool.create(s.file('read'), { size: 1 << 20 }).closeSync();
     const before = count();
     // A read-only pool has nothing to commit: the end of the process releases its lock.
     const reader = Pool.open(s.file('read'), { readonly: true });
@@ -153,11 +153,11 @@ describe('what survives which end of the process (docs/api.md)', () => {
     const one = Pool.create(s.file('one'), { size: 1 << 20 });
     const two = Pool.create(s.file('two'), { size: 1 << 20 });
     expect(count()).toEqual({ exit: before.exit + 1, monitor: before.monitor + 1 });
-    one.close();
+    one.closeSync();
     expect(count()).toEqual({ exit: before.exit + 1, monitor: before.monitor + 1 });
-    two.close();
+    two.closeSync();
     expect(count()).toEqual(before);
-    reader.close();
+    reader.closeSync();
   });
 
   it('a pool closed before the end is left as close left it, and later pools are still committed', () => {

@@ -58,7 +58,7 @@ function sameAsMedia(dev: MemoryDevice, pool: Pool): void {
   const ro = Pool.openOn(dev, { readonly: true });
   expect(ro.list()).toEqual(pool.list());
   for (const name of pool.list()) expect(statOf(ro, name)).toEqual(statOf(pool, name));
-  ro.close();
+  ro.closeSync();
   expect(pool.check().problems).toEqual([]);
 }
 
@@ -96,20 +96,20 @@ async function stillUsable(dev: MemoryDevice, pool: Pool, end: 'close' | 'crash'
     sameAsMedia(dev, pool);
   }
   const names = pool.list();
-  if (end === 'close') pool.close();
+  if (end === 'close') pool.closeSync();
   let p = Pool.openOn(dev);
   expect(p.list()).toEqual(names);
   expect(p.check().problems).toEqual([]);
   for (const name of names) p.unlink(name);
   expect(p.list()).toEqual([]);
-  p.close();
+  p.closeSync();
   p = Pool.openOn(dev);
   expect(p.check().problems).toEqual([]);
   const g = p.open('again', { create: true, sync: true });
   expect(g.writeSync(new Uint8Array(64 * KiB).fill(1), 0)).toBe(64 * KiB);
   g.close();
   expect(await fillNames(p, 'after')).toBeGreaterThan(0);
-  p.close();
+  p.closeSync();
   expect(Pool.openOn(dev).check().problems).toEqual([]);
 }
 
@@ -207,7 +207,7 @@ describe('a full pool stays usable', () => {
     expect(pool.exists(`one-more-${LONG}`)).toBe(false);
     expect(pool.list()).toEqual(before);
     sameAsMedia(dev, pool);
-    pool.close();
+    pool.closeSync();
   });
 
   it('statfs never promises blocks a write cannot have', async () => {
@@ -218,7 +218,7 @@ describe('a full pool stays usable', () => {
     if (free > 0) expect(f.writeSync(new Uint8Array(free * PAGE), 0)).toBe(free * PAGE);
     expect(() => f.writeSync(new Uint8Array(PAGE), free * PAGE)).toThrow(expect.objectContaining({ code: 'ENOSPC' }));
     f.close();
-    pool.close();
+    pool.closeSync();
   });
 });
 
@@ -227,7 +227,7 @@ describe('pools filled past the reserve (by code before the rule) still open for
     it(`after a crash${torn ? ' that tore the last record' : ''} with no room for a checkpoint, the journal is kept and files can be deleted`, async () => {
       const { dev, pool } = smallPool();
       await fillData(pool, 'data');
-      pool.close();
+      pool.closeSync();
       // Names committed without the room check, as older code did, until a checkpoint cannot fit.
       const loaded = loadPool(dev, '(device)');
       const core = new PoolCore(dev, loaded.state, false, loaded.journal);
@@ -256,7 +256,7 @@ describe('pools filled past the reserve (by code before the rule) still open for
       const q = Pool.openOn(dev);
       expect(q.list()).toEqual(kept);
       expect(q.check().problems).toEqual([]);
-      q.close();
+      q.closeSync();
       expect(Pool.openOn(dev).check().problems).toEqual([]);
     });
   }
@@ -265,7 +265,7 @@ describe('pools filled past the reserve (by code before the rule) still open for
 describe('inode numbers', () => {
   it('run out with ENOSPC instead of wrapping into duplicates', () => {
     const dev = new MemoryDevice(MiB);
-    Pool.createOn(dev).close();
+    Pool.createOn(dev).closeSync();
     const loaded = loadPool(dev, '(device)');
     const core = new PoolCore(dev, loaded.state, false, loaded.journal);
     loaded.state.nextIno = 0xfffffffe;
@@ -279,12 +279,12 @@ describe('inode numbers', () => {
     expect(() => pool.open('one-more', { create: true })).toThrow(expect.objectContaining({ code: 'ENOSPC' }));
     expect(Buffer.compare(Buffer.from(before), Buffer.from(dev.bytes))).toBe(0);
     expect(pool.list()).toEqual(['last']);
-    pool.close();
+    pool.closeSync();
     for (const readonly of [true, false]) {
       pool = Pool.openOn(dev, { readonly });
       expect(pool.list()).toEqual(['last']);
       expect(pool.check().problems).toEqual([]);
-      pool.close();
+      pool.closeSync();
     }
   });
 });
@@ -328,7 +328,7 @@ describe('a create whose commit fails leaves memory as the media', () => {
         pool.open('after', { create: true }).close();
         sameAsMedia(dev, pool);
         const moved = checkpointAt(pool) !== ckpt;
-        pool.close();
+        pool.closeSync();
         expect(Pool.openOn(dev).check().problems).toEqual([]);
         if (!failed) {
           // The run without a failure took the path named.

@@ -71,7 +71,7 @@ describe('pool metadata fuzzing', () => {
     const pool = Pool.createOn(device);
     pool.open('a', { create: true }).writeSync(Buffer.from('first'), 0);
     pool.open('b', { create: true }).writeSync(Buffer.from('second!'), 0);
-    pool.close();
+    pool.closeSync();
     craftCheckpoint(device, (t) => {
       const b = t.named.find((i) => i.name === 'b');
       if (b === undefined) throw new Error('no b');
@@ -85,7 +85,7 @@ describe('pool metadata fuzzing', () => {
     const report = ro.check();
     expect(report.ok).toBe(false);
     expect(report.problems.map((p) => p.what)).toEqual(['duplicate name']);
-    ro.close();
+    ro.closeSync();
     let refusal: unknown;
     try {
       Pool.openOn(device);

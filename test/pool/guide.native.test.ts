@@ -140,7 +140,7 @@ function seedPool(path: string): Map<string, Buffer> {
       f.close();
     }
   } finally {
-    pool.close();
+    pool.closeSync();
   }
   return files;
 }
@@ -158,7 +158,7 @@ function expectPoolHolds(path: string, files: Map<string, Buffer>): void {
       expect(got.equals(bytes), name).toBe(true);
     }
   } finally {
-    pool.close();
+    pool.closeSync();
   }
 }
 
@@ -187,7 +187,7 @@ const CASES: Record<string, (block: Block) => Promise<void>> = {
       expect(pool.list()).toEqual(['events.log', 'settings.json']);
       expect(pool.check().ok).toBe(true);
     } finally {
-      pool.close();
+      pool.closeSync();
     }
   },
 
@@ -210,7 +210,7 @@ const CASES: Record<string, (block: Block) => Promise<void>> = {
       log.readSync(bytes, 0);
       expect(bytes.toString()).toBe('first order\n');
     } finally {
-      pool.close();
+      pool.closeSync();
     }
   },
 
@@ -234,7 +234,7 @@ const CASES: Record<string, (block: Block) => Promise<void>> = {
     try {
       expect(pool.stat('orders.log').size).toBe(180);
     } finally {
-      pool.close();
+      pool.closeSync();
     }
   },
 
@@ -251,7 +251,7 @@ const CASES: Record<string, (block: Block) => Promise<void>> = {
       expect(refused.status).not.toBe(0);
       expect(() => readFileSync(`${env.BACKUP_PATH}.2`)).toThrow();
     } finally {
-      writer.close();
+      writer.closeSync();
     }
   },
 
@@ -271,7 +271,7 @@ const CASES: Record<string, (block: Block) => Promise<void>> = {
       expect(locked.status).not.toBe(0);
       expect(locked.stderr).toContain('ERR_PMEMDAX_POOL_LOCKED');
     } finally {
-      writer.close();
+      writer.closeSync();
     }
   },
 

@@ -20,7 +20,7 @@ const POOL_METHODS: Record<string, (p: Pool) => unknown> = {
   sync: (p) => p.sync(),
   info: (p) => p.info,
   closed: (p) => p.closed,
-  close: (p) => p.close(),
+  close: (p) => p.closeSync(),
   dispose: (p) => p[Symbol.dispose](),
 };
 
@@ -76,13 +76,13 @@ describe('integrity matrix: Pool and PoolFile × open / closed / parent closed /
   const poolState = (end: (bed: { device: Device; pool: Pool }) => void) => async (): Promise<StateBed<Pool>> => {
     const bed = poolBed();
     end(bed);
-    return { subject: bed.pool, cleanup: () => (bed.pool.close(), bed.device.close()) };
+    return { subject: bed.pool, cleanup: () => (bed.pool.closeSync(), bed.device.close()) };
   };
   const fileState = (end: (pool: Pool, file: PoolFile) => void) => async (): Promise<StateBed<PoolFile>> => {
     const { device, pool } = poolBed();
     const file = pool.open('f');
     end(pool, file);
-    return { subject: file, cleanup: () => (pool.close(), device.close()) };
+    return { subject: file, cleanup: () => (pool.closeSync(), device.close()) };
   };
 
   it('Pool open: every member works', async () => {
@@ -90,7 +90,7 @@ describe('integrity matrix: Pool and PoolFile × open / closed / parent closed /
   });
 
   it('Pool closed: all but info, closed and close throw ERR_PMEMDAX_CLOSED', async () => {
-    expect(await runMatrix(poolState(({ pool }) => pool.close()), POOL_METHODS)).toEqual(
+    expect(await runMatrix(poolState(({ pool }) => pool.closeSync()), POOL_METHODS)).toEqual(
       expectedOutcomes(POOL_METHODS, NO_ASYNC, closedExcept(['info', ...ALWAYS_ANSWER])),
     );
   });
@@ -107,7 +107,7 @@ describe('integrity matrix: Pool and PoolFile × open / closed / parent closed /
 
   it.each([
     ['closed', (_pool: Pool, file: PoolFile) => file.close()],
-    ['of a closed pool', (pool: Pool) => pool.close()],
+    ['of a closed pool', (pool: Pool) => pool.closeSync()],
   ])('PoolFile %s: every member but closed and close fails with ERR_PMEMDAX_CLOSED (async ones reject)', async (_state, end) => {
     expect(await runMatrix(fileState(end), FILE_METHODS)).toEqual(expectedOutcomes(FILE_METHODS, FILE_ASYNC, closedExcept(ALWAYS_ANSWER)));
   });

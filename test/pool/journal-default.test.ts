@@ -26,7 +26,7 @@ describe('the default journal size', () => {
   it.each(CREATED)('a pool of %i bytes gets a journal of %i bytes', (size, journal) => {
     const pool = Pool.createOn(new MemoryDevice(size));
     expect(pool.info.journalBytes).toBe(journal);
-    pool.close();
+    pool.closeSync();
   });
 
   it.each([

@@ -25,7 +25,7 @@ describe('model-based: the pool on a native Device against byte arrays', () => {
         console.error(`pool model (native) failed; replay with PMEMDAX_MODEL_SEED=${SEED}`);
         throw e;
       } finally {
-        target.pool.close();
+        target.pool.closeSync();
       }
       let total = 0;
       for (const n of counts.values()) total += n;
@@ -36,7 +36,7 @@ describe('model-based: the pool on a native Device against byte arrays', () => {
         expect(again.list()).toEqual(['m0', 'm1', 'm2']);
         expect(again.check().problems).toEqual([]);
       } finally {
-        again.close();
+        again.closeSync();
       }
     } finally {
       rmSync(file, { force: true });

@@ -21,7 +21,7 @@ describe('model-based: the pool\'s files and iomap ops against byte arrays', () 
       console.error(`pool model test failed; replay with PMEMDAX_MODEL_SEED=${SEED}`);
       throw e;
     } finally {
-      target.pool.close();
+      target.pool.closeSync();
     }
     let total = 0;
     for (const n of counts.values()) total += n;
@@ -35,7 +35,7 @@ describe('model-based: the pool\'s files and iomap ops against byte arrays', () 
       expect(again.list()).toEqual(['m0', 'm1', 'm2']);
       expect(again.check().problems).toEqual([]);
     } finally {
-      again.close();
+      again.closeSync();
     }
   }, 120_000);
 });

@@ -56,10 +56,10 @@ describe('pool names: refused before anything changes', () => {
         expect(() => call(pool, name)).toThrow(expect.objectContaining({ code }));
         expect(Buffer.compare(Buffer.from(before), Buffer.from(dev.bytes))).toBe(0);
         expect(pool.list()).toEqual(['keep']);
-        pool.close();
+        pool.closeSync();
         const ro = Pool.openOn(dev, { readonly: true });
         expect(ro.list()).toEqual(['keep']);
-        ro.close();
+        ro.closeSync();
       });
     }
   }
@@ -74,11 +74,11 @@ describe('pool names: refused before anything changes', () => {
     const { dev, pool } = freshPool();
     for (const name of ['x\ud800', 'x\udc00', 'x\ud800\ud800']) expect(() => pool.open(name, { create: true })).toThrow(expect.objectContaining({ code: 'EINVAL' }));
     pool.open('x\ufffd', { create: true }).close();
-    pool.close();
+    pool.closeSync();
     for (const readonly of [true, false]) {
       const again = Pool.openOn(dev, { readonly });
       expect(again.list()).toEqual(['keep', 'x\ufffd']);
-      again.close();
+      again.closeSync();
     }
   });
 });
@@ -89,7 +89,7 @@ describe('pool names: every accepted name round-trips through the journal and th
       it(`${what}, through every method, via the ${via}`, () => {
         const { dev, pool } = freshPool();
         const reopen = (p: Pool): Pool => {
-          if (via === 'checkpoint') p.close();
+          if (via === 'checkpoint') p.closeSync();
           // Not closing is a crash: the next open replays the journal.
           return Pool.openOn(dev);
         };
@@ -117,7 +117,7 @@ describe('pool names: every accepted name round-trips through the journal and th
         p.unlink(name);
         p = reopen(p);
         expect(p.list()).toEqual(['renamed']);
-        p.close();
+        p.closeSync();
       });
     }
   }

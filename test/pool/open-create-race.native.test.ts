@@ -91,7 +91,7 @@ function expectOnePoolWith(dir: string, path: string, acked: readonly string[]):
       expect(buf.subarray(0, n).toString()).toBe(`data of ${id}`);
     }
   } finally {
-    pool.close();
+    pool.closeSync();
   }
 }
 

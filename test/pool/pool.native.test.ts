@@ -24,18 +24,18 @@ describe.each(HOST_MEDIA)('pool on a native device ($name)', ({ dir }) => {
     const f = pool.open('hello', { create: true });
     f.writeSync(Buffer.from('durable bytes'), 0);
     await f.fsync();
-    pool.close();
+    pool.closeSync();
     const again = Pool.open(path, { readonly: true });
     const buf = Buffer.alloc(13);
     expect(again.open('hello', { readonly: true }).readSync(buf, 0)).toBe(13);
     expect(buf.toString()).toBe('durable bytes');
     expect(again.check().ok).toBe(true);
-    again.close();
+    again.closeSync();
   });
 
   it('a second writer gets ERR_PMEMDAX_POOL_LOCKED (in this process and from another); readers share', () => {
     const path = scratchPool(dir());
-    Pool.create(path, { size: 8 * MiB }).close();
+    Pool.create(path, { size: 8 * MiB }).closeSync();
     const writer = Pool.open(path);
     expect(() => Pool.open(path)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_POOL_LOCKED' }));
     expect(() => Pool.open(path, { readonly: true })).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_POOL_LOCKED' }));
@@ -43,13 +43,13 @@ describe.each(HOST_MEDIA)('pool on a native device ($name)', ({ dir }) => {
       const { Pool } = require(${JSON.stringify(`${PROJECT_ROOT}/dist`)} + '/index.js');
       try { Pool.open(process.argv[1]); console.log('opened'); } catch (e) { console.log(e.code); }`, [path]);
     expect(child.stdout.trim()).toBe('ERR_PMEMDAX_POOL_LOCKED');
-    writer.close();
+    writer.closeSync();
     const r1 = Pool.open(path, { readonly: true });
     const r2 = Pool.open(path, { readonly: true });
     expect(() => Pool.open(path)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_POOL_LOCKED' }));
-    r1.close();
-    r2.close();
-    Pool.open(path).close();
+    r1.closeSync();
+    r2.closeSync();
+    Pool.open(path).closeSync();
   });
 
   it('a region over a pool file: stores through the view are in the file after fsync and reopen', async () => {
@@ -63,7 +63,7 @@ describe.each(HOST_MEDIA)('pool on a native device ($name)', ({ dir }) => {
     region.bytes[PMD_SIZE + 1] = 7;
     await f.fsync();
     f.close();
-    pool.close();
+    pool.closeSync();
     const again = Pool.open(path);
     const g = again.open('mapped');
     const out = new Uint8Array(2 * PMD_SIZE);
@@ -73,7 +73,7 @@ describe.each(HOST_MEDIA)('pool on a native device ($name)', ({ dir }) => {
     expect(out[PMD_SIZE + 1]).toBe(7);
     expect(out[0]).toBe(0);
     expect(again.check().problems).toEqual([]);
-    again.close();
+    again.closeSync();
   });
 });
 
@@ -90,7 +90,7 @@ it('a process killed with the pool open leaves it dirty and consistent; the next
   expect(pool.info.unsafeShutdown.dirty).toBe(true);
   expect(pool.stat('a').size).toBe(12);
   expect(pool.check().problems).toEqual([]);
-  pool.close();
+  pool.closeSync();
 });
 
 describe('pool: files that are not pools, and pools at the size limit', () => {
@@ -114,7 +114,7 @@ describe('pool: files that are not pools, and pools at the size limit', () => {
     expect(pool.statfs().freeBlocks).toBeGreaterThan(16);
     const f = pool.open('a', { create: true, sync: true });
     f.writeSync(new Uint8Array(16 * 4096).fill(3), 0);
-    pool.close();
+    pool.closeSync();
     expect(Pool.open(path, { readonly: true }).stat('a').size).toBe(16 * 4096);
   });
 });

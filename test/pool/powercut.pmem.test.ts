@@ -105,7 +105,7 @@ describe.skipIf(poolPath === undefined || seedEnv === undefined || ackedEnv === 
       expect(report.ok, problems(report)).toBe(true);
       actual = readAll(pool);
     } finally {
-      pool.close();
+      pool.closeSync();
     }
 
     const work = new Workload(Number(seedEnv));
@@ -126,7 +126,7 @@ describe.skipIf(poolPath === undefined || seedEnv === undefined || ackedEnv === 
     if (poolPath === undefined) return;
     const first = Pool.open(poolPath);
     const before = readAll(first);
-    first.close();
+    first.closeSync();
     const again = Pool.open(poolPath, { readonly: true });
     try {
       expect(again.info.unsafeShutdown.dirty).toBe(false);
@@ -135,7 +135,7 @@ describe.skipIf(poolPath === undefined || seedEnv === undefined || ackedEnv === 
       expect(report.ok, problems(report)).toBe(true);
       expect(same(readAll(again), before)).toBe(true);
     } finally {
-      again.close();
+      again.closeSync();
     }
   });
 });

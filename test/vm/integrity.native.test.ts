@@ -105,7 +105,7 @@ describe('integrity matrix: DaxFile and DaxRegion × open / closed / parent clos
       file.writeSync(new Uint8Array(8192).fill(1), 0);
       const region = file.mmap({ length: 8192 });
       end(pool);
-      return { subject: region, cleanup: () => (pool.close(), device.close()) };
+      return { subject: region, cleanup: () => (pool.closeSync(), device.close()) };
     };
 
     it('after the file is unlinked: every member works (the file lives on until its last close)', async () => {
@@ -113,7 +113,7 @@ describe('integrity matrix: DaxFile and DaxRegion × open / closed / parent clos
     });
 
     it('after the pool closed: what needs the mapping rejects with ERR_PMEMDAX_CLOSED', async () => {
-      expect(await runMatrix(poolRegionState((pool) => pool.close()), REGION_METHODS)).toEqual(expectedOutcomes(REGION_METHODS, REGION_ASYNC, failWith(REGION_LIVE)));
+      expect(await runMatrix(poolRegionState((pool) => pool.closeSync()), REGION_METHODS)).toEqual(expectedOutcomes(REGION_METHODS, REGION_ASYNC, failWith(REGION_LIVE)));
     });
   });
 });

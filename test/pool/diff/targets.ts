@@ -149,7 +149,7 @@ export function poolFilesystem(path: string): Filesystem {
     },
     close: () => {
       current?.close();
-      pool.close();
+      pool.closeSync();
     },
   };
 }

@@ -54,7 +54,7 @@ export function concurrencySuite(fresh: () => Pool, reopen: (closed: Pool) => Po
     const again = pool.open('log', { readonly: true });
     expectSameBytes(readAll(again), model);
     expect(pool.check().problems).toEqual([]);
-    pool.close();
+    pool.closeSync();
   });
 
   it('Promise.all of three appends keeps all three (the issue example)', async () => {

@@ -113,7 +113,7 @@ export class Executor {
       case 'remount':
         for (const f of this.files.values()) f.close();
         this.files.clear();
-        this.pool.close();
+        this.pool.closeSync();
         this.pool = this.reopen();
         return -1;
     }

@@ -42,10 +42,10 @@ export async function fuzzBases(size: number, journalBytes: number): Promise<Fuz
     if (clean) {
       // The checkpoint that `close` writes is the state to fuzz; its ranges are known only after it.
       for (const f of files) f.close();
-      pool.close();
+      pool.closeSync();
       const again = Pool.openOn(device);
       const ranges = again.metadataRanges();
-      again.close();
+      again.closeSync();
       const image = device.bytes.slice();
       out.push({ name: 'cleanly closed', image, ranges, seal: sealer(image, ranges) });
     } else {
@@ -243,7 +243,7 @@ export function runFuzzCase(device: DeadlineDevice, base: FuzzBase, c: Corruptio
       fail(`opened with checksums intact, but check found: ${show(report.problems)}`);
     }
     guard('reading (read-only)', () => readEvery(ro, reported, fail));
-    guard('closing (read-only)', () => ro.close());
+    guard('closing (read-only)', () => ro.closeSync());
     if (Buffer.compare(device.bytes, image) !== 0) fail('the read-only open changed the media');
   } else if (c.craft !== undefined && !c.craft.expect.refused) {
     fail(`refused, but this crafted damage must open read-only: ${ro.message}`);
@@ -257,7 +257,7 @@ export function runFuzzCase(device: DeadlineDevice, base: FuzzBase, c: Corruptio
   if (!(ro instanceof Pool) || loadProblems.length > 0) fail('opened for writing although the read-only open refused or reported problems');
   const before = guard('check (writable)', () => rw.check());
   const written = guard('writing every file', () => writeEvery(rw, before.ok, fail));
-  guard('closing after the writes', () => rw.close());
+  guard('closing after the writes', () => rw.closeSync());
   const again = open(false);
   if (!(again instanceof Pool)) return fail(`writing to every file damaged the pool: ${again.message}`);
   const after = guard('check after the writes', () => again.check());
@@ -273,7 +273,7 @@ export function runFuzzCase(device: DeadlineDevice, base: FuzzBase, c: Corruptio
       if (Buffer.compare(got, data) !== 0) fail(`${JSON.stringify(name)} at ${at} does not read back what was written`);
     }
   });
-  guard('closing again', () => again.close());
+  guard('closing again', () => again.closeSync());
   return 'opened';
 }
 

@@ -161,7 +161,7 @@ function verifyPool(job: KillJob, r: ChildOutcome, p: number): KillResult {
     verifyAgainstModel(pool, model, `kill seed ${job.seed}, pool ${p}, ${step}`);
     return { killed: r.killed, acked, replayed: pool.info.recovery.replayed };
   } finally {
-    pool.close();
+    pool.closeSync();
   }
 }
 

@@ -32,14 +32,14 @@ export function poolTarget(first: Pool, count: number, openAgain: (closed: Pool)
     const again = Pool.openOn(pool.device, { readonly: true });
     try {
       const views = files.map((h) => again.open(h.name, { readonly: true }));
-      return { files: views.map((v) => ({ size: v.size, read: (pos, buf) => v.readSync(buf, pos) })), close: () => again.close() };
+      return { files: views.map((v) => ({ size: v.size, read: (pos, buf) => v.readSync(buf, pos) })), close: () => again.closeSync() };
     } catch (e) {
-      again.close();
+      again.closeSync();
       throw e;
     }
   };
   const cycle = (): ReopenedView => {
-    pool.close();
+    pool.closeSync();
     pool = openAgain(pool);
     for (const h of files) h.file = pool.open(h.name);
     return { files: files.map((h) => ({ size: h.file.size, read: (pos, buf) => h.file.readSync(buf, pos) })), close: () => {} };

@@ -68,7 +68,7 @@ export async function strictCrashRun(o: StrictRunOptions): Promise<StrictRunResu
       recrashDev.reset(imageDev.bytes);
       recrashDev.crashAt(1 + rng.int(6));
       try {
-        Pool.openOn(recrashDev, { path: 'recrash' }).close();
+        Pool.openOn(recrashDev, { path: 'recrash' }).closeSync();
       } catch (e) {
         if (!(e instanceof SimulatedCrash)) throw new CrashDivergence(`${where(drain)}: recovery failed: ${String(e)}`);
       }
@@ -89,7 +89,7 @@ export async function strictCrashRun(o: StrictRunOptions): Promise<StrictRunResu
       if (pool.info.recovery.tornTail) result.tornTails++;
       verifyAgainstModel(pool, model, where(drain), { reRecovered: recovered });
     } finally {
-      pool.close();
+      pool.closeSync();
     }
   };
   const newest = (): number => [0, 1, 0.5, random()][rng.int(4)] as number;

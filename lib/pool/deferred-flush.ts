@@ -1,0 +1,139 @@
+import { CopyFlags, type ByteRange, type DirectAccessOptions, type DirectAccessResult } from '../device/types';
+import { PAGE_SIZE } from '../units';
+import type { PoolDevice, PoolDeviceFacts } from './device';
+
+/** A device whose write-back can run off the JavaScript thread (msync on the libuv pool). */
+export type AsyncPersistDevice = PoolDevice & Required<Pick<PoolDevice, 'persistAsync'>>;
+
+/** Whether the pool's promise methods defer write-back on `device`: page granularity (msync), with `persistAsync`. */
+export function defersFlush(device: PoolDevice): device is AsyncPersistDevice {
+  return typeof device.persistAsync === 'function' && device.info?.granularity === 'page';
+}
+
+/**
+ * DeferredFlush -- the device as the pool's promise methods see it at page granularity. Stores go
+ * into the page cache at once (NOFLUSH: a pwrite, or stores through the mapping) and their ranges
+ * are remembered; `persist()` hands them to one msync job on the libuv pool and resolves once every
+ * job started so far is done, so a caller is never told "durable" while an earlier store is not.
+ * Only the msync runs elsewhere: every store is made on the JavaScript thread, in call order, so no
+ * job can write a stale byte over a later one.
+ *
+ * The rest of the surface (reads, direct access, badblocks) is the device's own.
+ */
+export class DeferredFlush implements PoolDevice {
+  readonly #inner: AsyncPersistDevice;
+  /** [offset, length] pairs stored and not yet handed to a job. */
+  #ranges: number[] = [];
+  /** Jobs in flight, with the ranges each makes durable. */
+  readonly #jobs = new Map<Promise<void>, Float64Array>();
+  /** msync jobs started. */
+  jobs = 0;
+
+  constructor(inner: AsyncPersistDevice) {
+    this.#inner = inner;
+  }
+
+  get size(): number {
+    return this.#inner.size;
+  }
+
+  get closed(): boolean {
+    return this.#inner.closed;
+  }
+
+  get info(): PoolDeviceFacts | undefined {
+    return this.#inner.info;
+  }
+
+  /** True while some store is not yet known durable. */
+  get busy(): boolean {
+    return this.#ranges.length > 0 || this.#jobs.size > 0;
+  }
+
+  directAccess(pgoff: number, nrPages: number, options?: DirectAccessOptions): DirectAccessResult {
+    return this.#inner.directAccess(pgoff, nrPages, options);
+  }
+
+  directAccessPages(pgoff: number, nrPages: number, options?: DirectAccessOptions): number {
+    const inner = this.#inner;
+    return inner.directAccessPages !== undefined ? inner.directAccessPages(pgoff, nrPages, options) : inner.directAccess(pgoff, nrPages, options).pages;
+  }
+
+  copySafe(offset: number, target: ArrayBufferView): void {
+    this.#inner.copySafe(offset, target);
+  }
+
+  badblocks(): ByteRange[] {
+    return this.#inner.badblocks();
+  }
+
+  flush(offset: number, length: number): void {
+    this.#note(offset, length);
+  }
+
+  drain(): void {}
+
+  persist(offset: number, length: number): void {
+    this.#note(offset, length);
+  }
+
+  copy(offset: number, src: ArrayBufferView, flags = 0): void {
+    this.#inner.copy(offset, src, flags | CopyFlags.NOFLUSH);
+    if ((flags & CopyFlags.NOFLUSH) === 0) this.#note(offset, src.byteLength);
+  }
+
+  fill(offset: number, value: number, length: number, flags = 0): void {
+    this.#inner.fill(offset, value, length, flags | CopyFlags.NOFLUSH);
+    if ((flags & CopyFlags.NOFLUSH) === 0) this.#note(offset, length);
+  }
+
+  #note(offset: number, length: number): void {
+    if (length > 0) this.#ranges.push(offset, length);
+  }
+
+  /** Start one job for the stores made so far; resolves once it and every earlier job are done. */
+  durable(): Promise<void> {
+    if (this.#ranges.length > 0) {
+      const ranges = mergePages(this.#ranges, this.size);
+      this.#ranges = [];
+      const job = this.#inner.persistAsync(ranges);
+      this.jobs++;
+      this.#jobs.set(job, ranges);
+      const forget = (): void => {
+        this.#jobs.delete(job);
+      };
+      job.then(forget, forget);
+    }
+    if (this.#jobs.size === 0) return Promise.resolve();
+    return Promise.all(this.#jobs.keys()).then(() => undefined);
+  }
+
+  /**
+   * Make every store so far durable on this thread, those of jobs in flight included (an msync of
+   * pages under write-back waits for it): for a synchronous commit, which cannot wait for a job.
+   */
+  persistNow(): void {
+    const pending = [...this.#ranges];
+    for (const ranges of this.#jobs.values()) for (const x of ranges) pending.push(x);
+    this.#ranges = [];
+    const merged = mergePages(pending, this.size);
+    for (let i = 0; i < merged.length; i += 2) this.#inner.persist(merged[i] as number, merged[i + 1] as number);
+  }
+}
+
+/** `[offset, length]` pairs widened to whole pages (within `limit`), sorted and merged: one msync per run of pages. */
+export function mergePages(pairs: readonly number[], limit: number): Float64Array {
+  const spans: [number, number][] = [];
+  for (let i = 0; i < pairs.length; i += 2) {
+    const start = Math.floor((pairs[i] as number) / PAGE_SIZE) * PAGE_SIZE;
+    spans.push([start, Math.min(limit, Math.ceil(((pairs[i] as number) + (pairs[i + 1] as number)) / PAGE_SIZE) * PAGE_SIZE)]);
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  const out: number[] = [];
+  for (const [start, end] of spans) {
+    const k = out.length;
+    if (k > 0 && start <= (out[k - 2] as number) + (out[k - 1] as number)) out[k - 1] = Math.max(out[k - 1] as number, end - (out[k - 2] as number));
+    else out.push(start, end - start);
+  }
+  return Float64Array.from(out);
+}

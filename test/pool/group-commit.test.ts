@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { Pool } from '../../lib';
+import { MemoryDevice } from '../../lib/testing';
+import { DeferredMemoryDevice } from './support/deferred-device';
+
+const MiB = 1024 * 1024;
+const N = 64;
+
+function record(i: number): Uint8Array {
+  return new Uint8Array(100).fill(i & 0xff);
+}
+
+describe('group commit (docs/api.md, "Durability and ordering")', () => {
+  it(`${N} concurrent synced appends share commits: fewer than ${N} records, every append durable and in call order`, async () => {
+    const dev = new DeferredMemoryDevice(8 * MiB);
+    const pool = Pool.createOn(dev);
+    const f = pool.open('log', { create: true, sync: true });
+    const before = pool.stats();
+    const offsets = await Promise.all(Array.from({ length: N }, (_, i) => f.append(record(i))));
+    const s = pool.stats();
+    expect(offsets).toEqual(Array.from({ length: N }, (_, i) => i * 100));
+    expect(s.commitRequests - before.commitRequests).toBe(N);
+    expect(s.commits - before.commits).toBeGreaterThan(0);
+    expect(s.commits - before.commits).toBeLessThan(N);
+    expect(s.flushes).toBeGreaterThan(0);
+    expect(dev.jobs).toBe(s.flushes);
+    // Durable without a close: a crash image now is the device's bytes as they are.
+    const crashed = new MemoryDevice(8 * MiB);
+    crashed.bytes.set(dev.bytes);
+    const again = Pool.openOn(crashed);
+    const g = again.open('log');
+    const bytes = new Uint8Array(g.size);
+    g.readSync(bytes, 0);
+    expect(g.size).toBe(N * 100);
+    for (let i = 0; i < N; i++) expect(bytes.subarray(i * 100, i * 100 + 100).every((b) => b === (i & 0xff))).toBe(true);
+    again.closeSync();
+    await pool.close();
+  });
+
+  it('promises of one file settle in call order (writes, appends, fsync, truncate)', async () => {
+    const pool = Pool.createOn(new DeferredMemoryDevice(8 * MiB));
+    const f = pool.open('f', { create: true });
+    const order: number[] = [];
+    const calls = [
+      () => f.write(record(1), 0),
+      () => f.append(record(2)),
+      () => f.fsync(),
+      () => f.write(record(3), 50),
+      () => f.truncate(120),
+      () => f.append(record(4)),
+      () => f.fsync(),
+    ];
+    await Promise.all(calls.map((c, i) => c().then(() => order.push(i))));
+    expect(order).toEqual(calls.map((_, i) => i));
+    expect(f.size).toBe(220);
+    await pool.close();
+  });
+
+  it('inline write-back (no persistAsync): one commit per synced call, stats say so', async () => {
+    const pool = Pool.createOn(new MemoryDevice(8 * MiB));
+    const f = pool.open('log', { create: true, sync: true });
+    const before = pool.stats();
+    await Promise.all(Array.from({ length: 8 }, (_, i) => f.append(record(i))));
+    const s = pool.stats();
+    expect(s.commits - before.commits).toBe(8);
+    expect(s.flushes).toBe(0);
+    await pool.close();
+  });
+});
