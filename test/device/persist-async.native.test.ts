@@ -92,6 +92,7 @@ describe('persistAsync at page granularity (disk file)', () => {
     expect(order).toEqual(['immediate', 'resolved']);
   });
 
+  // Had close not waited, the msyncs still queued would meet an unmapped range and reject with ENOMEM.
   it('close() with jobs in flight waits for them: no crash, and every promise resolves', async () => {
     const chunk = pattern(MiB, 4);
     for (let i = 0; i < 16; i++) d.copy(i * MiB, chunk, CopyFlags.NOFLUSH);
