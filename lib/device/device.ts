@@ -22,6 +22,8 @@ const DEFAULT_WINDOW_BYTES = 1024 * 1024 * 1024;
 /** As fs.openSync: a created file is 0666 less the umask. */
 const DEFAULT_FILE_MODE = 0o666;
 const { deepFlush: DEEP_FLUSH } = native.constants;
+/** What persistAsync returns when the work was done inline: one shared, already resolved promise. */
+const SETTLED: Promise<void> = Promise.resolve();
 const DEEP_FLUSH_RESULTS: ReadonlyMap<number, DeepFlushResult> = new Map([
   [DEEP_FLUSH.DONE, 'done'],
   [DEEP_FLUSH.NOT_NEEDED, 'not-needed'],
@@ -243,8 +245,12 @@ export class Device implements DaxDevice, Disposable {
    * (`ERR_PMEMDAX_CLOSED`) and write-back failures (`syscall: 'msync'`) are rejections, with the errors
    * persistRanges throws.
    */
-  async persistAsync(ranges: Float64Array | readonly ByteRange[]): Promise<void> {
-    await this.#native.persistAsync(rangePairs(ranges, this.size));
+  persistAsync(ranges: Float64Array | readonly ByteRange[]): Promise<void> {
+    try {
+      return this.#native.persistAsync(rangePairs(ranges, this.size)) ?? SETTLED;
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Copies the bytes of `src` (any TypedArray or DataView, by byteLength) into the device at `offset`. */
