@@ -33,6 +33,8 @@ export interface NativeStats {
   readonly flushCalls: number;
   readonly drains: number;
   readonly msyncs: number;
+  /** persistAsync calls whose msyncs ran on the thread pool (page granularity). */
+  readonly asyncPersists: number;
 }
 
 /**
@@ -80,6 +82,12 @@ export interface NativeDevice {
   unlock(): void;
   /** Unlinks the path if this open created the file, holds it exclusively, and the path still names it. */
   unlinkCreated(): boolean;
+  /**
+   * persistRanges with the msyncs on the libuv thread pool: a promise at page granularity, undefined when
+   * the work was done inline (no range, or byte/cacheline granularity). Throws what persistRanges throws.
+   */
+  persistAsync(pairs: Float64Array): Promise<void> | undefined;
+  /** Waits for persistAsync jobs in flight, then unmaps. */
   close(): void;
 }
 

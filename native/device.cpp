@@ -54,6 +54,7 @@ Napi::Function Device::Init(Napi::Env env) {
                          InstanceMethod("unlock", &Device::Safe<&Device::Unlock>),
                          InstanceMethod("unlinkCreated", &Device::Safe<&Device::UnlinkCreated>),
                          InstanceMethod("close", &Device::Safe<&Device::Close>),
+                         InstanceMethod("persistAsync", &Device::Safe<&Device::PersistAsync>),
                          StaticValue("hotPath", HotPath(env)),
                      });
 }
@@ -112,6 +113,7 @@ void Device::Shutdown(Napi::Env* env) {
   std::vector<std::string>().swap(notes_);
   src_ = SourceInfo{};
   base_ = nullptr;
+  jobs_.WaitIdle();  // persistAsync jobs still msync through the mapping
   if (mapped_) mapped_->Release();
   mapped_.reset();
 }
@@ -294,6 +296,7 @@ Napi::Value Device::Stats(const Napi::CallbackInfo& info) {
   o.Set("flushCalls", static_cast<double>(stats.flush_calls));
   o.Set("drains", static_cast<double>(stats.drains));
   o.Set("msyncs", static_cast<double>(stats.msyncs));
+  o.Set("asyncPersists", static_cast<double>(stats.async_persists));
   return o;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "file_lock.h"
+#include "job_gate.h"
 #include "mapping.h"
 #include "persist.h"
 #include "source.h"
@@ -31,6 +32,15 @@ struct OpenRequest {
   LockMode lock = LockMode::kNone;  // flock taken right after open(2), before sizing or mapping
   bool grow_existing = true;
   mode_t mode = 0666;       // permission bits of a created file (the umask applies)
+};
+
+// [offset, length] pairs read from a Float64Array once, into memory of our own (a SharedArrayBuffer can change
+// between a check and a use): up to 32 pairs without allocating.
+struct RangePairs {
+  double small[64];
+  std::vector<double> large;
+  double* data = small;
+  size_t n = 0;
 };
 
 class Device : public Napi::ObjectWrap<Device> {
@@ -64,6 +74,7 @@ class Device : public Napi::ObjectWrap<Device> {
   Napi::Value Unlock(const Napi::CallbackInfo& info);
   Napi::Value UnlinkCreated(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value PersistAsync(const Napi::CallbackInfo& info);
   // Every method is registered through Safe: an allocation failure becomes a JavaScript ENOMEM.
   template <Napi::Value (Device::*Method)(const Napi::CallbackInfo&)>
   Napi::Value Safe(const Napi::CallbackInfo& info);
@@ -80,12 +91,20 @@ class Device : public Napi::ObjectWrap<Device> {
   static napi_value HotCopySafe(napi_env env, napi_callback_info info);
   static napi_value HotWriteBack(napi_env env, napi_callback_info info, bool drain);
   bool HotRange(napi_env env, double offset, double length);
+  // Copies and range-checks the pairs of a Float64Array; false when it threw.
+  bool ReadRanges(napi_env env, napi_value arg, RangePairs* out);
+  // Flushes every range, then drains once; false when it threw.
+  bool PersistRanges(napi_env env, const RangePairs& ranges);
   // Throws an fs-style error for a failed system call on [offset, offset+len); returns nullptr.
   napi_value ThrowErrno(napi_env env, int err, const char* syscall, uint64_t offset, uint64_t len);
   // Throws for a write-back's result (0 throws nothing): -1 a fault, else an errno from msync. False when thrown.
   bool CheckFlushed(napi_env env, int err, const MappingFault& fault, uint64_t offset, uint64_t len);
   // Throws for a store's result (0 throws nothing), then what the flags leave to do. Returns nullptr.
   napi_value FinishStore(napi_env env, int err, const MappingFault& fault, uint64_t offset, uint64_t len, uint32_t flags);
+
+  // A persistAsync job has run its msyncs (0 or the first failure's errno on [offset, offset+len)).
+  friend class MsyncWorker;
+  void FinishAsync(Napi::Env env, Napi::Promise::Deferred& done, uint64_t msyncs, int err, uint64_t offset, uint64_t len);
 
   bool Open(Napi::Env env, const std::string& path, const OpenRequest& req);
   void Shutdown(Napi::Env* env);
@@ -113,6 +132,7 @@ class Device : public Napi::ObjectWrap<Device> {
   std::vector<std::string> notes_;
   uint64_t window_bytes_ = 1ull << 30;
   std::vector<Napi::Reference<Napi::ArrayBuffer>> windows_;
+  JobGate jobs_;  // persistAsync jobs on the thread pool: the mapping and fd stay until they are done
 };
 
 }  // namespace pmemdax

@@ -105,33 +105,40 @@ napi_value Device::HotDrain(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// persistRanges(Float64Array [offset0, length0, offset1, length1, …]): one drain for the whole batch. The
-// pairs are read once, into memory of our own: a SharedArrayBuffer can change between a check and a use.
+bool Device::ReadRanges(napi_env env, napi_value arg, RangePairs* out) {
+  uint8_t* bytes = nullptr;
+  size_t count = 0;
+  if (!ViewArg(env, arg, "ranges", &bytes, &count)) return false;
+  out->n = count / sizeof(double) / 2;
+  if (2 * out->n > sizeof out->small / sizeof out->small[0]) {
+    out->large.resize(2 * out->n);
+    out->data = out->large.data();
+  }
+  std::memcpy(out->data, bytes, 2 * out->n * sizeof(double));
+  for (size_t i = 0; i < out->n; ++i) {
+    if (!HotRange(env, out->data[2 * i], out->data[2 * i + 1])) return false;
+  }
+  return true;
+}
+
+bool Device::PersistRanges(napi_env env, const RangePairs& ranges) {
+  const double* r = ranges.data;
+  for (size_t i = 0; i < ranges.n; ++i) {
+    uint64_t o = static_cast<uint64_t>(r[2 * i]), len = static_cast<uint64_t>(r[2 * i + 1]);
+    MappingFault fault;
+    if (!CheckFlushed(env, persist_.Flush(o, len, &fault), fault, o, len)) return false;
+  }
+  persist_.DrainAfterFlushes();
+  return true;
+}
+
+// persistRanges(Float64Array [offset0, length0, offset1, length1, …]): one drain for the whole batch.
 napi_value Device::HotPersistRanges(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   Device* self = HotArgs(env, info, argv, 1);
   if (self == nullptr) return nullptr;
-  uint8_t* bytes = nullptr;
-  size_t count = 0;
-  if (!ViewArg(env, argv[0], "ranges", &bytes, &count)) return nullptr;
-  size_t n = count / sizeof(double) / 2;
-  double small[64];
-  std::vector<double> large;
-  double* r = small;
-  if (2 * n > sizeof small / sizeof small[0]) {
-    large.resize(2 * n);
-    r = large.data();
-  }
-  std::memcpy(r, bytes, 2 * n * sizeof(double));
-  for (size_t i = 0; i < n; ++i) {
-    if (!self->HotRange(env, r[2 * i], r[2 * i + 1])) return nullptr;
-  }
-  for (size_t i = 0; i < n; ++i) {
-    uint64_t o = static_cast<uint64_t>(r[2 * i]), len = static_cast<uint64_t>(r[2 * i + 1]);
-    MappingFault fault;
-    if (!self->CheckFlushed(env, self->persist_.Flush(o, len, &fault), fault, o, len)) return nullptr;
-  }
-  self->persist_.DrainAfterFlushes();
+  RangePairs ranges;
+  if (self->ReadRanges(env, argv[0], &ranges)) self->PersistRanges(env, ranges);
   return nullptr;
 }
 

@@ -28,9 +28,8 @@ int FlushLines(PersistState& s, uint64_t offset, uint64_t len, MappingFault* fau
 int FlushPages(PersistState& s, uint64_t offset, uint64_t len, MappingFault*) {
   Drain();  // non-temporal stores must be visible before the kernel writes the pages back
   if (len == 0) return 0;
-  uint64_t start = PageStart(offset);
   ++s.stats.msyncs;
-  return msync(s.map.base + start, offset + len - start, MS_SYNC) == 0 ? 0 : errno;
+  return MsyncPages(s.map.base, offset, len);
 }
 
 void DrainNothing(PersistState&) {}
@@ -91,6 +90,11 @@ static_assert(kGranularities[static_cast<int>(Granularity::kByte)].granularity =
 const GranularityOps& OpsOf(Granularity g) { return kGranularities[static_cast<int>(g)]; }
 
 }  // namespace
+
+int MsyncPages(uint8_t* base, uint64_t offset, uint64_t len) {
+  uint64_t start = PageStart(offset);
+  return msync(base + start, offset + len - start, MS_SYNC) == 0 ? 0 : errno;
+}
 
 bool Persistence::ReadOverride(PersistOverride* out, std::string* message) {
   const char* value = std::getenv("PMEMDAX_FORCE_GRANULARITY");

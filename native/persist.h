@@ -19,7 +19,12 @@ struct DeviceStats {
   uint64_t flush_calls = 0;
   uint64_t drains = 0;
   uint64_t msyncs = 0;
+  uint64_t async_persists = 0;  // persistAsync jobs handed to the thread pool
 };
+
+// msync(MS_SYNC) of the pages over [offset, offset+len) of the mapping at `base`: 0 or an errno. Takes no
+// state, so the thread pool can call it (the caller counts the msync on the JavaScript thread).
+int MsyncPages(uint8_t* base, uint64_t offset, uint64_t len);
 
 // What the table's functions act on.
 struct PersistState {
@@ -88,6 +93,10 @@ class Persistence {
   // A store of [offset, …) faulted at fault_offset: best effort, the bytes before the fault are made durable
   // as `flags` ask (the fault is the error to report, whatever msync says).
   void FinishFaultedStore(uint64_t offset, uint64_t fault_offset, uint32_t flags);
+
+  bool PagesByMsync() const { return granularity_ == Granularity::kPage; }
+  // For counts made on the JavaScript thread for work done on the thread pool.
+  DeviceStats& MutableStats() { return state_.stats; }
 
   const char* GranularityName() const;
   const char* FlushName() const;  // the instruction, "msync" or "none"

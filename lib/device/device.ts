@@ -22,6 +22,8 @@ const DEFAULT_WINDOW_BYTES = 1024 * 1024 * 1024;
 /** As fs.openSync: a created file is 0666 less the umask. */
 const DEFAULT_FILE_MODE = 0o666;
 const { deepFlush: DEEP_FLUSH } = native.constants;
+/** What persistAsync returns when the work was done inline: one shared, already resolved promise. */
+const SETTLED: Promise<void> = Promise.resolve();
 const DEEP_FLUSH_RESULTS: ReadonlyMap<number, DeepFlushResult> = new Map([
   [DEEP_FLUSH.DONE, 'done'],
   [DEEP_FLUSH.NOT_NEEDED, 'not-needed'],
@@ -53,13 +55,26 @@ export type DeviceStats = NativeStats;
 /** `lock` modes, as flock(2)'s: one exclusive holder, or any number of shared ones. */
 export type DeviceLockMode = 'exclusive' | 'shared';
 
-function toPairs(ranges: Float64Array | readonly ByteRange[]): Float64Array {
-  if (ranges instanceof Float64Array) return ranges;
-  const pairs = new Float64Array(ranges.length * 2);
-  ranges.forEach((r, i) => {
-    pairs[2 * i] = r.offset;
-    pairs[2 * i + 1] = r.length;
-  });
+/**
+ * The [offset, length] pairs of a persistRanges or persistAsync argument, each checked against the device.
+ * A Float64Array comes back as is: the native side copies it before it checks anything.
+ */
+function rangePairs(ranges: Float64Array | readonly ByteRange[], size: number): Float64Array {
+  if (!(ranges instanceof Float64Array) && !Array.isArray(ranges)) {
+    throw argTypeError('The "ranges" argument must be a Float64Array or an array of ranges');
+  }
+  let pairs: Float64Array;
+  if (ranges instanceof Float64Array) {
+    pairs = ranges;
+  } else {
+    pairs = new Float64Array(ranges.length * 2);
+    ranges.forEach((r, i) => {
+      pairs[2 * i] = r.offset;
+      pairs[2 * i + 1] = r.length;
+    });
+  }
+  if (pairs.length % 2 !== 0) throw outOfRangeError('A Float64Array of ranges must hold [offset, length] pairs');
+  for (let i = 0; i < pairs.length; i += 2) checkRange(pairs[i], pairs[i + 1], size);
   return pairs;
 }
 
@@ -219,13 +234,23 @@ export class Device implements DaxDevice, Disposable {
 
   /** Persists many ranges with one drain: a Float64Array of [offset, length] pairs, or range objects. */
   persistRanges(ranges: Float64Array | readonly ByteRange[]): void {
-    if (!(ranges instanceof Float64Array) && !Array.isArray(ranges)) {
-      throw argTypeError('The "ranges" argument must be a Float64Array or an array of ranges');
+    this.#hot.persistRanges(rangePairs(ranges, this.size));
+  }
+
+  /**
+   * persistRanges without blocking the event loop: at `page` granularity the msyncs run on the libuv
+   * thread pool and the promise settles when every range is durable; at `byte` and `cacheline` the
+   * flushes (microseconds, less than the thread hop) run inline before it returns. The ranges are copied
+   * at the call, so the caller may reuse its array at once. Never throws: bad arguments, a closed device
+   * (`ERR_PMEMDAX_CLOSED`) and write-back failures (`syscall: 'msync'`) are rejections, with the errors
+   * persistRanges throws.
+   */
+  persistAsync(ranges: Float64Array | readonly ByteRange[]): Promise<void> {
+    try {
+      return this.#native.persistAsync(rangePairs(ranges, this.size)) ?? SETTLED;
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const pairs = toPairs(ranges);
-    if (pairs.length % 2 !== 0) throw outOfRangeError('A Float64Array of ranges must hold [offset, length] pairs');
-    for (let i = 0; i < pairs.length; i += 2) checkRange(pairs[i], pairs[i + 1], this.size);
-    this.#hot.persistRanges(pairs);
   }
 
   /** Copies the bytes of `src` (any TypedArray or DataView, by byteLength) into the device at `offset`. */
@@ -352,7 +377,11 @@ export class Device implements DaxDevice, Disposable {
     this.#native.unlock();
   }
 
-  /** Unmaps the device and detaches every view handed out. Safe to call more than once. */
+  /**
+   * Unmaps the device and detaches every view handed out. Safe to call more than once. Blocks until the
+   * msyncs of any `persistAsync` in flight have finished (their promises then resolve or reject as usual):
+   * they use the mapping and the descriptor this unmaps and closes.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

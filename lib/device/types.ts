@@ -135,6 +135,12 @@ export interface DaxDevice {
   flush(offset: number, length: number): void;
   drain(): void;
   persist(offset: number, length: number): void;
+  /**
+   * Persists many ranges (a Float64Array of [offset, length] pairs, or range objects) without blocking the
+   * event loop where the write-back waits for a device; settles when all are durable. Optional: memory
+   * devices have none.
+   */
+  persistAsync?(ranges: Float64Array | readonly ByteRange[]): Promise<void>;
   /** Copy `src` into the device at `offset`; durable on return unless NOFLUSH/NODRAIN say otherwise. */
   copy(offset: number, src: ArrayBufferView, flags?: number): void;
   fill(offset: number, value: number, length: number, flags?: number): void;

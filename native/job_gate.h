@@ -1,0 +1,33 @@
+// job_gate -- counts a device's jobs in flight on the libuv thread pool, so that close can wait for them
+// before it unmaps what they use.
+#pragma once
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+
+namespace pmemdax {
+
+class JobGate {
+ public:
+  void Enter() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++in_flight_;
+  }
+  // Called by the job itself, on its pool thread, once it no longer touches the mapping.
+  void Leave() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (--in_flight_ == 0) idle_.notify_all();
+  }
+  // Blocks until no job is in flight.
+  void WaitIdle() {
+    std::unique_lock<std::mutex> lock(mu_);
+    idle_.wait(lock, [this] { return in_flight_ == 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable idle_;
+  uint64_t in_flight_ = 0;
+};
+
+}  // namespace pmemdax

@@ -1,0 +1,85 @@
+// persistAsync: at page granularity the msync calls of a batch of ranges run on the libuv thread pool, so a
+// write-back that waits for a disk never blocks the JavaScript thread. At byte and cacheline granularity the
+// flushes take microseconds, less than the thread hop: they run inline, as persistRanges.
+#include <utility>
+#include <vector>
+
+#include "device.h"
+#include "errors.h"
+#include "flush.h"
+
+namespace pmemdax {
+
+// Touches no JavaScript object and no device state off the JavaScript thread: Execute sees only the
+// mapping's address and its own copy of the ranges; counts are made in OnOK.
+class MsyncWorker : public Napi::AsyncWorker {
+ public:
+  MsyncWorker(Napi::Env env, Device* device, uint8_t* base, std::vector<double> pairs)
+      : Napi::AsyncWorker(env, "pmemdax:persistAsync"),
+        done_(Napi::Promise::Deferred::New(env)),
+        device_(device),
+        self_(Napi::Persistent(device->Value())),  // the device's object lives until the promise settles
+        base_(base),
+        pairs_(std::move(pairs)) {}
+
+  Napi::Promise Promise() const { return done_.Promise(); }
+
+  void Execute() override {
+    for (size_t i = 0; i + 1 < pairs_.size(); i += 2) {
+      offset_ = static_cast<uint64_t>(pairs_[i]);
+      len_ = static_cast<uint64_t>(pairs_[i + 1]);
+      if (len_ == 0) continue;
+      ++msyncs_;
+      err_ = MsyncPages(base_, offset_, len_);
+      if (err_ != 0) break;
+    }
+    device_->jobs_.Leave();  // the last use of the mapping: close may unmap from here on
+  }
+
+  void OnOK() override { device_->FinishAsync(Env(), done_, msyncs_, err_, offset_, len_); }
+
+ private:
+  Napi::Promise::Deferred done_;
+  Device* device_;
+  Napi::ObjectReference self_;
+  uint8_t* base_;
+  std::vector<double> pairs_;
+  uint64_t msyncs_ = 0;
+  int err_ = 0;
+  uint64_t offset_ = 0, len_ = 0;
+};
+
+// persistAsync(Float64Array [offset0, length0, …]) -> a Promise at page granularity, undefined when the
+// work was done inline (no range, or byte/cacheline granularity). Throws what persistRanges throws.
+Napi::Value Device::PersistAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env)) return env.Undefined();
+  RangePairs ranges;
+  if (!ReadRanges(env, info[0], &ranges)) return env.Undefined();
+  if (!persist_.PagesByMsync()) {
+    PersistRanges(env, ranges);
+    return env.Undefined();
+  }
+  if (ranges.n == 0) return env.Undefined();
+  // On this thread: the fence orders this thread's non-temporal stores, which a pool thread's would not.
+  Drain();
+  std::vector<double> pairs(ranges.data, ranges.data + 2 * ranges.n);
+  auto* worker = new MsyncWorker(env, this, base_, std::move(pairs));
+  Napi::Promise promise = worker->Promise();
+  ++persist_.MutableStats().async_persists;
+  jobs_.Enter();
+  worker->Queue();
+  return promise;
+}
+
+void Device::FinishAsync(Napi::Env env, Napi::Promise::Deferred& done, uint64_t msyncs, int err, uint64_t offset,
+                         uint64_t len) {
+  persist_.MutableStats().msyncs += msyncs;
+  if (err == 0) {
+    done.Resolve(env.Undefined());
+    return;
+  }
+  done.Reject(ErrnoError(env, err, "msync", ErrorContext{path_, static_cast<int64_t>(offset), static_cast<int64_t>(len)}).Value());
+}
+
+}  // namespace pmemdax
