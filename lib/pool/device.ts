@@ -20,9 +20,4 @@ export interface PoolDevice extends DaxDevice {
   readonly info?: PoolDeviceFacts;
   /** Overwrite whole pages, clearing the poison under them. */
   clearBadblocks?(offset: number, length: number, data?: ArrayBufferView): void;
-  /**
-   * `persist` of each `[offset, length]` pair, off the JavaScript thread where the device can: the
-   * pool's promise methods use it at page granularity (msync on the libuv pool).
-   */
-  persistAsync?(ranges: Float64Array): Promise<void>;
 }
