@@ -202,6 +202,7 @@ export async function orderRun(o: OrderRunOptions): Promise<OrderRunResult> {
     return null;
   };
   const checkRead = (kind: string, file: number, pos: number, want: { n: number; bytes: Uint8Array }, n: number, buf: Uint8Array): void => {
+    count(`${kind} checked`);
     if (n !== want.n) problem(`${kind} f${file} at ${pos}: read ${n} bytes, the model says ${want.n}`);
     else if (Buffer.compare(buf.subarray(0, n), want.bytes) !== 0) problem(`${kind} f${file} at ${pos}+${n}: content differs from the model`);
   };
