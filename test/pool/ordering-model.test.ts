@@ -26,7 +26,7 @@ async function runMany(runs: number, opts: Omit<OrderRunOptions, 'seed'>): Promi
   return { problems: [], crashes, images, kinds, maxInFlight };
 }
 
-const KINDS = ['write', 'writeSync', 'writeSync (EAGAIN)', 'append', 'appendSync', 'read checked', 'readSync checked', 'truncate', 'fsync', 'fsyncSync', 'pool.sync', 'close'];
+const KINDS = ['write', 'writeSync', 'writeSync (EAGAIN)', 'append', 'appendSync', 'read checked', 'readSync checked', 'truncate', 'fallocate punch-hole', 'fallocate zero-range', 'fallocate allocate', 'fsync', 'fsyncSync', 'pool.sync', 'close'];
 
 describe('the order of one file\'s calls, against a model', () => {
   it(`random interleavings of async and sync calls over 3 files, closed once calls settled, with crashes (PMEMDAX_ORDER_SEED=${SEED})`, async () => {

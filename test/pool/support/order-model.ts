@@ -4,14 +4,21 @@
  * acknowledged, and from that log what a crash may leave of a file.
  */
 
-/** One change to a file, in the order the model applies it (an append is a write at its offset). */
+/**
+ * One change to a file, in the order the model applies it: an append is a write at its offset, a
+ * fallocate zeros a range (punch-hole, zero-range) or grows the file (allocate, zero-range).
+ */
 export interface Effect {
   readonly seq: number;
   readonly file: number;
-  readonly kind: 'write' | 'truncate';
-  /** The write's offset, or the truncate's size. */
+  readonly kind: 'write' | 'truncate' | 'zero';
+  /** The write's or zeroed range's offset, or the truncate's size. */
   readonly pos: number;
+  /** The bytes of a write, or the length of a zeroed range. */
   readonly data: Uint8Array | null;
+  readonly length: number;
+  /** The file is at least `pos + length` long after it (a write, a fallocate that grows the file). */
+  readonly grows: boolean;
   readonly async: boolean;
   /** Made through a handle opened `{ sync: true }`: durable once acknowledged. */
   readonly syncHandle: boolean;
@@ -58,7 +65,7 @@ export class OrderModel {
     this.#undo = { old: c.slice(pos, pos + data.length), size: this.sizes[file] as number };
     c.set(data, pos);
     this.sizes[file] = Math.max(this.sizes[file] ?? 0, pos + data.length);
-    return this.#log({ file, kind: 'write', pos, data, async, syncHandle });
+    return this.#log({ file, kind: 'write', pos, data, length: data.length, grows: true, async, syncHandle });
   }
 
   /**
@@ -77,7 +84,14 @@ export class OrderModel {
     const c = this.content[file] as Uint8Array;
     c.fill(0, Math.min(size, MAX_FILE));
     this.sizes[file] = size;
-    return this.#log({ file, kind: 'truncate', pos: size, data: null, async: true, syncHandle: false });
+    return this.#log({ file, kind: 'truncate', pos: size, data: null, length: 0, grows: false, async: true, syncHandle: false });
+  }
+
+  /** Zero `[pos, pos+length)`, and with `grows` make the file at least that long (fallocate). */
+  zero(file: number, pos: number, length: number, grows: boolean): Effect {
+    (this.content[file] as Uint8Array).fill(0, pos, pos + length);
+    if (grows) this.sizes[file] = Math.max(this.sizes[file] as number, pos + length);
+    return this.#log({ file, kind: 'zero', pos, data: null, length, grows, async: true, syncHandle: false });
   }
 
   syncPoint(file: number | null, async: boolean): SyncPoint {
@@ -99,7 +113,7 @@ export class OrderModel {
    */
   durable(e: Effect): boolean {
     if (e.ackedAt < 0) return false;
-    if (e.kind === 'truncate' || e.syncHandle) return true;
+    if (e.kind !== 'write' || e.syncHandle) return true;
     return this.syncs.some(
       (sp) => sp.ackedAt >= 0 && (sp.file === null || sp.file === e.file) && (e.ackedAt < sp.calledAt || (sp.async && e.async && e.file === sp.file && e.seq < sp.seq)),
     );
@@ -123,13 +137,14 @@ export class OrderModel {
     let s = upper;
     for (let i = lastTrunc + 1; i < log.length; i++) {
       const e = log[i] as Effect;
-      s = e.kind === 'truncate' ? e.pos : Math.max(s, e.pos + (e.data?.length ?? 0));
+      if (e.kind === 'truncate') s = e.pos;
+      else if (e.grows) s = Math.max(s, e.pos + e.length);
       upper = Math.max(upper, s);
     }
     let lower = 0;
     log.forEach((e, i) => {
-      if (!durable[i]) return;
-      const end = e.kind === 'truncate' ? e.pos : e.pos + (e.data?.length ?? 0);
+      if (!durable[i] || (e.kind !== 'truncate' && !e.grows)) return;
+      const end = e.kind === 'truncate' ? e.pos : e.pos + e.length;
       if (!log.slice(i + 1).some((later) => later.kind === 'truncate' && later.pos < end)) lower = Math.max(lower, end);
     });
     if (size < lower || size > upper) return `size ${size}, expected within [${lower}, ${upper}]`;
@@ -150,11 +165,15 @@ export class OrderModel {
         } else {
           for (let b = 0; b < data.length; b++) add(e.pos + b, data[b] as number);
         }
-      } else if (durable[i]) {
-        fixed.fill(0, e.pos);
-        for (const b of [...alt.keys()]) if (b >= e.pos) alt.delete(b);
       } else {
-        for (let b = e.pos; b < MAX_FILE; b++) add(b, 0);
+        // A truncate zeros everything from its size on (what a later extension exposes).
+        const end = e.kind === 'truncate' ? MAX_FILE : e.pos + e.length;
+        if (durable[i]) {
+          fixed.fill(0, e.pos, end);
+          for (const b of [...alt.keys()]) if (b >= e.pos && b < end) alt.delete(b);
+        } else {
+          for (let b = e.pos; b < end; b++) add(b, 0);
+        }
       }
     });
     for (let b = 0; b < size; b++) {

@@ -41,7 +41,6 @@ interface Handle {
 
 /** One async call not yet settled. */
 interface Pending {
-  readonly id: number;
   readonly file: number;
   readonly handle: number;
   readonly kind: string;
@@ -90,17 +89,19 @@ export async function orderRun(o: OrderRunOptions): Promise<OrderRunResult> {
   for (let file = 0; file < FILES; file++) for (let i = 0, n = 2 + rng.int(2); i < n; i++) openHandle(file);
 
   const pending: Pending[] = [];
-  let ids = 0;
   const turns = new Array<number>(FILES).fill(0);
   const lastSettledTurn = new Array<number>(FILES).fill(-1);
   const landed = new Array<number>(FILES).fill(0);
   const inFlight = (): Pending[] => pending.filter((p) => !p.settled);
 
-  /** Track an async call: `onOk`/`onFail` run when it settles; every file's turns must settle in call order. */
-  const track = (h: Handle, kind: string, takesTurn: boolean, range: readonly [number, number] | null, promise: Promise<unknown>, onOk: (v: unknown) => void, onFail?: (e: unknown) => void): Pending => {
+  /**
+   * Track an async call: `onOk` runs when it resolves; a rejection is a problem unless the power
+   * failed. The calls of a file that take turns must settle in call order.
+   */
+  const track = (h: Handle, kind: string, takesTurn: boolean, range: readonly [number, number] | null, promise: Promise<unknown>, onOk: (v: unknown) => void): Pending => {
     const turn = takesTurn ? (turns[h.file] as number) : -1;
     if (takesTurn) turns[h.file] = turn + 1;
-    const p: Pending = { id: ids++, file: h.file, handle: h.id, kind, turn, range, settled: false, promise };
+    const p: Pending = { file: h.file, handle: h.id, kind, turn, range, settled: false, promise };
     const settle = (): void => {
       p.settled = true;
       if (turn < 0) return;
@@ -114,8 +115,7 @@ export async function orderRun(o: OrderRunOptions): Promise<OrderRunResult> {
       },
       (e: unknown) => {
         settle();
-        if (onFail !== undefined) onFail(e);
-        else if (!crashed() && !(e instanceof SimulatedCrash)) problem(`${kind} on f${h.file} rejected: ${describe(e)}`);
+        if (!crashed() && !(e instanceof SimulatedCrash)) problem(`${kind} on f${h.file} rejected: ${describe(e)}`);
       },
     );
     pending.push(p);
@@ -137,6 +137,7 @@ export async function orderRun(o: OrderRunOptions): Promise<OrderRunResult> {
       problem(`${where}: opening the crash image failed: ${describe(e)}`);
       return;
     }
+    // Nothing may escape: this runs inside a drain of the pool under test.
     try {
       const c = after.check();
       if (!c.ok) problem(`${where}: check: ${JSON.stringify(c.problems)}`);
@@ -148,8 +149,9 @@ export async function orderRun(o: OrderRunOptions): Promise<OrderRunResult> {
         if (why !== null) problem(`${where}: f${file}: ${why}`);
         f.close();
       }
-    } finally {
       after.close();
+    } catch (e) {
+      problem(`${where}: reading the crash image failed: ${describe(e)}`);
     }
   };
   const imageNow = (where: string): void => {
@@ -194,7 +196,7 @@ export async function orderRun(o: OrderRunOptions): Promise<OrderRunResult> {
   /** Check a read of [pos, pos+len) against the model when nothing in flight touches it. */
   const readExpect = (file: number, pos: number, len: number): { n: number; bytes: Uint8Array } | null => {
     const busy = inFlight().filter((p) => p.file === file && p.turn >= 0);
-    if (busy.some((p) => p.kind === 'truncate')) return null;
+    if (busy.some((p) => p.kind === 'truncate' || p.kind === 'fallocate')) return null;
     if (busy.some((p) => p.range !== null && p.range[0] < pos + len && pos < p.range[1])) return null;
     const size = model.sizes[file] as number;
     if (pos + len <= (landed[file] as number)) return { n: len, bytes: (model.content[file] as Uint8Array).slice(pos, pos + len) };
@@ -298,7 +300,7 @@ export async function orderRun(o: OrderRunOptions): Promise<OrderRunResult> {
         const since = model.effects.length;
         track(h, 'read', false, null, h.f.read(buf, pos), (n) => {
           // Checked only when nothing made since the call touched the range either (a read never waits, but may run later).
-          const touched = model.effects.slice(since).some((e) => e.file === file && (e.kind === 'truncate' || (e.pos < pos + len && pos < e.pos + (e.data?.length ?? 0))));
+          const touched = model.effects.slice(since).some((e) => e.file === file && (e.kind === 'truncate' || (e.pos < pos + len && pos < e.pos + e.length)));
           if (want !== null && !touched) checkRead('read', file, pos, want, n as number, buf);
         });
       }
@@ -309,6 +311,21 @@ export async function orderRun(o: OrderRunOptions): Promise<OrderRunResult> {
       track(h, 'truncate', true, null, h.f.truncate(size), () => {
         landed[file] = size;
         ack(e);
+      });
+    } else if (r < 71) {
+      const mode = rng.pick(['allocate', 'keep-size', 'punch-hole', 'zero-range'] as const);
+      const len = pickLen();
+      const pos = pickPos(file, len);
+      const size = model.sizes[file] as number;
+      count(`fallocate ${mode}`);
+      // What each mode does to what reads see: zeros in the range (within the size for a punch), and a longer file unless keep-size or punch.
+      let e: Effect | null = null;
+      if (mode === 'punch-hole') e = pos < size ? model.zero(file, pos, Math.min(len, size - pos), false) : null;
+      else if (mode === 'zero-range') e = model.zero(file, pos, len, true);
+      else if (mode === 'allocate' && pos + len > size) e = model.zero(file, Math.max(pos, size), pos + len - Math.max(pos, size), true);
+      track(h, 'fallocate', true, null, h.f.fallocate(mode, pos, len), () => {
+        if (e?.grows === true) landed[file] = Math.max(landed[file] as number, e.pos + e.length);
+        if (e !== null) ack(e);
       });
     } else if (r < 76) {
       count('fsync');
@@ -370,6 +387,8 @@ export async function orderRun(o: OrderRunOptions): Promise<OrderRunResult> {
   async function finish(): Promise<void> {
     if (!o.closeInFlight) {
       await settleAll('before close');
+      // A crash armed late may have fired while the last calls ran.
+      if (crashed()) return;
       compareLive();
     }
     const before = inFlight();
