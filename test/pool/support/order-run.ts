@@ -54,7 +54,7 @@ interface Pending {
 
 const isClosed = (e: unknown): boolean => (e as { code?: unknown } | null)?.code === 'ERR_PMEMDAX_CLOSED';
 const isEagain = (e: unknown): boolean => (e as { code?: unknown } | null)?.code === 'EAGAIN';
-const describe = (e: unknown): string => (e instanceof Error ? `${(e as { code?: string }).code ?? e.name}: ${e.message}` : String(e));
+const describeError = (e: unknown): string => (e instanceof Error ? `${(e as { code?: string }).code ?? e.name}: ${e.message}` : String(e));
 
 /**
  * orderRun -- one seeded program of calls over three files with two or three handles each (some
@@ -115,7 +115,7 @@ export async function orderRun(o: OrderRunOptions): Promise<OrderRunResult> {
       },
       (e: unknown) => {
         settle();
-        if (!crashed() && !(e instanceof SimulatedCrash)) problem(`${kind} on f${h.file} rejected: ${describe(e)}`);
+        if (!crashed() && !(e instanceof SimulatedCrash)) problem(`${kind} on f${h.file} rejected: ${describeError(e)}`);
       },
     );
     pending.push(p);
@@ -134,7 +134,7 @@ export async function orderRun(o: OrderRunOptions): Promise<OrderRunResult> {
     try {
       after = Pool.openOn(imageDev, { path: 'crash-image' });
     } catch (e) {
-      problem(`${where}: opening the crash image failed: ${describe(e)}`);
+      problem(`${where}: opening the crash image failed: ${describeError(e)}`);
       return;
     }
     // Nothing may escape: this runs inside a drain of the pool under test.
@@ -151,7 +151,7 @@ export async function orderRun(o: OrderRunOptions): Promise<OrderRunResult> {
       }
       after.close();
     } catch (e) {
-      problem(`${where}: reading the crash image failed: ${describe(e)}`);
+      problem(`${where}: reading the crash image failed: ${describeError(e)}`);
     }
   };
   const imageNow = (where: string): void => {
@@ -188,7 +188,7 @@ export async function orderRun(o: OrderRunOptions): Promise<OrderRunResult> {
         if (!inFlight().some((p) => p.file === file && p.turn >= 0)) problem(`${kind} on f${file} got EAGAIN with no call of the file in flight`);
         return false;
       }
-      problem(`${kind} on f${file} threw ${describe(e)}`);
+      problem(`${kind} on f${file} threw ${describeError(e)}`);
       return false;
     }
   };
@@ -234,7 +234,7 @@ export async function orderRun(o: OrderRunOptions): Promise<OrderRunResult> {
       await h.f.write(new Uint8Array(1), 0);
       problem(`a write on a closed handle of f${h.file} resolved`);
     } catch (e) {
-      if (!isClosed(e)) problem(`a write on a closed handle of f${h.file} failed with ${describe(e)}`);
+      if (!isClosed(e)) problem(`a write on a closed handle of f${h.file} failed with ${describeError(e)}`);
     }
     openHandle(h.file);
   };
@@ -398,7 +398,7 @@ export async function orderRun(o: OrderRunOptions): Promise<OrderRunResult> {
       handles[0]?.f.writeSync(new Uint8Array(1), 0);
       problem('writeSync after pool.close() succeeded');
     } catch (e) {
-      if (!isClosed(e)) problem(`writeSync after pool.close() threw ${describe(e)}`);
+      if (!isClosed(e)) problem(`writeSync after pool.close() threw ${describeError(e)}`);
     }
     await done;
     const open = before.filter((p) => !p.settled);
