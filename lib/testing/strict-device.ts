@@ -23,6 +23,22 @@ export class SimulatedCrash extends Error {
 /** A source of uniform numbers in [0, 1), as `Math.random`. */
 export type Random = () => number;
 
+/** How a StrictMemoryDevice is made. */
+export interface StrictDeviceOptions {
+  /**
+   * Offer `persistAsync(ranges)` and report `info.granularity` 'page', as a native Device on a page
+   * granularity mapping does: the pool then defers its flushes to it (default false).
+   */
+  readonly persistAsync?: boolean;
+  /** The source of `persistAsync`'s delays (default `Math.random`): a seeded one makes a run replayable. */
+  readonly random?: Random;
+}
+
+/** What the device reports when it offers `persistAsync` (the part of a native Device's `info` the pool reads). */
+export interface StrictDeviceInfo {
+  readonly granularity: 'page';
+}
+
 /** Where a crash image takes each line that might differ from the media. */
 export interface CrashImageOptions {
   /** Chance that an unfenced line shows its newest contents rather than its media (default 0.5). */
@@ -37,6 +53,11 @@ export interface CrashImageOptions {
  * is both, and `copy`/`fill` are durable on return unless their flags say otherwise. `crashImage`
  * returns one state the media could hold after a power cut now; `crashAt(n)` makes the n-th drain
  * throw `SimulatedCrash` before it takes effect, and freezes the device as it was at that moment.
+ *
+ * With `{ persistAsync: true }` it also models an msync running on a worker thread: `persistAsync`
+ * returns at once, waits a random macrotask (setImmediate, or a timer of 0 or 1 ms), and only then
+ * flushes the ranges and drains, so the stores are not durable until the promise resolves. A crash
+ * armed for that drain (or one that happened meanwhile) rejects it with `SimulatedCrash`.
  */
 export class StrictMemoryDevice extends MemoryDevice {
   /** What survives a crash. */
@@ -45,6 +66,15 @@ export class StrictMemoryDevice extends MemoryDevice {
   drains = 0;
   /** Called before each drain takes effect, with its number: a crash image taken here is a crash there. */
   onDrain: ((drain: number) => void) | null = null;
+  /** Present only with `{ persistAsync: true }`, as on a native Device at page granularity. */
+  readonly info?: StrictDeviceInfo;
+  /**
+   * Make `ranges` (offset, length pairs) durable later: resolves once they are, after a random short
+   * delay; rejects with SimulatedCrash when the power failed first. Present only with `{ persistAsync: true }`.
+   */
+  readonly persistAsync?: (ranges: readonly number[] | Float64Array) => Promise<void>;
+  /** persistAsync calls not yet settled. */
+  persistsInFlight = 0;
   private readonly snapshots: Uint8Array;
   private readonly flushed: Uint8Array;
   private flushedList: number[] = [];
@@ -53,16 +83,21 @@ export class StrictMemoryDevice extends MemoryDevice {
   private frozen: Uint8Array | null = null;
   private crashDrain = 0;
 
-  constructor(size: number) {
+  constructor(size: number, options: StrictDeviceOptions = {}) {
     super(size);
     this.media = new Uint8Array(size);
     this.snapshots = new Uint8Array(size);
     this.flushed = new Uint8Array(size / LINE_SIZE);
+    if (options.persistAsync === true) {
+      const random = options.random ?? Math.random;
+      this.info = { granularity: 'page' };
+      this.persistAsync = (ranges) => this.deferPersist(ranges, random);
+    }
   }
 
   /** A strict device whose CPU view and media both hold `image` (what a machine finds after a reboot). */
-  static fromImage(image: Uint8Array): StrictMemoryDevice {
-    const d = new StrictMemoryDevice(image.length);
+  static fromImage(image: Uint8Array, options: StrictDeviceOptions = {}): StrictMemoryDevice {
+    const d = new StrictMemoryDevice(image.length, options);
     d.reset(image);
     return d;
   }
@@ -194,6 +229,27 @@ export class StrictMemoryDevice extends MemoryDevice {
     return this.crashDrain;
   }
 
+  private async deferPersist(ranges: readonly number[] | Float64Array, random: Random): Promise<void> {
+    if (ranges.length % 2 !== 0) throw outOfRangeError('persistAsync needs offset, length pairs');
+    for (let i = 0; i < ranges.length; i += 2) {
+      const offset = ranges[i] as number;
+      const length = ranges[i + 1] as number;
+      if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
+        throw outOfRangeError('persistAsync ranges must lie inside the device');
+      }
+    }
+    // Taken now: the caller may reuse its array while the persist is in flight.
+    const taken = Array.from(ranges);
+    this.persistsInFlight++;
+    try {
+      await macrotask(random);
+      for (let i = 0; i < taken.length; i += 2) this.flush(taken[i] as number, taken[i + 1] as number);
+      this.drain();
+    } finally {
+      this.persistsInFlight--;
+    }
+  }
+
   /** NOFLUSH leaves the store only visible; NODRAIN leaves it written back but unfenced. */
   private settle(offset: number, length: number, flags: number): void {
     if ((flags & CopyFlags.NOFLUSH) !== 0) return;
@@ -209,6 +265,15 @@ export class StrictMemoryDevice extends MemoryDevice {
   private checkAlive(): void {
     if (this.frozen !== null) throw new SimulatedCrash(this.crashDrain);
   }
+}
+
+/** A macrotask's wait, of a random kind: what a worker thread's answer costs. */
+function macrotask(random: Random): Promise<void> {
+  const r = random();
+  return new Promise((resolve) => {
+    if (r < 0.5) setImmediate(resolve);
+    else setTimeout(resolve, r < 0.75 ? 0 : 1);
+  });
 }
 
 function copyLine(from: Uint8Array, to: Uint8Array, at: number): void {

@@ -139,4 +139,63 @@ describe('StrictMemoryDevice', () => {
     expect(s.media.subarray(10, 15)).toEqual(bytes(5, 2));
     expect(s.unsettledLines()).toEqual([]);
   });
+
+  describe('with { persistAsync: true }', () => {
+    it('reports page granularity and offers persistAsync; a plain device does neither', () => {
+      const plain = new StrictMemoryDevice(SIZE);
+      expect(plain.info).toBeUndefined();
+      expect(plain.persistAsync).toBeUndefined();
+      const d = new StrictMemoryDevice(SIZE, { persistAsync: true });
+      expect(d.info?.granularity).toBe('page');
+      expect(typeof d.persistAsync).toBe('function');
+      expect(StrictMemoryDevice.fromImage(new Uint8Array(SIZE), { persistAsync: true }).info?.granularity).toBe('page');
+    });
+
+    it('the stores become durable only when the promise resolves, after a macrotask', async () => {
+      const d = new StrictMemoryDevice(SIZE, { persistAsync: true, random: () => 0.1 });
+      store(d, 100, bytes(10, 7));
+      store(d, 8192, bytes(64, 8));
+      const drains = d.drains;
+      let resolved = false;
+      const p = d.persistAsync?.(new Float64Array([100, 10, 8192, 64])).then(() => {
+        resolved = true;
+      });
+      await Promise.resolve();
+      expect(resolved).toBe(false);
+      expect(d.drains).toBe(drains);
+      expect(d.crashImage(never).subarray(100, 110)).toEqual(bytes(10, 0));
+      await p;
+      expect(d.drains).toBe(drains + 1);
+      expect(d.crashImage(never).subarray(100, 110)).toEqual(bytes(10, 7));
+      expect(d.crashImage(never).subarray(8192, 8256)).toEqual(bytes(64, 8));
+      expect(d.persistsInFlight).toBe(0);
+    });
+
+    it('waits a timer or an immediate as its random source says', async () => {
+      for (const r of [0.2, 0.6, 0.9]) {
+        const d = new StrictMemoryDevice(SIZE, { persistAsync: true, random: () => r });
+        store(d, 0, bytes(64, 1));
+        await d.persistAsync?.([0, 64]);
+        expect(d.media.subarray(0, 64)).toEqual(bytes(64, 1));
+      }
+    });
+
+    it('a crash armed for its drain rejects it with SimulatedCrash, leaving the stores unfenced', async () => {
+      const d = new StrictMemoryDevice(SIZE, { persistAsync: true });
+      store(d, 0, bytes(64, 5));
+      d.crashAt(1);
+      await expect(d.persistAsync?.([0, 64])).rejects.toBeInstanceOf(SimulatedCrash);
+      expect(d.crashed).toBe(true);
+      expect(d.crashImage(never).subarray(0, 64)).toEqual(bytes(64, 0));
+      expect(d.crashImage(always).subarray(0, 64)).toEqual(bytes(64, 5));
+      // The power is already gone for a persist asked for after the crash.
+      await expect(d.persistAsync?.([0, 64])).rejects.toBeInstanceOf(SimulatedCrash);
+    });
+
+    it('refuses ranges that are not pairs inside the device', async () => {
+      const d = new StrictMemoryDevice(SIZE, { persistAsync: true });
+      await expect(d.persistAsync?.([0])).rejects.toThrow(RangeError);
+      await expect(d.persistAsync?.([SIZE - 10, 64])).rejects.toThrow(RangeError);
+    });
+  });
 });
