@@ -93,6 +93,11 @@ export class PoolCore {
     };
   }
 
+  /** A group commit's record is not yet known durable. */
+  get committing(): boolean {
+    return this.#flight !== null && !this.#flight.settled;
+  }
+
   get busyCalls(): boolean {
     return this.#calls > 0;
   }
@@ -176,9 +181,10 @@ export class PoolCore {
       }
     }
     if (this.state.pending) this.#stats.commitRequests++;
+    // One commit at a time: a batch already gathering takes this caller too.
+    if (this.#queued !== null) return this.#queued;
     if (this.#running === null) return this.#start();
-    const behind = this.#running.then(noop, noop);
-    this.#queued ??= behind.then(() => {
+    this.#queued = this.#running.then(noop, noop).then(() => {
       this.#queued = null;
       return this.#start();
     });

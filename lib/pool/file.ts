@@ -197,7 +197,8 @@ export class PoolFile implements Disposable {
       inode.attrDirty = true;
       core.state.touch(inode);
     }
-    if (commitNow && this.#sync && inode.metaDirty) core.commit();
+    // What the write needs may also be in a commit still in flight (a size an async write set): commit() takes it over.
+    if (commitNow && this.#sync && (inode.metaDirty || core.committing)) core.commit();
   }
 
   /**
@@ -209,16 +210,24 @@ export class PoolFile implements Disposable {
     const core = this.#writable('write');
     this.#checkPos(pos);
     if (bytes.length === 0) return 0;
-    // Refused before syncWrite records the range: an EAGAIN leaves the queue's view of the file as it was.
-    if (this.#eofPlan(pos) === 'busy' || !orderOf(this.inode).syncWrite(pos, bytes.length)) throw poolError('EAGAIN', 'write', this.inode.path, pos);
-    return this.#writeNow(core, bytes, pos);
+    // Everything that can refuse the write is asked before syncWrite records its range: a refused write
+    // leaves the queue's view of the file as it was (else later appends would land past a gap).
+    const plan = this.#eofPlan(pos);
+    if (plan === 'busy') throw poolError('EAGAIN', 'write', this.inode.path, pos);
+    this.#precheck(core, pos, bytes.length);
+    if (!orderOf(this.inode).syncWrite(pos, bytes.length)) throw poolError('EAGAIN', 'write', this.inode.path, pos);
+    return this.#writeNow(core, bytes, pos, plan);
   }
 
-  #writeNow(core: PoolCore, bytes: Uint8Array, pos: number): number {
-    if (pos > this.inode.size) this.#zeroEofNow(core, pos);
+  /** A sync write; `eof` is what to do about the old EOF block's tail, when the caller asked already. */
+  #writeNow(core: PoolCore, bytes: Uint8Array, pos: number, eof?: 'zero' | 'skip'): number {
+    if (pos > this.inode.size) {
+      if (eof === undefined) this.#zeroEofNow(core, pos);
+      else if (eof === 'zero') this.#zeroGap(core, pos);
+    }
     let n = bytes.length;
     if (!this.#overwriteDirect(core, bytes, pos)) {
-      this.#precheck(core, pos, bytes.length);
+      if (eof === undefined) this.#precheck(core, pos, bytes.length);
       n = daxWriteSync(this.inode, pos, bytes, core.ops);
     }
     this.#wrote(core, pos, n);
@@ -231,11 +240,14 @@ export class PoolFile implements Disposable {
    * nothing to do, when they own only some of it the write cannot run without waiting (EAGAIN).
    */
   #zeroEofNow(core: PoolCore, pos: number): void {
+    const plan = this.#eofPlan(pos);
+    if (plan === 'busy') throw poolError('EAGAIN', 'write', this.inode.path, pos);
+    if (plan === 'zero') this.#zeroGap(core, pos);
+  }
+
+  #zeroGap(core: PoolCore, pos: number): void {
     const gap = eofGap(this.inode, this.inode.size, pos);
-    if (gap === null) return;
-    const may = orderOf(this.inode).syncZero(gap[0], gap[1]);
-    if (may === 'busy') throw poolError('EAGAIN', 'write', this.inode.path, pos);
-    if (may === 'zero') daxZeroRangeSync(this.inode, gap[0], gap[1], core.ops);
+    if (gap !== null) daxZeroRangeSync(this.inode, gap[0], gap[1], core.ops);
   }
 
   /** What a sync write at `pos` would have to do about the EOF block's tail ('skip' when nothing). */
@@ -566,8 +578,11 @@ export class PoolFile implements Disposable {
   close(): Promise<void> {
     this.#closed = true;
     if (!this.#released && (this.#busy === 0 || this.#core.closed)) this.#release();
-    if (this.#released) return Promise.resolve();
-    return new Promise<void>((resolve) => this.#whenReleased.push(resolve));
+    // A macrotask after the release: the promises of calls that just ended settle first.
+    return new Promise<void>((resolve) => {
+      if (this.#released) setImmediate(resolve);
+      else this.#whenReleased.push(() => setImmediate(resolve));
+    });
   }
 
   #release(): void {

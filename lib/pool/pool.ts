@@ -425,7 +425,7 @@ export class Pool implements Disposable {
     const core = this.#core;
     if (this.#closing === null) {
       core.closing = true;
-      this.#closing = core.busyCalls ? core.idle().then(() => this.closeSync()) : settledBy(() => this.closeSync());
+      this.#closing = core.busyCalls ? core.idle().then(afterMicrotasks).then(() => this.closeSync()) : settledBy(() => this.closeSync()).then(afterMicrotasks);
     }
     return this.#closing;
   }
@@ -465,6 +465,11 @@ export class Pool implements Disposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** A macrotask later: the promises of the calls that just ended have settled by then. */
+function afterMicrotasks(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** `fn`'s outcome as a settled promise. */

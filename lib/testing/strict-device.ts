@@ -1,4 +1,4 @@
-import { CopyFlags } from '../device/types';
+import { CopyFlags, type ByteRange } from '../device/types';
 import { bytesOf } from '../device/validate';
 import { CACHELINE_SIZE, PAGE_SIZE } from '../units';
 import { outOfRangeError } from '../errors';
@@ -72,7 +72,7 @@ export class StrictMemoryDevice extends MemoryDevice {
    * Make `ranges` (offset, length pairs) durable later: resolves once they are, after a random short
    * delay; rejects with SimulatedCrash when the power failed first. Present only with `{ persistAsync: true }`.
    */
-  readonly persistAsync?: (ranges: readonly number[] | Float64Array) => Promise<void>;
+  readonly persistAsync?: (ranges: Float64Array | readonly ByteRange[]) => Promise<void>;
   /** persistAsync calls not yet settled. */
   persistsInFlight = 0;
   private readonly snapshots: Uint8Array;
@@ -229,7 +229,8 @@ export class StrictMemoryDevice extends MemoryDevice {
     return this.crashDrain;
   }
 
-  private async deferPersist(ranges: readonly number[] | Float64Array, random: Random): Promise<void> {
+  private async deferPersist(given: Float64Array | readonly ByteRange[], random: Random): Promise<void> {
+    const ranges = given instanceof Float64Array ? given : given.flatMap((r) => [r.offset, r.length]);
     if (ranges.length % 2 !== 0) throw outOfRangeError('persistAsync needs offset, length pairs');
     for (let i = 0; i < ranges.length; i += 2) {
       const offset = ranges[i] as number;

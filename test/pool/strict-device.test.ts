@@ -175,7 +175,7 @@ describe('StrictMemoryDevice', () => {
       for (const r of [0.2, 0.6, 0.9]) {
         const d = new StrictMemoryDevice(SIZE, { persistAsync: true, random: () => r });
         store(d, 0, bytes(64, 1));
-        await d.persistAsync?.([0, 64]);
+        await d.persistAsync?.(Float64Array.of(0, 64));
         expect(d.media.subarray(0, 64)).toEqual(bytes(64, 1));
       }
     });
@@ -184,18 +184,18 @@ describe('StrictMemoryDevice', () => {
       const d = new StrictMemoryDevice(SIZE, { persistAsync: true });
       store(d, 0, bytes(64, 5));
       d.crashAt(1);
-      await expect(d.persistAsync?.([0, 64])).rejects.toBeInstanceOf(SimulatedCrash);
+      await expect(d.persistAsync?.(Float64Array.of(0, 64))).rejects.toBeInstanceOf(SimulatedCrash);
       expect(d.crashed).toBe(true);
       expect(d.crashImage(never).subarray(0, 64)).toEqual(bytes(64, 0));
       expect(d.crashImage(always).subarray(0, 64)).toEqual(bytes(64, 5));
       // The power is already gone for a persist asked for after the crash.
-      await expect(d.persistAsync?.([0, 64])).rejects.toBeInstanceOf(SimulatedCrash);
+      await expect(d.persistAsync?.(Float64Array.of(0, 64))).rejects.toBeInstanceOf(SimulatedCrash);
     });
 
     it('refuses ranges that are not pairs inside the device', async () => {
       const d = new StrictMemoryDevice(SIZE, { persistAsync: true });
-      await expect(d.persistAsync?.([0])).rejects.toThrow(RangeError);
-      await expect(d.persistAsync?.([SIZE - 10, 64])).rejects.toThrow(RangeError);
+      await expect(d.persistAsync?.(Float64Array.of(0))).rejects.toThrow(RangeError);
+      await expect(d.persistAsync?.(Float64Array.of(SIZE - 10, 64))).rejects.toThrow(RangeError);
     });
   });
 });
