@@ -13,6 +13,9 @@ import { PoolOps } from './ops';
 import type { PoolState } from './state';
 import type { PoolStats } from './types';
 
+/** The longest a run of promise methods that never wait may hold the thread before one waits for a turn of the event loop. */
+const PACE_MS = 0.5;
+
 /** What a call stores through: the device and the iomap operations over it. */
 export interface PoolIo {
   readonly device: PoolDevice;
@@ -57,6 +60,11 @@ export class PoolCore {
   /** The group commit running, and the one gathering behind it. */
   #running: Promise<void> | null = null;
   #queued: Promise<void> | null = null;
+  /** The inline group commit waiting for the end of this turn of the event loop. */
+  #nextTurn: Promise<void> | null = null;
+  /** `pace`: when the current run without a turn of the event loop began, and whether a turn is awaited. */
+  #turnStart = 0;
+  #turnArmed = false;
   /** A commit that failed part-way: memory is ahead of the media, and nothing more may commit. */
   #failed: unknown = null;
   readonly #stats = { commitRequests: 0, records: 0, checkpoints: 0, longestHoldMs: 0 };
@@ -126,6 +134,52 @@ export class PoolCore {
 
   /** Make every pending change durable, atomically, before returning (stores of promise methods included). */
   commit(): void {
+    if (this.state.pending) this.#stats.commitRequests++;
+    this.#commitNow();
+  }
+
+  /**
+   * Group commit where write-back is inline (cache-line flushes): the callers of one turn of the event
+   * loop share one commit, made at its end (setImmediate). The wait also gives the loop its turn.
+   */
+  #commitNextTurn(): Promise<void> {
+    this.#nextTurn ??= new Promise<void>((resolve, reject) => {
+      setImmediate(() => {
+        this.#nextTurn = null;
+        try {
+          // After closeSync the callers find out themselves (ERR_PMEMDAX_CLOSED); the final commit took their changes.
+          if (!this.closed) this.#commitNow();
+          resolve();
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
+    return this.#nextTurn;
+  }
+
+  /**
+   * Called as a promise method settles. One that never has to wait would let a loop of awaits hold
+   * the thread for good (promise callbacks run before any I/O or timer): once the thread has gone
+   * PACE_MS without a turn of the event loop, the call waits for one.
+   */
+  pace(): Promise<void> | null {
+    const now = performance.now();
+    if (!this.#turnArmed) {
+      this.#turnArmed = true;
+      this.#turnStart = now;
+      setImmediate(this.#turned);
+      return null;
+    }
+    if (now - this.#turnStart < PACE_MS) return null;
+    return new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  readonly #turned = (): void => {
+    this.#turnArmed = false;
+  };
+
+  #commitNow(): void {
     this.#healthy();
     this.#takeOver();
     const s = this.state;
@@ -133,7 +187,6 @@ export class PoolCore {
       s.endFlight();
       return;
     }
-    this.#stats.commitRequests++;
     if (!this.journal.append(s)) {
       this.checkpoint();
       return;
@@ -172,15 +225,8 @@ export class PoolCore {
    * On a device without deferred write-back it is `commit()`.
    */
   commitAsync(): Promise<void> {
-    if (this.#deferred === null) {
-      try {
-        this.commit();
-        return Promise.resolve();
-      } catch (e) {
-        return Promise.reject(e);
-      }
-    }
     if (this.state.pending) this.#stats.commitRequests++;
+    if (this.#deferred === null) return this.#commitNextTurn();
     // One commit at a time: a batch already gathering takes this caller too.
     if (this.#queued !== null) return this.#queued;
     if (this.#running === null) return this.#start();
@@ -207,6 +253,7 @@ export class PoolCore {
   }
 
   async #fly(d: DeferredFlush): Promise<void> {
+    if (this.closed) return;
     this.#healthy();
     const s = this.state;
     if (!s.pending) {

@@ -152,7 +152,10 @@ export class PoolFile implements Disposable {
 
   /** Reads never wait for queued calls: a read sees the file as it is when called. */
   async read(buf: ArrayBufferView, pos: number): Promise<number> {
-    return this.readSync(buf, pos);
+    const n = this.readSync(buf, pos);
+    const loop = this.#core.pace();
+    if (loop !== null) await loop;
+    return n;
   }
 
   #checkPos(pos: number): void {
@@ -406,6 +409,8 @@ export class PoolFile implements Disposable {
     }
     await (commit ? core.commitAsync() : core.durable());
     this.#kept(core);
+    const loop = core.pace();
+    if (loop !== null) await loop;
     return result;
   }
 

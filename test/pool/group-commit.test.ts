@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Pool } from '../../lib';
-import { MemoryDevice } from '../../lib/testing';
+import { MemoryDevice, memoryDeviceFromImage } from '../../lib/testing';
 import { DeferredMemoryDevice } from './support/deferred-device';
 
 const MiB = 1024 * 1024;
@@ -25,9 +25,7 @@ describe('group commit (docs/api.md, "Durability and ordering")', () => {
     expect(s.flushes).toBeGreaterThan(0);
     expect(dev.jobs).toBe(s.flushes);
     // Durable without a close: a crash image now is the device's bytes as they are.
-    const crashed = new MemoryDevice(8 * MiB);
-    crashed.bytes.set(dev.bytes);
-    const again = Pool.openOn(crashed);
+    const again = Pool.openOn(memoryDeviceFromImage(dev.bytes));
     const g = again.open('log');
     const bytes = new Uint8Array(g.size);
     g.readSync(bytes, 0);
@@ -56,14 +54,36 @@ describe('group commit (docs/api.md, "Durability and ordering")', () => {
     await pool.close();
   });
 
-  it('inline write-back (no persistAsync): one commit per synced call, stats say so', async () => {
-    const pool = Pool.createOn(new MemoryDevice(8 * MiB));
+  it('inline write-back (no persistAsync): the synced calls of one turn of the event loop share a commit at its end', async () => {
+    const dev = new MemoryDevice(8 * MiB);
+    const pool = Pool.createOn(dev);
     const f = pool.open('log', { create: true, sync: true });
     const before = pool.stats();
-    await Promise.all(Array.from({ length: 8 }, (_, i) => f.append(record(i))));
+    await Promise.all(Array.from({ length: N }, (_, i) => f.append(record(i))));
     const s = pool.stats();
-    expect(s.commits - before.commits).toBe(8);
+    expect(s.commitRequests - before.commitRequests).toBe(N);
+    expect(s.commits - before.commits).toBe(1);
     expect(s.flushes).toBe(0);
+    const again = Pool.openOn(memoryDeviceFromImage(dev.bytes));
+    expect(again.stat('log').size).toBe(N * 100);
+    again.closeSync();
+    await pool.close();
+  });
+
+  it('a loop of awaited calls that never wait still lets the event loop turn', async () => {
+    const pool = Pool.createOn(new MemoryDevice(8 * MiB));
+    const f = pool.open('f', { create: true });
+    const buf = new Uint8Array(4096);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const end = performance.now() + 60;
+    while (performance.now() < end) {
+      await f.write(buf, 0);
+      await f.read(buf, 0);
+    }
+    clearInterval(timer);
+    expect(ticks).toBeGreaterThan(5);
+    expect(pool.stats().longestHoldMs).toBeLessThan(60);
     await pool.close();
   });
 });
