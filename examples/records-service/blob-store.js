@@ -6,7 +6,7 @@ const BLOBS = 'blobs/';
 /**
  * Keys mapped to blobs, one pool file per key. A put never changes the file a reader may be reading: it
  * writes a new file under a temporary name, commits it, and renames it over the key's file. The rename is
- * atomic and durable on return, so after a crash the key holds the old blob or the new one, never a mix.
+ * atomic and durable once it resolves, so after a crash the key holds the old blob or the new one, never a mix.
  */
 class BlobStore {
   constructor(pool) {
@@ -23,17 +23,19 @@ class BlobStore {
 
   async put(key, value) {
     const tmp = `${TMP}${process.pid}.${++this.serial}`;
-    const file = this.pool.open(tmp, { create: true, exclusive: true });
+    // The *Async namespace calls commit as the promise methods do: off the event loop on a disk, and
+    // shared with the other requests committing at the same time (group commit).
+    const file = await this.pool.openAsync(tmp, { create: true, exclusive: true });
     try {
       await file.write(value, 0);
       await file.fsync(); // commits the size and the blocks before the name points at them
     } catch (err) {
-      file.close();
-      this.pool.unlink(tmp);
+      await file.close();
+      await this.pool.unlinkAsync(tmp);
       throw err;
     }
-    file.close();
-    this.pool.rename(tmp, BLOBS + key);
+    await file.close();
+    await this.pool.renameAsync(tmp, BLOBS + key);
   }
 
   /** The key's blob, or null when there is none. */

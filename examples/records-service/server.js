@@ -31,8 +31,13 @@ function shutdown(signal) {
   // A drain that hangs still ends in an exit; the exit hook then commits and closes the pool.
   setTimeout(() => process.exit(1), 10_000).unref();
   server.close(() => {
-    store.close();
-    console.log('closed');
+    store.close().then(
+      () => console.log('closed'),
+      (err) => {
+        console.error(`close failed: ${err.message}`);
+        process.exitCode = 1;
+      },
+    );
   });
   server.closeIdleConnections();
 }

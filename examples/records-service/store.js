@@ -19,10 +19,11 @@ class Store {
     return log;
   }
 
-  close() {
+  /** Waits for the requests still being served, then commits, checkpoints and marks the pool clean. */
+  async close() {
     for (const log of this.logs.values()) log.close();
     this.logs.clear();
-    this.pool.close(); // commits, checkpoints, marks the pool clean
+    await this.pool.close();
   }
 }
 

@@ -134,7 +134,7 @@ export class PoolCore {
 
   /** Make every pending change durable, atomically, before returning (stores of promise methods included). */
   commit(): void {
-    if (this.state.pending) this.#stats.commitRequests++;
+    if (this.state.pending || this.committing) this.#stats.commitRequests++;
     this.#commitNow();
   }
 
@@ -225,7 +225,7 @@ export class PoolCore {
    * On a device without deferred write-back it is `commit()`.
    */
   commitAsync(): Promise<void> {
-    if (this.state.pending) this.#stats.commitRequests++;
+    this.#stats.commitRequests++;
     if (this.#deferred === null) return this.#commitNextTurn();
     // One commit at a time: a batch already gathering takes this caller too.
     if (this.#queued !== null) return this.#queued;

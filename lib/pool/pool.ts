@@ -277,8 +277,44 @@ export class Pool implements Disposable {
     return core;
   }
 
-  /** Open (or with `create`, make) the file `name`. */
+  /** Open (or with `create`, make) the file `name`. Creation and truncation are committed before it returns. */
   open(name: string, opts: PoolFileOpenOptions = {}): PoolFile {
+    return this.#openFile(name, opts, true).file;
+  }
+
+  /**
+   * `open` whose commit (of a creation or truncation) runs as the promise methods' do: off the thread at
+   * page granularity, and shared with the other calls committing meanwhile (group commit).
+   */
+  async openAsync(name: string, opts: PoolFileOpenOptions = {}): Promise<PoolFile> {
+    return this.#committing(this.#live(), () => {
+      const { file, changed } = this.#openFile(name, opts, false);
+      return { value: file, changed, undo: () => void file.close() };
+    });
+  }
+
+  /** The change `make` makes, committed by a group commit; a call of the pool's, which `close()` waits for. */
+  async #committing<T>(core: PoolCore, make: () => { value: T; changed: boolean; undo?: () => void }): Promise<T> {
+    const leave = core.enterCall();
+    try {
+      const { value, changed, undo } = make();
+      if (changed) {
+        try {
+          await core.commitAsync();
+        } catch (e) {
+          undo?.();
+          throw e;
+        }
+      }
+      const loop = core.pace();
+      if (loop !== null) await loop;
+      return value;
+    } finally {
+      leave();
+    }
+  }
+
+  #openFile(name: string, opts: PoolFileOpenOptions, commitNow: boolean): { file: PoolFile; changed: boolean } {
     checkOptions(opts);
     checkBooleans(opts, ['create', 'exclusive', 'truncate', 'sync', 'readonly']);
     const core = this.#live();
@@ -288,18 +324,21 @@ export class Pool implements Disposable {
     if (inode !== undefined && opts.create === true && opts.exclusive === true) throw poolError('EEXIST', 'open', `${this.info.path}:${name}`);
     const writing = opts.readonly !== true;
     if (writing || opts.create === true) this.#writable('open');
+    let changed = false;
     if (inode === undefined) {
       if (opts.create !== true) throw poolError('ENOENT', 'open', `${this.info.path}:${name}`);
-      inode = this.#createFile(core, name);
+      inode = commitNow ? this.#createFile(core, name) : createFile(core.state, name);
+      changed = true;
     } else if (opts.truncate === true && writing && (inode.size > 0 || inode.extents.length > 0)) {
       if (!inode.mapping.empty) throw poolError('EBUSY', 'open', inode.path);
       truncateFile(s, inode);
-      core.commit();
+      if (commitNow) core.commit();
+      changed = true;
     }
     const file = new PoolFile(core, inode, { sync: opts.sync === true, readonly: !writing }, (f) => this.#closedFile(f));
     this.#files.add(file);
     inode.opens++;
-    return file;
+    return { file, changed };
   }
 
   /**
@@ -335,25 +374,46 @@ export class Pool implements Disposable {
 
   /** Atomically give `from` the name `to`, replacing any file called `to`. Durable on return. */
   rename(from: string, to: string): void {
+    if (this.#rename(from, to)) this.#core.commit();
+  }
+
+  /** `rename`, committed by a group commit (see `openAsync`). */
+  async renameAsync(from: string, to: string): Promise<void> {
+    await this.#committing(this.#writable('rename'), () => ({ value: undefined, changed: this.#rename(from, to) }));
+  }
+
+  #rename(from: string, to: string): boolean {
     const core = this.#writable('rename');
     const s = core.state;
     checkName(from, 'rename', this.info.path);
     checkName(to, 'rename', this.info.path);
     const src = s.names.get(from);
     if (src === undefined) throw poolError('ENOENT', 'rename', `${this.info.path}:${from}`);
-    if (from === to) return;
+    if (from === to) return false;
     renameFile(s, src, from, to);
-    core.commit();
+    return true;
   }
 
   /** Remove `name`. A file still open lives on, nameless, until its last handle closes. Durable on return. */
   unlink(name: string): void {
+    this.#unlink(name);
+    this.#core.commit();
+  }
+
+  /** `unlink`, committed by a group commit (see `openAsync`). */
+  async unlinkAsync(name: string): Promise<void> {
+    await this.#committing(this.#writable('unlink'), () => {
+      this.#unlink(name);
+      return { value: undefined, changed: true };
+    });
+  }
+
+  #unlink(name: string): void {
     const core = this.#writable('unlink');
     checkName(name, 'unlink', this.info.path);
     const inode = core.state.names.get(name);
     if (inode === undefined) throw poolError('ENOENT', 'unlink', `${this.info.path}:${name}`);
     unlinkFile(core.state, inode);
-    core.commit();
   }
 
   /** Names in code-unit order; `prefix` follows the rules of a name but may be empty. */

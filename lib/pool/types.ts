@@ -177,7 +177,7 @@ export interface CheckReport {
  * that each need a commit share records: `commits / commitRequests` is the commits per operation.
  */
 export interface PoolStats {
-  /** Calls that needed their metadata changes committed (sync-handle writes, fsync, truncate, namespace changes, ...). */
+  /** Calls that asked for a commit: every promise method that commits (fsync, sync-handle writes, truncate, the *Async namespace calls, ...), and synchronous calls that had something to commit. */
   readonly commitRequests: number;
   /** Commits made: journal records plus checkpoints. */
   readonly commits: number;

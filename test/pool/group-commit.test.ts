@@ -35,6 +35,28 @@ describe('group commit (docs/api.md, "Durability and ordering")', () => {
     await pool.close();
   });
 
+  it('namespace changes share commits too: openAsync (create), renameAsync, unlinkAsync, durable when they resolve', async () => {
+    const dev = new DeferredMemoryDevice(8 * MiB);
+    const pool = Pool.createOn(dev);
+    const before = pool.stats();
+    const files = await Promise.all(Array.from({ length: N }, (_, i) => pool.openAsync(`tmp/${i}`, { create: true })));
+    await Promise.all(files.map((f, i) => f.write(record(i), 0).then(() => f.fsync())));
+    await Promise.all(files.map((_, i) => pool.renameAsync(`tmp/${i}`, `final/${i}`)));
+    await Promise.all(files.filter((_, i) => i % 2 === 1).map((_, k) => pool.unlinkAsync(`final/${2 * k + 1}`)));
+    const s = pool.stats();
+    expect(s.commitRequests - before.commitRequests).toBeGreaterThanOrEqual(3 * N + N / 2);
+    expect(s.commits - before.commits).toBeLessThan(N);
+    const again = Pool.openOn(memoryDeviceFromImage(dev.bytes));
+    expect(again.list()).toEqual(Array.from({ length: N / 2 }, (_, k) => `final/${2 * k}`).sort());
+    const g = again.open('final/2');
+    const got = new Uint8Array(100);
+    g.readSync(got, 0);
+    expect(got.every((b) => b === 2)).toBe(true);
+    again.closeSync();
+    for (const f of files) await f.close();
+    await pool.close();
+  });
+
   it('promises of one file settle in call order (writes, appends, fsync, truncate)', async () => {
     const pool = Pool.createOn(new DeferredMemoryDevice(8 * MiB));
     const f = pool.open('f', { create: true });

@@ -8,6 +8,9 @@ import { MiB, scratchPerTest } from '../support/scratch';
 // `info` and `closed` keep answering). Native, so that `mmap` has a real device under it.
 const POOL_METHODS: Record<string, (p: Pool) => unknown> = {
   open: (p) => p.open('new', { create: true }),
+  openAsync: (p) => p.openAsync('new2', { create: true }),
+  renameAsync: (p) => p.renameAsync('f', 'h'),
+  unlinkAsync: (p) => p.unlinkAsync('f'),
   exists: (p) => p.exists('f'),
   rename: (p) => p.rename('f', 'g'),
   unlink: (p) => p.unlink('f'),
@@ -58,13 +61,13 @@ const FILE_METHODS: Record<string, (f: PoolFile) => unknown> = {
 };
 
 const FILE_ASYNC = new Set(['read', 'write', 'append', 'truncate', 'fallocate', 'clone', 'dedupe', 'unshare', 'fsync', 'fdatasync', 'close', 'asyncDispose']);
-const POOL_ASYNC = new Set(['close', 'asyncDispose']);
+const POOL_ASYNC = new Set(['close', 'asyncDispose', 'openAsync', 'renameAsync', 'unlinkAsync']);
 const ALWAYS_ANSWER = ['closed', 'close', 'closeSync', 'dispose', 'asyncDispose'];
 const works = (): null => null;
 const closedExcept = (answering: readonly string[]) => (name: string): string | null => (answering.includes(name) ? null : 'ERR_PMEMDAX_CLOSED');
 // A pool whose device was closed under it (createOn/openOn never close the device) still answers from
 // what it holds in memory; whatever must reach the media gets the device's ERR_PMEMDAX_CLOSED.
-const MEDIA_CALLS = ['open', 'rename', 'unlink', 'check', 'badblocks', 'sync'];
+const MEDIA_CALLS = ['open', 'openAsync', 'rename', 'renameAsync', 'unlink', 'unlinkAsync', 'check', 'badblocks', 'sync'];
 
 describe('integrity matrix: Pool and PoolFile × open / closed / parent closed / after unlink', () => {
   const s = scratchPerTest('/dev/shm');
