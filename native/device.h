@@ -102,9 +102,10 @@ class Device : public Napi::ObjectWrap<Device> {
   // Throws for a store's result (0 throws nothing), then what the flags leave to do. Returns nullptr.
   napi_value FinishStore(napi_env env, int err, const MappingFault& fault, uint64_t offset, uint64_t len, uint32_t flags);
 
-  // A persistAsync job has run its msyncs (0 or the first failure's errno on [offset, offset+len)).
+  // A persistAsync job has run its write-back (msync per range, or one fdatasync): 0, or the first failure.
   friend class MsyncWorker;
-  void FinishAsync(Napi::Env env, Napi::Promise::Deferred& done, uint64_t msyncs, int err, uint64_t offset, uint64_t len);
+  void FinishAsync(Napi::Env env, Napi::Promise::Deferred& done, uint64_t msyncs, int err, const char* syscall, uint64_t offset,
+                   uint64_t len);
 
   bool Open(Napi::Env env, const std::string& path, const OpenRequest& req);
   void Shutdown(Napi::Env* env);

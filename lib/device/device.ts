@@ -238,11 +238,12 @@ export class Device implements DaxDevice, Disposable {
   }
 
   /**
-   * persistRanges without blocking the event loop: at `page` granularity the msyncs run on the libuv
-   * thread pool and the promise settles when every range is durable; at `byte` and `cacheline` the
+   * persistRanges without blocking the event loop: at `page` granularity the write-back runs on the libuv
+   * thread pool (an msync for one range, one fdatasync for several) and the promise settles when every
+   * range is durable; at `byte` and `cacheline` the
    * flushes (microseconds, less than the thread hop) run inline before it returns. The ranges are copied
    * at the call, so the caller may reuse its array at once. Never throws: bad arguments, a closed device
-   * (`ERR_PMEMDAX_CLOSED`) and write-back failures (`syscall: 'msync'`) are rejections, with the errors
+   * (`ERR_PMEMDAX_CLOSED`) and write-back failures (`syscall: 'msync'` or `'fdatasync'`) are rejections, with the errors
    * persistRanges throws.
    */
   persistAsync(ranges: Float64Array | readonly ByteRange[]): Promise<void> {

@@ -28,6 +28,8 @@ export class DeferredFlush implements PoolDevice {
   readonly #jobs = new Map<Promise<void>, Float64Array>();
   /** msync jobs started. */
   jobs = 0;
+  /** The job that starts when the one in flight ends, for the stores made meanwhile. */
+  #next: Promise<void> | null = null;
 
   constructor(inner: AsyncPersistDevice) {
     this.#inner = inner;
@@ -47,7 +49,7 @@ export class DeferredFlush implements PoolDevice {
 
   /** True while some store is not yet known durable. */
   get busy(): boolean {
-    return this.#ranges.length > 0 || this.#jobs.size > 0;
+    return this.#ranges.length > 0 || this.#jobs.size > 0 || this.#next !== null;
   }
 
   directAccess(pgoff: number, nrPages: number, options?: DirectAccessOptions): DirectAccessResult {
@@ -91,21 +93,36 @@ export class DeferredFlush implements PoolDevice {
     if (length > 0) this.#ranges.push(offset, length);
   }
 
-  /** Start one job for the stores made so far; resolves once it and every earlier job are done. */
+  /**
+   * Every store made so far, durable. One job at a time: stores made while a job is in flight gather,
+   * and go in one job when it ends (one write-back for many calls, as a group commit). Resolves once the
+   * job holding this caller's stores, and every earlier one, is done.
+   */
   durable(): Promise<void> {
     if (this.#ranges.length > 0) {
-      const ranges = mergePages(this.#ranges, this.size);
-      this.#ranges = [];
-      const job = this.#inner.persistAsync(ranges);
-      this.jobs++;
-      this.#jobs.set(job, ranges);
-      const forget = (): void => {
-        this.#jobs.delete(job);
-      };
-      job.then(forget, forget);
+      if (this.#jobs.size === 0) this.#startJob();
+      else this.#next ??= Promise.all(this.#jobs.keys()).then(noop, noop).then(() => {
+        this.#next = null;
+        this.#startJob();
+      });
     }
-    if (this.#jobs.size === 0) return Promise.resolve();
-    return Promise.all(this.#jobs.keys()).then(() => undefined);
+    const waits: Promise<void>[] = [...this.#jobs.keys()];
+    if (this.#next !== null) waits.push(this.#next.then(() => this.durable()));
+    if (waits.length === 0) return Promise.resolve();
+    return Promise.all(waits).then(noop);
+  }
+
+  #startJob(): void {
+    if (this.#ranges.length === 0) return;
+    const ranges = mergePages(this.#ranges, this.size);
+    this.#ranges = [];
+    const job = this.#inner.persistAsync(ranges);
+    this.jobs++;
+    this.#jobs.set(job, ranges);
+    const forget = (): void => {
+      this.#jobs.delete(job);
+    };
+    job.then(forget, forget);
   }
 
   /**
@@ -137,3 +154,5 @@ export function mergePages(pairs: readonly number[], limit: number): Float64Arra
   }
   return Float64Array.from(out);
 }
+
+function noop(): void {}
