@@ -3,20 +3,21 @@ import { formatNs, formatRate } from '../common/stats.mjs';
 
 export function resultTable(byWorkload, workloads, contenders) {
   const rows = [
-    '| workload | contender | ops/s | p50 | p99 | loop delay p99 | loop delay max | loop utilisation |',
-    '|---|---|---|---|---|---|---|---|',
+    '| workload | contender | ops/s | p50 | p99 | loop delay p99 | loop delay max | loop utilisation | longest pool hold |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const workload of workloads) {
     for (const contender of contenders) {
       const r = byWorkload[workload][contender];
       if (r.error !== undefined) {
-        rows.push(`| ${workload} | ${contender} | failed: ${r.error} | | | | | |`);
+        rows.push(`| ${workload} | ${contender} | failed: ${r.error} | | | | | | |`);
         continue;
       }
       const name = contender === 'pool' ? `pool (${r.info.granularity})` : contender;
       rows.push(
         `| ${workload} | ${name} | ${formatRate(r.opsPerSec)} | ${formatNs(r.median)} | ${formatNs(r.p99)} | ` +
-          `${formatNs(r.loopDelayP99)} | ${formatNs(r.loopDelayMax)} | ${(r.elu * 100).toFixed(0)} % |`,
+          `${formatNs(r.loopDelayP99)} | ${formatNs(r.loopDelayMax)} | ${(r.elu * 100).toFixed(0)} % | ` +
+          `${r.longestHoldMs === null ? '—' : formatNs(r.longestHoldMs * 1e6)} |`,
       );
     }
   }

@@ -148,7 +148,9 @@ export class PoolCore {
         this.#nextTurn = null;
         try {
           // After closeSync the callers find out themselves (ERR_PMEMDAX_CLOSED); the final commit took their changes.
+          const t0 = performance.now();
           if (!this.closed) this.#commitNow();
+          this.held(performance.now() - t0);
           resolve();
         } catch (e) {
           reject(e);
@@ -260,24 +262,30 @@ export class PoolCore {
       await d.durable();
       return;
     }
+    let t0 = performance.now();
     const rec = this.journal.encode(s);
     if (rec === null) {
       // The journal is full: a checkpoint, after the stores it maps are durable (written inline).
       await d.durable();
-      this.commit();
+      t0 = performance.now();
+      this.#commitNow();
+      this.held(performance.now() - t0);
       return;
     }
     const f: Flight = { at: rec.at, bytes: rec.bytes.slice(), written: false, settled: false };
     s.beginFlight();
     this.#flight = f;
     this.#stats.records++;
+    this.held(performance.now() - t0);
     try {
       // Ordered data: the record may reach the media only after every block it maps holds its bytes.
       await d.durable();
       if (!f.settled) {
         this.#healthy();
+        t0 = performance.now();
         d.copy(this.journal.offset + f.at, f.bytes);
         f.written = true;
+        this.held(performance.now() - t0);
         await d.durable();
       }
     } catch (e) {

@@ -10,12 +10,13 @@ import { daxWritebackMappingRange } from '../dax/writeback';
 import { checkReachable } from '../device/mapped-memory';
 import { bytesOf, checkNumber, checkOptions } from '../device/validate';
 import { checkMmapOptions } from '../vm/file';
-import { PmemdaxError, argTypeError } from '../errors';
+import { PmemdaxError, argTypeError, isErrnoError } from '../errors';
 import { PAGE_SIZE } from '../iomap/constants';
 import type { FiemapExtent } from '../iomap/fiemap';
 import { DaxFile, type MmapOptions } from '../vm/file';
 import type { DaxRegion } from '../vm/region';
-import type { PoolCore } from './core';
+import type { PoolCore, PoolIo } from './core';
+import type { PoolDevice } from './device';
 import { poolError } from './errors';
 import { ExtentState, type PageLookup } from './extent-map';
 import { withInvalidateLocks } from '../dax/invalidate-lock';
@@ -229,7 +230,7 @@ export class PoolFile implements Disposable {
       else if (eof === 'zero') this.#zeroGap(core, pos);
     }
     let n = bytes.length;
-    if (!this.#overwriteDirect(core, bytes, pos)) {
+    if (!this.#overwriteDirect(core.device, core, bytes, pos)) {
       if (eof === undefined) this.#precheck(core, pos, bytes.length);
       n = daxWriteSync(this.inode, pos, bytes, core.ops);
     }
@@ -264,14 +265,13 @@ export class PoolFile implements Disposable {
    * over no poison. daxWrite would do exactly one durable copy for it; this does that copy without
    * the iteration. False sends every other write the general way.
    */
-  #overwriteDirect(core: PoolCore, buf: Uint8Array, pos: number): boolean {
+  #overwriteDirect(device: PoolDevice, core: PoolCore, buf: Uint8Array, pos: number): boolean {
     if (!Number.isSafeInteger(pos)) return false;
     const look = this.#oneExtent(pos, buf.length);
     if (look === null || (look.state & ExtentState.UNWRITTEN) !== 0) return false;
     const pages = Math.ceil((pos + buf.length) / PAGE_SIZE) - Math.floor(pos / PAGE_SIZE);
     const a = core.state.alloc;
     if (a.anyCow) for (let i = 0; i < pages; i++) if (a.cowNeeded(look.block + i)) return false;
-    const device = core.device;
     if (device.directAccessPages === undefined || device.directAccessPages(look.block, pages) < pages) return false;
     device.copy(look.block * PAGE_SIZE + (pos % PAGE_SIZE), buf);
     return true;
@@ -287,7 +287,7 @@ export class PoolFile implements Disposable {
     this.#writable('write');
     this.#checkPos(pos);
     if (bytes.length === 0) return 0;
-    return this.#inTurn(orderOf(this.inode).enter('write', pos, bytes.length), 'write', (core) => this.#storeAt(core, bytes, pos), this.#sync);
+    return this.#inTurn(orderOf(this.inode).enter('write', pos, bytes.length), 'write', (core) => this.#storeAt(core, bytes, pos), this.#sync, false);
   }
 
   /**
@@ -304,18 +304,40 @@ export class PoolFile implements Disposable {
         await core.durable();
         this.#kept(core);
       }
-      const t0 = performance.now();
       const chunk = bytes.length - done <= STORE_CHUNK ? (done === 0 ? bytes : bytes.subarray(done)) : bytes.subarray(done, done + STORE_CHUNK);
       const at = pos + done;
-      this.#precheck(core, at, chunk.length);
-      if (at > this.inode.size) await this.#zeroEof(core, at);
-      const n = await daxWrite(this.inode, at, chunk, io.ops);
-      this.#kept(core);
+      if (at > this.inode.size) {
+        this.#precheck(core, at, chunk.length);
+        await this.#zeroEof(core, at);
+      }
+      const t0 = performance.now();
+      let n = this.#storeNow(core, io, chunk, at);
+      if (n < 0) {
+        // An entry of the range is locked (a fault or writeback of a region): wait for it.
+        n = await daxWrite(this.inode, at, chunk, io.ops);
+        this.#kept(core);
+      } else {
+        core.held(performance.now() - t0);
+      }
       this.#wrote(core, at, n, false);
-      core.held(performance.now() - t0);
       done += this.#progress(n, at);
     }
     return done;
+  }
+
+  /**
+   * The stores of one chunk without a wait, as writeSync makes them (the one-extent overwrite, or the
+   * iteration): -1, having touched nothing, when an entry lock would make it wait.
+   */
+  #storeNow(core: PoolCore, io: PoolIo, chunk: Uint8Array, at: number): number {
+    if (this.#overwriteDirect(io.device, core, chunk, at)) return chunk.length;
+    this.#precheck(core, at, chunk.length);
+    try {
+      return daxWriteSync(this.inode, at, chunk, io.ops);
+    } catch (e) {
+      if (isErrnoError(e, 'EAGAIN')) return -1;
+      throw e;
+    }
   }
 
   /** In an async call's turn nothing else runs on the file: the old EOF block's tail can be zeroed. */
@@ -367,7 +389,7 @@ export class PoolFile implements Disposable {
         throw error;
       }
       return at;
-    }, this.#sync);
+    }, this.#sync, false);
   }
 
   /** A write that made no progress and raised nothing would loop forever: call it the I/O error it is. */
@@ -383,12 +405,12 @@ export class PoolFile implements Disposable {
    * A call made before its handle (or the pool, by `close()`) closed still runs; one the pool's
    * `closeSync()` overtook rejects with ERR_PMEMDAX_CLOSED.
    */
-  async #inTurn<T>(turn: Turn, syscall: string, fn: (core: PoolCore) => Promise<T>, commit: boolean): Promise<T> {
+  async #inTurn<T>(turn: Turn, syscall: string, fn: (core: PoolCore) => Promise<T>, commit: boolean, timeFn = true): Promise<T> {
     this.#busy++;
     const core = this.#core;
     const call = core.enterCall();
     try {
-      return await this.#run(turn, core, fn, commit);
+      return await this.#run(turn, core, fn, commit, timeFn);
     } finally {
       // Settled after every earlier call of the file, whether this one failed or not.
       if (turn.before !== null) await turn.before;
@@ -398,12 +420,19 @@ export class PoolFile implements Disposable {
     }
   }
 
-  async #run<T>(turn: Turn, core: PoolCore, fn: (core: PoolCore) => Promise<T>, commit: boolean): Promise<T> {
+  /**
+   * `timeFn`: `fn` holds the thread from start to end (its awaits are of promises already settled), so its
+   * time counts in `longestHoldMs`; false for a call that waits inside and times its own pieces.
+   */
+  async #run<T>(turn: Turn, core: PoolCore, fn: (core: PoolCore) => Promise<T>, commit: boolean, timeFn: boolean): Promise<T> {
     let result: T;
     try {
-      if (turn.ready !== null) await turn.ready;
+      // Never before the call returns: a call made and a sync call (or closeSync) right after it see it queued.
+      await (turn.ready ?? undefined);
       this.#kept(core);
+      const t0 = timeFn ? performance.now() : 0;
       result = await fn(core);
+      if (timeFn) core.held(performance.now() - t0);
     } finally {
       turn.done();
     }
@@ -530,7 +559,7 @@ export class PoolFile implements Disposable {
     await this.#inTurn(this.#enter('wait'), 'fsync', async () => {
       const f = this.inode.daxFile;
       if (f !== null) await f.fsyncRange(0, LAST_BYTE, false);
-    }, !core.readonly);
+    }, !core.readonly, false);
   }
 
   async fdatasync(): Promise<void> {
