@@ -40,6 +40,8 @@ export interface ErrorDetails {
   readonly length?: number;
   /** The error this one reports (Error's own `cause`). */
   readonly cause?: unknown;
+  /** Why, when the errno alone does not say: appended to an errnoError's message in parentheses. */
+  readonly detail?: string;
 }
 
 /** An errno failure in the shape of Node's fs errors (`code`, negative `errno`, `syscall`, `path`). */
@@ -125,6 +127,7 @@ export function errnoError(code: ErrnoCode, syscall: string, details: ErrorDetai
   let message = code in extraErrno ? `${code}: ${syscall}` : `${code}: ${systemErrors.get(errno)?.[1] ?? code}, ${syscall}`;
   if (details.path !== undefined) message += ` '${details.path}'`;
   if (details.offset !== undefined) message += ` at offset ${details.offset}`;
+  if (details.detail !== undefined) message += ` (${details.detail})`;
   const error = new PmemdaxError(code, message, details) as { -readonly [K in keyof ErrnoError]: ErrnoError[K] };
   error.errno = errno;
   error.syscall = syscall;

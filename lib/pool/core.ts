@@ -1,5 +1,5 @@
 import { daxError } from '../dax/errors';
-import { isErrnoError } from '../errors';
+import { errnoError, isErrnoError } from '../errors';
 import { Errno } from '../iomap/errno';
 import { checkpointBytes, encodeCheckpoint, writeRuns } from './checkpoint';
 import { crc32c } from './crc32c';
@@ -7,7 +7,6 @@ import type { PoolDevice } from './device';
 import { DeferredFlush, defersFlush } from './deferred-flush';
 import { Journal } from './journal';
 import { BLOCK, CKPT_RUNS_MAX, decodeSuperblock, encodeSuperblock, type Superblock } from './layout';
-import { poolError } from './errors';
 import { readMeta } from './meta-io';
 import { PoolOps } from './ops';
 import type { PoolState } from './state';
@@ -85,11 +84,6 @@ export class PoolCore {
     return this.state.sb;
   }
 
-  /** True while a promise method's stores or commit are not yet durable. */
-  get busy(): boolean {
-    return this.#running !== null || (this.#deferred?.busy ?? false);
-  }
-
   /** A promise-method call starts; the returned function is called once when it settles. */
   enterCall(): () => void {
     this.#calls++;
@@ -127,9 +121,8 @@ export class PoolCore {
 
   #healthy(): void {
     if (this.#failed === null) return;
-    const e = poolError('EIO', 'fsync', this.state.path);
-    e.message = `${e.message}: an earlier commit could not be made durable (${String((this.#failed as Error)?.message ?? this.#failed)}); reopen the pool`;
-    throw e;
+    const why = this.#failed instanceof Error ? this.#failed.message : String(this.#failed);
+    throw errnoError('EIO', 'fsync', { path: this.state.path, cause: this.#failed, detail: `an earlier commit could not be made durable: ${why}; reopen the pool` });
   }
 
   /** Make every pending change durable, atomically, before returning (stores of promise methods included). */

@@ -57,6 +57,21 @@ describe('group commit (docs/api.md, "Durability and ordering")', () => {
     await pool.close();
   });
 
+  it('a failed write-back under a commit: its callers get the error, later commits EIO ("reopen the pool"), the media keep the last durable commit', async () => {
+    const dev = new DeferredMemoryDevice(8 * MiB);
+    const pool = Pool.createOn(dev);
+    const f = pool.open('log', { create: true, sync: true });
+    await f.append(record(1));
+    dev.failJobs = 1;
+    await expect(f.append(record(2))).rejects.toMatchObject({ code: 'EIO', syscall: 'msync' });
+    await expect(f.append(record(3))).rejects.toMatchObject({ code: 'EIO', syscall: 'fsync', message: expect.stringContaining('reopen the pool') });
+    expect(() => pool.sync()).toThrow(expect.objectContaining({ code: 'EIO', syscall: 'fsync' }));
+    const again = Pool.openOn(memoryDeviceFromImage(dev.bytes));
+    expect(again.check().problems).toEqual([]);
+    expect(again.stat('log').size).toBe(100);
+    again.closeSync();
+  });
+
   it('promises of one file settle in call order (writes, appends, fsync, truncate)', async () => {
     const pool = Pool.createOn(new DeferredMemoryDevice(8 * MiB));
     const f = pool.open('f', { create: true });
