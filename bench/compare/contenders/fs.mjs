@@ -5,7 +5,7 @@ import {
 } from 'node:fs';
 import { open as openHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MiB } from '../data.mjs';
+import { MiB } from '../../common/data.mjs';
 
 export const name = 'fs';
 

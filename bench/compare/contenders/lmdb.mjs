@@ -4,7 +4,8 @@
 import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { GiB, KiB, LMDB_SMALL_KEYS, MiB, SEQ_SIZE } from '../data.mjs';
+import { GiB, KiB, MiB } from '../../common/data.mjs';
+import { LMDB_SMALL_KEYS, SEQ_SIZE } from '../data.mjs';
 
 const require = createRequire(import.meta.url);
 const lmdb = require('lmdb');

@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { MiB } from '../data.mjs';
+import { MiB } from '../../common/data.mjs';
 
 const require = createRequire(import.meta.url);
 // PMEMDAX_BENCH_LIB: an earlier commit's build, for run.mjs --before.
