@@ -55,6 +55,8 @@ Napi::Function Device::Init(Napi::Env env) {
                          InstanceMethod("unlinkCreated", &Device::Safe<&Device::UnlinkCreated>),
                          InstanceMethod("close", &Device::Safe<&Device::Close>),
                          InstanceMethod("persistAsync", &Device::Safe<&Device::PersistAsync>),
+                         InstanceMethod("writeAsync", &Device::Safe<&Device::WriteAsync>),
+                         InstanceMethod("waitJobs", &Device::Safe<&Device::WaitJobs>),
                          StaticValue("hotPath", HotPath(env)),
                      });
 }

@@ -75,6 +75,8 @@ class Device : public Napi::ObjectWrap<Device> {
   Napi::Value UnlinkCreated(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value PersistAsync(const Napi::CallbackInfo& info);
+  Napi::Value WriteAsync(const Napi::CallbackInfo& info);
+  Napi::Value WaitJobs(const Napi::CallbackInfo& info);
   // Every method is registered through Safe: an allocation failure becomes a JavaScript ENOMEM.
   template <Napi::Value (Device::*Method)(const Napi::CallbackInfo&)>
   Napi::Value Safe(const Napi::CallbackInfo& info);

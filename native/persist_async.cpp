@@ -9,7 +9,9 @@
 
 #include "device.h"
 #include "errors.h"
+#include "args.h"
 #include "flush.h"
+#include "recovery_write.h"
 
 namespace pmemdax {
 
@@ -17,18 +19,32 @@ namespace pmemdax {
 // mapping's address and its own copy of the ranges; counts are made in OnOK.
 class MsyncWorker : public Napi::AsyncWorker {
  public:
-  MsyncWorker(Napi::Env env, Device* device, uint8_t* base, int fd, std::vector<double> pairs)
+  MsyncWorker(Napi::Env env, Device* device, uint8_t* base, int fd, std::vector<double> pairs,
+              std::vector<uint8_t> payload = {})
       : Napi::AsyncWorker(env, "pmemdax:persistAsync"),
         done_(Napi::Promise::Deferred::New(env)),
         device_(device),
         self_(Napi::Persistent(device->Value())),  // the device's object lives until the promise settles
         base_(base),
         fd_(fd),
-        pairs_(std::move(pairs)) {}
+        pairs_(std::move(pairs)),
+        payload_(std::move(payload)) {}
 
   Napi::Promise Promise() const { return done_.Promise(); }
 
   void Execute() override {
+    // writeAsync: the bytes go in first (a pwrite into the page cache can wait on the filesystem's journal),
+    // then the range is written back like any other.
+    if (!payload_.empty()) {
+      offset_ = static_cast<uint64_t>(pairs_[0]);
+      len_ = payload_.size();
+      err_ = PwriteAll(fd_, payload_.data(), payload_.size(), offset_);
+      if (err_ != 0) {
+        syscall_ = "pwrite";
+        device_->jobs_.Leave();
+        return;
+      }
+    }
     // Several ranges of a file: one fdatasync writes back all of them with one device flush, where an msync
     // per range would flush the device once each (ext4, xfs); it also writes back the file's other dirty
     // pages, which only makes more durable.
@@ -61,6 +77,7 @@ class MsyncWorker : public Napi::AsyncWorker {
   uint8_t* base_;
   int fd_;
   std::vector<double> pairs_;
+  std::vector<uint8_t> payload_;
   const char* syscall_ = "msync";
   uint64_t msyncs_ = 0;
   int err_ = 0;
@@ -88,6 +105,42 @@ Napi::Value Device::PersistAsync(const Napi::CallbackInfo& info) {
   jobs_.Enter();
   worker->Queue();
   return promise;
+}
+
+// writeAsync(offset, Uint8Array) -> a Promise at page granularity on a file: the bytes are copied here and
+// written (pwrite, then msync of their pages) on the thread pool. Undefined when done inline: byte and
+// cacheline granularity, where the copy is a durable store. The JavaScript side checks the range.
+Napi::Value Device::WriteAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env)) return env.Undefined();
+  const uint64_t offset = CountArg(NumberArg(env, info[0]));
+  uint8_t* data = nullptr;
+  size_t len = 0;
+  if (!ViewBytes(env, info[1], &data, &len)) {
+    TypeErr(env, "writeAsync(offset, bytes)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (!persist_.PagesByMsync() || Fd() < 0) {
+    MappingFault fault;
+    FinishStore(env, persist_.Copy(offset, data, len, 0, &fault), fault, offset, len, 0);
+    return env.Undefined();
+  }
+  if (len == 0) return env.Undefined();
+  std::vector<double> pairs{static_cast<double>(offset), static_cast<double>(len)};
+  std::vector<uint8_t> payload(data, data + len);
+  auto* worker = new MsyncWorker(env, this, base_, Fd(), std::move(pairs), std::move(payload));
+  Napi::Promise promise = worker->Promise();
+  ++persist_.MutableStats().async_persists;
+  jobs_.Enter();
+  worker->Queue();
+  return promise;
+}
+
+// waitJobs() -- blocks until no persistAsync or writeAsync job of the device is in flight (their promises
+// settle later, as usual): for a synchronous caller that must not race a job's write.
+Napi::Value Device::WaitJobs(const Napi::CallbackInfo& info) {
+  jobs_.WaitIdle();
+  return info.Env().Undefined();
 }
 
 void Device::FinishAsync(Napi::Env env, Napi::Promise::Deferred& done, uint64_t msyncs, int err, const char* syscall,

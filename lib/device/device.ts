@@ -254,6 +254,32 @@ export class Device implements DaxDevice, Disposable {
     }
   }
 
+  /**
+   * `copy` made durable without blocking the event loop: at `page` granularity on a file the bytes are
+   * copied at the call and written (`pwrite`, then `msync` of their pages) on the libuv thread pool, so a
+   * `pwrite` that waits on the filesystem waits there; elsewhere it is `copy`, inline. Never throws: bad
+   * arguments, a closed device and write failures (`syscall: 'pwrite'` or `'msync'`) are rejections.
+   */
+  writeAsync(offset: number, src: ArrayBufferView): Promise<void> {
+    try {
+      const bytes = bytesOf(src, 'src');
+      checkRange(offset, bytes.byteLength, this.size);
+      checkReachable(bytes, false, 'src', this.path);
+      return this.#native.writeAsync(offset, bytes) ?? SETTLED;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Blocks until no `persistAsync` or `writeAsync` job is in flight (their promises settle afterwards, as
+   * usual): for a synchronous caller that must not race the write of a job. Returns at once on a closed
+   * device.
+   */
+  waitJobs(): void {
+    if (!this.closed) this.#native.waitJobs();
+  }
+
   /** Copies the bytes of `src` (any TypedArray or DataView, by byteLength) into the device at `offset`. */
   copy(offset: number, src: ArrayBufferView, flags = 0): void {
     const bytes = bytesOf(src, 'src');

@@ -141,6 +141,10 @@ export interface DaxDevice {
    * devices have none.
    */
   persistAsync?(ranges: Float64Array | readonly ByteRange[]): Promise<void>;
+  /** `copy` then persist, the write itself off the event loop too where it can wait for a device. Optional. */
+  writeAsync?(offset: number, src: ArrayBufferView): Promise<void>;
+  /** Blocks until no `persistAsync` or `writeAsync` job is in flight. Optional, with them. */
+  waitJobs?(): void;
   /** Copy `src` into the device at `offset`; durable on return unless NOFLUSH/NODRAIN say otherwise. */
   copy(offset: number, src: ArrayBufferView, flags?: number): void;
   fill(offset: number, value: number, length: number, flags?: number): void;

@@ -26,7 +26,7 @@ interface Flight {
   /** Offset in the journal area, and the record (a copy: the journal's buffer is reused). */
   readonly at: number;
   readonly bytes: Uint8Array;
-  /** The record is in the page cache (only after every store it maps is durable). */
+  /** The record's write has been handed to a job (only after every store it maps is durable). */
   written: boolean;
   /** The record is durable, by this flight or by a synchronous commit that took it over. */
   settled: boolean;
@@ -202,9 +202,10 @@ export class PoolCore {
     try {
       if (d.busy) d.persistNow();
       if (f === null || f.settled) return;
-      const at = this.journal.offset + f.at;
-      if (f.written) this.device.persist(at, f.bytes.length);
-      else this.device.copy(at, f.bytes);
+      // A job may be writing the record: let it finish (it must not land after what follows), then write
+      // the same bytes here, durable on return, whatever the job's outcome.
+      if (f.written) d.waitJobs();
+      this.device.copy(this.journal.offset + f.at, f.bytes);
     } catch (e) {
       // The flight's record (or a block it maps) may not be on the media: later records must not follow it.
       if (f !== null && !f.settled) this.#failed = e;
@@ -275,11 +276,8 @@ export class PoolCore {
       await d.durable();
       if (!f.settled) {
         this.#healthy();
-        t0 = performance.now();
-        d.copy(this.journal.offset + f.at, f.bytes);
         f.written = true;
-        this.held(performance.now() - t0);
-        await d.durable();
+        await d.writeThrough(this.journal.offset + f.at, f.bytes, () => !f.settled);
       }
     } catch (e) {
       if (!f.settled) this.#failed = e;

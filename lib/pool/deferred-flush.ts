@@ -126,6 +126,36 @@ export class DeferredFlush implements PoolDevice {
   }
 
   /**
+   * Write `bytes` at `offset` and make them durable, the pwrite too off the thread where the device can
+   * (writeAsync): for a journal record, which nothing reads while it is in flight. After the jobs before
+   * it, and only if `wanted()` still says so then; later `durable()` calls wait for it.
+   */
+  writeThrough(offset: number, bytes: Uint8Array, wanted: () => boolean): Promise<void> {
+    const inner = this.#inner;
+    const write = inner.writeAsync;
+    if (write === undefined) {
+      this.copy(offset, bytes);
+      return this.durable();
+    }
+    // Asked once the jobs before it are done, in the same step as the write is handed over: a synchronous
+    // commit that took the record over meanwhile (`wanted` false) must not be overwritten by it later.
+    const job = Promise.all(this.#jobs.keys()).then(noop, noop).then(() => (wanted() ? write.call(inner, offset, bytes) : undefined));
+    this.jobs++;
+    const range = mergePages([offset, bytes.length], this.size);
+    this.#jobs.set(job, range);
+    const forget = (): void => {
+      this.#jobs.delete(job);
+    };
+    job.then(forget, forget);
+    return this.durable();
+  }
+
+  /** Blocks until no job of the device is writing: a synchronous commit must not race one. */
+  waitJobs(): void {
+    this.#inner.waitJobs?.();
+  }
+
+  /**
    * Make every store so far durable on this thread, those of jobs in flight included (an msync of
    * pages under write-back waits for it): for a synchronous commit, which cannot wait for a job.
    */
