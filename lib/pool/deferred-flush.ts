@@ -30,6 +30,11 @@ export class DeferredFlush implements PoolDevice {
   jobs = 0;
   /** The job that starts when the one in flight ends, for the stores made meanwhile. */
   #next: Promise<void> | null = null;
+  /**
+   * The first write-back that failed (its pages may never reach the media, and msync reports an error
+   * once): from then on nothing is durable for sure, so `durable()` rejects and the pool commits nothing.
+   */
+  failure: unknown = null;
 
   constructor(inner: AsyncPersistDevice) {
     this.#inner = inner;
@@ -99,6 +104,7 @@ export class DeferredFlush implements PoolDevice {
    * job holding this caller's stores, and every earlier one, is done.
    */
   durable(): Promise<void> {
+    if (this.failure !== null) return Promise.reject(this.failure);
     if (this.#ranges.length > 0) {
       if (this.#jobs.size === 0) this.#startJob();
       else this.#next ??= Promise.all(this.#jobs.keys()).then(noop, noop).then(() => {
@@ -122,7 +128,10 @@ export class DeferredFlush implements PoolDevice {
     const forget = (): void => {
       this.#jobs.delete(job);
     };
-    job.then(forget, forget);
+    job.then(forget, (e: unknown) => {
+      forget();
+      this.failure ??= e;
+    });
   }
 
   /**
@@ -134,7 +143,12 @@ export class DeferredFlush implements PoolDevice {
     for (const ranges of this.#jobs.values()) for (const x of ranges) pending.push(x);
     this.#ranges = [];
     const merged = mergePages(pending, this.size);
-    for (let i = 0; i < merged.length; i += 2) this.#inner.persist(merged[i] as number, merged[i + 1] as number);
+    try {
+      for (let i = 0; i < merged.length; i += 2) this.#inner.persist(merged[i] as number, merged[i + 1] as number);
+    } catch (e) {
+      this.failure ??= e;
+      throw e;
+    }
   }
 }
 
