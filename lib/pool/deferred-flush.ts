@@ -36,8 +36,22 @@ export class DeferredFlush implements PoolDevice {
    */
   failure: unknown = null;
 
+  /**
+   * The recovery write that clears poison, where the device has one (the DAX layer looks for it): a
+   * write over poison must repair it on this path as on the synchronous one. Noted too, in case it
+   * only reached the page cache.
+   */
+  readonly clearBadblocks?: (offset: number, length: number, data?: ArrayBufferView) => void;
+
   constructor(inner: AsyncPersistDevice) {
     this.#inner = inner;
+    const clear = inner.clearBadblocks;
+    if (clear !== undefined) {
+      this.clearBadblocks = (offset, length, data) => {
+        clear.call(inner, offset, length, data);
+        this.#note(offset, length);
+      };
+    }
   }
 
   get size(): number {
