@@ -500,8 +500,9 @@ export class Pool implements Disposable {
     // First: file calls still in flight then reject from here on instead of landing after the commit.
     core.closing = true;
     core.closed = true;
-    for (const f of [...this.#files]) f.close();
     try {
+      // Inside the try: a last close that commits (an unlinked file) may fail, and the pool must close all the same.
+      for (const f of [...this.#files]) void f.close();
       if (!core.readonly && !this.device.closed) {
         core.settle();
         core.writeSuperblocks({ ...core.sb, dirty: false });

@@ -106,4 +106,18 @@ describe('a failed write-back (msync EIO) of a promise method', () => {
     expect(() => pool.closeSync()).toThrow(expect.objectContaining({ code: 'EIO' }));
     expect(consistent(dev, 'b', 2)).toBe(true);
   });
+
+  it('closeSync of a failed pool with an unlinked file open still closes the pool (one EIO, then closed)', async () => {
+    const dev = new FailingDevice(8 * MiB);
+    const pool = Pool.createOn(dev);
+    const f = pool.open('a', { create: true });
+    await f.write(new Uint8Array(4096).fill(1), 0);
+    pool.unlink('a');
+    dev.failAsync = true;
+    await expect(f.write(new Uint8Array(4096).fill(2), 0)).rejects.toMatchObject({ code: 'EIO' });
+    // The last close of the unlinked file commits its removal: refused, but the pool must close all the same.
+    expect(() => pool.closeSync()).toThrow(expect.objectContaining({ code: 'EIO' }));
+    await expect(pool.close()).resolves.toBeUndefined();
+    expect(() => pool.exists('a')).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CLOSED' }));
+  });
 });
