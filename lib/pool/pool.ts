@@ -486,6 +486,8 @@ export class Pool implements Disposable {
     if (this.#closing === null) {
       core.closing = true;
       this.#closing = core.busyCalls ? core.idle().then(afterMicrotasks).then(() => this.closeSync()) : settledBy(() => this.closeSync()).then(afterMicrotasks);
+      // A caller may ignore the promise: its failure (EIO) must not become an unhandled rejection. Awaited, it still rejects.
+      this.#closing.catch(noop);
     }
     return this.#closing;
   }
@@ -527,6 +529,8 @@ export class Pool implements Disposable {
     return this.close();
   }
 }
+
+function noop(): void {}
 
 /** A macrotask later: the promises of the calls that just ended have settled by then. */
 function afterMicrotasks(): Promise<void> {

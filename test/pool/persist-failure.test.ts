@@ -120,4 +120,27 @@ describe('a failed write-back (msync EIO) of a promise method', () => {
     await expect(pool.close()).resolves.toBeUndefined();
     expect(() => pool.exists('a')).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CLOSED' }));
   });
+
+  it('pool.close() that fails, its promise ignored (as the docs allow when no call is in flight): no unhandled rejection; awaited, it rejects', async () => {
+    const unhandled: unknown[] = [];
+    const on = (e: unknown): void => {
+      unhandled.push(e);
+    };
+    process.on('unhandledRejection', on);
+    try {
+      for (const awaited of [false, true]) {
+        const dev = new FailingDevice(8 * MiB);
+        const pool = Pool.createOn(dev);
+        const f = pool.open('a', { create: true });
+        dev.failAsync = true;
+        await expect(f.write(new Uint8Array(4096).fill(1), 0)).rejects.toMatchObject({ code: 'EIO' });
+        if (awaited) await expect(pool.close()).rejects.toMatchObject({ code: 'EIO' });
+        else void pool.close();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    } finally {
+      process.off('unhandledRejection', on);
+    }
+    expect(unhandled).toEqual([]);
+  });
 });
