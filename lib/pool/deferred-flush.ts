@@ -43,8 +43,16 @@ export class DeferredFlush implements PoolDevice {
    */
   readonly clearBadblocks?: (offset: number, length: number, data?: ArrayBufferView) => void;
 
+  /**
+   * The device's own, where it has one, and absent where it has not (as on the device): callers take
+   * its absence as "use the general path", which handles poison; a stand-in over directAccess would throw EIO there.
+   */
+  readonly directAccessPages?: (pgoff: number, nrPages: number, options?: DirectAccessOptions) => number;
+
   constructor(inner: AsyncPersistDevice) {
     this.#inner = inner;
+    const pages = inner.directAccessPages;
+    if (pages !== undefined) this.directAccessPages = (pgoff, nrPages, options) => pages.call(inner, pgoff, nrPages, options);
     const clear = inner.clearBadblocks;
     if (clear !== undefined) {
       this.clearBadblocks = (offset, length, data) => {
@@ -73,11 +81,6 @@ export class DeferredFlush implements PoolDevice {
 
   directAccess(pgoff: number, nrPages: number, options?: DirectAccessOptions): DirectAccessResult {
     return this.#inner.directAccess(pgoff, nrPages, options);
-  }
-
-  directAccessPages(pgoff: number, nrPages: number, options?: DirectAccessOptions): number {
-    const inner = this.#inner;
-    return inner.directAccessPages !== undefined ? inner.directAccessPages(pgoff, nrPages, options) : inner.directAccess(pgoff, nrPages, options).pages;
   }
 
   copySafe(offset: number, target: ArrayBufferView): void {
