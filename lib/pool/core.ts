@@ -120,9 +120,11 @@ export class PoolCore {
   }
 
   #healthy(): void {
-    if (this.#failed === null) return;
-    const why = this.#failed instanceof Error ? this.#failed.message : String(this.#failed);
-    throw errnoError('EIO', 'fsync', { path: this.state.path, cause: this.#failed, detail: `an earlier commit could not be made durable: ${why}; reopen the pool` });
+    // A failed write-back of deferred stores too: a record now could map blocks whose bytes never reached the media.
+    const failed = this.#failed ?? this.#deferred?.failure ?? null;
+    if (failed === null) return;
+    const why = failed instanceof Error ? failed.message : String(failed);
+    throw errnoError('EIO', 'fsync', { path: this.state.path, cause: failed, detail: `an earlier commit could not be made durable: ${why}; reopen the pool` });
   }
 
   /** Make every pending change durable, atomically, before returning (stores of promise methods included). */
@@ -208,7 +210,7 @@ export class PoolCore {
       this.device.copy(this.journal.offset + f.at, f.bytes);
     } catch (e) {
       // The flight's record (or a block it maps) may not be on the media: later records must not follow it.
-      if (f !== null && !f.settled) this.#failed = e;
+      if (f !== null && !f.settled) this.#failed ??= e;
       throw e;
     }
     f.written = true;
@@ -280,7 +282,7 @@ export class PoolCore {
         await d.writeThrough(this.journal.offset + f.at, f.bytes, () => !f.settled);
       }
     } catch (e) {
-      if (!f.settled) this.#failed = e;
+      if (!f.settled) this.#failed ??= e;
       throw e;
     } finally {
       if (this.#flight === f) this.#flight = null;
@@ -316,6 +318,8 @@ export class PoolCore {
    * changed, when the free blocks cannot hold it (the reserve rule keeps them able to).
    */
   checkpoint(): void {
+    // After a failed commit or write-back a checkpoint (the close's too) would make memory's state, holes included, the media's.
+    this.#healthy();
     this.#takeOver();
     const s = this.state;
     const old = this.sb;

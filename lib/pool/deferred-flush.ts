@@ -30,9 +30,36 @@ export class DeferredFlush implements PoolDevice {
   jobs = 0;
   /** The job that starts when the one in flight ends, for the stores made meanwhile. */
   #next: Promise<void> | null = null;
+  /**
+   * The first write-back that failed (its pages may never reach the media, and msync reports an error
+   * once): from then on nothing is durable for sure, so `durable()` rejects and the pool commits nothing.
+   */
+  failure: unknown = null;
+
+  /**
+   * The recovery write that clears poison, where the device has one (the DAX layer looks for it): a
+   * write over poison must repair it on this path as on the synchronous one. Noted too, in case it
+   * only reached the page cache.
+   */
+  readonly clearBadblocks?: (offset: number, length: number, data?: ArrayBufferView) => void;
+
+  /**
+   * The device's own, where it has one, and absent where it has not (as on the device): callers take
+   * its absence as "use the general path", which handles poison; a stand-in over directAccess would throw EIO there.
+   */
+  readonly directAccessPages?: (pgoff: number, nrPages: number, options?: DirectAccessOptions) => number;
 
   constructor(inner: AsyncPersistDevice) {
     this.#inner = inner;
+    const pages = inner.directAccessPages;
+    if (pages !== undefined) this.directAccessPages = (pgoff, nrPages, options) => pages.call(inner, pgoff, nrPages, options);
+    const clear = inner.clearBadblocks;
+    if (clear !== undefined) {
+      this.clearBadblocks = (offset, length, data) => {
+        clear.call(inner, offset, length, data);
+        this.#note(offset, length);
+      };
+    }
   }
 
   get size(): number {
@@ -54,11 +81,6 @@ export class DeferredFlush implements PoolDevice {
 
   directAccess(pgoff: number, nrPages: number, options?: DirectAccessOptions): DirectAccessResult {
     return this.#inner.directAccess(pgoff, nrPages, options);
-  }
-
-  directAccessPages(pgoff: number, nrPages: number, options?: DirectAccessOptions): number {
-    const inner = this.#inner;
-    return inner.directAccessPages !== undefined ? inner.directAccessPages(pgoff, nrPages, options) : inner.directAccess(pgoff, nrPages, options).pages;
   }
 
   copySafe(offset: number, target: ArrayBufferView): void {
@@ -99,6 +121,7 @@ export class DeferredFlush implements PoolDevice {
    * job holding this caller's stores, and every earlier one, is done.
    */
   durable(): Promise<void> {
+    if (this.failure !== null) return Promise.reject(this.failure);
     if (this.#ranges.length > 0) {
       if (this.#jobs.size === 0) this.#startJob();
       else this.#next ??= Promise.all(this.#jobs.keys()).then(noop, noop).then(() => {
@@ -122,7 +145,10 @@ export class DeferredFlush implements PoolDevice {
     const forget = (): void => {
       this.#jobs.delete(job);
     };
-    job.then(forget, forget);
+    job.then(forget, (e: unknown) => {
+      forget();
+      this.failure ??= e;
+    });
   }
 
   /**
@@ -164,7 +190,12 @@ export class DeferredFlush implements PoolDevice {
     for (const ranges of this.#jobs.values()) for (const x of ranges) pending.push(x);
     this.#ranges = [];
     const merged = mergePages(pending, this.size);
-    for (let i = 0; i < merged.length; i += 2) this.#inner.persist(merged[i] as number, merged[i + 1] as number);
+    try {
+      for (let i = 0; i < merged.length; i += 2) this.#inner.persist(merged[i] as number, merged[i + 1] as number);
+    } catch (e) {
+      this.failure ??= e;
+      throw e;
+    }
   }
 }
 

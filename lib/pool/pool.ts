@@ -486,6 +486,8 @@ export class Pool implements Disposable {
     if (this.#closing === null) {
       core.closing = true;
       this.#closing = core.busyCalls ? core.idle().then(afterMicrotasks).then(() => this.closeSync()) : settledBy(() => this.closeSync()).then(afterMicrotasks);
+      // A caller may ignore the promise: its failure (EIO) must not become an unhandled rejection. Awaited, it still rejects.
+      this.#closing.catch(noop);
     }
     return this.#closing;
   }
@@ -500,8 +502,9 @@ export class Pool implements Disposable {
     // First: file calls still in flight then reject from here on instead of landing after the commit.
     core.closing = true;
     core.closed = true;
-    for (const f of [...this.#files]) f.close();
     try {
+      // Inside the try: a last close that commits (an unlinked file) may fail, and the pool must close all the same.
+      for (const f of [...this.#files]) void f.close();
       if (!core.readonly && !this.device.closed) {
         core.settle();
         core.writeSuperblocks({ ...core.sb, dirty: false });
@@ -526,6 +529,8 @@ export class Pool implements Disposable {
     return this.close();
   }
 }
+
+function noop(): void {}
 
 /** A macrotask later: the promises of the calls that just ended have settled by then. */
 function afterMicrotasks(): Promise<void> {

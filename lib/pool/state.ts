@@ -44,6 +44,8 @@ export class PoolState {
   #bytes = 0;
   /** Mapped ranges of the inodes in a commit being written, F_DIRTY until it is durable. */
   readonly #flightRanges = new Map<PoolInode, [number, number]>();
+  /** Inodes whose changes are in a commit being written: memory is ahead of the media for them until `endFlight`. */
+  readonly #flightInodes = new Set<PoolInode>();
   /** The extent count each inode was last counted with. */
   readonly #counted = new Map<PoolInode, number>();
 
@@ -171,6 +173,7 @@ export class PoolState {
    */
   beginFlight(): void {
     for (const inode of this.dirtyInodes) {
+      this.#flightInodes.add(inode);
       if (inode.dirtyHi > inode.dirtyLo) {
         const was = this.#flightRanges.get(inode);
         this.#flightRanges.set(inode, was === undefined ? [inode.dirtyLo, inode.dirtyHi] : [Math.min(was[0], inode.dirtyLo), Math.max(was[1], inode.dirtyHi)]);
@@ -183,6 +186,11 @@ export class PoolState {
     this.dirtyInodes.clear();
     if (this.namespaceOps.length > 0) this.namespaceOps.length = 0;
     this.alloc.beginFlight();
+  }
+
+  /** Is `inode` changed by a commit begun and not yet known durable? */
+  inFlight(inode: PoolInode): boolean {
+    return this.#flightInodes.size > 0 && this.#flightInodes.has(inode);
   }
 
   /** Every commit begun is durable. */
@@ -202,6 +210,7 @@ export class PoolState {
       this.#recount(inode);
     }
     this.#flightRanges.clear();
+    this.#flightInodes.clear();
     this.alloc.release();
     this.#refreshKeep();
   }

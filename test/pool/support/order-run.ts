@@ -181,7 +181,8 @@ export async function orderRun(o: OrderRunOptions): Promise<OrderRunResult> {
       if (write !== null) ack(write);
       return true;
     } catch (e) {
-      if (e instanceof SimulatedCrash) throw e;
+      // After a crash a call may also fail with EIO (the pool refuses commits once a write-back failed).
+      if (e instanceof SimulatedCrash || crashed()) throw e;
       if (write !== null) model.retract(write);
       if (isEagain(e)) {
         count(`${kind} (EAGAIN)`);
@@ -362,7 +363,7 @@ export async function orderRun(o: OrderRunOptions): Promise<OrderRunResult> {
     }
     if (!crashed()) await finish();
   } catch (e) {
-    if (!(e instanceof SimulatedCrash)) throw e;
+    if (!(e instanceof SimulatedCrash) && !crashed()) throw e;
   }
   if (crashed()) {
     result.crashed = true;
