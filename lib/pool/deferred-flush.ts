@@ -139,16 +139,20 @@ export class DeferredFlush implements PoolDevice {
     if (this.#ranges.length === 0) return;
     const ranges = mergePages(this.#ranges, this.size);
     this.#ranges = [];
-    const job = this.#inner.persistAsync(ranges);
+    this.#track(this.#inner.persistAsync(ranges), ranges);
+  }
+
+  /** A job in flight until it settles; the first that fails is the failure. */
+  #track(job: Promise<void>, ranges: Float64Array): void {
     this.jobs++;
     this.#jobs.set(job, ranges);
-    const forget = (): void => {
-      this.#jobs.delete(job);
-    };
-    job.then(forget, (e: unknown) => {
-      forget();
-      this.failure ??= e;
-    });
+    job.then(
+      () => this.#jobs.delete(job),
+      (e: unknown) => {
+        this.#jobs.delete(job);
+        this.failure ??= e;
+      },
+    );
   }
 
   /**
@@ -166,13 +170,7 @@ export class DeferredFlush implements PoolDevice {
     // Asked once the jobs before it are done, in the same step as the write is handed over: a synchronous
     // commit that took the record over meanwhile (`wanted` false) must not be overwritten by it later.
     const job = Promise.all(this.#jobs.keys()).then(noop, noop).then(() => (wanted() ? write.call(inner, offset, bytes) : undefined));
-    this.jobs++;
-    const range = mergePages([offset, bytes.length], this.size);
-    this.#jobs.set(job, range);
-    const forget = (): void => {
-      this.#jobs.delete(job);
-    };
-    job.then(forget, forget);
+    this.#track(job, mergePages([offset, bytes.length], this.size));
     return this.durable();
   }
 

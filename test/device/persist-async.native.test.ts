@@ -176,3 +176,53 @@ describe.each(['cacheline', 'byte'] as const)('persistAsync at %s granularity (f
     await expect(d.persistAsync([{ offset: 0, length: 1 }])).rejects.toMatchObject({ code: 'ERR_PMEMDAX_CLOSED' });
   });
 });
+
+describe('writeAsync and waitJobs', () => {
+  let s: ReturnType<typeof scratchDir>;
+  afterEach(() => s.cleanup());
+
+  it('page granularity (disk file): the bytes are taken at the call, written and made durable on the pool; waitJobs returns once the write is in', async () => {
+    s = scratchDir(tmpdir());
+    const d = Device.open(s.file('dev'), { create: true, size: 4 * MiB });
+    const data = pattern(3 * PAGE + 11, 9);
+    const before = d.stats();
+    const done = d.writeAsync(PAGE + 5, data);
+    data.fill(0); // taken at the call: changing the buffer now changes nothing
+    d.waitJobs();
+    const mid = new Uint8Array(3 * PAGE + 11);
+    d.copySafe(PAGE + 5, mid);
+    expect(same(mid, pattern(3 * PAGE + 11, 9))).toBe(true);
+    await expect(done).resolves.toBeUndefined();
+    expect(d.stats().asyncPersists - before.asyncPersists).toBe(1);
+    d.close();
+    expect(same(reopenRead(s.file('dev'), PAGE + 5, 3 * PAGE + 11), pattern(3 * PAGE + 11, 9))).toBe(true);
+  });
+
+  it.each([
+    ['an offset past the end', (d: Device) => d.writeAsync(4 * MiB, new Uint8Array(1)), 'ERR_OUT_OF_RANGE'],
+    ['a negative offset', (d: Device) => d.writeAsync(-1, new Uint8Array(1)), 'ERR_OUT_OF_RANGE'],
+    ['not bytes', (d: Device) => d.writeAsync(0, 'abc' as unknown as Uint8Array), 'ERR_INVALID_ARG_TYPE'],
+    ['a closed device', (d: Device) => (d.close(), d.writeAsync(0, new Uint8Array(1))), 'ERR_PMEMDAX_CLOSED'],
+  ])('rejects (never throws) on %s', async (_name, call, code) => {
+    s = scratchDir(tmpdir());
+    const d = Device.open(s.file('dev'), { create: true, size: 4 * MiB });
+    let p: Promise<void> | undefined;
+    expect(() => (p = call(d))).not.toThrow();
+    await expect(p).rejects.toMatchObject({ code });
+    d.close();
+    d.waitJobs();
+  });
+
+  it('cacheline (forced, /dev/shm): a durable copy made before it returns, no job', async () => {
+    s = scratchDir('/dev/shm');
+    const d = withEnv({ PMEMDAX_FORCE_GRANULARITY: 'cacheline' }, () => Device.open(s.file('dev'), { create: true, size: 4 * MiB }));
+    const data = pattern(5000, 3);
+    const done = d.writeAsync(64, data);
+    const now = new Uint8Array(5000);
+    d.copySafe(64, now);
+    expect(same(now, data)).toBe(true);
+    await expect(done).resolves.toBeUndefined();
+    expect(d.stats().asyncPersists).toBe(0);
+    d.close();
+  });
+});
