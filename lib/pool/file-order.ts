@@ -102,6 +102,11 @@ export class FileOrder {
     return { ready, pos: at, done, before, settled };
   }
 
+  /** No async call of the file is queued or running: sync calls need not ask. */
+  get idle(): boolean {
+    return this.#pending === 0;
+  }
+
   /** May a sync write of `[pos, pos+length)` run now? True also records that it extends the coming size. */
   syncWrite(pos: number, length: number): boolean {
     if (this.#pending === 0) return true;

@@ -214,12 +214,15 @@ export class PoolFile implements Disposable {
     const core = this.#writable('write');
     this.#checkPos(pos);
     if (bytes.length === 0) return 0;
-    // Everything that can refuse the write is asked before syncWrite records its range: a refused write
-    // leaves the queue's view of the file as it was (else later appends would land past a gap).
+    const order = orderOf(this.inode);
+    // With nothing queued the queue records nothing, and the write goes its usual way.
+    if (order.idle) return this.#writeNow(core, bytes, pos);
+    // Otherwise everything that can refuse the write is asked before syncWrite records its range: a refused
+    // write leaves the queue's view of the file as it was (else later appends would land past a gap).
     const plan = this.#eofPlan(pos);
     if (plan === 'busy') throw poolError('EAGAIN', 'write', this.inode.path, pos);
     this.#precheck(core, pos, bytes.length);
-    if (!orderOf(this.inode).syncWrite(pos, bytes.length)) throw poolError('EAGAIN', 'write', this.inode.path, pos);
+    if (!order.syncWrite(pos, bytes.length)) throw poolError('EAGAIN', 'write', this.inode.path, pos);
     return this.#writeNow(core, bytes, pos, plan);
   }
 
