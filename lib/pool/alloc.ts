@@ -255,6 +255,11 @@ export class Allocator {
     }
   }
 
+  /** A commit begun is not yet known durable: its frees or reference changes wait for `release`. */
+  get flying(): boolean {
+    return this.#flightFrees.length > 0 || this.#flightRefs.size > 0;
+  }
+
   /** The change lists went into a commit being written: they empty, and wait for `release`. */
   beginFlight(): void {
     this.allocRuns.length = 0;

@@ -162,8 +162,26 @@ export class PoolState {
 
   /** After a commit written and durable at once: nothing is pending, every mapping is committed. */
   committed(): void {
-    this.beginFlight();
-    this.endFlight();
+    if (this.#flightInodes.size > 0 || this.alloc.flying) {
+      this.beginFlight();
+      this.endFlight();
+      return;
+    }
+    // Nothing in flight (every synchronous commit but one taking a flight over): straight to committed.
+    for (const inode of this.dirtyInodes) {
+      if (inode.dirtyHi > inode.dirtyLo) inode.extents.clearState(ExtentState.UNCOMMITTED, inode.dirtyLo, inode.dirtyHi);
+      inode.dirtyLo = Infinity;
+      inode.dirtyHi = 0;
+      inode.attrDirty = false;
+      inode.timeDirty = false;
+      // Committed extents may merge with their neighbours.
+      this.#recount(inode);
+    }
+    this.dirtyInodes.clear();
+    if (this.namespaceOps.length > 0) this.namespaceOps.length = 0;
+    this.alloc.beginFlight();
+    this.alloc.release();
+    this.#refreshKeep();
   }
 
   /**
