@@ -260,6 +260,18 @@ export class Allocator {
     return this.#flightFrees.length > 0 || this.#flightRefs.size > 0;
   }
 
+  /** A commit written and durable at once, with none in flight: freed runs become allocatable now. */
+  committed(): void {
+    if (this.freeRuns.length === 0 && this.allocRuns.length === 0 && this.refChanged.size === 0) return;
+    for (let i = 0; i < this.freeRuns.length; i += 2) {
+      this.clear(this.freeRuns[i] as number, this.freeRuns[i + 1] as number);
+      this.free += this.freeRuns[i + 1] as number;
+    }
+    this.freeRuns.length = 0;
+    this.allocRuns.length = 0;
+    this.refChanged.clear();
+  }
+
   /** The change lists went into a commit being written: they empty, and wait for `release`. */
   beginFlight(): void {
     this.allocRuns.length = 0;

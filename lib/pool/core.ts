@@ -259,8 +259,8 @@ export class PoolCore {
       return;
     }
     let t0 = performance.now();
-    const rec = this.journal.encode(s);
-    if (rec === null) {
+    const n = this.journal.encode(s);
+    if (n < 0) {
       // The journal is full: a checkpoint, after the stores it maps are durable (written inline).
       await d.durable();
       t0 = performance.now();
@@ -268,7 +268,7 @@ export class PoolCore {
       this.held(performance.now() - t0);
       return;
     }
-    const f: Flight = { at: rec.at, bytes: rec.bytes.slice(), written: false, settled: false };
+    const f: Flight = { at: this.journal.tail - n, bytes: this.journal.record(n), written: false, settled: false };
     s.beginFlight();
     this.#flight = f;
     this.#stats.records++;

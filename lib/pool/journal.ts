@@ -11,12 +11,6 @@ const MAGIC = 0x4345524a; // "JREC"
 const HEADER = 32;
 const ALIGN = 64;
 
-/** One encoded record and its offset in the journal area. */
-export interface JournalRecord {
-  readonly at: number;
-  readonly bytes: Uint8Array;
-}
-
 /** What a replay found. */
 export interface ReplayResult {
   records: number;
@@ -57,13 +51,14 @@ export class Journal {
    * when the record does not fit in the space left: the caller checkpoints instead.
    */
   append(s: PoolState): boolean {
-    const rec = this.encode(s);
-    if (rec === null) return false;
+    const n = this.encode(s);
+    if (n < 0) return false;
+    const at = this.tail - n;
     try {
-      this.device.copy(this.offset + rec.at, rec.bytes);
+      this.device.copy(this.offset + at, this.w.bytes.subarray(0, n));
     } catch (e) {
       // Nothing may follow a record that is not on the media: the next one takes its place.
-      this.tail = rec.at;
+      this.tail = at;
       this.seq--;
       throw e;
     }
@@ -71,11 +66,11 @@ export class Journal {
   }
 
   /**
-   * Every pending change of `s` as the next record, its place taken (`tail` and `seq` move past it);
-   * null, taking nothing, when it does not fit in the space left. The bytes are the codec's: write
-   * them before the next encode.
+   * Every pending change of `s` as the next record, its place taken (`tail` and `seq` move past it, so it
+   * starts at `tail - n`): returns its length `n`, its bytes `record(n)` until the next encode; -1, taking
+   * nothing, when it does not fit in the space left.
    */
-  encode(s: PoolState): JournalRecord | null {
+  encode(s: PoolState): number {
     const w = this.w;
     w.pos = 0;
     w.ensure(HEADER);
@@ -83,7 +78,7 @@ export class Journal {
     const count = encodePending(s, w);
     const end = w.pos;
     const padded = Math.ceil(end / ALIGN) * ALIGN;
-    if (this.tail + padded > this.size) return null;
+    if (this.tail + padded > this.size) return -1;
     w.ensure(padded - end);
     w.bytes.fill(0, end, padded);
     w.pos = 0;
@@ -94,10 +89,14 @@ export class Journal {
     w.putU32(end - HEADER);
     w.putU32(count);
     w.view.setUint32(4, crc32c(w.bytes, 8, end), true);
-    const at = this.tail;
     this.tail += padded;
     this.seq++;
-    return { at, bytes: w.bytes.subarray(0, padded) };
+    return padded;
+  }
+
+  /** A copy of the last encoded record, `n` bytes long. */
+  record(n: number): Uint8Array {
+    return this.w.bytes.slice(0, n);
   }
 
   /** Apply this epoch's records to `s`, in order, and leave `tail`/`seq` after the last. */

@@ -179,8 +179,7 @@ export class PoolState {
     }
     this.dirtyInodes.clear();
     if (this.namespaceOps.length > 0) this.namespaceOps.length = 0;
-    this.alloc.beginFlight();
-    this.alloc.release();
+    this.alloc.committed();
     this.#refreshKeep();
   }
 
