@@ -96,10 +96,13 @@ Napi::Value Device::PersistAsync(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   if (ranges.n == 0) return env.Undefined();
+  return QueueJob(env, std::vector<double>(ranges.data, ranges.data + 2 * ranges.n), {});
+}
+
+Napi::Value Device::QueueJob(Napi::Env env, std::vector<double> pairs, std::vector<uint8_t> payload) {
   // On this thread: the fence orders this thread's non-temporal stores, which a pool thread's would not.
   Drain();
-  std::vector<double> pairs(ranges.data, ranges.data + 2 * ranges.n);
-  auto* worker = new MsyncWorker(env, this, base_, Fd(), std::move(pairs));
+  auto* worker = new MsyncWorker(env, this, base_, Fd(), std::move(pairs), std::move(payload));
   Napi::Promise promise = worker->Promise();
   ++persist_.MutableStats().async_persists;
   jobs_.Enter();
@@ -126,14 +129,7 @@ Napi::Value Device::WriteAsync(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   if (len == 0) return env.Undefined();
-  std::vector<double> pairs{static_cast<double>(offset), static_cast<double>(len)};
-  std::vector<uint8_t> payload(data, data + len);
-  auto* worker = new MsyncWorker(env, this, base_, Fd(), std::move(pairs), std::move(payload));
-  Napi::Promise promise = worker->Promise();
-  ++persist_.MutableStats().async_persists;
-  jobs_.Enter();
-  worker->Queue();
-  return promise;
+  return QueueJob(env, {static_cast<double>(offset), static_cast<double>(len)}, std::vector<uint8_t>(data, data + len));
 }
 
 // waitJobs() -- blocks until no persistAsync or writeAsync job of the device is in flight (their promises
