@@ -41,12 +41,44 @@ async function dropPages(core: PoolCore, inode: PoolInode, first: number, end: n
   freePages(core.state, inode, first, end === Infinity ? Math.max(first, inode.extents.end) : end);
 }
 
+/** The most pages a truncate frees in one piece: between pieces the thread goes back to the event loop. */
+const PIECE_PAGES = 2048;
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Free every page of `inode` from `first` on, a piece at a time from the end (freeing a large file is
+ * milliseconds of work). Each piece leaves a consistent file: the size is set already, and blocks past it
+ * are allowed (as after a keep-size fallocate), so a close between pieces commits a sound state.
+ */
+async function dropTail(core: PoolCore, inode: PoolInode, first: number, kept: Kept): Promise<void> {
+  await daxBreakLayout(inode.mapping, core.asyncIo.device, first, LAST_INDEX, { wait: true, path: inode.path });
+  kept();
+  for (let end = Math.max(first, inode.extents.end); end > first; ) {
+    const from = Math.max(first, end - PIECE_PAGES);
+    const t0 = performance.now();
+    freePages(core.state, inode, from, end);
+    core.held(performance.now() - t0);
+    end = from;
+    if (end > first) {
+      await nextTurn();
+      kept();
+    }
+  }
+}
+
+/** ftruncate. Shrinking sets the new size first (readers see EOF there at once), then frees what lies past it. */
 export async function truncateLocked(core: PoolCore, inode: PoolInode, size: number, kept: Kept): Promise<void> {
   kept();
   const old = inode.size;
   if (size < old) {
     await daxTruncatePage(inode, size, core.asyncIo.ops);
-    await dropPages(core, inode, Math.ceil(size / PAGE_SIZE), Infinity, kept);
+    kept();
+    setSize(core, inode, size);
+    await dropTail(core, inode, Math.ceil(size / PAGE_SIZE), kept);
+    return;
   } else if (size > old) {
     // Bytes past the old EOF in its last block (stores through a region) must read as zeros.
     await daxZeroEof(inode, old, size, core.asyncIo.ops);

@@ -151,12 +151,28 @@ export class PoolFile implements Disposable {
     return look.block !== NO_BLOCK && look.run >= Math.ceil((pos + length) / PAGE_SIZE) - first ? look : null;
   }
 
-  /** Reads never wait for queued calls: a read sees the file as it is when called. */
+  /** Reads never wait for queued calls: a read sees the file as it is when called (a large one, chunk by chunk). */
   async read(buf: ArrayBufferView, pos: number): Promise<number> {
-    const n = this.readSync(buf, pos);
-    const loop = this.#core.pace();
-    if (loop !== null) await loop;
-    return n;
+    const bytes = bytesOf(buf);
+    if (bytes.length <= STORE_CHUNK) {
+      const n = this.readSync(bytes, pos);
+      const loop = this.#core.pace();
+      if (loop !== null) await loop;
+      return n;
+    }
+    // A large read copies a chunk at a time and gives the thread back between chunks (a chunk may fault
+    // pages in from a disk); as with pread, a write landing meanwhile may show in the later chunks.
+    let done = 0;
+    while (done < bytes.length) {
+      const want = Math.min(STORE_CHUNK, bytes.length - done);
+      const t0 = performance.now();
+      const n = this.readSync(bytes.subarray(done, done + want), pos + done);
+      this.#core.held(performance.now() - t0);
+      done += n;
+      if (n < want) break;
+      if (done < bytes.length) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return done;
   }
 
   #checkPos(pos: number): void {
@@ -463,7 +479,7 @@ export class PoolFile implements Disposable {
     if (size > FILE_SIZE_MAX) throw poolError('EFBIG', 'ftruncate', this.inode.path);
     await this.#inTurn(this.#enter('blind'), 'ftruncate', async (core) => {
       await withInvalidateLocks([this.inode], () => truncateLocked(core, this.inode, size, () => this.#kept(core)));
-    }, true);
+    }, true, false);
   }
 
   /** fallocate(2): allocate (growing the size unless `keep-size`), punch a hole, or zero a range. Durable on return. */

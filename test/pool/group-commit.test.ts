@@ -124,3 +124,51 @@ describe('group commit (docs/api.md, "Durability and ordering")', () => {
     await pool.close();
   });
 });
+
+describe('long promise methods give the thread back between pieces (docs/api.md, "Off the event loop")', () => {
+  async function turnsBeforeSettling(call: () => Promise<unknown>): Promise<boolean> {
+    let turned = false;
+    setImmediate(() => {
+      turned = true;
+    });
+    await call();
+    return turned;
+  }
+
+  it('a 6 MiB read copies in chunks, returns every byte, and lets the event loop turn', async () => {
+    const pool = Pool.createOn(new MemoryDevice(16 * MiB));
+    const f = pool.open('f', { create: true });
+    const data = new Uint8Array(6 * MiB);
+    for (let i = 0; i < data.length; i += 4096) data[i] = (i >> 12) & 0xff;
+    f.writeSync(data, 0);
+    const back = new Uint8Array(6 * MiB + 10);
+    let n = -1;
+    expect(await turnsBeforeSettling(async () => (n = await f.read(back, 0)))).toBe(true);
+    expect(n).toBe(6 * MiB);
+    expect(Buffer.from(back.subarray(0, n)).equals(Buffer.from(data))).toBe(true);
+    await pool.close();
+  });
+
+  it('truncating a large file frees its pages in pieces: the size is new at once, the loop turns, the pool stays sound', async () => {
+    const dev = new MemoryDevice(64 * MiB);
+    const pool = Pool.createOn(dev);
+    const f = pool.open('f', { create: true });
+    for (let i = 0; i < 8192; i++) f.appendSync(record(i)); // many small extents' worth of pages
+    f.writeSync(new Uint8Array(32 * MiB).fill(3), 0);
+    const free = pool.statfs().freeBlocks;
+    let sizeSeen = -1;
+    const done = f.truncate(4096);
+    setImmediate(() => {
+      sizeSeen = f.size;
+    });
+    expect(await turnsBeforeSettling(() => done)).toBe(true);
+    expect(sizeSeen).toBe(4096);
+    expect(pool.statfs().freeBlocks).toBe(free + 32 * 256 - 1);
+    expect(pool.check().problems).toEqual([]);
+    const again = Pool.openOn(memoryDeviceFromImage(dev.bytes));
+    expect(again.stat('f').size).toBe(4096);
+    expect(again.check().problems).toEqual([]);
+    again.closeSync();
+    await pool.close();
+  });
+});
