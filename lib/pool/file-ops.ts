@@ -18,6 +18,13 @@ import type { FallocateMode } from './types';
 
 const LAST_INDEX = Number.MAX_SAFE_INTEGER;
 
+/** The most pages a truncate frees, or a fallocate allocates, in one piece: between pieces the thread goes back to the event loop. */
+const PIECE_PAGES = 2048;
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 // Only the promise methods call these: they store through `core.asyncIo`, and commit once their turn ends.
 
 /**
@@ -39,13 +46,6 @@ async function dropPages(core: PoolCore, inode: PoolInode, first: number, end: n
   await daxBreakLayout(inode.mapping, core.asyncIo.device, first, end === Infinity ? LAST_INDEX : end - 1, { wait: true, path: inode.path });
   kept();
   freePages(core.state, inode, first, end === Infinity ? Math.max(first, inode.extents.end) : end);
-}
-
-/** The most pages a truncate frees in one piece: between pieces the thread goes back to the event loop. */
-const PIECE_PAGES = 2048;
-
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /**
@@ -88,7 +88,8 @@ export async function truncateLocked(core: PoolCore, inode: PoolInode, size: num
 }
 
 /** Give the holes of pages `[first, end)` unwritten blocks. */
-function allocateUnwritten(core: PoolCore, inode: PoolInode, first: number, end: number): void {
+/** Give the holes of pages `[first, end)` unwritten blocks, zeroed, a piece at a time. */
+async function allocateUnwritten(core: PoolCore, inode: PoolInode, first: number, end: number, kept: Kept): Promise<void> {
   const holes: number[] = [];
   let p = first;
   inode.extents.forEach(first, end, (page, count) => {
@@ -104,15 +105,21 @@ function allocateUnwritten(core: PoolCore, inode: PoolInode, first: number, end:
     let page = holes[i] as number;
     let left = holes[i + 1] as number;
     while (left > 0) {
-      const got = a.takeForPage(inode.extents, page, left);
+      const t0 = performance.now();
+      const got = a.takeForPage(inode.extents, page, Math.min(left, PIECE_PAGES));
       if (got === null) throw poolError('ENOSPC', 'fallocate', inode.path, page * PAGE_SIZE);
       // Dedupe compares unwritten blocks as raw media: stale bytes there could match and change the file.
       core.asyncIo.device.fill(got[0] * PAGE_SIZE, 0, got[1] * PAGE_SIZE);
       inode.extents.set(page, got[1], got[0], ExtentState.UNWRITTEN | ExtentState.UNCOMMITTED);
       inode.markDirty(page, got[1]);
       core.state.touch(inode);
+      core.held(performance.now() - t0);
       page += got[1];
       left -= got[1];
+      if (left > 0 || i + 2 < holes.length) {
+        await nextTurn();
+        kept();
+      }
     }
   }
   core.state.touch(inode);
@@ -151,7 +158,7 @@ export async function fallocateLocked(core: PoolCore, inode: PoolInode, mode: Fa
     if (stop > pos) await punch(core, inode, pos, stop - pos, kept);
   }
   kept();
-  allocateUnwritten(core, inode, Math.floor(pos / PAGE_SIZE), Math.ceil(end / PAGE_SIZE));
+  await allocateUnwritten(core, inode, Math.floor(pos / PAGE_SIZE), Math.ceil(end / PAGE_SIZE), kept);
   if (grows) setSize(core, inode, end);
 }
 

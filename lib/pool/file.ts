@@ -493,7 +493,7 @@ export class PoolFile implements Disposable {
     if (offset + length > FILE_SIZE_MAX) throw poolError('EFBIG', 'fallocate', this.inode.path, offset);
     await this.#inTurn(this.#enter('blind'), 'fallocate', async (core) => {
       await withInvalidateLocks([this.inode], () => fallocateLocked(core, this.inode, mode, offset, length, () => this.#kept(core)));
-    }, true);
+    }, true, false);
   }
 
   /** SEEK_DATA (ENXIO at or past EOF); `opts` chooses how unwritten pages with entries count. */

@@ -171,4 +171,17 @@ describe('long promise methods give the thread back between pieces (docs/api.md,
     again.closeSync();
     await pool.close();
   });
+
+  it('fallocate of a large range zeroes and maps its blocks in pieces: the loop turns, the range reads as zeros', async () => {
+    const pool = Pool.createOn(new MemoryDevice(64 * MiB));
+    const f = pool.open('f', { create: true });
+    expect(await turnsBeforeSettling(() => f.fallocate('allocate', 0, 24 * MiB))).toBe(true);
+    expect(f.size).toBe(24 * MiB);
+    expect(f.stat().allocated).toBe(24 * MiB);
+    const back = new Uint8Array(24 * MiB).fill(1);
+    expect(f.readSync(back, 0)).toBe(24 * MiB);
+    expect(back.every((b) => b === 0)).toBe(true);
+    expect(pool.check().problems).toEqual([]);
+    await pool.close();
+  });
 });
