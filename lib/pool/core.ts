@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { daxError } from '../dax/errors';
 import { errnoError, isErrnoError } from '../errors';
 import { Errno } from '../iomap/errno';
@@ -169,7 +170,7 @@ export class PoolCore {
       return null;
     }
     if (now - this.#turnStart < PACE_MS) return null;
-    return new Promise<void>((resolve) => setImmediate(resolve));
+    return nextTurn();
   }
 
   readonly #turned = (): void => {

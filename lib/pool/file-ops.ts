@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { daxBreakLayout } from '../dax/break-layout';
 import { withInvalidateLocks } from '../dax/invalidate-lock';
 import { daxDedupeCompare } from '../dax/dedupe';
@@ -20,10 +21,6 @@ const LAST_INDEX = Number.MAX_SAFE_INTEGER;
 
 /** The most pages a truncate frees, or a fallocate allocates, in one piece: between pieces the thread goes back to the event loop. */
 const PIECE_PAGES = 2048;
-
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 // Only the promise methods call these: they store through `core.asyncIo`, and commit once their turn ends.
 

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { nativeDeviceOf } from '../device/device';
 import { daxRead } from '../dax/read';
 import { daxSeekData, daxSeekHole, type DaxSeekOptions } from '../dax/seek';
@@ -170,7 +171,7 @@ export class PoolFile implements Disposable {
       this.#core.held(performance.now() - t0);
       done += n;
       if (n < want) break;
-      if (done < bytes.length) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (done < bytes.length) await nextTurn();
     }
     return done;
   }

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Device, nativeDeviceOf, type DeviceOpenOptions } from '../device/device';
 import { PmemdaxError, isErrnoError } from '../errors';
 import { checkPool } from './check';
@@ -485,7 +486,8 @@ export class Pool implements Disposable {
     const core = this.#core;
     if (this.#closing === null) {
       core.closing = true;
-      this.#closing = core.busyCalls ? core.idle().then(afterMicrotasks).then(() => this.closeSync()) : settledBy(() => this.closeSync()).then(afterMicrotasks);
+      // A turn of the event loop after the calls end: their own promises have settled by then.
+      this.#closing = core.busyCalls ? core.idle().then(() => nextTurn()).then(() => this.closeSync()) : settledBy(() => this.closeSync()).then(() => nextTurn());
       // A caller may ignore the promise: its failure (EIO) must not become an unhandled rejection. Awaited, it still rejects.
       this.#closing.catch(noop);
     }
@@ -532,10 +534,6 @@ export class Pool implements Disposable {
 
 function noop(): void {}
 
-/** A macrotask later: the promises of the calls that just ended have settled by then. */
-function afterMicrotasks(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 /** `fn`'s outcome as a settled promise. */
 function settledBy(fn: () => void): Promise<void> {
