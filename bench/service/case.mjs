@@ -28,6 +28,6 @@ const mixed = [calls.write, calls.append, calls.read];
 const op = spec.workload === 'mixed' ? (c, r) => mixed[Math.floor(r * 3)](c, (r * 3) % 1) : calls[spec.workload];
 
 const result = await runClients(op, spec);
-const longestHoldMs = store.longestHoldMs?.() ?? null;
+const holds = store.holds?.() ?? { longestHoldMs: null, longestHoldBusyMs: null };
 await store.close();
-process.stdout.write(`${JSON.stringify({ ...result, longestHoldMs, info: store.info })}\n`);
+process.stdout.write(`${JSON.stringify({ ...result, ...holds, info: store.info })}\n`);

@@ -1,5 +1,7 @@
 // clients.mjs -- N concurrent async clients in one process, and what they cost the event loop: latency per
-// operation, throughput, event-loop delay (monitorEventLoopDelay) and event-loop utilisation.
+// operation, throughput, event-loop delay (monitorEventLoopDelay), event-loop utilisation, and how long the
+// loop's thread waited for a CPU.
+import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { prng } from '../common/measure.mjs';
 import { summarize } from '../common/stats.mjs';
@@ -34,9 +36,12 @@ export async function runClients(op, { clients, warmupMs, durationMs, maxOps, se
   delay.enable();
   await new Promise((resolve) => setTimeout(resolve, 2));
   const elu0 = performance.eventLoopUtilization();
+  const wait0 = cpuWaitMs();
   const t0 = performance.now();
   const n = await phase(durationMs, samples);
-  const wallNs = (performance.now() - t0) * 1e6;
+  const wallMs = performance.now() - t0;
+  const wallNs = wallMs * 1e6;
+  const cpuWait = (cpuWaitMs() - wait0) / wallMs;
   // A phase that never yielded to the loop has not been sampled yet: one timer turn records how long it held it.
   await new Promise((resolve) => setTimeout(resolve, 2));
   delay.disable();
@@ -46,5 +51,18 @@ export async function runClients(op, { clients, warmupMs, durationMs, maxOps, se
     loopDelayP99: delay.percentile(99),
     loopDelayMax: delay.max,
     elu,
+    cpuWait: Number.isNaN(cpuWait) ? null : cpuWait,
   };
+}
+
+/**
+ * The time this thread has spent ready to run with no CPU to run on (other threads ran: the process's
+ * own, the kernel's), in ms: Linux schedstat; NaN elsewhere.
+ */
+function cpuWaitMs() {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[1]) / 1e6;
+  } catch {
+    return NaN;
+  }
 }

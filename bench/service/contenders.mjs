@@ -24,8 +24,11 @@ async function pool(dir, { dataBytes, logCap, fill }) {
       await log.append(buf);
     },
     read: (slot, buf) => data.read(buf, slot * buf.length),
-    /** The longest a promise method of the pool held the thread in one piece (pool.stats()). */
-    longestHoldMs: () => p.stats().longestHoldMs,
+    /** The longest a promise method of the pool held the thread in one piece (pool.stats(): wall, and busy where measured). */
+    holds: () => {
+      const s = p.stats();
+      return { longestHoldMs: s.longestHoldMs, longestHoldBusyMs: s.longestHoldBusyMs };
+    },
     close: () => p.close(),
   };
 }

@@ -1,23 +1,25 @@
 // table.mjs -- one medium's results as a markdown table: a row per workload and contender.
 import { formatNs, formatRate } from '../common/stats.mjs';
 
+const ms = (v) => (v === null || v === undefined ? '—' : formatNs(v * 1e6));
+
 export function resultTable(byWorkload, workloads, contenders) {
   const rows = [
-    '| workload | contender | ops/s | p50 | p99 | loop delay p99 | loop delay max | loop utilisation | longest pool hold |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| workload | contender | ops/s | p50 | p99 | loop delay p99 | loop delay max | loop utilisation | loop thread waiting for a CPU | longest pool hold (wall) | longest pool hold (busy) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const workload of workloads) {
     for (const contender of contenders) {
       const r = byWorkload[workload][contender];
       if (r.error !== undefined) {
-        rows.push(`| ${workload} | ${contender} | failed: ${r.error} | | | | | | |`);
+        rows.push(`| ${workload} | ${contender} | failed: ${r.error} | | | | | | | | |`);
         continue;
       }
       const name = contender === 'pool' ? `pool (${r.info.granularity})` : contender;
       rows.push(
         `| ${workload} | ${name} | ${formatRate(r.opsPerSec)} | ${formatNs(r.median)} | ${formatNs(r.p99)} | ` +
           `${formatNs(r.loopDelayP99)} | ${formatNs(r.loopDelayMax)} | ${(r.elu * 100).toFixed(0)} % | ` +
-          `${r.longestHoldMs === null ? '—' : formatNs(r.longestHoldMs * 1e6)} |`,
+          `${r.cpuWait === null ? '—' : `${(r.cpuWait * 100).toFixed(1)} %`} | ${ms(r.longestHoldMs)} | ${ms(r.longestHoldBusyMs)} |`,
       );
     }
   }

@@ -6,6 +6,7 @@ import { checkpointBytes, encodeCheckpoint, writeRuns } from './checkpoint';
 import { crc32c } from './crc32c';
 import type { PoolDevice } from './device';
 import { DeferredFlush, defersFlush } from './deferred-flush';
+import { HoldClock } from './hold-clock';
 import { Journal } from './journal';
 import { BLOCK, CKPT_RUNS_MAX, decodeSuperblock, encodeSuperblock, type Superblock } from './layout';
 import { readMeta } from './meta-io';
@@ -67,7 +68,9 @@ export class PoolCore {
   #turnArmed = false;
   /** A commit that failed part-way: memory is ahead of the media, and nothing more may commit. */
   #failed: unknown = null;
-  readonly #stats = { commitRequests: 0, records: 0, checkpoints: 0, longestHoldMs: 0 };
+  readonly #stats = { commitRequests: 0, records: 0, checkpoints: 0 };
+  /** Times the pieces of promise methods that hold the thread. */
+  readonly hold = new HoldClock();
 
   constructor(device: PoolDevice, state: PoolState, readonly: boolean, journal: Journal) {
     this.device = device;
@@ -112,12 +115,13 @@ export class PoolCore {
 
   stats(): PoolStats {
     const s = this.#stats;
-    return { ...s, commits: s.records + s.checkpoints, flushes: this.#deferred?.jobs ?? 0 };
-  }
-
-  /** A promise method held the thread for `ms` in one piece. */
-  held(ms: number): void {
-    if (ms > this.#stats.longestHoldMs) this.#stats.longestHoldMs = ms;
+    return {
+      ...s,
+      commits: s.records + s.checkpoints,
+      flushes: this.#deferred?.jobs ?? 0,
+      longestHoldMs: this.hold.longestMs,
+      longestHoldBusyMs: this.hold.longestBusyMs,
+    };
   }
 
   #healthy(): void {
@@ -144,9 +148,9 @@ export class PoolCore {
         this.#nextTurn = null;
         try {
           // After closeSync the callers find out themselves (ERR_PMEMDAX_CLOSED); the final commit took their changes.
-          const t0 = performance.now();
+          const t0 = this.hold.start();
           if (!this.closed) this.#commitNow();
-          this.held(performance.now() - t0);
+          this.hold.stop(t0);
           resolve();
         } catch (e) {
           reject(e);
@@ -259,21 +263,21 @@ export class PoolCore {
       await d.durable();
       return;
     }
-    let t0 = performance.now();
+    let t0 = this.hold.start();
     const n = this.journal.encode(s);
     if (n < 0) {
       // The journal is full: a checkpoint, after the stores it maps are durable (written inline).
       await d.durable();
-      t0 = performance.now();
+      t0 = this.hold.start();
       this.#commitNow();
-      this.held(performance.now() - t0);
+      this.hold.stop(t0);
       return;
     }
     const f: Flight = { at: this.journal.tail - n, bytes: this.journal.record(n), written: false, settled: false };
     s.beginFlight();
     this.#flight = f;
     this.#stats.records++;
-    this.held(performance.now() - t0);
+    this.hold.stop(t0);
     try {
       // Ordered data: the record may reach the media only after every block it maps holds its bytes.
       await d.durable();

@@ -111,6 +111,10 @@ export class PoolFile implements Disposable {
     const bytes = bytesOf(buf);
     const core = this.#live();
     checkNumber(pos, 'pos');
+    return this.#readNow(core, bytes, pos);
+  }
+
+  #readNow(core: PoolCore, bytes: Uint8Array, pos: number): number {
     return this.#readDirect(core, bytes, pos) ?? daxRead(this.inode, pos, bytes, core.ops);
   }
 
@@ -152,28 +156,54 @@ export class PoolFile implements Disposable {
     return look.block !== NO_BLOCK && look.run >= Math.ceil((pos + length) / PAGE_SIZE) - first ? look : null;
   }
 
-  /** Reads never wait for queued calls: a read sees the file as it is when called (a large one, chunk by chunk). */
+  /**
+   * Reads never wait for queued calls: a read sees the file as it is when called (a large one, chunk by
+   * chunk). A large read is a call in flight: a close waits for it.
+   */
   async read(buf: ArrayBufferView, pos: number): Promise<number> {
     const bytes = bytesOf(buf);
+    const core = this.#live();
+    checkNumber(pos, 'pos');
     if (bytes.length <= STORE_CHUNK) {
-      const n = this.readSync(bytes, pos);
-      const loop = this.#core.pace();
+      const n = this.#timedRead(core, bytes, pos);
+      const loop = core.pace();
       if (loop !== null) await loop;
       return n;
     }
-    // A large read copies a chunk at a time and gives the thread back between chunks (a chunk may fault
-    // pages in from a disk); as with pread, a write landing meanwhile may show in the later chunks.
+    this.#busy++;
+    const call = core.enterCall();
+    try {
+      return await this.#readChunks(core, bytes, pos);
+    } finally {
+      call();
+      this.#settled();
+    }
+  }
+
+  /**
+   * A chunk at a time, giving the thread back between chunks (a chunk may fault pages in from a disk); as
+   * with pread, a write landing meanwhile may show in the later chunks.
+   */
+  async #readChunks(core: PoolCore, bytes: Uint8Array, pos: number): Promise<number> {
     let done = 0;
     while (done < bytes.length) {
       const want = Math.min(STORE_CHUNK, bytes.length - done);
-      const t0 = performance.now();
-      const n = this.readSync(bytes.subarray(done, done + want), pos + done);
-      this.#core.held(performance.now() - t0);
+      const n = this.#timedRead(core, bytes.subarray(done, done + want), pos + done);
       done += n;
       if (n < want) break;
-      if (done < bytes.length) await nextTurn();
+      if (done < bytes.length) {
+        await nextTurn();
+        this.#kept(core);
+      }
     }
     return done;
+  }
+
+  #timedRead(core: PoolCore, bytes: Uint8Array, pos: number): number {
+    const t0 = core.hold.start();
+    const n = this.#readNow(core, bytes, pos);
+    core.hold.stop(t0);
+    return n;
   }
 
   #checkPos(pos: number): void {
@@ -330,14 +360,14 @@ export class PoolFile implements Disposable {
         this.#precheck(core, at, chunk.length);
         await this.#zeroEof(core, at);
       }
-      const t0 = performance.now();
+      const t0 = core.hold.start();
       let n = this.#storeNow(core, io, chunk, at);
       if (n < 0) {
         // An entry of the range is locked (a fault or writeback of a region): wait for it.
         n = await daxWrite(this.inode, at, chunk, io.ops);
         this.#kept(core);
       } else {
-        core.held(performance.now() - t0);
+        core.hold.stop(t0);
       }
       this.#wrote(core, at, n, false);
       done += this.#progress(n, at);
@@ -450,9 +480,9 @@ export class PoolFile implements Disposable {
       // Never before the call returns: a call made and a sync call (or closeSync) right after it see it queued.
       await (turn.ready ?? undefined);
       this.#kept(core);
-      const t0 = timeFn ? performance.now() : 0;
+      const t0 = timeFn ? core.hold.start() : 0;
       result = await fn(core);
-      if (timeFn) core.held(performance.now() - t0);
+      if (timeFn) core.hold.stop(t0);
     } finally {
       turn.done();
     }

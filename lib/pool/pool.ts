@@ -514,6 +514,7 @@ export class Pool implements Disposable {
     } finally {
       this.#closed = true;
       untrackPool(this);
+      core.hold.close();
       this.#owned?.close();
     }
   }

@@ -185,8 +185,13 @@ export interface PoolStats {
   readonly checkpoints: number;
   /** Write-back jobs the promise methods ran off the JavaScript thread (msync batches on the libuv pool); 0 where write-back is inline. */
   readonly flushes: number;
-  /** The longest a promise method of the pool held the JavaScript thread in one piece, in milliseconds. */
+  /** The longest a promise method of the pool held the JavaScript thread in one piece, in milliseconds (wall time). */
   readonly longestHoldMs: number;
+  /**
+   * With `PMEMDAX_HOLD_CLOCK=busy` (Linux): the longest piece less the time the kernel kept the thread
+   * waiting for a CPU meanwhile (other threads ran), in milliseconds; null otherwise.
+   */
+  readonly longestHoldBusyMs: number | null;
 }
 
 export type FallocateMode = 'allocate' | 'keep-size' | 'punch-hole' | 'zero-range';

@@ -1,0 +1,73 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+
+const RING = 256;
+
+/**
+ * HoldClock -- times the pieces of the pool's promise methods that hold the JavaScript thread without
+ * giving it back (`pool.stats().longestHoldMs`): `start()` before a piece, `stop(token)` after it.
+ *
+ * Wall time always. With `PMEMDAX_HOLD_CLOCK=busy` (Linux, for diagnosis: two reads of
+ * /proc/thread-self/schedstat per piece, a few microseconds) it also times each piece less the time the
+ * kernel kept the thread runnable but off the CPU (schedstat's run delay): on a machine with few CPUs the
+ * pool's own I/O threads, V8's helper threads and the kernel's take the CPU from the thread in the middle
+ * of a piece, and the wall time then shows the machine's contention, not what the piece did. Time the
+ * thread spent blocked in a system call the piece made counts in both.
+ */
+export class HoldClock {
+  longestMs = 0;
+  /** Null unless the busy clock is on. */
+  longestBusyMs: number | null = null;
+  readonly #fd: number;
+  readonly #buf = Buffer.alloc(96);
+  /** Busy mode: [wall start, run delay start] per token, a ring (pieces in progress at once are few). */
+  readonly #starts = new Float64Array(2 * RING);
+  #next = 0;
+
+  constructor(busy = process.env.PMEMDAX_HOLD_CLOCK === 'busy') {
+    this.#fd = busy ? openSchedstat() : -1;
+    if (this.#fd >= 0) this.longestBusyMs = 0;
+  }
+
+  /** A token for `stop`: the wall start, or with the busy clock a slot of the ring. */
+  start(): number {
+    if (this.#fd < 0) return performance.now();
+    const slot = this.#next;
+    this.#next = (slot + 1) % RING;
+    this.#starts[2 * slot + 1] = this.#runDelayMs();
+    this.#starts[2 * slot] = performance.now();
+    return slot;
+  }
+
+  stop(token: number): void {
+    const now = performance.now();
+    if (this.#fd < 0) {
+      if (now - token > this.longestMs) this.longestMs = now - token;
+      return;
+    }
+    const wall = now - (this.#starts[2 * token] as number);
+    const busy = wall - (this.#runDelayMs() - (this.#starts[2 * token + 1] as number));
+    if (wall > this.longestMs) this.longestMs = wall;
+    if (busy > (this.longestBusyMs as number)) this.longestBusyMs = busy;
+  }
+
+  close(): void {
+    if (this.#fd >= 0) closeSync(this.#fd);
+  }
+
+  /** The thread's total time runnable but waiting for a CPU, in ms (the second field of schedstat). */
+  #runDelayMs(): number {
+    const n = readSync(this.#fd, this.#buf, 0, this.#buf.length, 0);
+    const text = this.#buf.toString('latin1', 0, n);
+    const from = text.indexOf(' ') + 1;
+    return Number(text.slice(from, text.indexOf(' ', from))) / 1e6;
+  }
+}
+
+function openSchedstat(): number {
+  try {
+    return openSync('/proc/thread-self/schedstat', 'r');
+  } catch {
+    // No schedstat (another OS, or a kernel without it): wall time only.
+    return -1;
+  }
+}
