@@ -95,10 +95,6 @@ export interface NativeDevice {
   close(): void;
 }
 
-/** The lock a native open takes before sizing or mapping: none, flock LOCK_SH, flock LOCK_EX. */
-export const NativeLock = { None: 0, Shared: 1, Exclusive: 2 } as const;
-export type NativeLock = (typeof NativeLock)[keyof typeof NativeLock];
-
 /**
  * The numbers the native calls take and return, as the addon exports them (native/constants.cpp): read
  * from there, never repeated here, so the two sides cannot disagree.
@@ -116,6 +112,8 @@ export interface NativeConstants {
   readonly copy: { readonly NODRAIN: number; readonly NOFLUSH: number; readonly NONTEMPORAL: number; readonly TEMPORAL: number };
   /** What deepFlush answers. */
   readonly deepFlush: { readonly DONE: number; readonly NOT_NEEDED: number; readonly NOT_PERMITTED: number };
+  /** The lock a native open takes before sizing or mapping: none, flock LOCK_SH, flock LOCK_EX. */
+  readonly lock: { readonly NONE: number; readonly SHARED: number; readonly EXCLUSIVE: number };
 }
 
 /** Reserved address space for the fault layer. Offsets and lengths are whole pages; `access` is one of `constants.access`. */
@@ -134,7 +132,7 @@ export interface NativeRegion {
 
 export interface NativeBinding {
   NativeDevice: { readonly hotPath: NativeSharedHotPath } & (new (
-    path: string, create: boolean, size: number, readonly: boolean, windowBytes: number, lock: NativeLock, growExisting: boolean,
+    path: string, create: boolean, size: number, readonly: boolean, windowBytes: number, lock: number, growExisting: boolean,
     mode: number,
   ) => NativeDevice);
   NativeRegion: new (length: number, alignment: number, trapGranule: number) => NativeRegion;

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "deep_flush_linux.h"
+#include "file_lock.h"
 #include "memcpy_nt.h"
 #include "region.h"
 
@@ -41,6 +42,11 @@ void ExportConstants(Napi::Env env, Napi::Object exports) {
                                     {"NOT_NEEDED", static_cast<uint32_t>(DeepFlushResult::kNotNeeded)},
                                     {"NOT_PERMITTED", static_cast<uint32_t>(DeepFlushResult::kNotPermitted)},
                                 }));
+  c.Set("lock", Table(env, {
+                               {"NONE", static_cast<uint32_t>(LockMode::kNone)},
+                               {"SHARED", static_cast<uint32_t>(LockMode::kShared)},
+                               {"EXCLUSIVE", static_cast<uint32_t>(LockMode::kExclusive)},
+                           }));
   c.Freeze();
   exports.Set("constants", c);
 }

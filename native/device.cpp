@@ -76,7 +76,9 @@ Device::Device(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Device>(info) 
   req.size = CountArg(NumberArg(env, info[2]));
   req.readonly = info[3].ToBoolean();
   const double lock = NumberArg(env, info[5]);
-  req.lock = lock == 2 ? LockMode::kExclusive : lock == 1 ? LockMode::kShared : LockMode::kNone;
+  req.lock = lock == static_cast<double>(LockMode::kExclusive) ? LockMode::kExclusive
+             : lock == static_cast<double>(LockMode::kShared) ? LockMode::kShared
+                                                              : LockMode::kNone;
   req.grow_existing = info.Length() <= 6 || info[6].ToBoolean();
   if (info.Length() > 7) req.mode = static_cast<mode_t>(CountArg(NumberArg(env, info[7])) & 07777);
   if (!Open(env, info[0].As<Napi::String>().Utf8Value(), req)) return;

@@ -1,10 +1,12 @@
 // file_lock -- flock on a device's descriptor, and whether its path still names the file it opened.
 #pragma once
+#include <cstdint>
 #include <string>
 
 namespace pmemdax {
 
-enum class LockMode { kNone, kShared, kExclusive };
+// The numbers are what JavaScript passes (exported as constants.lock).
+enum class LockMode : uint32_t { kNone = 0, kShared = 1, kExclusive = 2 };
 
 // flock(fd, op), again after EINTR; 0 or an errno.
 int FlockRetrying(int fd, int op);

@@ -1,5 +1,5 @@
 import { argTypeError, argValueError, errnoError, outOfRangeError } from '../errors';
-import { native, NativeLock, type NativeDevice, type NativeHotPath, type NativeStats } from '../native';
+import { native, type NativeDevice, type NativeHotPath, type NativeStats } from '../native';
 import { classifyDaxMemory } from './dax-memory';
 import { bindHotPath } from './hot-path';
 import { checkReachable, registerMapping } from './mapped-memory';
@@ -21,7 +21,7 @@ export { PAGE_SIZE };
 const DEFAULT_WINDOW_BYTES = 1024 * 1024 * 1024;
 /** As fs.openSync: a created file is 0666 less the umask. */
 const DEFAULT_FILE_MODE = 0o666;
-const { deepFlush: DEEP_FLUSH } = native.constants;
+const { deepFlush: DEEP_FLUSH, lock: NATIVE_LOCK } = native.constants;
 /** What persistAsync returns when the work was done inline: one shared, already resolved promise. */
 const SETTLED: Promise<void> = Promise.resolve();
 const DEEP_FLUSH_RESULTS: ReadonlyMap<number, DeepFlushResult> = new Map([
@@ -78,10 +78,11 @@ function rangePairs(ranges: Float64Array | readonly ByteRange[], size: number): 
   return pairs;
 }
 
-function lockOption(mode: DeviceLockMode | undefined): NativeLock {
-  if (mode === undefined) return NativeLock.None;
-  if (mode === 'exclusive') return NativeLock.Exclusive;
-  if (mode === 'shared') return NativeLock.Shared;
+/** One of `constants.lock`. */
+function lockOption(mode: DeviceLockMode | undefined): number {
+  if (mode === undefined) return NATIVE_LOCK.NONE;
+  if (mode === 'exclusive') return NATIVE_LOCK.EXCLUSIVE;
+  if (mode === 'shared') return NATIVE_LOCK.SHARED;
   throw argValueError(`The "lock" option must be 'exclusive' or 'shared', received ${String(mode)}`);
 }
 

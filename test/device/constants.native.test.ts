@@ -10,8 +10,9 @@ import { MiB, scratchDir } from '../support/scratch';
 describe('the constants the addon exports', () => {
   const { constants } = native;
 
-  it('are the access, copy and deep-flush tables, frozen, with exactly the names TypeScript reads', () => {
-    expect(Object.keys(constants).sort()).toEqual(['access', 'copy', 'deepFlush']);
+  it('are the access, copy, deep-flush and lock tables, frozen, with exactly the names TypeScript reads', () => {
+    expect(Object.keys(constants).sort()).toEqual(['access', 'copy', 'deepFlush', 'lock']);
+    expect(Object.keys(constants.lock).sort()).toEqual(['EXCLUSIVE', 'NONE', 'SHARED']);
     expect(Object.keys(constants.access).sort()).toEqual(['NONE', 'PRIVATE_TRAP_WRITE', 'READ', 'READ_WRITE', 'TRAP_WRITE']);
     expect(Object.keys(constants.copy).sort()).toEqual(['NODRAIN', 'NOFLUSH', 'NONTEMPORAL', 'TEMPORAL']);
     expect(Object.keys(constants.deepFlush).sort()).toEqual(['DONE', 'NOT_NEEDED', 'NOT_PERMITTED']);

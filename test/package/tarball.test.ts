@@ -1,7 +1,7 @@
 // The package as a user gets it: `npm pack`, then `npm install <tarball>` offline into fresh apps with
 // every compiler hidden from PATH, used from CommonJS, ESM and TypeScript.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSandbox, packDependencies, runtimeDependencies, tarballFiles, write, type Sandbox } from './support';
 
@@ -112,6 +112,22 @@ describe('the packed tarball', () => {
     }
     const stray = files.filter((f) => /^(test|bench|lib|build|build-asan|\.cache|node_modules)\//.test(f) || f.endsWith('.map') || f.endsWith('.ts') && !f.endsWith('.d.ts'));
     expect(stray).toEqual([]);
+  });
+
+  it('ships what its documents link to: every relative link of README.md and docs/ resolves inside it', () => {
+    const files = tarballFiles(box.tarball);
+    const broken: string[] = [];
+    for (const doc of files.filter((f) => f.endsWith('.md') && (f === 'README.md' || f.startsWith('docs/')))) {
+      const text = readFileSync(join(app, 'node_modules', 'pmemdax', doc), 'utf8');
+      for (const m of text.matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)) {
+        const target = m[1] as string;
+        if (/^[a-z]+:/.test(target)) continue;
+        const path = posix.normalize(posix.join(posix.dirname(doc), target));
+        const found = target.endsWith('/') ? files.some((f) => f.startsWith(path)) : files.includes(path);
+        if (!found) broken.push(`${doc}: ${target}`);
+      }
+    }
+    expect(broken).toEqual([]);
   });
 });
 
