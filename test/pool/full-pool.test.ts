@@ -210,6 +210,20 @@ describe('a full pool stays usable', () => {
     pool.closeSync();
   });
 
+  it('a refused openAsync create is not listed either, and the media agree with memory', async () => {
+    const { dev, pool } = smallPool();
+    await fillData(pool, 'data');
+    await fillNames(pool, 'a');
+    await untilFull((i) => pool.open(`s${i}`, { create: true }).close());
+    const before = pool.list();
+    await expect(pool.openAsync(`one-more-${LONG}`, { create: true })).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(pool.exists(`one-more-${LONG}`)).toBe(false);
+    expect(pool.list()).toEqual(before);
+    pool.sync();
+    sameAsMedia(dev, pool);
+    pool.closeSync();
+  });
+
   it('statfs never promises blocks a write cannot have', async () => {
     const { pool } = smallPool();
     await fillNames(pool, 'a');
