@@ -27,10 +27,15 @@ function checkMedia(opts: { readonly mode?: unknown; readonly allowVolatile?: un
   checkBoolean(opts.allowVolatile, `${prefix}allowVolatile`);
 }
 
+/** The longest `lockTimeout`, as Node's timers cap a delay: about 24.8 days. */
+const LOCK_TIMEOUT_MAX = 2 ** 31 - 1;
+
 function checkLockTimeout(value: unknown): void {
   if (value === undefined) return;
   if (typeof value !== 'number') throw argTypeError('The "lockTimeout" option must be a number');
-  if (!Number.isFinite(value) || value < 0) throw outOfRangeError(`The "lockTimeout" option must be a finite number of milliseconds >= 0, received ${value}`);
+  if (!(value >= 0 && value <= LOCK_TIMEOUT_MAX)) {
+    throw outOfRangeError(`The "lockTimeout" option must be a number of milliseconds from 0 to ${LOCK_TIMEOUT_MAX}, received ${value}`);
+  }
 }
 
 /** `Pool.create`'s options, checked as Node checks arguments (wrong type: TypeError; out of range: RangeError). */

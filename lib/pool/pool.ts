@@ -519,9 +519,9 @@ export class Pool implements Disposable {
     }
   }
 
-  /** What the commits cost so far (group commit: `commits / commitRequests` per operation). */
+  /** What the commits cost so far (group commit: `commits / commitRequests` per operation); after a close, the totals at it. */
   stats(): PoolStats {
-    return this.#live().stats();
+    return this.#core.stats();
   }
 
   [Symbol.dispose](): void {

@@ -1,5 +1,6 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Device, Pool } from '../../lib';
 import { runNode, PROJECT_ROOT, scratchDir } from '../support/scratch';
@@ -256,11 +257,17 @@ describe('Pool.open with create', () => {
       [{ create: { size: MiB, progress: 'x' } }, 'ERR_INVALID_ARG_TYPE'],
       [{ create: { size: MiB }, readonly: true }, 'ERR_INVALID_ARG_VALUE'],
       [{ lockTimeout: -1 }, 'ERR_OUT_OF_RANGE'],
+      [{ lockTimeout: NaN }, 'ERR_OUT_OF_RANGE'],
+      [{ lockTimeout: Infinity }, 'ERR_OUT_OF_RANGE'],
+      [{ lockTimeout: 2 ** 31 }, 'ERR_OUT_OF_RANGE'],
+      [{ lockTimeout: 2 ** 53 }, 'ERR_OUT_OF_RANGE'],
+      [{ lockTimeout: 1e300 }, 'ERR_OUT_OF_RANGE'],
+      [{ lockTimeout: 1n }, 'ERR_INVALID_ARG_TYPE'],
       [{ lockTimeout: '1' }, 'ERR_INVALID_ARG_TYPE'],
       [{ readonly: 1 }, 'ERR_INVALID_ARG_TYPE'],
     ];
     for (const [opts, code] of cases) {
-      expect(() => Pool.open(path, opts as Parameters<typeof Pool.open>[1]), JSON.stringify(opts)).toThrow(expect.objectContaining({ code }));
+      expect(() => Pool.open(path, opts as Parameters<typeof Pool.open>[1]), inspect(opts)).toThrow(expect.objectContaining({ code }));
     }
     expect(() => Pool.create(path, { size: 0 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
     expect(() => Pool.create(path, { size: MiB, force: 'yes' as unknown as boolean })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
