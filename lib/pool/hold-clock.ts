@@ -6,8 +6,8 @@ const RING = 256;
  * HoldClock -- times the pieces of the pool's promise methods that hold the JavaScript thread without
  * giving it back (`pool.stats().longestHoldMs`): `start()` before a piece, `stop(token)` after it.
  *
- * Wall time always. With `PMEMDAX_HOLD_CLOCK=busy` (Linux, for diagnosis: two reads of
- * /proc/thread-self/schedstat per piece, a few microseconds) it also times each piece less the time the
+ * Wall time always. With `PMEMDAX_HOLD_CLOCK=busy` (Linux, for diagnosis only: two reads of
+ * /proc/thread-self/schedstat per piece, which slow the fast paths several times over) it also times each piece less the time the
  * kernel kept the thread runnable but off the CPU (schedstat's run delay): on a machine with few CPUs the
  * pool's own I/O threads, V8's helper threads and the kernel's take the CPU from the thread in the middle
  * of a piece, and the wall time then shows the machine's contention, not what the piece did. Time the
