@@ -7,11 +7,12 @@ const RING = 256;
  * giving it back (`pool.stats().longestHoldMs`): `start()` before a piece, `stop(token)` after it.
  *
  * Wall time always. With `PMEMDAX_HOLD_CLOCK=busy` (Linux, for diagnosis only: two reads of
- * /proc/thread-self/schedstat per piece, which slow the fast paths several times over) it also times each piece less the time the
- * kernel kept the thread runnable but off the CPU (schedstat's run delay): on a machine with few CPUs the
- * pool's own I/O threads, V8's helper threads and the kernel's take the CPU from the thread in the middle
- * of a piece, and the wall time then shows the machine's contention, not what the piece did. Time the
- * thread spent blocked in a system call the piece made counts in both.
+ * /proc/thread-self/schedstat per piece, which slow the fast paths several times over) it also times
+ * each piece less the time the kernel kept the thread runnable but off the CPU (schedstat's run delay):
+ * on a machine with few CPUs the pool's own I/O threads, V8's helper threads and the kernel's take the
+ * CPU from the thread in the middle of a piece, and the wall time then shows the machine's contention,
+ * not what the piece did. Time the thread spent blocked in a system call (or a page fault) of the piece
+ * counts in both.
  */
 export class HoldClock {
   longestMs = 0;
