@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readSync } from 'node:fs';
 
 const RING = 256;
 
@@ -18,20 +18,23 @@ export class HoldClock {
   longestMs = 0;
   /** Null unless the busy clock is on. */
   longestBusyMs: number | null = null;
-  readonly #fd: number;
+  /** The schedstat descriptor: -1 with the wall clock only; opened at the first piece (a pool that fails to open times none). */
+  #fd = -1;
+  readonly #busy: boolean;
+  #closed = false;
   readonly #buf = Buffer.alloc(96);
   /** Busy mode: [wall start, run delay start] per token, a ring (pieces in progress at once are few). */
   readonly #starts = new Float64Array(2 * RING);
   #next = 0;
 
   constructor(busy = process.env.PMEMDAX_HOLD_CLOCK === 'busy') {
-    this.#fd = busy ? openSchedstat() : -1;
-    if (this.#fd >= 0) this.longestBusyMs = 0;
+    this.#busy = busy && schedstatReadable();
+    if (this.#busy) this.longestBusyMs = 0;
   }
 
   /** A token for `stop`: the wall start, or with the busy clock a slot of the ring. */
   start(): number {
-    if (this.#fd < 0) return performance.now();
+    if (!this.#busy) return performance.now();
     const slot = this.#next;
     this.#next = (slot + 1) % RING;
     this.#starts[2 * slot + 1] = this.#runDelayMs();
@@ -41,7 +44,7 @@ export class HoldClock {
 
   stop(token: number): void {
     const now = performance.now();
-    if (this.#fd < 0) {
+    if (!this.#busy) {
       if (now - token > this.longestMs) this.longestMs = now - token;
       return;
     }
@@ -51,24 +54,38 @@ export class HoldClock {
     if (busy > (this.longestBusyMs as number)) this.longestBusyMs = busy;
   }
 
+  /** Let go of the descriptor. A piece timed after it (a commit the close overtook) counts in wall time only. */
   close(): void {
     if (this.#fd >= 0) closeSync(this.#fd);
+    this.#fd = -1;
+    this.#closed = true;
   }
 
-  /** The thread's total time runnable but waiting for a CPU, in ms (the second field of schedstat). */
+  /** The thread's total time runnable but waiting for a CPU, in ms (the second field of schedstat); NaN once closed. */
   #runDelayMs(): number {
-    const n = readSync(this.#fd, this.#buf, 0, this.#buf.length, 0);
-    const text = this.#buf.toString('latin1', 0, n);
-    const from = text.indexOf(' ') + 1;
-    return Number(text.slice(from, text.indexOf(' ', from))) / 1e6;
+    if (this.#closed) return NaN;
+    try {
+      if (this.#fd < 0) this.#fd = openSync(SCHEDSTAT, 'r');
+      const n = readSync(this.#fd, this.#buf, 0, this.#buf.length, 0);
+      const text = this.#buf.toString('latin1', 0, n);
+      const from = text.indexOf(' ') + 1;
+      return Number(text.slice(from, text.indexOf(' ', from))) / 1e6;
+    } catch {
+      // A diagnosis must never fail a pool call: from here on, wall time only.
+      this.close();
+      return NaN;
+    }
   }
 }
 
-function openSchedstat(): number {
+const SCHEDSTAT = '/proc/thread-self/schedstat';
+
+/** No schedstat (another OS, or a kernel without it): wall time only. */
+function schedstatReadable(): boolean {
   try {
-    return openSync('/proc/thread-self/schedstat', 'r');
+    accessSync(SCHEDSTAT, constants.R_OK);
+    return true;
   } catch {
-    // No schedstat (another OS, or a kernel without it): wall time only.
-    return -1;
+    return false;
   }
 }
