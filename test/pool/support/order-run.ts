@@ -300,11 +300,8 @@ export async function orderRun(o: OrderRunOptions): Promise<OrderRunResult> {
         count('read');
         const since = model.effects.length;
         track(h, 'read', false, null, h.f.read(buf, pos), (n) => {
-          // Checked only when nothing made since the call touched the range or moved the size past `pos` either: a
-          // read waits for a write of its file still landing, and calls made meanwhile may show.
-          const touched = model.effects
-            .slice(since)
-            .some((e) => e.file === file && (e.kind === 'truncate' || (e.pos < pos + len && pos < e.pos + e.length) || (e.grows && e.pos + e.length > pos)));
+          // Checked only when nothing made since the call touched the range either (a read never waits, but may run later).
+          const touched = model.effects.slice(since).some((e) => e.file === file && (e.kind === 'truncate' || (e.pos < pos + len && pos < e.pos + e.length)));
           if (want !== null && !touched) checkRead('read', file, pos, want, n as number, buf);
         });
       }
