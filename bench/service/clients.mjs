@@ -9,9 +9,10 @@ import { summarize } from '../common/stats.mjs';
 /**
  * Runs `clients` loops of `await op(client, random)` for `warmupMs` unrecorded, then for `durationMs`
  * recorded. Each latency runs from the call to the settled promise; the loop's delay is sampled every
- * millisecond over the recorded phase only.
+ * millisecond over the recorded phase only. `onMeasure()` is called as the recorded phase starts (the
+ * contender's own counters start their window there too).
  */
-export async function runClients(op, { clients, warmupMs, durationMs, maxOps, seed }) {
+export async function runClients(op, { clients, warmupMs, durationMs, maxOps, seed }, onMeasure = () => {}) {
   const next = prng(seed);
   const phase = async (ms, samples) => {
     let n = 0;
@@ -37,6 +38,7 @@ export async function runClients(op, { clients, warmupMs, durationMs, maxOps, se
   await new Promise((resolve) => setTimeout(resolve, 2));
   const elu0 = performance.eventLoopUtilization();
   const wait0 = cpuWaitMs();
+  onMeasure();
   const t0 = performance.now();
   const n = await phase(durationMs, samples);
   const wallMs = performance.now() - t0;

@@ -7,6 +7,10 @@
 //   node bench/service/run.mjs [--quick] [--duration MS] [--warmup MS] [--clients N] [--data MIB]
 //                              [--contenders pool,fs,lmdb] [--workloads write,append,read,mixed]
 //                              [--disk-dir DIR] [--shm-dir DIR] [--no-build] [--no-write] [--doc FILE]
+//                              [--attribute]
+//
+// --attribute traces the pool's busy-clock runs with perf (every CPU; root or perf_event_paranoid <= 0) and
+// splits their longest pieces into what the pool did and what it did not (attribute.mjs).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -17,8 +21,9 @@ import { childError } from '../common/child.mjs';
 import { MiB } from '../common/data.mjs';
 import { writeSection } from '../common/doc.mjs';
 import { environmentRows, isTmpfs, markdownPairs, mediumOf } from '../common/env.mjs';
+import { attributePiece, canTrace, perfRecordArgs, readTrace } from './attribute.mjs';
 import { targetRows } from './targets.mjs';
-import { resultTable } from './table.mjs';
+import { attributionTable, resultTable } from './table.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -37,6 +42,7 @@ const { values: args } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
     doc: { type: 'string', default: join(root, 'docs/benchmark.md') },
+    attribute: { type: 'boolean', default: false },
   },
 });
 const quick = args.quick;
@@ -60,6 +66,9 @@ const log = (m) => process.stderr.write(`bench:service: ${m}\n`);
 if (isTmpfs(media[0].dir)) log(`warning: ${media[0].dir} is tmpfs; pass --disk-dir with a directory on a disk`);
 if (!isTmpfs(media[1].dir)) log(`warning: ${media[1].dir} is not tmpfs`);
 
+const attribute = args.attribute && canTrace();
+if (args.attribute && !attribute) log('--attribute: perf cannot trace every CPU here (install perf; run as root or lower perf_event_paranoid); going on without');
+
 if (!args['no-build']) {
   const r = spawnSync('npm', ['run', '--silent', 'build:ts'], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) {
@@ -68,22 +77,42 @@ if (!args['no-build']) {
   }
 }
 
-/** One case in a fresh process, on a fresh directory of its medium; a failure is recorded, not thrown. */
-function runCase(medium, contender, workload, env = {}) {
+/**
+ * One case in a fresh process, on a fresh directory of its medium; a failure is recorded, not thrown.
+ * With `trace`, under perf, and the result gains `attribution` (the longest pieces, split).
+ */
+function runCase(medium, contender, workload, env = {}, trace = false) {
   const dir = mkdtempSync(join(medium.dir, 'pmemdax-bench-service-'));
+  // The trace goes to memory: written to the disk it would compete with the case it traces.
+  const traceDir = trace ? mkdtempSync(join(media[1].dir, 'pmemdax-bench-trace-')) : null;
+  const perfData = join(traceDir ?? dir, 'perf.data');
   try {
-    const spec = { ...config, contender, workload, dir };
-    const r = spawnSync(process.execPath, [join(here, 'case.mjs'), JSON.stringify(spec)], {
+    const spec = { ...config, contender, workload, dir: join(dir, 'case') };
+    const node = [process.execPath, join(here, 'case.mjs'), JSON.stringify(spec)];
+    const [cmd, ...argv] = trace ? ['perf', ...perfRecordArgs(perfData), ...node] : node;
+    const r = spawnSync(cmd, argv, {
       cwd: root,
       env: { ...process.env, ...medium.env, ...env },
       encoding: 'utf8',
-      maxBuffer: 16 * MiB,
+      maxBuffer: 64 * MiB,
     });
     if (r.status !== 0) return { error: childError(r) };
-    return JSON.parse(r.stdout.trim().split('\n').pop());
+    const result = JSON.parse(r.stdout.trim().split('\n').pop());
+    if (trace) result.attribution = attribution(result, readTrace(perfData, result.pid));
+    return result;
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    if (traceDir !== null) rmSync(traceDir, { recursive: true, force: true });
   }
+}
+
+/** The kept longest pieces of a traced run, each split (attribute.mjs), the most attributable first. */
+function attribution(result, trace) {
+  const off = result.monoOffsetMs;
+  const gcSpans = result.gcs.map(([s, e]) => [s + off, e + off]);
+  return (result.longestHolds ?? [])
+    .map((p) => ({ what: p.what, busyMs: p.busyMs, ...attributePiece(trace, p.startMs + off, p.startMs + off + p.wallMs, gcSpans) }))
+    .sort((a, b) => b.attributable - a.attributable);
 }
 
 /** results[medium][workload][contender] */
@@ -99,8 +128,9 @@ for (const medium of media) {
         // The busy hold clock reads schedstat twice per piece, which slows the fast paths: a run of its own,
         // of which only the hold is reported.
         log(`${medium.id} ${workload} ${contender} (busy hold clock)`);
-        const busy = runCase(medium, contender, workload, { PMEMDAX_HOLD_CLOCK: 'busy' });
+        const busy = runCase(medium, contender, workload, { PMEMDAX_HOLD_CLOCK: 'busy' }, attribute);
         r.longestHoldBusyMs = busy.error === undefined ? busy.longestHoldBusyMs : null;
+        r.attribution = busy.attribution ?? null;
       }
       results[medium.id][workload][contender] = r;
     }
@@ -128,6 +158,21 @@ const body = [
   ])),
   '',
   ...media.flatMap((m) => [`### ${m.id === 'disk' ? 'Disk' : '/dev/shm'}`, '', resultTable(results[m.id], workloads, contenders), '']),
+  ...(attribute
+    ? [
+        '### The longest pool pieces on the disk, attributed (`--attribute`)',
+        '',
+        'The busy-clock run of each disk case ran under `perf record -a` (every context switch, and a CPU-clock ' +
+          'sample 4,000 times a second per CPU). Each of the 16 longest pieces (`pool.stats().longestHolds`) is split: ' +
+          '*blocked* (asleep in the kernel: a system call, a page fault, a lock), *running* (sampled on the CPU), ' +
+          '*in a GC* (either, inside a garbage collection: `PerformanceObserver`), *vCPU frozen* (on the CPU by the ' +
+          'guest\'s account, yet no sample for over two periods: the virtual CPU was not running), *waiting for a ' +
+          'CPU* (runnable, preempted: not in busy time). Attributable to the pool = blocked + running.',
+        '',
+        attributionTable(results.disk, workloads),
+        '',
+      ]
+    : []),
   '### Targets (issue 15)',
   '',
   targetRows(results, workloads),

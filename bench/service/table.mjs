@@ -25,3 +25,27 @@ export function resultTable(byWorkload, workloads, contenders) {
   }
   return rows.join('\n');
 }
+
+/**
+ * The pool's busy-clock runs, traced (--attribute): per workload, the longest piece by busy time and the piece
+ * with the most attributable time, split (attribute.mjs).
+ */
+export function attributionTable(byWorkload, workloads) {
+  const rows = [
+    '| workload | piece | what | busy | blocked | running | in a GC | vCPU frozen | waiting for a CPU | attributable to the pool |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const workload of workloads) {
+    const pieces = byWorkload[workload].pool?.attribution;
+    if (!pieces || pieces.length === 0) continue;
+    const longest = pieces.reduce((a, b) => (b.busyMs > a.busyMs ? b : a));
+    const shown = longest === pieces[0] ? [['longest, most attributable', longest]] : [['longest', longest], ['most attributable', pieces[0]]];
+    for (const [label, p] of shown) {
+      rows.push(
+        `| ${workload} | ${label} | ${p.what} | ${ms(p.busyMs)} | ${ms(p.blocked)} | ${ms(p.running)} | ${ms(p.gc)} | ${ms(p.frozen)} | ` +
+          `${ms(p.waiting)} | ${ms(p.attributable)} |`,
+      );
+    }
+  }
+  return rows.join('\n');
+}

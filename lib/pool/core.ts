@@ -69,6 +69,8 @@ export class PoolCore {
   /** A commit that failed part-way: memory is ahead of the media, and nothing more may commit. */
   #failed: unknown = null;
   readonly #stats = { commitRequests: 0, records: 0, checkpoints: 0 };
+  /** Write-back jobs counted before the last reset of the stats. */
+  #flushesBefore = 0;
   /** Times the pieces of promise methods that hold the thread. */
   readonly hold = new HoldClock();
 
@@ -113,15 +115,24 @@ export class PoolCore {
     while (this.#calls > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
   }
 
-  stats(): PoolStats {
+  /** With `reset`, a new window starts after the answer: counters and longest holds from zero. */
+  stats(reset = false): PoolStats {
     const s = this.#stats;
-    return {
+    const flushes = this.#deferred?.jobs ?? 0;
+    const answer = {
       ...s,
       commits: s.records + s.checkpoints,
-      flushes: this.#deferred?.jobs ?? 0,
+      flushes: flushes - this.#flushesBefore,
       longestHoldMs: this.hold.longestMs,
       longestHoldBusyMs: this.hold.longestBusyMs,
+      longestHolds: this.hold.longestPieces,
     };
+    if (reset) {
+      s.commitRequests = s.records = s.checkpoints = 0;
+      this.#flushesBefore = flushes;
+      this.hold.reset();
+    }
+    return answer;
   }
 
   #healthy(): void {
@@ -148,7 +159,7 @@ export class PoolCore {
         this.#nextTurn = null;
         try {
           // After closeSync the callers find out themselves (ERR_PMEMDAX_CLOSED); the final commit took their changes.
-          const t0 = this.hold.start();
+          const t0 = this.hold.start('commit');
           if (!this.closed) this.#commitNow();
           this.hold.stop(t0);
           resolve();
@@ -263,12 +274,12 @@ export class PoolCore {
       await d.durable();
       return;
     }
-    let t0 = this.hold.start();
+    let t0 = this.hold.start('commit');
     const n = this.journal.encode(s);
     if (n < 0) {
       // The journal is full: a checkpoint, after the stores it maps are durable (written inline).
       await d.durable();
-      t0 = this.hold.start();
+      t0 = this.hold.start('checkpoint');
       this.#commitNow();
       this.hold.stop(t0);
       return;

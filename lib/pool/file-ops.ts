@@ -55,7 +55,7 @@ async function dropTail(core: PoolCore, inode: PoolInode, first: number, kept: K
   kept();
   for (let end = Math.max(first, inode.extents.end); end > first; ) {
     const from = Math.max(first, end - PIECE_PAGES);
-    const t0 = core.hold.start();
+    const t0 = core.hold.start('ftruncate');
     freePages(core.state, inode, from, end);
     core.hold.stop(t0);
     end = from;
@@ -102,7 +102,7 @@ async function allocateUnwritten(core: PoolCore, inode: PoolInode, first: number
     let page = holes[i] as number;
     let left = holes[i + 1] as number;
     while (left > 0) {
-      const t0 = core.hold.start();
+      const t0 = core.hold.start('fallocate');
       const got = a.takeForPage(inode.extents, page, Math.min(left, PIECE_PAGES));
       if (got === null) throw poolError('ENOSPC', 'fallocate', inode.path, page * PAGE_SIZE);
       // Dedupe compares unwritten blocks as raw media: stale bytes there could match and change the file.

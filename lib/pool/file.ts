@@ -200,7 +200,7 @@ export class PoolFile implements Disposable {
   }
 
   #timedRead(core: PoolCore, bytes: Uint8Array, pos: number): number {
-    const t0 = core.hold.start();
+    const t0 = core.hold.start('read');
     const n = this.#readNow(core, bytes, pos);
     core.hold.stop(t0);
     return n;
@@ -360,7 +360,7 @@ export class PoolFile implements Disposable {
         this.#precheck(core, at, chunk.length);
         await this.#zeroEof(core, at);
       }
-      const t0 = core.hold.start();
+      const t0 = core.hold.start('store');
       let n = this.#storeNow(core, io, chunk, at);
       if (n < 0) {
         // An entry of the range is locked (a fault or writeback of a region): wait for it.
@@ -460,7 +460,7 @@ export class PoolFile implements Disposable {
     const core = this.#core;
     const call = core.enterCall();
     try {
-      return await this.#run(turn, core, fn, commit, timeFn);
+      return await this.#run(turn, core, syscall, fn, commit, timeFn);
     } finally {
       // Settled after every earlier call of the file, whether this one failed or not.
       if (turn.before !== null) await turn.before;
@@ -474,13 +474,13 @@ export class PoolFile implements Disposable {
    * `timeFn`: `fn` holds the thread from start to end (its awaits are of promises already settled), so its
    * time counts in `longestHoldMs`; false for a call that waits inside and times its own pieces.
    */
-  async #run<T>(turn: Turn, core: PoolCore, fn: (core: PoolCore) => Promise<T>, commit: boolean, timeFn: boolean): Promise<T> {
+  async #run<T>(turn: Turn, core: PoolCore, syscall: string, fn: (core: PoolCore) => Promise<T>, commit: boolean, timeFn: boolean): Promise<T> {
     let result: T;
     try {
       // Never before the call returns: a call made and a sync call (or closeSync) right after it see it queued.
       await (turn.ready ?? undefined);
       this.#kept(core);
-      const t0 = timeFn ? core.hold.start() : 0;
+      const t0 = timeFn ? core.hold.start(syscall) : 0;
       result = await fn(core);
       if (timeFn) core.hold.stop(t0);
     } finally {

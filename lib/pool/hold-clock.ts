@@ -1,6 +1,9 @@
 import { accessSync, closeSync, constants, openSync, readSync } from 'node:fs';
+import type { HoldPiece } from './types';
 
 const RING = 256;
+/** Busy mode keeps this many of the longest pieces. */
+const KEPT = 16;
 
 /**
  * HoldClock -- times the pieces of the pool's promise methods that hold the JavaScript thread without
@@ -18,6 +21,9 @@ export class HoldClock {
   longestMs = 0;
   /** Null unless the busy clock is on. */
   longestBusyMs: number | null = null;
+  /** Busy mode: the longest pieces by busy time, longest first. */
+  readonly #kept: HoldPiece[] = [];
+  readonly #whats: string[] = [];
   /** The schedstat descriptor: -1 with the wall clock only; opened at the first piece (a pool that fails to open times none). */
   #fd = -1;
   readonly #busy: boolean;
@@ -32,11 +38,12 @@ export class HoldClock {
     if (this.#busy) this.longestBusyMs = 0;
   }
 
-  /** A token for `stop`: the wall start, or with the busy clock a slot of the ring. */
-  start(): number {
+  /** A token for `stop`: the wall start, or with the busy clock a slot of the ring. `what` names the piece (busy mode keeps the longest). */
+  start(what: string): number {
     if (!this.#busy) return performance.now();
     const slot = this.#next;
     this.#next = (slot + 1) % RING;
+    this.#whats[slot] = what;
     this.#starts[2 * slot + 1] = this.#runDelayMs();
     this.#starts[2 * slot] = performance.now();
     return slot;
@@ -52,6 +59,29 @@ export class HoldClock {
     const busy = wall - (this.#runDelayMs() - (this.#starts[2 * token + 1] as number));
     if (wall > this.longestMs) this.longestMs = wall;
     if (busy > (this.longestBusyMs as number)) this.longestBusyMs = busy;
+    this.#keep(this.#whats[token] as string, this.#starts[2 * token] as number, wall, busy);
+  }
+
+  /** The longest pieces by busy time (busy mode; null otherwise), longest first. */
+  get longestPieces(): readonly HoldPiece[] | null {
+    return this.#busy ? [...this.#kept] : null;
+  }
+
+  #keep(what: string, startMs: number, wallMs: number, busyMs: number): void {
+    const kept = this.#kept;
+    // NaN (a piece timed across the close) is not kept.
+    if (!(busyMs > (kept.length < KEPT ? -1 : (kept[KEPT - 1] as HoldPiece).busyMs))) return;
+    let i = Math.min(kept.length, KEPT - 1);
+    while (i > 0 && (kept[i - 1] as HoldPiece).busyMs < busyMs) i--;
+    kept.splice(i, 0, { what, startMs, wallMs, busyMs });
+    if (kept.length > KEPT) kept.length = KEPT;
+  }
+
+  /** Longest pieces from zero again (`pool.stats({ reset: true })`); pieces in progress are timed whole. */
+  reset(): void {
+    this.longestMs = 0;
+    if (this.longestBusyMs !== null) this.longestBusyMs = 0;
+    this.#kept.length = 0;
   }
 
   /** Let go of the descriptor. A piece timed after it (a commit the close overtook) counts in wall time only. */

@@ -24,6 +24,7 @@ import type {
   PoolRecovery, PoolStat, PoolStatfs,
   UnsafeShutdownState,
   PoolStats,
+  PoolStatsOptions,
 } from './types';
 
 /** What an attempt returns when it grew the file and must start again on it. */
@@ -519,9 +520,14 @@ export class Pool implements Disposable {
     }
   }
 
-  /** What the commits cost so far (group commit: `commits / commitRequests` per operation); after a close, the totals at it. */
-  stats(): PoolStats {
-    return this.#core.stats();
+  /**
+   * What the commits cost so far (group commit: `commits / commitRequests` per operation); after a close, the
+   * totals at it. `{ reset: true }` starts a new window after answering.
+   */
+  stats(opts?: PoolStatsOptions): PoolStats {
+    checkOptions(opts);
+    checkBooleans(opts, ['reset']);
+    return this.#core.stats(opts?.reset === true);
   }
 
   [Symbol.dispose](): void {

@@ -172,8 +172,17 @@ export interface CheckReport {
 }
 
 /** `file.fallocate(mode, offset, length)`, as fallocate(2)'s modes. */
+/** `pool.stats(options)`. */
+export interface PoolStatsOptions {
+  /**
+   * Start a new window after answering: the counters and the longest holds go back to zero, so the next
+   * `stats()` reports only what happened after this call (a benchmark's measured phase, a monitoring interval).
+   */
+  readonly reset?: boolean;
+}
+
 /**
- * `pool.stats()`: what the commits cost since the pool opened. With group commit, concurrent calls
+ * `pool.stats()`: what the commits cost since the pool opened (or since the last `stats({ reset: true })`). With group commit, concurrent calls
  * that each need a commit share records: `commits / commitRequests` is the commits per operation.
  */
 export interface PoolStats {
@@ -192,6 +201,21 @@ export interface PoolStats {
    * waiting for a CPU meanwhile (other threads ran), in milliseconds; null otherwise.
    */
   readonly longestHoldBusyMs: number | null;
+  /**
+   * With `PMEMDAX_HOLD_CLOCK=busy`: the longest pieces by busy time (up to 16), longest first, each with
+   * what it was and when it started (`performance.now()`), to match against other traces; null otherwise.
+   */
+  readonly longestHolds: readonly HoldPiece[] | null;
+}
+
+/** One piece the busy clock kept (`pool.stats().longestHolds`). */
+export interface HoldPiece {
+  /** What the piece was: `read`, `store`, `commit`, `checkpoint`, or the system call a method stands for (`ftruncate`, `fsync`, ...). */
+  readonly what: string;
+  /** When it started, on the `performance.now()` clock. */
+  readonly startMs: number;
+  readonly wallMs: number;
+  readonly busyMs: number;
 }
 
 export type FallocateMode = 'allocate' | 'keep-size' | 'punch-hole' | 'zero-range';

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Pool } from '../../lib';
 import { HoldClock } from '../../lib/pool/hold-clock';
+import type { HoldPiece } from '../../lib';
 import { MemoryDevice } from '../../lib/testing';
 
 const MiB = 1024 * 1024;
@@ -27,19 +28,37 @@ describe('pool.stats() hold clock (docs/api.md, PMEMDAX_HOLD_CLOCK)', () => {
 
   it('a piece is timed from start to stop, however many pieces interleave', () => {
     const clock = new HoldClock(false);
-    const a = clock.start();
+    const a = clock.start('test');
     spin(3);
-    const b = clock.start();
+    const b = clock.start('test');
     clock.stop(a);
     clock.stop(b);
     expect(clock.longestMs).toBeGreaterThanOrEqual(3);
     expect(clock.longestBusyMs).toBeNull();
+    expect(clock.longestPieces).toBeNull();
+  });
+
+  it.runIf(schedstat)('the busy clock keeps the 16 longest pieces, longest first, with what each was; reset forgets them', () => {
+    const clock = new HoldClock(true);
+    for (let i = 0; i < 24; i++) {
+      const t = clock.start(`piece ${i}`);
+      spin(i % 3 === 0 ? 0.3 : 0.01);
+      clock.stop(t);
+    }
+    const kept = clock.longestPieces ?? [];
+    expect(kept).toHaveLength(16);
+    for (let i = 1; i < kept.length; i++) expect((kept[i - 1] as HoldPiece).busyMs).toBeGreaterThanOrEqual((kept[i] as HoldPiece).busyMs);
+    expect(kept[0]?.busyMs).toBe(clock.longestBusyMs);
+    expect(new Set(kept.map((p) => p.what)).size).toBe(16);
+    clock.reset();
+    expect(clock.longestPieces).toEqual([]);
+    expect(clock.longestBusyMs).toBe(0);
   });
 
   it.runIf(schedstat)('the busy clock counts a piece less the time its thread waited for a CPU: never more than its wall time', () => {
     const clock = new HoldClock(true);
     for (let i = 0; i < 20; i++) {
-      const t = clock.start();
+      const t = clock.start('test');
       spin(1);
       clock.stop(t);
     }
@@ -48,19 +67,49 @@ describe('pool.stats() hold clock (docs/api.md, PMEMDAX_HOLD_CLOCK)', () => {
     expect(typeof busy).toBe('number');
     expect(busy).toBeLessThanOrEqual(clock.longestMs + 1e-6);
     // Pieces still in progress at once (a ring of slots) do not mix up their starts.
-    const outer = clock.start();
-    const inner = Array.from({ length: 10 }, () => clock.start());
+    const outer = clock.start('test');
+    const inner = Array.from({ length: 10 }, () => clock.start('test'));
     for (const t of inner) clock.stop(t);
     clock.stop(outer);
     // A piece that spans the close (a commit the pool's close overtook), and one after it: wall time only.
-    const spanning = clock.start();
+    const spanning = clock.start('test');
     const before = clock.longestBusyMs;
     clock.close();
     spin(2);
     clock.stop(spanning);
-    const after = clock.start();
+    const after = clock.start('test');
     clock.stop(after);
     expect(clock.longestBusyMs).toBe(before);
     expect(clock.longestMs).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('pool.stats({ reset }) starts a new window (docs/api.md)', () => {
+  it('answers the totals so far, then counts from zero: commits, flushes and the longest holds', async () => {
+    const pool = Pool.createOn(new MemoryDevice(8 * MiB));
+    const f = pool.open('f', { create: true, sync: true });
+    await Promise.all(Array.from({ length: 8 }, () => f.append(new Uint8Array(512))));
+    const total = pool.stats({ reset: true });
+    expect(total.commitRequests).toBeGreaterThan(0);
+    expect(total.commits).toBeGreaterThan(0);
+    expect(total.longestHoldMs).toBeGreaterThan(0);
+    expect(pool.stats()).toMatchObject({ commitRequests: 0, commits: 0, records: 0, checkpoints: 0, flushes: 0, longestHoldMs: 0 });
+    await f.append(new Uint8Array(512));
+    const after = pool.stats();
+    expect(after.commitRequests).toBe(1);
+    expect(after.commits).toBe(1);
+    // Without reset, nothing restarts.
+    expect(pool.stats()).toEqual(after);
+    await pool.close();
+  });
+
+  it('checks its options as Node does: undefined and {} are fine; null, non-objects and a non-boolean reset are TypeErrors', async () => {
+    const pool = Pool.createOn(new MemoryDevice(8 * MiB));
+    for (const ok of [undefined, {}, { reset: false }, { reset: undefined }]) expect(() => pool.stats(ok)).not.toThrow();
+    const bad: unknown[] = [null, 1, 'reset', true, 1n, Symbol('x'), { reset: 1 }, { reset: 'true' }, { reset: null }, { reset: 0n }];
+    for (const opts of bad) {
+      expect(() => pool.stats(opts as never), String(opts)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    }
+    await pool.close();
   });
 });
