@@ -26,12 +26,12 @@ const ms = (v) => formatNs(v * 1e6);
 
 function holdCheck(pool) {
   const busy = pool.longestHoldBusyMs;
-  const wall = `wall ${ms(pool.longestHoldMs)}`;
+  const wall = `the plain run's wall ${ms(pool.longestHoldMs)}`;
   if (busy === null || busy === undefined) return `— (not measured; ${wall})`;
   const pieces = pool.attribution;
   if (!pieces || pieces.length === 0) return `${ms(busy)} busy (${wall}) (≤ 1 ms) ${busy <= 1 ? 'met' : 'missed'}`;
   const most = pieces[0].attributable;
-  return `${ms(most)} attributable (busy ${ms(busy)}, ${wall}) (≤ 1 ms) ${most <= 1 ? 'met' : 'missed'}`;
+  return `${ms(most)} attributable (busy ${ms(busy)}; ${wall}) (≤ 1 ms) ${most <= 1 ? 'met' : 'missed'}`;
 }
 
 export function targetRows(results, workloads) {

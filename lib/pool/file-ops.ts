@@ -20,7 +20,7 @@ import type { FallocateMode } from './types';
 const LAST_INDEX = Number.MAX_SAFE_INTEGER;
 
 /** The most pages a truncate frees, or a fallocate allocates, in one piece: between pieces the thread goes back to the event loop. */
-const PIECE_PAGES = 2048;
+const PIECE_PAGES = 512;
 
 // Only the promise methods call these: they store through `core.asyncIo`, and commit once their turn ends.
 
