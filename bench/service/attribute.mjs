@@ -1,25 +1,27 @@
 // attribute.mjs -- what the JavaScript thread was doing during the longest pieces of the pool's promise
-// methods, from a system-wide trace of the run: every context switch of every CPU, and a CPU-clock sample
-// and wake-up of every CPU, and a CPU-clock sample of whatever runs, HZ times a second per CPU (perf, `--attribute`). A piece's busy time (wall time less
-// the time its thread waited for a CPU, PMEMDAX_HOLD_CLOCK=busy) splits into:
-//   blocked   -- the thread slept in the kernel (a system call, a page fault, a lock): the pool's doing
-//   running   -- on the CPU, sampled as such: the pool's doing
-//   gc        -- blocked or running inside a garbage collection (the process's allocation, not the call's)
-//   frozen    -- "on the CPU" by the guest kernel's account, yet the CPU took no sample for longer than two
-//                sample periods: the virtual CPU itself was not running (its host ran something else).
-//                Seen on this VM as both vCPUs going silent together for 1-7 ms.
-// attributable = blocked + running: the part of the piece that the pool's code and the system calls it made
-// account for.
+// methods, from a system-wide trace of the run (perf, `--attribute`): every context switch and wake-up on
+// every CPU, and a CPU-clock sample of whatever runs, HZ times a second per CPU. A piece's wall time
+// (pool.stats().longestHolds) splits into:
+//   waiting  -- runnable, off the CPU (preempted, or woken and not yet run): the machine's contention
+//   blocked  -- asleep in the kernel (a system call, a page fault, a lock): the pool's doing
+//   frozen   -- on the CPU by the guest kernel's account, yet no CPU of the machine took a sample for longer
+//               than two sample periods: the virtual machine was not running (its host ran something
+//               else). Only time when every CPU was silent counts: one CPU's silence could be its
+//               interrupts being off, which is the kernel working for the thread.
+//   running  -- the rest: the pool's doing (a garbage collection started by an allocation in the piece
+//               counts here too)
+// attributable = blocked + running. A piece the trace cannot account for (the thread not on the CPU when the
+// piece started or ended by the trace's account: lost events, or clocks that disagree) is attributable whole.
 import { spawnSync } from 'node:child_process';
 
-/** CPU-clock samples per second per CPU: a 250 µs period, so a silence over 500 µs is a frozen vCPU. */
+/** CPU-clock samples per second per CPU: a 250 µs period, so a silence over 500 µs is a frozen machine. */
 export const HZ = 4000;
 const PERIOD_MS = 1000 / HZ;
 
-/** The `perf record` arguments that trace a command into `out`; the monotonic clock, as `process.hrtime`. */
+/** The `perf record` arguments that trace a command into `out`, on the monotonic clock (as `process.hrtime`). */
 export function perfRecordArgs(out) {
   // Every switch and wake-up (-c 1: a frequency would sample them too, and skip some); the clock at HZ.
-  return ['record', '-q', '-a', '-k', 'mono', '-c', '1', '-e', 'sched:sched_switch', '-e', 'sched:sched_wakeup', '-e', `cpu-clock/freq=${HZ}/`, '-o', out, '--'];
+  return ['record', '-a', '-k', 'mono', '-c', '1', '-e', 'sched:sched_switch', '-e', 'sched:sched_wakeup', '-e', `cpu-clock/freq=${HZ}/`, '-o', out, '--'];
 }
 
 /** Whether this machine can trace every CPU (perf installed, and allowed: root or perf_event_paranoid <= 0). */
@@ -29,100 +31,111 @@ export function canTrace() {
 }
 
 /**
- * The trace of thread `tid`: its state changes (time in ms and the state it entered: `on` the CPU, `R`
- * runnable and off it, or the sleeping state it left the CPU in) and its CPU-clock sample times, sorted,
- * on the monotonic clock in ms.
+ * The trace of thread `tid`: its state changes (time in ms and the state entered: `on` the CPU, `R`
+ * runnable off it, or the sleeping state it left the CPU in), and the CPU-clock sample times of every CPU
+ * (`cpus`, sorted) and of the thread; `lost` when perf says it lost events. Times on the monotonic clock, ms.
  */
 export function readTrace(file, tid) {
-  const r = spawnSync('perf', ['script', '-i', file, '-F', 'tid,time,event,trace'], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const r = spawnSync('perf', ['script', '--show-lost-events', '-i', file, '-F', 'tid,cpu,time,event,trace'], { encoding: 'utf8', maxBuffer: 1 << 29 });
   if (r.status !== 0) throw new Error(`perf script failed: ${r.stderr}`);
   const id = String(tid);
-  const switches = [];
-  const samples = [];
+  const states = [];
+  const own = [];
+  const byCpu = new Map();
+  let lost = /lost/i.test(r.stderr);
   for (const line of r.stdout.split('\n')) {
-    const m = /^\s*(\d+)\s+([\d.]+):\s+(\S+):/.exec(line);
-    if (m === null) continue;
-    const t = Number(m[2]) * 1000;
-    if (m[3].startsWith('cpu-clock')) {
-      if (m[1] === id) samples.push(t);
+    const m = /^\s*(\d+)\s+\[(\d+)\]\s+([\d.]+):\s+(\S+):/.exec(line);
+    if (m === null) {
+      if (/LOST/.test(line)) lost = true;
       continue;
     }
-    if (m[3] === 'sched:sched_wakeup') {
-      // Woken: runnable, waiting for a CPU from here until it is switched in.
-      // (A wake-up of a thread still on the CPU, or already runnable, changes nothing.)
-      const last = switches.length > 0 ? switches[switches.length - 1].state : 'on';
-      if (/ pid=(\d+) /.exec(line)?.[1] === id && last !== 'on' && last !== 'R') switches.push({ t, state: 'R' });
+    const t = Number(m[3]) * 1000;
+    if (m[4].startsWith('cpu-clock')) {
+      if (!byCpu.has(m[2])) byCpu.set(m[2], []);
+      byCpu.get(m[2]).push(t);
+      if (m[1] === id) own.push(t);
+      continue;
+    }
+    const last = states.length > 0 ? states[states.length - 1].state : 'on';
+    if (m[4] === 'sched:sched_wakeup') {
+      // Woken: runnable until switched in. (A wake-up of a thread still on the CPU, or runnable, changes nothing.)
+      if (/ pid=(\d+) /.exec(line)?.[1] === id && last !== 'on' && last !== 'R') states.push({ t, state: 'R' });
       continue;
     }
     const sw = /prev_pid=(\d+) .*prev_state=(\S+) ==> .*next_pid=(\d+)/.exec(line);
     if (sw === null) continue;
-    // A preempted thread leaves in state R (or R+): runnable.
-    if (sw[1] === id) switches.push({ t, state: sw[2].startsWith('R') ? 'R' : sw[2] });
-    else if (sw[3] === id) switches.push({ t, state: 'on' });
+    if (sw[1] === id) states.push({ t, state: sw[2].startsWith('R') ? 'R' : sw[2] });
+    else if (sw[3] === id) states.push({ t, state: 'on' });
   }
-  return { switches, samples: Float64Array.from(samples) };
+  return { states, own: Float64Array.from(own), cpus: [...byCpu.values()].map((xs) => Float64Array.from(xs)), lost };
 }
 
 /** Index of the first element of sorted `xs` that is >= `x`. */
-function lowerBound(xs, x) {
+function lowerBound(xs, x, key = (v) => v) {
   let lo = 0;
   let hi = xs.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (xs[mid] < x) lo = mid + 1;
+    if (key(xs[mid]) < x) lo = mid + 1;
     else hi = mid;
   }
   return lo;
 }
 
-/** How much of [a, b) the sorted, disjoint intervals `spans` ([start, end] pairs) cover. */
-function overlap(spans, a, b) {
-  let sum = 0;
-  for (const [s, e] of spans) sum += Math.max(0, Math.min(b, e) - Math.max(a, s));
-  return sum;
+/** The silences of one CPU inside [a, b): gaps between its samples (and the ends) longer than two periods. */
+function silences(samples, a, b) {
+  const out = [];
+  let prev = a;
+  for (let k = lowerBound(samples, a); k <= samples.length; k++) {
+    const t = k < samples.length && samples[k] < b ? samples[k] : b;
+    if (t - prev > 2 * PERIOD_MS) out.push([prev, t]);
+    prev = t;
+    if (t === b) break;
+  }
+  return out;
 }
 
-/**
- * Splits the piece [startMs, endMs) (monotonic ms) of thread `trace` into waiting, blocked, running,
- * frozen and gc time; `gcSpans` are the process's garbage collections as [start, end] pairs on the same clock.
- */
-export function attributePiece(trace, startMs, endMs, gcSpans) {
-  const out = { waiting: 0, blocked: 0, running: 0, frozen: 0, gc: 0 };
-  // The thread's state at the start: the last switch before it says.
-  const sw = trace.switches;
-  let i = lowerBound(sw.map((s) => s.t), startMs);
-  let state = i > 0 ? sw[i - 1].state : 'on';
+/** The intersection of two sorted lists of disjoint intervals. */
+function intersect(xs, ys) {
+  const out = [];
+  for (let i = 0, j = 0; i < xs.length && j < ys.length; ) {
+    const lo = Math.max(xs[i][0], ys[j][0]);
+    const hi = Math.min(xs[i][1], ys[j][1]);
+    if (lo < hi) out.push([lo, hi]);
+    if (xs[i][1] < ys[j][1]) i++;
+    else j++;
+  }
+  return out;
+}
+
+/** Splits the piece [startMs, endMs) (monotonic ms) of the traced thread; see the top of this file. */
+export function attributePiece(trace, startMs, endMs) {
+  const out = { wall: endMs - startMs, waiting: 0, blocked: 0, running: 0, frozen: 0, accounted: true };
+  const st = trace.states;
+  let i = lowerBound(st, startMs, (s) => s.t);
+  let state = i > 0 ? st[i - 1].state : 'on';
+  if (state !== 'on') out.accounted = false;
   let at = startMs;
   const segment = (to) => {
     if (to <= at) return;
     if (state === 'R') out.waiting += to - at;
-    else if (state !== 'on') {
-      const g = overlap(gcSpans, at, to);
-      out.gc += g;
-      out.blocked += to - at - g;
-    } else onCpu(at, to);
+    else if (state !== 'on') out.blocked += to - at;
+    else {
+      // On the CPU: frozen where the thread's samples and every CPU's fall silent together.
+      let silent = silences(trace.own, at, to);
+      for (const cpu of trace.cpus) silent = intersect(silent, silences(cpu, at, to));
+      const frozen = silent.reduce((sum, [a, b]) => sum + (b - a > 2 * PERIOD_MS ? b - a - PERIOD_MS : 0), 0);
+      out.frozen += frozen;
+      out.running += to - at - frozen;
+    }
     at = to;
   };
-  const onCpu = (a, b) => {
-    // Between consecutive samples (and the segment's ends) a silence of more than two periods is a frozen vCPU.
-    const s = trace.samples;
-    let prev = a;
-    for (let k = lowerBound(s, a); k <= s.length; k++) {
-      const t = k < s.length && s[k] < b ? s[k] : b;
-      const gap = t - prev;
-      if (gap > 2 * PERIOD_MS) out.frozen += gap - PERIOD_MS;
-      const ran = gap > 2 * PERIOD_MS ? PERIOD_MS : gap;
-      const g = Math.min(ran, overlap(gcSpans, t - ran, t));
-      out.gc += g;
-      out.running += ran - g;
-      prev = t;
-      if (t === b) break;
-    }
-  };
-  for (; i < sw.length && sw[i].t < endMs; i++) {
-    segment(sw[i].t);
-    state = sw[i].state;
+  for (; i < st.length && st[i].t < endMs; i++) {
+    segment(st[i].t);
+    state = st[i].state;
   }
   segment(endMs);
-  return { ...out, attributable: out.blocked + out.running };
+  if (state !== 'on') out.accounted = false;
+  const attributable = out.accounted ? out.blocked + out.running : out.wall;
+  return { ...out, attributable };
 }

@@ -6,7 +6,7 @@
 // Workloads: write (durable 4 KiB overwrites at random slots), append (durable 4 KiB records), read (4 KiB at
 // random slots), mixed (each operation one of the three, equally likely).
 import { mkdirSync } from 'node:fs';
-import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { payload } from '../common/data.mjs';
 import { chunkMaker } from '../compare/data.mjs';
 import { runClients } from './clients.mjs';
@@ -28,17 +28,18 @@ const calls = {
 const mixed = [calls.write, calls.append, calls.read];
 const op = spec.workload === 'mixed' ? (c, r) => mixed[Math.floor(r * 3)](c, (r * 3) % 1) : calls[spec.workload];
 
-// Garbage collections, for --attribute: a piece of a pool call that a collection ran inside is not the call's.
-const gcs = [];
-const observer = new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) gcs.push([e.startTime, e.startTime + e.duration]);
-});
-observer.observe({ entryTypes: ['gc'] });
 const result = await runClients(op, spec, () => store.measure?.());
 const holds = store.holds?.() ?? { longestHoldMs: null, longestHoldBusyMs: null };
 await store.close();
-await new Promise((resolve) => setImmediate(resolve));
-observer.disconnect();
-// performance.now() and process.hrtime() are both CLOCK_MONOTONIC: the offset turns one into the other (a trace's clock).
-const monoOffsetMs = Number(process.hrtime.bigint()) / 1e6 - performance.now();
-process.stdout.write(`${JSON.stringify({ ...result, ...holds, info: store.info, pid: process.pid, monoOffsetMs, gcs })}\n`);
+process.stdout.write(`${JSON.stringify({ ...result, ...holds, info: store.info, pid: process.pid, monoOffsetMs: monoOffsetMs() })}\n`);
+
+/**
+ * performance.now() and process.hrtime() both read CLOCK_MONOTONIC: the offset from one to the other, which
+ * turns a piece's start into a trace's time (the first hrtime call is slow, so it is warmed up first).
+ */
+function monoOffsetMs() {
+  process.hrtime.bigint();
+  const before = performance.now();
+  const mono = Number(process.hrtime.bigint()) / 1e6;
+  return mono - (before + performance.now()) / 2;
+}

@@ -9,8 +9,9 @@
 //                              [--disk-dir DIR] [--shm-dir DIR] [--no-build] [--no-write] [--doc FILE]
 //                              [--attribute]
 //
-// --attribute traces the pool's busy-clock runs with perf (every CPU; root or perf_event_paranoid <= 0) and
-// splits their longest pieces into what the pool did and what it did not (attribute.mjs).
+// --attribute runs each pool case on the disk once more, traced with perf (every CPU; root or
+// perf_event_paranoid <= 0), and splits its longest pieces into what the pool did and what it did not
+// (attribute.mjs).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -98,7 +99,11 @@ function runCase(medium, contender, workload, env = {}, trace = false) {
     });
     if (r.status !== 0) return { error: childError(r) };
     const result = JSON.parse(r.stdout.trim().split('\n').pop());
-    if (trace) result.attribution = attribution(result, readTrace(perfData, result.pid));
+    if (trace) {
+      result.attribution = attribution(result, readTrace(perfData, result.pid));
+      // perf record says so on its stderr when its buffers overflowed.
+      if (/lost/i.test(r.stderr)) result.attribution.lost = true;
+    }
     return result;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -106,14 +111,22 @@ function runCase(medium, contender, workload, env = {}, trace = false) {
   }
 }
 
-/** The kept longest pieces of a traced run, each split (attribute.mjs), the most attributable first. */
+/**
+ * The kept longest pieces of a traced run, each split (attribute.mjs), the most attributable first; `complete`
+ * when every piece of 1 ms or more was kept (fewer than all the slots filled, or the last one shorter).
+ */
 function attribution(result, trace) {
   const off = result.monoOffsetMs;
-  const gcSpans = result.gcs.map(([s, e]) => [s + off, e + off]);
-  return (result.longestHolds ?? [])
-    .map((p) => ({ what: p.what, busyMs: p.busyMs, ...attributePiece(trace, p.startMs + off, p.startMs + off + p.wallMs, gcSpans) }))
+  const kept = result.longestHolds;
+  const pieces = kept
+    .map((p) => ({ what: p.what, ...attributePiece(trace, p.startMs + off, p.startMs + off + p.wallMs) }))
     .sort((a, b) => b.attributable - a.attributable);
+  const last = kept[kept.length - 1];
+  return { pieces, lost: trace.lost, complete: kept.length < KEPT_PIECES || last.wallMs < 1 };
 }
+
+/** How many pieces `pool.stats().longestHolds` keeps. */
+const KEPT_PIECES = 128;
 
 /** results[medium][workload][contender] */
 const results = {};
@@ -128,9 +141,13 @@ for (const medium of media) {
         // The busy hold clock reads schedstat twice per piece, which slows the fast paths: a run of its own,
         // of which only the hold is reported.
         log(`${medium.id} ${workload} ${contender} (busy hold clock)`);
-        const busy = runCase(medium, contender, workload, { PMEMDAX_HOLD_CLOCK: 'busy' }, attribute);
+        const busy = runCase(medium, contender, workload, { PMEMDAX_HOLD_CLOCK: 'busy' });
         r.longestHoldBusyMs = busy.error === undefined ? busy.longestHoldBusyMs : null;
-        r.attribution = busy.attribution ?? null;
+        if (attribute) {
+          log(`${medium.id} ${workload} ${contender} (traced)`);
+          const traced = runCase(medium, contender, workload, {}, true);
+          r.attribution = traced.attribution ?? null;
+        }
       }
       results[medium.id][workload][contender] = r;
     }
@@ -162,12 +179,13 @@ const body = [
     ? [
         '### The longest pool pieces on the disk, attributed (`--attribute`)',
         '',
-        'The busy-clock run of each disk case ran under `perf record -a` (every context switch, and a CPU-clock ' +
-          'sample 4,000 times a second per CPU). Each of the 16 longest pieces (`pool.stats().longestHolds`) is split: ' +
-          '*blocked* (asleep in the kernel: a system call, a page fault, a lock), *running* (sampled on the CPU), ' +
-          '*in a GC* (either, inside a garbage collection: `PerformanceObserver`), *vCPU frozen* (on the CPU by the ' +
-          'guest\'s account, yet no sample for over two periods: the virtual CPU was not running), *waiting for a ' +
-          'CPU* (runnable, preempted: not in busy time). Attributable to the pool = blocked + running.',
+        'Each pool case on the disk ran a third time under `perf record -a` (every context switch and wake-up, and a ' +
+          'CPU-clock sample 4,000 times a second per CPU), and each of the 128 longest pieces of its measured phase ' +
+          '(`pool.stats().longestHolds`, by wall time) is split: *waiting* (runnable, off the CPU), *blocked* (asleep ' +
+          'in the kernel: a system call, a page fault, a lock), *frozen* (on the CPU by the guest\'s account while ' +
+          'no CPU of the machine took a sample for over two periods: the VM was not running), and *running* (the ' +
+          'rest, garbage collections included). Attributable to the pool = blocked + running; a piece the trace ' +
+          'cannot account for (the thread off the CPU at its start or end by the trace) counts whole.',
         '',
         attributionTable(results.disk, workloads),
         '',

@@ -27,23 +27,25 @@ export function resultTable(byWorkload, workloads, contenders) {
 }
 
 /**
- * The pool's busy-clock runs, traced (--attribute): per workload, the longest piece by busy time and the piece
- * with the most attributable time, split (attribute.mjs).
+ * The pool's traced runs (--attribute): per workload, the longest piece by wall time and the piece with the
+ * most time attributable to the pool, split (attribute.mjs).
  */
 export function attributionTable(byWorkload, workloads) {
   const rows = [
-    '| workload | piece | what | busy | blocked | running | in a GC | vCPU frozen | waiting for a CPU | attributable to the pool |',
+    '| workload | piece | what | wall | waiting | blocked | running | frozen | attributable to the pool | trace |',
     '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const workload of workloads) {
-    const pieces = byWorkload[workload].pool?.attribution;
-    if (!pieces || pieces.length === 0) continue;
-    const longest = pieces.reduce((a, b) => (b.busyMs > a.busyMs ? b : a));
-    const shown = longest === pieces[0] ? [['longest, most attributable', longest]] : [['longest', longest], ['most attributable', pieces[0]]];
+    const a = byWorkload[workload].pool?.attribution;
+    if (!a || a.pieces.length === 0) continue;
+    const longest = a.pieces.reduce((x, y) => (y.wall > x.wall ? y : x));
+    const most = a.pieces[0];
+    const shown = longest === most ? [['longest, most attributable', longest]] : [['longest', longest], ['most attributable', most]];
+    const trace = `${a.lost ? 'lost events' : 'complete'}; ${a.complete ? 'every piece ≥ 1 ms kept' : 'not every piece ≥ 1 ms kept'}`;
     for (const [label, p] of shown) {
       rows.push(
-        `| ${workload} | ${label} | ${p.what} | ${ms(p.busyMs)} | ${ms(p.blocked)} | ${ms(p.running)} | ${ms(p.gc)} | ${ms(p.frozen)} | ` +
-          `${ms(p.waiting)} | ${ms(p.attributable)} |`,
+        `| ${workload} | ${label} | ${p.what} | ${ms(p.wall)} | ${ms(p.waiting)} | ${ms(p.blocked)} | ${ms(p.running)} | ` +
+          `${ms(p.frozen)} | ${ms(p.attributable)}${p.accounted ? '' : ' (not accounted for: counted whole)'} | ${trace} |`,
       );
     }
   }

@@ -2,8 +2,8 @@
 //   disk: pool throughput ≥ 1.0× the better of fs and lmdb, and loop delay p99 ≤ 1.5× fs's;
 //   /dev/shm (cacheline): pool throughput ≥ 3× lmdb's, and loop delay p99 ≤ fs's;
 //   disk: no pool promise method holds the thread over 1 ms: with --attribute the most time of one piece
-//   attributable to the pool (attribute.mjs), else the longest busy hold (wall time less the time the thread
-//   waited for a CPU, PMEMDAX_HOLD_CLOCK=busy); the busy and wall holds are shown beside it.
+//   attributable to the pool in the traced run (attribute.mjs), else the longest busy hold (wall time less the
+//   time the thread waited for a CPU, PMEMDAX_HOLD_CLOCK=busy); the busy and wall holds are shown beside it.
 import { formatNs, formatRatio } from '../common/stats.mjs';
 
 const ok = (r) => r !== undefined && r.error === undefined;
@@ -26,12 +26,15 @@ const ms = (v) => formatNs(v * 1e6);
 
 function holdCheck(pool) {
   const busy = pool.longestHoldBusyMs;
-  const wall = `the plain run's wall ${ms(pool.longestHoldMs)}`;
-  if (busy === null || busy === undefined) return `— (not measured; ${wall})`;
-  const pieces = pool.attribution;
-  if (!pieces || pieces.length === 0) return `${ms(busy)} busy (${wall}) (≤ 1 ms) ${busy <= 1 ? 'met' : 'missed'}`;
-  const most = pieces[0].attributable;
-  return `${ms(most)} attributable (busy ${ms(busy)}; ${wall}) (≤ 1 ms) ${most <= 1 ? 'met' : 'missed'}`;
+  const shown = `busy ${busy === null || busy === undefined ? '—' : ms(busy)}, wall ${ms(pool.longestHoldMs)}`;
+  const a = pool.attribution;
+  if (!a || a.pieces.length === 0) {
+    if (busy === null || busy === undefined) return `— (not measured; ${shown})`;
+    return `${ms(busy)} busy (wall ${ms(pool.longestHoldMs)}) (≤ 1 ms) ${busy <= 1 ? 'met' : 'missed'}`;
+  }
+  const most = a.pieces[0].attributable;
+  const verdict = most > 1 ? 'missed' : a.lost || !a.complete ? 'not shown (the trace is incomplete)' : 'met';
+  return `${ms(most)} attributable (${shown}) (≤ 1 ms) ${verdict}`;
 }
 
 export function targetRows(results, workloads) {

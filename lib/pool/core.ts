@@ -159,9 +159,9 @@ export class PoolCore {
         this.#nextTurn = null;
         try {
           // After closeSync the callers find out themselves (ERR_PMEMDAX_CLOSED); the final commit took their changes.
-          const t0 = this.hold.start('commit');
+          const t0 = this.hold.start();
           if (!this.closed) this.#commitNow();
-          this.hold.stop(t0);
+          this.hold.stop(t0, 'commit');
           resolve();
         } catch (e) {
           reject(e);
@@ -274,21 +274,22 @@ export class PoolCore {
       await d.durable();
       return;
     }
-    let t0 = this.hold.start('commit');
+    let t0 = this.hold.start();
     const n = this.journal.encode(s);
     if (n < 0) {
       // The journal is full: a checkpoint, after the stores it maps are durable (written inline).
+      this.hold.stop(t0, 'commit');
       await d.durable();
-      t0 = this.hold.start('checkpoint');
+      t0 = this.hold.start();
       this.#commitNow();
-      this.hold.stop(t0);
+      this.hold.stop(t0, 'checkpoint');
       return;
     }
     const f: Flight = { at: this.journal.tail - n, bytes: this.journal.record(n), written: false, settled: false };
     s.beginFlight();
     this.#flight = f;
     this.#stats.records++;
-    this.hold.stop(t0);
+    this.hold.stop(t0, 'commit');
     try {
       // Ordered data: the record may reach the media only after every block it maps holds its bytes.
       await d.durable();

@@ -55,9 +55,9 @@ async function dropTail(core: PoolCore, inode: PoolInode, first: number, kept: K
   kept();
   for (let end = Math.max(first, inode.extents.end); end > first; ) {
     const from = Math.max(first, end - PIECE_PAGES);
-    const t0 = core.hold.start('ftruncate');
+    const t0 = core.hold.start();
     freePages(core.state, inode, from, end);
-    core.hold.stop(t0);
+    core.hold.stop(t0, 'ftruncate');
     end = from;
     if (end > first) {
       await nextTurn();
@@ -102,7 +102,7 @@ async function allocateUnwritten(core: PoolCore, inode: PoolInode, first: number
     let page = holes[i] as number;
     let left = holes[i + 1] as number;
     while (left > 0) {
-      const t0 = core.hold.start('fallocate');
+      const t0 = core.hold.start();
       const got = a.takeForPage(inode.extents, page, Math.min(left, PIECE_PAGES));
       if (got === null) throw poolError('ENOSPC', 'fallocate', inode.path, page * PAGE_SIZE);
       // Dedupe compares unwritten blocks as raw media: stale bytes there could match and change the file.
@@ -110,7 +110,7 @@ async function allocateUnwritten(core: PoolCore, inode: PoolInode, first: number
       inode.extents.set(page, got[1], got[0], ExtentState.UNWRITTEN | ExtentState.UNCOMMITTED);
       inode.markDirty(page, got[1]);
       core.state.touch(inode);
-      core.hold.stop(t0);
+      core.hold.stop(t0, 'fallocate');
       page += got[1];
       left -= got[1];
       if (left > 0 || i + 2 < holes.length) {

@@ -200,9 +200,9 @@ export class PoolFile implements Disposable {
   }
 
   #timedRead(core: PoolCore, bytes: Uint8Array, pos: number): number {
-    const t0 = core.hold.start('read');
+    const t0 = core.hold.start();
     const n = this.#readNow(core, bytes, pos);
-    core.hold.stop(t0);
+    core.hold.stop(t0, 'read');
     return n;
   }
 
@@ -360,14 +360,14 @@ export class PoolFile implements Disposable {
         this.#precheck(core, at, chunk.length);
         await this.#zeroEof(core, at);
       }
-      const t0 = core.hold.start('store');
+      const t0 = core.hold.start();
       let n = this.#storeNow(core, io, chunk, at);
       if (n < 0) {
         // An entry of the range is locked (a fault or writeback of a region): wait for it.
         n = await daxWrite(this.inode, at, chunk, io.ops);
         this.#kept(core);
       } else {
-        core.hold.stop(t0);
+        core.hold.stop(t0, 'store');
       }
       this.#wrote(core, at, n, false);
       done += this.#progress(n, at);
@@ -480,9 +480,9 @@ export class PoolFile implements Disposable {
       // Never before the call returns: a call made and a sync call (or closeSync) right after it see it queued.
       await (turn.ready ?? undefined);
       this.#kept(core);
-      const t0 = timeFn ? core.hold.start(syscall) : 0;
+      const t0 = timeFn ? core.hold.start() : 0;
       result = await fn(core);
-      if (timeFn) core.hold.stop(t0);
+      if (timeFn) core.hold.stop(t0, syscall);
     } finally {
       turn.done();
     }

@@ -2,12 +2,13 @@ import { accessSync, closeSync, constants, openSync, readSync } from 'node:fs';
 import type { HoldPiece } from './types';
 
 const RING = 256;
-/** Busy mode keeps this many of the longest pieces. */
-const KEPT = 16;
+/** How many of the longest pieces are kept (`pool.stats().longestHolds`). */
+const KEPT = 128;
 
 /**
  * HoldClock -- times the pieces of the pool's promise methods that hold the JavaScript thread without
- * giving it back (`pool.stats().longestHoldMs`): `start()` before a piece, `stop(token)` after it.
+ * giving it back (`pool.stats().longestHoldMs`): `start()` before a piece, `stop(token, what)` after it,
+ * and keeps the longest pieces, with what each was and when it started, to match against a trace.
  *
  * Wall time always. With `PMEMDAX_HOLD_CLOCK=busy` (Linux, for diagnosis only: two reads of
  * /proc/thread-self/schedstat per piece, which slow the fast paths several times over) it also times
@@ -15,15 +16,15 @@ const KEPT = 16;
  * on a machine with few CPUs the pool's own I/O threads, V8's helper threads and the kernel's take the
  * CPU from the thread in the middle of a piece, and the wall time then shows the machine's contention,
  * not what the piece did. Time the thread spent blocked in a system call (or a page fault) of the piece
- * counts in both.
+ * counts in both. The run delay is read inside the wall interval, so busy time never drops the wait of
+ * a moment outside the piece.
  */
 export class HoldClock {
   longestMs = 0;
   /** Null unless the busy clock is on. */
   longestBusyMs: number | null = null;
-  /** Busy mode: the longest pieces by busy time, longest first. */
+  /** The longest pieces, by busy time with the busy clock and by wall time without, longest first. */
   readonly #kept: HoldPiece[] = [];
-  readonly #whats: string[] = [];
   /** The schedstat descriptor: -1 with the wall clock only; opened at the first piece (a pool that fails to open times none). */
   #fd = -1;
   readonly #busy: boolean;
@@ -38,41 +39,45 @@ export class HoldClock {
     if (this.#busy) this.longestBusyMs = 0;
   }
 
-  /** A token for `stop`: the wall start, or with the busy clock a slot of the ring. `what` names the piece (busy mode keeps the longest). */
-  start(what: string): number {
+  /** A token for `stop`: the wall start, or with the busy clock a slot of the ring. */
+  start(): number {
     if (!this.#busy) return performance.now();
     const slot = this.#next;
     this.#next = (slot + 1) % RING;
-    this.#whats[slot] = what;
-    this.#starts[2 * slot + 1] = this.#runDelayMs();
     this.#starts[2 * slot] = performance.now();
+    this.#starts[2 * slot + 1] = this.#runDelayMs();
     return slot;
   }
 
-  stop(token: number): void {
-    const now = performance.now();
+  /** The piece `token` started is over; `what` names it (`read`, `store`, `commit`, a system call). */
+  stop(token: number, what: string): void {
     if (!this.#busy) {
-      if (now - token > this.longestMs) this.longestMs = now - token;
+      const wall = performance.now() - token;
+      if (wall > this.longestMs) this.longestMs = wall;
+      this.#keep(what, token, wall, null, wall);
       return;
     }
-    const wall = now - (this.#starts[2 * token] as number);
-    const busy = wall - (this.#runDelayMs() - (this.#starts[2 * token + 1] as number));
+    const delay = this.#runDelayMs();
+    const startMs = this.#starts[2 * token] as number;
+    const wall = performance.now() - startMs;
+    const busy = wall - (delay - (this.#starts[2 * token + 1] as number));
     if (wall > this.longestMs) this.longestMs = wall;
     if (busy > (this.longestBusyMs as number)) this.longestBusyMs = busy;
-    this.#keep(this.#whats[token] as string, this.#starts[2 * token] as number, wall, busy);
+    this.#keep(what, startMs, wall, busy, busy);
   }
 
-  /** The longest pieces by busy time (busy mode; null otherwise), longest first. */
-  get longestPieces(): readonly HoldPiece[] | null {
-    return this.#busy ? [...this.#kept] : null;
+  /** The longest pieces, longest first (by busy time with the busy clock, else by wall time). */
+  get longestPieces(): readonly HoldPiece[] {
+    return [...this.#kept];
   }
 
-  #keep(what: string, startMs: number, wallMs: number, busyMs: number): void {
+  #keep(what: string, startMs: number, wallMs: number, busyMs: number | null, rank: number): void {
     const kept = this.#kept;
-    // NaN (a piece timed across the close) is not kept.
-    if (!(busyMs > (kept.length < KEPT ? -1 : (kept[KEPT - 1] as HoldPiece).busyMs))) return;
+    const last = kept[KEPT - 1];
+    // NaN (a piece timed across the close) is not kept; the comparison is false for it.
+    if (!(rank > (last === undefined ? -1 : rankOf(last)))) return;
     let i = Math.min(kept.length, KEPT - 1);
-    while (i > 0 && (kept[i - 1] as HoldPiece).busyMs < busyMs) i--;
+    while (i > 0 && rankOf(kept[i - 1] as HoldPiece) < rank) i--;
     kept.splice(i, 0, { what, startMs, wallMs, busyMs });
     if (kept.length > KEPT) kept.length = KEPT;
   }
@@ -109,6 +114,10 @@ export class HoldClock {
 }
 
 const SCHEDSTAT = '/proc/thread-self/schedstat';
+
+function rankOf(piece: HoldPiece): number {
+  return piece.busyMs ?? piece.wallMs;
+}
 
 /** No schedstat (another OS, or a kernel without it): wall time only. */
 function schedstatReadable(): boolean {

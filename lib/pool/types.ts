@@ -171,19 +171,20 @@ export interface CheckReport {
   readonly blocksUsed: number;
 }
 
-/** `file.fallocate(mode, offset, length)`, as fallocate(2)'s modes. */
 /** `pool.stats(options)`. */
 export interface PoolStatsOptions {
   /**
    * Start a new window after answering: the counters and the longest holds go back to zero, so the next
    * `stats()` reports only what happened after this call (a benchmark's measured phase, a monitoring interval).
+   * The window is the pool's, one for all its callers; after `close()` a reset zeroes the totals at the close too.
    */
   readonly reset?: boolean;
 }
 
 /**
- * `pool.stats()`: what the commits cost since the pool opened (or since the last `stats({ reset: true })`). With group commit, concurrent calls
- * that each need a commit share records: `commits / commitRequests` is the commits per operation.
+ * `pool.stats()`: what the commits cost since the pool opened (or since the last `stats({ reset: true })`).
+ * With group commit, concurrent calls that each need a commit share records: `commits / commitRequests` is
+ * the commits per operation.
  */
 export interface PoolStats {
   /** Calls that asked for a commit: every promise method that commits (fsync, sync-handle writes, truncate, the *Async namespace calls, ...), and synchronous calls that had something to commit. */
@@ -202,22 +203,24 @@ export interface PoolStats {
    */
   readonly longestHoldBusyMs: number | null;
   /**
-   * With `PMEMDAX_HOLD_CLOCK=busy`: the longest pieces by busy time (up to 16), longest first, each with
-   * what it was and when it started (`performance.now()`), to match against other traces; null otherwise.
+   * The longest pieces (up to 128), longest first — by busy time with `PMEMDAX_HOLD_CLOCK=busy`, else by
+   * wall time — each with what it was and when it started (`performance.now()`), to match against a trace.
    */
-  readonly longestHolds: readonly HoldPiece[] | null;
+  readonly longestHolds: readonly HoldPiece[];
 }
 
 /** One piece the busy clock kept (`pool.stats().longestHolds`). */
 export interface HoldPiece {
   /** What the piece was: `read`, `store`, `commit`, `checkpoint`, or the system call a method stands for (`ftruncate`, `fsync`, ...). */
   readonly what: string;
-  /** When it started, on the `performance.now()` clock. */
+  /** When it started, on the `performance.now()` clock of the thread that ran it. */
   readonly startMs: number;
   readonly wallMs: number;
-  readonly busyMs: number;
+  /** With the busy clock; null without it. */
+  readonly busyMs: number | null;
 }
 
+/** `file.fallocate(mode, offset, length)`, as fallocate(2)'s modes. */
 export type FallocateMode = 'allocate' | 'keep-size' | 'punch-hole' | 'zero-range';
 
 /** A device byte range holding pool metadata (`Pool.metadataRanges`). */

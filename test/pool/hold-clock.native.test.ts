@@ -23,7 +23,7 @@ describe('PMEMDAX_HOLD_CLOCK (docs/api.md, environment overrides)', () => {
       })();`;
     const r = spawnSync(process.execPath, ['-e', code], { env: { ...process.env, PMEMDAX_HOLD_CLOCK: 'busy' }, encoding: 'utf8' });
     expect(r.stderr).toBe('');
-    const [wall, busy, pieces, t0] = JSON.parse(r.stdout) as [number, number | null, { what: string; startMs: number; busyMs: number }[], number];
+    const [wall, busy, pieces, t0] = JSON.parse(r.stdout) as [number, number | null, { what: string; startMs: number; busyMs: number | null }[], number];
     expect(typeof busy).toBe('number');
     expect(busy as number).toBeLessThanOrEqual(wall + 1e-6);
     // The kept pieces name what they were, start on the performance.now() clock, and the first is the longest.

@@ -28,57 +28,62 @@ describe('pool.stats() hold clock (docs/api.md, PMEMDAX_HOLD_CLOCK)', () => {
 
   it('a piece is timed from start to stop, however many pieces interleave', () => {
     const clock = new HoldClock(false);
-    const a = clock.start('test');
+    const a = clock.start();
     spin(3);
-    const b = clock.start('test');
-    clock.stop(a);
-    clock.stop(b);
+    const b = clock.start();
+    clock.stop(a, 'test');
+    clock.stop(b, 'test');
     expect(clock.longestMs).toBeGreaterThanOrEqual(3);
     expect(clock.longestBusyMs).toBeNull();
-    expect(clock.longestPieces).toBeNull();
+    expect(clock.longestPieces.map((p) => p.what)).toEqual(['test', 'test']);
+    expect(clock.longestPieces[0]?.busyMs).toBeNull();
   });
 
-  it.runIf(schedstat)('the busy clock keeps the 16 longest pieces, longest first, with what each was; reset forgets them', () => {
-    const clock = new HoldClock(true);
-    for (let i = 0; i < 24; i++) {
-      const t = clock.start(`piece ${i}`);
-      spin(i % 3 === 0 ? 0.3 : 0.01);
-      clock.stop(t);
-    }
-    const kept = clock.longestPieces ?? [];
-    expect(kept).toHaveLength(16);
-    for (let i = 1; i < kept.length; i++) expect((kept[i - 1] as HoldPiece).busyMs).toBeGreaterThanOrEqual((kept[i] as HoldPiece).busyMs);
-    expect(kept[0]?.busyMs).toBe(clock.longestBusyMs);
-    expect(new Set(kept.map((p) => p.what)).size).toBe(16);
-    clock.reset();
-    expect(clock.longestPieces).toEqual([]);
-    expect(clock.longestBusyMs).toBe(0);
-  });
+  for (const busy of [false, true]) {
+    it.runIf(!busy || schedstat)(`keeps the 128 longest pieces, longest first (by ${busy ? 'busy' : 'wall'} time), with what each was; reset forgets them`, () => {
+      const clock = new HoldClock(busy);
+      for (let i = 0; i < 200; i++) {
+        const t = clock.start();
+        spin(i % 3 === 0 ? 0.05 : 0);
+        clock.stop(t, `piece ${i}`);
+      }
+      const kept = clock.longestPieces;
+      expect(kept).toHaveLength(128);
+      const rank = (p: HoldPiece): number => (busy ? (p.busyMs as number) : p.wallMs);
+      for (let i = 1; i < kept.length; i++) expect(rank(kept[i - 1] as HoldPiece)).toBeGreaterThanOrEqual(rank(kept[i] as HoldPiece));
+      expect(rank(kept[0] as HoldPiece)).toBe(busy ? clock.longestBusyMs : clock.longestMs);
+      expect(new Set(kept.map((p) => p.what)).size).toBe(128);
+      for (const p of kept) expect(p.busyMs === null).toBe(!busy);
+      clock.reset();
+      expect(clock.longestPieces).toEqual([]);
+      expect(clock.longestMs).toBe(0);
+    });
+  }
 
   it.runIf(schedstat)('the busy clock counts a piece less the time its thread waited for a CPU: never more than its wall time', () => {
     const clock = new HoldClock(true);
     for (let i = 0; i < 20; i++) {
-      const t = clock.start('test');
+      const t = clock.start();
       spin(1);
-      clock.stop(t);
+      clock.stop(t, 'test');
     }
     expect(clock.longestMs).toBeGreaterThanOrEqual(1);
     const busy = clock.longestBusyMs as number;
     expect(typeof busy).toBe('number');
     expect(busy).toBeLessThanOrEqual(clock.longestMs + 1e-6);
     // Pieces still in progress at once (a ring of slots) do not mix up their starts.
-    const outer = clock.start('test');
-    const inner = Array.from({ length: 10 }, () => clock.start('test'));
-    for (const t of inner) clock.stop(t);
-    clock.stop(outer);
+    const outer = clock.start();
+    const inner = Array.from({ length: 10 }, () => clock.start());
+    for (const t of inner) clock.stop(t, 'test');
+    clock.stop(outer, 'test');
     // A piece that spans the close (a commit the pool's close overtook), and one after it: wall time only.
-    const spanning = clock.start('test');
+    const spanning = clock.start();
     const before = clock.longestBusyMs;
     clock.close();
     spin(2);
-    clock.stop(spanning);
-    const after = clock.start('test');
-    clock.stop(after);
+    clock.stop(spanning, 'test');
+    const after = clock.start();
+    clock.stop(after, 'test');
     expect(clock.longestBusyMs).toBe(before);
     expect(clock.longestMs).toBeGreaterThanOrEqual(2);
   });

@@ -1,0 +1,256 @@
+import {
+  BRANCH, KEY_MAX, LEAF, PAGE, VALUE_MAX, cellBytes, childOf, countOf, freeBytes, initPage, insertCell, keyOf, kindOf,
+  moveCells, removeCell, search, setChild, usedBytes, valueOf,
+} from './page';
+
+/** No page: the root of an empty tree. */
+export const NO_PAGE = 0xffffffff;
+
+/**
+ * Where a tree's pages live (docs/design.md, "Metadata at device scale"). Pages of the committed trees
+ * are read where they lie and never written; a change goes to a copy in the overlay, at a block of its own,
+ * which the next checkpoint writes. So a snapshot taken before a change still reads what it read.
+ */
+export interface PageStore {
+  /** The page at block `no`: its overlay copy if it has one, else the committed bytes (not to be written). */
+  page(no: number): Buffer;
+  /**
+   * A block whose page may be changed, holding what `no` holds: `no` itself when it is already in the
+   * overlay, else a copy at a new block (and `no` is released).
+   */
+  writable(no: number): number;
+  /** A new, uninitialised overlay page. */
+  allocate(): number;
+  /** The tree no longer reaches `no` (free once no snapshot does either). */
+  release(no: number): void;
+}
+
+/** A position in a tree: the pages from the root down, and the cell index in each. */
+interface Step {
+  no: number;
+  index: number;
+}
+
+/** What a scan covers: keys from `from` (inclusive) or after `after` (exclusive), starting with `prefix`. */
+export interface ScanRange {
+  readonly from?: Buffer;
+  readonly after?: Buffer;
+  readonly prefix?: Buffer;
+}
+
+/** A merge keeps pages at least this full where a neighbour can take the rest. */
+const MERGE_BELOW = PAGE / 4;
+
+/**
+ * BTree -- a B+tree of byte keys and byte values over a PageStore, copy-on-write: every change copies
+ * the pages from the root to the leaf it touches into the overlay (once per checkpoint), so the
+ * committed tree stays intact until a checkpoint switches roots. Leaves carry the values; there are no
+ * sibling links (a link would make every change copy a neighbour too), so scans keep a path.
+ */
+export class BTree {
+  readonly #store: PageStore;
+  root: number;
+
+  constructor(store: PageStore, root = NO_PAGE) {
+    this.#store = store;
+    this.root = root;
+  }
+
+  /** The value stored under `key` (a view of its page: valid until the tree next changes), or null. */
+  get(key: Buffer): Buffer | null {
+    if (this.root === NO_PAGE) return null;
+    let p = this.#store.page(this.root);
+    while (kindOf(p) === BRANCH) p = this.#store.page(childOf(p, search(p, key)));
+    const i = search(p, key);
+    return i >= 0 ? valueOf(p, i) : null;
+  }
+
+  /** Stores `value` under `key`, replacing what was there. */
+  put(key: Buffer, value: Buffer): void {
+    checkCell(key, value);
+    if (this.root === NO_PAGE) {
+      const no = this.#store.allocate();
+      initPage(this.#store.page(no), LEAF);
+      this.root = no;
+    }
+    const path = this.#writablePath(key);
+    const leaf = path[path.length - 1] as Step;
+    const p = this.#store.page(leaf.no);
+    let i = search(p, key);
+    if (i >= 0) removeCell(p, i);
+    else i = -i - 1;
+    if (!insertCell(p, i, key, value)) this.#splitInsert(path, path.length - 1, i, key, value, 0);
+  }
+
+  /** Removes `key`; false if it was not there (and then nothing is copied). */
+  delete(key: Buffer): boolean {
+    if (this.get(key) === null) return false;
+    const path = this.#writablePath(key);
+    const leaf = path[path.length - 1] as Step;
+    removeCell(this.#store.page(leaf.no), search(this.#store.page(leaf.no), key));
+    this.#rebalance(path);
+    return true;
+  }
+
+  /** The entries in key order over `range`, as views of their pages: the tree must not change during a scan. */
+  *entries(range: ScanRange = {}): Generator<[Buffer, Buffer]> {
+    if (this.root === NO_PAGE) return;
+    const start = range.after ?? range.from ?? range.prefix ?? Buffer.alloc(0);
+    const path: Step[] = [];
+    let no = this.root;
+    for (;;) {
+      const p = this.#store.page(no);
+      if (kindOf(p) === LEAF) {
+        const i = search(p, start);
+        path.push({ no, index: i >= 0 ? i : -i - 1 });
+        break;
+      }
+      const i = search(p, start);
+      path.push({ no, index: i });
+      no = childOf(p, i);
+    }
+    for (;;) {
+      const step = path[path.length - 1] as Step;
+      const p = this.#store.page(step.no);
+      if (step.index < countOf(p)) {
+        const key = keyOf(p, step.index);
+        step.index++;
+        if (range.after !== undefined && key.equals(range.after)) continue;
+        if (range.prefix !== undefined && !startsWith(key, range.prefix)) return;
+        yield [key, valueOf(p, step.index - 1)];
+        continue;
+      }
+      // This leaf is done: up to the first ancestor with a child left, then down its leftmost path.
+      path.pop();
+      let up: Step | undefined;
+      while ((up = path[path.length - 1]) !== undefined && up.index + 1 >= countOf(this.#store.page(up.no))) path.pop();
+      if (up === undefined) return;
+      up.index++;
+      let child = childOf(this.#store.page(up.no), up.index);
+      for (;;) {
+        const c = this.#store.page(child);
+        path.push({ no: child, index: 0 });
+        if (kindOf(c) === LEAF) break;
+        child = childOf(c, 0);
+      }
+    }
+  }
+
+  /** The path to the leaf for `key`, every page of it made writable (copied into the overlay). */
+  #writablePath(key: Buffer): Step[] {
+    const store = this.#store;
+    const path: Step[] = [];
+    let no = store.writable(this.root);
+    this.root = no;
+    for (;;) {
+      const p = store.page(no);
+      if (kindOf(p) === LEAF) {
+        path.push({ no, index: 0 });
+        return path;
+      }
+      const i = search(p, key);
+      path.push({ no, index: i });
+      const child = store.writable(childOf(p, i));
+      setChild(p, i, child);
+      no = child;
+    }
+  }
+
+  /**
+   * Page `path[level]` has no room for its new cell at `i`: split it in two by bytes, put the cell in the
+   * half it belongs to, and add the right half to the parent (splitting that in turn, up to a new root).
+   */
+  #splitInsert(path: Step[], level: number, i: number, key: Buffer, value: Buffer | null, child: number): void {
+    const store = this.#store;
+    const leftNo = (path[level] as Step).no;
+    const left = store.page(leftNo);
+    const kind = kindOf(left);
+    const rightNo = store.allocate();
+    const right = store.page(rightNo);
+    initPage(right, kind);
+    // Split the n + 1 cells (the new one at i) at k, 1 <= k <= n, where the left part reaches half the bytes:
+    // both halves keep a cell. Old cells from `at` on go right; the new cell goes left if i < k.
+    const n = countOf(left);
+    const newBytes = cellBytes(kind, key.length, value?.length ?? 0);
+    const half = (usedBytes(left) + newBytes) / 2;
+    let k = 0;
+    for (let bytes = 0; k < n && bytes < half; k++) bytes += k === i ? newBytes : cellSize(left, k < i ? k : k - 1);
+    k = Math.max(k, 1);
+    const at = k <= i ? k : k - 1;
+    moveCells(left, at, right);
+    const ok = i < k ? insertCell(left, i, key, value, child) : insertCell(right, i - at, key, value, child);
+    if (!ok) throw new Error('BTree: a cell does not fit in half a page');
+    const separator = Buffer.from(keyOf(right, 0));
+    if (level === 0) {
+      const rootNo = store.allocate();
+      const root = store.page(rootNo);
+      initPage(root, BRANCH);
+      insertCell(root, 0, Buffer.alloc(0), null, leftNo);
+      insertCell(root, 1, separator, null, rightNo);
+      this.root = rootNo;
+      return;
+    }
+    const parent = path[level - 1] as Step;
+    const pp = store.page(parent.no);
+    if (!insertCell(pp, parent.index + 1, separator, null, rightNo)) this.#splitInsert(path, level - 1, parent.index + 1, separator, null, rightNo);
+  }
+
+  /** After a removal from the leaf at the end of `path`: drop empty pages, merge thin ones, shrink the root. */
+  #rebalance(path: Step[]): void {
+    const store = this.#store;
+    for (let level = path.length - 1; level > 0; level--) {
+      const no = (path[level] as Step).no;
+      const p = store.page(no);
+      const parent = path[level - 1] as Step;
+      const pp = store.page(parent.no);
+      if (countOf(p) === 0) {
+        removeCell(pp, parent.index);
+        store.release(no);
+        continue;
+      }
+      if (usedBytes(p) >= MERGE_BELOW || countOf(pp) < 2) break;
+      // Merge with the right neighbour when there is one, else into the left one, if the two fit in a page.
+      const [li, ri] = parent.index + 1 < countOf(pp) ? [parent.index, parent.index + 1] : [parent.index - 1, parent.index];
+      const leftNo = store.writable(childOf(pp, li));
+      setChild(pp, li, leftNo);
+      const rightNo = store.writable(childOf(pp, ri));
+      setChild(pp, ri, rightNo);
+      const left = store.page(leftNo);
+      const right = store.page(rightNo);
+      if (usedBytes(right) > freeBytes(left)) break;
+      if (kindOf(right) === BRANCH) {
+        // The right page's first key may be stale (a branch searches past it): its parent's key is exact.
+        const sep = Buffer.from(keyOf(pp, ri));
+        const child0 = childOf(right, 0);
+        removeCell(right, 0);
+        insertCell(right, 0, sep, null, child0);
+      }
+      moveCells(right, 0, left);
+      removeCell(pp, ri);
+      store.release(rightNo);
+    }
+    const root = store.page(this.root);
+    if (countOf(root) === 0) {
+      store.release(this.root);
+      this.root = NO_PAGE;
+    } else if (kindOf(root) === BRANCH && countOf(root) === 1) {
+      const only = childOf(root, 0);
+      store.release(this.root);
+      this.root = only;
+    }
+  }
+}
+
+function cellSize(p: Buffer, i: number): number {
+  const leaf = kindOf(p) === LEAF;
+  return cellBytes(kindOf(p), keyOf(p, i).length, leaf ? valueOf(p, i).length : 0);
+}
+
+function startsWith(key: Buffer, prefix: Buffer): boolean {
+  return key.length >= prefix.length && key.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
+}
+
+function checkCell(key: Buffer, value: Buffer): void {
+  if (key.length > KEY_MAX) throw new RangeError(`BTree: key of ${key.length} bytes (at most ${KEY_MAX})`);
+  if (value.length > VALUE_MAX) throw new RangeError(`BTree: value of ${value.length} bytes (at most ${VALUE_MAX})`);
+}
