@@ -1,3 +1,4 @@
+import { internalError, outOfRangeError } from '../../errors';
 import {
   BRANCH, KEY_MAX, LEAF, PAGE, VALUE_MAX, cellBytes, childOf, countOf, freeBytes, initPage, insertCell, keyOf, kindOf,
   moveCells, removeCell, search, setChild, usedBytes, valueOf,
@@ -179,7 +180,7 @@ export class BTree {
     const at = k <= i ? k : k - 1;
     moveCells(left, at, right);
     const ok = i < k ? insertCell(left, i, key, value, child) : insertCell(right, i - at, key, value, child);
-    if (!ok) throw new Error('BTree: a cell does not fit in half a page');
+    if (!ok) throw internalError('BTree: a cell does not fit in half a page');
     const separator = Buffer.from(keyOf(right, 0));
     if (level === 0) {
       const rootNo = store.allocate();
@@ -251,6 +252,6 @@ function startsWith(key: Buffer, prefix: Buffer): boolean {
 }
 
 function checkCell(key: Buffer, value: Buffer): void {
-  if (key.length > KEY_MAX) throw new RangeError(`BTree: key of ${key.length} bytes (at most ${KEY_MAX})`);
-  if (value.length > VALUE_MAX) throw new RangeError(`BTree: value of ${value.length} bytes (at most ${VALUE_MAX})`);
+  if (key.length > KEY_MAX) throw outOfRangeError(`BTree: key of ${key.length} bytes (at most ${KEY_MAX})`);
+  if (value.length > VALUE_MAX) throw outOfRangeError(`BTree: value of ${value.length} bytes (at most ${VALUE_MAX})`);
 }

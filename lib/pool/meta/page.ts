@@ -10,6 +10,8 @@
  * Keys compare as bytes. Searches run on the page's bytes where they lie (the mapping or an overlay
  * copy), without decoding it.
  */
+import { internalError } from '../../errors';
+
 export const PAGE = 4096;
 export const HEADER = 16;
 export const LEAF = 1;
@@ -168,7 +170,7 @@ export function moveCells(src: Buffer, from: number, dst: Buffer): void {
   const leaf = kindOf(src) === LEAF;
   for (let i = from; i < n; i++) {
     const ok = insertCell(dst, countOf(dst), keyOf(src, i), leaf ? valueOf(src, i) : null, leaf ? 0 : childOf(src, i));
-    if (!ok) throw new Error('moveCells: destination page full');
+    if (!ok) throw internalError('moveCells: destination page full');
   }
   for (let i = n - 1; i >= from; i--) removeCell(src, i);
 }
