@@ -168,6 +168,8 @@ describe('BTree (format 2 metadata pages, lib/pool/meta)', () => {
     expect(scan({ after: key('file-04999') })).toEqual([]);
     expect(scan({ after: key('file-0'), prefix: key('file-00') }, 2)).toEqual(['file-00000', 'file-00001']);
     expect(scan({ prefix: key('nothing') })).toEqual([]);
+    expect(scan({ after: key('a'), prefix: key('file-0123') })).toEqual(names.filter((n) => n.startsWith('file-0123')));
+    expect(scan({ from: key('file-01235'), prefix: key('file-0123') })).toEqual(['file-01235', 'file-01236', 'file-01237', 'file-01238', 'file-01239']);
     expect(scan({ after: key('file-04999'), prefix: key('file-0499') })).toEqual([]);
   });
 

@@ -96,7 +96,10 @@ export class BTree {
   /** The entries in key order over `range`, as views of their pages: the tree must not change during a scan. */
   *entries(range: ScanRange = {}): Generator<[Buffer, Buffer]> {
     if (this.root === NO_PAGE) return;
-    const start = range.after ?? range.from ?? range.prefix ?? Buffer.alloc(0);
+    // Start at the later of the bound and the prefix: keys between them cannot match.
+    const bound = range.after ?? range.from;
+    const prefix = range.prefix;
+    const start = prefix !== undefined && (bound === undefined || bound.compare(prefix) < 0) ? prefix : bound ?? Buffer.alloc(0);
     const path: Step[] = [];
     let no = this.root;
     for (;;) {

@@ -22,11 +22,11 @@ export const KEY_MAX = 255;
 export const VALUE_MAX = 1024;
 
 export function kindOf(p: Buffer): number {
-  return p.readUInt16LE(0);
+  return u16(p, 0);
 }
 
 export function countOf(p: Buffer): number {
-  return p.readUInt16LE(2);
+  return u16(p, 2);
 }
 
 export function initPage(p: Buffer, kind: number): void {
@@ -35,18 +35,23 @@ export function initPage(p: Buffer, kind: number): void {
   p.writeUInt16LE(PAGE, 4);
 }
 
+/** The u16 at `at`: plain byte arithmetic, which the search loop runs faster than `readUInt16LE`. */
+function u16(p: Buffer, at: number): number {
+  return (p[at] as number) | ((p[at + 1] as number) << 8);
+}
+
 /** Offset of cell `i`. */
 function cellAt(p: Buffer, i: number): number {
-  return p.readUInt16LE(HEADER + 2 * i);
+  return u16(p, HEADER + 2 * i);
 }
 
 export function keyLength(p: Buffer, i: number): number {
-  return p.readUInt16LE(cellAt(p, i));
+  return u16(p, cellAt(p, i));
 }
 
 /** Where cell `i`'s key starts. */
 export function keyOffset(p: Buffer, i: number): number {
-  return cellAt(p, i) + (kindOf(p) === LEAF ? 4 : 6);
+  return cellAt(p, i) + (u16(p, 0) === LEAF ? 4 : 6);
 }
 
 export function keyOf(p: Buffer, i: number): Buffer {
@@ -54,10 +59,20 @@ export function keyOf(p: Buffer, i: number): Buffer {
   return p.subarray(at, at + keyLength(p, i));
 }
 
-/** Compares `key` with cell `i`'s key, as bytes. */
+/**
+ * Compares `key` with cell `i`'s key, as bytes. A loop here, not `Buffer.compare`: keys are short and
+ * mostly differ early, and a call into C++ per comparison costs more than the bytes.
+ */
 export function compareKey(key: Buffer, p: Buffer, i: number): number {
-  const at = keyOffset(p, i);
-  return key.compare(p, at, at + keyLength(p, i));
+  const c = cellAt(p, i);
+  const len = u16(p, c);
+  const at = c + (u16(p, 0) === LEAF ? 4 : 6);
+  const n = Math.min(key.length, len);
+  for (let j = 0; j < n; j++) {
+    const d = (key[j] as number) - (p[at + j] as number);
+    if (d !== 0) return d;
+  }
+  return key.length - len;
 }
 
 /** The value of leaf cell `i`, a view of the page. */
@@ -68,7 +83,8 @@ export function valueOf(p: Buffer, i: number): Buffer {
 }
 
 export function childOf(p: Buffer, i: number): number {
-  return p.readUInt32LE(cellAt(p, i) + 2);
+  const at = cellAt(p, i) + 2;
+  return (u16(p, at) + u16(p, at + 2) * 0x10000);
 }
 
 export function setChild(p: Buffer, i: number, block: number): void {
@@ -81,7 +97,7 @@ export function setChild(p: Buffer, i: number, block: number): void {
  */
 export function search(p: Buffer, key: Buffer): number {
   let lo = 0;
-  let hi = countOf(p) - 1;
+  let hi = u16(p, 2) - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
     const c = compareKey(key, p, mid);
@@ -89,7 +105,7 @@ export function search(p: Buffer, key: Buffer): number {
     if (c > 0) lo = mid + 1;
     else hi = mid - 1;
   }
-  return kindOf(p) === LEAF ? -lo - 1 : Math.max(0, lo - 1);
+  return u16(p, 0) === LEAF ? -lo - 1 : Math.max(0, lo - 1);
 }
 
 /** Bytes a cell takes, its slot included. */
