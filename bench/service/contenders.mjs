@@ -29,7 +29,8 @@ async function pool(dir, { dataBytes, logCap, fill }) {
     /** The longest a promise method of the pool held the thread in one piece (pool.stats(): wall, and busy where measured). */
     holds: () => {
       const s = p.stats();
-      return { longestHoldMs: s.longestHoldMs, longestHoldBusyMs: s.longestHoldBusyMs, longestHolds: s.longestHolds };
+      const { HOLD_PIECES_KEPT } = require('../../dist/pool/hold-clock.js');
+      return { longestHoldMs: s.longestHoldMs, longestHoldBusyMs: s.longestHoldBusyMs, longestHolds: s.longestHolds, holdsKept: HOLD_PIECES_KEPT };
     },
     close: () => p.close(),
   };

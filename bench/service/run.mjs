@@ -100,9 +100,11 @@ function runCase(medium, contender, workload, env = {}, trace = false) {
     if (r.status !== 0) return { error: childError(r) };
     const result = JSON.parse(r.stdout.trim().split('\n').pop());
     if (trace) {
-      result.attribution = attribution(result, readTrace(perfData, result.pid));
-      // perf record says so on its stderr when its buffers overflowed.
-      if (/lost/i.test(r.stderr)) result.attribution.lost = true;
+      try {
+        result.attribution = attribution(result, readTrace(perfData, result.pid));
+      } catch (e) {
+        result.attribution = { error: e instanceof Error ? e.message : String(e) };
+      }
     }
     return result;
   } finally {
@@ -122,11 +124,8 @@ function attribution(result, trace) {
     .map((p) => ({ what: p.what, ...attributePiece(trace, p.startMs + off, p.startMs + off + p.wallMs) }))
     .sort((a, b) => b.attributable - a.attributable);
   const last = kept[kept.length - 1];
-  return { pieces, lost: trace.lost, complete: kept.length < KEPT_PIECES || last.wallMs < 1 };
+  return { pieces, lost: trace.lost, complete: kept.length < result.holdsKept || last.wallMs < 1 };
 }
-
-/** How many pieces `pool.stats().longestHolds` keeps. */
-const KEPT_PIECES = 128;
 
 /** results[medium][workload][contender] */
 const results = {};
@@ -146,7 +145,7 @@ for (const medium of media) {
         if (attribute) {
           log(`${medium.id} ${workload} ${contender} (traced)`);
           const traced = runCase(medium, contender, workload, {}, true);
-          r.attribution = traced.attribution ?? null;
+          r.attribution = traced.attribution ?? { error: traced.error ?? 'no attribution' };
         }
       }
       results[medium.id][workload][contender] = r;

@@ -37,6 +37,10 @@ export function attributionTable(byWorkload, workloads) {
   ];
   for (const workload of workloads) {
     const a = byWorkload[workload].pool?.attribution;
+    if (a?.error !== undefined) {
+      rows.push(`| ${workload} | the traced run failed: ${a.error} | | | | | | | | |`);
+      continue;
+    }
     if (!a || a.pieces.length === 0) continue;
     const longest = a.pieces.reduce((x, y) => (y.wall > x.wall ? y : x));
     const most = a.pieces[0];

@@ -28,6 +28,7 @@ function holdCheck(pool) {
   const busy = pool.longestHoldBusyMs;
   const shown = `busy ${busy === null || busy === undefined ? '—' : ms(busy)}, wall ${ms(pool.longestHoldMs)}`;
   const a = pool.attribution;
+  if (a?.error !== undefined) return `not shown (the traced run failed: ${a.error}; ${shown})`;
   if (!a || a.pieces.length === 0) {
     if (busy === null || busy === undefined) return `— (not measured; ${shown})`;
     return `${ms(busy)} busy (wall ${ms(pool.longestHoldMs)}) (≤ 1 ms) ${busy <= 1 ? 'met' : 'missed'}`;

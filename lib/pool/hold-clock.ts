@@ -3,7 +3,7 @@ import type { HoldPiece } from './types';
 
 const RING = 256;
 /** How many of the longest pieces are kept (`pool.stats().longestHolds`). */
-const KEPT = 128;
+export const HOLD_PIECES_KEPT = 128;
 
 /**
  * HoldClock -- times the pieces of the pool's promise methods that hold the JavaScript thread without
@@ -73,13 +73,13 @@ export class HoldClock {
 
   #keep(what: string, startMs: number, wallMs: number, busyMs: number | null, rank: number): void {
     const kept = this.#kept;
-    const last = kept[KEPT - 1];
+    const last = kept[HOLD_PIECES_KEPT - 1];
     // NaN (a piece timed across the close) is not kept; the comparison is false for it.
     if (!(rank > (last === undefined ? -1 : rankOf(last)))) return;
-    let i = Math.min(kept.length, KEPT - 1);
+    let i = Math.min(kept.length, HOLD_PIECES_KEPT - 1);
     while (i > 0 && rankOf(kept[i - 1] as HoldPiece) < rank) i--;
     kept.splice(i, 0, { what, startMs, wallMs, busyMs });
-    if (kept.length > KEPT) kept.length = KEPT;
+    if (kept.length > HOLD_PIECES_KEPT) kept.length = HOLD_PIECES_KEPT;
   }
 
   /** Longest pieces from zero again (`pool.stats({ reset: true })`); pieces in progress are timed whole. */
