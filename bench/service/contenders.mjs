@@ -29,8 +29,7 @@ async function pool(dir, { dataBytes, logCap, fill }) {
     /** The longest a promise method of the pool held the thread in one piece (pool.stats(): wall, and busy where measured). */
     holds: () => {
       const s = p.stats();
-      const { HOLD_PIECES_KEPT } = require('../../dist/pool/hold-clock.js');
-      return { longestHoldMs: s.longestHoldMs, longestHoldBusyMs: s.longestHoldBusyMs, longestHolds: s.longestHolds, holdsKept: HOLD_PIECES_KEPT };
+      return { longestHoldMs: s.longestHoldMs, longestHoldBusyMs: s.longestHoldBusyMs, longestHolds: s.longestHolds };
     },
     close: () => p.close(),
   };

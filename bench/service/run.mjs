@@ -115,7 +115,7 @@ function runCase(medium, contender, workload, env = {}, trace = false) {
 
 /**
  * The kept longest pieces of a traced run, each split (attribute.mjs), the most attributable first; `complete`
- * when every piece of 1 ms or more was kept (fewer than all the slots filled, or the last one shorter).
+ * when every piece of 1 ms or more was kept: the shortest piece kept is shorter than that.
  */
 function attribution(result, trace) {
   const off = result.monoOffsetMs;
@@ -124,7 +124,7 @@ function attribution(result, trace) {
     .map((p) => ({ what: p.what, ...attributePiece(trace, p.startMs + off, p.startMs + off + p.wallMs) }))
     .sort((a, b) => b.attributable - a.attributable);
   const last = kept[kept.length - 1];
-  return { pieces, lost: trace.lost, complete: kept.length < result.holdsKept || last.wallMs < 1 };
+  return { pieces, lost: trace.lost, complete: last === undefined || last.wallMs < 1 };
 }
 
 /** results[medium][workload][contender] */
@@ -182,9 +182,10 @@ const body = [
           'CPU-clock sample 4,000 times a second per CPU), and each of the 128 longest pieces of its measured phase ' +
           '(`pool.stats().longestHolds`, by wall time) is split: *waiting* (runnable, off the CPU), *blocked* (asleep ' +
           'in the kernel: a system call, a page fault, a lock), *frozen* (on the CPU by the guest\'s account while ' +
-          'no CPU of the machine took a sample for over two periods: the VM was not running), and *running* (the ' +
-          'rest, garbage collections included). Attributable to the pool = blocked + running; a piece the trace ' +
-          'cannot account for (the thread off the CPU at its start or end by the trace) counts whole.',
+          'no CPU of the machine took a sample for over two of its sampling periods: the VM was not running), and ' +
+          '*running* (the rest, garbage collections included). Attributable to the pool = blocked + running; a piece ' +
+          'the trace contradicts (the thread off the CPU at its start or end, a switch out of order, a sample while ' +
+          'off the CPU, a CPU with no sample near it) counts whole.',
         '',
         attributionTable(results.disk, workloads),
         '',

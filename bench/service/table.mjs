@@ -1,7 +1,7 @@
 // table.mjs -- one medium's results as a markdown table: a row per workload and contender.
 import { formatNs, formatRate } from '../common/stats.mjs';
 
-const ms = (v) => (v === null || v === undefined ? '—' : formatNs(v * 1e6));
+export const ms = (v) => (v === null || v === undefined ? '—' : formatNs(v * 1e6));
 
 export function resultTable(byWorkload, workloads, contenders) {
   const rows = [

@@ -5,6 +5,7 @@
 //   attributable to the pool in the traced run (attribute.mjs), else the longest busy hold (wall time less the
 //   time the thread waited for a CPU, PMEMDAX_HOLD_CLOCK=busy); the busy and wall holds are shown beside it.
 import { formatNs, formatRatio } from '../common/stats.mjs';
+import { ms } from './table.mjs';
 
 const ok = (r) => r !== undefined && r.error === undefined;
 
@@ -22,11 +23,9 @@ function check(medium, pool, fs, lmdb) {
   };
 }
 
-const ms = (v) => formatNs(v * 1e6);
-
 function holdCheck(pool) {
   const busy = pool.longestHoldBusyMs;
-  const shown = `busy ${busy === null || busy === undefined ? '—' : ms(busy)}, wall ${ms(pool.longestHoldMs)}`;
+  const shown = `busy ${ms(busy)}, wall ${ms(pool.longestHoldMs)}`;
   const a = pool.attribution;
   if (a?.error !== undefined) return `not shown (the traced run failed: ${a.error}; ${shown})`;
   if (!a || a.pieces.length === 0) {

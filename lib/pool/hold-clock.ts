@@ -3,7 +3,7 @@ import type { HoldPiece } from './types';
 
 const RING = 256;
 /** How many of the longest pieces are kept (`pool.stats().longestHolds`). */
-export const HOLD_PIECES_KEPT = 128;
+const HOLD_PIECES_KEPT = 128;
 
 /**
  * HoldClock -- times the pieces of the pool's promise methods that hold the JavaScript thread without
