@@ -87,8 +87,11 @@ export interface NativeDevice {
    * the work was done inline (no range, or byte/cacheline granularity). Throws what persistRanges throws.
    */
   persistAsync(pairs: Float64Array): Promise<void> | undefined;
-  /** copy + persist with the pwrite and msync on the thread pool at page granularity; undefined when done inline. */
-  writeAsync(offset: number, bytes: Uint8Array): Promise<void> | undefined;
+  /**
+   * The bytes laid out in order over [offset, length] pairs (their lengths add up to its length), made durable
+   * unless `writeBack` is false: pwrite and msync on the thread pool at page granularity; undefined when done inline.
+   */
+  writeAsync(pairs: Float64Array, bytes: Uint8Array, writeBack?: boolean): Promise<void> | undefined;
   /** Blocks until no persistAsync or writeAsync job is in flight. */
   waitJobs(): void;
   /** Waits for persistAsync jobs in flight, then unmaps. */

@@ -20,7 +20,7 @@ namespace pmemdax {
 class MsyncWorker : public Napi::AsyncWorker {
  public:
   MsyncWorker(Napi::Env env, Device* device, uint8_t* base, int fd, std::vector<double> pairs,
-              std::vector<uint8_t> payload = {})
+              std::vector<uint8_t> payload = {}, bool write_back = true)
       : Napi::AsyncWorker(env, "pmemdax:persistAsync"),
         done_(Napi::Promise::Deferred::New(env)),
         device_(device),
@@ -28,22 +28,29 @@ class MsyncWorker : public Napi::AsyncWorker {
         base_(base),
         fd_(fd),
         pairs_(std::move(pairs)),
-        payload_(std::move(payload)) {}
+        payload_(std::move(payload)),
+        write_back_(write_back) {}
 
   Napi::Promise Promise() const { return done_.Promise(); }
 
   void Execute() override {
-    // writeAsync: the bytes go in first (a pwrite into the page cache can wait on the filesystem's journal),
-    // then the range is written back like any other.
-    if (!payload_.empty()) {
-      offset_ = static_cast<uint64_t>(pairs_[0]);
-      len_ = payload_.size();
-      err_ = PwriteAll(fd_, payload_.data(), payload_.size(), offset_);
+    // writeAsync: the bytes go in first, laid out over the ranges in order (a pwrite into the page cache can
+    // wait on the filesystem's journal, or read a page in), then the ranges are written back like any others.
+    size_t from = 0;
+    for (size_t i = 0; i + 1 < pairs_.size() && from < payload_.size(); i += 2) {
+      offset_ = static_cast<uint64_t>(pairs_[i]);
+      len_ = static_cast<uint64_t>(pairs_[i + 1]);
+      err_ = PwriteAll(fd_, payload_.data() + from, len_, offset_);
       if (err_ != 0) {
         syscall_ = "pwrite";
         device_->jobs_.Leave();
         return;
       }
+      from += len_;
+    }
+    if (!write_back_) {
+      device_->jobs_.Leave();
+      return;
     }
     // Several ranges of a file: one fdatasync writes back all of them with one device flush, where an msync
     // per range would flush the device once each (ext4, xfs); it also writes back the file's other dirty
@@ -78,6 +85,7 @@ class MsyncWorker : public Napi::AsyncWorker {
   int fd_;
   std::vector<double> pairs_;
   std::vector<uint8_t> payload_;
+  bool write_back_;
   const char* syscall_ = "msync";
   uint64_t msyncs_ = 0;
   int err_ = 0;
@@ -99,10 +107,10 @@ Napi::Value Device::PersistAsync(const Napi::CallbackInfo& info) {
   return QueueJob(env, std::vector<double>(ranges.data, ranges.data + 2 * ranges.n), {});
 }
 
-Napi::Value Device::QueueJob(Napi::Env env, std::vector<double> pairs, std::vector<uint8_t> payload) {
+Napi::Value Device::QueueJob(Napi::Env env, std::vector<double> pairs, std::vector<uint8_t> payload, bool write_back) {
   // On this thread: the fence orders this thread's non-temporal stores, which a pool thread's would not.
   Drain();
-  auto* worker = new MsyncWorker(env, this, base_, Fd(), std::move(pairs), std::move(payload));
+  auto* worker = new MsyncWorker(env, this, base_, Fd(), std::move(pairs), std::move(payload), write_back);
   Napi::Promise promise = worker->Promise();
   ++persist_.MutableStats().async_persists;
   jobs_.Enter();
@@ -110,26 +118,49 @@ Napi::Value Device::QueueJob(Napi::Env env, std::vector<double> pairs, std::vect
   return promise;
 }
 
-// writeAsync(offset, Uint8Array) -> a Promise at page granularity on a file: the bytes are copied here and
-// written (pwrite, then msync of their pages) on the thread pool. Undefined when done inline: byte and
-// cacheline granularity, where the copy is a durable store. The JavaScript side checks the range.
+// writeAsync(Float64Array [offset0, length0, …], Uint8Array, writeBack) -> a Promise at page granularity on a
+// file: the bytes are copied here, then written in order over the leading ranges they fill (pwrite) and, with
+// writeBack, every range is written back (msync, or one fdatasync for several ranges) on the thread pool.
+// Undefined when done inline: byte and cacheline granularity, where each copy is a durable store. The JavaScript
+// side checks the ranges and sizes.
 Napi::Value Device::WriteAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!CheckOpen(env)) return env.Undefined();
-  const uint64_t offset = CountArg(NumberArg(env, info[0]));
+  RangePairs ranges;
+  if (!ReadRanges(env, info[0], &ranges)) return env.Undefined();
   uint8_t* data = nullptr;
   size_t len = 0;
   if (!ViewBytes(env, info[1], &data, &len)) {
-    TypeErr(env, "writeAsync(offset, bytes)").ThrowAsJavaScriptException();
+    TypeErr(env, "writeAsync(ranges, bytes)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const bool write_back = !info[2].IsBoolean() || info[2].As<Napi::Boolean>().Value();
+  // The bytes fill the leading ranges exactly; the ranges after them are only written back.
+  uint64_t total = 0;
+  size_t filled = 0;
+  while (filled < ranges.n && total < len) total += static_cast<uint64_t>(ranges.data[2 * filled++ + 1]);
+  if (total != len) {
+    RangeErr(env, "writeAsync: the bytes must fill the leading ranges exactly").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   if (!persist_.PagesByMsync() || Fd() < 0) {
-    MappingFault fault;
-    FinishStore(env, persist_.Copy(offset, data, len, 0, &fault), fault, offset, len, 0);
+    size_t from = 0;
+    for (size_t i = 0; i < filled; ++i) {
+      const uint64_t o = static_cast<uint64_t>(ranges.data[2 * i]), n = static_cast<uint64_t>(ranges.data[2 * i + 1]);
+      MappingFault fault;
+      FinishStore(env, persist_.Copy(o, data + from, n, 0, &fault), fault, o, n, 0);
+      if (env.IsExceptionPending()) return env.Undefined();
+      from += n;
+    }
+    RangePairs rest;
+    rest.n = ranges.n - filled;
+    rest.data = ranges.data + 2 * filled;
+    if (write_back && rest.n > 0) PersistRanges(env, rest);
     return env.Undefined();
   }
   if (len == 0) return env.Undefined();
-  return QueueJob(env, {static_cast<double>(offset), static_cast<double>(len)}, std::vector<uint8_t>(data, data + len));
+  return QueueJob(env, std::vector<double>(ranges.data, ranges.data + 2 * ranges.n), std::vector<uint8_t>(data, data + len),
+                  write_back);
 }
 
 // waitJobs() -- blocks until no persistAsync or writeAsync job of the device is in flight (their promises

@@ -13,8 +13,9 @@ import type {
   DirectAccessResult,
   OpenOptions,
   Persistence,
+  WriteRangesOptions,
 } from './types';
-import { bytesOf, checkByte, checkFlags, checkIndex, checkMode, checkOptions, checkPath, checkRange, optionalBytesOf } from './validate';
+import { bytesOf, checkBooleans, filledRanges, checkByte, checkFlags, checkIndex, checkMode, checkOptions, checkPath, checkRange, optionalBytesOf } from './validate';
 import { PAGE_SIZE, PMD_SIZE } from '../units';
 
 export { PAGE_SIZE };
@@ -266,7 +267,27 @@ export class Device implements DaxDevice, Disposable {
       const bytes = bytesOf(src, 'src');
       checkRange(offset, bytes.byteLength, this.size);
       checkReachable(bytes, false, 'src', this.path);
-      return this.#native.writeAsync(offset, bytes) ?? SETTLED;
+      return this.#native.writeAsync(Float64Array.of(offset, bytes.byteLength), bytes) ?? SETTLED;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * `writeAsync` scattered, and `persistAsync` with it: the bytes of `src`, in order, fill the leading
+   * ranges exactly, and every range (the ones after them too) is made durable, in one job with one
+   * write-back. With `{ writeBack: false }` the job only stores (at page granularity; a later persist makes
+   * the bytes durable). Never throws, as `writeAsync`.
+   */
+  writeRangesAsync(ranges: Float64Array | readonly ByteRange[], src: ArrayBufferView, opts?: WriteRangesOptions): Promise<void> {
+    try {
+      checkOptions(opts);
+      checkBooleans(opts, ['writeBack']);
+      const bytes = bytesOf(src, 'src');
+      const pairs = rangePairs(ranges, this.size);
+      if (filledRanges(pairs, bytes.byteLength) < 0) throw outOfRangeError(`The ${bytes.byteLength} bytes of src must fill the leading ranges exactly`);
+      checkReachable(bytes, false, 'src', this.path);
+      return this.#native.writeAsync(pairs, bytes, opts?.writeBack !== false) ?? SETTLED;
     } catch (error) {
       return Promise.reject(error);
     }

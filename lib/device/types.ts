@@ -89,6 +89,12 @@ export interface OpenOptions {
   readonly mode?: number;
 }
 
+/** Options of `writeRangesAsync`. */
+export interface WriteRangesOptions {
+  /** Write the ranges back once stored, so they are durable when the promise resolves (default true). */
+  readonly writeBack?: boolean;
+}
+
 export interface DirectAccessOptions {
   /** DAX_RECOVERY_WRITE mode: map over poison, one page at a time, for overwriting it. */
   readonly recovery?: boolean;
@@ -143,6 +149,12 @@ export interface DaxDevice {
   persistAsync?(ranges: Float64Array | readonly ByteRange[]): Promise<void>;
   /** `copy` then persist, the write itself off the event loop too where it can wait for a device. Optional. */
   writeAsync?(offset: number, src: ArrayBufferView): Promise<void>;
+  /**
+   * `writeAsync` of the bytes of `src` laid out in order over the leading ranges, and every range made
+   * durable, in one job; with `{ writeBack: false }` only stored (a later persist makes them durable).
+   * Optional, with it.
+   */
+  writeRangesAsync?(ranges: Float64Array | readonly ByteRange[], src: ArrayBufferView, opts?: WriteRangesOptions): Promise<void>;
   /** Blocks until no `persistAsync` or `writeAsync` job is in flight. Optional, with them. */
   waitJobs?(): void;
   /** Copy `src` into the device at `offset`; durable on return unless NOFLUSH/NODRAIN say otherwise. */

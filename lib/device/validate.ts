@@ -120,3 +120,11 @@ export function checkBooleans(opts: object | undefined, names: readonly string[]
     if (value !== undefined && typeof value !== 'boolean') throw argTypeError(`The "${name}" option must be of type boolean. ${received(value)}`);
   }
 }
+
+/** How many leading ranges of `pairs` `bytes` bytes fill exactly (0 for none); -1 when they end inside a range or run past the last. */
+export function filledRanges(pairs: ArrayLike<number>, bytes: number): number {
+  let total = 0;
+  let k = 0;
+  while (k < pairs.length / 2 && total < bytes) total += pairs[2 * k++ + 1] as number;
+  return total === bytes ? k : -1;
+}

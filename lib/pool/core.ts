@@ -86,6 +86,11 @@ export class PoolCore {
     state.measure();
   }
 
+  /** Where promise writes hand their stores to jobs (page granularity, a device that writes ranges off the thread); else null. */
+  get storeJobs(): DeferredFlush | null {
+    return this.#deferred?.storesByJob === true ? this.#deferred : null;
+  }
+
   get sb(): Superblock {
     return this.state.sb;
   }
@@ -249,6 +254,11 @@ export class PoolCore {
       return this.#start();
     });
     return this.#queued;
+  }
+
+  /** Blocks until no job of the device is in flight: a close must not let a store land after its last commit. */
+  waitJobs(): void {
+    this.#deferred?.waitJobs();
   }
 
   /** Every store made so far by a promise method, durable (no commit). */

@@ -15,8 +15,9 @@ export function defersFlush(device: PoolDevice): device is AsyncPersistDevice {
  * into the page cache at once (NOFLUSH: a pwrite, or stores through the mapping) and their ranges
  * are remembered; `persist()` hands them to one msync job on the libuv pool and resolves once every
  * job started so far is done, so a caller is never told "durable" while an earlier store is not.
- * Only the msync runs elsewhere: every store is made on the JavaScript thread, in call order, so no
- * job can write a stale byte over a later one.
+ * The stores made here are made on the JavaScript thread, in call order, so no job can write a stale
+ * byte over a later one. `storeThrough` hands the jobs stores too, for bytes no one else touches until
+ * they are durable (see storeByJob).
  *
  * The rest of the surface (reads, direct access, badblocks) is the device's own.
  */
@@ -24,9 +25,11 @@ export class DeferredFlush implements PoolDevice {
   readonly #inner: AsyncPersistDevice;
   /** [offset, length] pairs stored and not yet handed to a job. */
   #ranges: number[] = [];
+  /** Stores handed over by `storeThrough` for the next job: device [offset, length] pairs, and their bytes in order. */
+  #stores: { pairs: number[]; parts: Uint8Array[]; bytes: number } = { pairs: [], parts: [], bytes: 0 };
   /** Jobs in flight, with the ranges each makes durable. */
   readonly #jobs = new Map<Promise<void>, Float64Array>();
-  /** msync jobs started. */
+  /** Jobs started. */
   jobs = 0;
   /** The job that starts when the one in flight ends, for the stores made meanwhile. */
   #next: Promise<void> | null = null;
@@ -76,7 +79,7 @@ export class DeferredFlush implements PoolDevice {
 
   /** True while some store is not yet known durable. */
   get busy(): boolean {
-    return this.#ranges.length > 0 || this.#jobs.size > 0 || this.#next !== null;
+    return this.#ranges.length > 0 || this.#stores.parts.length > 0 || this.#jobs.size > 0 || this.#next !== null;
   }
 
   directAccess(pgoff: number, nrPages: number, options?: DirectAccessOptions): DirectAccessResult {
@@ -122,7 +125,7 @@ export class DeferredFlush implements PoolDevice {
    */
   durable(): Promise<void> {
     if (this.failure !== null) return Promise.reject(this.failure);
-    if (this.#ranges.length > 0) {
+    if (this.#ranges.length > 0 || this.#stores.parts.length > 0) {
       if (this.#jobs.size === 0) this.#startJob();
       else this.#next ??= Promise.all(this.#jobs.keys()).then(noop, noop).then(() => {
         this.#next = null;
@@ -136,10 +139,21 @@ export class DeferredFlush implements PoolDevice {
   }
 
   #startJob(): void {
-    if (this.#ranges.length === 0) return;
+    const s = this.#stores;
+    if (this.#ranges.length === 0 && s.parts.length === 0) return;
     const ranges = mergePages(this.#ranges, this.size);
     this.#ranges = [];
-    this.#track(this.#inner.persistAsync(ranges), ranges);
+    if (s.parts.length === 0) {
+      this.#track(this.#inner.persistAsync(ranges), ranges);
+      return;
+    }
+    // One job: the stores first (their ranges lead, the bytes fill them), then the write-back of every range.
+    this.#stores = { pairs: [], parts: [], bytes: 0 };
+    const all = new Float64Array(s.pairs.length + ranges.length);
+    all.set(s.pairs);
+    all.set(ranges, s.pairs.length);
+    const write = (this.#inner as Required<Pick<PoolDevice, 'writeRangesAsync'>>).writeRangesAsync;
+    this.#track(write.call(this.#inner, all, concat(s.parts, s.bytes)), all);
   }
 
   /** A job in flight until it settles; the first that fails is the failure. */
@@ -174,9 +188,47 @@ export class DeferredFlush implements PoolDevice {
     return this.durable();
   }
 
-  /** Blocks until no job of the device is writing: a synchronous commit must not race one. */
+  /**
+   * Where promise writes hand their stores to jobs that store and write back (storeByJob): they need not
+   * wait for the jobs before them, being stores nothing else reads or writes until they settle (blocks not
+   * yet mapped, or a write in its file's turn). Null when the device cannot write ranges off the thread.
+   */
+  /** Whether `storeThrough` can hand stores to the jobs (the device writes ranges off the thread). */
+  get storesByJob(): boolean {
+    return typeof this.#inner.writeRangesAsync === 'function';
+  }
+
+  /**
+   * The bytes of `payload` laid in order over `pairs` ([offset, length]…) by the next job, which stores
+   * them (pwrite) before it writes back what it covers: a promise write's stores, which then never fault
+   * on this thread (storeByJob). Only for stores nothing else reads or writes until they are durable
+   * (blocks not yet mapped, or bytes of a write in its file's turn). Resolves as `durable()` does.
+   */
+  storeThrough(pairs: Float64Array, payload: Uint8Array): Promise<void> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    const s = this.#stores;
+    for (let i = 0; i < pairs.length; i++) s.pairs.push(pairs[i] as number);
+    s.parts.push(payload);
+    s.bytes += payload.length;
+    return this.durable();
+  }
+
+  /**
+   * Blocks until no job of the device is writing: a synchronous commit must not race one. Stores handed
+   * over for the next job are made now, on this thread, and noted: a close's last write-back covers them
+   * and nothing lands after it.
+   */
   waitJobs(): void {
     this.#inner.waitJobs?.();
+    const s = this.#stores;
+    if (s.parts.length === 0) return;
+    this.#stores = { pairs: [], parts: [], bytes: 0 };
+    const bytes = concat(s.parts, s.bytes);
+    for (let i = 0, from = 0; i < s.pairs.length; i += 2) {
+      const n = s.pairs[i + 1] as number;
+      this.copy(s.pairs[i] as number, bytes.subarray(from, from + n));
+      from += n;
+    }
   }
 
   /**
@@ -215,3 +267,14 @@ export function mergePages(pairs: readonly number[], limit: number): Float64Arra
 }
 
 function noop(): void {}
+
+function concat(parts: readonly Uint8Array[], bytes: number): Uint8Array {
+  if (parts.length === 1) return parts[0] as Uint8Array;
+  const out = new Uint8Array(bytes);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

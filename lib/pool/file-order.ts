@@ -1,4 +1,5 @@
 import type { PoolInode } from './inode';
+import { sizeAhead } from './store-job';
 
 /** What a queued call does to the file's size, as far as it is known when the call is made. */
 export type TurnKind =
@@ -59,14 +60,14 @@ export class FileOrder {
   enter(kind: TurnKind, pos = 0, length = 0): Turn {
     if (this.#pending === 0) {
       this.#lo = Infinity;
-      this.#end = this.#inode.size;
+      this.#end = sizeAhead(this.#inode);
       this.#start = this.#end;
       this.#solid = this.#end;
     }
     const blind = kind === 'blind' || this.#blind > 0;
     let at = -1;
     if (!blind && kind === 'append') {
-      at = Math.max(this.#end, this.#inode.size);
+      at = Math.max(this.#end, sizeAhead(this.#inode));
       this.#cover(at, length);
     } else if (!blind && kind === 'write') {
       this.#cover(pos, length);
@@ -130,9 +131,9 @@ export class FileOrder {
 
   /** The offset for a sync append of `length` bytes (reserved), or -1 when it cannot be placed without waiting. */
   syncAppend(length: number): number {
-    if (this.#pending === 0) return this.#inode.size;
+    if (this.#pending === 0) return sizeAhead(this.#inode);
     if (this.#blind > 0) return -1;
-    const at = Math.max(this.#end, this.#inode.size);
+    const at = Math.max(this.#end, sizeAhead(this.#inode));
     this.#end = at + length;
     this.#extendSolid(at, length);
     return at;
@@ -143,7 +144,7 @@ export class FileOrder {
    * append starts where the file now ends instead; otherwise its range stays, reading as zeros.
    */
   unreserve(pos: number, length: number): void {
-    if (this.#pending > 0 && this.#end === pos + length) this.#end = Math.max(pos, this.#inode.size);
+    if (this.#pending > 0 && this.#end === pos + length) this.#end = Math.max(pos, sizeAhead(this.#inode));
   }
 
   #cover(pos: number, length: number): void {

@@ -24,6 +24,7 @@ import { withInvalidateLocks } from '../dax/invalidate-lock';
 import { fallocateLocked, remap, truncateLocked, unshareLocked } from './file-ops';
 import { enterAll, orderOf, type Turn, type TurnKind } from './file-order';
 import { statOf, type PoolInode } from './inode';
+import { landed, sizeAhead, storeByJob, storesPending, touchesPending } from './store-job';
 import { FILE_SIZE_MAX, NO_BLOCK } from './layout';
 import type { FallocateMode, PoolStat } from './types';
 
@@ -261,6 +262,7 @@ export class PoolFile implements Disposable {
     const core = this.#writable('write');
     this.#checkPos(pos);
     if (bytes.length === 0) return 0;
+    if (touchesPending(this.inode, Math.min(pos, this.inode.size), pos + bytes.length)) throw poolError('EAGAIN', 'write', this.inode.path, pos);
     const order = orderOf(this.inode);
     // With nothing queued the queue records nothing, and the write goes its usual way.
     if (order.idle) return this.#writeNow(core, bytes, pos);
@@ -337,14 +339,14 @@ export class PoolFile implements Disposable {
     this.#writable('write');
     this.#checkPos(pos);
     if (bytes.length === 0) return 0;
-    return this.#inTurn(orderOf(this.inode).enter('write', pos, bytes.length), 'write', (core) => this.#storeAt(core, bytes, pos), this.#sync, false);
+    return this.#inTurn(orderOf(this.inode).enter('write', pos, bytes.length), 'write', (core, after) => this.#storeAt(core, bytes, pos, after), this.#sync, false);
   }
 
   /**
    * The stores of an async write of `bytes` at `pos`, a chunk at a time: each chunk's copy holds the
    * thread, and between chunks the stores made so far become durable (the thread is free meanwhile).
    */
-  async #storeAt(core: PoolCore, bytes: Uint8Array, pos: number): Promise<number> {
+  async #storeAt(core: PoolCore, bytes: Uint8Array, pos: number, after: Promise<void>[]): Promise<number> {
     const io = core.asyncIo;
     // ENOSPC before the first byte when the whole write cannot fit now (chunks check again: others allocate between them).
     if (bytes.length > STORE_CHUNK) this.#precheck(core, pos, bytes.length);
@@ -356,6 +358,18 @@ export class PoolFile implements Disposable {
       }
       const chunk = bytes.length - done <= STORE_CHUNK ? (done === 0 ? bytes : bytes.subarray(done)) : bytes.subarray(done, done + STORE_CHUNK);
       const at = pos + done;
+      const jobs = core.storeJobs;
+      // Up to the size pending chunks will give the file, nothing past EOF needs zeroing: they write it.
+      if (jobs !== null && at <= sizeAhead(this.inode)) {
+        const job = storeByJob(core, jobs, this.inode, chunk, at, (a, n) => this.#wrote(core, a, n, false), () => this.#kept(core));
+        if (job !== null) {
+          after.push(job);
+          done += chunk.length;
+          continue;
+        }
+      }
+      const landing = this.#landed(core, this.inode);
+      if (landing !== null) await landing;
       if (at > this.inode.size) {
         this.#precheck(core, at, chunk.length);
         await this.#zeroEof(core, at);
@@ -390,6 +404,18 @@ export class PoolFile implements Disposable {
     }
   }
 
+  /**
+   * Before a call changes a file other than by a store job: its pending chunks land first (storeByJob).
+   * Null, without a wait, when none is pending.
+   */
+  #landed(core: PoolCore, ...inodes: PoolInode[]): Promise<void> | null {
+    if (!inodes.some(storesPending)) return null;
+    return (async () => {
+      for (const inode of inodes) await landed(inode);
+      this.#kept(core);
+    })();
+  }
+
   /** In an async call's turn nothing else runs on the file: the old EOF block's tail can be zeroed. */
   async #zeroEof(core: PoolCore, pos: number): Promise<void> {
     await daxZeroEof(this.inode, this.inode.size, pos, core.asyncIo.ops);
@@ -405,6 +431,8 @@ export class PoolFile implements Disposable {
     const bytes = bytesOf(buf);
     const core = this.#writable('write');
     const order = orderOf(this.inode);
+    // Past the chunks still landing it would zero what they write (storeByJob): it waits for them.
+    if (storesPending(this.inode)) throw poolError('EAGAIN', 'write', this.inode.path, this.inode.size);
     const at = order.syncAppend(bytes.length);
     if (at < 0) throw poolError('EAGAIN', 'write', this.inode.path, this.inode.size);
     try {
@@ -429,11 +457,11 @@ export class PoolFile implements Disposable {
     this.#writable('write');
     const order = orderOf(this.inode);
     const turn = order.enter('append', 0, bytes.length);
-    return this.#inTurn(turn, 'write', async (core) => {
+    return this.#inTurn(turn, 'write', async (core, after) => {
       // Behind a truncate or fallocate the offset is taken now, from the size they left.
-      const at = turn.pos >= 0 ? turn.pos : this.inode.size;
+      const at = turn.pos >= 0 ? turn.pos : sizeAhead(this.inode);
       try {
-        await this.#storeAt(core, bytes, at);
+        await this.#storeAt(core, bytes, at, after);
       } catch (error) {
         if (turn.pos >= 0) order.unreserve(turn.pos, bytes.length);
         throw error;
@@ -455,7 +483,7 @@ export class PoolFile implements Disposable {
    * A call made before its handle (or the pool, by `close()`) closed still runs; one the pool's
    * `closeSync()` overtook rejects with ERR_PMEMDAX_CLOSED.
    */
-  async #inTurn<T>(turn: Turn, syscall: string, fn: (core: PoolCore) => Promise<T>, commit: boolean, timeFn = true): Promise<T> {
+  async #inTurn<T>(turn: Turn, syscall: string, fn: (core: PoolCore, after: Promise<void>[]) => Promise<T>, commit: boolean, timeFn = true): Promise<T> {
     this.#busy++;
     const core = this.#core;
     const call = core.enterCall();
@@ -474,18 +502,24 @@ export class PoolFile implements Disposable {
    * `timeFn`: `fn` holds the thread from start to end (its awaits are of promises already settled), so its
    * time counts in `longestHoldMs`; false for a call that waits inside and times its own pieces.
    */
-  async #run<T>(turn: Turn, core: PoolCore, syscall: string, fn: (core: PoolCore) => Promise<T>, commit: boolean, timeFn: boolean): Promise<T> {
+  async #run<T>(turn: Turn, core: PoolCore, syscall: string, fn: (core: PoolCore, after: Promise<void>[]) => Promise<T>, commit: boolean, timeFn: boolean): Promise<T> {
     let result: T;
+    // What `fn` handed to store jobs: awaited after the turn (storeByJob).
+    const after: Promise<void>[] = [];
     try {
       // Never before the call returns: a call made and a sync call (or closeSync) right after it see it queued.
       await (turn.ready ?? undefined);
       this.#kept(core);
       const t0 = timeFn ? core.hold.start() : 0;
-      result = await fn(core);
+      result = await fn(core, after);
       if (timeFn) core.hold.stop(t0, syscall);
+    } catch (e) {
+      for (const p of after) p.catch(() => {});
+      throw e;
     } finally {
       turn.done();
     }
+    if (after.length > 0) await Promise.all(after);
     await (commit ? core.commitAsync() : core.durable());
     this.#kept(core);
     const loop = core.pace();
@@ -509,6 +543,8 @@ export class PoolFile implements Disposable {
     this.#position(size, 'size', 'ftruncate');
     if (size > FILE_SIZE_MAX) throw poolError('EFBIG', 'ftruncate', this.inode.path);
     await this.#inTurn(this.#enter('blind'), 'ftruncate', async (core) => {
+      const landing = this.#landed(core, this.inode);
+      if (landing !== null) await landing;
       await withInvalidateLocks([this.inode], () => truncateLocked(core, this.inode, size, () => this.#kept(core)));
     }, true, false);
   }
@@ -523,6 +559,8 @@ export class PoolFile implements Disposable {
     if (!['allocate', 'keep-size', 'punch-hole', 'zero-range'].includes(mode)) throw poolError('EOPNOTSUPP', 'fallocate', this.inode.path);
     if (offset + length > FILE_SIZE_MAX) throw poolError('EFBIG', 'fallocate', this.inode.path, offset);
     await this.#inTurn(this.#enter('blind'), 'fallocate', async (core) => {
+      const landing = this.#landed(core, this.inode);
+      if (landing !== null) await landing;
       await withInvalidateLocks([this.inode], () => fallocateLocked(core, this.inode, mode, offset, length, () => this.#kept(core)));
     }, true, false);
   }
@@ -577,6 +615,8 @@ export class PoolFile implements Disposable {
     target.#busy++;
     try {
       await this.#inTurn(this.#enter('blind', target.inode), 'ioctl', async (core) => {
+        const landing = this.#landed(core, this.inode, target.inode);
+        if (landing !== null) await landing;
         await remap(core, this.inode, srcOffset, target.inode, dstOffset, length, dedupe, () => this.#kept(core));
       }, true);
     } finally {
@@ -599,6 +639,8 @@ export class PoolFile implements Disposable {
     this.#position(offset, 'offset', 'fallocate');
     this.#position(length, 'length', 'fallocate');
     await this.#inTurn(this.#enter('blind'), 'fallocate', async (core) => {
+      const landing = this.#landed(core, this.inode);
+      if (landing !== null) await landing;
       await withInvalidateLocks([this.inode], () => unshareLocked(core, this.inode, offset, length, () => this.#kept(core)));
     }, true);
   }
@@ -606,7 +648,10 @@ export class PoolFile implements Disposable {
   /** Write back what regions dirtied, then commit the metadata; after the async calls made before it. */
   async fsync(): Promise<void> {
     const core = this.#live();
-    await this.#inTurn(this.#enter('wait'), 'fsync', async () => {
+    await this.#inTurn(this.#enter('wait'), 'fsync', async (c) => {
+      // The writes made before it are in what it commits: those still landing first.
+      const landing = this.#landed(c, this.inode);
+      if (landing !== null) await landing;
       const f = this.inode.daxFile;
       if (f !== null) await f.fsyncRange(0, LAST_BYTE, false);
     }, !core.readonly, false);
@@ -638,6 +683,8 @@ export class PoolFile implements Disposable {
     }
     if (opts.write !== false) this.#writable('mmap');
     const inode = this.inode;
+    // Faults would map pages a store job has yet to write (storeByJob).
+    if (storesPending(inode)) throw poolError('EAGAIN', 'mmap', inode.path);
     inode.daxFile ??= new DaxFile({
       inode,
       ops: core.ops,

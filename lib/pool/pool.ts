@@ -508,6 +508,7 @@ export class Pool implements Disposable {
     try {
       // Inside the try: a last close that commits (an unlinked file) may fail, and the pool must close all the same.
       for (const f of [...this.#files]) void f.close();
+      core.waitJobs();
       if (!core.readonly && !this.device.closed) {
         core.settle();
         core.writeSuperblocks({ ...core.sb, dirty: false });

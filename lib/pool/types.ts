@@ -193,7 +193,7 @@ export interface PoolStats {
   readonly commits: number;
   readonly records: number;
   readonly checkpoints: number;
-  /** Write-back jobs the promise methods ran off the JavaScript thread (msync batches on the libuv pool); 0 where write-back is inline. */
+  /** Jobs the promise methods ran off the JavaScript thread (msync batches, and batches of stores with their write-back, on the libuv pool); 0 where write-back is inline. */
   readonly flushes: number;
   /** The longest a promise method of the pool held the JavaScript thread in one piece, in milliseconds (wall time). */
   readonly longestHoldMs: number;

@@ -1,4 +1,5 @@
-import { CopyFlags, type ByteRange } from '../device/types';
+import { filledRanges } from '../device/validate';
+import { CopyFlags, type ByteRange, type WriteRangesOptions } from '../device/types';
 import { bytesOf } from '../device/validate';
 import { CACHELINE_SIZE, PAGE_SIZE } from '../units';
 import { outOfRangeError } from '../errors';
@@ -30,6 +31,11 @@ export interface StrictDeviceOptions {
    * granularity mapping does: the pool then defers its flushes to it (default false).
    */
   readonly persistAsync?: boolean;
+  /**
+   * With `persistAsync`, also offer `writeRangesAsync` (default true), as a native Device on a file does:
+   * the pool's promise writes then hand their stores to it. False keeps them on the pool's own stores.
+   */
+  readonly storeJobs?: boolean;
   /** The source of `persistAsync`'s delays (default `Math.random`): a seeded one makes a run replayable. */
   readonly random?: Random;
 }
@@ -73,8 +79,14 @@ export class StrictMemoryDevice extends MemoryDevice {
    * delay; rejects with SimulatedCrash when the power failed first. Present only with `{ persistAsync: true }`.
    */
   readonly persistAsync?: (ranges: Float64Array | readonly ByteRange[]) => Promise<void>;
+  /**
+   * Store the bytes of `src`, in order, over the leading `ranges` later and make every range durable (only
+   * store with `{ writeBack: false }`): after a random short delay, as a job on a worker thread would. Present with `persistAsync` unless `storeJobs: false`.
+   */
+  readonly writeRangesAsync?: (ranges: Float64Array | readonly ByteRange[], src: ArrayBufferView, opts?: WriteRangesOptions) => Promise<void>;
   /** persistAsync calls not yet settled. */
   persistsInFlight = 0;
+  private readonly pendingWrites = new Set<() => void>();
   private readonly snapshots: Uint8Array;
   private readonly flushed: Uint8Array;
   private flushedList: number[] = [];
@@ -92,6 +104,7 @@ export class StrictMemoryDevice extends MemoryDevice {
       const random = options.random ?? Math.random;
       this.info = { granularity: 'page' };
       this.persistAsync = (ranges) => this.deferPersist(ranges, random);
+      if (options.storeJobs !== false) this.writeRangesAsync = (ranges, src, opts) => this.deferWrite(ranges, src, opts?.writeBack !== false, random);
     }
   }
 
@@ -230,6 +243,60 @@ export class StrictMemoryDevice extends MemoryDevice {
   }
 
   private async deferPersist(given: Float64Array | readonly ByteRange[], random: Random): Promise<void> {
+    // Taken now: the caller may reuse its array while the persist is in flight.
+    const taken = this.pairsOf(given);
+    this.persistsInFlight++;
+    try {
+      await macrotask(random);
+      for (let i = 0; i < taken.length; i += 2) this.flush(taken[i] as number, taken[i + 1] as number);
+      this.drain();
+    } finally {
+      this.persistsInFlight--;
+    }
+  }
+
+  private async deferWrite(given: Float64Array | readonly ByteRange[], src: ArrayBufferView, writeBack: boolean, random: Random): Promise<void> {
+    const taken = this.pairsOf(given);
+    const bytes = new Uint8Array(src.buffer, src.byteOffset, src.byteLength).slice();
+    const filled = filledRanges(taken, bytes.length);
+    if (filled < 0) throw outOfRangeError('writeRangesAsync: the bytes of src must fill the leading ranges exactly');
+    let outcome: { error: unknown } | null = null;
+    const run = (): void => {
+      this.pendingWrites.delete(run);
+      try {
+        for (let i = 0, from = 0; i < 2 * filled; i += 2) {
+          const n = taken[i + 1] as number;
+          this.copy(taken[i] as number, bytes.subarray(from, from + n), CopyFlags.NOFLUSH);
+          from += n;
+        }
+        if (writeBack) {
+          for (let i = 0; i < taken.length; i += 2) this.flush(taken[i] as number, taken[i + 1] as number);
+          this.drain();
+        }
+        outcome = { error: null };
+      } catch (e) {
+        outcome = { error: e };
+      }
+    };
+    this.pendingWrites.add(run);
+    this.persistsInFlight++;
+    try {
+      await macrotask(random);
+      if (outcome === null) run();
+      const done = outcome as { error: unknown } | null;
+      if (done !== null && done.error !== null) throw done.error;
+    } finally {
+      this.persistsInFlight--;
+    }
+  }
+
+  /** As a native Device's: every `writeRangesAsync` job still pending does its work now (their promises settle later). */
+  waitJobs(): void {
+    for (const run of [...this.pendingWrites]) run();
+  }
+
+  /** [offset, length] pairs inside the device, copied. */
+  private pairsOf(given: Float64Array | readonly ByteRange[]): number[] {
     const ranges = given instanceof Float64Array ? given : given.flatMap((r) => [r.offset, r.length]);
     if (ranges.length % 2 !== 0) throw outOfRangeError('persistAsync needs offset, length pairs');
     for (let i = 0; i < ranges.length; i += 2) {
@@ -239,16 +306,7 @@ export class StrictMemoryDevice extends MemoryDevice {
         throw outOfRangeError('persistAsync ranges must lie inside the device');
       }
     }
-    // Taken now: the caller may reuse its array while the persist is in flight.
-    const taken = Array.from(ranges);
-    this.persistsInFlight++;
-    try {
-      await macrotask(random);
-      for (let i = 0; i < taken.length; i += 2) this.flush(taken[i] as number, taken[i + 1] as number);
-      this.drain();
-    } finally {
-      this.persistsInFlight--;
-    }
+    return Array.from(ranges);
   }
 
   /** NOFLUSH leaves the store only visible; NODRAIN leaves it written back but unfenced. */

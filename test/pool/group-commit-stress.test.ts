@@ -13,12 +13,13 @@ const FILES = 4;
  * create, rename, unlink), a crash at a random drain and, in half the runs, closeSync at a random step.
  * Every crash image must pass check() and no file may hold a byte it was never given (a block of
  * another file, or one reused before its free was durable); after closeSync nothing more may change.
- * Even seeds defer write-back (persistAsync, group commit), odd ones write back inline.
+ * Even seeds defer write-back (persistAsync, group commit), odd ones write back inline; of the even ones,
+ * every other hands the stores of promise writes to jobs (writeRangesAsync).
  */
 async function run(seed: number): Promise<string[]> {
   const rng = new Prng(seed);
   const delays = new Prng(seed ^ 0x5555);
-  const dev = new StrictMemoryDevice(SIZE, { persistAsync: seed % 2 === 0, random: () => delays.next() });
+  const dev = new StrictMemoryDevice(SIZE, { persistAsync: seed % 2 === 0, storeJobs: seed % 4 === 0, random: () => delays.next() });
   const pool = Pool.createOn(dev, { journalBytes: 64 * 1024 });
   const problems: string[] = [];
   const allowed: Set<number>[] = Array.from({ length: FILES }, (_, i) => new Set([0, i + 1]));

@@ -1,28 +1,42 @@
 import { describe, expect, it } from 'vitest';
 import { Pool } from '../../lib';
 import { errnoError } from '../../lib/errors';
+import type { WriteRangesOptions } from '../../lib/device/types';
 import { StrictMemoryDevice, memoryDeviceFromImage } from '../../lib/testing';
 
 const MiB = 1024 * 1024;
 
 /**
- * A strict device at page granularity whose next `persistAsync` (or `persist`) fails with EIO, making
+ * A strict device at page granularity whose next `persistAsync` or store job (or `persist`) fails with EIO, making
  * nothing durable: what an msync that hit a write-back error reports (the pages are clean afterwards).
  */
 class FailingDevice extends StrictMemoryDevice {
   failAsync = false;
   failSync = false;
 
-  constructor(size: number) {
-    super(size, { persistAsync: true, random: () => 0.1 });
+  constructor(size: number, storeJobs: boolean) {
+    super(size, { persistAsync: true, storeJobs, random: () => 0.1 });
     const inner = this.persistAsync as (ranges: Float64Array) => Promise<void>;
     Object.defineProperty(this, 'persistAsync', {
-      value: (ranges: Float64Array): Promise<void> => {
-        if (!this.failAsync) return inner(ranges);
-        this.failAsync = false;
-        return new Promise((_resolve, reject) => setImmediate(() => reject(errnoError('EIO', 'msync', { path: '(device)' }))));
-      },
+      value: (ranges: Float64Array): Promise<void> => (this.#fails() ? this.#failure('msync') : inner(ranges)),
     });
+    // With store jobs the promise writes' stores and write-back go through writeRangesAsync: its pwrite fails.
+    const write = this.writeRangesAsync;
+    if (write !== undefined) {
+      Object.defineProperty(this, 'writeRangesAsync', {
+        value: (ranges: Float64Array, src: ArrayBufferView, opts?: WriteRangesOptions): Promise<void> => (this.#fails() ? this.#failure('pwrite') : write(ranges, src, opts)),
+      });
+    }
+  }
+
+  #fails(): boolean {
+    const now = this.failAsync;
+    this.failAsync = false;
+    return now;
+  }
+
+  #failure(syscall: string): Promise<void> {
+    return new Promise((_resolve, reject) => setImmediate(() => reject(errnoError('EIO', syscall, { path: '(device)' }))));
   }
 
   override persist(offset: number, length: number): void {
@@ -53,9 +67,9 @@ function onMedia(dev: StrictMemoryDevice, name: string): Uint8Array {
   }
 }
 
-describe('a failed write-back (msync EIO) of a promise method', () => {
+describe.each([false, true])('a failed write-back (msync EIO) of a promise method (store jobs: %s)', (storeJobs) => {
   it('a write whose write-back failed rejects, and no later commit maps its blocks: the pool refuses commits (EIO)', async () => {
-    const dev = new FailingDevice(8 * MiB);
+    const dev = new FailingDevice(8 * MiB, storeJobs);
     const pool = Pool.createOn(dev);
     const f = pool.open('a', { create: true });
     f.fsyncSync();
@@ -71,7 +85,7 @@ describe('a failed write-back (msync EIO) of a promise method', () => {
   });
 
   it('a later promise method is not told its stores are durable when an earlier job holding them failed', async () => {
-    const dev = new FailingDevice(8 * MiB);
+    const dev = new FailingDevice(8 * MiB, storeJobs);
     const pool = Pool.createOn(dev);
     const f = pool.open('a', { create: true });
     await f.write(new Uint8Array(4096).fill(1), 0);
@@ -84,8 +98,9 @@ describe('a failed write-back (msync EIO) of a promise method', () => {
     expect(() => pool.closeSync()).toThrow(expect.objectContaining({ code: 'EIO' }));
   });
 
-  it('a synchronous commit whose write-back of deferred stores fails leaves the pool refusing commits', async () => {
-    const dev = new FailingDevice(8 * MiB);
+  // Without store jobs: with them, the second write's stores are in its job, not deferred, when the commit comes.
+  if (!storeJobs) it('a synchronous commit whose write-back of deferred stores fails leaves the pool refusing commits', async () => {
+    const dev = new FailingDevice(8 * MiB, storeJobs);
     const pool = Pool.createOn(dev);
     const f = pool.open('a', { create: true, sync: true });
     const g = pool.open('b', { create: true, sync: true });
@@ -108,7 +123,7 @@ describe('a failed write-back (msync EIO) of a promise method', () => {
   });
 
   it('closeSync of a failed pool with an unlinked file open still closes the pool (one EIO, then closed)', async () => {
-    const dev = new FailingDevice(8 * MiB);
+    const dev = new FailingDevice(8 * MiB, storeJobs);
     const pool = Pool.createOn(dev);
     const f = pool.open('a', { create: true });
     await f.write(new Uint8Array(4096).fill(1), 0);
@@ -129,7 +144,7 @@ describe('a failed write-back (msync EIO) of a promise method', () => {
     process.on('unhandledRejection', on);
     try {
       for (const awaited of [false, true]) {
-        const dev = new FailingDevice(8 * MiB);
+        const dev = new FailingDevice(8 * MiB, storeJobs);
         const pool = Pool.createOn(dev);
         const f = pool.open('a', { create: true });
         dev.failAsync = true;

@@ -2,14 +2,15 @@ import { StrictMemoryDevice } from '../../../lib/testing';
 
 /**
  * A StrictMemoryDevice at page granularity whose persistAsync jobs wait until the test releases them
- * (then flush and drain): a test can stop a group commit at each of its phases.
+ * (then flush and drain): a test can stop a group commit at each of its phases. Promise writes store on
+ * the thread (no store jobs), so the first job of a commit is its data's write-back.
  */
 export class GatedDevice extends StrictMemoryDevice {
   /** The jobs waiting, oldest first. */
   readonly gates: (() => void)[] = [];
 
   constructor(size: number) {
-    super(size, { persistAsync: true });
+    super(size, { persistAsync: true, storeJobs: false });
     Object.defineProperty(this, 'persistAsync', {
       value: (ranges: Float64Array): Promise<void> => {
         const taken = Array.from(ranges);

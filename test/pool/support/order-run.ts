@@ -63,10 +63,15 @@ const describeError = (e: unknown): string => (e instanceof Error ? `${(e as { c
  * settle in, the content once everything settled and after a close and reopen, and what crash
  * images keep of the calls acknowledged durable.
  */
+/** Mode 0: write-back inline; 1: deferred, promise writes stored by jobs; 2: deferred, stored on the thread. */
+function strictDeviceFor(mode: number, random: () => number): StrictMemoryDevice {
+  return new StrictMemoryDevice(POOL_SIZE, { persistAsync: mode > 0, storeJobs: mode === 1, random });
+}
+
 export async function orderRun(o: OrderRunOptions): Promise<OrderRunResult> {
   const rng = new Prng(o.seed);
   const delays = new Prng(rng.int(2 ** 32));
-  const strictDevice = o.device === undefined ? new StrictMemoryDevice(POOL_SIZE, { persistAsync: rng.int(2) === 0, random: () => delays.next() }) : null;
+  const strictDevice = o.device === undefined ? strictDeviceFor(rng.int(3), () => delays.next()) : null;
   const device = strictDevice ?? (o.device as () => DaxDevice)();
   const model = new OrderModel(FILES);
   const result: OrderRunResult = { problems: [], calls: new Map(), crashImages: 0, crashed: false, maxInFlight: 0, model };
