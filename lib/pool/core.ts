@@ -256,9 +256,9 @@ export class PoolCore {
     return this.#queued;
   }
 
-  /** Blocks until no job of the device is in flight: a close must not let a store land after its last commit. */
-  waitJobs(): void {
-    this.#deferred?.waitJobs();
+  /** For a close: every store handed to a job is made and durable before this returns, and no job starts after it. */
+  quiesce(): void {
+    this.#deferred?.quiesce();
   }
 
   /** Every store made so far by a promise method, durable (no commit). */

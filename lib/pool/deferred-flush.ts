@@ -31,6 +31,8 @@ export class DeferredFlush implements PoolDevice {
   readonly #jobs = new Map<Promise<void>, Float64Array>();
   /** Jobs started. */
   jobs = 0;
+  /** Set by `quiesce` (a close): no job starts from then on. */
+  #stopped = false;
   /** The job that starts when the one in flight ends, for the stores made meanwhile. */
   #next: Promise<void> | null = null;
   /**
@@ -126,7 +128,7 @@ export class DeferredFlush implements PoolDevice {
   durable(): Promise<void> {
     if (this.failure !== null) return Promise.reject(this.failure);
     if (this.#ranges.length > 0 || this.#stores.parts.length > 0) {
-      if (this.#jobs.size === 0) this.#startJob();
+      if (this.#jobs.size === 0 && this.#next === null) this.#startJob();
       else this.#next ??= Promise.all(this.#jobs.keys()).then(noop, noop).then(() => {
         this.#next = null;
         this.#startJob();
@@ -140,7 +142,8 @@ export class DeferredFlush implements PoolDevice {
 
   #startJob(): void {
     const s = this.#stores;
-    if (this.#ranges.length === 0 && s.parts.length === 0) return;
+    // After a failure nothing more is durable for sure; after a close nothing may land.
+    if (this.failure !== null || this.#stopped || (this.#ranges.length === 0 && s.parts.length === 0)) return;
     const ranges = mergePages(this.#ranges, this.size);
     this.#ranges = [];
     if (s.parts.length === 0) {
@@ -188,11 +191,6 @@ export class DeferredFlush implements PoolDevice {
     return this.durable();
   }
 
-  /**
-   * Where promise writes hand their stores to jobs that store and write back (storeByJob): they need not
-   * wait for the jobs before them, being stores nothing else reads or writes until they settle (blocks not
-   * yet mapped, or a write in its file's turn). Null when the device cannot write ranges off the thread.
-   */
   /** Whether `storeThrough` can hand stores to the jobs (the device writes ranges off the thread). */
   get storesByJob(): boolean {
     return typeof this.#inner.writeRangesAsync === 'function';
@@ -213,22 +211,29 @@ export class DeferredFlush implements PoolDevice {
     return this.durable();
   }
 
-  /**
-   * Blocks until no job of the device is writing: a synchronous commit must not race one. Stores handed
-   * over for the next job are made now, on this thread, and noted: a close's last write-back covers them
-   * and nothing lands after it.
-   */
+  /** Blocks until no job of the device is writing: a synchronous commit must not race one. */
   waitJobs(): void {
     this.#inner.waitJobs?.();
+  }
+
+  /**
+   * For a close: waits for the jobs in flight, makes here the stores still gathered for the next job, makes
+   * every store durable, and starts no job from now on, so nothing lands after the close's last commit.
+   */
+  quiesce(): void {
+    this.waitJobs();
+    this.#stopped = true;
     const s = this.#stores;
-    if (s.parts.length === 0) return;
-    this.#stores = { pairs: [], parts: [], bytes: 0 };
-    const bytes = concat(s.parts, s.bytes);
-    for (let i = 0, from = 0; i < s.pairs.length; i += 2) {
-      const n = s.pairs[i + 1] as number;
-      this.copy(s.pairs[i] as number, bytes.subarray(from, from + n));
-      from += n;
+    if (s.parts.length > 0) {
+      this.#stores = { pairs: [], parts: [], bytes: 0 };
+      const bytes = concat(s.parts, s.bytes);
+      for (let i = 0, from = 0; i < s.pairs.length; i += 2) {
+        const n = s.pairs[i + 1] as number;
+        this.copy(s.pairs[i] as number, bytes.subarray(from, from + n));
+        from += n;
+      }
     }
+    if (this.busy) this.persistNow();
   }
 
   /**

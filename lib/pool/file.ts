@@ -431,8 +431,9 @@ export class PoolFile implements Disposable {
     const bytes = bytesOf(buf);
     const core = this.#writable('write');
     const order = orderOf(this.inode);
-    // Past the chunks still landing it would zero what they write (storeByJob): it waits for them.
-    if (storesPending(this.inode)) throw poolError('EAGAIN', 'write', this.inode.path, this.inode.size);
+    // Past chunks still landing it would zero what they write (storeByJob): it waits for them.
+    const ahead = sizeAhead(this.inode);
+    if (touchesPending(this.inode, Math.min(this.inode.size, ahead), ahead + bytes.length)) throw poolError('EAGAIN', 'write', this.inode.path, this.inode.size);
     const at = order.syncAppend(bytes.length);
     if (at < 0) throw poolError('EAGAIN', 'write', this.inode.path, this.inode.size);
     try {

@@ -16,6 +16,7 @@ import { checkBooleans, checkFunction, checkOptions, checkPath } from '../device
 import { freeInode } from './free';
 import { checkName, checkPrefix } from './names';
 import { createFile, freeOrphans, renameFile, truncateFile, undoCreate, unlinkFile } from './namespace';
+import { storesPending } from './store-job';
 import { statOf, type PoolInode } from './inode';
 import { BLOCK, FILE_SIZE_MAX, FORMAT_VERSION, NAME_MAX, dataEnd, dataStart, uuidString } from './layout';
 import { locateBadblocks } from './badblocks';
@@ -333,6 +334,8 @@ export class Pool implements Disposable {
       changed = true;
     } else if (opts.truncate === true && writing && (inode.size > 0 || inode.extents.length > 0)) {
       if (!inode.mapping.empty) throw poolError('EBUSY', 'open', inode.path);
+      // Its blocks may still be written by a store job of a promise write (storeByJob): not freed under it.
+      if (storesPending(inode)) throw poolError('EAGAIN', 'open', inode.path);
       truncateFile(s, inode);
       if (commitNow) core.commit();
       changed = true;
@@ -507,8 +510,9 @@ export class Pool implements Disposable {
     core.closed = true;
     try {
       // Inside the try: a last close that commits (an unlinked file) may fail, and the pool must close all the same.
+      // Before the files' last closes, which may free blocks: no store may land after the state that freed them.
+      if (!core.readonly && !this.device.closed) core.quiesce();
       for (const f of [...this.#files]) void f.close();
-      core.waitJobs();
       if (!core.readonly && !this.device.closed) {
         core.settle();
         core.writeSuperblocks({ ...core.sb, dirty: false });

@@ -3,6 +3,7 @@ import type { PoolCore } from './core';
 import type { DeferredFlush } from './deferred-flush';
 import { ExtentState } from './extent-map';
 import type { PoolInode } from './inode';
+import { FILE_SIZE_MAX } from './layout';
 
 /**
  * Store jobs -- at page granularity, the stores of a promise write go to the pool file by a job on the
@@ -58,7 +59,9 @@ export function touchesPending(inode: PoolInode, from: number, to: number): bool
   const s = stores.get(inode);
   if (s === undefined || s.chunks.length === 0) return false;
   for (const c of s.chunks) if (from < c.at + c.length && c.at < to) return true;
-  for (let p = Math.floor(from / PAGE_SIZE); p < Math.ceil(to / PAGE_SIZE); p++) if (s.freshPages.has(p)) return true;
+  const first = Math.floor(from / PAGE_SIZE);
+  const end = Math.ceil(to / PAGE_SIZE);
+  for (const p of s.freshPages) if (p >= first && p < end) return true;
   return false;
 }
 
@@ -86,7 +89,8 @@ export function storeByJob(
   wrote: (at: number, length: number) => void,
   kept: () => void,
 ): Promise<void> | null {
-  if (inode.hasEntries || !Number.isSafeInteger(at) || chunk.length === 0) return null;
+  // A region, even one with no page faulted in yet, takes the DAX layer's path; so does what EFBIG refuses.
+  if (inode.daxFile !== null || inode.hasEntries || !Number.isSafeInteger(at) || chunk.length === 0 || at + chunk.length > FILE_SIZE_MAX) return null;
   const t0 = core.hold.start();
   const s = stores.get(inode);
   const plan = planStores(core, inode, chunk, at, s);
@@ -257,6 +261,10 @@ function addPair(pairs: number[], offset: number, length: number): number {
 
 /** No known poison in the blocks: a store over poison goes the usual way, which clears it. */
 function clean(core: PoolCore, block: number, count: number): boolean {
-  const pages = core.asyncIo.device.directAccessPages;
-  return pages === undefined || pages.call(core.asyncIo.device, block, count) >= count;
+  const device = core.asyncIo.device;
+  const pages = device.directAccessPages;
+  if (pages !== undefined) return pages.call(device, block, count) >= count;
+  const lo = block * PAGE_SIZE;
+  const hi = (block + count) * PAGE_SIZE;
+  return !device.badblocks().some((r) => r.offset < hi && lo < r.offset + r.length);
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Pool } from '../../lib';
 import { MemoryDevice, StrictMemoryDevice } from '../../lib/testing';
+import { FILE_SIZE_MAX } from '../../lib/pool/layout';
 
 const MiB = 1024 * 1024;
 
@@ -141,5 +142,83 @@ describe('store jobs: promise writes at page granularity store by job (lib/pool/
     const b = bytesOf(p, 'a');
     expect(b.length === 4096 || b.length === 4096 + 9000).toBe(true);
     p.closeSync();
+  });
+
+  it('open({ truncate: true }) of a file whose write is landing is EAGAIN (its blocks are not freed under the job); after, it truncates', async () => {
+    const { pool } = poolWithJobs();
+    const f = pool.open('a', { create: true });
+    await f.write(new Uint8Array(4096).fill(1), 0);
+    await f.fsync();
+    const w = f.write(new Uint8Array(8192).fill(2), 0);
+    await new Promise((r) => setImmediate(r));
+    expect(() => pool.open('a', { truncate: true })).toThrow(expect.objectContaining({ code: 'EAGAIN', syscall: 'open' }));
+    await w;
+    const t = pool.open('a', { truncate: true });
+    expect(t.size).toBe(0);
+    const g = pool.open('b', { create: true });
+    g.writeSync(new Uint8Array(8192).fill(7), 0);
+    g.fsyncSync();
+    await new Promise((r) => setTimeout(r, 5));
+    expect(bytesOf(pool, 'b').every((x) => x === 7)).toBe(true);
+    await pool.close();
+  });
+
+  it('a write past the largest file size is EFBIG, as without store jobs: nothing lands, the pool reopens', async () => {
+    const { dev, pool } = poolWithJobs();
+    const f = pool.open('big', { create: true });
+    await f.truncate(FILE_SIZE_MAX - 4096);
+    f.writeSync(new Uint8Array(4096).fill(1), FILE_SIZE_MAX - 4096);
+    await expect(f.write(new Uint8Array(100).fill(2), FILE_SIZE_MAX - 10)).rejects.toMatchObject({ code: 'EFBIG' });
+    expect(f.size).toBe(FILE_SIZE_MAX);
+    await pool.close();
+    const p = Pool.openOn(dev);
+    expect(p.check().ok).toBe(true);
+    p.closeSync();
+  });
+
+  it('a write over poison takes the usual path, which clears it (the strict device has no directAccessPages)', async () => {
+    const { dev, pool } = poolWithJobs();
+    const f = pool.open('a', { create: true });
+    await f.write(new Uint8Array(4096).fill(1), 0);
+    await f.fsync();
+    dev.injectBadblock((f.fiemap(0, 4096)[0] as { physical: number }).physical, 512);
+    await expect(f.write(new Uint8Array(4096).fill(9), 0)).resolves.toBe(4096);
+    expect(dev.badblocks()).toEqual([]);
+    expect(bytesOf(pool, 'a').every((x) => x === 9)).toBe(true);
+    await pool.close();
+  });
+
+  it('closeSync of a reopened pool (journal empty) with stores gathered behind a job: nothing reaches the media after it', async () => {
+    const dev = new StrictMemoryDevice(8 * MiB, { persistAsync: true, random: () => 0.9 });
+    let pool = Pool.createOn(dev);
+    for (const name of ['a', 'b']) pool.open(name, { create: true }).writeSync(new Uint8Array(4096).fill(1), 0);
+    pool.closeSync();
+    pool = Pool.openOn(dev);
+    const a = pool.open('a');
+    const b = pool.open('b');
+    const calls = [a.write(new Uint8Array(100).fill(2), 0)];
+    for (let k = 0; k < 5; k++) await Promise.resolve();
+    calls.push(b.write(new Uint8Array(100).fill(3), 0));
+    for (let k = 0; k < 5; k++) await Promise.resolve();
+    pool.closeSync();
+    const media = dev.media.slice();
+    for (const r of await Promise.allSettled(calls)) expect(r.status === 'fulfilled' || (r.reason as { code?: string }).code === 'ERR_PMEMDAX_CLOSED').toBe(true);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(Buffer.compare(media, dev.media)).toBe(0);
+  });
+
+  it('appendSync while an overwrite below EOF is landing runs (it touches nothing of it); past a landing append it is EAGAIN', async () => {
+    const { pool } = poolWithJobs();
+    const f = pool.open('a', { create: true });
+    f.writeSync(new Uint8Array(65536).fill(1), 0);
+    const w = f.write(new Uint8Array(10).fill(2), 0);
+    await new Promise((r) => setImmediate(r));
+    expect(f.appendSync(new Uint8Array(10).fill(3))).toBe(65536);
+    const a = f.append(new Uint8Array(10).fill(4));
+    await new Promise((r) => setImmediate(r));
+    expect(() => f.appendSync(new Uint8Array(10))).toThrow(expect.objectContaining({ code: 'EAGAIN' }));
+    await Promise.all([w, a]);
+    expect(f.size).toBe(65556);
+    await pool.close();
   });
 });
