@@ -158,7 +158,8 @@ Napi::Value Device::WriteAsync(const Napi::CallbackInfo& info) {
     if (write_back && rest.n > 0) PersistRanges(env, rest);
     return env.Undefined();
   }
-  if (len == 0) return env.Undefined();
+  // No bytes: the job only writes the ranges back (none to write back: nothing to do).
+  if (len == 0 && (ranges.n == 0 || !write_back)) return env.Undefined();
   return QueueJob(env, std::vector<double>(ranges.data, ranges.data + 2 * ranges.n), std::vector<uint8_t>(data, data + len),
                   write_back);
 }

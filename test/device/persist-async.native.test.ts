@@ -226,3 +226,64 @@ describe('writeAsync and waitJobs', () => {
     d.close();
   });
 });
+
+describe('writeRangesAsync', () => {
+  let s: ReturnType<typeof scratchDir>;
+  afterEach(() => s.cleanup());
+
+  it('page granularity: the bytes fill the leading ranges in order, every range is written back, in one job', async () => {
+    s = scratchDir(tmpdir());
+    const d = Device.open(s.file('dev'), { create: true, size: 4 * MiB });
+    const before = d.stats();
+    const src = pattern(3000, 4);
+    const done = d.writeRangesAsync(Float64Array.of(2 * PAGE, 1000, 10, 2000, 3 * PAGE, 4096), src);
+    src.fill(0); // taken at the call
+    await expect(done).resolves.toBeUndefined();
+    expect(d.stats().asyncPersists - before.asyncPersists).toBe(1);
+    d.close();
+    const want = pattern(3000, 4);
+    expect(same(reopenRead(s.file('dev'), 2 * PAGE, 1000), want.subarray(0, 1000))).toBe(true);
+    expect(same(reopenRead(s.file('dev'), 10, 2000), want.subarray(1000))).toBe(true);
+  });
+
+  it('{ writeBack: false } only stores; ranges given as objects work too', async () => {
+    s = scratchDir(tmpdir());
+    const d = Device.open(s.file('dev'), { create: true, size: 4 * MiB });
+    await d.writeRangesAsync([{ offset: PAGE, length: 5 }], new Uint8Array(5).fill(7), { writeBack: false });
+    const got = new Uint8Array(5);
+    d.copySafe(PAGE, got);
+    expect([...got]).toEqual([7, 7, 7, 7, 7]);
+    d.close();
+  });
+
+  it.each([
+    ['bytes that end inside a range', (d: Device) => d.writeRangesAsync(Float64Array.of(0, 10), new Uint8Array(5)), 'ERR_OUT_OF_RANGE'],
+    ['bytes past the last range', (d: Device) => d.writeRangesAsync(Float64Array.of(0, 10), new Uint8Array(11)), 'ERR_OUT_OF_RANGE'],
+    ['a range past the end', (d: Device) => d.writeRangesAsync(Float64Array.of(4 * MiB, 1), new Uint8Array(1)), 'ERR_OUT_OF_RANGE'],
+    ['odd pairs', (d: Device) => d.writeRangesAsync(Float64Array.of(0, 1, 2), new Uint8Array(1)), 'ERR_OUT_OF_RANGE'],
+    ['ranges not an array', (d: Device) => d.writeRangesAsync(5 as unknown as Float64Array, new Uint8Array(1)), 'ERR_INVALID_ARG_TYPE'],
+    ['not bytes', (d: Device) => d.writeRangesAsync(Float64Array.of(0, 3), 'abc' as unknown as Uint8Array), 'ERR_INVALID_ARG_TYPE'],
+    ['a writeBack that is not a boolean', (d: Device) => d.writeRangesAsync(Float64Array.of(0, 1), new Uint8Array(1), { writeBack: 1 as unknown as boolean }), 'ERR_INVALID_ARG_TYPE'],
+    ['a closed device', (d: Device) => (d.close(), d.writeRangesAsync(Float64Array.of(0, 1), new Uint8Array(1))), 'ERR_PMEMDAX_CLOSED'],
+  ])('rejects (never throws) on %s', async (_name, call, code) => {
+    s = scratchDir(tmpdir());
+    const d = Device.open(s.file('dev'), { create: true, size: 4 * MiB });
+    let p: Promise<void> | undefined;
+    expect(() => (p = call(d))).not.toThrow();
+    await expect(p).rejects.toMatchObject({ code });
+    d.close();
+  });
+
+  it('cacheline (forced, /dev/shm): durable copies made before it returns, no job', async () => {
+    s = scratchDir('/dev/shm');
+    const d = withEnv({ PMEMDAX_FORCE_GRANULARITY: 'cacheline' }, () => Device.open(s.file('dev'), { create: true, size: 4 * MiB }));
+    const done = d.writeRangesAsync(Float64Array.of(64, 3, 4096, 2, 8192, 100), new Uint8Array([1, 2, 3, 4, 5]));
+    const now = new Uint8Array(5);
+    d.copySafe(64, now.subarray(0, 3));
+    d.copySafe(4096, now.subarray(3));
+    expect([...now]).toEqual([1, 2, 3, 4, 5]);
+    await expect(done).resolves.toBeUndefined();
+    expect(d.stats().asyncPersists).toBe(0);
+    d.close();
+  });
+});
