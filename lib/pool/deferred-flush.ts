@@ -16,7 +16,7 @@ export function defersFlush(device: PoolDevice): device is AsyncPersistDevice {
  * are remembered; `persist()` hands them to one msync job on the libuv pool and resolves once every
  * job started so far is done, so a caller is never told "durable" while an earlier store is not.
  * The stores made here are made on the JavaScript thread, in call order, so no job can write a stale
- * byte over a later one. `storeThrough` hands the jobs stores too, for bytes no one else touches until
+ * byte over a later one. `storeRoom` hands the jobs stores too, for bytes no one else touches until
  * they are durable (see storeByJob).
  *
  * The rest of the surface (reads, direct access, badblocks) is the device's own.
@@ -25,8 +25,16 @@ export class DeferredFlush implements PoolDevice {
   readonly #inner: AsyncPersistDevice;
   /** [offset, length] pairs stored and not yet handed to a job. */
   #ranges: number[] = [];
-  /** Stores handed over by `storeThrough` for the next job: device [offset, length] pairs, and their bytes in order. */
-  #stores: { pairs: number[]; parts: Uint8Array[]; bytes: number } = { pairs: [], parts: [], bytes: 0 };
+  /**
+   * Stores handed over (`storeRoom`) for the next job: device [offset, length] pairs, and their bytes in
+   * order in `#gatherBytes[0, #gathered)`. The buffers are reused from job to job (the device copies them
+   * when a job starts): a payload allocated per write would be freed by the garbage collector's threads,
+   * whose frees contend with this thread's allocations for the allocator's lock.
+   */
+  #storePairs: number[] = [];
+  #gatherBytes = new Uint8Array(0);
+  #gathered = 0;
+  #pairBuf = new Float64Array(0);
   /** Jobs in flight, with the ranges each makes durable. */
   readonly #jobs = new Map<Promise<void>, Float64Array>();
   /** Jobs started. */
@@ -81,7 +89,7 @@ export class DeferredFlush implements PoolDevice {
 
   /** True while some store is not yet known durable. */
   get busy(): boolean {
-    return this.#ranges.length > 0 || this.#stores.parts.length > 0 || this.#jobs.size > 0 || this.#next !== null;
+    return this.#ranges.length > 0 || this.#storePairs.length > 0 || this.#jobs.size > 0 || this.#next !== null;
   }
 
   directAccess(pgoff: number, nrPages: number, options?: DirectAccessOptions): DirectAccessResult {
@@ -127,7 +135,7 @@ export class DeferredFlush implements PoolDevice {
    */
   durable(): Promise<void> {
     if (this.failure !== null) return Promise.reject(this.failure);
-    if (this.#ranges.length > 0 || this.#stores.parts.length > 0) {
+    if (this.#ranges.length > 0 || this.#storePairs.length > 0) {
       if (this.#jobs.size === 0 && this.#next === null) this.#startJob();
       else this.#next ??= Promise.all(this.#jobs.keys()).then(noop, noop).then(() => {
         this.#next = null;
@@ -141,22 +149,27 @@ export class DeferredFlush implements PoolDevice {
   }
 
   #startJob(): void {
-    const s = this.#stores;
+    const stores = this.#storePairs;
     // After a failure nothing more is durable for sure; after a close nothing may land.
-    if (this.failure !== null || this.#stopped || (this.#ranges.length === 0 && s.parts.length === 0)) return;
+    if (this.failure !== null || this.#stopped || (this.#ranges.length === 0 && stores.length === 0)) return;
     const ranges = mergePages(this.#ranges, this.size);
     this.#ranges = [];
-    if (s.parts.length === 0) {
+    if (stores.length === 0) {
       this.#track(this.#inner.persistAsync(ranges), ranges);
       return;
     }
     // One job: the stores first (their ranges lead, the bytes fill them), then the write-back of every range.
-    this.#stores = { pairs: [], parts: [], bytes: 0 };
-    const all = new Float64Array(s.pairs.length + ranges.length);
-    all.set(s.pairs);
-    all.set(ranges, s.pairs.length);
+    // The pair buffer is reused only by the next such job, which starts once this one has settled.
+    const n = stores.length + ranges.length;
+    if (this.#pairBuf.length < n) this.#pairBuf = new Float64Array(Math.max(n, 2 * this.#pairBuf.length, 256));
+    const all = this.#pairBuf.subarray(0, n);
+    all.set(stores);
+    all.set(ranges, stores.length);
+    const bytes = this.#gatherBytes.subarray(0, this.#gathered);
+    this.#storePairs = [];
+    this.#gathered = 0;
     const write = (this.#inner as Required<Pick<PoolDevice, 'writeRangesAsync'>>).writeRangesAsync;
-    this.#track(write.call(this.#inner, all, concat(s.parts, s.bytes)), all);
+    this.#track(write.call(this.#inner, all, bytes), all);
   }
 
   /** A job in flight until it settles; the first that fails is the failure. */
@@ -191,24 +204,30 @@ export class DeferredFlush implements PoolDevice {
     return this.durable();
   }
 
-  /** Whether `storeThrough` can hand stores to the jobs (the device writes ranges off the thread). */
+  /** Whether `storeRoom` can hand stores to the jobs (the device writes ranges off the thread). */
   get storesByJob(): boolean {
     return typeof this.#inner.writeRangesAsync === 'function';
   }
 
   /**
-   * The bytes of `payload` laid in order over `pairs` ([offset, length]…) by the next job, which stores
-   * them (pwrite) before it writes back what it covers: a promise write's stores, which then never fault
-   * on this thread (storeByJob). Only for stores nothing else reads or writes until they are durable
-   * (blocks not yet mapped, or bytes of a write in its file's turn). Resolves as `durable()` does.
+   * Room, zeroed, for `length` bytes the next job stores (pwrite) in order over `pairs` ([offset, length]…)
+   * before it writes back what it covers: a promise write's stores, which then never fault on this thread
+   * (storeByJob). Fill it at once (a later call may move the buffer), then `durable()` resolves once they are
+   * durable. Only for stores nothing else reads or writes until then (blocks not yet mapped, or bytes of a
+   * write in its file's turn).
    */
-  storeThrough(pairs: Float64Array, payload: Uint8Array): Promise<void> {
-    if (this.failure !== null) return Promise.reject(this.failure);
-    const s = this.#stores;
-    for (let i = 0; i < pairs.length; i++) s.pairs.push(pairs[i] as number);
-    s.parts.push(payload);
-    s.bytes += payload.length;
-    return this.durable();
+  storeRoom(pairs: readonly number[], length: number): Uint8Array {
+    for (const x of pairs) this.#storePairs.push(x);
+    const need = this.#gathered + length;
+    if (need > this.#gatherBytes.length) {
+      const grown = new Uint8Array(Math.max(need, 2 * this.#gatherBytes.length, 256 * 1024));
+      grown.set(this.#gatherBytes.subarray(0, this.#gathered));
+      this.#gatherBytes = grown;
+    }
+    const room = this.#gatherBytes.subarray(this.#gathered, need);
+    room.fill(0);
+    this.#gathered = need;
+    return room;
   }
 
   /** Blocks until no job of the device is writing: a synchronous commit must not race one. */
@@ -223,16 +242,14 @@ export class DeferredFlush implements PoolDevice {
   quiesce(): void {
     this.waitJobs();
     this.#stopped = true;
-    const s = this.#stores;
-    if (s.parts.length > 0) {
-      this.#stores = { pairs: [], parts: [], bytes: 0 };
-      const bytes = concat(s.parts, s.bytes);
-      for (let i = 0, from = 0; i < s.pairs.length; i += 2) {
-        const n = s.pairs[i + 1] as number;
-        this.copy(s.pairs[i] as number, bytes.subarray(from, from + n));
-        from += n;
-      }
+    const pairs = this.#storePairs;
+    for (let i = 0, from = 0; i < pairs.length; i += 2) {
+      const n = pairs[i + 1] as number;
+      this.copy(pairs[i] as number, this.#gatherBytes.subarray(from, from + n));
+      from += n;
     }
+    this.#storePairs = [];
+    this.#gathered = 0;
     if (this.busy) this.persistNow();
   }
 
@@ -272,14 +289,3 @@ export function mergePages(pairs: readonly number[], limit: number): Float64Arra
 }
 
 function noop(): void {}
-
-function concat(parts: readonly Uint8Array[], bytes: number): Uint8Array {
-  if (parts.length === 1) return parts[0] as Uint8Array;
-  const out = new Uint8Array(bytes);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}

@@ -91,9 +91,10 @@ export function storeByJob(
 ): Promise<void> | null {
   // A region, even one with no page faulted in yet, takes the DAX layer's path; so does what EFBIG refuses.
   if (inode.daxFile !== null || inode.hasEntries || !Number.isSafeInteger(at) || chunk.length === 0 || at + chunk.length > FILE_SIZE_MAX) return null;
+  if (d.failure !== null) return null;
   const t0 = core.hold.start();
   const s = stores.get(inode);
-  const plan = planStores(core, inode, chunk, at, s);
+  const plan = planStores(core, d, inode, chunk, at, s);
   if (plan === null) {
     core.hold.stop(t0, 'store');
     return null;
@@ -104,7 +105,7 @@ export function storeByJob(
   file.chunks.push(pending);
   file.ahead = Math.max(file.ahead, inode.size, at + chunk.length);
   for (let i = 0; i < plan.fresh.length; i += 3) for (let k = 0; k < (plan.fresh[i + 2] as number); k++) file.freshPages.add((plan.fresh[i] as number) + k);
-  const job = d.storeThrough(plan.pairs, plan.payload);
+  const job = d.durable();
   core.hold.stop(t0, 'store');
   return job.then(
     () => {
@@ -151,15 +152,15 @@ function land(core: PoolCore, inode: PoolInode, file: FileStores, pending: Pendi
 }
 
 interface StorePlan {
-  /** Device [offset, length] pairs, in the order of the payload. */
-  readonly pairs: Float64Array;
-  readonly payload: Uint8Array;
   /** New blocks joined (unwritten): file page, block, count. */
   readonly fresh: number[];
 }
 
-/** Page runs of a chunk: file page, block (-1 for a hole), count, and whether the run is a pending chunk's. */
-function planStores(core: PoolCore, inode: PoolInode, chunk: Uint8Array, at: number, file: FileStores | undefined): StorePlan | null {
+/**
+ * The chunk's stores handed to the next job (`storeRoom`), with new blocks for its holes joined unwritten;
+ * null, having changed nothing, when the chunk is not one to take.
+ */
+function planStores(core: PoolCore, d: DeferredFlush, inode: PoolInode, chunk: Uint8Array, at: number, file: FileStores | undefined): StorePlan | null {
   const first = Math.floor(at / PAGE_SIZE);
   const end = Math.ceil((at + chunk.length) / PAGE_SIZE);
   const a = core.state.alloc;
@@ -228,7 +229,7 @@ function planStores(core: PoolCore, inode: PoolInode, chunk: Uint8Array, at: num
     }
   }
   // The payload: the chunk's bytes where they land, zeros around them in whole new pages.
-  const payload = new Uint8Array(bytes);
+  const payload = d.storeRoom(pairs, bytes);
   for (let l = 0, off = 0; l < layout.length; l += 4) {
     const page = layout[l] as number;
     const count = layout[l + 2] as number;
@@ -248,7 +249,7 @@ function planStores(core: PoolCore, inode: PoolInode, chunk: Uint8Array, at: num
     inode.markDirty(page, count);
   }
   if (fresh.length > 0) core.state.touch(inode);
-  return { pairs: Float64Array.from(pairs), payload, fresh };
+  return { fresh };
 }
 
 /** Appends a device range, merged into the last when it follows it; returns its length. */
