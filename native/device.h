@@ -139,6 +139,12 @@ class Device : public Napi::ObjectWrap<Device> {
   uint64_t window_bytes_ = 1ull << 30;
   std::vector<Napi::Reference<Napi::ArrayBuffer>> windows_;
   JobGate jobs_;  // persistAsync jobs on the thread pool: the mapping and fd stay until they are done
+  // Payload buffers of finished writeAsync jobs, kept for the next ones (JavaScript thread only): a buffer
+  // allocated per job would go to mmap and munmap at every large one, and those take the process's mmap
+  // lock against every page fault.
+  std::vector<std::vector<uint8_t>> spare_payloads_;
+  std::vector<uint8_t> TakePayload(const uint8_t* data, size_t len);
+  void GiveBackPayload(std::vector<uint8_t> payload);
 };
 
 }  // namespace pmemdax

@@ -75,7 +75,10 @@ class MsyncWorker : public Napi::AsyncWorker {
     device_->jobs_.Leave();  // the last use of the mapping: close may unmap from here on
   }
 
-  void OnOK() override { device_->FinishAsync(Env(), done_, msyncs_, err_, syscall_, offset_, len_); }
+  void OnOK() override {
+    device_->GiveBackPayload(std::move(payload_));
+    device_->FinishAsync(Env(), done_, msyncs_, err_, syscall_, offset_, len_);
+  }
 
  private:
   Napi::Promise::Deferred done_;
@@ -160,8 +163,25 @@ Napi::Value Device::WriteAsync(const Napi::CallbackInfo& info) {
   }
   // No bytes: the job only writes the ranges back (none to write back: nothing to do).
   if (len == 0 && (ranges.n == 0 || !write_back)) return env.Undefined();
-  return QueueJob(env, std::vector<double>(ranges.data, ranges.data + 2 * ranges.n), std::vector<uint8_t>(data, data + len),
-                  write_back);
+  return QueueJob(env, std::vector<double>(ranges.data, ranges.data + 2 * ranges.n), TakePayload(data, len), write_back);
+}
+
+std::vector<uint8_t> Device::TakePayload(const uint8_t* data, size_t len) {
+  std::vector<uint8_t> buf;
+  if (!spare_payloads_.empty()) {
+    buf = std::move(spare_payloads_.back());
+    spare_payloads_.pop_back();
+  }
+  buf.assign(data, data + len);
+  return buf;
+}
+
+void Device::GiveBackPayload(std::vector<uint8_t> payload) {
+  constexpr size_t kSpares = 4;
+  constexpr size_t kLargest = 16u << 20;
+  if (payload.capacity() == 0 || payload.capacity() > kLargest || spare_payloads_.size() >= kSpares) return;
+  payload.clear();
+  spare_payloads_.push_back(std::move(payload));
 }
 
 // waitJobs() -- blocks until no persistAsync or writeAsync job of the device is in flight (their promises
