@@ -368,7 +368,7 @@ export class PoolFile implements Disposable {
           continue;
         }
       }
-      const landing = this.#landed(core, this.inode);
+      const landing = this.#landed(core);
       if (landing !== null) await landing;
       if (at > this.inode.size) {
         this.#precheck(core, at, chunk.length);
@@ -405,15 +405,12 @@ export class PoolFile implements Disposable {
   }
 
   /**
-   * Before a call changes a file other than by a store job: its pending chunks land first (storeByJob).
+   * Before a write stores other than by a store job: the file's pending chunks land first (storeByJob).
    * Null, without a wait, when none is pending.
    */
-  #landed(core: PoolCore, ...inodes: PoolInode[]): Promise<void> | null {
-    if (!inodes.some(storesPending)) return null;
-    return (async () => {
-      for (const inode of inodes) await landed(inode);
-      this.#kept(core);
-    })();
+  #landed(core: PoolCore): Promise<void> | null {
+    const wait = landed(this.inode);
+    return wait === null ? null : wait.then(() => this.#kept(core));
   }
 
   /** In an async call's turn nothing else runs on the file: the old EOF block's tail can be zeroed. */
@@ -534,8 +531,20 @@ export class PoolFile implements Disposable {
     if (this.#closed && this.#busy === 0) this.#release();
   }
 
+  /**
+   * The turn of a call that changes its files other than by a store job (or commits them: fsync): it is
+   * ready once the calls before it have finished and their pending chunks have landed (storeByJob).
+   */
   #enter(kind: TurnKind, ...others: PoolInode[]): Turn {
-    return others.length === 0 ? orderOf(this.inode).enter(kind) : enterAll([this.inode, ...others], kind);
+    const inodes = [this.inode, ...others];
+    const turn = others.length === 0 ? orderOf(this.inode).enter(kind) : enterAll(inodes, kind);
+    if (turn.ready === null && !inodes.some(storesPending)) return turn;
+    const before = turn.ready;
+    const ready = (async () => {
+      await before;
+      for (const inode of inodes) await landed(inode);
+    })();
+    return { ...turn, ready };
   }
 
   /** ftruncate, both ways; durable on return. */
@@ -544,8 +553,6 @@ export class PoolFile implements Disposable {
     this.#position(size, 'size', 'ftruncate');
     if (size > FILE_SIZE_MAX) throw poolError('EFBIG', 'ftruncate', this.inode.path);
     await this.#inTurn(this.#enter('blind'), 'ftruncate', async (core) => {
-      const landing = this.#landed(core, this.inode);
-      if (landing !== null) await landing;
       await withInvalidateLocks([this.inode], () => truncateLocked(core, this.inode, size, () => this.#kept(core)));
     }, true, false);
   }
@@ -560,8 +567,6 @@ export class PoolFile implements Disposable {
     if (!['allocate', 'keep-size', 'punch-hole', 'zero-range'].includes(mode)) throw poolError('EOPNOTSUPP', 'fallocate', this.inode.path);
     if (offset + length > FILE_SIZE_MAX) throw poolError('EFBIG', 'fallocate', this.inode.path, offset);
     await this.#inTurn(this.#enter('blind'), 'fallocate', async (core) => {
-      const landing = this.#landed(core, this.inode);
-      if (landing !== null) await landing;
       await withInvalidateLocks([this.inode], () => fallocateLocked(core, this.inode, mode, offset, length, () => this.#kept(core)));
     }, true, false);
   }
@@ -616,8 +621,6 @@ export class PoolFile implements Disposable {
     target.#busy++;
     try {
       await this.#inTurn(this.#enter('blind', target.inode), 'ioctl', async (core) => {
-        const landing = this.#landed(core, this.inode, target.inode);
-        if (landing !== null) await landing;
         await remap(core, this.inode, srcOffset, target.inode, dstOffset, length, dedupe, () => this.#kept(core));
       }, true);
     } finally {
@@ -640,8 +643,6 @@ export class PoolFile implements Disposable {
     this.#position(offset, 'offset', 'fallocate');
     this.#position(length, 'length', 'fallocate');
     await this.#inTurn(this.#enter('blind'), 'fallocate', async (core) => {
-      const landing = this.#landed(core, this.inode);
-      if (landing !== null) await landing;
       await withInvalidateLocks([this.inode], () => unshareLocked(core, this.inode, offset, length, () => this.#kept(core)));
     }, true);
   }
@@ -649,10 +650,7 @@ export class PoolFile implements Disposable {
   /** Write back what regions dirtied, then commit the metadata; after the async calls made before it. */
   async fsync(): Promise<void> {
     const core = this.#live();
-    await this.#inTurn(this.#enter('wait'), 'fsync', async (c) => {
-      // The writes made before it are in what it commits: those still landing first.
-      const landing = this.#landed(c, this.inode);
-      if (landing !== null) await landing;
+    await this.#inTurn(this.#enter('wait'), 'fsync', async () => {
       const f = this.inode.daxFile;
       if (f !== null) await f.fsyncRange(0, LAST_BYTE, false);
     }, !core.readonly, false);
