@@ -177,6 +177,16 @@ describe.each(['cacheline', 'byte'] as const)('persistAsync at %s granularity (f
   });
 });
 
+/** `call` on a fresh 4 MiB device in `s` neither throws nor resolves: it rejects with `code`; waitJobs after close returns. */
+async function rejectsWithoutThrowing(s: ReturnType<typeof scratchDir>, call: (d: Device) => Promise<void>, code: string): Promise<void> {
+  const d = Device.open(s.file('dev'), { create: true, size: 4 * MiB });
+  let p: Promise<void> | undefined;
+  expect(() => (p = call(d))).not.toThrow();
+  await expect(p).rejects.toMatchObject({ code });
+  d.close();
+  d.waitJobs();
+}
+
 describe('writeAsync and waitJobs', () => {
   let s: ReturnType<typeof scratchDir>;
   afterEach(() => s.cleanup());
@@ -205,12 +215,7 @@ describe('writeAsync and waitJobs', () => {
     ['a closed device', (d: Device) => (d.close(), d.writeAsync(0, new Uint8Array(1))), 'ERR_PMEMDAX_CLOSED'],
   ])('rejects (never throws) on %s', async (_name, call, code) => {
     s = scratchDir(tmpdir());
-    const d = Device.open(s.file('dev'), { create: true, size: 4 * MiB });
-    let p: Promise<void> | undefined;
-    expect(() => (p = call(d))).not.toThrow();
-    await expect(p).rejects.toMatchObject({ code });
-    d.close();
-    d.waitJobs();
+    await rejectsWithoutThrowing(s, call, code);
   });
 
   it('cacheline (forced, /dev/shm): a durable copy made before it returns, no job', async () => {
@@ -267,11 +272,7 @@ describe('writeRangesAsync', () => {
     ['a closed device', (d: Device) => (d.close(), d.writeRangesAsync(Float64Array.of(0, 1), new Uint8Array(1))), 'ERR_PMEMDAX_CLOSED'],
   ])('rejects (never throws) on %s', async (_name, call, code) => {
     s = scratchDir(tmpdir());
-    const d = Device.open(s.file('dev'), { create: true, size: 4 * MiB });
-    let p: Promise<void> | undefined;
-    expect(() => (p = call(d))).not.toThrow();
-    await expect(p).rejects.toMatchObject({ code });
-    d.close();
+    await rejectsWithoutThrowing(s, call, code);
   });
 
   it('cacheline (forced, /dev/shm): durable copies made before it returns, no job', async () => {
