@@ -105,7 +105,7 @@ class Device : public Napi::ObjectWrap<Device> {
   napi_value FinishStore(napi_env env, int err, const MappingFault& fault, uint64_t offset, uint64_t len, uint32_t flags);
 
   // A persistAsync job has run its write-back (msync per range, or one fdatasync): 0, or the first failure.
-  friend class MsyncWorker;
+  friend class MsyncJob;
   // Queues a persistAsync/writeAsync job: `payload` (if any) is written over the pairs in order first, then (with
   // write_back) the pairs are written back; returns its promise.
   Napi::Value QueueJob(Napi::Env env, std::vector<double> pairs, std::vector<uint8_t> payload, bool write_back = true);
@@ -138,7 +138,7 @@ class Device : public Napi::ObjectWrap<Device> {
   std::vector<std::string> notes_;
   uint64_t window_bytes_ = 1ull << 30;
   std::vector<Napi::Reference<Napi::ArrayBuffer>> windows_;
-  JobGate jobs_;  // persistAsync jobs on the thread pool: the mapping and fd stay until they are done
+  JobGate jobs_;  // persistAsync and writeAsync jobs on the I/O threads: the mapping and fd stay until they are done
   // Payload buffers of finished writeAsync jobs, kept for the next ones (JavaScript thread only): a buffer
   // allocated per job would go to mmap and munmap at every large one, and those take the process's mmap
   // lock against every page fault.

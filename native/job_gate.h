@@ -1,4 +1,4 @@
-// job_gate -- counts a device's jobs in flight on the libuv thread pool, so that close can wait for them
+// job_gate -- counts a device's jobs in flight on the I/O threads (io_pool.h), so that close can wait for them
 // before it unmaps what they use.
 #pragma once
 #include <condition_variable>
@@ -13,7 +13,7 @@ class JobGate {
     std::lock_guard<std::mutex> lock(mu_);
     ++in_flight_;
   }
-  // Called by the job itself, on its pool thread, once it no longer touches the mapping.
+  // Called by the job itself, on its I/O thread, once it no longer touches the mapping.
   void Leave() {
     std::lock_guard<std::mutex> lock(mu_);
     if (--in_flight_ == 0) idle_.notify_all();

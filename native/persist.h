@@ -19,11 +19,11 @@ struct DeviceStats {
   uint64_t flush_calls = 0;
   uint64_t drains = 0;
   uint64_t msyncs = 0;
-  uint64_t async_persists = 0;  // persistAsync jobs handed to the thread pool
+  uint64_t async_persists = 0;  // persistAsync jobs handed to the I/O threads
 };
 
 // msync(MS_SYNC) of the pages over [offset, offset+len) of the mapping at `base`: 0 or an errno. Takes no
-// state, so the thread pool can call it (the caller counts the msync on the JavaScript thread).
+// state, so an I/O thread can call it (the caller counts the msync on the JavaScript thread).
 int MsyncPages(uint8_t* base, uint64_t offset, uint64_t len);
 
 // What the table's functions act on.
@@ -95,7 +95,7 @@ class Persistence {
   void FinishFaultedStore(uint64_t offset, uint64_t fault_offset, uint32_t flags);
 
   bool PagesByMsync() const { return granularity_ == Granularity::kPage; }
-  // For counts made on the JavaScript thread for work done on the thread pool.
+  // For counts made on the JavaScript thread for work done on the I/O threads.
   DeviceStats& MutableStats() { return state_.stats; }
 
   const char* GranularityName() const;

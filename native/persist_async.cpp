@@ -1,4 +1,4 @@
-// persistAsync: at page granularity the msync calls of a batch of ranges run on the libuv thread pool, so a
+// persistAsync: at page granularity the msync calls of a batch of ranges run on an I/O thread (io_pool.h), so a
 // write-back that waits for a disk never blocks the JavaScript thread. At byte and cacheline granularity the
 // flushes take microseconds, less than the thread hop: they run inline, as persistRanges.
 #include <unistd.h>
@@ -11,18 +11,18 @@
 #include "errors.h"
 #include "args.h"
 #include "flush.h"
+#include "io_pool.h"
 #include "recovery_write.h"
 
 namespace pmemdax {
 
-// Touches no JavaScript object and no device state off the JavaScript thread: Execute sees only the
-// mapping's address and its own copy of the ranges; counts are made in OnOK.
-class MsyncWorker : public Napi::AsyncWorker {
+// Touches no JavaScript object and no device state off the JavaScript thread: Run sees only the
+// mapping's address and its own copy of the ranges; counts are made in Done.
+class MsyncJob : public IoJob {
  public:
-  MsyncWorker(Napi::Env env, Device* device, uint8_t* base, int fd, std::vector<double> pairs,
-              std::vector<uint8_t> payload = {}, bool write_back = true)
-      : Napi::AsyncWorker(env, "pmemdax:persistAsync"),
-        done_(Napi::Promise::Deferred::New(env)),
+  MsyncJob(Napi::Env env, Device* device, uint8_t* base, int fd, std::vector<double> pairs,
+           std::vector<uint8_t> payload = {}, bool write_back = true)
+      : done_(Napi::Promise::Deferred::New(env)),
         device_(device),
         self_(Napi::Persistent(device->Value())),  // the device's object lives until the promise settles
         base_(base),
@@ -32,8 +32,9 @@ class MsyncWorker : public Napi::AsyncWorker {
         write_back_(write_back) {}
 
   Napi::Promise Promise() const { return done_.Promise(); }
+  Napi::Promise::Deferred& Deferred() { return done_; }
 
-  void Execute() override {
+  void Run() override {
     // writeAsync: the bytes go in first, laid out over the ranges in order (a pwrite into the page cache can
     // wait on the filesystem's journal, or read a page in), then the ranges are written back like any others.
     size_t from = 0;
@@ -75,10 +76,13 @@ class MsyncWorker : public Napi::AsyncWorker {
     device_->jobs_.Leave();  // the last use of the mapping: close may unmap from here on
   }
 
-  void OnOK() override {
+  void Done(Napi::Env env) override {
     device_->GiveBackPayload(std::move(payload_));
-    device_->FinishAsync(Env(), done_, msyncs_, err_, syscall_, offset_, len_);
+    device_->FinishAsync(env, done_, msyncs_, err_, syscall_, offset_, len_);
   }
+
+  // The environment is gone, and with it the reference's owner.
+  void Abandon() override { self_.SuppressDestruct(); }
 
  private:
   Napi::Promise::Deferred done_;
@@ -113,17 +117,22 @@ Napi::Value Device::PersistAsync(const Napi::CallbackInfo& info) {
 Napi::Value Device::QueueJob(Napi::Env env, std::vector<double> pairs, std::vector<uint8_t> payload, bool write_back) {
   // On this thread: the fence orders this thread's non-temporal stores, which a pool thread's would not.
   Drain();
-  auto* worker = new MsyncWorker(env, this, base_, Fd(), std::move(pairs), std::move(payload), write_back);
-  Napi::Promise promise = worker->Promise();
+  auto* job = new MsyncJob(env, this, base_, Fd(), std::move(pairs), std::move(payload), write_back);
+  Napi::Promise promise = job->Promise();
   ++persist_.MutableStats().async_persists;
   jobs_.Enter();
-  worker->Queue();
+  const IoQueued queued = QueueIoJob(env, job);
+  if (queued.err != 0) {
+    jobs_.Leave();
+    job->Deferred().Reject(ErrnoError(env, queued.err, queued.syscall, ErrorContext{path_}).Value());
+    delete job;
+  }
   return promise;
 }
 
 // writeAsync(Float64Array [offset0, length0, …], Uint8Array, writeBack) -> a Promise at page granularity on a
 // file: the bytes are copied here, then written in order over the leading ranges they fill (pwrite) and, with
-// writeBack, every range is written back (msync, or one fdatasync for several ranges) on the thread pool.
+// writeBack, every range is written back (msync, or one fdatasync for several ranges) on an I/O thread.
 // Undefined when done inline: byte and cacheline granularity, where each copy is a durable store. The JavaScript
 // side checks the ranges and sizes.
 Napi::Value Device::WriteAsync(const Napi::CallbackInfo& info) {
