@@ -1,0 +1,156 @@
+import type { DaxDevice } from '../../device/types';
+import { CopyFlags } from '../../device/types';
+import { crc32c } from '../crc32c';
+import { corrupt } from '../errors';
+import { readMeta } from '../meta-io';
+import type { PageStore } from './btree';
+import { BRANCH, LEAF, PAGE } from './page';
+
+/** Where a page store gets the blocks of new pages, and gives back the blocks no tree reaches any more. */
+export interface PageBlocks {
+  /** A free block for a new page. Throws when there is none: a caller reserves room before it changes a tree. */
+  take(): number;
+  /** `block` holds no page any tree or snapshot reaches: it is free. */
+  give(block: number): void;
+}
+
+/** Where a page keeps its CRC-32C (page.ts): computed over the page with these four bytes read as zero. */
+const CRC_AT = 8;
+/** Committed pages kept after a read (4 MiB): the upper levels of every tree, and the leaves in use. */
+const CACHE_PAGES = 1024;
+
+/** The CRC-32C of page `p`, its CRC field taken as zero. */
+export function pageCrc(p: Buffer): number {
+  const saved = p.readUInt32LE(CRC_AT);
+  p.writeUInt32LE(0, CRC_AT);
+  const crc = crc32c(p);
+  p.writeUInt32LE(saved, CRC_AT);
+  return crc;
+}
+
+/**
+ * DevicePageStore -- the PageStore of format 2 on a pool's device (docs/design.md, "Metadata at device
+ * scale"). A committed page is read from the media poison-safely (a copy of its block, its CRC and kind
+ * checked), and the last CACHE_PAGES of them are kept. A page changed since the last checkpoint is a copy in
+ * DRAM (the overlay) at a block of its own, which no committed tree reaches, so a crash at any moment leaves
+ * the committed trees whole. `write` stores the overlay on the media with its CRCs and makes it durable;
+ * once the caller has durably switched the roots to the new trees, `commit` makes the overlay the committed
+ * state and frees the blocks the new trees no longer reach.
+ */
+export class DevicePageStore implements PageStore {
+  readonly #device: DaxDevice;
+  readonly #path: string;
+  readonly #blocks: PageBlocks;
+  readonly #overlay = new Map<number, Buffer>();
+  /** Committed pages the trees no longer reach: free once roots that do not reach them are durable. */
+  #retired: number[] = [];
+  /** Committed pages read, checked, in the order of their last use. */
+  readonly #cache = new Map<number, Buffer>();
+
+  constructor(device: DaxDevice, path: string, blocks: PageBlocks) {
+    this.#device = device;
+    this.#path = path;
+    this.#blocks = blocks;
+  }
+
+  /** Pages changed since the last checkpoint (each holds 4 KiB of DRAM until it is written). */
+  get overlayPages(): number {
+    return this.#overlay.size;
+  }
+
+  page(no: number): Buffer {
+    const changed = this.#overlay.get(no);
+    if (changed !== undefined) return changed;
+    let p = this.#cache.get(no);
+    if (p !== undefined) {
+      this.#cache.delete(no);
+    } else {
+      p = this.#read(no);
+      if (this.#cache.size >= CACHE_PAGES) this.#cache.delete(this.#cache.keys().next().value as number);
+    }
+    this.#cache.set(no, p);
+    return p;
+  }
+
+  writable(no: number): number {
+    if (this.#overlay.has(no)) return no;
+    const copy = this.allocate();
+    this.page(no).copy(this.#overlay.get(copy) as Buffer);
+    this.release(no);
+    return copy;
+  }
+
+  allocate(): number {
+    const no = this.#blocks.take();
+    // The block may have held a page freed at an earlier checkpoint: what was cached of it is gone.
+    this.#cache.delete(no);
+    this.#overlay.set(no, Buffer.alloc(PAGE));
+    return no;
+  }
+
+  release(no: number): void {
+    // A page made since the last checkpoint was never committed: no snapshot reaches it.
+    if (this.#overlay.delete(no)) {
+      this.#blocks.give(no);
+      return;
+    }
+    this.#cache.delete(no);
+    this.#retired.push(no);
+  }
+
+  /**
+   * Store every overlay page at its block with its CRC, and make them durable. The committed trees reach
+   * none of these blocks, so this may be cut short at any point; the overlay stays as it was until `commit`.
+   */
+  write(): void {
+    const blocks = [...this.#overlay.keys()].sort((a, b) => a - b);
+    for (const no of blocks) {
+      const p = this.#overlay.get(no) as Buffer;
+      p.writeUInt32LE(pageCrc(p), CRC_AT);
+      this.#device.copy(no * PAGE, p, CopyFlags.NOFLUSH);
+    }
+    // One write-back per run of consecutive blocks.
+    for (let i = 0; i < blocks.length; ) {
+      let j = i + 1;
+      while (j < blocks.length && blocks[j] === (blocks[j - 1] as number) + 1) j++;
+      this.#device.persist((blocks[i] as number) * PAGE, (j - i) * PAGE);
+      i = j;
+    }
+  }
+
+  /**
+   * The roots of the trees `write` stored are durable: the overlay is committed (its pages stay cached), and
+   * the blocks the committed trees reached and these do not are free. Returns how many were freed.
+   */
+  commit(): number {
+    for (const [no, p] of this.#overlay) {
+      if (this.#cache.size >= CACHE_PAGES) this.#cache.delete(this.#cache.keys().next().value as number);
+      this.#cache.set(no, p);
+    }
+    this.#overlay.clear();
+    const retired = this.#retired;
+    this.#retired = [];
+    for (const no of retired) this.#blocks.give(no);
+    return retired.length;
+  }
+
+  /** Forget the overlay (the changes since the last checkpoint are dropped, as a crash would drop them). */
+  discard(): void {
+    for (const no of this.#overlay.keys()) this.#blocks.give(no);
+    this.#overlay.clear();
+    this.#retired = [];
+  }
+
+  #read(no: number): Buffer {
+    const at = no * PAGE;
+    if (!Number.isInteger(no) || no < 0 || at + PAGE > this.#device.size) {
+      throw corrupt(this.#path, 'metadata page', at, `block ${no} is outside the device`);
+    }
+    const bytes = readMeta(this.#device, this.#path, at, PAGE, 'metadata page');
+    const p = Buffer.from(bytes.buffer, bytes.byteOffset, PAGE);
+    if (p.readUInt32LE(CRC_AT) !== pageCrc(p)) throw corrupt(this.#path, 'metadata page', at, 'checksum mismatch');
+    const kind = p.readUInt16LE(0);
+    if (kind !== LEAF && kind !== BRANCH) throw corrupt(this.#path, 'metadata page', at, `unknown page kind ${kind}`);
+    return p;
+  }
+}
