@@ -32,7 +32,10 @@
         "native/device.cpp"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS", "_GNU_SOURCE"],
+      # nodelete: Node unloads a worker thread's addons when it ends; the I/O threads and the signal handlers
+      # run code of this one for the life of the process, so it stays mapped.
+      "ldflags": ["-Wl,-z,nodelete"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags": ["-fvisibility=hidden", "-Wall", "-Wextra", "-O2"],

@@ -7,6 +7,7 @@
 #include "device.h"
 #include "errors.h"
 #include "flush.h"
+#include "io_pool.h"
 #include "memcpy_nt.h"
 #include "region.h"
 
@@ -35,6 +36,7 @@ static Napi::Object InitPmemdax(Napi::Env env, Napi::Object exports) {
   exports.Set("cpuInfo", Napi::Function::New(env, pmemdax::CpuInfo, "cpuInfo"));
   exports.Set("setErrorClasses", Napi::Function::New(env, pmemdax::SetErrorClasses, "setErrorClasses"));
   pmemdax::ExportConstants(env, exports);
+  pmemdax::InitIoEnv(env);
   return exports;
 }
 

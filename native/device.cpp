@@ -99,6 +99,9 @@ void Device::OnEnvCleanup(void* arg) {
   // so unmapping under live views is safe.
   auto* self = static_cast<Device*>(arg);
   self->cleanup_hook_ = false;
+  // Jobs on the I/O threads still write through the descriptor and the mapping: they finish first, or a
+  // pwrite could land in whatever file reuses the descriptor's number.
+  self->jobs_.WaitIdle();
   if (self->mapped_) self->mapped_->Release();
   self->Shutdown(nullptr);
 }

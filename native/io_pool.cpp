@@ -8,16 +8,20 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdlib>
 #include <deque>
 #include <mutex>
+#include <new>
 #include <unordered_map>
 
 namespace pmemdax {
 
 namespace {
 
-// As many as libuv's pool has by default: jobs of several devices (or several persistAsync calls) at once.
-constexpr int kThreads = 4;
+// As many as libuv's pool has by default, unless PMEMDAX_IO_THREADS says otherwise (1 to 64): the jobs of
+// several devices, or several persistAsync calls, at once.
+constexpr int kDefaultThreads = 4;
+constexpr int kMaxThreads = 64;
 
 // One environment's side: the thread-safe function its jobs come back through, and a count of the jobs the
 // threads still hold, which its teardown waits for (after that no thread may use the function).
@@ -34,33 +38,39 @@ struct Item {
   IoEnv* env;
 };
 
-// The environments with a thread-safe function, by their napi_env (JavaScript threads only).
+// The environments' sides, by their napi_env. The lock is never held while JavaScript runs.
 std::mutex envs_mu;
 std::unordered_map<napi_env, IoEnv*> envs;
+// This thread's environment, found without the lock (one environment per JavaScript thread in Node).
+thread_local napi_env cached_env = nullptr;
+thread_local IoEnv* cached_io = nullptr;
+
+int ThreadCount() {
+  const char* v = std::getenv("PMEMDAX_IO_THREADS");
+  if (v == nullptr) return kDefaultThreads;
+  const int n = std::atoi(v);
+  return n >= 1 && n <= kMaxThreads ? n : kDefaultThreads;
+}
 
 class IoPool {
  public:
-  // Never destroyed: its threads run until the process ends.
-  static IoPool& Get() {
-    static IoPool* pool = new IoPool();
-    return *pool;
-  }
+  IoPool() { sem_init(&ready_, 0, 0); }
 
-  // 0, or why no thread could be started (the job was not queued).
+  // 0, or an errno: no thread could be started, or no memory (the job was not queued).
   int Push(Item item) {
-    int err = EnsureThreads();
+    const int err = EnsureThreads();
     if (err != 0) return err;
-    {
+    try {
       std::lock_guard<std::mutex> lock(mu_);
       queue_.push_back(item);
+    } catch (const std::bad_alloc&) {
+      return ENOMEM;
     }
     sem_post(&ready_);
     return 0;
   }
 
  private:
-  IoPool() { sem_init(&ready_, 0, 0); }
-
   int EnsureThreads() {
     if (started_.load(std::memory_order_acquire) > 0) return 0;
     std::lock_guard<std::mutex> lock(start_mu_);
@@ -72,10 +82,11 @@ class IoPool {
     pthread_sigmask(SIG_BLOCK, &all, &old);
     int err = 0;
     int n = started_.load(std::memory_order_relaxed);
-    for (; n < kThreads; ++n) {
+    for (const int want = ThreadCount(); n < want; ++n) {
       pthread_t t;
       err = pthread_create(&t, nullptr, &IoPool::Main, this);
       if (err != 0) break;
+      pthread_setname_np(t, "pmemdax-io");
       pthread_detach(t);
     }
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
@@ -113,10 +124,17 @@ class IoPool {
   std::atomic<int> started_{0};
 };
 
+// Never destroyed: its threads run until the process ends (the addon is linked nodelete, so their code stays
+// mapped when a worker thread that loaded it ends). A child forked without exec has none of the threads,
+// and may have forked with a lock held: it starts a pool of its own.
+IoPool* the_pool = new IoPool();
+const int at_fork = pthread_atfork(nullptr, nullptr, [] { the_pool = new IoPool(); });
+
 // Whether JavaScript can still run in `env`. A worker being terminated, or an environment being torn down,
-// still drains its thread-safe functions, and a promise settled then fails (fatally, through
-// node-addon-api). Node-API has no direct question for it; a strict comparison runs the same check as every
-// call into JavaScript does, and changes nothing.
+// still drains its thread-safe functions, and a promise settled then fails. Node-API has no direct question
+// for it; a strict comparison runs the same check as every call into JavaScript does, and changes nothing.
+// (A termination requested by another thread can still be pending; node-addon-api is built to swallow what
+// then cannot be thrown, NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS in binding.gyp.)
 bool CanRunJs(napi_env env) {
   napi_value u;
   bool same = false;
@@ -133,7 +151,16 @@ void CallJs(napi_env env, napi_value, void* context, void* data) {
   }
   auto* io = static_cast<IoEnv*>(context);
   if (CanRunJs(env)) {
-    job->Done(Napi::Env(env));
+    napi_value resource;
+    napi_callback_scope scope = nullptr;
+    if (napi_create_object(env, &resource) == napi_ok) napi_open_callback_scope(env, resource, job->async_context, &scope);
+    try {
+      job->Done(Napi::Env(env));
+    } catch (const std::bad_alloc&) {
+      // Out of memory settling the promise: it stays unsettled rather than take the process down.
+    }
+    if (scope != nullptr) napi_close_callback_scope(env, scope);
+    napi_async_destroy(env, job->async_context);
   } else {
     job->Abandon();
   }
@@ -148,6 +175,10 @@ void Finalize(napi_env env, void*, void* context) {
     std::lock_guard<std::mutex> lock(envs_mu);
     envs.erase(env);
   }
+  if (cached_env == env) {
+    cached_env = nullptr;
+    cached_io = nullptr;
+  }
   {
     std::unique_lock<std::mutex> lock(io->mu);
     io->idle.wait(lock, [io] { return io->held.load() == 0; });
@@ -156,33 +187,52 @@ void Finalize(napi_env env, void*, void* context) {
 }
 
 IoEnv* IoEnvOf(napi_env env) {
+  if (cached_env == env) return cached_io;
   std::lock_guard<std::mutex> lock(envs_mu);
   auto it = envs.find(env);
-  if (it != envs.end()) return it->second;
-  auto* io = new IoEnv();
-  napi_value name;
-  napi_create_string_utf8(env, "pmemdax:io", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, Finalize, io, CallJs, &io->tsfn) != napi_ok) {
-    delete io;
-    return nullptr;
-  }
-  // Kept alive by the jobs in flight only (as libuv's pool keeps the loop alive for its work).
-  napi_unref_threadsafe_function(env, io->tsfn);
-  envs.emplace(env, io);
-  return io;
+  if (it == envs.end()) return nullptr;
+  cached_env = env;
+  cached_io = it->second;
+  return it->second;
 }
 
 }  // namespace
 
+void InitIoEnv(Napi::Env env) {
+  if (IoEnvOf(env) != nullptr) return;
+  auto* io = new IoEnv();
+  napi_value name;
+  napi_create_string_utf8(env, "pmemdax:io", NAPI_AUTO_LENGTH, &name);
+  // Outside envs_mu: creating it runs async_hooks' init hooks, which are JavaScript.
+  if (napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, Finalize, io, CallJs, &io->tsfn) != napi_ok) {
+    delete io;
+    return;
+  }
+  // Kept alive by the jobs in flight only (as libuv's pool keeps the loop alive for its work).
+  napi_unref_threadsafe_function(env, io->tsfn);
+  std::lock_guard<std::mutex> lock(envs_mu);
+  envs.emplace(env, io);
+}
+
 IoQueued QueueIoJob(Napi::Env env, IoJob* job) {
   IoEnv* io = IoEnvOf(env);
   if (io == nullptr) return {ECANCELED, "napi_create_threadsafe_function"};
+  // The job's own async context, as Napi::AsyncWorker has: Done runs in the context of the call that queued it.
+  napi_value resource, name;
+  if (napi_create_object(env, &resource) != napi_ok || napi_create_string_utf8(env, "pmemdax:io", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, resource, name, &job->async_context) != napi_ok) {
+    return {ENOMEM, "napi_async_init"};
+  }
   io->held.fetch_add(1);
-  const int err = IoPool::Get().Push(Item{job, io});
+  const int err = the_pool->Push(Item{job, io});
   if (err != 0) {
-    std::lock_guard<std::mutex> lock(io->mu);
-    io->held.fetch_sub(1);
-    return {err, "pthread_create"};
+    {
+      std::lock_guard<std::mutex> lock(io->mu);
+      io->held.fetch_sub(1);
+    }
+    napi_async_destroy(env, job->async_context);
+    job->async_context = nullptr;
+    return {err, err == ENOMEM ? "malloc" : "pthread_create"};
   }
   if (io->pending++ == 0) napi_ref_threadsafe_function(env, io->tsfn);
   return {0, nullptr};

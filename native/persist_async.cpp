@@ -119,14 +119,15 @@ Napi::Value Device::QueueJob(Napi::Env env, std::vector<double> pairs, std::vect
   Drain();
   auto* job = new MsyncJob(env, this, base_, Fd(), std::move(pairs), std::move(payload), write_back);
   Napi::Promise promise = job->Promise();
-  ++persist_.MutableStats().async_persists;
   jobs_.Enter();
   const IoQueued queued = QueueIoJob(env, job);
   if (queued.err != 0) {
     jobs_.Leave();
     job->Deferred().Reject(ErrnoError(env, queued.err, queued.syscall, ErrorContext{path_}).Value());
     delete job;
+    return promise;
   }
+  ++persist_.MutableStats().async_persists;
   return promise;
 }
 

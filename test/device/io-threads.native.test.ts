@@ -77,6 +77,120 @@ describe('I/O threads (child processes)', () => {
     expect(r.stdout.trim()).toBe('w0.0 w3.15 main after');
   });
 
+  it('an addon loaded by worker threads only: each worker that ends leaves the I/O threads as they were, and the process well', () => {
+    const path = s.file('worker-only');
+    const r = runNode(`
+      const { Worker } = require('node:worker_threads');
+      const fs = require('node:fs');
+      fs.writeFileSync(process.argv[1], Buffer.alloc(1 << 20));
+      const body = ${JSON.stringify(`${LIB}
+        const d = Device.open(require('node:worker_threads').workerData, { create: false });
+        d.writeAsync(0, Buffer.from('w')).then(() => d.close());`)};
+      const threads = () => fs.readdirSync('/proc/self/task').length;
+      (async () => {
+        const counts = [];
+        for (let i = 0; i < 6; i++) {
+          await new Promise((resolve, reject) => new Worker(body, { eval: true, workerData: process.argv[1] }).on('exit', resolve).on('error', reject));
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          counts.push(threads());
+        }
+        console.log(JSON.stringify(counts));
+      })();`, [path]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const counts = JSON.parse(r.stdout) as number[];
+    // Node's own threads come and go a little; four more per worker would be a pool started per load.
+    expect(Math.max(...counts) - Math.min(...counts)).toBeLessThan(4);
+  });
+
+  it('workers terminated while their jobs come back, and jobs queued from callbacks meanwhile: no abort', () => {
+    const path = s.file('terminate');
+    const r = runNode(`${LIB}
+      const { Worker } = require('node:worker_threads');
+      Device.open(process.argv[1], { create: true, size: 1 << 20 }).close();
+      const body = ${JSON.stringify(`${LIB}
+        const { parentPort, workerData } = require('node:worker_threads');
+        const d = Device.open(workerData, { create: false });
+        const buf = new Uint8Array(4096).fill(0x41);
+        const again = (i) => d.writeAsync((i % 256) * 4096, buf).then(() => again(i + 256), () => {});
+        for (let i = 0; i < 1000; i++) d.writeAsync((i % 256) * 4096, buf);
+        for (let i = 0; i < 32; i++) again(i);
+        parentPort.postMessage('issued');`)};
+      let left = 16;
+      const one = () => {
+        const w = new Worker(body, { eval: true, workerData: process.argv[1] });
+        w.on('message', () => setTimeout(() => w.terminate(), Math.random() * 30));
+        w.on('exit', () => { if (--left > 1) one(); else if (left === 0) console.log('done'); });
+      };
+      one(); one();`, [path]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe('done');
+  });
+
+  it('a worker terminated with writes queued never writes through a descriptor after its teardown closed it (the number may be reused)', () => {
+    const path = s.file('reuse');
+    const victim = s.file('victim');
+    const r = runNode(`
+      const fs = require('node:fs');
+      const { Worker } = require('node:worker_threads');
+      fs.writeFileSync(process.argv[2], '');
+      const body = ${JSON.stringify(`${LIB}
+        const { parentPort, workerData } = require('node:worker_threads');
+        const d = Device.open(workerData, { create: true, size: 64 << 20 });
+        const buf = new Uint8Array(256 * 1024).fill(0x41);
+        for (let i = 0; i < 400; i++) d.writeAsync((i % 256) * 256 * 1024, buf);
+        parentPort.postMessage('issued');`)};
+      const w = new Worker(body, { eval: true, workerData: process.argv[1] });
+      w.on('message', () => {
+        w.terminate();
+        const fds = [];
+        const end = Date.now() + 1000;
+        while (Date.now() < end) {
+          fds.push(fs.openSync(process.argv[2], 'r+'));
+          if (fds.length > 50) fs.closeSync(fds.shift());
+        }
+        for (const fd of fds) fs.closeSync(fd);
+        console.log(fs.statSync(process.argv[2]).size);
+      });`, [path, victim]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe('0');
+  });
+
+  it('keeps no request\'s AsyncLocalStorage store alive, and a hook that queues a job while one is being queued does not hang', () => {
+    const path = s.file('als');
+    const r = runNode(`${LIB}
+      const { AsyncLocalStorage, createHook } = require('node:async_hooks');
+      const als = new AsyncLocalStorage();
+      const d = Device.open(process.argv[1], { create: true, size: 1 << 20 });
+      let weak;
+      (() => {
+        const store = { blob: new Uint8Array(16 << 20) };
+        weak = new WeakRef(store);
+        als.run(store, () => { d.writeAsync(0, Buffer.from('x')); });
+      })();
+      let inHook = false;
+      let fromHook = null;
+      createHook({ init(id, type) {
+        if (inHook || type !== 'pmemdax:io' || fromHook !== null) return;
+        inHook = true;
+        try { fromHook = d.writeAsync(8192, Buffer.from('from hook')); } finally { inHook = false; }
+      } }).enable();
+      (async () => {
+        const tick = () => new Promise((resolve) => setTimeout(resolve, 10));
+        for (let i = 0; i < 3; i++) { await tick(); globalThis.gc(); }
+        await d.writeAsync(4096, Buffer.from('y'));
+        await fromHook;
+        for (let i = 0; i < 3; i++) { await tick(); globalThis.gc(); }
+        console.log(weak.deref() === undefined ? 'freed' : 'kept', Buffer.from(d.readSafe(8192, 9)).toString());
+        d.close();
+      })();`, [path], { nodeArgs: ['--expose-gc'] });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe('freed from hook');
+  });
+
   it('process.exit with jobs in flight exits cleanly', () => {
     const path = s.file('exit');
     const r = runNode(`${LIB}
