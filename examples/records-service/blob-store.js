@@ -16,7 +16,7 @@ class BlobStore {
 
   /** Removes the temporary files of puts a crash interrupted; run once at start, before serving. */
   removeLeftovers() {
-    const names = this.pool.list({ prefix: TMP });
+    const names = [...this.pool.list({ prefix: TMP })];
     for (const name of names) this.pool.unlink(name);
     return names.length;
   }

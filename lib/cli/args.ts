@@ -123,6 +123,13 @@ export function parseSize(text: string, option: string, command: string): number
   return bytes;
 }
 
+/** parseCount -- a non-negative whole number (`0`, `100`). */
+export function parseCount(text: string, option: string, command: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n)) throw new UsageError(`invalid count '${text}' for --${option} (a whole number, 0 or more)`, command);
+  return n;
+}
+
 /** parseMode -- a file mode in octal, as chmod takes it: `600`, `0600`, `0o640`. */
 export function parseMode(text: string, option: string, command: string): number {
   const m = /^(?:0o?)?([0-7]{1,4})$/i.exec(text);

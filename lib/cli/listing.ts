@@ -1,4 +1,5 @@
 import { Pool, type PoolStat } from '../pool';
+import { parseCount } from './args';
 import { JSON_OPTION, type Command } from './command';
 import { ExitCode } from './exit';
 import { fiemapFlagNames, fields, formatSize, formatTime, table } from './format';
@@ -7,9 +8,11 @@ import { printJson, printLines } from './output';
 export const ls: Command = {
   name: 'ls',
   synopsis: '<pool> [prefix]',
-  summary: 'list the names in a pool (sorted), or those starting with prefix',
+  summary: 'list the names in a pool in name order (code points), or those starting with prefix',
   options: {
     long: { kind: 'flag', short: 'l', help: 'size, allocated bytes, extents and modification time too' },
+    after: { kind: 'value', value: 'NAME', help: 'only the names after NAME (the last name of the previous page)' },
+    limit: { kind: 'value', value: 'N', help: 'at most N names' },
     json: JSON_OPTION,
   },
   positional: [1, 2],
@@ -17,7 +20,15 @@ export const ls: Command = {
   async run(args) {
     const [path, prefix] = args.positional as [string, string | undefined];
     using pool = Pool.open(path, { readonly: true });
-    const names = pool.list(prefix === undefined ? {} : { prefix });
+    const after = args.values.get('after');
+    const limit = args.values.get('limit');
+    const names = [
+      ...pool.list({
+        ...(prefix === undefined ? {} : { prefix }),
+        ...(after === undefined ? {} : { after }),
+        ...(limit === undefined ? {} : { limit: parseCount(limit, 'limit', 'ls') }),
+      }),
+    ];
     const long = args.flags.has('long');
     if (args.flags.has('json')) {
       await printJson(long ? names.map((n) => pool.stat(n)) : names);

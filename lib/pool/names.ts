@@ -26,9 +26,9 @@ export function checkName(name: unknown, syscall: string, pool: string): string 
   return name;
 }
 
-/** A `list` prefix: the rules of a name, except that it may be empty. */
-export function checkPrefix(prefix: unknown, pool: string): string {
-  if (typeof prefix !== 'string') throw argTypeError('The "prefix" argument must be a string');
+/** A `list` prefix (or its `after`): the rules of a name, except that it may be empty. */
+export function checkPrefix(prefix: unknown, pool: string, what = 'prefix'): string {
+  if (typeof prefix !== 'string') throw argTypeError(`The "${what}" argument must be a string`);
   return prefix === '' ? prefix : checkName(prefix, 'scandir', pool);
 }
 

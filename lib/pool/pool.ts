@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Device, nativeDeviceOf, type DeviceOpenOptions } from '../device/device';
-import { PmemdaxError, isErrnoError } from '../errors';
+import { PmemdaxError, isErrnoError, outOfRangeError } from '../errors';
 import { checkPool } from './check';
 import { runSpans } from './checkpoint';
 import { PoolCore } from './core';
@@ -12,9 +12,10 @@ import { hasPool, loadPool, type Loaded } from './load';
 import { formatPool, inspectMedia } from './make';
 import { checkCreateOptions, checkOpenOptions } from './options';
 import { POOL_FILE_MODE, refuseVolatileDevdax } from './media';
-import { checkBooleans, checkFunction, checkOptions, checkPath } from '../device/validate';
+import { checkBooleans, checkFunction, checkNumber, checkOptions, checkPath } from '../device/validate';
 import { freeInode } from './free';
 import { checkName, checkPrefix } from './names';
+import type { NameRange } from './name-table';
 import { createFile, freeOrphans, renameFile, truncateFile, undoCreate, unlinkFile } from './namespace';
 import { storesPending } from './store-job';
 import { statOf, type PoolInode } from './inode';
@@ -22,7 +23,7 @@ import { BLOCK, FILE_SIZE_MAX, FORMAT_VERSION, NAME_MAX, dataEnd, dataStart, uui
 import { locateBadblocks } from './badblocks';
 import type {
   CheckReport, PoolBadblock, PoolCreateOptions, PoolFileOpenOptions, PoolFormatOptions, PoolInfo, PoolMediaOptions, PoolMetadataRange, PoolOpenCreateOptions, PoolOpenOptions,
-  PoolRecovery, PoolStat, PoolStatfs,
+  PoolListOptions, PoolRecovery, PoolStat, PoolStatfs,
   UnsafeShutdownState,
   PoolStats,
   PoolStatsOptions,
@@ -32,6 +33,8 @@ import type {
 const AGAIN = Symbol('again');
 /** Pause between tries while another open holds the lock (`lockTimeout`). */
 const LOCK_RETRY_MS = 10;
+/** Names `list` fetches at a time. */
+const LIST_BATCH = 128;
 /** Atomics.wait on this is a synchronous sleep. */
 const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 
@@ -421,12 +424,45 @@ export class Pool implements Disposable {
     unlinkFile(core.state, inode);
   }
 
-  /** Names in code-unit order; `prefix` follows the rules of a name but may be empty. */
-  list(opts: { prefix?: string } = {}): string[] {
+  /**
+   * The names, lazily, in name order (UTF-8 bytes, which is code-point order): those starting with `prefix`,
+   * after `after` (which need not exist), at most `limit` of them. The names are fetched a batch at a time,
+   * each batch from where the last one ended, so the pool may change during the iteration: every name there
+   * throughout is returned once, a name removed before the iteration reaches it is not returned, and a name
+   * created meanwhile is returned at most once (as readdir does).
+   * Arguments are checked at the call; a closed pool throws from the iteration's next step.
+   */
+  list(opts: PoolListOptions = {}): IterableIterator<string> {
     checkOptions(opts);
-    const names = [...this.#live().state.names.keys()];
-    const prefix = opts.prefix === undefined ? undefined : checkPrefix(opts.prefix, this.info.path);
-    return (prefix === undefined ? names : names.filter((n) => n.startsWith(prefix))).sort();
+    const { prefix, after, limit } = opts as { prefix?: unknown; after?: unknown; limit?: unknown };
+    const range = {
+      ...(prefix === undefined ? {} : { prefix: checkPrefix(prefix, this.info.path) }),
+      ...(after === undefined ? {} : { after: checkPrefix(after, this.info.path, 'after') }),
+    };
+    let left = Infinity;
+    if (limit !== undefined) {
+      checkNumber(limit, 'limit');
+      if (!(limit >= 0 && (Number.isSafeInteger(limit) || limit === Infinity))) throw outOfRangeError(`The "limit" option must be a non-negative integer or Infinity. Received ${String(limit)}`);
+      left = limit;
+    }
+    this.#live();
+    return this.#listing(range, left);
+  }
+
+  *#listing(range: NameRange, limit: number): Generator<string, void, undefined> {
+    let from = range.after;
+    for (let left = limit; left > 0; ) {
+      const want = Math.min(left, LIST_BATCH);
+      const batch = this.#live().state.names.slice(from === undefined ? range : { ...range, after: from }, want);
+      for (const name of batch) {
+        // Unlinked or renamed away since the batch was read: gone before the iteration reached it.
+        if (!this.#live().state.names.has(name)) continue;
+        left--;
+        yield name;
+      }
+      if (batch.length < want) return;
+      from = batch[batch.length - 1];
+    }
   }
 
   stat(name: string): PoolStat {

@@ -2,6 +2,7 @@ import { Allocator } from './alloc';
 import { poolError } from './errors';
 import { ExtentState } from './extent-map';
 import { PoolInode } from './inode';
+import { NameTable } from './name-table';
 import { BLOCK, CKPT_HEADER, CKPT_INODE_FIXED, dataEnd, dataStart, type Superblock } from './layout';
 
 /** A namespace change waiting for the next commit, in the order it happened. */
@@ -35,7 +36,7 @@ export class PoolState {
   sb: Superblock;
   readonly path: string;
   readonly inodes = new Map<number, PoolInode>();
-  readonly names = new Map<string, PoolInode>();
+  readonly names = new NameTable();
   readonly alloc: Allocator;
   nextIno = 1;
   readonly namespaceOps: NamespaceOp[] = [];

@@ -93,6 +93,16 @@ export interface PoolStat {
   readonly extents: number;
 }
 
+/** Which names `pool.list` returns, in name order (UTF-8 bytes, which is code-point order). */
+export interface PoolListOptions {
+  /** Only names that start with it (the rules of a name; '' means every name). */
+  readonly prefix?: string;
+  /** Only names after it in name order; it need not be a name in the pool (the rules of a name; '' means from the start). */
+  readonly after?: string;
+  /** At most this many names: a non-negative integer, or Infinity (the default). */
+  readonly limit?: number;
+}
+
 export interface PoolStatfs {
   readonly size: number;
   readonly blockSize: number;

@@ -84,6 +84,15 @@ describe.each(HOST_MEDIA)('pmemdax pool commands on a $name', (medium) => {
     expect(text).toContain(info.uuid);
   });
 
+  it('ls pages through the names: --after the last name of a page, --limit its length', async () => {
+    await ok('mkfs', pool, '--size', '8M');
+    for (const name of ['big', 'dir/small', 'empty']) expect((await cli(['put', pool, name], '')).status).toBe(0);
+    expect(await ok('ls', pool, '--after', 'big')).toBe('dir/small\nempty\n');
+    expect(await ok('ls', pool, '--after', 'c', '--limit', '1')).toBe('dir/small\n');
+    expect(await ok('ls', pool, '--limit', '0')).toBe('');
+    expect(await json<string[]>('ls', pool, 'dir/', '--after', 'dir/small')).toEqual([]);
+  });
+
   it('put stores a file and stdin; cat gives back the same bytes; stat, ls and fiemap describe them', async () => {
     await ok('mkfs', pool, '--size', '32M');
     const big = randomBytes(3 * MiB + 123);
@@ -370,6 +379,9 @@ describe('pmemdax pool commands: read-only commands, errors and exit codes', () 
       ['info', pool, 'extra'],
       ['ls', pool, '--bogus'],
       ['ls', pool, '-x'],
+      ['ls', pool, '--limit', '-1'],
+      ['ls', pool, '--limit', '1.5'],
+      ['ls', pool, '--limit'],
       ['cat', pool, 'f', '--json'],
       ['mkfs', s.file('new'), '--size', '12Q'],
       ['mkfs', s.file('new'), '--size', '0'],

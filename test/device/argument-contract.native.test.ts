@@ -102,7 +102,7 @@ const OBJECTS: [string, Call][] = [
   ['Pool.open (file) options', (c, v) => c.pool.open('f', v as never)],
   ['Pool.createOn options', (c, v) => Pool.createOn(c.d, v as never)],
   ['Pool.openOn options', (c, v) => Pool.openOn(c.d, v as never)],
-  ['Pool.list options', (c, v) => c.pool.list(v as never)],
+  ['Pool.list options', (c, v) => [...c.pool.list(v as never)]],
   ['Pool.check options', (c, v) => c.pool.check(v as never)],
   ['Pool.check progress', (c, v) => c.pool.check({ progress: v as never })],
   ['PoolFile.readSync buffer', (c, v) => c.f.readSync(v as never, 0)],
@@ -139,7 +139,7 @@ const NAMES: [string, Call][] = [
   ['Pool.unlink name', (c, v) => c.pool.unlink(v as never)],
   ['Pool.rename from', (c, v) => c.pool.rename(v as never, 'h')],
   ['Pool.rename to', (c, v) => c.pool.rename('f', v as never)],
-  ['Pool.list prefix', (c, v) => c.pool.list({ prefix: v as never })],
+  ['Pool.list prefix', (c, v) => [...c.pool.list({ prefix: v as never })]],
 ];
 
 /** Boolean options: anything but a boolean (or undefined) is a wrong type, not a silent `false`. */
@@ -212,7 +212,7 @@ describe('argument contract: every public method × every kind of bad value', ()
   });
 
   it('undefined options mean the defaults', async () => {
-    expect(c.pool.list(undefined)).toEqual(['f', 'g']);
+    expect([...c.pool.list(undefined)]).toEqual(['f', 'g']);
     expect(c.pool.check(undefined).problems ?? []).toEqual([]);
     await c.r.sync(undefined);
     expect(c.f.seekData(0, undefined)).toBe(0);

@@ -127,7 +127,7 @@ it(`keeps every acknowledged append and put across ${KILLS} SIGKILLs under load`
   const pool = Pool.open(poolPath);
   try {
     expect(pool.info.unsafeShutdown.dirty).toBe(false);
-    expect(pool.list({ prefix: 'tmp/' })).toEqual([]);
+    expect([...pool.list({ prefix: 'tmp/' })]).toEqual([]);
     expect(pool.check().ok).toBe(true);
   } finally {
     pool.closeSync();

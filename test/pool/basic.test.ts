@@ -25,7 +25,7 @@ describe('pool basics on a memory device', () => {
     await f.fsync();
     f.close();
     pool = reopen(dev, pool);
-    expect(pool.list()).toEqual(['a/b.txt']);
+    expect([...pool.list()]).toEqual(['a/b.txt']);
     const g = pool.open('a/b.txt');
     const out = new Uint8Array(10_000);
     expect(g.readSync(out, 0)).toBe(10_000);
@@ -54,10 +54,10 @@ describe('pool basics on a memory device', () => {
       if (i % 5 === 0) pool.rename(`f${i % 50}`, `f${(i + 1) % 50}`);
       if (i % 7 === 0 && pool.exists(`f${(i + 3) % 50}`)) pool.unlink(`f${(i + 3) % 50}`);
     }
-    const before = pool.list().map((n) => [n, pool.stat(n).size]);
+    const before = [...pool.list()].map((n) => [n, pool.stat(n).size]);
     expect(pool.check().problems).toEqual([]);
     const crashed = Pool.openOn(dev);
-    expect(crashed.list().map((n) => [n, crashed.stat(n).size])).toEqual(before);
+    expect([...crashed.list()].map((n) => [n, crashed.stat(n).size])).toEqual(before);
     expect(crashed.check().problems).toEqual([]);
     pool = reopen(dev, crashed);
     expect(pool.check().problems).toEqual([]);
@@ -98,7 +98,7 @@ describe('pool names', () => {
     for (const n of names.slice(3)) pool.open(n, { create: true }).close();
     // No close: the last two come back from the journal, the first three from the checkpoint.
     const again = Pool.openOn(dev);
-    expect(again.list()).toEqual([...names].sort());
+    expect([...again.list()]).toEqual([...names].sort());
     expect(again.check().problems).toEqual([]);
   });
 });

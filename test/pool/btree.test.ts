@@ -190,6 +190,31 @@ describe('BTree (format 2 metadata pages, lib/pool/meta)', () => {
     for (let i = 0; i < 3000; i++) expect(snapshot.get(key(`k${i}`))?.toString()).toBe(`v${i}`);
   });
 
+  it('fromSorted builds the same tree in one pass, from nothing to four levels, and it takes changes after', () => {
+    for (const [n, size] of [[0, 1], [1, 1], [100, 10], [20_000, 12], [3000, 250]] as const) {
+      const store = new MemoryStore();
+      const names = Array.from({ length: n }, (_, i) => `k${String(i).padStart(6, '0')}`.padEnd(size, '.'));
+      const value = (k: string): string => `v:${k}`.padEnd(size > 100 ? 900 : 0, '-');
+      const tree = BTree.fromSorted(store, names.map((k) => [key(k), key(value(k))] as const));
+      expect(checkTree(tree, store)).toEqual(names);
+      for (const k of names) expect(tree.get(key(k))?.toString()).toBe(value(k));
+      if (n === 3000) expect(depthOf(tree, store)).toBeGreaterThanOrEqual(3);
+      const model = new Map(names.map((k) => [k, value(k)]));
+      const next = rng(n + 1);
+      for (let i = 0; i < 2000; i++) {
+        const k = `k${String(Math.floor(next() * (n + 50))).padStart(6, '0')}`.padEnd(size, '.');
+        if (next() < 0.5) expect(tree.delete(key(k))).toBe(model.delete(k));
+        else {
+          tree.put(key(k), key('new'));
+          model.set(k, 'new');
+        }
+      }
+      expect(checkTree(tree, store)).toEqual([...model.keys()].sort());
+    }
+    expect(() => BTree.fromSorted(new MemoryStore(), [[key('b'), key('')], [key('a'), key('')]])).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => BTree.fromSorted(new MemoryStore(), [[key('a'), key('')], [key('a'), key('')]])).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+  });
+
   it('holds the largest keys and values, and refuses larger ones', () => {
     const store = new MemoryStore();
     const tree = new BTree(store);

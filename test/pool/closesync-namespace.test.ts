@@ -29,7 +29,7 @@ it.each([
   await expect(calls.open).resolves.toBeDefined();
   await expect(calls.unlink).resolves.toBeUndefined();
   const again = Pool.openOn(dev);
-  expect(again.list().sort()).toEqual(['b', 'c', 'f']);
+  expect([...again.list()].sort()).toEqual(['b', 'c', 'f']);
   expect(again.check().problems).toEqual([]);
   again.closeSync();
 });

@@ -113,7 +113,7 @@ describe('pool: failed calls leave the pool exactly as it was', () => {
     g.close();
     expect(() => g.readSync(new Uint8Array(1), 0)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CLOSED' }));
     rw.closeSync();
-    expect(() => rw.list()).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CLOSED' }));
+    expect(() => [...rw.list()]).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CLOSED' }));
     expect(() => f.readSync(new Uint8Array(1), 0)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CLOSED' }));
   });
 });
@@ -125,7 +125,7 @@ describe('pool: corrupt and poisoned metadata', () => {
     flip(dev, 40, 0xff);
     const p = Pool.openOn(dev);
     expect(p.info.recovery.usedBackupSuperblock).toBe(true);
-    expect(p.list()).toHaveLength(5);
+    expect([...p.list()]).toHaveLength(5);
     expect(p.check().problems).toEqual([]);
     p.closeSync();
     expect(Pool.openOn(dev).info.recovery.usedBackupSuperblock).toBe(false);
@@ -173,7 +173,7 @@ describe('pool: corrupt and poisoned metadata', () => {
     flip(dev, (journal?.offset ?? 0) + 64 + 40, 0x01);
     const p = Pool.openOn(dev);
     expect(p.info.recovery).toMatchObject({ replayed: 1, tornTail: true });
-    expect(p.list()).toEqual(['kept']);
+    expect([...p.list()]).toEqual(['kept']);
     expect(p.check().problems).toEqual([]);
   });
 
@@ -191,7 +191,7 @@ describe('pool: corrupt and poisoned metadata', () => {
     dev.injectBadblock(512, 512);
     const p = Pool.openOn(dev, { readonly: true });
     expect(p.info.recovery.usedBackupSuperblock).toBe(true);
-    expect(p.list()).toHaveLength(5);
+    expect([...p.list()]).toHaveLength(5);
     p.closeSync();
     // A writer rewrites the primary with the recovery write, which clears the poison.
     Pool.openOn(dev).closeSync();

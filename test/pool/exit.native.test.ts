@@ -129,7 +129,7 @@ describe('what survives which end of the process (docs/api.md)', () => {
       if (clean) expect(pool.info.recovery.replayed).toBe(0);
       const report = pool.check();
       expect(report.problems).toEqual([]);
-      expect(pool.list()).toEqual(['a', 'b']);
+      expect([...pool.list()]).toEqual(['a', 'b']);
       if (clean) {
         expect(read(pool, 'a').equals(bytes([5000, 0x42], [5000, 0x41], [20000, 0x43]))).toBe(true);
         expect(read(pool, 'b').equals(bytes([3000, 0x44]))).toBe(true);

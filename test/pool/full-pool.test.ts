@@ -56,8 +56,8 @@ function statOf(pool: Pool, name: string): object {
 /** What the media say now (a read-only open replays the journal) must be what the live pool says. */
 function sameAsMedia(dev: MemoryDevice, pool: Pool): void {
   const ro = Pool.openOn(dev, { readonly: true });
-  expect(ro.list()).toEqual(pool.list());
-  for (const name of pool.list()) expect(statOf(ro, name)).toEqual(statOf(pool, name));
+  expect([...ro.list()]).toEqual([...pool.list()]);
+  for (const name of [...pool.list()]) expect(statOf(ro, name)).toEqual(statOf(pool, name));
   ro.closeSync();
   expect(pool.check().problems).toEqual([]);
 }
@@ -75,7 +75,7 @@ function checkpointAt(pool: Pool): number {
  */
 async function stillUsable(dev: MemoryDevice, pool: Pool, end: 'close' | 'crash'): Promise<void> {
   sameAsMedia(dev, pool);
-  const victim = pool.list().find((n) => pool.stat(n).allocated > 0);
+  const victim = [...pool.list()].find((n) => pool.stat(n).allocated > 0);
   if (victim !== undefined) {
     const f = pool.open(victim, { sync: true });
     const overwrite = (i: number): void => {
@@ -95,13 +95,13 @@ async function stillUsable(dev: MemoryDevice, pool: Pool, end: 'close' | 'crash'
     expect(checkpointAt(pool)).not.toBe(second);
     sameAsMedia(dev, pool);
   }
-  const names = pool.list();
+  const names = [...pool.list()];
   if (end === 'close') pool.closeSync();
   let p = Pool.openOn(dev);
-  expect(p.list()).toEqual(names);
+  expect([...p.list()]).toEqual(names);
   expect(p.check().problems).toEqual([]);
   for (const name of names) p.unlink(name);
-  expect(p.list()).toEqual([]);
+  expect([...p.list()]).toEqual([]);
   p.closeSync();
   p = Pool.openOn(dev);
   expect(p.check().problems).toEqual([]);
@@ -134,7 +134,7 @@ const FILLS: readonly (readonly [string, Fill])[] = [
   ['names, then data, then names again', async (p) => {
     p.open('data', { create: true }).close();
     await fillNames(p, 'a');
-    p.unlink(p.list()[0] as string);
+    p.unlink([...p.list()][0] as string);
     await fillData(p, 'data');
     await fillNames(p, 'b');
   }],
@@ -179,7 +179,7 @@ const FILLS: readonly (readonly [string, Fill])[] = [
   ['data, names, then renames to longer names (shorter ones still work)', async (p) => {
     await fillData(p, 'data');
     await fillNames(p, 'a');
-    const named = (i: number): string => p.list().find((n) => n.startsWith(`a-${i}-`)) as string;
+    const named = (i: number): string => [...p.list()].find((n) => n.startsWith(`a-${i}-`)) as string;
     const renamed = await untilFull((i) => p.rename(named(i), `${'L'.repeat(250)}${i}`));
     p.rename(named(renamed), 'short');
     expect(p.exists('short')).toBe(true);
@@ -202,12 +202,12 @@ describe('a full pool stays usable', () => {
     await fillData(pool, 'data');
     await fillNames(pool, 'a');
     await untilFull((i) => pool.open(`s${i}`, { create: true }).close());
-    const before = pool.list();
+    const before = [...pool.list()];
     const name = `one-more-${LONG}`;
     if (call === 'open') expect(() => pool.open(name, { create: true })).toThrow(expect.objectContaining({ code: 'ENOSPC' }));
     else await expect(pool.openAsync(name, { create: true })).rejects.toMatchObject({ code: 'ENOSPC' });
     expect(pool.exists(name)).toBe(false);
-    expect(pool.list()).toEqual(before);
+    expect([...pool.list()]).toEqual(before);
     pool.sync();
     sameAsMedia(dev, pool);
     pool.closeSync();
@@ -217,7 +217,7 @@ describe('a full pool stays usable', () => {
     const { pool } = smallPool();
     await fillNames(pool, 'a');
     const free = pool.statfs().freeBlocks;
-    const f = pool.open(pool.list()[0] as string, { sync: true });
+    const f = pool.open([...pool.list()][0] as string, { sync: true });
     if (free > 0) expect(f.writeSync(new Uint8Array(free * PAGE), 0)).toBe(free * PAGE);
     expect(() => f.writeSync(new Uint8Array(PAGE), free * PAGE)).toThrow(expect.objectContaining({ code: 'ENOSPC' }));
     f.close();
@@ -247,17 +247,17 @@ describe('pools filled past the reserve (by code before the rule) still open for
       // A torn last record: its checksum no longer matches.
       const crcAt = core.journal.offset + last + 4;
       if (torn) dev.bytes[crcAt] = (dev.bytes[crcAt] as number) ^ 0xff;
-      const names = Pool.openOn(dev, { readonly: true }).list();
+      const names = [...Pool.openOn(dev, { readonly: true }).list()];
       // No close: the next open must replay, cannot checkpoint, and opens anyway.
       const p = Pool.openOn(dev);
       expect(p.info.recovery.tornTail).toBe(torn);
-      expect(p.list()).toEqual(names);
+      expect([...p.list()]).toEqual(names);
       p.unlink('data');
       p.open('new', { create: true }).close();
-      const kept = p.list();
+      const kept = [...p.list()];
       // A crash again: the kept journal, continued, replays.
       const q = Pool.openOn(dev);
-      expect(q.list()).toEqual(kept);
+      expect([...q.list()]).toEqual(kept);
       expect(q.check().problems).toEqual([]);
       q.closeSync();
       expect(Pool.openOn(dev).check().problems).toEqual([]);
@@ -281,11 +281,11 @@ describe('inode numbers', () => {
     const before = dev.bytes.slice();
     expect(() => pool.open('one-more', { create: true })).toThrow(expect.objectContaining({ code: 'ENOSPC' }));
     expect(Buffer.compare(Buffer.from(before), Buffer.from(dev.bytes))).toBe(0);
-    expect(pool.list()).toEqual(['last']);
+    expect([...pool.list()]).toEqual(['last']);
     pool.closeSync();
     for (const readonly of [true, false]) {
       pool = Pool.openOn(dev, { readonly });
-      expect(pool.list()).toEqual(['last']);
+      expect([...pool.list()]).toEqual(['last']);
       expect(pool.check().problems).toEqual([]);
       pool.closeSync();
     }
@@ -316,7 +316,7 @@ describe('a create whose commit fails leaves memory as the media', () => {
           expect(checkpointAt(pool)).toBe(at);
         }
         const ckpt = checkpointAt(pool);
-        const before = pool.list();
+        const before = [...pool.list()];
         dev.failAt = k;
         let failed = false;
         try {
@@ -327,7 +327,7 @@ describe('a create whose commit fails leaves memory as the media', () => {
         }
         dev.failAt = -1;
         sameAsMedia(dev, pool);
-        if (failed) expect(pool.list().length === before.length || pool.exists('new')).toBe(true);
+        if (failed) expect([...pool.list()].length === before.length || pool.exists('new')).toBe(true);
         pool.open('after', { create: true }).close();
         sameAsMedia(dev, pool);
         const moved = checkpointAt(pool) !== ckpt;

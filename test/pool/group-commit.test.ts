@@ -47,7 +47,7 @@ describe('group commit (docs/api.md, "Durability and ordering")', () => {
     expect(s.commitRequests - before.commitRequests).toBeGreaterThanOrEqual(3 * N + N / 2);
     expect(s.commits - before.commits).toBeLessThan(N);
     const again = Pool.openOn(memoryDeviceFromImage(dev.bytes));
-    expect(again.list()).toEqual(Array.from({ length: N / 2 }, (_, k) => `final/${2 * k}`).sort());
+    expect([...again.list()]).toEqual(Array.from({ length: N / 2 }, (_, k) => `final/${2 * k}`).sort());
     const g = again.open('final/2');
     const got = new Uint8Array(100);
     g.readSync(got, 0);

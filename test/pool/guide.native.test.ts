@@ -149,7 +149,7 @@ function expectPoolHolds(path: string, files: Map<string, Buffer>): void {
   const pool = Pool.open(path, { readonly: true });
   try {
     expect(pool.check().ok).toBe(true);
-    expect(pool.list()).toEqual([...files.keys()].sort());
+    expect([...pool.list()]).toEqual([...files.keys()].sort());
     for (const [name, bytes] of files) {
       const f = pool.open(name, { readonly: true });
       const got = Buffer.alloc(f.size);
@@ -184,7 +184,7 @@ const CASES: Record<string, (block: Block) => Promise<void>> = {
     const pool = Pool.open(env.POOL_PATH, { readonly: true });
     try {
       expect(pool.info.unsafeShutdown.dirty).toBe(false);
-      expect(pool.list()).toEqual(['events.log', 'settings.json']);
+      expect([...pool.list()]).toEqual(['events.log', 'settings.json']);
       expect(pool.check().ok).toBe(true);
     } finally {
       pool.closeSync();

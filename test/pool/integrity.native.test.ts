@@ -14,7 +14,7 @@ const POOL_METHODS: Record<string, (p: Pool) => unknown> = {
   exists: (p) => p.exists('f'),
   rename: (p) => p.rename('f', 'g'),
   unlink: (p) => p.unlink('f'),
-  list: (p) => p.list(),
+  list: (p) => [...p.list()],
   stat: (p) => p.stat('f'),
   statfs: (p) => p.statfs(),
   check: (p) => p.check(),

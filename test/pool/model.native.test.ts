@@ -33,7 +33,7 @@ describe('model-based: the pool on a native Device against byte arrays', () => {
       // Closed and opened again by path, the pool passes its own check.
       const again = Pool.open(file, { readonly: true });
       try {
-        expect(again.list()).toEqual(['m0', 'm1', 'm2']);
+        expect([...again.list()]).toEqual(['m0', 'm1', 'm2']);
         expect(again.check().problems).toEqual([]);
       } finally {
         again.closeSync();

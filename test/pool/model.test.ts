@@ -32,7 +32,7 @@ describe('model-based: the pool\'s files and iomap ops against byte arrays', () 
     // The pool closed cleanly holds what the last comparison saw.
     const again = Pool.openOn(device, { readonly: true });
     try {
-      expect(again.list()).toEqual(['m0', 'm1', 'm2']);
+      expect([...again.list()]).toEqual(['m0', 'm1', 'm2']);
       expect(again.check().problems).toEqual([]);
     } finally {
       again.closeSync();

@@ -26,7 +26,7 @@ describe('pmemdax commands check names as the pool does', () => {
   /** The files and their sizes, read-only (a writable command rewrites the superblock even when it fails). */
   const files = (): string => {
     using p = Pool.open(pool, { readonly: true });
-    return JSON.stringify(p.list().map((n) => [n, p.stat(n).size]));
+    return JSON.stringify([...p.list()].map((n) => [n, p.stat(n).size]));
   };
   afterAll(() => s.cleanup());
 

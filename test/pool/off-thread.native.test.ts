@@ -46,7 +46,7 @@ describe('promise methods at page granularity leave the device wait to the threa
     const again = Pool.open(s.file('p.pool'));
     expect(again.stat('data').size).toBe(4 * MiB + 100);
     expect(again.stat('log').size).toBe(4096);
-    expect(again.list()).toEqual(['data', 'log', 'renamed']);
+    expect([...again.list()]).toEqual(['data', 'log', 'renamed']);
     again.closeSync();
   });
 

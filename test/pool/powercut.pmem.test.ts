@@ -35,7 +35,7 @@ type Files = ReadonlyMap<string, Buffer>;
 
 function readAll(pool: PoolClass): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
-  for (const name of pool.list()) {
+  for (const name of [...pool.list()]) {
     const f = pool.open(name, { readonly: true });
     try {
       const buf = Buffer.alloc(f.size);

@@ -1,6 +1,6 @@
 import { internalError, outOfRangeError } from '../../errors';
 import {
-  BRANCH, KEY_MAX, LEAF, PAGE, VALUE_MAX, cellBytes, childOf, countOf, freeBytes, initPage, insertCell, keyOf, kindOf,
+  BRANCH, HEADER, KEY_MAX, LEAF, PAGE, VALUE_MAX, cellBytes, childOf, countOf, freeBytes, initPage, insertCell, keyOf, kindOf,
   moveCells, removeCell, search, setChild, usedBytes, valueOf,
 } from './page';
 
@@ -55,6 +55,47 @@ export class BTree {
   constructor(store: PageStore, root = NO_PAGE) {
     this.#store = store;
     this.root = root;
+  }
+
+  /**
+   * A tree of `entries`, given in strictly increasing key order, built bottom-up in one pass: leaves filled
+   * in turn to `fill` of a page (the rest left for later changes), then each level of branches above them.
+   * Linear in the entries, where putting them one by one searches from the root for each.
+   */
+  static fromSorted(store: PageStore, entries: Iterable<readonly [Buffer, Buffer]>, fill = 0.9): BTree {
+    const room = Math.floor(fill * (PAGE - HEADER));
+    // Each page of the level being built: its smallest key, and its block.
+    let level: [Buffer, number][] = [];
+    let page: Buffer | null = null;
+    let last: Buffer | null = null;
+    for (const [key, value] of entries) {
+      checkCell(key, value);
+      if (last !== null && Buffer.compare(last, key) >= 0) throw outOfRangeError('BTree.fromSorted: keys out of order');
+      const bytes = cellBytes(LEAF, key.length, value.length);
+      if (page === null || usedBytes(page) + bytes > room) {
+        const no = store.allocate();
+        page = store.page(no);
+        initPage(page, LEAF);
+        level.push([Buffer.from(key), no]);
+      }
+      insertCell(page, countOf(page), key, value);
+      last = key;
+    }
+    while (level.length > 1) {
+      const up: [Buffer, number][] = [];
+      page = null;
+      for (const [key, child] of level) {
+        if (page === null || usedBytes(page) + cellBytes(BRANCH, key.length, 0) > room) {
+          const no = store.allocate();
+          page = store.page(no);
+          initPage(page, BRANCH);
+          up.push([key, no]);
+        }
+        insertCell(page, countOf(page), key, null, child);
+      }
+      level = up;
+    }
+    return new BTree(store, level.length === 0 ? NO_PAGE : (level[0] as [Buffer, number])[1]);
   }
 
   /** The value stored under `key` (a view of its page: valid until the tree next changes), or null. */

@@ -19,7 +19,7 @@ async function layout(pool: Pool): Promise<PoolFile> {
 
 function contents(pool: Pool): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
-  for (const name of pool.list()) {
+  for (const name of [...pool.list()]) {
     const f = pool.open(name, { readonly: true });
     const b = new Uint8Array(f.size);
     f.readSync(b, 0);

@@ -220,7 +220,7 @@ export function closeInflightSuite(media: PoolMedia): void {
     pool.closeSync();
     pool = media.reopen();
     expect(pool.check().problems).toEqual([]);
-    expect(pool.list()).toEqual([]);
+    expect([...pool.list()]).toEqual([]);
     pool.closeSync();
   });
 }

@@ -296,7 +296,7 @@ function pattern(i: number): Uint8Array {
 /** Read the start and the end of every file (a sparse file may be any size). */
 function readEvery(pool: Pool, damaged: boolean, fail: (what: string, e?: unknown) => never): void {
   const buf = new Uint8Array(64 * 1024);
-  for (const name of pool.list()) {
+  for (const name of [...pool.list()]) {
     const f = pool.open(name, { readonly: true });
     for (const at of [0, Math.max(0, f.size - buf.length)]) {
       try {
@@ -314,7 +314,7 @@ function readEvery(pool: Pool, damaged: boolean, fail: (what: string, e?: unknow
 function writeEvery(pool: Pool, clean: boolean, fail: (what: string, e?: unknown) => never): [string, number, Uint8Array][] {
   const written: [string, number, Uint8Array][] = [];
   let n = 0;
-  for (const name of pool.list()) {
+  for (const name of [...pool.list()]) {
     const f = pool.open(name);
     for (const at of [0, Math.max(WRITE_BYTES, Math.floor(f.size / BLOCK_BYTES) * BLOCK_BYTES)]) {
       const data = pattern(n++);

@@ -68,7 +68,7 @@ export function verifyAgainstModel(pool: Pool, model: Model, context: string, op
   };
   const report = pool.check();
   if (!report.ok) fail(`check found ${report.problems.length} problem(s): ${report.problems.slice(0, 5).map((p) => `${p.what} @ ${p.where}: ${p.message}`).join('; ')}`);
-  const listed = pool.list();
+  const listed = [...pool.list()];
   const names = new Set([...listed, ...model.candidates.keys()]);
   const foundInode = new Map<ModelInode, string>();
   const inos = new Map<number, string>();

@@ -1,0 +1,96 @@
+import { BTree } from './meta/btree';
+import { MemoryPages } from './meta/memory-pages';
+import type { PoolInode } from './inode';
+
+const NOTHING = Buffer.alloc(0);
+const decoder = new TextDecoder('utf-8');
+
+/** Which names a listing covers (`pool.list`): those with `prefix`, in name order, after `after`. */
+export interface NameRange {
+  readonly prefix?: string;
+  readonly after?: string;
+}
+
+/**
+ * NameTable -- a pool's names: a map to the inodes, and their order (UTF-8 bytes, which is code-point order)
+ * in a B+tree in memory, so that a listing of a prefix, or from a name on, costs the names it returns and not
+ * every name of the pool. The order is built at the first listing, in one pass over the sorted names (a pool
+ * that never lists pays nothing for it, at open or per change), and from then on every change keeps it.
+ */
+export class NameTable {
+  readonly #byName = new Map<string, PoolInode>();
+  readonly #pages = new MemoryPages();
+  #order: BTree | null = null;
+
+  get size(): number {
+    return this.#byName.size;
+  }
+
+  get(name: string): PoolInode | undefined {
+    return this.#byName.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.#byName.has(name);
+  }
+
+  set(name: string, inode: PoolInode): void {
+    if (this.#order !== null && !this.#byName.has(name)) this.#order.put(Buffer.from(name, 'utf8'), NOTHING);
+    this.#byName.set(name, inode);
+  }
+
+  delete(name: string): boolean {
+    if (!this.#byName.delete(name)) return false;
+    this.#order?.delete(Buffer.from(name, 'utf8'));
+    return true;
+  }
+
+  clear(): void {
+    this.#byName.clear();
+    this.#pages.clear();
+    this.#order = null;
+  }
+
+  /** Up to `limit` names of `range`, in name order. */
+  slice(range: NameRange, limit: number): string[] {
+    const out: string[] = [];
+    if (limit <= 0) return out;
+    this.#order ??= this.#build();
+    const scan = {
+      ...(range.prefix !== undefined && range.prefix !== '' ? { prefix: Buffer.from(range.prefix, 'utf8') } : {}),
+      ...(range.after !== undefined ? { after: Buffer.from(range.after, 'utf8') } : {}),
+    };
+    for (const [key] of this.#order.entries(scan)) {
+      out.push(decoder.decode(key));
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  #build(): BTree {
+    const names = [...this.#byName.keys()];
+    // UTF-16 unit order is code-point order unless a surrogate pair meets a unit of U+E000 or above; the
+    // engine's own string sort is many times faster than a comparison per pair of encoded names.
+    if (names.some((n) => SURROGATE.test(n))) names.sort(byCodePoint);
+    else names.sort();
+    return BTree.fromSorted(this.#pages, names.map((n) => [Buffer.from(n, 'utf8'), NOTHING] as const));
+  }
+}
+
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/** Code-point order of two well-formed strings. */
+function byCodePoint(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    // A surrogate (a code point above U+FFFF) outranks every other unit that differs from it.
+    const xs = x >= 0xd800 && x <= 0xdfff;
+    const ys = y >= 0xd800 && y <= 0xdfff;
+    if (xs !== ys) return xs ? 1 : -1;
+    return x - y;
+  }
+  return a.length - b.length;
+}

@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { Pool } from '../../lib';
+import { MemoryDevice } from '../../lib/testing';
+
+const MiB = 1024 * 1024;
+
+function poolWith(names: readonly string[]): Pool {
+  const pool = Pool.createOn(new MemoryDevice(64 * MiB));
+  for (const n of names) pool.open(n, { create: true }).close();
+  return pool;
+}
+
+/** Names in code-point order (UTF-8 byte order): the order `list` promises. */
+const byCodePoint = (names: readonly string[]): string[] => [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+
+const MANY = Array.from({ length: 1000 }, (_, i) => `f/${String((i * 7919) % 1000).padStart(4, '0')}`);
+
+describe('pool.list({ prefix, after, limit }): a lazy iterator in name order', () => {
+  it('orders names by code point, not by UTF-16 unit: an astral character sorts after U+FFFD and U+E000', () => {
+    const names = ['b', 'a', '\u{1F600}', '\uFFFD', '\uE000', 'é', 'ab', 'a b'];
+    using pool = poolWith(names);
+    expect([...pool.list()]).toEqual(['a', 'a b', 'ab', 'b', 'é', '\uE000', '\uFFFD', '\u{1F600}']);
+    expect([...pool.list()]).toEqual(byCodePoint(names));
+  });
+
+  it('prefix, after and limit, alone and together, over many batches, match a filter of the sorted names', () => {
+    using pool = poolWith([...MANY, 'g', 'e', 'f', 'f/', 'fa']);
+    const all = byCodePoint([...MANY, 'g', 'e', 'f', 'f/', 'fa']);
+    const cases: { prefix?: string; after?: string; limit?: number }[] = [
+      {}, { prefix: '' }, { prefix: 'f/' }, { prefix: 'f/05' }, { prefix: 'f/0999' }, { prefix: 'nothing' },
+      { after: '' }, { after: 'f/0127' }, { after: 'f/0127x' }, { after: 'zzz' }, { after: 'f/0999' },
+      { limit: 0 }, { limit: 1 }, { limit: 127 }, { limit: 128 }, { limit: 129 }, { limit: 256 }, { limit: 257 }, { limit: 5000 }, { limit: Infinity },
+      { prefix: 'f/', after: 'f/0500', limit: 300 }, { prefix: 'f/', after: 'e' }, { prefix: 'f/01', after: 'f/0150', limit: 20 },
+      { prefix: 'f/', after: 'g' },
+    ];
+    for (const c of cases) {
+      let want = all.filter((n) => n.startsWith(c.prefix ?? '') && (c.after === undefined || Buffer.compare(Buffer.from(n), Buffer.from(c.after)) > 0));
+      if (c.limit !== undefined) want = want.slice(0, c.limit);
+      expect([...pool.list(c)], JSON.stringify(c)).toEqual(want);
+    }
+  });
+
+  it('is lazy: names unlinked while it runs are all unlinked; each name there throughout comes once, in order; a name created meanwhile comes at most once', () => {
+    using pool = poolWith(MANY);
+    let n = 0;
+    for (const name of pool.list({ prefix: 'f/' })) {
+      pool.unlink(name);
+      n++;
+    }
+    expect(n).toBe(MANY.length);
+    expect([...pool.list()]).toEqual([]);
+
+    // Over several batches, with names created before and after the position and some unlinked ahead of it.
+    using big = poolWith(MANY);
+    const got: string[] = [];
+    const gone = new Set<string>();
+    for (const name of big.list()) {
+      got.push(name);
+      if (got.length % 100 === 0) {
+        big.open(`${name}+new`, { create: true }).close();
+        big.open(`a/${got.length}`, { create: true }).close();
+        const ahead = MANY.find((m) => Buffer.compare(Buffer.from(m), Buffer.from(name)) > 0 && !gone.has(m));
+        if (ahead !== undefined) {
+          big.unlink(ahead);
+          gone.add(ahead);
+        }
+      }
+    }
+    expect(got).toEqual(byCodePoint(got));
+    expect(new Set(got).size).toBe(got.length);
+    for (const m of MANY) expect(got.includes(m)).toBe(!gone.has(m));
+    expect(got.some((g) => g.startsWith('a/'))).toBe(false);
+  });
+
+  it('checks its arguments at the call; a pool closed during the listing throws ERR_PMEMDAX_CLOSED from the next batch', () => {
+    using pool = poolWith(MANY);
+    const typeErr = { code: 'ERR_INVALID_ARG_TYPE' };
+    const rangeErr = { code: 'ERR_OUT_OF_RANGE' };
+    const table: [string, unknown, object][] = [
+      ['null options', null, typeErr],
+      ['a string', 'f/', typeErr],
+      ['prefix 5', { prefix: 5 }, typeErr],
+      ['prefix null', { prefix: null }, typeErr],
+      ['after 5', { after: 5 }, typeErr],
+      ['after with a NUL', { after: 'a\0' }, { code: 'EINVAL' }],
+      ['after with a lone surrogate', { after: 'a\ud800' }, { code: 'EINVAL' }],
+      ['after of 256 bytes', { after: 'n'.repeat(256) }, { code: 'ENAMETOOLONG' }],
+      ['limit "5"', { limit: '5' }, typeErr],
+      ['limit 5n', { limit: 5n }, typeErr],
+      ['limit null', { limit: null }, typeErr],
+      ['limit -1', { limit: -1 }, rangeErr],
+      ['limit 1.5', { limit: 1.5 }, rangeErr],
+      ['limit NaN', { limit: NaN }, rangeErr],
+      ['limit 2^53', { limit: 2 ** 53 }, rangeErr],
+      ['limit -Infinity', { limit: -Infinity }, rangeErr],
+    ];
+    for (const [what, opts, err] of table) expect(() => pool.list(opts as never), what).toThrow(expect.objectContaining(err));
+    expect([...pool.list({ limit: 2 ** 53 - 1 })]).toHaveLength(MANY.length);
+
+    const it = pool.list();
+    for (let i = 0; i < 128; i++) it.next();
+    pool.close();
+    expect(() => it.next()).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CLOSED' }));
+    expect(() => pool.list()).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CLOSED' }));
+  });
+
+  it('keeps its order through renames and a reopen (the order is rebuilt from the names at open)', () => {
+    const dev = new MemoryDevice(64 * MiB);
+    {
+      using pool = Pool.createOn(dev);
+      for (const n of MANY.slice(0, 300)) pool.open(n, { create: true }).close();
+      pool.rename(MANY[0] as string, 'zz');
+      pool.rename(MANY[1] as string, MANY[2] as string);
+    }
+    using again = Pool.openOn(dev);
+    const want = byCodePoint([...MANY.slice(0, 300).filter((n) => n !== MANY[0] && n !== MANY[1]), 'zz']);
+    expect([...again.list()]).toEqual(want);
+    expect([...again.list({ prefix: 'f/', limit: 3 })]).toEqual(want.slice(0, 3));
+  });
+});
