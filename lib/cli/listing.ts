@@ -19,14 +19,15 @@ export const ls: Command = {
   paths: [0],
   async run(args) {
     const [path, prefix] = args.positional as [string, string | undefined];
-    using pool = Pool.open(path, { readonly: true });
     const after = args.values.get('after');
-    const limit = args.values.get('limit');
+    const limitText = args.values.get('limit');
+    const limit = limitText === undefined ? undefined : parseCount(limitText, 'limit', 'ls');
+    using pool = Pool.open(path, { readonly: true });
     const names = [
       ...pool.list({
         ...(prefix === undefined ? {} : { prefix }),
         ...(after === undefined ? {} : { after }),
-        ...(limit === undefined ? {} : { limit: parseCount(limit, 'limit', 'ls') }),
+        ...(limit === undefined ? {} : { limit }),
       }),
     ];
     const long = args.flags.has('long');

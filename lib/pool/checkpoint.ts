@@ -8,7 +8,8 @@ import { readMeta } from './meta-io';
 import type { PoolState } from './state';
 
 const MAGIC = 0x54504b43; // "CKPT"
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a name may begin with U+FEFF, and it is part of the name.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Bytes the checkpoint of `s` takes. */
 export function checkpointBytes(s: PoolState): number {

@@ -3,7 +3,8 @@ import { MemoryPages } from './meta/memory-pages';
 import type { PoolInode } from './inode';
 
 const NOTHING = Buffer.alloc(0);
-const decoder = new TextDecoder('utf-8');
+// ignoreBOM: a name may begin with U+FEFF, and it is part of the name.
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** Which names a listing covers (`pool.list`): those with `prefix`, in name order, after `after`. */
 export interface NameRange {

@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Device, nativeDeviceOf, type DeviceOpenOptions } from '../device/device';
-import { PmemdaxError, isErrnoError, outOfRangeError } from '../errors';
+import { PmemdaxError, argTypeError, isErrnoError, outOfRangeError } from '../errors';
 import { checkPool } from './check';
 import { runSpans } from './checkpoint';
 import { PoolCore } from './core';
@@ -12,7 +12,7 @@ import { hasPool, loadPool, type Loaded } from './load';
 import { formatPool, inspectMedia } from './make';
 import { checkCreateOptions, checkOpenOptions } from './options';
 import { POOL_FILE_MODE, refuseVolatileDevdax } from './media';
-import { checkBooleans, checkFunction, checkNumber, checkOptions, checkPath } from '../device/validate';
+import { checkBooleans, checkFunction, checkOptions, checkPath } from '../device/validate';
 import { freeInode } from './free';
 import { checkName, checkPrefix } from './names';
 import type { NameRange } from './name-table';
@@ -441,7 +441,7 @@ export class Pool implements Disposable {
     };
     let left = Infinity;
     if (limit !== undefined) {
-      checkNumber(limit, 'limit');
+      if (typeof limit !== 'number') throw argTypeError(`The "limit" option must be of type number. Received ${typeof limit}`);
       if (!(limit >= 0 && (Number.isSafeInteger(limit) || limit === Infinity))) throw outOfRangeError(`The "limit" option must be a non-negative integer or Infinity. Received ${String(limit)}`);
       left = limit;
     }
@@ -450,6 +450,7 @@ export class Pool implements Disposable {
   }
 
   *#listing(range: NameRange, limit: number): Generator<string, void, undefined> {
+    this.#live();
     let from = range.after;
     for (let left = limit; left > 0; ) {
       const want = Math.min(left, LIST_BATCH);
@@ -460,9 +461,11 @@ export class Pool implements Disposable {
         left--;
         yield name;
       }
-      if (batch.length < want) return;
+      if (batch.length < want) break;
       from = batch[batch.length - 1];
     }
+    // The last step too: a listing of a pool closed meanwhile does not end as if it were complete.
+    this.#live();
   }
 
   stat(name: string): PoolStat {

@@ -8,7 +8,8 @@ import type { PoolState } from './state';
 const Op = { CREATE: 1, NAME: 2, DROP: 3, ATTR: 4, MAP: 5, ALLOC: 6, FREE: 7, REF: 8 } as const;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a name may begin with U+FEFF, and it is part of the name.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function putName(w: Codec, name: string | null): void {
   if (name === null) {

@@ -382,6 +382,7 @@ describe('pmemdax pool commands: read-only commands, errors and exit codes', () 
       ['ls', pool, '--limit', '-1'],
       ['ls', pool, '--limit', '1.5'],
       ['ls', pool, '--limit'],
+      ['ls', s.file('no-such-pool'), '--limit', 'abc'],
       ['cat', pool, 'f', '--json'],
       ['mkfs', s.file('new'), '--size', '12Q'],
       ['mkfs', s.file('new'), '--size', '0'],

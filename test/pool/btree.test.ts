@@ -212,6 +212,10 @@ describe('BTree (format 2 metadata pages, lib/pool/meta)', () => {
       expect(checkTree(tree, store)).toEqual([...model.keys()].sort());
     }
     expect(() => BTree.fromSorted(new MemoryStore(), [[key('b'), key('')], [key('a'), key('')]])).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    for (const fill of [1.5, NaN, 0.05, 0, -1]) expect(() => BTree.fromSorted(new MemoryStore(), [], fill), String(fill)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    const full = new MemoryStore();
+    const keys = Array.from({ length: 3000 }, (_, i) => `k${String(i).padStart(5, '0')}`);
+    expect(checkTree(BTree.fromSorted(full, keys.map((k) => [key(k), key(k)] as const), 1), full)).toEqual(keys);
     expect(() => BTree.fromSorted(new MemoryStore(), [[key('a'), key('')], [key('a'), key('')]])).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
   });
 

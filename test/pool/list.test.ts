@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Pool } from '../../lib';
-import { MemoryDevice } from '../../lib/testing';
+import { MemoryDevice, StrictMemoryDevice, memoryDeviceFromImage } from '../../lib/testing';
 
 const MiB = 1024 * 1024;
 
@@ -102,6 +102,41 @@ describe('pool.list({ prefix, after, limit }): a lazy iterator in name order', (
     pool.close();
     expect(() => it.next()).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CLOSED' }));
     expect(() => pool.list()).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CLOSED' }));
+  });
+
+  it('a name that begins with U+FEFF is a name like any other: listed, kept apart from the name without it, and kept so across a reopen', () => {
+    const dev = new MemoryDevice(64 * MiB);
+    const names = ['\uFEFFx', 'x', '\uFEFF', 'a\uFEFF'];
+    {
+      using pool = Pool.createOn(dev);
+      for (const n of names) pool.open(n, { create: true }).close();
+      expect([...pool.list()]).toEqual(byCodePoint(names));
+      expect([...pool.list({ prefix: '\uFEFF' })]).toEqual(['\uFEFF', '\uFEFFx']);
+    }
+    using again = Pool.openOn(dev);
+    expect([...again.list()]).toEqual(byCodePoint(names));
+    for (const n of names) expect(again.exists(n)).toBe(true);
+    expect(again.check().ok).toBe(true);
+  });
+
+  it('a name that begins with U+FEFF survives a crash too (journal replay)', () => {
+    const dev = new StrictMemoryDevice(64 * MiB);
+    const pool = Pool.createOn(dev);
+    for (const n of ['\uFEFFx', 'x']) pool.open(n, { create: true }).close();
+    using after = Pool.openOn(memoryDeviceFromImage(dev.crashImage(Math.random, { newest: 0 })));
+    expect(after.info.recovery.replayed).toBeGreaterThan(0);
+    expect([...after.list()]).toEqual(['x', '\uFEFFx']);
+    pool.close();
+  });
+
+  it('a pool closed during a listing throws from its next step, even one that would have ended it', () => {
+    for (const opts of [{}, { limit: 1 }, { limit: 0 }, { prefix: 'none' }]) {
+      const pool = poolWith(['a']);
+      const it = pool.list(opts);
+      if (opts.limit !== 0 && opts.prefix === undefined) expect(it.next().value).toBe('a');
+      pool.close();
+      expect(() => it.next(), JSON.stringify(opts)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CLOSED' }));
+    }
   });
 
   it('keeps its order through renames and a reopen (the order is rebuilt from the names at open)', () => {

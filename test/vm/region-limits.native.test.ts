@@ -21,8 +21,10 @@ const PRELUDE = `
   }
 `;
 
-// V8 itself needs new mappings when a collection promotes objects; a young generation large enough that
-// none runs between exhausting the limit and the assertions keeps the child alive to report them.
+// V8 itself needs new mappings when a collection promotes objects or grows the heap: a collection forced
+// just before the limit is reached leaves the young generation empty, so that none has to run between
+// exhausting the limit and the assertions (where the allocation count of module loading and warm-up
+// alone would decide it), and the child lives to report them.
 // The sanitizer runtime maps memory of its own at any time: at the limit it aborts before the child
 // can report anything, so the sanitizer run (scripts/test-asan.mjs) leaves this test out.
 const UNDER_SANITIZER = (process.env.LD_PRELOAD ?? '').includes('libasan');
@@ -49,6 +51,7 @@ describe.skipIf(UNDER_SANITIZER)('vm.max_map_count (child processes)', () => {
         await region.fault(20); // not next to page 40, which must need a mapping of its own
         region.bytes[5 * PAGE] = 1;
         await file.fsync();
+        globalThis.gc();
         const { code } = exhaustMappings();
         let outcome = 'fault ok';
         try { await region.fault(40); } catch (e) { outcome = 'fault ' + report(e); }
@@ -60,10 +63,9 @@ describe.skipIf(UNDER_SANITIZER)('vm.max_map_count (child processes)', () => {
     // V8 may still need a mapping of its own after the limit is reached (a collection that happens to
     // run); it then dies of "FATAL ERROR ... out of memory" before our code runs. That is V8's luck,
     // not the behaviour under test, so such a run is repeated (a few times at most).
-    let r = spawnSync(process.execPath, [script, `${s.dir}/dev`], { encoding: 'utf8', timeout: 60_000 });
-    for (let attempt = 1; attempt < 4 && r.stderr.includes('FATAL ERROR'); attempt++) {
-      r = spawnSync(process.execPath, [script, `${s.dir}/dev`], { encoding: 'utf8', timeout: 60_000 });
-    }
+    const run = () => spawnSync(process.execPath, ['--expose-gc', script, `${s.dir}/dev`], { encoding: 'utf8', timeout: 60_000 });
+    let r = run();
+    for (let attempt = 1; attempt < 4 && r.stderr.includes('FATAL ERROR'); attempt++) r = run();
     expect(r.stdout.split('\n')).toEqual(['exhausted ENOMEM', 'fault ENOMEM true', '']);
     expect(r.stderr).toContain('pmemdax: a write trap could not make its page writable: mprotect failed with ENOMEM');
     expect(r.stderr).toContain('vm.max_map_count');

@@ -64,6 +64,8 @@ export class BTree {
    */
   static fromSorted(store: PageStore, entries: Iterable<readonly [Buffer, Buffer]>, fill = 0.9): BTree {
     const room = Math.floor(fill * (PAGE - HEADER));
+    // Room for two of the largest branch cells at least, or a level of branches would never shrink.
+    if (!(fill <= 1 && room >= 2 * cellBytes(BRANCH, KEY_MAX, 0))) throw outOfRangeError(`BTree.fromSorted: fill ${fill} leaves no room for two cells a page`);
     // Each page of the level being built: its smallest key, and its block.
     let level: [Buffer, number][] = [];
     let page: Buffer | null = null;
@@ -78,7 +80,7 @@ export class BTree {
         initPage(page, LEAF);
         level.push([Buffer.from(key), no]);
       }
-      insertCell(page, countOf(page), key, value);
+      if (!insertCell(page, countOf(page), key, value)) throw internalError('BTree.fromSorted: a cell does not fit a new page');
       last = key;
     }
     while (level.length > 1) {
@@ -91,7 +93,7 @@ export class BTree {
           initPage(page, BRANCH);
           up.push([key, no]);
         }
-        insertCell(page, countOf(page), key, null, child);
+        if (!insertCell(page, countOf(page), key, null, child)) throw internalError('BTree.fromSorted: a cell does not fit a new page');
       }
       level = up;
     }

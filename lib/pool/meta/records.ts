@@ -43,7 +43,8 @@ const INODE_FIXED = 32;
 const EXTENT_BYTES = 16;
 const FLAG_INLINE = 1;
 const FLAGS_KNOWN = FLAG_INLINE;
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a name may begin with U+FEFF, and it is part of the name.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export function inoKey(ino: number): Buffer {
   const k = Buffer.allocUnsafe(4);
