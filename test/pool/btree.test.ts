@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BTree, NO_PAGE, type PageStore } from '../../lib/pool/meta/btree';
 import { BRANCH, LEAF, PAGE, childOf, countOf, keyOf, kindOf } from '../../lib/pool/meta/page';
+import { rng } from '../support/rng';
 
 /**
  * Pages in memory, as the pool will keep them: committed pages are never written (a test checks that by
@@ -46,16 +47,6 @@ class MemoryStore implements PageStore {
   }
 }
 
-/** A small deterministic generator (xorshift32). */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
 
 const key = (s: string): Buffer => Buffer.from(s, 'utf8');
 

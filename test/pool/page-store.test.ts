@@ -4,6 +4,7 @@ import { PAGE } from '../../lib/pool/meta/page';
 import { DevicePageStore, pageCrc, type PageBlocks } from '../../lib/pool/meta/page-store';
 import { MemoryDevice } from '../../lib/testing/memory-device';
 import { SimulatedCrash, StrictMemoryDevice } from '../../lib/testing/strict-device';
+import { rng } from '../support/rng';
 
 const BLOCKS = 2048;
 
@@ -37,15 +38,6 @@ function reached(store: DevicePageStore, root: number): Set<number> {
   return out;
 }
 
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
 
 const k = (n: number): Buffer => Buffer.from(`name-${String(n).padStart(6, '0')}`);
 const v = (n: number, gen: number): Buffer => Buffer.from(`value ${n} of generation ${gen}`.repeat(1 + (n % 3)));
@@ -71,6 +63,17 @@ function churn(tree: BTree, model: Map<number, Buffer>, next: () => number, ops:
       model.set(n, v(n, gen));
     }
   }
+}
+
+/** A device holding a checkpointed tree of 50 entries, and its root. */
+function committedTree(): { device: MemoryDevice; root: number } {
+  const device = new MemoryDevice(BLOCKS * PAGE);
+  const store = new DevicePageStore(device, 'pool', new TestBlocks());
+  const tree = new BTree(store);
+  for (let n = 0; n < 50; n++) tree.put(k(n), v(n, 1));
+  store.write();
+  store.commit();
+  return { device, root: tree.root };
 }
 
 describe('DevicePageStore (format 2 metadata pages on a device, lib/pool/meta)', () => {
@@ -146,13 +149,7 @@ describe('DevicePageStore (format 2 metadata pages on a device, lib/pool/meta)',
   });
 
   it('a committed page that fails its checksum, or has no known kind with its checksum right, or lies off the device, is ERR_PMEMDAX_CORRUPT naming its offset', () => {
-    const device = new MemoryDevice(BLOCKS * PAGE);
-    const store = new DevicePageStore(device, 'pool', new TestBlocks());
-    const tree = new BTree(store);
-    for (let n = 0; n < 50; n++) tree.put(k(n), v(n, 1));
-    store.write();
-    store.commit();
-    const root = tree.root;
+    const { device, root } = committedTree();
     const page = Buffer.alloc(PAGE);
     device.copySafe(root * PAGE, page);
 
@@ -173,14 +170,9 @@ describe('DevicePageStore (format 2 metadata pages on a device, lib/pool/meta)',
   });
 
   it('a poisoned committed page is EIO naming the metadata page, never a SIGBUS', () => {
-    const device = new MemoryDevice(BLOCKS * PAGE);
-    const store = new DevicePageStore(device, 'pool', new TestBlocks());
-    const tree = new BTree(store);
-    for (let n = 0; n < 50; n++) tree.put(k(n), v(n, 1));
-    store.write();
-    store.commit();
-    device.injectBadblock(tree.root * PAGE, 512);
-    expect(() => readAll(device, tree.root)).toThrow(expect.objectContaining({ code: 'EIO', message: expect.stringContaining('metadata page') }));
+    const { device, root } = committedTree();
+    device.injectBadblock(root * PAGE, 512);
+    expect(() => readAll(device, root)).toThrow(expect.objectContaining({ code: 'EIO', message: expect.stringContaining('metadata page') }));
   });
 });
 
