@@ -1,8 +1,8 @@
 // io_pool -- the addon's own threads for the system calls of promise methods that can wait on a device
 // (pwrite, msync, fdatasync), instead of libuv's pool.
 //
-// Why not libuv's: queueing work there signals a condition variable, and glibc's pthread_cond_signal (before
-// 2.41) can sleep until a waiter it woke earlier has had a CPU. On a busy machine that took the JavaScript
+// Why not libuv's: queueing work there signals a condition variable, and glibc's pthread_cond_signal (2.36
+// here, as in Debian 12) can sleep until a waiter it woke earlier has had a CPU. On a busy machine that took the JavaScript
 // thread off the CPU for over a millisecond inside uv_queue_work. Here the queueing thread takes a lock held
 // only for a push or a pop and posts a semaphore, which never waits for another thread to run; results come
 // back through a thread-safe function of the environment.
