@@ -15,13 +15,17 @@ export interface NameRange {
 /**
  * NameTable -- a pool's names: a map to the inodes, and their order (UTF-8 bytes, which is code-point order)
  * in a B+tree in memory, so that a listing of a prefix, or from a name on, costs the names it returns and not
- * every name of the pool. The order is built at the first listing, in one pass over the sorted names (a pool
- * that never lists pays nothing for it, at open or per change), and from then on every change keeps it.
+ * every name of the pool. The order is built at the first listing that needs it, in one pass over the sorted
+ * names (a pool that never lists pays nothing for it, at open or per change), and from then on every change
+ * keeps it. The first listing of a prefix does without it (`matching`): a service that lists its leftover
+ * temporary files once at start should not pay for a sort of every name, nor for keeping the order after.
  */
 export class NameTable {
   readonly #byName = new Map<string, PoolInode>();
   readonly #pages = new MemoryPages();
   #order: BTree | null = null;
+  /** Prefix listings made without the order. */
+  #scans = 0;
 
   get size(): number {
     return this.#byName.size;
@@ -52,6 +56,20 @@ export class NameTable {
     this.#order = null;
   }
 
+  /**
+   * For the first listing of a prefix while the order is not built: every name with `prefix` and after
+   * `after`, in name order, by one pass over the names; null when the order should be used instead.
+   */
+  matching(prefix: string, after: string | undefined): string[] | null {
+    if (this.#order !== null || prefix === '' || this.#scans++ > 0) return null;
+    const afterKey = after === undefined ? null : Buffer.from(after, 'utf8');
+    const out: string[] = [];
+    for (const name of this.#byName.keys()) {
+      if (name.startsWith(prefix) && (afterKey === null || Buffer.compare(Buffer.from(name, 'utf8'), afterKey) > 0)) out.push(name);
+    }
+    return sortNames(out);
+  }
+
   /** Up to `limit` names of `range`, in name order. */
   slice(range: NameRange, limit: number): string[] {
     const out: string[] = [];
@@ -69,13 +87,16 @@ export class NameTable {
   }
 
   #build(): BTree {
-    const names = [...this.#byName.keys()];
-    // UTF-16 unit order is code-point order unless a surrogate pair meets a unit of U+E000 or above; the
-    // engine's own string sort is many times faster than a comparison per pair of encoded names.
-    if (names.some((n) => SURROGATE.test(n))) names.sort(byCodePoint);
-    else names.sort();
+    const names = sortNames([...this.#byName.keys()]);
     return BTree.fromSorted(this.#pages, names.map((n) => [Buffer.from(n, 'utf8'), NOTHING] as const));
   }
+}
+
+/** `names` sorted in code-point order, in place. */
+function sortNames(names: string[]): string[] {
+  // UTF-16 unit order is code-point order unless a surrogate pair meets a unit of U+E000 or above; the
+  // engine's own string sort is many times faster than a comparison per pair of encoded names.
+  return names.some((n) => SURROGATE.test(n)) ? names.sort(byCodePoint) : names.sort();
 }
 
 const SURROGATE = /[\uD800-\uDFFF]/;

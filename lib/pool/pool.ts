@@ -450,7 +450,19 @@ export class Pool implements Disposable {
   }
 
   *#listing(range: NameRange, limit: number): Generator<string, void, undefined> {
-    this.#live();
+    const scanned = this.#live().state.names.matching(range.prefix ?? '', range.after);
+    if (scanned !== null) {
+      // The names as they were at the first step; one removed since is skipped as it is reached.
+      let left = limit;
+      for (const name of scanned) {
+        if (left <= 0) break;
+        if (!this.#live().state.names.has(name)) continue;
+        left--;
+        yield name;
+      }
+      this.#live();
+      return;
+    }
     let from = range.after;
     for (let left = limit; left > 0; ) {
       const want = Math.min(left, LIST_BATCH);
