@@ -96,13 +96,11 @@ Device::~Device() {
 
 void Device::OnEnvCleanup(void* arg) {
   // The environment is going away (process exit or worker termination): no JavaScript runs after this,
-  // so unmapping under live views is safe.
+  // so unmapping under live views is safe. Shutdown waits for the jobs on the I/O threads before it
+  // releases the mapping and the descriptor, or a queued pwrite could land in whatever file reuses the
+  // descriptor's number.
   auto* self = static_cast<Device*>(arg);
   self->cleanup_hook_ = false;
-  // Jobs on the I/O threads still write through the descriptor and the mapping: they finish first, or a
-  // pwrite could land in whatever file reuses the descriptor's number.
-  self->jobs_.WaitIdle();
-  if (self->mapped_) self->mapped_->Release();
   self->Shutdown(nullptr);
 }
 

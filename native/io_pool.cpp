@@ -33,6 +33,12 @@ struct IoEnv {
   std::condition_variable idle;
 };
 
+// A job of `io` is no longer the threads': its teardown may go on once none is left.
+void LetGo(IoEnv* io) {
+  std::lock_guard<std::mutex> lock(io->mu);
+  if (io->held.fetch_sub(1) == 1) io->idle.notify_all();
+}
+
 struct Item {
   IoJob* job;
   IoEnv* env;
@@ -111,8 +117,7 @@ class IoPool {
         item.job->Abandon();
         delete item.job;
       }
-      std::lock_guard<std::mutex> lock(io->mu);
-      if (io->held.fetch_sub(1) == 1) io->idle.notify_all();
+      LetGo(io);
     }
     return nullptr;
   }
@@ -226,10 +231,7 @@ IoQueued QueueIoJob(Napi::Env env, IoJob* job) {
   io->held.fetch_add(1);
   const int err = the_pool->Push(Item{job, io});
   if (err != 0) {
-    {
-      std::lock_guard<std::mutex> lock(io->mu);
-      io->held.fetch_sub(1);
-    }
+    LetGo(io);
     napi_async_destroy(env, job->async_context);
     job->async_context = nullptr;
     return {err, err == ENOMEM ? "malloc" : "pthread_create"};
