@@ -5,11 +5,10 @@ import { corrupt } from './errors';
 import { ExtentState } from './extent-map';
 import { BLOCK, CKPT_HEADER as HEADER, CKPT_INODE_FIXED as INODE_FIXED, NAME_MAX, NO_BLOCK, dataEnd, dataStart, type Superblock } from './layout';
 import { readMeta } from './meta-io';
+import { nameFromBytes } from './names';
 import type { PoolState } from './state';
 
 const MAGIC = 0x54504b43; // "CKPT"
-// ignoreBOM: a name may begin with U+FEFF, and it is part of the name.
-const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Bytes the checkpoint of `s` takes. */
 export function checkpointBytes(s: PoolState): number {
@@ -95,22 +94,6 @@ function readRuns(device: DaxDevice, path: string, runs: readonly number[], leng
   return out;
 }
 
-/** A name's bytes as a string, or null when they hold a NUL or are not UTF-8. ASCII needs no view. */
-function decodeName(buf: Buffer, at: number, n: number): string | null {
-  let ascii = true;
-  for (let i = at; i < at + n; i++) {
-    const c = buf[i] as number;
-    if (c === 0) return null;
-    if (c >= 0x80) ascii = false;
-  }
-  if (ascii) return buf.toString('latin1', at, at + n);
-  try {
-    return decoder.decode(buf.subarray(at, at + n));
-  } catch {
-    return null;
-  }
-}
-
 /** Does `[b, b+n)` share a block with the checkpoint's runs? A file's extent must not: writing it would overwrite the image. */
 export function overlapsCheckpoint(sb: Superblock, b: number, n: number): boolean {
   for (let i = 0; i < sb.ckptRuns.length; i += 2) {
@@ -158,7 +141,7 @@ export function loadCheckpoint(device: DaxDevice, s: PoolState, sb: Superblock):
       r.need(nameLen + extents * 16);
       let name: string | null = null;
       if (nameLen > 0) {
-        name = decodeName(buf, r.pos, nameLen);
+        name = nameFromBytes(buf, r.pos, nameLen);
         if (name === null) throw bad(`inode ${ino}: name is not UTF-8 without NUL`, at);
       }
       r.pos += nameLen;

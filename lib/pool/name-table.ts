@@ -3,8 +3,6 @@ import { MemoryPages } from './meta/memory-pages';
 import type { PoolInode } from './inode';
 
 const NOTHING = Buffer.alloc(0);
-// ignoreBOM: a name may begin with U+FEFF, and it is part of the name.
-const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** Which names a listing covers (`pool.list`): those with `prefix`, in name order, after `after`. */
 export interface NameRange {
@@ -62,10 +60,9 @@ export class NameTable {
    */
   matching(prefix: string, after: string | undefined): string[] | null {
     if (this.#order !== null || prefix === '' || this.#scans++ > 0) return null;
-    const afterKey = after === undefined ? null : Buffer.from(after, 'utf8');
     const out: string[] = [];
     for (const name of this.#byName.keys()) {
-      if (name.startsWith(prefix) && (afterKey === null || Buffer.compare(Buffer.from(name, 'utf8'), afterKey) > 0)) out.push(name);
+      if (name.startsWith(prefix) && (after === undefined || byCodePoint(name, after) > 0)) out.push(name);
     }
     return sortNames(out);
   }
@@ -80,7 +77,7 @@ export class NameTable {
       ...(range.after !== undefined ? { after: Buffer.from(range.after, 'utf8') } : {}),
     };
     for (const [key] of this.#order.entries(scan)) {
-      out.push(decoder.decode(key));
+      out.push(key.toString('utf8'));
       if (out.length >= limit) break;
     }
     return out;

@@ -2,6 +2,28 @@ import { argTypeError } from '../errors';
 import { poolError } from './errors';
 import { NAME_MAX } from './layout';
 
+// ignoreBOM: a name may begin with U+FEFF, and it is part of the name.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The name stored as `n` bytes at `at` of `buf` (a checkpoint, a journal record, a tree), or null when the
+ * bytes cannot be a name: a NUL, or not UTF-8. ASCII needs no decoder.
+ */
+export function nameFromBytes(buf: Buffer, at = 0, n = buf.length - at): string | null {
+  let ascii = true;
+  for (let i = at; i < at + n; i++) {
+    const c = buf[i] as number;
+    if (c === 0) return null;
+    if (c >= 0x80) ascii = false;
+  }
+  if (ascii) return buf.toString('latin1', at, at + n);
+  try {
+    return utf8.decode(buf.subarray(at, at + n));
+  } catch {
+    return null;
+  }
+}
+
 /** A lone surrogate: with the `u` flag a well-formed pair is one code point and does not match. */
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 

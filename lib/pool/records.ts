@@ -2,14 +2,13 @@ import { overlapsCheckpoint } from './checkpoint';
 import type { Codec } from './codec';
 import { ExtentState } from './extent-map';
 import { NAME_MAX, NO_BLOCK, dataEnd, dataStart } from './layout';
+import { nameFromBytes } from './names';
 import type { PoolState } from './state';
 
 /** Journal operation codes (format.md, "Journal records"). */
 const Op = { CREATE: 1, NAME: 2, DROP: 3, ATTR: 4, MAP: 5, ALLOC: 6, FREE: 7, REF: 8 } as const;
 
 const encoder = new TextEncoder();
-// ignoreBOM: a name may begin with U+FEFF, and it is part of the name.
-const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function putName(w: Codec, name: string | null): void {
   if (name === null) {
@@ -106,12 +105,9 @@ function readName(r: Codec): string | null {
   if (n === 0) return null;
   r.need(n);
   const raw = r.raw(n);
-  if (raw.includes(0)) throw new BadRecord('name contains NUL');
-  try {
-    return decoder.decode(raw);
-  } catch {
-    throw new BadRecord('name is not UTF-8');
-  }
+  const name = nameFromBytes(Buffer.from(raw.buffer, raw.byteOffset, n));
+  if (name === null) throw new BadRecord('name contains NUL or is not UTF-8');
+  return name;
 }
 
 function checkRun(s: PoolState, b: number, n: number): void {

@@ -15,6 +15,7 @@
  */
 import { corrupt } from '../errors';
 import { NAME_MAX } from '../layout';
+import { nameFromBytes } from '../names';
 
 /** One extent: `count` pages from file page `page` at block `block`; `state` bit 0 is unwritten. */
 export interface ExtentRecord {
@@ -43,8 +44,6 @@ const INODE_FIXED = 32;
 const EXTENT_BYTES = 16;
 const FLAG_INLINE = 1;
 const FLAGS_KNOWN = FLAG_INLINE;
-// ignoreBOM: a name may begin with U+FEFF, and it is part of the name.
-const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export function inoKey(ino: number): Buffer {
   const k = Buffer.allocUnsafe(4);
@@ -68,12 +67,9 @@ export function nameKey(name: string): Buffer {
 }
 
 export function decodeNameKey(key: Buffer, path: string): string {
-  if (key.length === 0 || key.length > NAME_MAX || key.includes(0)) throw corrupt(path, 'names tree', 0, `a name key of ${key.length} bytes, or with a NUL`);
-  try {
-    return decoder.decode(key);
-  } catch {
-    throw corrupt(path, 'names tree', 0, 'a name that is not UTF-8');
-  }
+  const name = key.length === 0 || key.length > NAME_MAX ? null : nameFromBytes(key);
+  if (name === null) throw corrupt(path, 'names tree', 0, `a name key of ${key.length} bytes, with a NUL, or not UTF-8`);
+  return name;
 }
 
 export function encodeU32(n: number): Buffer {
@@ -128,13 +124,8 @@ export function decodeInode(ino: number, v: Buffer, path: string): InodeRecord {
   if (v.length !== expected) bad(`a value of ${v.length} bytes, not ${expected}`);
   let name: string | null = null;
   if (nameLen > 0) {
-    const bytes = v.subarray(INODE_FIXED, INODE_FIXED + nameLen);
-    if (bytes.includes(0)) bad('a name with a NUL');
-    try {
-      name = decoder.decode(bytes);
-    } catch {
-      bad('a name that is not UTF-8');
-    }
+    name = nameFromBytes(v, INODE_FIXED, nameLen);
+    if (name === null) bad('a name with a NUL, or not UTF-8');
   }
   let extents: ExtentRecord[] | null = null;
   if (inline) {
