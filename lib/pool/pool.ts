@@ -15,7 +15,7 @@ import { POOL_FILE_MODE, refuseVolatileDevdax } from './media';
 import { checkBooleans, checkFunction, checkOptions, checkPath } from '../device/validate';
 import { freeInode } from './free';
 import { checkName, checkPrefix } from './names';
-import type { NameRange } from './name-table';
+import type { NameRange, NameTable } from './name-table';
 import { createFile, freeOrphans, renameFile, truncateFile, undoCreate, unlinkFile } from './namespace';
 import { storesPending } from './store-job';
 import { statOf, type PoolInode } from './inode';
@@ -450,30 +450,21 @@ export class Pool implements Disposable {
   }
 
   *#listing(range: NameRange, limit: number): Generator<string, void, undefined> {
-    const scanned = this.#live().state.names.matching(range.prefix ?? '', range.after);
-    if (scanned !== null) {
-      // The names as they were at the first step; one removed since is skipped as it is reached.
-      let left = limit;
-      for (const name of scanned) {
-        if (left <= 0) break;
-        if (!this.#live().state.names.has(name)) continue;
-        left--;
-        yield name;
-      }
-      this.#live();
-      return;
-    }
+    const names = (): NameTable => this.#live().state.names;
+    // A first prefix listing is one batch, the names as they were at this first step (NameTable.matching).
+    const scanned = names().matching(range.prefix ?? '', range.after);
     let from = range.after;
     for (let left = limit; left > 0; ) {
       const want = Math.min(left, LIST_BATCH);
-      const batch = this.#live().state.names.slice(from === undefined ? range : { ...range, after: from }, want);
+      const batch = scanned ?? names().slice(from === undefined ? range : { ...range, after: from }, want);
       for (const name of batch) {
+        if (left <= 0) break;
         // Unlinked or renamed away since the batch was read: gone before the iteration reached it.
-        if (!this.#live().state.names.has(name)) continue;
+        if (!names().has(name)) continue;
         left--;
         yield name;
       }
-      if (batch.length < want) break;
+      if (scanned !== null || batch.length < want) break;
       from = batch[batch.length - 1];
     }
     // The last step too: a listing of a pool closed meanwhile does not end as if it were complete.

@@ -66,37 +66,17 @@ export class BTree {
     const room = Math.floor(fill * (PAGE - HEADER));
     // Room for two of the largest branch cells at least, or a level of branches would never shrink.
     if (!(fill <= 1 && room >= 2 * cellBytes(BRANCH, KEY_MAX, 0))) throw outOfRangeError(`BTree.fromSorted: fill ${fill} leaves no room for two cells a page`);
-    // Each page of the level being built: its smallest key, and its block.
-    let level: [Buffer, number][] = [];
-    let page: Buffer | null = null;
-    let last: Buffer | null = null;
-    for (const [key, value] of entries) {
-      checkCell(key, value);
-      if (last !== null && Buffer.compare(last, key) >= 0) throw outOfRangeError('BTree.fromSorted: keys out of order');
-      const bytes = cellBytes(LEAF, key.length, value.length);
-      if (page === null || usedBytes(page) + bytes > room) {
-        const no = store.allocate();
-        page = store.page(no);
-        initPage(page, LEAF);
-        level.push([Buffer.from(key), no]);
+    function* leafCells(): Generator<readonly [Buffer, Buffer, number]> {
+      let last: Buffer | null = null;
+      for (const [key, value] of entries) {
+        checkCell(key, value);
+        if (last !== null && Buffer.compare(last, key) >= 0) throw outOfRangeError('BTree.fromSorted: keys out of order');
+        last = key;
+        yield [key, value, 0];
       }
-      if (!insertCell(page, countOf(page), key, value)) throw internalError('BTree.fromSorted: a cell does not fit a new page');
-      last = key;
     }
-    while (level.length > 1) {
-      const up: [Buffer, number][] = [];
-      page = null;
-      for (const [key, child] of level) {
-        if (page === null || usedBytes(page) + cellBytes(BRANCH, key.length, 0) > room) {
-          const no = store.allocate();
-          page = store.page(no);
-          initPage(page, BRANCH);
-          up.push([key, no]);
-        }
-        if (!insertCell(page, countOf(page), key, null, child)) throw internalError('BTree.fromSorted: a cell does not fit a new page');
-      }
-      level = up;
-    }
+    let level = packLevel(store, LEAF, room, leafCells());
+    while (level.length > 1) level = packLevel(store, BRANCH, room, level.map(([key, child]) => [key, null, child] as const));
     return new BTree(store, level.length === 0 ? NO_PAGE : (level[0] as [Buffer, number])[1]);
   }
 
@@ -286,6 +266,25 @@ export class BTree {
       this.root = only;
     }
   }
+}
+
+/**
+ * Lays `cells` (key, value or null, child), in order, into new pages of `kind`, each filled up to `room`
+ * bytes; returns each page's first key and block, in order: the level above's cells.
+ */
+function packLevel(store: PageStore, kind: number, room: number, cells: Iterable<readonly [Buffer, Buffer | null, number]>): [Buffer, number][] {
+  const level: [Buffer, number][] = [];
+  let page: Buffer | null = null;
+  for (const [key, value, child] of cells) {
+    if (page === null || usedBytes(page) + cellBytes(kind, key.length, value?.length ?? 0) > room) {
+      const no = store.allocate();
+      page = store.page(no);
+      initPage(page, kind);
+      level.push([Buffer.from(key), no]);
+    }
+    if (!insertCell(page, countOf(page), key, value, child)) throw internalError('BTree.fromSorted: a cell does not fit a new page');
+  }
+  return level;
 }
 
 function cellSize(p: Buffer, i: number): number {

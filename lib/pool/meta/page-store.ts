@@ -61,15 +61,15 @@ export class DevicePageStore implements PageStore {
   page(no: number): Buffer {
     const changed = this.#overlay.get(no);
     if (changed !== undefined) return changed;
-    let p = this.#cache.get(no);
-    if (p !== undefined) {
-      this.#cache.delete(no);
-    } else {
-      p = this.#read(no);
-      if (this.#cache.size >= CACHE_PAGES) this.#cache.delete(this.#cache.keys().next().value as number);
-    }
-    this.#cache.set(no, p);
+    const p = this.#cache.get(no) ?? this.#read(no);
+    this.#remember(no, p);
     return p;
+  }
+
+  /** Keep `p` as the most recently used committed page, dropping the least recently used past CACHE_PAGES. */
+  #remember(no: number, p: Buffer): void {
+    if (!this.#cache.delete(no) && this.#cache.size >= CACHE_PAGES) this.#cache.delete(this.#cache.keys().next().value as number);
+    this.#cache.set(no, p);
   }
 
   writable(no: number): number {
@@ -123,10 +123,7 @@ export class DevicePageStore implements PageStore {
    * the blocks the committed trees reached and these do not are free. Returns how many were freed.
    */
   commit(): number {
-    for (const [no, p] of this.#overlay) {
-      if (this.#cache.size >= CACHE_PAGES) this.#cache.delete(this.#cache.keys().next().value as number);
-      this.#cache.set(no, p);
-    }
+    for (const [no, p] of this.#overlay) this.#remember(no, p);
     this.#overlay.clear();
     const retired = this.#retired;
     this.#retired = [];
