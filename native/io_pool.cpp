@@ -9,9 +9,11 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <new>
+#include <string>
 #include <unordered_map>
 
 namespace pmemdax {
@@ -51,11 +53,21 @@ std::unordered_map<napi_env, IoEnv*> envs;
 thread_local napi_env cached_env = nullptr;
 thread_local IoEnv* cached_io = nullptr;
 
+// PMEMDAX_IO_THREADS as a whole number 1..64 in decimal digits only, or 0 when it is anything else.
+int ParsedThreads(const char* v) {
+  if (*v == '\0' || std::strlen(v) > 2) return 0;
+  int n = 0;
+  for (const char* c = v; *c != '\0'; ++c) {
+    if (*c < '0' || *c > '9') return 0;
+    n = n * 10 + (*c - '0');
+  }
+  return n >= 1 && n <= kMaxThreads ? n : 0;
+}
+
 int ThreadCount() {
   const char* v = std::getenv("PMEMDAX_IO_THREADS");
-  if (v == nullptr) return kDefaultThreads;
-  const int n = std::atoi(v);
-  return n >= 1 && n <= kMaxThreads ? n : kDefaultThreads;
+  const int n = v == nullptr ? 0 : ParsedThreads(v);
+  return n == 0 ? kDefaultThreads : n;
 }
 
 class IoPool {
@@ -238,6 +250,13 @@ IoQueued QueueIoJob(Napi::Env env, IoJob* job) {
   }
   if (io->pending++ == 0) napi_ref_threadsafe_function(env, io->tsfn);
   return {0, nullptr};
+}
+
+std::string IoThreadsNote() {
+  const char* v = std::getenv("PMEMDAX_IO_THREADS");
+  if (v == nullptr || ParsedThreads(v) != 0) return "";
+  return std::string("ignored PMEMDAX_IO_THREADS='") + v + "': not a whole number from 1 to 64 (" + std::to_string(kDefaultThreads) +
+         " I/O threads)";
 }
 
 }  // namespace pmemdax

@@ -9,6 +9,8 @@
 #pragma once
 #include <napi.h>
 
+#include <string>
+
 namespace pmemdax {
 
 class IoJob {
@@ -41,5 +43,8 @@ void InitIoEnv(Napi::Env env);
 // until its Done has run. On the JavaScript thread of `env`. Fails when no I/O thread could be started, or
 // out of memory.
 IoQueued QueueIoJob(Napi::Env env, IoJob* job);
+
+// A note for a device's `info.notes` when PMEMDAX_IO_THREADS is set to something it ignores; empty otherwise.
+std::string IoThreadsNote();
 
 }  // namespace pmemdax

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "cpu.h"
+#include "io_pool.h"
 #include "recovery_write.h"
 #include "units.h"
 
@@ -139,6 +140,7 @@ void Persistence::Choose(const PersistOverride& forced, const PersistTarget& tar
     else notes->push_back(std::string("ignored PMEMDAX_MOVNT_THRESHOLD='") + t + "': not a whole number");
   }
   if (EnvFlag("PMEMDAX_NO_MOVNT")) state_.policy.movnt_threshold = SIZE_MAX;
+  if (std::string note = IoThreadsNote(); !note.empty()) notes->push_back(std::move(note));
 
   fns_ = PersistFns{ops.flush, ops.drain, write_through ? CopyByPwrite : CopyByStores,
                     write_through ? FillByPwrite : FillByStores, ops.store_flags};

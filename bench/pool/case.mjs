@@ -2,11 +2,13 @@
 //
 //   node case.mjs '<spec as JSON>'
 //
-// steps: write (mode overwrite | append | append-sync), populate, churn, open.
+// steps: write (mode overwrite | append | append-sync), populate, churn, open; for issue 16 also heap, lookup,
+// list, check, crash (ends in SIGKILL) and aged (see aged.mjs).
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { prng, timeSync } from '../common/measure.mjs';
 import { payload } from '../common/data.mjs';
+import { aged } from './aged.mjs';
 
 const require = createRequire(import.meta.url);
 const { Pool } = require('../../dist/index.js');
@@ -48,7 +50,7 @@ function write() {
 
 /** A pool holding `n` empty files, created one by one (the rate is reported as the name space grows). */
 function populate() {
-  const pool = Pool.create(spec.path, { size: spec.poolBytes });
+  const pool = Pool.create(spec.path, { size: spec.poolBytes, journalBytes: spec.journalBytes });
   const t0 = performance.now();
   for (let i = 0; i < spec.n; i++) pool.open(name(i), { create: true, exclusive: true }).close();
   pool.sync();
@@ -57,16 +59,116 @@ function populate() {
   emit({ ms, perSec: (spec.n * 1000) / ms });
 }
 
+/**
+ * timeSync of `op`, plus the longest single call (ms) after the warm-up (whose first calls compile): two more
+ * clock reads per call, which the rate includes (tens of ns, small against the calls). `pool.stats().longestHoldMs`
+ * goes with it, though it times only the promise methods' pieces (0 for these synchronous calls).
+ */
+function timeWithMax(pool, op, opts) {
+  let maxMs = 0;
+  const measuredFrom = performance.now() + opts.warmupMs;
+  const result = timeSync((i) => {
+    const t0 = performance.now();
+    op(i);
+    const ms = performance.now() - t0;
+    if (ms > maxMs && t0 >= measuredFrom) maxMs = ms;
+  }, opts);
+  return { ...result, maxMs, longestHoldMs: pool.stats().longestHoldMs };
+}
+
 /** create + close + unlink of fresh names in a pool already holding `n` files. */
 function churn() {
   const pool = Pool.open(spec.path);
-  const result = timeSync((i) => {
+  const result = timeWithMax(pool, (i) => {
     const nm = `churn${i}`;
     pool.open(nm, { create: true, exclusive: true }).close();
     pool.unlink(nm);
   }, spec);
   pool.close();
   emit(result);
+}
+
+/**
+ * Lookups by name of existing files, in random order: `exists`, the cheapest public call that goes through
+ * the name index (`stat` does the same lookup and then builds its result object).
+ */
+function lookup() {
+  const pool = Pool.open(spec.path);
+  // Names drawn beforehand, so that formatting them is not timed; 64 Ki of them spread over the whole pool.
+  const next = prng(spec.seed);
+  const names = Array.from({ length: 1 << 16 }, () => name(Math.floor(next() * spec.n)));
+  let misses = 0;
+  const result = timeWithMax(pool, (i) => {
+    if (!pool.exists(names[i & 0xffff])) misses++;
+  }, spec);
+  pool.close();
+  if (misses > 0) throw new Error(`${misses} lookups of existing names missed`);
+  emit(result);
+}
+
+/** The first 100 names of a prefix: the pool's first listing (fresh open) and a second one. */
+function list() {
+  const pool = Pool.open(spec.path);
+  const take = () => {
+    const t0 = performance.now();
+    const names = [...pool.list({ prefix: 'f00', limit: 100 })];
+    const ns = (performance.now() - t0) * 1e6;
+    if (names.length !== Math.min(100, spec.n)) throw new Error(`listed ${names.length} names`);
+    return ns;
+  };
+  const firstNs = take();
+  const secondNs = take();
+  pool.close();
+  emit({ firstNs, secondNs });
+}
+
+/** `pool.check()` (a fresh load from the media plus every invariant) of a pool opened beforehand. */
+function check() {
+  const pool = Pool.open(spec.path);
+  const t0 = performance.now();
+  const report = pool.check();
+  const ns = (performance.now() - t0) * 1e6;
+  pool.close();
+  if (!report.ok) throw new Error(`check found ${report.problems.length} problems: ${report.problems[0].what}`);
+  emit({ ns, perFileNs: ns / spec.n });
+}
+
+/**
+ * Heap held by the open pool: after a GC before the open and again after it (no file open). `external`
+ * includes `arrayBuffers` (Node's definition), so heapUsed + external is the total. Needs --expose-gc.
+ */
+function heap() {
+  global.gc();
+  const before = process.memoryUsage();
+  const pool = Pool.open(spec.path);
+  global.gc();
+  const after = process.memoryUsage();
+  const files = pool.statfs().files;
+  pool.close();
+  emit({
+    files,
+    heapBytes: after.heapUsed - before.heapUsed,
+    totalBytes: after.heapUsed + after.external - (before.heapUsed + before.external),
+  });
+}
+
+/**
+ * Changes that stay in the journal (creates, 4 KiB writes made durable with fsync, renames, unlinks: as many
+ * files at the end as at the start), then SIGKILL: no close and no exit hook, so the next open replays them.
+ */
+function crash() {
+  const pool = Pool.open(spec.path);
+  const buf = payload(BLOCK);
+  for (let i = 0; i < spec.changes; i++) {
+    const file = pool.open(`crash${i}`, { create: true, exclusive: true });
+    file.writeSync(buf, 0);
+    file.fsyncSync();
+    file.close();
+    pool.rename(`crash${i}`, `crashed${i}`);
+  }
+  for (let i = 0; i < spec.changes; i++) pool.unlink(`crashed${i}`);
+  emit({ records: pool.stats().records, checkpoints: pool.stats().checkpoints });
+  process.kill(process.pid, 'SIGKILL');
 }
 
 function open() {
@@ -80,6 +182,6 @@ function open() {
   emit({ ns, recovery });
 }
 
-const STEPS = { write, populate, churn, open };
+const STEPS = { write, populate, churn, open, lookup, list, check, heap, crash, aged: () => emit(aged(Pool, spec)) };
 if (!STEPS[spec.step]) throw new Error(`unknown step ${spec.step}`);
 STEPS[spec.step]();

@@ -1,9 +1,11 @@
 // run.mjs -- `npm run bench:pool`: the pool's own targets (issue 6) in one run, every measurement in a
 // fresh process: durable 4 KiB writeSync on /dev/shm at granularity cacheline (overwrite and append),
-// create+unlink rate, and Pool.open time, the last two for pools holding 1,000 to 1,000,000 files.
-// Writes its section of docs/benchmark.md.
+// create+unlink rate, and Pool.open time, the last two for pools holding 1,000 to 10,000,000 files; and
+// issue 16's scale measurements at each of those file counts (open after a crash, heap, lookups, listing,
+// check, longest call) plus an aged pool's 2 MiB alignment. Writes its section of docs/benchmark.md.
 //
 //   node bench/pool/run.mjs [--quick] [--rounds N] [--budget MS] [--files 1000,10000,…] [--opens N]
+//                           [--aged-bytes BYTES] [--timeout S] [--max-old-space MB]
 //                           [--dir DIR] [--no-build] [--no-write] [--doc FILE]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,7 +17,8 @@ import { MiB } from '../common/data.mjs';
 import { writeSection } from '../common/doc.mjs';
 import { environmentRows, isTmpfs, markdownPairs, mediumOf } from '../common/env.mjs';
 import { childError } from '../common/child.mjs';
-import { formatNs, formatRate, median } from '../common/stats.mjs';
+import { formatNs, formatRate, formatSize, median } from '../common/stats.mjs';
+import { agedTable, scaleTable, targetsTable } from './scale.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -27,6 +30,9 @@ const { values: args } = parseArgs({
     budget: { type: 'string' },
     files: { type: 'string' },
     opens: { type: 'string' },
+    'aged-bytes': { type: 'string' },
+    timeout: { type: 'string' },
+    'max-old-space': { type: 'string' },
     dir: { type: 'string', default: '/dev/shm' },
     'no-build': { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
@@ -41,9 +47,17 @@ const config = {
   warmupMs: quick ? 50 : 200,
   fileBytes: quick ? 16 * MiB : 64 * MiB,
   appendBytes: quick ? 32 * MiB : 256 * MiB,
-  files: (args.files ?? (quick ? '1000,10000,100000' : '1000,10000,100000,1000000')).split(',').map(Number),
+  files: (args.files ?? (quick ? '1000,10000,100000' : '1000,100000,1000000,10000000')).split(',').map(Number),
   opens: Number(args.opens ?? (quick ? 3 : 5)),
   seed: 42,
+  // 0 skips the aged pool.
+  agedBytes: Number(args['aged-bytes'] ?? (quick ? 256 * MiB : 1024 * MiB)),
+  // Per child: a populate of 10,000,000 files takes minutes, and one that thrashes must not hang the run.
+  timeoutMs: Number(args.timeout ?? 3600) * 1000,
+  // Format 1 holds every file's metadata in the heap (~350 bytes each): 10,000,000 files need gigabytes.
+  maxOldSpaceMb: Number(args['max-old-space'] ?? 8192),
+  // Journal records the crash child leaves (four per change: create, size, rename, and an unlink after).
+  changes: 1000,
 };
 const dir = resolve(args.dir);
 const log = (m) => process.stderr.write(`bench:pool: ${m}\n`);
@@ -53,6 +67,7 @@ const WRITE_TARGET_NS = 2000;
 const CHURN_TARGET = 100_000;
 const OPEN_TARGET_NS = 1e9;
 const OPEN_TARGET_FILES = 100_000;
+const JOURNAL_BYTES = 64 * MiB;
 
 if (!args['no-build']) {
   const r = spawnSync('npm', ['run', '--silent', 'build:ts'], { cwd: root, stdio: 'inherit' });
@@ -62,18 +77,24 @@ if (!args['no-build']) {
   }
 }
 
-function child(spec) {
-  const r = spawnSync(process.execPath, [join(here, 'case.mjs'), JSON.stringify(spec)], {
+/** Runs one case.mjs step; `flags` go to node; `selfKilled`: the step ends by SIGKILL after printing its result. */
+function child(spec, { flags = [], selfKilled = false } = {}) {
+  const r = spawnSync(process.execPath, [`--max-old-space-size=${config.maxOldSpaceMb}`, ...flags, join(here, 'case.mjs'), JSON.stringify(spec)], {
     cwd: root,
     // tmpfs has no MAP_SYNC, which would make the granularity `page`; the target is for the flush path.
     env: { ...process.env, PMEMDAX_FORCE_GRANULARITY: 'cacheline' },
     encoding: 'utf8',
     maxBuffer: 16 * MiB,
+    timeout: config.timeoutMs,
+    killSignal: 'SIGKILL',
   });
-  if (r.status !== 0) {
-    throw new Error(childError(r));
-  }
-  return JSON.parse(r.stdout.trim().split('\n').pop());
+  if (r.error?.code === 'ETIMEDOUT') throw new Error(`timed out after ${config.timeoutMs / 1000} s`);
+  // V8 aborts with "FATAL ERROR: … JavaScript heap out of memory", which childError would report as SIGABRT.
+  if (/heap out of memory/.test(r.stderr ?? '')) throw new Error(`out of memory (JavaScript heap, --max-old-space-size=${config.maxOldSpaceMb})`);
+  const ended = selfKilled ? r.signal === 'SIGKILL' : r.status === 0;
+  const last = r.stdout?.trim().split('\n').pop();
+  if (!ended || !last) throw new Error(childError(r));
+  return JSON.parse(last);
 }
 
 /** Runs `fn`, turning a failure into a recorded error so that one broken case does not hide the others. */
@@ -97,6 +118,7 @@ const MODES = [
 const writes = new Map(MODES.map((m) => [m.mode, []]));
 let granularity = null;
 const growth = [];
+let aged;
 try {
   // Rounds interleave the modes so that a burst of other work on the machine hits them alike.
   for (let round = 0; round < config.rounds; round++) {
@@ -117,8 +139,12 @@ try {
   for (const n of config.files) {
     const path = join(work, `files-${n}`);
     const row = { n };
-    // Empty files hold no blocks; the room is for the metadata checkpoint and the journal.
-    const populate = attempt(`populate ${n}`, () => child({ step: 'populate', path, n, poolBytes: 128 * MiB + n * 1024 }));
+    // Empty files hold no blocks; the room is for the journal and the checkpoint (about 45 bytes a file, twice:
+    // the next one must fit beside it). The pool file is allocated in full on tmpfs, so no more than that:
+    // 2.5 GiB of memory at 10,000,000 files. The journal is the 64 MiB a pool of 4 GiB or more gets, as a
+    // device holding millions of files would: checkpoints during churn then come as often at every size.
+    const populate = attempt(`populate ${n}`, () =>
+      child({ step: 'populate', path, n, poolBytes: 128 * MiB + n * 256, journalBytes: JOURNAL_BYTES }));
     row.populate = populate;
     if (!populate.error) {
       const opens = [];
@@ -132,14 +158,30 @@ try {
         row.recovery = r.recovery;
       }
       row.opens = opens;
-      row.churn = attempt(`churn ${n}`, () =>
-        child({ step: 'churn', path, warmupMs: config.warmupMs, budgetMs: config.budgetMs, maxOps: 1_000_000 }),
-      );
+      const timed = { path, n, seed: config.seed, warmupMs: config.warmupMs, budgetMs: config.budgetMs, maxOps: 1_000_000 };
+      row.heap = attempt(`heap ${n}`, () => child({ step: 'heap', path, n }, { flags: ['--expose-gc'] }));
+      row.lookup = attempt(`lookup ${n}`, () => child({ ...timed, step: 'lookup' }));
+      row.list = attempt(`list ${n}`, () => child({ step: 'list', path, n }));
+      row.check = attempt(`check ${n}`, () => child({ step: 'check', path, n }));
+      row.churn = attempt(`churn ${n}`, () => child({ ...timed, step: 'churn' }));
+      // Last: a failed recovery must not spoil the measurements above. The same `open` step then times the replay.
+      row.crash = attempt(`crash ${n}`, () => {
+        child({ step: 'crash', path, n, changes: config.changes }, { selfKilled: true });
+        return child({ step: 'open', path, n });
+      });
     }
     rmSync(path, { force: true });
     growth.push(row);
-    log(`${n} files: populate ${populate.error ? 'failed' : `${formatRate(populate.perSec)}/s`}, open ${row.opens?.length ? formatNs(median(row.opens)) : '—'}, ` +
-      `create+unlink ${row.churn && !row.churn.error ? `${formatRate(row.churn.opsPerSec)}/s` : '—'}`);
+    const ok = (r, show) => (r && !r.error ? show(r) : r ? 'failed' : '—');
+    log(`${n} files: populate ${ok(populate, (r) => `${formatRate(r.perSec)}/s`)}, open ${row.opens?.length ? formatNs(median(row.opens)) : '—'}, ` +
+      `create+unlink ${ok(row.churn, (r) => `${formatRate(r.opsPerSec)}/s`)}, lookups ${ok(row.lookup, (r) => `${formatRate(r.opsPerSec)}/s`)}, ` +
+      `heap ${ok(row.heap, (r) => `${(r.heapBytes / MiB).toFixed(1)} MiB`)}, open after a crash ${ok(row.crash, (r) => formatNs(r.ns))}`);
+  }
+  if (config.agedBytes > 0) {
+    const path = join(work, 'aged');
+    aged = attempt('aged', () => child({ step: 'aged', path, poolBytes: config.agedBytes, seed: config.seed }));
+    rmSync(path, { force: true });
+    log(`aged pool: ${aged.error ? 'failed' : `${(aged.share * 100).toFixed(1)} % of the large files' 2 MiB ranges PMD-mappable`}`);
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
@@ -208,6 +250,13 @@ function targetTable() {
   ].join('\n');
 }
 
+/** The largest `pool.stats().longestHoldMs` the timed loops reported. */
+function longestHold() {
+  const rs = growth.flatMap((row) => [row.churn, row.lookup]).filter((r) => r && !r.error);
+  return rs.length ? Math.max(...rs.map((r) => r.longestHoldMs)) : NaN;
+}
+const formatMs = (x) => (x === 0 ? '0' : formatNs(x * 1e6));
+
 const environment = markdownPairs(
   environmentRows([
     ['load average (1 min)', `${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after`],
@@ -236,6 +285,27 @@ ${config.fileBytes / MiB} MiB file written in full beforehand; appends write at 
 Name space: for each size, one process creates the files (empty, named \`f0000000\`…) and closes the
 pool; ${config.opens} fresh processes each time \`Pool.open\` alone; then one process measures
 \`open(name, { create, exclusive })\` + \`close\` + \`unlink\` of fresh names for ${config.budgetMs} ms.
+Each pool is ${formatSize(128 * MiB)} plus 256 bytes a file, with a ${formatSize(JOURNAL_BYTES)} journal at every size.
+
+Scale (issue 16), at each file count, each in a fresh process (node \`--max-old-space-size=${config.maxOldSpaceMb}\`, killed
+after ${config.timeoutMs / 1000} s) on the pool above: the heap with \`--expose-gc\`, a GC before \`Pool.open\` and one after
+(no file open), as the change of \`heapUsed\` and of \`heapUsed + external\` (\`external\` includes
+\`arrayBuffers\`, so that is the total; the mapping itself counts in neither); lookups: \`pool.exists(name)\` of
+existing names in random order for ${config.budgetMs} ms, the cheapest public call through the name index (\`stat\`
+makes the same lookup, then builds its result); the first 100 names of \`list({ prefix: 'f00', limit: 100 })\`,
+spread into an array, as the first listing after the open and again; \`pool.check()\` (a fresh load of the
+media and every invariant), and that divided by the files. Longest call: the slowest single call of the
+create+unlink and lookup loops after their warm-up, each timed alone (\`performance.now()\` around it, which the rates include);
+\`pool.stats().longestHoldMs\` was ${formatMs(longestHold())} in the same children, as it times only the promise
+methods' pieces and these calls are synchronous. Open after a crash: a process makes ${config.changes.toLocaleString('en-US')}
+times create, 4 KiB write, \`fsyncSync\`, close and rename, then unlinks those files, and SIGKILLs itself
+(no close, no exit hook); a fresh process times \`Pool.open\`, whose replay and checkpoint it includes, and reports
+\`info.recovery.replayed\`. Aged pool${config.agedBytes > 0 ? ` (${formatSize(config.agedBytes)})` : ''}: one process, seeded random churn
+(bench/pool/aged.mjs): half the steps write a small file (4–256 KiB) in one call, the other half append a
+chunk of 4 KiB–1 MiB to one of 4 large files growing side by side (each 2–32 MiB); filled to 70 %
+(\`statfs\`), random files deleted down to 60 %, three times, then filled to 80 %. For each file of 2 MiB or
+more, a whole 2 MiB file range counts as PMD-mappable when it lies in one run of \`file.fiemap()\` extents
+contiguous on the device whose device offset less file offset is a multiple of 2 MiB.
 
 ### Targets (issue 6)
 
@@ -248,9 +318,21 @@ ${writeTable()}
 ### Growth with the number of files
 
 ${growthTable()}
+
+### Targets (issue 16)
+
+${targetsTable(growth, aged)}
+
+### Scale (issue 16)
+
+${scaleTable(growth)}
+
+### Aged pool (issue 16)
+
+${agedTable(aged)}
 `;
 
-process.stdout.write(`${targetTable()}\n\n${writeTable()}\n\n${growthTable()}\n`);
+process.stdout.write(`${targetTable()}\n\n${writeTable()}\n\n${growthTable()}\n\n${targetsTable(growth, aged)}\n\n${scaleTable(growth)}\n\n${agedTable(aged)}\n`);
 log(`done in ${(seconds / 60).toFixed(1)} min`);
 if (!args['no-write']) {
   writeSection(docPath, 'bench:pool', body);

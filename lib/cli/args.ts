@@ -7,6 +7,8 @@ export interface OptionSpec {
   readonly short?: string;
   /** What the value looks like in the usage text (`SIZE`). */
   readonly value?: string;
+  /** The empty string is a value (`--after ''`: every name comes after it). */
+  readonly emptyValue?: boolean;
   readonly help: string;
 }
 
@@ -97,7 +99,7 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
       continue;
     }
     const value = inline ?? argv[++i];
-    if (value === undefined || value === '') fail(`option '--${key}' needs a value`);
+    if (value === undefined || (value === '' && option.emptyValue !== true)) fail(`option '--${key}' needs a value`);
     values.set(key, value as string);
   }
   const [min, max] = spec.positional;

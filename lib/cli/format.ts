@@ -61,3 +61,14 @@ export function fields(rows: ReadonlyArray<readonly [string, string]>): string[]
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
   return rows.map(([label, value]) => `${`${label}:`.padEnd(width)}${value}`);
 }
+
+/** C0 and C1 control characters and DEL: raw, they would break a line or drive the terminal. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;
+
+/**
+ * A pool name as text output shows it: as it is, unless it holds a control character or starts with a
+ * double quote; then as a JSON string, which a reader can tell apart and decode (`--json` gives names exactly).
+ */
+export function shownName(name: string): string {
+  return CONTROL.test(name) || name.startsWith('"') ? JSON.stringify(name) : name;
+}

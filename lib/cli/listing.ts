@@ -2,7 +2,7 @@ import { Pool, type PoolStat } from '../pool';
 import { parseCount } from './args';
 import { JSON_OPTION, type Command } from './command';
 import { ExitCode } from './exit';
-import { fiemapFlagNames, fields, formatSize, formatTime, table } from './format';
+import { fiemapFlagNames, fields, formatSize, formatTime, shownName, table } from './format';
 import { printJson, printLines } from './output';
 
 export const ls: Command = {
@@ -11,7 +11,7 @@ export const ls: Command = {
   summary: 'list the names in a pool in name order (code points), or those starting with prefix',
   options: {
     long: { kind: 'flag', short: 'l', help: 'size, allocated bytes, extents and modification time too' },
-    after: { kind: 'value', value: 'NAME', help: 'only the names after NAME (the last name of the previous page)' },
+    after: { kind: 'value', value: 'NAME', emptyValue: true, help: 'only the names after NAME (the last name of the previous page)' },
     limit: { kind: 'value', value: 'N', help: 'at most N names' },
     json: JSON_OPTION,
   },
@@ -34,10 +34,10 @@ export const ls: Command = {
     if (args.flags.has('json')) {
       await printJson(long ? names.map((n) => pool.stat(n)) : names);
     } else if (long) {
-      const rows = names.map((n) => pool.stat(n)).map((s) => [s.size, s.allocated, s.extents, formatTime(s.mtimeMs), s.name]);
+      const rows = names.map((n) => pool.stat(n)).map((s) => [s.size, s.allocated, s.extents, formatTime(s.mtimeMs), shownName(s.name)]);
       if (rows.length > 0) await printLines(table(['size', 'allocated', 'extents', 'modified', 'name'], rows));
     } else {
-      await printLines(names);
+      await printLines(names.map(shownName));
     }
     return ExitCode.OK;
   },
@@ -45,7 +45,7 @@ export const ls: Command = {
 
 function statLines(s: PoolStat): string[] {
   return fields([
-    ['name', s.name],
+    ['name', shownName(s.name)],
     ['inode', String(s.ino)],
     ['size', formatSize(s.size)],
     ['allocated', formatSize(s.allocated)],
@@ -88,7 +88,7 @@ export const fiemap: Command = {
     if (args.flags.has('json')) {
       await printJson(extents);
     } else if (extents.length === 0) {
-      await printLines([`${name}: no extents (empty, or holes only)`]);
+      await printLines([`${shownName(name)}: no extents (empty, or holes only)`]);
     } else {
       const rows = extents.map((e) => [e.logical, e.physical, e.length, e.flagNames.join(',')]);
       await printLines(table(['logical', 'physical', 'length', 'flags'], rows));

@@ -27,7 +27,7 @@ export function checkFlags(flags: unknown): asserts flags is number {
 const EMPTY = new Uint8Array(0);
 
 /** How node's argument errors name what they received. */
-function received(value: unknown): string {
+export function received(value: unknown): string {
   if (value === null || value === undefined) return `Received ${String(value)}`;
   if (typeof value === 'function') return `Received function ${value.name}`;
   if (typeof value === 'object') {

@@ -3,6 +3,14 @@ import { PMD_PAGES } from '../iomap/constants';
 import type { ExtentMap } from './extent-map';
 import { NO_BLOCK } from './layout';
 
+/** Who takes blocks: a file's inode. A group where an open file is growing is left to it. */
+export interface AllocOwner {
+  readonly opens: number;
+}
+
+/** A file's first allocation shorter than this (64 KiB) is packed with other small files. */
+const STREAM_PAGES = 16;
+
 /** Append run [b, b+n) to a list of runs, extending the last one when it ends at b (appends). */
 function addRun(runs: number[], b: number, n: number): void {
   const k = runs.length;
@@ -36,16 +44,27 @@ export class Allocator {
   free = 0;
   /** Blocks data allocations must leave free (room for the next checkpoint). */
   keep = 0;
+  /** Free data blocks in each 2 MiB group (PMD_PAGES blocks); a group is wholly free at PMD_PAGES. */
+  readonly groupFree: Uint16Array;
+  /** Groups wholly free. */
+  freeGroups = 0;
   private readonly lo: number;
   private readonly hi: number;
-  private cursor: number;
+  /** Groups where an open file started a range and is growing: packing leaves them to it. */
+  readonly #claims = new Map<number, AllocOwner>();
+  #groupCursor = 0;
+  #packCursor = 0;
 
   constructor(blocks: number, dataLo: number, dataHi: number) {
     this.blocks = blocks;
     this.bitmap = new Uint32Array(Math.ceil(blocks / 32));
     this.lo = dataLo;
     this.hi = dataHi;
-    this.cursor = dataLo;
+    this.groupFree = new Uint16Array(Math.ceil(blocks / PMD_PAGES));
+    for (let g = 0; g < this.groupFree.length; g++) {
+      this.groupFree[g] = Math.max(0, Math.min(dataHi, (g + 1) * PMD_PAGES) - Math.max(dataLo, g * PMD_PAGES));
+      if (this.groupFree[g] === PMD_PAGES) this.freeGroups++;
+    }
   }
 
   used(b: number): boolean {
@@ -61,21 +80,54 @@ export class Allocator {
     this.setBits(b, n, false);
   }
 
-  /** Sets or clears `[b, b+n)` a 32-bit word at a time (an open pool marks every extent it loads). */
+  /**
+   * Sets or clears `[b, b+n)` a 32-bit word at a time (an open pool marks every extent it loads), and
+   * counts the data blocks that changed in their group.
+   */
   private setBits(b: number, n: number, on: boolean): void {
     const bm = this.bitmap;
+    const gf = this.groupFree;
     for (let i = b, end = b + n; i < end; i += 32 - (i & 31)) {
-      const mask = wordMask(i, end);
       const w = i >>> 5;
-      bm[w] = on ? (bm[w] as number) | mask : (bm[w] as number) & ~mask;
+      const old = bm[w] as number;
+      const mask = wordMask(i, end);
+      const changed = (on ? mask & ~old : mask & old) & this.dataMask(w);
+      bm[w] = on ? old | mask : old & ~mask;
+      if (changed === 0) continue;
+      const g = i >>> 9;
+      const was = gf[g] as number;
+      const now = was + (on ? -popcount32(changed) : popcount32(changed));
+      gf[g] = now;
+      if (was === PMD_PAGES) this.freeGroups--;
+      else if (now === PMD_PAGES) this.freeGroups++;
     }
   }
 
-  /** Free blocks of the data area, by a population count of its words. */
+  /** The bits of word `w` that are data blocks (all of them but at the ends of the data area). */
+  private dataMask(w: number): number {
+    const first = w << 5;
+    if (first >= this.lo && first + 32 <= this.hi) return 0xffffffff;
+    const from = Math.max(first, this.lo);
+    const to = Math.min(first + 32, this.hi);
+    return to > from ? wordMask(from, to) : 0;
+  }
+
+  /** Free blocks of the data area and of each group, by a population count of its words (after the bitmap was loaded). */
   recount(): void {
-    let used = 0;
-    for (let b = this.lo; b < this.hi; b += 32 - (b & 31)) used += popcount32((this.bitmap[b >>> 5] as number) & wordMask(b, this.hi));
-    this.free = this.hi - this.lo - used;
+    const gf = this.groupFree;
+    gf.fill(0);
+    for (let b = this.lo; b < this.hi; b += 32 - (b & 31)) {
+      const g = b >>> 9;
+      gf[g] = (gf[g] as number) + popcount32(~(this.bitmap[b >>> 5] as number) & wordMask(b, this.hi));
+    }
+    let free = 0;
+    let wholly = 0;
+    for (let g = 0; g < gf.length; g++) {
+      free += gf[g] as number;
+      if (gf[g] === PMD_PAGES) wholly++;
+    }
+    this.free = free;
+    this.freeGroups = wholly;
   }
 
   refs(b: number): number {
@@ -104,73 +156,140 @@ export class Allocator {
   }
 
   /**
-   * 1..`want` contiguous free blocks: at `goal` if it is free (extending a file in place); else, for
-   * an allocation that reaches the end of its file's 2 MiB group, starting on `colour` within a
-   * 2 MiB group (so the file's aligned range lands on an aligned run and can be mapped by PMD
-   * entries); else the next free run. Returns [first, count], or null
-   * when nothing is free beyond the checkpoint reserve.
+   * 1..`want` contiguous free blocks for file page `page` (of `owner`, the file's inode, when there is
+   * one), placed by the alignment policy (docs/design.md, "Keeping large files aligned"): at `goal`
+   * when that extends the file in place without breaking its 2 MiB alignment; a 2 MiB range of the file
+   * that begins here starts a wholly free group; the rest is packed into groups already in use. Returns
+   * [first, count], or null when nothing is free beyond the checkpoint reserve.
    */
-  take(want: number, goal: number, colour: number, reserve = false): [number, number] | null {
+  take(want: number, goal: number, page: number, owner: AllocOwner | null, reserve = false): [number, number] | null {
     const budget = this.free - this.keep;
     if (budget <= 0) return null;
     want = Math.min(want, budget);
-    let b = -1;
-    let n = 0;
-    if (goal >= this.lo && goal < this.hi && !this.used(goal)) {
-      b = goal;
-      n = this.runAt(goal, want);
-    } else {
-      [b, n] = this.search(want, colour);
-    }
+    const [b, n] = this.place(want, goal, page, owner);
     if (n === 0) return null;
+    // A run that keeps the file's colour may reach into the next group: the file goes on growing there.
+    if (owner !== null && (b - page) % PMD_PAGES === 0) this.#claims.set((b + n - 1) >>> 9, owner);
     this.markUsed(b, n);
     this.free -= n;
-    this.cursor = b + n < this.hi ? b + n : this.lo;
     if (reserve) this.reserved.push(b, n);
     else addRun(this.allocRuns, b, n);
     return [b, n];
   }
 
-  private search(want: number, colour: number): [number, number] {
-    const span = this.hi - this.lo;
-    const needAligned = PMD_PAGES - colour;
-    // Only an allocation that reaches the end of its 2 MiB group can make the group PMD-mappable;
-    // placing small ones on colour would scatter them over every group and fragment the pool.
-    if (want >= needAligned) {
-      const groups = Math.ceil(this.hi / PMD_PAGES);
-      const g0 = Math.floor(this.cursor / PMD_PAGES);
-      for (let k = 0; k < groups; k++) {
-        const b = ((g0 + k) % groups) * PMD_PAGES + colour;
-        if (b < this.lo || b >= this.hi || this.used(b)) continue;
-        const n = this.runAt(b, want);
-        if (n >= needAligned) return [b, n];
+  private place(want: number, goal: number, page: number, owner: AllocOwner | null): [number, number] {
+    const colour = page % PMD_PAGES;
+    const toRangeEnd = PMD_PAGES - colour;
+    const inPlace = goal >= this.lo && goal < this.hi && !this.used(goal);
+    // In place with the file's colour: the range stays contiguous and aligned, and may go on into the next
+    // (a range starting here stays whole only if its group is wholly free).
+    if (inPlace && goal % PMD_PAGES === colour && (colour !== 0 || this.groupFree[goal >>> 9] === PMD_PAGES)) {
+      return [goal, this.wholeGroups(goal, this.runAt(goal, want))];
+    }
+    // A range starts: in a wholly free group it can stay contiguous to its end. A file's first range is
+    // only a guess (most files stay small, and a small file there leaves a group partly used): it gets a
+    // free group while at least half the free space is in free groups, and its first write is not tiny.
+    if (colour === 0 && (page > 0 || (want >= STREAM_PAGES && this.freeGroups * PMD_PAGES * 2 >= this.free))) {
+      const g = this.freeGroup();
+      if (g >= 0) return [g * PMD_PAGES, this.wholeGroups(g * PMD_PAGES, this.runAt(g * PMD_PAGES, want))];
+    }
+    // The range is already broken (or nothing is free to keep it whole): fill it to its end, no further,
+    // so that the next range gets its own chance.
+    if (inPlace) return [goal, this.runAt(goal, Math.min(want, toRangeEnd))];
+    return this.pack(Math.min(want, toRangeEnd), owner);
+  }
+
+  /**
+   * The part of the free run [b, b+n) that goes into the next groups only while they are wholly free:
+   * a range begun in a group that others use could not stay contiguous to its end.
+   */
+  private wholeGroups(b: number, n: number): number {
+    for (let e = ((b >>> 9) + 1) * PMD_PAGES; e < b + n; e += PMD_PAGES) {
+      if (this.groupFree[e >>> 9] !== PMD_PAGES) return e - b;
+    }
+    return n;
+  }
+
+  /** A wholly free group (every block in the data area and free), from a rotating cursor; -1 if none. */
+  private freeGroup(): number {
+    const gf = this.groupFree;
+    for (let k = 0, g = this.#groupCursor; k < gf.length; k++, g = g + 1 === gf.length ? 0 : g + 1) {
+      if (gf[g] === PMD_PAGES) {
+        this.#groupCursor = g;
+        return g;
       }
     }
-    for (let k = 0; k < span; k++) {
-      const b = this.lo + ((this.cursor - this.lo + k) % span);
-      if ((this.bitmap[b >>> 5] as number) === 0xffffffff) {
-        k += 31 - (b & 31);
-        continue;
-      }
-      if (!this.used(b)) return [b, this.runAt(b, want)];
+    return -1;
+  }
+
+  /**
+   * A small allocation: the lowest free run of the first group in use that has room and that no open
+   * file is growing in (its claim), else the start of the lowest free group, else any free run.
+   */
+  private pack(want: number, owner: AllocOwner | null): [number, number] {
+    const gf = this.groupFree;
+    let g = this.#packCursor;
+    for (let k = 0; k < gf.length; k++, g = g + 1 === gf.length ? 0 : g + 1) {
+      const free = gf[g] as number;
+      if (free === 0 || free === PMD_PAGES) continue;
+      if (this.claimed(g, owner)) continue;
+      const b = this.firstFreeIn(g);
+      if (b < 0) continue;
+      this.#packCursor = g;
+      return [b, this.runAt(b, Math.min(want, (g + 1) * PMD_PAGES - b))];
+    }
+    const free = this.freeGroup();
+    if (free >= 0) return [free * PMD_PAGES, this.runAt(free * PMD_PAGES, want)];
+    // Only claimed groups have room: growth of open files yields to running out of space.
+    for (let b = this.lo; b < this.hi; b += 32 - (b & 31)) {
+      if ((this.bitmap[b >>> 5] as number) === 0xffffffff) continue;
+      const at = this.firstFreeIn(b >>> 9);
+      if (at >= 0) return [at, this.runAt(at, want)];
     }
     return [-1, 0];
   }
 
-  /**
-   * `take` for file page `page` of a file mapped by `extents`: the goal is the block after the
-   * previous page's, the colour the page's offset within its 2 MiB group.
-   */
-  takeForPage(extents: ExtentMap, page: number, want: number, reserve = false): [number, number] | null {
-    const prev = page > 0 ? extents.blockAt(page - 1) : NO_BLOCK;
-    return this.take(want, prev === NO_BLOCK ? -1 : prev + 1, page % PMD_PAGES, reserve);
+  /** Is an open file other than `owner` growing in group `g`? Drops the claim of a file no longer open. */
+  private claimed(g: number, owner: AllocOwner | null): boolean {
+    const claim = this.#claims.get(g);
+    if (claim === undefined || claim === owner) return false;
+    if (claim.opens > 0) return true;
+    this.#claims.delete(g);
+    return false;
+  }
+
+  /** The lowest free data block of group `g`, or -1. */
+  private firstFreeIn(g: number): number {
+    const from = Math.max(this.lo, g * PMD_PAGES);
+    const to = Math.min(this.hi, (g + 1) * PMD_PAGES);
+    for (let b = from; b < to; b += 32 - (b & 31)) {
+      const free = ~(this.bitmap[b >>> 5] as number) & wordMask(b, to);
+      if (free !== 0) return (b & ~31) + (31 - Math.clz32(free & -free));
+    }
+    return -1;
+  }
+
+  /** `take` for file page `page` of `inode`: the goal is the block after the previous page's. */
+  takeForPage(inode: AllocOwner & { readonly extents: ExtentMap }, page: number, want: number, reserve = false): [number, number] | null {
+    const prev = page > 0 ? inode.extents.blockAt(page - 1) : NO_BLOCK;
+    return this.take(want, prev === NO_BLOCK ? -1 : prev + 1, page, inode, reserve);
   }
 
   /**
    * `want` free blocks in at most `maxRuns` runs, first fit from the start of the data area (a
-   * checkpoint image); ignores `keep`. Returns [start, count] pairs, or null when they do not exist.
+   * checkpoint image), around the groups open files are growing in if it can; ignores `keep`.
+   * Returns [start, count] pairs, or null when they do not exist.
    */
   takeRuns(want: number, maxRuns: number): number[] | null {
+    const runs = this.firstFit(want, maxRuns, true) ?? this.firstFit(want, maxRuns, false);
+    if (runs === null) return null;
+    // Not a change to journal: the checkpoint written into them records them in its own bitmap.
+    for (let i = 0; i < runs.length; i += 2) this.markUsed(runs[i] as number, runs[i + 1] as number);
+    this.free -= want;
+    return runs;
+  }
+
+  private firstFit(want: number, maxRuns: number, spareClaims: boolean): number[] | null {
     const runs: number[] = [];
     let got = 0;
     for (let b = this.lo; b < this.hi && got < want; b++) {
@@ -179,16 +298,17 @@ export class Allocator {
         continue;
       }
       if (this.used(b)) continue;
-      const n = this.runAt(b, want - got);
-      runs.push(b, n);
+      const groupEnd = ((b >>> 9) + 1) * PMD_PAGES;
+      if (spareClaims && this.claimed(b >>> 9, null)) {
+        b = groupEnd - 1;
+        continue;
+      }
+      const n = this.runAt(b, spareClaims ? Math.min(want - got, groupEnd - b) : want - got);
+      addRun(runs, b, n);
       got += n;
       b += n - 1;
     }
-    if (got < want || runs.length / 2 > maxRuns) return null;
-    // Not a change to journal: the checkpoint written into them records them in its own bitmap.
-    for (let i = 0; i < runs.length; i += 2) this.markUsed(runs[i] as number, runs[i + 1] as number);
-    this.free -= want;
-    return runs;
+    return got < want || runs.length / 2 > maxRuns ? null : runs;
   }
 
   /** Give back the runs of a `takeRuns` whose checkpoint was never written. */

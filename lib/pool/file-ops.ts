@@ -103,7 +103,7 @@ async function allocateUnwritten(core: PoolCore, inode: PoolInode, first: number
     let left = holes[i + 1] as number;
     while (left > 0) {
       const t0 = core.hold.start();
-      const got = a.takeForPage(inode.extents, page, Math.min(left, PIECE_PAGES));
+      const got = a.takeForPage(inode, page, Math.min(left, PIECE_PAGES));
       if (got === null) throw poolError('ENOSPC', 'fallocate', inode.path, page * PAGE_SIZE);
       // Dedupe compares unwritten blocks as raw media: stale bytes there could match and change the file.
       core.asyncIo.device.fill(got[0] * PAGE_SIZE, 0, got[1] * PAGE_SIZE);

@@ -1,3 +1,4 @@
+import { received } from '../device/validate';
 import { argTypeError } from '../errors';
 import { poolError } from './errors';
 import { NAME_MAX } from './layout';
@@ -42,7 +43,7 @@ export function wellFormed(text: string): boolean {
  * in-memory index, keyed by the string, is keyed by the bytes on the media.
  */
 export function checkName(name: unknown, syscall: string, pool: string): string {
-  if (typeof name !== 'string') throw argTypeError('The "name" argument must be a string');
+  if (typeof name !== 'string') throw argTypeError(`The "name" argument must be of type string. ${received(name)}`);
   if (name.length === 0 || name.includes('\0') || !wellFormed(name)) throw poolError('EINVAL', syscall, `${pool}:${printable(name)}`);
   if (Buffer.byteLength(name) > NAME_MAX) throw poolError('ENAMETOOLONG', syscall, `${pool}:${printable(name.slice(0, 32))}…`);
   return name;
@@ -50,7 +51,7 @@ export function checkName(name: unknown, syscall: string, pool: string): string 
 
 /** A `list` prefix (or its `after`): the rules of a name, except that it may be empty. */
 export function checkPrefix(prefix: unknown, pool: string, what = 'prefix'): string {
-  if (typeof prefix !== 'string') throw argTypeError(`The "${what}" argument must be a string`);
+  if (typeof prefix !== 'string') throw argTypeError(`The "${what}" option must be of type string. ${received(prefix)}`);
   return prefix === '' ? prefix : checkName(prefix, 'scandir', pool);
 }
 

@@ -12,7 +12,7 @@ import { hasPool, loadPool, type Loaded } from './load';
 import { formatPool, inspectMedia } from './make';
 import { checkCreateOptions, checkOpenOptions } from './options';
 import { POOL_FILE_MODE, refuseVolatileDevdax } from './media';
-import { checkBooleans, checkFunction, checkOptions, checkPath } from '../device/validate';
+import { checkBooleans, checkFunction, checkOptions, checkPath, received } from '../device/validate';
 import { freeInode } from './free';
 import { checkName, checkPrefix } from './names';
 import type { NameRange, NameTable } from './name-table';
@@ -441,12 +441,12 @@ export class Pool implements Disposable {
     };
     let left = Infinity;
     if (limit !== undefined) {
-      if (typeof limit !== 'number') throw argTypeError(`The "limit" option must be of type number. Received ${typeof limit}`);
+      if (typeof limit !== 'number') throw argTypeError(`The "limit" option must be of type number. ${received(limit)}`);
       if (!(limit >= 0 && (Number.isSafeInteger(limit) || limit === Infinity))) throw outOfRangeError(`The "limit" option must be a non-negative integer or Infinity. Received ${String(limit)}`);
       left = limit;
     }
     this.#live();
-    return this.#listing(range, left);
+    return staysClosed(this.#listing(range, left), () => this.#live());
   }
 
   *#listing(range: NameRange, limit: number): Generator<string, void, undefined> {
@@ -597,4 +597,22 @@ function settledBy(fn: () => void): Promise<void> {
   } catch (e) {
     return Promise.reject(e);
   }
+}
+
+/** The prototype of the built-in iterators (with Node's iterator helpers where it has them). */
+const ITERATOR_PROTOTYPE = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())) as object;
+
+/**
+ * `steps` as an iterator that goes on throwing once the pool is closed: a generator that has thrown is
+ * finished, and its next step would report the listing complete.
+ */
+function staysClosed(steps: Generator<string, void, undefined>, live: () => void): IterableIterator<string> {
+  const it = Object.create(ITERATOR_PROTOTYPE) as IterableIterator<string>;
+  it.next = () => {
+    const step = steps.next();
+    if (step.done === true) live();
+    return step;
+  };
+  it.return = (value?: unknown) => steps.return(value as undefined);
+  return it;
 }

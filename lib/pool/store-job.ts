@@ -206,7 +206,7 @@ function planStores(core: PoolCore, d: DeferredFlush, inode: PoolInode, chunk: U
     }
     while (left > 0) {
       const prev = page > 0 ? inode.extents.blockAt(page - 1) : -1;
-      const got = a.take(left, goal >= 0 ? goal : prev >= 0 ? prev + 1 : -1, page % PMD_PAGES, true);
+      const got = a.take(left, goal >= 0 ? goal : prev >= 0 ? prev + 1 : -1, page, inode, true);
       if (got === null) return giveBack();
       fresh.push(page, got[0], got[1]);
       if (!clean(core, got[0], got[1])) return giveBack();

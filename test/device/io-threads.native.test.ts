@@ -200,4 +200,25 @@ describe('I/O threads (child processes)', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
   });
+  it('PMEMDAX_IO_THREADS: 1 to 64 in decimal digits start that many threads; anything else starts 4, with a note in info.notes', () => {
+    const path = s.file('count');
+    const script = `${LIB}
+      const d = Device.open(process.argv[1], { create: true, size: 1 << 20 });
+      d.writeAsync(0, new Uint8Array(8)).then(() => {
+        const { readdirSync, readFileSync } = require('node:fs');
+        const threads = readdirSync('/proc/self/task').filter((t) => readFileSync('/proc/self/task/' + t + '/comm', 'utf8').startsWith('pmemdax-io')).length;
+        console.log(JSON.stringify({ threads, notes: d.info.notes.filter((n) => n.includes('PMEMDAX_IO_THREADS')) }));
+      });`;
+    const cases: [string, number, boolean][] = [
+      ['1', 1, false], ['7', 7, false], ['64', 64, false],
+      ['0', 4, true], ['65', 4, true], ['-1', 4, true], ['abc', 4, true], ['', 4, true], ['3abc', 4, true], ['2.9', 4, true], [' 2', 4, true], ['0x10', 4, true], ['007', 4, true],
+    ];
+    for (const [value, threads, noted] of cases) {
+      const r = runNode(script, [path], { env: { PMEMDAX_IO_THREADS: value } });
+      expect(r.stderr, value).toBe('');
+      const out = JSON.parse(r.stdout) as { threads: number; notes: string[] };
+      expect(out.threads, JSON.stringify(value)).toBe(threads);
+      expect(out.notes.length, JSON.stringify(value)).toBe(noted ? 1 : 0);
+    }
+  });
 });

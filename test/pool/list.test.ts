@@ -161,7 +161,21 @@ describe('pool.list({ prefix, after, limit }): a lazy iterator in name order', (
       if (opts.limit !== 0 && opts.prefix === undefined) expect(it.next().value).toBe('a');
       pool.close();
       expect(() => it.next(), JSON.stringify(opts)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CLOSED' }));
+      // And goes on throwing: a caller that retries is not told the listing is complete.
+      expect(() => it.next(), JSON.stringify(opts)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CLOSED' }));
     }
+  });
+
+  it('is an iterator like the built-in ones: for-of, spread, return() ends it early, and the iterator helpers where Node has them', () => {
+    using pool = poolWith(['a', 'b', 'c', 'd']);
+    const it = pool.list();
+    expect(it[Symbol.iterator]()).toBe(it);
+    expect(it.next()).toEqual({ value: 'a', done: false });
+    expect(it.return?.()).toEqual({ value: undefined, done: true });
+    expect(it.next()).toEqual({ value: undefined, done: true });
+    const helpers = pool.list() as unknown as { map?: (f: (n: string) => string) => Iterable<string> };
+    if (typeof helpers.map === 'function') expect([...helpers.map((n) => n.toUpperCase())]).toEqual(['A', 'B', 'C', 'D']);
+    expect(() => pool.list({ prefix: null as unknown as string })).toThrow('The "prefix" option must be of type string. Received null');
   });
 
   it('keeps its order through renames and a reopen (the order is rebuilt from the names at open)', () => {

@@ -54,4 +54,34 @@ describe('pmemdax commands check names as the pool does', () => {
     expect(cli('rm', pool, name).status).toBe(0);
     expect(cli('ls', pool).stdout.trim()).toBe('kept');
   });
+  it('ls prints a name with a control character (or a leading double quote) as a JSON string; pages with --after, even an empty one, lose nothing', () => {
+    const odd = ['a\nb', 'a\rz', 'c\u001b[31mred', '"q"', 'del\u007f', 'b', 'c1\u0085'];
+    {
+      using p = Pool.open(pool, { readonly: false });
+      for (const n of odd) p.open(n, { create: true }).close();
+    }
+    try {
+      using p = Pool.open(pool, { readonly: true });
+      const all = [...p.list()];
+      const shown = cli('ls', pool).stdout.split('\n').slice(0, -1);
+      expect(shown).toHaveLength(all.length);
+      expect(shown.map((line) => (line.startsWith('"') ? (JSON.parse(line) as string) : line))).toEqual(all);
+      expect(shown.join('')).not.toContain('\u001b');
+      // Paging two at a time with the last name shown, decoded, as --after.
+      const paged: string[] = [];
+      for (let after = ''; ; ) {
+        const page = cli('ls', pool, '--json', '--limit', '2', '--after', after);
+        expect(page.status, page.stderr).toBe(0);
+        const names = JSON.parse(page.stdout) as string[];
+        if (names.length === 0) break;
+        paged.push(...names);
+        after = names[names.length - 1] as string;
+      }
+      expect(paged).toEqual(all);
+      expect(cli('ls', pool, '--after=').stdout).toBe(cli('ls', pool).stdout);
+    } finally {
+      using p = Pool.open(pool, { readonly: false });
+      for (const n of odd) p.unlink(n);
+    }
+  });
 });
