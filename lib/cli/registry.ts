@@ -4,6 +4,7 @@ import { cat } from './cat';
 import { check } from './check';
 import type { Command } from './command';
 import { ExitCode } from './exit';
+import { grow } from './grow';
 import { info } from './info';
 import { fiemap, ls, stat } from './listing';
 import { mkfs } from './mkfs';
@@ -63,7 +64,7 @@ const help: Command = {
   },
 };
 
-const COMMANDS: readonly Command[] = [mkfs, info, check, ls, stat, cat, put, rm, fiemap, badblocks, probe, help];
+const COMMANDS: readonly Command[] = [mkfs, grow, info, check, ls, stat, cat, put, rm, fiemap, badblocks, probe, help];
 
 /** findCommand -- the command called `name`; a UsageError for anything else. */
 export function findCommand(name: string): Command {

@@ -23,7 +23,8 @@ export function checkpointBytes(s: PoolState): number {
  * orphans (no name), freed on the next open for writing.
  */
 export function encodeCheckpoint(s: PoolState, epoch: number, bitmap: Uint32Array): Uint8Array {
-  const w = new Codec(new Uint8Array(Math.ceil(checkpointBytes(s) / BLOCK) * BLOCK));
+  // The bitmap may be longer than the state's (a pool growing).
+  const w = new Codec(new Uint8Array(Math.ceil((checkpointBytes(s) - s.alloc.bitmap.byteLength + bitmap.byteLength) / BLOCK) * BLOCK));
   w.pos = HEADER;
   const buf = Buffer.from(w.bytes.buffer, w.bytes.byteOffset, w.bytes.byteLength);
   for (const inode of s.inodes.values()) {

@@ -284,15 +284,14 @@ export class PoolCore {
       await d.durable();
       return;
     }
-    let t0 = this.hold.start();
+    const t0 = this.hold.start();
     const n = this.journal.encode(s);
     if (n < 0) {
       // The journal is full: a checkpoint, after the stores it maps are durable (written inline).
       this.hold.stop(t0, 'commit');
       await d.durable();
-      t0 = this.hold.start();
+      // The checkpoint times itself.
       this.#commitNow();
-      this.hold.stop(t0, 'checkpoint');
       return;
     }
     const f: Flight = { at: this.journal.tail - n, bytes: this.journal.record(n), written: false, settled: false };
@@ -345,6 +344,16 @@ export class PoolCore {
    * changed, when the free blocks cannot hold it (the reserve rule keeps them able to).
    */
   checkpoint(): void {
+    // Timed whichever call made it (a synchronous one too): it is the longest thing a call can do.
+    const t0 = this.hold.start();
+    try {
+      this.#checkpoint();
+    } finally {
+      this.hold.stop(t0, 'checkpoint');
+    }
+  }
+
+  #checkpoint(): void {
     // After a failed commit or write-back a checkpoint (the close's too) would make memory's state, holes included, the media's.
     this.#healthy();
     this.#takeOver();

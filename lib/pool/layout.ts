@@ -11,6 +11,8 @@ export const SB_MAGIC = 'PMEMDAXP';
 export const NAME_MAX = 255;
 /** Block numbers are 32-bit; this one means "no block" (a hole). */
 export const NO_BLOCK = 0xffffffff;
+/** The most blocks a pool has: every block number below NO_BLOCK. */
+export const BLOCKS_MAX = 0xfffffffe;
 /** Files address at most 2^32 - 1 pages. */
 export const FILE_SIZE_MAX = (2 ** 32 - 1) * BLOCK;
 export const IDENTITY_MAX = 128;

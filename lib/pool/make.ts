@@ -3,7 +3,7 @@ import type { DaxDevice } from '../device/types';
 import { PmemdaxError } from '../errors';
 import { crc32c } from './crc32c';
 import { encodeCheckpoint, writeRuns } from './checkpoint';
-import { BLOCK, dataStart, defaultJournalBlocks, encodeSuperblock, type Superblock } from './layout';
+import { BLOCK, BLOCKS_MAX, dataStart, defaultJournalBlocks, encodeSuperblock, type Superblock } from './layout';
 import { FORMAT_MARKER, ascii, hasPool, startsWith } from './load';
 import { readMeta } from './meta-io';
 import { PoolState } from './state';
@@ -67,7 +67,7 @@ export function inspectMedia(device: DaxDevice, path: string): MediaContent {
  * means a complete pool.
  */
 export function formatPool(device: DaxDevice, path: string, opts: FormatOptions): void {
-  const blocks = Math.min(Math.floor(device.size / BLOCK), 0xfffffffe);
+  const blocks = Math.min(Math.floor(device.size / BLOCK), BLOCKS_MAX);
   if (blocks * BLOCK < MIN_POOL_BYTES) {
     throw new PmemdaxError('ERR_PMEMDAX_SIZE', `a pool needs at least ${MIN_POOL_BYTES} bytes; '${path}' has ${device.size}`, { path });
   }

@@ -1,6 +1,6 @@
 import { checkMode } from '../device/validate';
 import { argTypeError, argValueError, outOfRangeError } from '../errors';
-import type { PoolCreateOptions, PoolOpenCreateOptions, PoolOpenOptions } from './types';
+import type { PoolCreateOptions, PoolGrowOptions, PoolOpenCreateOptions, PoolOpenOptions } from './types';
 
 function checkObject(value: unknown, name: string): void {
   if (typeof value !== 'object' || value === null) throw argTypeError(`The "${name}" argument must be an object`);
@@ -65,4 +65,12 @@ export function checkOpenOptions(opts: unknown): asserts opts is PoolOpenOptions
   if (o.readonly === true) {
     throw argValueError('The "create" and "readonly" options exclude each other');
   }
+}
+
+/** `Pool.grow`'s size (a positive safe integer) and options. */
+export function checkGrowArgs(size: unknown, opts: unknown): asserts opts is PoolGrowOptions {
+  if (typeof size !== 'number') throw argTypeError('The "size" argument must be a number');
+  if (!Number.isSafeInteger(size) || size <= 0) throw outOfRangeError(`The "size" argument must be a positive safe integer, received ${size}`);
+  checkObject(opts, 'options');
+  checkLockTimeout((opts as Record<string, unknown>).lockTimeout);
 }

@@ -1,3 +1,4 @@
+import { truncateSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Device, nativeDeviceOf, type DeviceOpenOptions } from '../device/device';
 import { PmemdaxError, argTypeError, isErrnoError, outOfRangeError } from '../errors';
@@ -10,7 +11,8 @@ import { trackOpenPool, untrackPool } from './exit-hook';
 import { PoolFile } from './file';
 import { hasPool, loadPool, type Loaded } from './load';
 import { formatPool, inspectMedia } from './make';
-import { checkCreateOptions, checkOpenOptions } from './options';
+import { checkCreateOptions, checkGrowArgs, checkOpenOptions } from './options';
+import { growPool, growTarget } from './grow';
 import { POOL_FILE_MODE, refuseVolatileDevdax } from './media';
 import { checkBooleans, checkFunction, checkOptions, checkPath, received } from '../device/validate';
 import { freeInode } from './free';
@@ -23,7 +25,7 @@ import { BLOCK, FILE_SIZE_MAX, FORMAT_VERSION, NAME_MAX, dataEnd, dataStart, uui
 import { locateBadblocks } from './badblocks';
 import type {
   CheckReport, PoolBadblock, PoolCreateOptions, PoolFileOpenOptions, PoolFormatOptions, PoolInfo, PoolMediaOptions, PoolMetadataRange, PoolOpenCreateOptions, PoolOpenOptions,
-  PoolListOptions, PoolRecovery, PoolStat, PoolStatfs,
+  PoolGrowOptions, PoolListOptions, PoolRecovery, PoolStat, PoolStatfs,
   UnsafeShutdownState,
   PoolStats,
   PoolStatsOptions,
@@ -134,18 +136,56 @@ export class Pool implements Disposable {
    * Runs `attempt` until it gives a pool: again at once after it grew the file, again every 10 ms while
    * the lock is held elsewhere and `lockTimeout` has not passed.
    */
-  static #retrying(path: string, lockTimeout: number | undefined, attempt: () => Pool | typeof AGAIN): Pool {
+  static #retrying<T>(path: string, lockTimeout: number | undefined, attempt: () => T | typeof AGAIN): T {
     const deadline = Date.now() + (lockTimeout ?? 0);
     for (let grown = 0; ;) {
       try {
         const result = attempt();
-        if (result !== AGAIN) return result;
+        if (result !== AGAIN) return result as T;
         if (++grown > 3) throw new PmemdaxError('ERR_PMEMDAX_SIZE', `'${path}' did not keep the size it was grown to`, { path });
       } catch (e) {
         if ((e as { code?: string }).code !== 'ERR_PMEMDAX_POOL_LOCKED' || Date.now() >= deadline) throw e;
         Atomics.wait(SLEEPER, 0, 0, Math.min(LOCK_RETRY_MS, Math.max(1, deadline - Date.now())));
       }
     }
+  }
+
+  /**
+   * Grow the pool in the file at `path` to `size` bytes (rounded down to whole blocks): the file is
+   * extended and the pool takes the new blocks as free space; its files stay as they are. The pool
+   * must not be open (it takes the exclusive lock: ERR_PMEMDAX_POOL_LOCKED, or wait with `lockTimeout`).
+   * A crash leaves the pool as it was or grown (docs/format.md, "Growing a pool"). A size below the
+   * pool's is ERR_PMEMDAX_SIZE, the same size does nothing; device-dax cannot grow (ERR_PMEMDAX_SIZE).
+   */
+  static grow(path: string, size: number, opts: PoolGrowOptions = {}): void {
+    checkPath(path);
+    checkGrowArgs(size, opts);
+    Pool.#retrying(path, opts.lockTimeout, () => {
+      const held = Pool.#lockedDevice(path, { lock: 'exclusive' });
+      try {
+        const blocks = growTarget(held, path, size);
+        if (blocks === 0) return undefined;
+        // The lock stays with `held`; the grown file is mapped by a second, unlocked open.
+        if (held.size < blocks * BLOCK) Device.open(path, { size: blocks * BLOCK }).close();
+        const device = Device.open(path);
+        try {
+          growPool(device, path, blocks);
+        } finally {
+          device.close();
+        }
+        return undefined;
+      } finally {
+        held.close();
+      }
+    });
+  }
+
+  /** `Pool.grow` on any device larger than its pool (a MemoryDevice in tests), not open: the pool takes the whole device. */
+  static growOn(device: PoolDevice, opts: { path?: string } = {}): void {
+    checkOptions(opts);
+    const path = opts.path ?? '(device)';
+    const blocks = growTarget(device, path, device.size);
+    if (blocks > 0) growPool(device, path, blocks);
   }
 
   /** Device.open with its lock taken before sizing or mapping; a lock held elsewhere is ERR_PMEMDAX_POOL_LOCKED. */
@@ -261,6 +301,9 @@ export class Pool implements Disposable {
       const j = core.journal;
       if (!folded && base.tornTail && j.tail < j.size) device.fill(j.offset + j.tail, 0, j.size - j.tail);
     }
+    // A grow that crashed before its switch left the file longer than the pool: cut it back first, so that
+    // its last block is the backup superblock again, where a load looks when the primary is unreadable.
+    if (owned !== null && owned.info.kind !== 'devdax' && device.size >= (core.sb.blocks + 1) * BLOCK) truncateSync(path, core.sb.blocks * BLOCK);
     const count = shutdownCountOf(device);
     core.writeSuperblocks({ ...core.sb, dirty: true, shutdownCount: count ?? -1, identity: identityOf(device) ?? '' });
     // Other devices (the in-memory test device) end with their creator; a native one outlives the process.
@@ -451,12 +494,20 @@ export class Pool implements Disposable {
 
   *#listing(range: NameRange, limit: number): Generator<string, void, undefined> {
     const names = (): NameTable => this.#live().state.names;
+    // Each batch is a piece of the hold clock: the first listing of a pool may build the name order.
+    const timed = <T>(fetch: () => T): T => {
+      const hold = this.#live().hold;
+      const t0 = hold.start();
+      const out = fetch();
+      hold.stop(t0, 'list');
+      return out;
+    };
     // A first prefix listing is one batch, the names as they were at this first step (NameTable.matching).
-    const scanned = names().matching(range.prefix ?? '', range.after);
+    const scanned = timed(() => names().matching(range.prefix ?? '', range.after));
     let from = range.after;
     for (let left = limit; left > 0; ) {
       const want = Math.min(left, LIST_BATCH);
-      const batch = scanned ?? names().slice(from === undefined ? range : { ...range, after: from }, want);
+      const batch = scanned ?? timed(() => names().slice(from === undefined ? range : { ...range, after: from }, want));
       for (const name of batch) {
         if (left <= 0) break;
         // Unlinked or renamed away since the batch was read: gone before the iteration reached it.

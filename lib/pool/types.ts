@@ -46,6 +46,9 @@ export interface PoolCreateOptions extends PoolFormatOptions, PoolLockOptions, P
   readonly force?: boolean;
 }
 
+/** `Pool.grow(path, size, options)`. */
+export type PoolGrowOptions = PoolLockOptions;
+
 /** `Pool.open(path, { create })`: the pool to make when there is none yet. */
 export interface PoolOpenCreateOptions extends PoolFormatOptions, PoolMediaOptions {
   /**
@@ -205,7 +208,10 @@ export interface PoolStats {
   readonly checkpoints: number;
   /** Jobs the promise methods ran off the JavaScript thread (msync batches, and batches of stores with their write-back, on the libuv pool); 0 where write-back is inline. */
   readonly flushes: number;
-  /** The longest a promise method of the pool held the JavaScript thread in one piece, in milliseconds (wall time). */
+  /**
+   * The longest the pool held the JavaScript thread in one piece, in milliseconds (wall time): a piece of a
+   * promise method, or a checkpoint or a listing's batch made by any call (where synchronous calls take long).
+   */
   readonly longestHoldMs: number;
   /**
    * With `PMEMDAX_HOLD_CLOCK=busy` (Linux): the longest piece less the time the kernel kept the thread
@@ -221,7 +227,7 @@ export interface PoolStats {
 
 /** One piece the busy clock kept (`pool.stats().longestHolds`). */
 export interface HoldPiece {
-  /** What the piece was: `read`, `store`, `commit`, `checkpoint`, or the system call a method stands for (`ftruncate`, `fsync`, ...). */
+  /** What the piece was: `read`, `store`, `commit`, `checkpoint`, `list`, or the system call a method stands for (`ftruncate`, `fsync`, ...). */
   readonly what: string;
   /** When it started, on the `performance.now()` clock of the thread that ran it. */
   readonly startMs: number;

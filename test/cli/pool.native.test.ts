@@ -84,6 +84,23 @@ describe.each(HOST_MEDIA)('pmemdax pool commands on a $name', (medium) => {
     expect(text).toContain(info.uuid);
   });
 
+  it('grow extends the pool file and the pool, keeps its files, refuses to shrink (exit 1) and a bad size (exit 2)', async () => {
+    await ok('mkfs', pool, '--size', '8M');
+    const data = randomBytes(3 * MiB);
+    expect((await cli(['put', pool, 'kept'], data)).status).toBe(0);
+    expect(await ok('grow', pool, '24M')).toMatch(/^grew .*\nsize: +25165824 bytes \(24 MiB\)$/m);
+    expect(readFileSync(pool).length).toBe(24 * MiB);
+    expect(sha(await cat(pool, 'kept'))).toBe(sha(data));
+    const { info } = await json<{ info: { size: number } }>('info', pool);
+    expect(info.size).toBe(24 * MiB);
+    const shrink = await cli(['grow', pool, '8M']);
+    expect(shrink.status).toBe(1);
+    expect(shrink.stderr.toString()).toContain('cannot shrink');
+    expect((await cli(['grow', pool, 'lots'])).status).toBe(2);
+    expect((await cli(['grow', pool])).status).toBe(2);
+    expect(readFileSync(pool).length).toBe(24 * MiB);
+  });
+
   it('ls pages through the names: --after the last name of a page, --limit its length', async () => {
     await ok('mkfs', pool, '--size', '8M');
     for (const name of ['big', 'dir/small', 'empty']) expect((await cli(['put', pool, name], '')).status).toBe(0);

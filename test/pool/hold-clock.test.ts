@@ -108,6 +108,19 @@ describe('pool.stats({ reset }) starts a new window (docs/api.md)', () => {
     await pool.close();
   });
 
+  it('times the long pieces of synchronous calls too: a checkpoint (made when the journal fills) and the batches of a listing', () => {
+    using pool = Pool.createOn(new MemoryDevice(8 * MiB), { journalBytes: 64 * 1024 });
+    for (let i = 0; pool.stats().checkpoints === 0; i++) pool.open(`n${i}`, { create: true }).close();
+    let held = pool.stats().longestHolds.map((p) => p.what);
+    expect(held).toContain('checkpoint');
+    expect(pool.stats().longestHoldMs).toBeGreaterThan(0);
+    pool.stats({ reset: true });
+    expect([...pool.list({ limit: 3 })]).toHaveLength(3);
+    held = pool.stats().longestHolds.map((p) => p.what);
+    expect(new Set(held)).toEqual(new Set(['list']));
+    pool.sync();
+  });
+
   it('checks its options as Node does: undefined and {} are fine; null, non-objects and a non-boolean reset are TypeErrors', async () => {
     const pool = Pool.createOn(new MemoryDevice(8 * MiB));
     for (const ok of [undefined, {}, { reset: false }, { reset: undefined }]) expect(() => pool.stats(ok)).not.toThrow();
