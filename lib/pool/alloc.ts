@@ -213,6 +213,7 @@ export class Allocator {
   /** A wholly free group (every block in the data area and free), from a rotating cursor; -1 if none. */
   private freeGroup(): number {
     const gf = this.groupFree;
+    if (this.freeGroups === 0) return -1;
     for (let k = 0, g = this.#groupCursor; k < gf.length; k++, g = g + 1 === gf.length ? 0 : g + 1) {
       if (gf[g] === PMD_PAGES) {
         this.#groupCursor = g;

@@ -36,15 +36,28 @@ function describe(inode: PoolInode): string {
 }
 
 function auditNames(s: PoolState, add: Add): void {
-  s.names.clear();
-  const inodes = [...s.inodes.values()].sort((a, b) => a.ino - b.ino);
-  for (const inode of inodes) {
+  // The load indexed every name as it came (the last inode given a name holds it): only the names held
+  // twice, found by one lookup per inode, are sorted out, each to its lowest-numbered inode.
+  const held = new Map<string, PoolInode[]>();
+  for (const inode of s.inodes.values()) {
     if (inode.name === null) continue;
-    const first = s.names.get(inode.name);
-    if (first === undefined) {
+    const holder = s.names.get(inode.name);
+    if (holder === inode) continue;
+    if (holder === undefined || holder.name !== inode.name) {
       s.names.set(inode.name, inode);
       continue;
     }
+    const all = held.get(inode.name);
+    if (all === undefined) held.set(inode.name, [holder, inode]);
+    else all.push(inode);
+  }
+  const twice = [...held.values()].flatMap((all) => {
+    all.sort((a, b) => a.ino - b.ino);
+    const first = all[0] as PoolInode;
+    s.names.set(first.name as string, first);
+    return all.slice(1).map((inode) => [first, inode] as const);
+  });
+  for (const [first, inode] of twice.sort((a, b) => a[1].ino - b[1].ino)) {
     add('duplicate name', `name '${inode.name}'`, `inodes ${first.ino} and ${inode.ino} are both named '${inode.name}' (the name opens inode ${first.ino})`);
   }
 }

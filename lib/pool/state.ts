@@ -47,8 +47,6 @@ export class PoolState {
   readonly #flightRanges = new Map<PoolInode, [number, number]>();
   /** Inodes whose changes are in a commit being written: memory is ahead of the media for them until `endFlight`. */
   readonly #flightInodes = new Set<PoolInode>();
-  /** The extent count each inode was last counted with. */
-  readonly #counted = new Map<PoolInode, number>();
 
   constructor(sb: Superblock, path: string) {
     this.sb = sb;
@@ -100,14 +98,13 @@ export class PoolState {
   /** Count every inode again (after a load: the checkpoint and the replay built the inodes). */
   measure(): void {
     this.#bytes = CKPT_HEADER + this.alloc.bitmap.byteLength;
-    this.#counted.clear();
     for (const inode of this.inodes.values()) this.#bytes += this.#inodeBytes(inode);
     this.#refreshKeep();
   }
 
   #inodeBytes(inode: PoolInode): number {
     const extents = inode.extents.length;
-    this.#counted.set(inode, extents);
+    inode.countedExtents = extents;
     return CKPT_INODE_FIXED + nameBytes(inode.name) + extents * EXTENT_BYTES;
   }
 
@@ -138,8 +135,8 @@ export class PoolState {
   /** Forget `inode` (its blocks were given back already). */
   dropInode(inode: PoolInode): void {
     if (inode.name !== null && this.names.get(inode.name) === inode) this.names.delete(inode.name);
-    this.#bytes -= CKPT_INODE_FIXED + nameBytes(inode.name) + (this.#counted.get(inode) ?? 0) * EXTENT_BYTES;
-    this.#counted.delete(inode);
+    this.#bytes -= CKPT_INODE_FIXED + nameBytes(inode.name) + Math.max(0, inode.countedExtents) * EXTENT_BYTES;
+    inode.countedExtents = -1;
     this.inodes.delete(inode.ino);
     this.dirtyInodes.delete(inode);
     this.#refreshKeep();
@@ -152,11 +149,11 @@ export class PoolState {
   }
 
   #recount(inode: PoolInode): void {
-    const before = this.#counted.get(inode);
-    if (before === undefined) return;
+    const before = inode.countedExtents;
+    if (before < 0) return;
     const now = inode.extents.length;
     if (now === before) return;
-    this.#counted.set(inode, now);
+    inode.countedExtents = now;
     this.#bytes += (now - before) * EXTENT_BYTES;
     this.#refreshKeep();
   }
