@@ -115,12 +115,12 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
 const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
 
 /** parseSize -- `4096`, `64K`, `64M`, `1G`, `1T` (binary multiples; `KiB`/`KB`/`kb` spellings too). */
-export function parseSize(text: string, option: string, command: string): number {
+export function parseSize(text: string, what: string, command: string): number {
   const m = /^(\d+)\s*([kmgt]?)(?:i?b)?$/i.exec(text);
   const unit = m ? SIZE_UNITS[(m[2] as string).toLowerCase()] : undefined;
   const bytes = m && unit !== undefined ? Number(m[1]) * unit : NaN;
   if (!Number.isSafeInteger(bytes) || bytes <= 0) {
-    throw new UsageError(`invalid size '${text}' for --${option} (a positive whole number, with K, M, G or T)`, command);
+    throw new UsageError(`invalid size '${text}' for ${what} (a positive whole number, with K, M, G or T)`, command);
   }
   return bytes;
 }

@@ -47,8 +47,8 @@ export const mkfs: Command = {
     const path = args.positional[0] as string;
     const sizeText = args.values.get('size');
     const journalText = args.values.get('journal');
-    const size = sizeText === undefined ? undefined : parseSize(sizeText, 'size', 'mkfs');
-    const journalBytes = journalText === undefined ? undefined : parseSize(journalText, 'journal', 'mkfs');
+    const size = sizeText === undefined ? undefined : parseSize(sizeText, '--size', 'mkfs');
+    const journalBytes = journalText === undefined ? undefined : parseSize(journalText, '--journal', 'mkfs');
     const modeText = args.values.get('mode');
     const mode = modeText === undefined ? undefined : parseMode(modeText, 'mode', 'mkfs');
     if (size === undefined && statSync(path, { throwIfNoEntry: false }) === undefined) {

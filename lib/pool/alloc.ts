@@ -105,7 +105,8 @@ export class Allocator {
 
   /** The bits of word `w` that are data blocks (all of them but at the ends of the data area). */
   private dataMask(w: number): number {
-    const first = w << 5;
+    // Multiplications, not shifts: block numbers reach 2^32 - 2, past int32.
+    const first = w * 32;
     if (first >= this.lo && first + 32 <= this.hi) return 0xffffffff;
     const from = Math.max(first, this.lo);
     const to = Math.min(first + 32, this.hi);
@@ -265,7 +266,7 @@ export class Allocator {
     const to = Math.min(this.hi, (g + 1) * PMD_PAGES);
     for (let b = from; b < to; b += 32 - (b & 31)) {
       const free = ~(this.bitmap[b >>> 5] as number) & wordMask(b, to);
-      if (free !== 0) return (b & ~31) + (31 - Math.clz32(free & -free));
+      if (free !== 0) return b - (b & 31) + (31 - Math.clz32(free & -free));
     }
     return -1;
   }

@@ -15,7 +15,7 @@ const MAX_REPORTED = 100;
  * bitmap, every metadata block used, reference counts equal to the references, no shared unwritten
  * block. A pool that breaks one can still be read, but writing to it could hand a block that is in
  * use (by metadata or another file) to a file, so the caller refuses to open it for writing.
- * Rebuilds `s.names` from the inodes: a name held twice opens the inode with the lower number.
+ * Sorts out the names the load indexed twice: a name held twice opens the inode with the lower number.
  * Cost: a few word operations per extent plus a pass over the bitmap's words, so every open can afford it.
  */
 export function auditState(s: PoolState): CheckProblem[] {
@@ -80,7 +80,7 @@ export function firstBit(bits: Uint32Array, b: number, n: number, value: 0 | 1):
     const mask = take === 32 ? 0xffffffff : ((1 << take) - 1) << bit;
     const word = bits[i >>> 5] as number;
     const hits = ((value === 1 ? word : ~word) & mask) >>> 0;
-    if (hits !== 0) return (i & ~31) + (31 - Math.clz32(hits & -hits));
+    if (hits !== 0) return i - bit + (31 - Math.clz32(hits & -hits));
     i += take;
   }
   return -1;

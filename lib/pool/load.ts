@@ -66,11 +66,6 @@ function pickSuperblock(device: DaxDevice, path: string): { sb: Superblock; used
   throw corrupt(path, 'superblock', 0, `${primary}; backup at offset ${lastAt}: ${backup}`);
 }
 
-/** The superblock a load would start from (either copy), without loading anything else. */
-export function superblockOf(device: DaxDevice, path: string): Superblock {
-  return pickSuperblock(device, path).sb;
-}
-
 export interface Loaded {
   state: PoolState;
   /** What the load-time audit found (auditState): the pool can be read, not written. */

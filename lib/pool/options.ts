@@ -1,5 +1,6 @@
 import { checkMode } from '../device/validate';
 import { argTypeError, argValueError, outOfRangeError } from '../errors';
+import { BLOCK, BLOCKS_MAX } from './layout';
 import type { PoolCreateOptions, PoolGrowOptions, PoolOpenCreateOptions, PoolOpenOptions } from './types';
 
 function checkObject(value: unknown, name: string): void {
@@ -71,6 +72,7 @@ export function checkOpenOptions(opts: unknown): asserts opts is PoolOpenOptions
 export function checkGrowArgs(size: unknown, opts: unknown): asserts opts is PoolGrowOptions {
   if (typeof size !== 'number') throw argTypeError('The "size" argument must be a number');
   if (!Number.isSafeInteger(size) || size <= 0) throw outOfRangeError(`The "size" argument must be a positive safe integer, received ${size}`);
+  if (size >= (BLOCKS_MAX + 1) * BLOCK) throw outOfRangeError(`The "size" argument must be below ${(BLOCKS_MAX + 1) * BLOCK} (2^32 - 2 blocks of ${BLOCK} bytes), received ${size}`);
   checkObject(opts, 'options');
   checkLockTimeout((opts as Record<string, unknown>).lockTimeout);
 }

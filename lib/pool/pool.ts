@@ -12,7 +12,7 @@ import { PoolFile } from './file';
 import { hasPool, loadPool, type Loaded } from './load';
 import { formatPool, inspectMedia } from './make';
 import { checkCreateOptions, checkGrowArgs, checkOpenOptions } from './options';
-import { growPool, growTarget } from './grow';
+import { growTarget, loadForGrow, writeGrown } from './grow';
 import { POOL_FILE_MODE, refuseVolatileDevdax } from './media';
 import { checkBooleans, checkFunction, checkOptions, checkPath, received } from '../device/validate';
 import { freeInode } from './free';
@@ -163,13 +163,17 @@ export class Pool implements Disposable {
     Pool.#retrying(path, opts.lockTimeout, () => {
       const held = Pool.#lockedDevice(path, { lock: 'exclusive' });
       try {
-        const blocks = growTarget(held, path, size);
+        const loaded = loadForGrow(held, path);
+        const blocks = growTarget(held, path, loaded.found.blocks, size);
         if (blocks === 0) return undefined;
-        // The lock stays with `held`; the grown file is mapped by a second, unlocked open.
-        if (held.size < blocks * BLOCK) Device.open(path, { size: blocks * BLOCK }).close();
+        // The file becomes exactly the grown pool, its last block the new backup's: cut back if it is longer
+        // (a grow that crashed, another tool), extended (allocated) if shorter. The lock stays with `held`;
+        // the grown file is mapped by a second, unlocked open.
+        if (held.size > blocks * BLOCK) truncateSync(path, blocks * BLOCK);
+        else if (held.size < blocks * BLOCK) Device.open(path, { size: blocks * BLOCK }).close();
         const device = Device.open(path);
         try {
-          growPool(device, path, blocks);
+          writeGrown(device, path, loaded, blocks);
         } finally {
           device.close();
         }
@@ -184,8 +188,9 @@ export class Pool implements Disposable {
   static growOn(device: PoolDevice, opts: { path?: string } = {}): void {
     checkOptions(opts);
     const path = opts.path ?? '(device)';
-    const blocks = growTarget(device, path, device.size);
-    if (blocks > 0) growPool(device, path, blocks);
+    const loaded = loadForGrow(device, path);
+    const blocks = growTarget(device, path, loaded.found.blocks, device.size);
+    if (blocks > 0) writeGrown(device, path, loaded, blocks);
   }
 
   /** Device.open with its lock taken before sizing or mapping; a lock held elsewhere is ERR_PMEMDAX_POOL_LOCKED. */
@@ -284,6 +289,11 @@ export class Pool implements Disposable {
     const pool = (recovery: PoolRecovery): Pool => new Pool(device, loaded, path, readonly, owned, recovery);
     const base = { replayed: loaded.replay.records, tornTail: loaded.replay.torn, usedBackupSuperblock: loaded.usedBackup, problems: loaded.problems };
     if (readonly) return pool({ ...base, orphansFreed: 0 });
+    // A grow that crashed before its switch left the file longer than the pool: cut it back before anything
+    // is written, so that its last block is the backup superblock again, where a load looks when the
+    // primary is unreadable.
+    const blocks = loaded.state.sb.blocks;
+    if (owned !== null && owned.info.kind !== 'devdax' && device.size >= (blocks + 1) * BLOCK) truncateSync(path, blocks * BLOCK);
     const orphansFreed = freeOrphans(loaded.state);
     const p = pool({ ...base, orphansFreed });
     const core = p.#core;
@@ -301,9 +311,6 @@ export class Pool implements Disposable {
       const j = core.journal;
       if (!folded && base.tornTail && j.tail < j.size) device.fill(j.offset + j.tail, 0, j.size - j.tail);
     }
-    // A grow that crashed before its switch left the file longer than the pool: cut it back first, so that
-    // its last block is the backup superblock again, where a load looks when the primary is unreadable.
-    if (owned !== null && owned.info.kind !== 'devdax' && device.size >= (core.sb.blocks + 1) * BLOCK) truncateSync(path, core.sb.blocks * BLOCK);
     const count = shutdownCountOf(device);
     core.writeSuperblocks({ ...core.sb, dirty: true, shutdownCount: count ?? -1, identity: identityOf(device) ?? '' });
     // Other devices (the in-memory test device) end with their creator; a native one outlives the process.

@@ -96,6 +96,8 @@ describe.each(HOST_MEDIA)('pmemdax pool commands on a $name', (medium) => {
     const shrink = await cli(['grow', pool, '8M']);
     expect(shrink.status).toBe(1);
     expect(shrink.stderr.toString()).toContain('cannot shrink');
+    expect(await ok('grow', pool, '24M')).toMatch(/is that size already/);
+    expect((await cli(['grow', pool, '17T'])).status).toBe(2);
     expect((await cli(['grow', pool, 'lots'])).status).toBe(2);
     expect((await cli(['grow', pool])).status).toBe(2);
     expect(readFileSync(pool).length).toBe(24 * MiB);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Pool, type PoolFile } from '../../lib';
 import { PMD_PAGES, PMD_SIZE } from '../../lib/iomap/constants';
 import { Allocator, type AllocOwner } from '../../lib/pool/alloc';
+import { firstBit } from '../../lib/pool/audit';
 import { ExtentMap } from '../../lib/pool/extent-map';
 import { MemoryDevice } from '../../lib/testing';
 import { rng } from '../support/rng';
@@ -70,6 +71,29 @@ describe('the allocator keeps large files on 2 MiB-aligned extents (docs/design.
       }
       check();
     }
+  });
+
+  it('block numbers past 2^31 (pools over 8 TiB): counts, packing and the audit bit search stay right', () => {
+    const lo = 2 ** 31 + 3;
+    const blocks = 2 ** 31 + 4 * PMD_PAGES;
+    const a = new Allocator(blocks, lo, blocks - 1);
+    a.recount();
+    expect(a.free).toBe(blocks - 1 - lo);
+    const got: [number, number][] = [];
+    for (let i = 0; i < 40; i++) {
+      const t = a.take(1 + (i % 7), -1, 0, { opens: 0 });
+      expect(t, `take ${i}`).not.toBeNull();
+      got.push(t as [number, number]);
+    }
+    for (const [b, n] of got) {
+      expect(b).toBeGreaterThanOrEqual(lo);
+      for (let k = b; k < b + n; k++) expect(a.used(k)).toBe(true);
+    }
+    let free = 0;
+    for (let g = 0; g < a.groupFree.length; g++) free += a.groupFree[g] as number;
+    expect(free).toBe(a.free);
+    expect(firstBit(a.bitmap, lo, 100, 1)).toBe(got[0]?.[0]);
+    expect(firstBit(a.bitmap, blocks - 5, 3, 0)).toBe(blocks - 5);
   });
 
   it('starts a range in a wholly free group, extends it in place, and packs small first allocations together', () => {

@@ -1,4 +1,4 @@
-import { existsSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { Pool } from '../../lib';
@@ -106,10 +106,10 @@ describe('growing a pool (Pool.grow, Pool.growOn; docs/format.md, "Growing a poo
   it('checks its arguments as Node does, refuses to shrink, and an equal size does nothing', async () => {
     const { image } = await smallPoolImage();
     const dev = memoryDeviceFromImage(image.slice(0, SMALL));
-    expect(() => Pool.growOn(memoryDeviceFromImage(image.slice(0, SMALL / 2)))).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_SIZE' }));
+    expect(() => Pool.growOn(memoryDeviceFromImage(image.slice(0, SMALL / 2)))).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT' }));
     const cases: [unknown, string][] = [
       ['16M', 'ERR_INVALID_ARG_TYPE'], [null, 'ERR_INVALID_ARG_TYPE'], [16n * BigInt(MiB), 'ERR_INVALID_ARG_TYPE'], [undefined, 'ERR_INVALID_ARG_TYPE'],
-      [Number.NaN, 'ERR_OUT_OF_RANGE'], [-1, 'ERR_OUT_OF_RANGE'], [0, 'ERR_OUT_OF_RANGE'], [1.5 * MiB + 0.5, 'ERR_OUT_OF_RANGE'], [2 ** 53, 'ERR_OUT_OF_RANGE'], [Infinity, 'ERR_OUT_OF_RANGE'],
+      [2 ** 52, 'ERR_OUT_OF_RANGE'], [Number.NaN, 'ERR_OUT_OF_RANGE'], [-1, 'ERR_OUT_OF_RANGE'], [0, 'ERR_OUT_OF_RANGE'], [1.5 * MiB + 0.5, 'ERR_OUT_OF_RANGE'], [2 ** 53, 'ERR_OUT_OF_RANGE'], [Infinity, 'ERR_OUT_OF_RANGE'],
     ];
     // Checked before anything is opened: the path does not exist.
     for (const [size, code] of cases) {
@@ -150,12 +150,35 @@ describe('Pool.grow on a file', () => {
     expect(statSync(path).size).toBe(LARGE);
     expect(() => Pool.grow(s.file('missing.pool'), LARGE)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
     expect(existsSync(s.file('missing.pool'))).toBe(false);
-    expect(() => Pool.grow(path, 2 ** 52)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(statSync(path).size).toBe(LARGE);
     const notPool = s.file('zeros');
     writeFileSync(notPool, new Uint8Array(SMALL));
     expect(() => Pool.grow(notPool, LARGE)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT' }));
     expect(statSync(notPool).size).toBe(SMALL);
+  });
+
+  it('a pool whose primary superblock is unreadable is refused, unchanged, until an open for writing rewrites it', () => {
+    const path = s.file('torn.pool');
+    Pool.create(path, { size: SMALL }).closeSync();
+    const bytes = readFileSync(path);
+    bytes[100] = (bytes[100] as number) ^ 0xff;
+    writeFileSync(path, bytes);
+    expect(() => Pool.grow(path, LARGE)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT', message: expect.stringContaining('backup superblock') }));
+    expect(statSync(path).size).toBe(SMALL);
+    Pool.open(path).closeSync();
+    Pool.grow(path, LARGE);
+    using pool = Pool.open(path);
+    expect(pool.info.size).toBe(LARGE);
+  });
+
+  it('a file already longer than the target (a crashed grow, another tool) is cut to exactly the grown pool', () => {
+    const path = s.file('long.pool');
+    Pool.create(path, { size: SMALL }).closeSync();
+    truncateSync(path, 2 * LARGE);
+    Pool.grow(path, LARGE);
+    expect(statSync(path).size).toBe(LARGE);
+    using pool = Pool.open(path);
+    expect(pool.info.size).toBe(LARGE);
+    expect(pool.check().ok).toBe(true);
   });
 
   it('a grow that ended before its switch (the file longer than the pool) is cut back at the next open', () => {
