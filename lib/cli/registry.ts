@@ -12,6 +12,7 @@ import { printLines } from './output';
 import { formatProbe, probe as runProbe } from './probe';
 import { put } from './put';
 import { rm } from './rm';
+import { upgrade } from './upgrade';
 
 const probe: Command = {
   name: 'probe',
@@ -64,7 +65,7 @@ const help: Command = {
   },
 };
 
-const COMMANDS: readonly Command[] = [mkfs, grow, info, check, ls, stat, cat, put, rm, fiemap, badblocks, probe, help];
+const COMMANDS: readonly Command[] = [mkfs, grow, upgrade, info, check, ls, stat, cat, put, rm, fiemap, badblocks, probe, help];
 
 /** findCommand -- the command called `name`; a UsageError for anything else. */
 export function findCommand(name: string): Command {

@@ -1,4 +1,4 @@
-import { internalError } from '../errors';
+import { errnoError, internalError } from '../errors';
 import { PMD_PAGES } from '../iomap/constants';
 import type { ExtentMap } from './extent-map';
 import { NO_BLOCK } from './layout';
@@ -34,6 +34,8 @@ export class Allocator {
   readonly allocRuns: number[] = [];
   readonly freeRuns: number[] = [];
   readonly refChanged = new Set<number>();
+  /** Blocks whose reference count changed since the last checkpoint: its shared tree is behind for them. */
+  readonly treeRefs = new Set<number>();
   /**
    * The same, for a commit written but not yet known durable (group commit): its frees stay set and
    * its reference changes still force CoW until `release`.
@@ -211,6 +213,21 @@ export class Allocator {
     return n;
   }
 
+  /**
+   * A wholly free group, reserved whole (its first block), for a file range moved there (relocate.ts);
+   * -1 when none is free, or when taking one would leave less than the checkpoint reserve.
+   */
+  takeGroup(): number {
+    if (this.free - this.keep < PMD_PAGES) return -1;
+    const g = this.freeGroup();
+    if (g < 0) return -1;
+    const b = g * PMD_PAGES;
+    this.markUsed(b, PMD_PAGES);
+    this.free -= PMD_PAGES;
+    this.reserved.push(b, PMD_PAGES);
+    return b;
+  }
+
   /** A wholly free group (every block in the data area and free), from a rotating cursor; -1 if none. */
   private freeGroup(): number {
     const gf = this.groupFree;
@@ -313,6 +330,40 @@ export class Allocator {
     return got < want || runs.length / 2 > maxRuns ? null : runs;
   }
 
+  /**
+   * `n` contiguous free blocks, the lowest such run (a bitmap copy), marked used; ignores `keep` and is
+   * not journalled, as `takeRuns`. -1 when there is no such run.
+   */
+  takeContiguous(n: number): number {
+    for (let b = this.lo; b + n <= this.hi; ) {
+      if ((b & 31) === 0 && (this.bitmap[b >>> 5] as number) === 0xffffffff) {
+        b += 32;
+        continue;
+      }
+      const run = this.runAt(b, n);
+      if (run === n) {
+        this.markUsed(b, n);
+        this.free -= n;
+        return b;
+      }
+      b += run + 1;
+    }
+    return -1;
+  }
+
+  /**
+   * One block for a metadata page, packed like a small allocation and ignoring `keep` (the reserve rule
+   * kept room for the checkpoint it belongs to). Not journalled: the checkpoint written into it records it
+   * in its own bitmap. Throws ENOSPC when no block is free.
+   */
+  takeMetaBlock(): number {
+    const [b, n] = this.free > 0 ? this.pack(1, null) : [-1, 0];
+    if (n === 0) throw errnoError('ENOSPC', 'fsync');
+    this.markUsed(b, 1);
+    this.free--;
+    return b;
+  }
+
   /** Give back the runs of a `takeRuns` whose checkpoint was never written. */
   untakeRuns(runs: readonly number[]): void {
     for (let i = 0; i < runs.length; i += 2) {
@@ -354,6 +405,7 @@ export class Allocator {
     for (let i = b; i < b + n; i++) {
       this.shared.set(i, this.refs(i) + 1);
       this.refChanged.add(i);
+      this.treeRefs.add(i);
     }
   }
 
@@ -367,7 +419,10 @@ export class Allocator {
         if (r > 2) this.shared.set(i, r - 1);
         else if (r === 2) this.shared.delete(i);
         else freed = true;
-        if (r > 1) this.refChanged.add(i);
+        if (r > 1) {
+          this.refChanged.add(i);
+          this.treeRefs.add(i);
+        }
       }
       if (freed && runStart < 0) runStart = i;
       if (!freed && runStart >= 0) {

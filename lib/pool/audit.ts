@@ -109,10 +109,15 @@ function auditBlocks(s: PoolState, add: Add): void {
   const a = s.alloc;
   const lo = dataStart(sb);
   const hi = dataEnd(sb);
-  const metaRuns: number[] = [0, lo, hi, sb.blocks - hi, ...sb.ckptRuns];
+  const metaRuns: number[] = [0, lo, hi, sb.blocks - hi, sb.bitmapAt[0], sb.bitmapBlocks, sb.bitmapAt[1], sb.bitmapBlocks];
   for (let i = 0; i < metaRuns.length; i += 2) {
     const b = firstBit(a.bitmap, metaRuns[i] as number, metaRuns[i + 1] as number, 0);
     if (b >= 0) add('metadata free', `block ${b}`, 'a metadata block is free in the bitmap: it could be handed to a file');
+  }
+  const meta = s.metaBlocks;
+  for (let w = 0; meta !== null && w < meta.length; w++) {
+    const free = (meta[w] as number) & ~(a.bitmap[w] as number);
+    if (free !== 0) add('metadata free', `block ${w * 32 + 31 - Math.clz32(free & -free)}`, 'a metadata tree page is free in the bitmap: it could be handed to a file');
   }
   const words = a.bitmap.length;
   const seen = new Uint32Array(words);

@@ -1,5 +1,7 @@
 import type { DaxDevice } from '../device/types';
-import { BLOCK, dataEnd, dataStart, inCheckpoint } from './layout';
+import { firstBit } from './audit';
+import { treeBlocks } from './checkpoint';
+import { BLOCK, dataEnd, dataStart, inBitmapCopies } from './layout';
 import type { PoolState } from './state';
 import type { PoolBadblock } from './types';
 
@@ -7,14 +9,18 @@ import type { PoolBadblock } from './types';
 export function locateBadblocks(device: DaxDevice, s: PoolState): PoolBadblock[] {
   const out: PoolBadblock[] = [];
   const sb = s.sb;
-  for (const r of device.badblocks()) {
+  const poisoned = device.badblocks();
+  // Walked only when something is poisoned: every page of the trees.
+  const trees = poisoned.length > 0 ? treeBlocks(s) : null;
+  for (const r of poisoned) {
     for (let at = r.offset; at < r.offset + r.length; ) {
       const b = Math.floor(at / BLOCK);
       const end = Math.min(r.offset + r.length, (b + 1) * BLOCK);
       let owner: PoolBadblock['owner'] = { kind: 'free' };
       if (b === 0 || b === sb.blocks - 1) owner = { kind: 'metadata', area: 'superblock' };
       else if (b < dataStart(sb)) owner = { kind: 'metadata', area: 'journal' };
-      else if (inCheckpoint(sb, b)) owner = { kind: 'metadata', area: 'checkpoint' };
+      else if (inBitmapCopies(sb, b)) owner = { kind: 'metadata', area: 'bitmap' };
+      else if (trees !== null && firstBit(trees, b, 1, 1) >= 0) owner = { kind: 'metadata', area: 'tree' };
       else if (b < dataEnd(sb)) {
         for (const inode of s.inodes.values()) {
           inode.extents.forEach(0, Infinity, (page, count, block) => {

@@ -2,7 +2,7 @@ import type { DaxDevice } from '../device/types';
 import { PmemdaxError } from '../errors';
 import { setBits } from './audit';
 import { loadPool } from './load';
-import { BLOCK, dataEnd, dataStart, decodeSuperblock, inCheckpoint } from './layout';
+import { BLOCK, dataEnd, dataStart, decodeSuperblock, isSuperblock } from './layout';
 import { readMeta } from './meta-io';
 import type { PoolState } from './state';
 import type { CheckProblem, CheckReport, UnsafeShutdownState } from './types';
@@ -21,6 +21,7 @@ export function checkPool(device: DaxDevice, path: string, unsafe: UnsafeShutdow
   for (const [where, at] of [['primary superblock', 0], ['backup superblock', (live.sb.blocks - 1) * BLOCK]] as const) {
     const sb = decodeSuperblock(readMeta(device, path, at, BLOCK, where));
     if (typeof sb === 'string') add('superblock', `${where} at offset ${at}`, sb);
+    else if (!isSuperblock(sb)) add('superblock', `${where} at offset ${at}`, `format version ${sb.version}`);
   }
   let s: PoolState;
   try {
@@ -38,21 +39,21 @@ export function checkPool(device: DaxDevice, path: string, unsafe: UnsafeShutdow
   const sb = s.sb;
   const lo = dataStart(sb);
   const hi = dataEnd(sb);
-  // Blocks some extent references (the load checked each one is inside the data area).
-  const referenced = new Uint32Array(s.alloc.bitmap.length);
+  // Blocks some extent references (the load checked each one is inside the data area), or metadata holds.
+  const referenced = s.metaBlocks?.slice() ?? new Uint32Array(s.alloc.bitmap.length);
   let done = 0;
   const total = s.inodes.size;
   for (const inode of s.inodes.values()) {
     inode.extents.forEach(0, Infinity, (_page, count, block) => setBits(referenced, block, count));
     progress?.(++done, total);
   }
-  // Used data blocks no extent references and no checkpoint holds, as runs.
+  // Used data blocks no extent references and no metadata holds, as runs.
   let leak = -1;
   let used = 0;
   for (let b = 0; b <= sb.blocks; b++) {
     const isUsed = b < sb.blocks && s.alloc.used(b);
     if (isUsed) used++;
-    const leaked = isUsed && b >= lo && b < hi && ((referenced[b >>> 5] as number) & (1 << (b & 31))) === 0 && !inCheckpoint(sb, b);
+    const leaked = isUsed && b >= lo && b < hi && ((referenced[b >>> 5] as number) & (1 << (b & 31))) === 0;
     if (leaked && leak < 0) leak = b;
     if (!leaked && leak >= 0) {
       add('leaked block', `blocks ${leak}+${b - leak}`, 'used in the bitmap but referenced by no file');

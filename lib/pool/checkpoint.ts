@@ -1,177 +1,188 @@
 import type { DaxDevice } from '../device/types';
-import { Codec } from './codec';
-import { crc32c } from './crc32c';
-import { corrupt } from './errors';
+import { isErrnoError } from '../errors';
+import { firstBit, setBits } from './audit';
+import { corrupt, poolError } from './errors';
 import { ExtentState } from './extent-map';
-import { BLOCK, CKPT_HEADER as HEADER, CKPT_INODE_FIXED as INODE_FIXED, NAME_MAX, NO_BLOCK, dataEnd, dataStart, type Superblock } from './layout';
-import { readMeta } from './meta-io';
+import { BLOCK, NAME_MAX, NO_BLOCK, dataEnd, dataStart, overlapsBitmapCopies, type Superblock } from './layout';
+import { LEAF, keyLength, keyOf, keyOffset, valueOf } from './meta/page';
+import { forEachPage } from './meta/trees';
+import { INLINE_EXTENTS, decodeExtent, decodeInode, decodeU32 } from './meta/records';
 import { nameFromBytes } from './names';
+import { walkTree } from './meta/walk';
 import type { PoolState } from './state';
 
-const MAGIC = 0x54504b43; // "CKPT"
-
-/** Bytes the checkpoint of `s` takes. */
-export function checkpointBytes(s: PoolState): number {
-  let n = HEADER + s.alloc.bitmap.byteLength + s.alloc.shared.size * 8;
-  for (const inode of s.inodes.values()) n += INODE_FIXED + (inode.name === null ? 0 : Buffer.byteLength(inode.name)) + inode.extents.length * 16;
-  return n;
-}
-
 /**
- * The whole metadata image: header, every inode (attributes, name, extents), the shared-block
- * reference counts, and the block bitmap `bitmap`. Unlinked inodes still open are written as
- * orphans (no name), freed on the next open for writing.
+ * The checkpoint of format 2 (docs/format.md): four copy-on-write trees and a bitmap copy. Writing one
+ * brings the trees up to date with the state in memory, stores their changed pages in free blocks and the
+ * bitmap in the copy the committed checkpoint does not use, all durable; the caller then switches the
+ * superblocks to what `writeCheckpoint` returns and calls `finishCheckpoint`, or `abandonCheckpoint` if the
+ * switch never happened. Loading one reads the bitmap and walks every tree into the state.
  */
-export function encodeCheckpoint(s: PoolState, epoch: number, bitmap: Uint32Array): Uint8Array {
-  // The bitmap may be longer than the state's (a pool growing).
-  const w = new Codec(new Uint8Array(Math.ceil((checkpointBytes(s) - s.alloc.bitmap.byteLength + bitmap.byteLength) / BLOCK) * BLOCK));
-  w.pos = HEADER;
-  const buf = Buffer.from(w.bytes.buffer, w.bytes.byteOffset, w.bytes.byteLength);
-  for (const inode of s.inodes.values()) {
-    const at = w.pos;
-    w.pos += 8;
-    w.putU64(inode.size);
-    w.putU64(inode.mtimeMs);
-    w.putU64(inode.ctimeMs);
-    w.putU32(inode.extents.length);
-    // The name goes straight into the image (no encoded copy per inode); its length goes in after.
-    const nameLen = inode.name === null ? 0 : buf.write(inode.name, w.pos, 'utf8');
-    w.pos += nameLen;
-    w.view.setUint32(at, inode.ino, true);
-    w.view.setUint16(at + 4, nameLen, true);
-    inode.extents.forEach(0, Infinity, (page, count, block, state) => {
-      w.putU32(page);
-      w.putU32(count);
-      w.putU32(block);
-      w.putU32(state & ExtentState.UNWRITTEN);
-    });
-  }
-  for (const [b, refs] of s.alloc.shared) {
-    w.putU32(b);
-    w.putU32(refs);
-  }
-  w.putRaw(new Uint8Array(bitmap.buffer, bitmap.byteOffset, bitmap.byteLength));
-  const total = w.pos;
-  w.pos = 0;
-  w.putU32(MAGIC);
-  w.putU32(1);
-  w.putU64(epoch);
-  w.putU32(s.inodes.size);
-  w.putU32(s.alloc.shared.size);
-  w.putU32(s.nextIno);
-  w.putU32(bitmap.byteLength);
-  w.putU64(total);
-  return w.bytes.subarray(0, total);
-}
 
-/** The device byte ranges holding the first `length` bytes of an image stored in `runs` ([start, count] pairs), in order. */
-export function runSpans(runs: readonly number[], length: number): { offset: number; length: number }[] {
-  const spans: { offset: number; length: number }[] = [];
-  let left = length;
-  for (let i = 0; i < runs.length && left > 0; i += 2) {
-    const n = Math.min(left, (runs[i + 1] as number) * BLOCK);
-    spans.push({ offset: (runs[i] as number) * BLOCK, length: n });
-    left -= n;
-  }
-  return spans;
-}
+/** Changed inodes above this share of all of them: the trees are written whole instead of changed one inode at a time. */
+const REWRITE_SHARE = 0.5;
 
-/** Write `image` over the blocks of `runs`, in order; durable on return. */
-export function writeRuns(device: DaxDevice, runs: readonly number[], image: Uint8Array): void {
-  let at = 0;
-  for (const span of runSpans(runs, image.length)) {
-    device.copy(span.offset, image.subarray(at, at + span.length));
-    at += span.length;
+/**
+ * Store a checkpoint of `s` (pending changes included) for epoch `epoch` of a pool laid out as `layout`,
+ * and return the superblock that points at it. Nothing the committed checkpoint reaches is written.
+ * ENOSPC when the free blocks cannot hold it (the reserve rule keeps them able to), with nothing changed.
+ * `alsoFree` ([block, count] runs) are counted free in the bitmap written, though not handed out before
+ * the switch: metadata the checkpoint replaces that is not a tree page (an upgrade's version-1 image).
+ */
+export function writeCheckpoint(device: DaxDevice, s: PoolState, layout: Superblock, epoch: number, whole = false, alsoFree: readonly number[] = []): Superblock {
+  const t = s.trees;
+  const committed = t.roots();
+  const pagesBefore = s.sb.treePages;
+  try {
+    if (whole || s.treeInodes.size > REWRITE_SHARE * s.inodes.size + 64) {
+      t.rewrite(s.inodes.values(), s.alloc.shared);
+    } else {
+      try {
+        t.apply(s.treeInodes, (ino) => s.inodes.get(ino), s.alloc.treeRefs, (b) => s.alloc.shared.get(b));
+      } catch (e) {
+        if (!isErrnoError(e, 'ENOSPC')) throw e;
+        // Changed in place, the trees take more pages than written whole: the reserve rule counts on the latter.
+        t.reset(committed);
+        t.rewrite(s.inodes.values(), s.alloc.shared);
+      }
+    }
+    const retired = t.store.retired;
+    const treePages = pagesBefore + t.store.overlayPages - retired.length;
+    t.store.write();
+    s.bitmapCopies.write(device, layout, epoch, s.alloc.snapshot([...retired.flatMap((b) => [b, 1]), ...alsoFree]));
+    return {
+      ...layout, epoch, roots: t.roots(), treePages, inodeCount: s.inodes.size, sharedCount: s.alloc.shared.size, nextIno: s.nextIno,
+    };
+  } catch (e) {
+    t.reset(committed);
+    throw isErrnoError(e, 'ENOSPC') ? poolError('ENOSPC', 'fsync', s.path) : e;
   }
 }
 
-function readRuns(device: DaxDevice, path: string, runs: readonly number[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const span of runSpans(runs, length)) {
-    out.set(readMeta(device, path, span.offset, span.length, 'checkpoint'), at);
-    at += span.length;
-  }
-  return out;
+/** The superblock of the checkpoint written is durable: the overlay is the committed trees, retired pages are free. */
+export function finishCheckpoint(s: PoolState): void {
+  s.trees.store.commit();
+  s.treeInodes.clear();
+  s.alloc.treeRefs.clear();
 }
 
-/** Does `[b, b+n)` share a block with the checkpoint's runs? A file's extent must not: writing it would overwrite the image. */
-export function overlapsCheckpoint(sb: Superblock, b: number, n: number): boolean {
-  for (let i = 0; i < sb.ckptRuns.length; i += 2) {
-    const start = sb.ckptRuns[i] as number;
-    if (b < start + (sb.ckptRuns[i + 1] as number) && start < b + n) return true;
-  }
-  return false;
+/** The checkpoint written was not switched to: back to the committed trees, its pages free again. */
+export function abandonCheckpoint(s: PoolState): void {
+  s.trees.reset(s.sb.roots);
+}
+
+/** A page that cannot be read stands for a leaf: it is a tree page all the same, its parent says so. */
+const UNREADABLE = ((): Buffer => {
+  const p = Buffer.alloc(BLOCK);
+  p.writeUInt16LE(LEAF, 0);
+  return p;
+})();
+
+/** Every tree page of the committed checkpoint of `s`, as bits over the pool's blocks (for poison and tools). */
+export function treeBlocks(s: PoolState): Uint32Array {
+  const bits = new Uint32Array(s.alloc.bitmap.length);
+  const roots = s.sb.roots;
+  const pages = {
+    page: (no: number): Buffer => {
+      try {
+        return s.trees.store.page(no);
+      } catch {
+        return UNREADABLE;
+      }
+    },
+  };
+  for (const root of [roots.names, roots.inodes, roots.extents, roots.shared]) forEachPage(pages, root, (no) => setBits(bits, no, 1));
+  return bits;
 }
 
 /**
- * Load the checkpoint `sb` points at into the empty state `s`. What cannot be decoded, and extents
- * outside the data area or inside the checkpoint, are ERR_PMEMDAX_CORRUPT; a name held twice is
- * loaded as it is (the load-time audit reports it).
+ * Load the checkpoint `sb` points at into the empty state `s`: the bitmap copy, then every tree, walked
+ * and checked (walkTree), with the counts in the superblock. What cannot be decoded, a page reached twice,
+ * names and inodes that disagree, and extents outside the data area or over metadata are ERR_PMEMDAX_CORRUPT.
  */
 export function loadCheckpoint(device: DaxDevice, s: PoolState, sb: Superblock): void {
-  const offset = (sb.ckptRuns[0] as number) * BLOCK;
-  const bytes = readRuns(device, s.path, sb.ckptRuns, sb.ckptBytes);
-  const bad = (why: string, at = 0): Error => corrupt(s.path, 'checkpoint', offset + at, why);
-  if (crc32c(bytes) !== sb.ckptCrc) throw bad('checksum mismatch');
-  const r = new Codec(bytes);
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const path = s.path;
+  s.alloc.bitmap.set(s.bitmapCopies.read(device, path, sb, s.alloc.bitmap.length));
+  const lo = dataStart(sb);
+  const hi = dataEnd(sb);
+  const meta = new Uint32Array(s.alloc.bitmap.length);
+  for (const at of sb.bitmapAt) setBits(meta, at, sb.bitmapBlocks);
+  const claim = (no: number, tree: string): void => {
+    if (no < lo || no >= hi) throw corrupt(path, `${tree} tree`, 0, `a page at block ${no}, outside the data area`);
+    if (firstBit(meta, no, 1, 1) >= 0) throw corrupt(path, `${tree} tree`, no * BLOCK, `block ${no} is reached twice, or is in a bitmap copy`);
+    setBits(meta, no, 1);
+  };
+  const store = s.trees.store;
+  const roots = sb.roots;
+  s.nextIno = sb.nextIno;
   try {
-    if (r.u32() !== MAGIC || r.u32() !== 1) throw bad('bad header');
-    if (r.u64() !== sb.epoch) throw bad('epoch does not match the superblock');
-    const inodes = r.u32();
-    const shared = r.u32();
-    s.nextIno = r.u32();
-    const bitmapBytes = r.u32();
-    if (r.u64() !== sb.ckptBytes) throw bad('length does not match the superblock');
-    if (bitmapBytes !== s.alloc.bitmap.byteLength) throw bad('bitmap size does not match the pool');
-    r.pos = HEADER;
-    const lo = dataStart(sb);
-    const hi = dataEnd(sb);
-    for (let i = 0; i < inodes; i++) {
-      const at = r.pos;
-      const ino = r.u32();
-      const nameLen = r.u16();
-      r.u16();
-      const size = r.u64();
-      const mtime = r.u64();
-      const ctime = r.u64();
-      const extents = r.u32();
-      if (ino === 0 || ino >= s.nextIno || s.inodes.has(ino)) throw bad(`inode ${ino} is duplicated or out of range`, at);
-      if (nameLen > NAME_MAX) throw bad(`inode ${ino}: name of ${nameLen} bytes`, at);
-      r.need(nameLen + extents * 16);
-      let name: string | null = null;
-      if (nameLen > 0) {
-        name = nameFromBytes(buf, r.pos, nameLen);
-        if (name === null) throw bad(`inode ${ino}: name is not UTF-8 without NUL`, at);
+    const outOfLine = new Map<number, number>();
+    let named = 0;
+    let pages = walkTree(store, path, 'inodes', roots.inodes, claim, (p, i) => {
+      if (keyLength(p, i) !== 4) throw corrupt(path, 'inodes tree', 0, `a key of ${keyLength(p, i)} bytes`);
+      const ino = p.readUInt32BE(keyOffset(p, i));
+      const r = decodeInode(ino, valueOf(p, i), path);
+      if (ino === 0 || ino >= s.nextIno) throw corrupt(path, 'inodes tree', 0, `inode ${ino} is out of range`);
+      if (r.name !== null) named++;
+      const inode = s.loadInode(ino, r.name, r.ctimeMs);
+      inode.size = r.size;
+      inode.mtimeMs = r.mtimeMs;
+      if (r.extents === null) {
+        if (r.extentCount <= INLINE_EXTENTS) throw corrupt(path, `inode ${ino}`, 0, `${r.extentCount} extents kept out of line`);
+        outOfLine.set(ino, r.extentCount);
       }
-      r.pos += nameLen;
-      const inode = s.addInode(ino, name, ctime);
-      inode.size = size;
-      inode.mtimeMs = mtime;
-      let prevEnd = 0;
-      for (let e = 0; e < extents; e++) {
-        const page = r.u32();
-        const count = r.u32();
-        const block = r.u32();
-        const state = r.u32();
-        if (count < 1 || page < prevEnd || page + count > NO_BLOCK) throw bad(`inode ${ino}: extent ${e} overlaps or is empty`, at);
-        if (block < lo || block + count > hi) throw bad(`inode ${ino}: extent ${e} (blocks ${block}+${count}) is outside the data area`, at);
-        if (overlapsCheckpoint(sb, block, count)) throw bad(`inode ${ino}: extent ${e} (blocks ${block}+${count}) is inside the checkpoint`, at);
-        inode.extents.set(page, count, block, state & ExtentState.UNWRITTEN);
-        prevEnd = page + count;
-      }
-    }
-    for (let i = 0; i < shared; i++) {
-      const b = r.u32();
-      const refs = r.u32();
-      if (b < lo || b >= hi || refs < 2 || overlapsCheckpoint(sb, b, 1)) throw bad(`refcount entry ${i} (block ${b}, ${refs})`);
+      for (const e of r.extents ?? []) addExtent(s, inode.ino, e.page, e.count, e.block, e.state);
+    });
+    // Each entry names an inode that has that name; as many entries as named inodes (the keys are unique): the
+    // names tree and the inodes' names are the same set.
+    let entries = 0;
+    pages += walkTree(store, path, 'names', roots.names, claim, (p, i) => {
+      const n = keyLength(p, i);
+      const name = n === 0 || n > NAME_MAX ? null : nameFromBytes(p, keyOffset(p, i), n);
+      if (name === null) throw corrupt(path, 'names tree', 0, `a name key of ${n} bytes, with a NUL, or not UTF-8`);
+      const ino = decodeU32(valueOf(p, i), 'names tree', path);
+      if (s.names.get(name)?.ino !== ino) throw corrupt(path, 'names tree', 0, `the name of inode ${ino} and its inode disagree`);
+      entries++;
+    });
+    if (entries !== named) throw corrupt(path, 'names tree', 0, `${entries} names for ${named} named inodes`);
+    pages += walkTree(store, path, 'extents', roots.extents, claim, (p, i) => {
+      const e = decodeExtent(keyOf(p, i), valueOf(p, i), path);
+      const left = outOfLine.get(e.ino);
+      if (left === undefined || left === 0) throw corrupt(path, 'extents tree', 0, `an extent of inode ${e.ino}, which keeps no more out of line`);
+      outOfLine.set(e.ino, left - 1);
+      addExtent(s, e.ino, e.page, e.count, e.block, e.state);
+    });
+    for (const [ino, left] of outOfLine) if (left !== 0) throw corrupt(path, `inode ${ino}`, 0, `${left} of its extents are missing from the extents tree`);
+    pages += walkTree(store, path, 'shared', roots.shared, claim, (p, i) => {
+      if (keyLength(p, i) !== 4) throw corrupt(path, 'shared tree', 0, `a key of ${keyLength(p, i)} bytes`);
+      const b = p.readUInt32BE(keyOffset(p, i));
+      const refs = decodeU32(valueOf(p, i), 'shared tree', path);
+      if (b < lo || b >= hi || refs < 2) throw corrupt(path, 'shared tree', 0, `reference count entry (block ${b}, ${refs})`);
       s.alloc.shared.set(b, refs);
-    }
-    r.need(bitmapBytes);
-    s.alloc.bitmap.set(new Uint32Array(r.raw(bitmapBytes).slice().buffer));
+    });
+    if (pages !== sb.treePages) throw corrupt(path, 'superblock', 0, `${sb.treePages} tree pages recorded, ${pages} reached`);
+    if (s.inodes.size !== sb.inodeCount) throw corrupt(path, 'superblock', 0, `${sb.inodeCount} inodes recorded, ${s.inodes.size} in the inodes tree`);
+    if (s.alloc.shared.size !== sb.sharedCount) throw corrupt(path, 'superblock', 0, `${sb.sharedCount} reference counts recorded, ${s.alloc.shared.size} in the shared tree`);
   } catch (e) {
-    if (e instanceof RangeError) throw bad(`truncated (${e.message})`);
+    if (e instanceof RangeError) throw corrupt(path, 'metadata tree', 0, `a page that does not decode (${e.message})`);
     throw e;
   }
+  for (const inode of s.inodes.values()) {
+    inode.extents.forEach(0, Infinity, (page, count, block) => {
+      if (firstBit(meta, block, count, 1) >= 0) throw corrupt(path, `inode ${inode.ino}`, 0, `extent at page ${page} (blocks ${block}+${count}) is over metadata`);
+    });
+  }
+  s.metaBlocks = meta;
+}
+
+function addExtent(s: PoolState, ino: number, page: number, count: number, block: number, state: number): void {
+  const inode = s.inodes.get(ino);
+  if (inode === undefined) throw corrupt(s.path, 'extents tree', 0, `an extent of inode ${ino}, which does not exist`);
+  const bad = (why: string): Error => corrupt(s.path, `inode ${ino}`, 0, why);
+  if (count < 1 || page + count > NO_BLOCK) throw bad(`extent at page ${page} of ${count} pages`);
+  if (inode.extents.end > page) throw bad(`extent at page ${page} overlaps the one before`);
+  if (block < dataStart(s.sb) || block + count > dataEnd(s.sb)) throw bad(`extent at page ${page} (blocks ${block}+${count}) is outside the data area`);
+  if (overlapsBitmapCopies(s.sb, block, count)) throw bad(`extent at page ${page} (blocks ${block}+${count}) is in a bitmap copy`);
+  if ((state & ~ExtentState.UNWRITTEN) !== 0) throw bad(`extent at page ${page} has state ${state}`);
+  inode.extents.set(page, count, block, state);
 }

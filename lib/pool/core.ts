@@ -1,14 +1,11 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { daxError } from '../dax/errors';
 import { errnoError, isErrnoError } from '../errors';
-import { Errno } from '../iomap/errno';
-import { checkpointBytes, encodeCheckpoint, writeRuns } from './checkpoint';
-import { crc32c } from './crc32c';
+import { abandonCheckpoint, finishCheckpoint, writeCheckpoint } from './checkpoint';
 import type { PoolDevice } from './device';
 import { DeferredFlush, defersFlush } from './deferred-flush';
 import { HoldClock } from './hold-clock';
 import { Journal } from './journal';
-import { BLOCK, CKPT_RUNS_MAX, decodeSuperblock, encodeSuperblock, type Superblock } from './layout';
+import { BLOCK, decodeSuperblock, encodeSuperblock, isSuperblock, type Superblock } from './layout';
 import { readMeta } from './meta-io';
 import { PoolOps } from './ops';
 import type { PoolState } from './state';
@@ -338,47 +335,43 @@ export class PoolCore {
   }
 
   /**
-   * Write the whole state (pending changes included) as a new checkpoint in free blocks, then point
-   * the superblocks at it: primary first, then the copy. Until the primary is durable the old
-   * checkpoint and journal are what a crash recovers; after it, the new one. ENOSPC, with nothing
-   * changed, when the free blocks cannot hold it (the reserve rule keeps them able to).
+   * Bring the checkpoint up to the whole state (pending changes included): the trees' changed pages and
+   * the bitmap go to blocks the committed checkpoint does not use, then the superblocks point at them,
+   * primary first, then the copy. Until the primary is durable the old checkpoint and journal are what a
+   * crash recovers; after it, the new one. ENOSPC, with nothing changed, when the free blocks cannot hold
+   * it (the reserve rule keeps them able to).
    */
-  checkpoint(): void {
+  checkpoint(whole = false): void {
     // Timed whichever call made it (a synchronous one too): it is the longest thing a call can do.
     const t0 = this.hold.start();
     try {
-      this.#checkpoint();
+      this.#checkpoint(whole);
     } finally {
       this.hold.stop(t0, 'checkpoint');
     }
   }
 
-  #checkpoint(): void {
+  #checkpoint(whole: boolean): void {
     // After a failed commit or write-back a checkpoint (the close's too) would make memory's state, holes included, the media's.
     this.#healthy();
     this.#takeOver();
     const s = this.state;
-    const old = this.sb;
-    const blocks = Math.ceil(checkpointBytes(s) / BLOCK);
-    const runs = s.alloc.takeRuns(blocks, CKPT_RUNS_MAX);
-    if (runs === null) throw daxError(-Errno.ENOSPC, 'fsync', { path: s.path });
-    const epoch = old.epoch + 1;
+    const epoch = this.sb.epoch + 1;
+    const next = writeCheckpoint(this.device, s, this.sb, epoch, whole);
     let failure: unknown = null;
     try {
-      const image = encodeCheckpoint(s, epoch, s.alloc.snapshot(old.ckptRuns));
-      writeRuns(this.device, runs, image);
-      this.writeSuperblocks({ ...old, epoch, ckptRuns: runs, ckptBytes: image.length, ckptCrc: crc32c(image) });
+      this.writeSuperblocks(next);
     } catch (e) {
       // Unless a superblock switched, the media still hold the old state: so must memory.
       if (this.sb.epoch !== epoch) {
-        s.alloc.untakeRuns(runs);
+        abandonCheckpoint(s);
         throw e;
       }
       // One copy switched (the other failed): the new checkpoint is what the media hold.
       failure = e;
     }
     this.journal.reset(epoch);
-    for (let i = 0; i < old.ckptRuns.length; i += 2) s.alloc.dropNow(old.ckptRuns[i] as number, old.ckptRuns[i + 1] as number);
+    finishCheckpoint(s);
     this.#stats.checkpoints++;
     s.committed();
     if (failure !== null) throw failure;
@@ -386,14 +379,14 @@ export class PoolCore {
 
   /**
    * Both copies, one after the other, each durable before the next is written: normally the primary
-   * first. If the backup is not valid on the media (a crash tore it), it goes first, so that at every
-   * moment one of the two copies is whole.
+   * first. If the backup is not the superblock in force on the media (a crash tore it, or its write failed),
+   * it goes first, so that at every moment one of the two copies is whole and current.
    */
   writeSuperblocks(sb: Superblock): void {
     const next = { ...sb, seq: (sb.seq + 1) >>> 0 };
     const bytes = encodeSuperblock(next);
     const backupAt = (next.blocks - 1) * BLOCK;
-    const order = this.#backupValid(backupAt) ? [0, backupAt] : [backupAt, 0];
+    const order = this.#backupCurrent(backupAt) ? [0, backupAt] : [backupAt, 0];
     for (const at of order) {
       this.#writeBlock(at, bytes);
       // The first whole copy is the switch: from here a crash recovers `next`.
@@ -401,9 +394,14 @@ export class PoolCore {
     }
   }
 
-  #backupValid(at: number): boolean {
+  /**
+   * Is the backup on the media whole and the superblock in force? A stale one (its write failed after the
+   * primary's) points at trees whose pages may have been freed since: a primary torn now must not fall back to it.
+   */
+  #backupCurrent(at: number): boolean {
     try {
-      return typeof decodeSuperblock(readMeta(this.device, this.state.path, at, BLOCK, 'backup superblock')) === 'object';
+      const sb = decodeSuperblock(readMeta(this.device, this.state.path, at, BLOCK, 'backup superblock'));
+      return isSuperblock(sb) && sb.seq === this.state.sb.seq;
     } catch {
       return false;
     }

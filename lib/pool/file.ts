@@ -24,6 +24,7 @@ import { withInvalidateLocks } from '../dax/invalidate-lock';
 import { fallocateLocked, remap, truncateLocked, unshareLocked } from './file-ops';
 import { enterAll, orderOf, type Turn, type TurnKind } from './file-order';
 import { statOf, type PoolInode } from './inode';
+import { alignFirstRange, firstRangeMisplaced, reachesFirstRangeEnd } from './relocate';
 import { landed, sizeAhead, storeByJob, storesPending, touchesPending } from './store-job';
 import { FILE_SIZE_MAX, NO_BLOCK } from './layout';
 import type { FallocateMode, PoolStat } from './types';
@@ -287,6 +288,8 @@ export class PoolFile implements Disposable {
       n = daxWriteSync(this.inode, pos, bytes, core.ops);
     }
     this.#wrote(core, pos, n);
+    // Not while an async call of the file is queued or between its pieces: the range may be in its hands.
+    if (reachesFirstRangeEnd(pos, n) && firstRangeMisplaced(this.inode) && orderOf(this.inode).idle) alignFirstRange(core, this.inode);
     return n;
   }
 
@@ -386,7 +389,20 @@ export class PoolFile implements Disposable {
       this.#wrote(core, at, n, false);
       done += this.#progress(n, at);
     }
+    if (reachesFirstRangeEnd(pos, done) && firstRangeMisplaced(this.inode)) await this.#alignFirstRange(core);
     return done;
+  }
+
+  /**
+   * In the write's turn, once its chunks have landed (a store job must not write the old blocks after
+   * the copy): the move and its commit are synchronous, as the sync path makes them.
+   */
+  async #alignFirstRange(core: PoolCore): Promise<void> {
+    const landing = this.#landed(core);
+    if (landing !== null) await landing;
+    const t0 = core.hold.start();
+    alignFirstRange(core, this.inode);
+    core.hold.stop(t0, 'relocate');
   }
 
   /**

@@ -9,8 +9,8 @@ export function freePages(s: PoolState, inode: PoolInode, from: number, to: numb
   const runs: number[] = [];
   inode.extents.forEach(from, to, (_page, count, block) => runs.push(block, count));
   if (runs.length === 0) return;
-  // Freeing pages inside one extent splits it in two: one more record for the next checkpoint.
-  if (splits(inode, from, to)) s.needRoom(16, 'fallocate', inode.path);
+  // Freeing pages inside one extent splits it in two: one more extent for the next checkpoint.
+  if (splits(inode, from, to)) s.needRoomForExtents(1, 'fallocate', inode.path);
   for (let i = 0; i < runs.length; i += 2) s.alloc.unref(runs[i] as number, runs[i + 1] as number);
   inode.extents.set(from, to - from, NO_BLOCK, 0);
   inode.markDirty(from, to - from);

@@ -1,10 +1,11 @@
 import { daxError } from '../dax/errors';
 import { PmemdaxError } from '../errors';
 import { Errno } from '../iomap/errno';
-import { checkpointBytes, encodeCheckpoint, writeRuns } from './checkpoint';
-import { crc32c } from './crc32c';
+import { setBits } from './audit';
+import { writeCheckpoint } from './checkpoint';
 import type { PoolDevice } from './device';
-import { BLOCK, BLOCKS_MAX, CKPT_RUNS_MAX, encodeSuperblock } from './layout';
+import { BLOCK, BLOCKS_MAX, bitmapCopyBlocks, encodeSuperblock, type Superblock } from './layout';
+import { BitmapCopies } from './meta/bitmap-copy';
 import { loadPool, type Loaded } from './load';
 
 /**
@@ -46,38 +47,37 @@ export function loadForGrow(device: PoolDevice, path: string): Loaded {
  * is that large already (a file extended, or cut to exactly that length), and whose last block is
  * `blocks - 1`.
  *
- * Nothing is written in the old layout: a primary superblock torn there would send a load to the
- * device's last block for the backup, which is not there yet. The whole state (its journal replayed in
- * memory) goes into one checkpoint of a new epoch: the same files, a bitmap over the new blocks (the old
- * backup superblock's block is free space now, the new last block holds the new backup). The checkpoint
- * goes into the new blocks, which nothing before the switch uses (into free blocks of the pool as it is if
- * it does not fit there). Then the new backup at the new end (zeroed first, so that it is not taken for a
- * valid copy before it is written), then the primary, which is the switch: before it a crash leaves the
- * pool as it was, and its next open for writing cuts the file back (Pool.open); after it, the grown pool.
+ * Nothing the old pool reaches is written, and no superblock in the old layout: a primary torn there
+ * would send a load to the device's last block for the backup, which is not there yet. The state (its journal replayed in memory)
+ * goes into a checkpoint of a new epoch: the trees' changed pages in free blocks of the pool as it was,
+ * and new bitmap copies, large enough for the new blocks, at the start of the new blocks (the old copies
+ * and the old backup superblock's block are free space now, the new last block holds the new backup).
+ * Then the new backup at the new end (zeroed first, so that it is not taken for a valid copy before it is
+ * written), then the primary, which is the switch: before it a crash leaves the pool as it was, and its
+ * next open for writing cuts the file back (Pool.open); after it, the grown pool.
  */
 export function writeGrown(device: PoolDevice, path: string, loaded: Loaded, blocks: number): void {
   const { state: s, found: old } = loaded;
   const newBackup = blocks - 1;
+  const bitmapBlocks = bitmapCopyBlocks(blocks);
+  if (old.blocks + 2 * bitmapBlocks > newBackup) throw daxError(-Errno.ENOSPC, 'grow', { path });
   device.fill(newBackup * BLOCK, 0, BLOCK);
-  const bitmap = new Uint32Array(Math.ceil(blocks / 32));
-  bitmap.set(s.alloc.snapshot(old.ckptRuns));
-  setBits(bitmap, old.blocks - 1, 1, false);
-  setBits(bitmap, newBackup, 1, true);
-  const n = Math.ceil((checkpointBytes(s) - s.alloc.bitmap.byteLength + bitmap.byteLength) / BLOCK);
-  const runs = old.blocks + n <= newBackup ? [old.blocks, n] : s.alloc.takeRuns(n, CKPT_RUNS_MAX);
-  if (runs === null) throw daxError(-Errno.ENOSPC, 'grow', { path });
-  for (let i = 0; i < runs.length; i += 2) setBits(bitmap, runs[i] as number, runs[i + 1] as number, true);
   const epoch = old.epoch + 1;
-  const image = encodeCheckpoint(s, epoch, bitmap);
-  writeRuns(device, runs, image);
-  const sb = encodeSuperblock({ ...old, blocks, epoch, seq: (old.seq + 1) >>> 0, ckptRuns: runs, ckptBytes: image.length, ckptCrc: crc32c(image) });
+  const layout: Superblock = { ...old, blocks, bitmapAt: [old.blocks, old.blocks + bitmapBlocks], bitmapBlocks };
+  // The trees' changed pages go to free blocks of the old pool (and its bitmap to the copy it does not use); then the new copies.
+  const written = writeCheckpoint(device, s, old, epoch);
+  const bitmap = new Uint32Array(Math.ceil(blocks / 32));
+  bitmap.set(s.alloc.snapshot(s.trees.store.retired.flatMap((b) => [b, 1])));
+  for (const at of old.bitmapAt) clearBits(bitmap, at, old.bitmapBlocks);
+  clearBits(bitmap, old.blocks - 1, 1);
+  setBits(bitmap, old.blocks, 2 * bitmapBlocks);
+  setBits(bitmap, newBackup, 1);
+  new BitmapCopies().write(device, layout, epoch, bitmap);
+  const sb = encodeSuperblock({ ...written, blocks, bitmapAt: layout.bitmapAt, bitmapBlocks, seq: (old.seq + 1) >>> 0 });
   device.copy(newBackup * BLOCK, sb);
   device.copy(0, sb);
 }
 
-function setBits(bitmap: Uint32Array, b: number, n: number, on: boolean): void {
-  for (let i = b; i < b + n; i++) {
-    const w = i >>> 5;
-    bitmap[w] = on ? (bitmap[w] as number) | (1 << (i & 31)) : (bitmap[w] as number) & ~(1 << (i & 31));
-  }
+function clearBits(bitmap: Uint32Array, b: number, n: number): void {
+  for (let i = b; i < b + n; i++) bitmap[i >>> 5] = (bitmap[i >>> 5] as number) & ~(1 << (i & 31));
 }

@@ -3,31 +3,32 @@ import { crc32c } from './crc32c';
 import { PAGE_SIZE } from '../units';
 
 /** Format constants. Any change that old code could misread bumps FORMAT_VERSION. */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 /** A pool block is one page, so that every block can be mapped through DAX. */
 export const BLOCK = PAGE_SIZE;
 export const SB_MAGIC = 'PMEMDAXP';
 /** Names are UTF-8, 1..255 bytes, any byte but NUL (a `/` is an ordinary character). */
 export const NAME_MAX = 255;
-/** Block numbers are 32-bit; this one means "no block" (a hole). */
+/** Block numbers are 32-bit; this one means "no block" (a hole, or the root of an empty tree). */
 export const NO_BLOCK = 0xffffffff;
 /** The most blocks a pool has: every block number below NO_BLOCK. */
 export const BLOCKS_MAX = 0xfffffffe;
 /** Files address at most 2^32 - 1 pages. */
 export const FILE_SIZE_MAX = (2 ** 32 - 1) * BLOCK;
 export const IDENTITY_MAX = 128;
-/** The checkpoint's runs are listed from this superblock offset, at most CKPT_RUNS_MAX of them. */
-const RUNS_AT = 512;
-export const CKPT_RUNS_MAX = 440;
-/**
- * Checkpoint bytes of its header and of an inode record before its name and extents: here, not in
- * checkpoint.ts, as the state keeps a running count of its checkpoint's size with them.
- */
-export const CKPT_HEADER = 64;
-export const CKPT_INODE_FIXED = 36;
 const SB_CRC_AT = BLOCK - 4;
 
-/** Where everything is: the fixed areas, and the checkpoint the journal continues from. */
+/** The root page of each metadata tree (NO_BLOCK: empty). */
+export interface TreeRoots {
+  names: number;
+  inodes: number;
+  extents: number;
+  shared: number;
+}
+
+export const TREE_NAMES: readonly (keyof TreeRoots)[] = ['names', 'inodes', 'extents', 'shared'];
+
+/** Where everything is: the fixed areas, and the checkpoint (trees and bitmap) the journal continues from. */
 export interface Superblock {
   uuid: Uint8Array;
   /** Blocks in the pool; the backup superblock is the last one. */
@@ -36,17 +37,28 @@ export interface Superblock {
   journalBlocks: number;
   /** Bumped on every superblock write; the higher valid copy wins. */
   seq: number;
-  /** Checkpoint generation; journal records of another epoch are stale. */
+  /** Checkpoint generation; journal records of another epoch are stale. The checkpoint's bitmap is copy `epoch & 1`. */
   epoch: number;
-  /** The checkpoint's blocks: [start, count] pairs, in image order. */
-  ckptRuns: number[];
-  ckptBytes: number;
-  ckptCrc: number;
+  /** First block of each bitmap copy. */
+  bitmapAt: [number, number];
+  /** Blocks of one bitmap copy: its bit pages, then the CRC-32C of each of them. */
+  bitmapBlocks: number;
+  roots: TreeRoots;
+  /** Pages the four trees reach, together. */
+  treePages: number;
+  inodeCount: number;
+  sharedCount: number;
+  nextIno: number;
   /** Set while a writer has the pool open; clear after a clean close. */
   dirty: boolean;
   /** Dirty-shutdown count of the platform at the last open for writing; -1 when not exposed. */
   shutdownCount: number;
   identity: string;
+}
+
+/** A wrong format version on a superblock whose signature and checksum are right. */
+export class VersionMismatch {
+  constructor(readonly version: number) {}
 }
 
 export function dataStart(sb: Superblock): number {
@@ -56,6 +68,17 @@ export function dataStart(sb: Superblock): number {
 /** The last data block + 1 (the backup superblock follows). */
 export function dataEnd(sb: Superblock): number {
   return sb.blocks - 1;
+}
+
+/** Bit pages of a bitmap over `blocks` blocks. */
+export function bitmapPages(blocks: number): number {
+  return Math.ceil(Math.ceil(blocks / 32) * 4 / BLOCK);
+}
+
+/** Blocks of one bitmap copy over `blocks` blocks: the bit pages and their CRCs (4 bytes each). */
+export function bitmapCopyBlocks(blocks: number): number {
+  const pages = bitmapPages(blocks);
+  return pages + Math.ceil((pages * 4) / BLOCK);
 }
 
 export function encodeSuperblock(sb: Superblock): Uint8Array {
@@ -70,28 +93,35 @@ export function encodeSuperblock(sb: Superblock): Uint8Array {
   c.putU32(sb.journalBlocks);
   c.putU32(sb.seq);
   c.putU64(sb.epoch);
-  c.putU32(sb.ckptRuns.length / 2);
-  c.putU32(ckptBlocks(sb));
-  c.putU64(sb.ckptBytes);
-  c.putU32(sb.ckptCrc);
+  c.putU32(sb.bitmapAt[0]);
+  c.putU32(sb.bitmapAt[1]);
+  c.putU32(sb.bitmapBlocks);
+  for (const t of TREE_NAMES) c.putU32(sb.roots[t]);
+  c.putU32(sb.treePages);
+  c.putU32(sb.inodeCount);
+  c.putU32(sb.sharedCount);
+  c.putU32(sb.nextIno);
   c.putU32(sb.dirty ? 1 : 0);
   c.putU64(sb.shutdownCount + 1);
   const id = new TextEncoder().encode(sb.identity).subarray(0, IDENTITY_MAX);
   c.putU16(id.length);
   c.putRaw(id);
-  c.pos = RUNS_AT;
-  for (const v of sb.ckptRuns) c.putU32(v);
   c.view.setUint32(SB_CRC_AT, crc32c(out, 0, SB_CRC_AT), true);
   return out;
 }
 
-/** The superblock in `bytes`, or the reason it is not one. */
-export function decodeSuperblock(bytes: Uint8Array): Superblock | string {
+/** Is a decoded copy a superblock this library reads? */
+export function isSuperblock(x: Superblock | VersionMismatch | string): x is Superblock {
+  return typeof x === 'object' && !(x instanceof VersionMismatch);
+}
+
+/** The superblock in `bytes`, the version it has if it is a pool of another format version, or the reason it is not one. */
+export function decodeSuperblock(bytes: Uint8Array): Superblock | VersionMismatch | string {
   const c = new Codec(bytes);
   if (new TextDecoder().decode(c.raw(8)) !== SB_MAGIC) return 'no pool signature';
   if (c.view.getUint32(SB_CRC_AT, true) !== crc32c(bytes, 0, SB_CRC_AT)) return 'checksum mismatch';
   const version = c.u32();
-  if (version !== FORMAT_VERSION) return `format version ${version} (this library reads ${FORMAT_VERSION})`;
+  if (version !== FORMAT_VERSION) return new VersionMismatch(version);
   if (c.u32() !== BLOCK) return `block size is not ${BLOCK}`;
   const uuid = c.raw(16).slice();
   const blocks = c.u32();
@@ -99,8 +129,9 @@ export function decodeSuperblock(bytes: Uint8Array): Superblock | string {
   const journalBlocks = c.u32();
   const seq = c.u32();
   const epoch = c.u64();
-  const runs = c.u32();
-  const total = c.u32();
+  const bitmapAt: [number, number] = [c.u32(), c.u32()];
+  const bitmapBlocks = c.u32();
+  const roots = { names: c.u32(), inodes: c.u32(), extents: c.u32(), shared: c.u32() };
   const sb: Superblock = {
     uuid,
     blocks,
@@ -108,9 +139,13 @@ export function decodeSuperblock(bytes: Uint8Array): Superblock | string {
     journalBlocks,
     seq,
     epoch,
-    ckptRuns: [],
-    ckptBytes: c.u64(),
-    ckptCrc: c.u32(),
+    bitmapAt,
+    bitmapBlocks,
+    roots,
+    treePages: c.u32(),
+    inodeCount: c.u32(),
+    sharedCount: c.u32(),
+    nextIno: c.u32(),
     dirty: c.u32() !== 0,
     shutdownCount: c.u64() - 1,
     identity: '',
@@ -118,37 +153,32 @@ export function decodeSuperblock(bytes: Uint8Array): Superblock | string {
   const idLen = c.u16();
   if (idLen > IDENTITY_MAX) return 'identity too long';
   sb.identity = new TextDecoder().decode(c.raw(idLen));
-  if (runs < 1 || runs > CKPT_RUNS_MAX) return `${runs} checkpoint runs`;
-  c.pos = RUNS_AT;
-  for (let i = 0; i < 2 * runs; i++) sb.ckptRuns.push(c.u32());
-  if (ckptBlocks(sb) !== total) return 'checkpoint block count does not match its runs';
   return checkGeometry(sb) ?? sb;
 }
 
 function checkGeometry(sb: Superblock): string | null {
   if (sb.blocks < 8) return `${sb.blocks} blocks is too small`;
   if (sb.journalStart !== 1 || sb.journalBlocks < 1 || dataStart(sb) >= dataEnd(sb)) return 'journal outside the pool';
-  for (let i = 0; i < sb.ckptRuns.length; i += 2) {
-    const start = sb.ckptRuns[i] as number;
-    const n = sb.ckptRuns[i + 1] as number;
-    if (start < dataStart(sb) || n < 1 || start + n > dataEnd(sb)) return 'checkpoint outside the data area';
+  if (sb.bitmapBlocks !== bitmapCopyBlocks(sb.blocks)) return `bitmap copies of ${sb.bitmapBlocks} blocks for ${sb.blocks} blocks`;
+  const [a, b] = sb.bitmapAt;
+  for (const at of sb.bitmapAt) if (at < dataStart(sb) || at + sb.bitmapBlocks > dataEnd(sb)) return 'a bitmap copy outside the data area';
+  if (a < b + sb.bitmapBlocks && b < a + sb.bitmapBlocks) return 'the bitmap copies overlap';
+  for (const t of TREE_NAMES) {
+    const root = sb.roots[t];
+    if (root !== NO_BLOCK && (root < dataStart(sb) || root >= dataEnd(sb))) return `the ${t} tree's root outside the data area`;
   }
-  if (sb.ckptBytes < 64 || sb.ckptBytes > ckptBlocks(sb) * BLOCK) return 'checkpoint length does not fit its blocks';
+  if (sb.nextIno < 1) return 'next inode number 0';
   return null;
 }
 
-export function ckptBlocks(sb: Superblock): number {
-  let n = 0;
-  for (let i = 1; i < sb.ckptRuns.length; i += 2) n += sb.ckptRuns[i] as number;
-  return n;
+/** Is `b` in either bitmap copy? */
+export function inBitmapCopies(sb: Superblock, b: number): boolean {
+  return sb.bitmapAt.some((at) => b >= at && b < at + sb.bitmapBlocks);
 }
 
-export function inCheckpoint(sb: Superblock, b: number): boolean {
-  for (let i = 0; i < sb.ckptRuns.length; i += 2) {
-    const start = sb.ckptRuns[i] as number;
-    if (b >= start && b < start + (sb.ckptRuns[i + 1] as number)) return true;
-  }
-  return false;
+/** Does `[b, b+n)` share a block with a bitmap copy? */
+export function overlapsBitmapCopies(sb: Superblock, b: number, n: number): boolean {
+  return sb.bitmapAt.some((at) => b < at + sb.bitmapBlocks && at < b + n);
 }
 
 /** Default journal: 1/64 of the pool, 64 KiB to 64 MiB, whole blocks. */

@@ -4,7 +4,7 @@ import { auditState } from './audit';
 import { loadCheckpoint } from './checkpoint';
 import { corrupt } from './errors';
 import { Journal, type ReplayResult } from './journal';
-import { BLOCK, decodeSuperblock, type Superblock } from './layout';
+import { BLOCK, FORMAT_VERSION, VersionMismatch, decodeSuperblock, type Superblock } from './layout';
 import { readMeta } from './meta-io';
 import { PoolState } from './state';
 import type { CheckProblem } from './types';
@@ -28,13 +28,13 @@ export function startsWith(bytes: Uint8Array, at: number, signature: readonly nu
 export function hasPool(device: DaxDevice): boolean {
   try {
     return typeof pickSuperblock(device, '').sb === 'object';
-  } catch {
-    return false;
+  } catch (e) {
+    return e instanceof PmemdaxError && e.code === 'ERR_PMEMDAX_FORMAT_VERSION';
   }
 }
 
 /** A superblock copy, or why it is not usable; poison makes a copy unusable, the other may serve. */
-function readSuperblock(device: DaxDevice, path: string, at: number, what: string): { sb: Superblock | string; poison: Error | null } {
+function readSuperblock(device: DaxDevice, path: string, at: number, what: string): { sb: Superblock | VersionMismatch | string; poison: Error | null } {
   try {
     return { sb: decodeSuperblock(readMeta(device, path, at, BLOCK, what)), poison: null };
   } catch (e) {
@@ -46,12 +46,17 @@ function readSuperblock(device: DaxDevice, path: string, at: number, what: strin
 function pickSuperblock(device: DaxDevice, path: string): { sb: Superblock; usedBackup: boolean } {
   if (device.size < 8 * BLOCK) throw corrupt(path, 'superblock', 0, `not a pmemdax pool (only ${device.size} bytes)`);
   const first = readSuperblock(device, path, 0, 'primary superblock');
-  const primary = first.sb;
+  // A whole primary of another version is that pool, whatever the backup holds: an upgrade writes the
+  // backup first, so a backup of this version beside it is an upgrade that did not reach its switch.
+  if (first.sb instanceof VersionMismatch) throw versionError(path, first.sb.version);
+  const primary = reason(first.sb);
   const lastAt = typeof primary === 'object' ? (primary.blocks - 1) * BLOCK : (Math.floor(device.size / BLOCK) - 1) * BLOCK;
   let backup: Superblock | string = 'outside the device';
+  let backupVersion = -1;
   if (lastAt > 0 && lastAt + BLOCK <= device.size) {
     const second = readSuperblock(device, path, lastAt, 'backup superblock');
-    backup = second.sb;
+    if (second.sb instanceof VersionMismatch) backupVersion = second.sb.version;
+    backup = reason(second.sb);
     if (typeof backup !== 'object' && first.poison !== null) throw first.poison;
   }
   if (typeof primary === 'object') {
@@ -59,11 +64,25 @@ function pickSuperblock(device: DaxDevice, path: string): { sb: Superblock; used
     return { sb: newer ? (backup as Superblock) : primary, usedBackup: false };
   }
   if (typeof backup === 'object') return { sb: backup, usedBackup: true };
+  // Neither copy is one this library reads: a pool of another version, if the backup says so.
+  if (backupVersion >= 0) throw versionError(path, backupVersion);
   if (primary === 'no pool signature' && backup === 'no pool signature') {
     const unfinished = startsWith(readMeta(device, path, 0, FORMAT_MARKER.length, 'primary superblock'), 0, ascii(FORMAT_MARKER));
     throw corrupt(path, 'superblock', 0, unfinished ? 'not a pmemdax pool (its formatting never finished)' : 'not a pmemdax pool (no signature)');
   }
   throw corrupt(path, 'superblock', 0, `${primary}; backup at offset ${lastAt}: ${backup}`);
+}
+
+function reason(sb: Superblock | VersionMismatch | string): Superblock | string {
+  return sb instanceof VersionMismatch ? `format version ${sb.version}` : sb;
+}
+
+/** A pool of another format version: nothing of it is read or written. */
+function versionError(path: string, version: number): PmemdaxError {
+  const how = version === 1
+    ? `this library reads version ${FORMAT_VERSION} only: upgrade it in place with 'pmemdax upgrade' (Pool.upgrade; docs/format.md, "Format versions")`
+    : version < FORMAT_VERSION ? `this library reads version ${FORMAT_VERSION} only (see docs/format.md, "Format versions")` : 'it was made by a newer pmemdax';
+  return new PmemdaxError('ERR_PMEMDAX_FORMAT_VERSION', `pool '${path}' has format version ${version}: ${how}`, { path });
 }
 
 export interface Loaded {
@@ -86,7 +105,7 @@ export interface Loaded {
 export function loadPool(device: DaxDevice, path: string, writable = false): Loaded {
   const { sb, usedBackup } = pickSuperblock(device, path);
   if (sb.blocks * BLOCK > device.size) throw corrupt(path, 'superblock', 0, `pool of ${sb.blocks * BLOCK} bytes on a device of ${device.size}`);
-  const state = new PoolState(sb, path);
+  const state = new PoolState(sb, path, device);
   loadCheckpoint(device, state, sb);
   const journal = new Journal(device, sb);
   const replay = journal.replay(state);

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { DaxDevice } from '../device/types';
 import { PmemdaxError } from '../errors';
-import { crc32c } from './crc32c';
-import { encodeCheckpoint, writeRuns } from './checkpoint';
-import { BLOCK, BLOCKS_MAX, dataStart, defaultJournalBlocks, encodeSuperblock, type Superblock } from './layout';
+import { finishCheckpoint, writeCheckpoint } from './checkpoint';
+import { BLOCK, BLOCKS_MAX, NO_BLOCK, bitmapCopyBlocks, dataStart, defaultJournalBlocks, encodeSuperblock, type Superblock } from './layout';
 import { FORMAT_MARKER, ascii, hasPool, startsWith } from './load';
 import { readMeta } from './meta-io';
 import { PoolState } from './state';
@@ -72,7 +71,8 @@ export function formatPool(device: DaxDevice, path: string, opts: FormatOptions)
     throw new PmemdaxError('ERR_PMEMDAX_SIZE', `a pool needs at least ${MIN_POOL_BYTES} bytes; '${path}' has ${device.size}`, { path });
   }
   const journalBlocks = opts.journalBytes === undefined ? defaultJournalBlocks(blocks) : Math.ceil(opts.journalBytes / BLOCK);
-  if (!(journalBlocks >= 16) || 1 + journalBlocks + 8 > blocks) {
+  const bitmapBlocks = bitmapCopyBlocks(blocks);
+  if (!(journalBlocks >= 16) || 1 + journalBlocks + 2 * bitmapBlocks + 8 > blocks) {
     throw new PmemdaxError('ERR_PMEMDAX_SIZE', `journal of ${journalBlocks} blocks does not fit a pool of ${blocks} blocks (it needs 16 or more)`, { path });
   }
   const sb: Superblock = {
@@ -82,9 +82,13 @@ export function formatPool(device: DaxDevice, path: string, opts: FormatOptions)
     journalBlocks,
     seq: 0,
     epoch: 1,
-    ckptRuns: [],
-    ckptBytes: 0,
-    ckptCrc: 0,
+    bitmapAt: [1 + journalBlocks, 1 + journalBlocks + bitmapBlocks],
+    bitmapBlocks,
+    roots: { names: NO_BLOCK, inodes: NO_BLOCK, extents: NO_BLOCK, shared: NO_BLOCK },
+    treePages: 0,
+    inodeCount: 0,
+    sharedCount: 0,
+    nextIno: 1,
     dirty: false,
     shutdownCount: -1,
     identity: '',
@@ -95,18 +99,15 @@ export function formatPool(device: DaxDevice, path: string, opts: FormatOptions)
     device.fill(BLOCK + done, 0, Math.min(ZERO_CHUNK, total - done));
     opts.progress?.(Math.min(done + ZERO_CHUNK, total), total);
   }
-  const state = new PoolState(sb, path);
+  const state = new PoolState(sb, path, device);
   state.alloc.markUsed(0, dataStart(sb));
+  state.alloc.markUsed(sb.bitmapAt[0], 2 * bitmapBlocks);
   state.alloc.markUsed(blocks - 1, 1);
-  // The first checkpoint is small: one block per 32 Ki blocks of bitmap, plus a header block.
-  const blocksNeeded = Math.ceil((64 + state.alloc.bitmap.byteLength) / BLOCK);
-  sb.ckptRuns = [dataStart(sb), blocksNeeded];
-  state.alloc.markUsed(dataStart(sb), blocksNeeded);
-  const image = encodeCheckpoint(state, sb.epoch, state.alloc.bitmap);
-  sb.ckptBytes = image.length;
-  sb.ckptCrc = crc32c(image);
-  writeRuns(device, sb.ckptRuns, image);
-  const bytes = encodeSuperblock({ ...sb, seq: 1 });
+  state.alloc.recount();
+  // Empty trees: the checkpoint is the bitmap alone.
+  const first = writeCheckpoint(device, state, sb, sb.epoch, true);
+  finishCheckpoint(state);
+  const bytes = encodeSuperblock({ ...first, seq: 1 });
   device.copy((blocks - 1) * BLOCK, bytes);
   device.copy(0, bytes);
 }

@@ -1,7 +1,6 @@
 import { poolError } from './errors';
 import { freeInode } from './free';
 import type { PoolInode } from './inode';
-import { CKPT_INODE_FIXED } from './layout';
 import { INO_MAX, type PoolState } from './state';
 
 // The pool's namespace changes, made on its state and queued for the next commit: the filesystem side
@@ -14,7 +13,7 @@ import { INO_MAX, type PoolState } from './state';
 export function createFile(s: PoolState, name: string): PoolInode {
   const path = `${s.path}:${name}`;
   if (s.nextIno > INO_MAX) throw poolError('ENOSPC', 'open', path);
-  s.needRoom(CKPT_INODE_FIXED + Buffer.byteLength(name), 'open', path);
+  s.needRoomForName(name, 'open', path);
   const inode = s.addInode(s.nextIno, name, Date.now());
   s.namespaceOps.push({ op: 'create', ino: inode.ino, name, ctimeMs: inode.ctimeMs });
   return inode;
@@ -39,7 +38,7 @@ export function truncateFile(s: PoolState, inode: PoolInode): void {
 /** Give `src` (called `from`) the name `to`, replacing any file called `to`. */
 export function renameFile(s: PoolState, src: PoolInode, from: string, to: string): void {
   const grows = Buffer.byteLength(to) - Buffer.byteLength(from);
-  if (grows > 0) s.needRoom(grows, 'rename', `${s.path}:${to}`);
+  if (grows > 0) s.needRoomForLongerName(grows, 'rename', `${s.path}:${to}`);
   const target = s.names.get(to);
   if (target !== undefined) unlinkFile(s, target);
   s.rename(src, to);

@@ -126,8 +126,8 @@ export class PoolOps implements IomapOps<PoolInode> {
     if (flags & IomapOp.NOWAIT) throw this.again(inode, first * PAGE_SIZE);
     let n = run;
     if (cls === HOLE) [block, n] = this.take(inode, first, run, false);
-    // Converting part of an unwritten extent splits it: two more extent records at most.
-    else this.s.needRoom(32, 'write', inode.path);
+    // Converting part of an unwritten extent splits it: two more extents at most.
+    else this.s.needRoomForExtents(2, 'write', inode.path);
     inode.extents.set(first, n, block, ExtentState.UNCOMMITTED);
     inode.markDirty(first, n);
     this.s.touch(inode);

@@ -1,7 +1,7 @@
 import { checkMode } from '../device/validate';
 import { argTypeError, argValueError, outOfRangeError } from '../errors';
 import { BLOCK, BLOCKS_MAX } from './layout';
-import type { PoolCreateOptions, PoolGrowOptions, PoolOpenCreateOptions, PoolOpenOptions } from './types';
+import type { PoolCreateOptions, PoolGrowOptions, PoolOpenCreateOptions, PoolOpenOptions, PoolUpgradeOptions } from './types';
 
 function checkObject(value: unknown, name: string): void {
   if (typeof value !== 'object' || value === null) throw argTypeError(`The "${name}" argument must be an object`);
@@ -73,6 +73,12 @@ export function checkGrowArgs(size: unknown, opts: unknown): asserts opts is Poo
   if (typeof size !== 'number') throw argTypeError('The "size" argument must be a number');
   if (!Number.isSafeInteger(size) || size <= 0) throw outOfRangeError(`The "size" argument must be a positive safe integer, received ${size}`);
   if (size >= (BLOCKS_MAX + 1) * BLOCK) throw outOfRangeError(`The "size" argument must be below ${(BLOCKS_MAX + 1) * BLOCK} (2^32 - 2 blocks of ${BLOCK} bytes), received ${size}`);
+  checkObject(opts, 'options');
+  checkLockTimeout((opts as Record<string, unknown>).lockTimeout);
+}
+
+/** `Pool.upgrade`'s options. */
+export function checkUpgradeOptions(opts: unknown): asserts opts is PoolUpgradeOptions {
   checkObject(opts, 'options');
   checkLockTimeout((opts as Record<string, unknown>).lockTimeout);
 }

@@ -3,7 +3,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Device, nativeDeviceOf, type DeviceOpenOptions } from '../device/device';
 import { PmemdaxError, argTypeError, isErrnoError, outOfRangeError } from '../errors';
 import { checkPool } from './check';
-import { runSpans } from './checkpoint';
+import { treeBlocks } from './checkpoint';
 import { PoolCore } from './core';
 import type { PoolDevice } from './device';
 import { corrupt, poolError } from './errors';
@@ -11,8 +11,9 @@ import { trackOpenPool, untrackPool } from './exit-hook';
 import { PoolFile } from './file';
 import { hasPool, loadPool, type Loaded } from './load';
 import { formatPool, inspectMedia } from './make';
-import { checkCreateOptions, checkGrowArgs, checkOpenOptions } from './options';
+import { checkCreateOptions, checkGrowArgs, checkOpenOptions, checkUpgradeOptions } from './options';
 import { growTarget, loadForGrow, writeGrown } from './grow';
+import { upgradePool } from './upgrade';
 import { POOL_FILE_MODE, refuseVolatileDevdax } from './media';
 import { checkBooleans, checkFunction, checkOptions, checkPath, received } from '../device/validate';
 import { freeInode } from './free';
@@ -25,7 +26,7 @@ import { BLOCK, FILE_SIZE_MAX, FORMAT_VERSION, NAME_MAX, dataEnd, dataStart, uui
 import { locateBadblocks } from './badblocks';
 import type {
   CheckReport, PoolBadblock, PoolCreateOptions, PoolFileOpenOptions, PoolFormatOptions, PoolInfo, PoolMediaOptions, PoolMetadataRange, PoolOpenCreateOptions, PoolOpenOptions,
-  PoolGrowOptions, PoolListOptions, PoolRecovery, PoolStat, PoolStatfs,
+  PoolGrowOptions, PoolListOptions, PoolRecovery, PoolStat, PoolStatfs, PoolUpgradeOptions,
   UnsafeShutdownState,
   PoolStats,
   PoolStatsOptions,
@@ -191,6 +192,33 @@ export class Pool implements Disposable {
     const loaded = loadForGrow(device, path);
     const blocks = growTarget(device, path, loaded.found.blocks, device.size);
     if (blocks > 0) writeGrown(device, path, loaded, blocks);
+  }
+
+  /**
+   * Upgrade the pool in the file (or device-dax) at `path` from format version 1 to version 2 in place:
+   * true when it did, false when the pool is version 2 already (nothing is written). The pool must not be
+   * open (it takes the exclusive lock: ERR_PMEMDAX_POOL_LOCKED, or wait with `lockTimeout`). A crash
+   * leaves the pool of version 1, which an upgrade completes, or of version 2 (docs/format.md, "Format
+   * versions"). A damaged pool, or one found through its backup superblock, is ERR_PMEMDAX_CORRUPT; no
+   * room for the new metadata is ENOSPC.
+   */
+  static upgrade(path: string, opts: PoolUpgradeOptions = {}): boolean {
+    checkPath(path);
+    checkUpgradeOptions(opts);
+    return Pool.#retrying(path, opts.lockTimeout, () => {
+      const device = Pool.#lockedDevice(path, { lock: 'exclusive' });
+      try {
+        return upgradePool(device, path);
+      } finally {
+        device.close();
+      }
+    });
+  }
+
+  /** `Pool.upgrade` on any device (a MemoryDevice in tests), not open. */
+  static upgradeOn(device: PoolDevice, opts: { path?: string } = {}): boolean {
+    checkOptions(opts);
+    return upgradePool(device, opts.path ?? '(device)');
   }
 
   /** Device.open with its lock taken before sizing or mapping; a lock held elsewhere is ERR_PMEMDAX_POOL_LOCKED. */
@@ -562,13 +590,15 @@ export class Pool implements Disposable {
     return locateBadblocks(this.device, this.#live().state);
   }
 
-  /** Where the metadata lives (superblocks, journal, checkpoint), for tools and fuzzing. */
+  /** Where the metadata lives (superblocks, journal, bitmap copies, tree pages), for tools and fuzzing. */
   metadataRanges(): PoolMetadataRange[] {
     const sb = this.#live().state.sb;
     return [
       { area: 'primary superblock', offset: 0, length: BLOCK },
       { area: 'journal', offset: sb.journalStart * BLOCK, length: sb.journalBlocks * BLOCK },
-      ...runSpans(sb.ckptRuns, sb.ckptBytes).map((span) => ({ area: 'checkpoint', ...span })),
+      // The copy the checkpoint uses first.
+      ...[sb.epoch & 1, 1 - (sb.epoch & 1)].map((copy) => ({ area: 'bitmap', offset: (sb.bitmapAt[copy] as number) * BLOCK, length: sb.bitmapBlocks * BLOCK })),
+      ...bitRuns(treeBlocks(this.#live().state)).map(([b, n]) => ({ area: 'tree', offset: b * BLOCK, length: n * BLOCK })),
       { area: 'backup superblock', offset: (sb.blocks - 1) * BLOCK, length: BLOCK },
     ];
   }
@@ -673,4 +703,20 @@ function staysClosed(steps: Generator<string, void, undefined>, live: () => void
   };
   it.return = (value?: unknown) => steps.return(value as undefined);
   return it;
+}
+
+/** The runs of set bits of `bits`, as [first, count] pairs in order. */
+function bitRuns(bits: Uint32Array): [number, number][] {
+  const runs: [number, number][] = [];
+  for (let w = 0; w < bits.length; w++) {
+    if (bits[w] === 0) continue;
+    for (let k = 0; k < 32; k++) {
+      if (((bits[w] as number) & (1 << k)) === 0) continue;
+      const b = w * 32 + k;
+      const last = runs[runs.length - 1];
+      if (last !== undefined && last[0] + last[1] === b) last[1]++;
+      else runs.push([b, 1]);
+    }
+  }
+  return runs;
 }

@@ -1,7 +1,7 @@
-import { overlapsCheckpoint } from './checkpoint';
+import { firstBit } from './audit';
 import type { Codec } from './codec';
 import { ExtentState } from './extent-map';
-import { NAME_MAX, NO_BLOCK, dataEnd, dataStart } from './layout';
+import { NAME_MAX, NO_BLOCK, dataEnd, dataStart, overlapsBitmapCopies } from './layout';
 import { nameFromBytes } from './names';
 import type { PoolState } from './state';
 
@@ -112,7 +112,9 @@ function readName(r: Codec): string | null {
 
 function checkRun(s: PoolState, b: number, n: number): void {
   if (n < 1 || b < dataStart(s.sb) || b + n > dataEnd(s.sb)) throw new BadRecord(`blocks ${b}+${n} outside the data area`);
-  if (overlapsCheckpoint(s.sb, b, n)) throw new BadRecord(`blocks ${b}+${n} are inside the checkpoint`);
+  if (overlapsBitmapCopies(s.sb, b, n) || (s.metaBlocks !== null && firstBit(s.metaBlocks, b, n, 1) >= 0)) {
+    throw new BadRecord(`blocks ${b}+${n} hold the checkpoint's metadata`);
+  }
 }
 
 /** Apply `count` operations read from `r` to `s` (replay). Throws BadRecord or RangeError on nonsense. */
@@ -120,6 +122,8 @@ export function applyOps(s: PoolState, r: Codec, count: number): void {
   for (let k = 0; k < count; k++) {
     const code = r.u8();
     const ino = code <= Op.MAP ? r.u32() : 0;
+    // The checkpoint's trees are behind for every inode a record changes.
+    if (code <= Op.MAP) s.treeInodes.add(ino);
     switch (code) {
       case Op.CREATE: {
         const ctime = r.u64();
@@ -175,6 +179,7 @@ export function applyOps(s: PoolState, r: Codec, count: number): void {
         checkRun(s, b, 1);
         if (refs > 1) s.alloc.shared.set(b, refs);
         else s.alloc.shared.delete(b);
+        s.alloc.treeRefs.add(b);
         break;
       }
       default:

@@ -1,9 +1,12 @@
+import type { DaxDevice } from '../device/types';
 import { Allocator } from './alloc';
 import { poolError } from './errors';
 import { ExtentState } from './extent-map';
 import { PoolInode } from './inode';
 import { NameTable } from './name-table';
-import { BLOCK, CKPT_HEADER, CKPT_INODE_FIXED, dataEnd, dataStart, type Superblock } from './layout';
+import { dataEnd, dataStart, type Superblock } from './layout';
+import { BitmapCopies } from './meta/bitmap-copy';
+import { EXTENT_CELL, INODE_CELLS, PoolTrees, SHARED_CELL, treePagesFor } from './meta/trees';
 
 /** A namespace change waiting for the next commit, in the order it happened. */
 export type NamespaceOp =
@@ -11,13 +14,11 @@ export type NamespaceOp =
   | { readonly op: 'name'; readonly ino: number; readonly name: string | null }
   | { readonly op: 'drop'; readonly ino: number };
 
-/** Checkpoint bytes of one extent record. */
-const EXTENT_BYTES = 16;
 /**
  * What one step of a data operation may add to the checkpoint after its blocks were taken: a new
  * mapping splits at most the two extents at its ends.
  */
-const STEP_BYTES = 2 * EXTENT_BYTES;
+const STEP_BYTES = 2 * EXTENT_CELL;
 /** Blocks every growing operation leaves free on top of the next checkpoint's (the reserve rule). */
 const RESERVE_SPARE = 1;
 /** The last inode number a file can get: `nextIno` is recorded as 32 bits and must stay above every inode. */
@@ -26,11 +27,12 @@ export const INO_MAX = 0xfffffffe;
 /**
  * PoolState -- all of a pool's metadata in memory: inodes by number and by name, the allocator, and
  * the changes since the last commit (namespace operations in order; inodes whose mappings or
- * attributes changed; the allocator's own change lists).
+ * attributes changed; the allocator's own change lists), and since the last checkpoint (the inodes
+ * and shared blocks its trees must be brought up to date for).
  *
- * It also keeps the size of the checkpoint the state would need now (`ckptBytes`, kept up to date as
- * inodes, names and extents change), so every operation that grows the metadata can first check that
- * the next checkpoint still fits in the free blocks (the reserve rule, docs/format.md).
+ * It also keeps the bytes the trees' cells would take now (`ckptBytes`, kept up to date as inodes,
+ * names and extents change), so every operation that grows the metadata can first check that a
+ * checkpoint rewriting every tree would still fit in the free blocks (the reserve rule, docs/format.md).
  */
 export class PoolState {
   sb: Superblock;
@@ -41,18 +43,32 @@ export class PoolState {
   nextIno = 1;
   readonly namespaceOps: NamespaceOp[] = [];
   readonly dirtyInodes = new Set<PoolInode>();
-  /** Checkpoint bytes of the header, bitmap and inodes (the shared-block table is counted live). */
+  /** The on-media trees of the last checkpoint, and the changes made to them since (their overlay). */
+  readonly trees: PoolTrees;
+  readonly bitmapCopies = new BitmapCopies();
+  /** Inodes created, changed or gone since the last checkpoint: the trees are behind for them. */
+  readonly treeInodes = new Set<number>();
+  /**
+   * Blocks holding metadata as loaded (bitmap copies and tree pages), as bits: a journal record may not
+   * map them. Null on a pool made in this process.
+   */
+  metaBlocks: Uint32Array | null = null;
+  /** Tree cell bytes of the inodes (the shared-block table is counted live). */
   #bytes = 0;
   /** Mapped ranges of the inodes in a commit being written, F_DIRTY until it is durable. */
   readonly #flightRanges = new Map<PoolInode, [number, number]>();
   /** Inodes whose changes are in a commit being written: memory is ahead of the media for them until `endFlight`. */
   readonly #flightInodes = new Set<PoolInode>();
 
-  constructor(sb: Superblock, path: string) {
+  constructor(sb: Superblock, path: string, device: DaxDevice) {
     this.sb = sb;
     this.path = path;
-    this.alloc = new Allocator(sb.blocks, dataStart(sb), dataEnd(sb));
-    this.#bytes = CKPT_HEADER + this.alloc.bitmap.byteLength;
+    const alloc = new Allocator(sb.blocks, dataStart(sb), dataEnd(sb));
+    this.alloc = alloc;
+    this.trees = new PoolTrees(device, path, {
+      take: () => alloc.takeMetaBlock(),
+      give: (b) => alloc.dropNow(b, 1),
+    }, sb.roots);
   }
 
   get pending(): boolean {
@@ -62,12 +78,27 @@ export class PoolState {
 
   /** Bytes of a checkpoint of the state as it is now, pending changes included. */
   get ckptBytes(): number {
-    return this.#bytes + this.alloc.shared.size * 8;
+    return this.#bytes + this.alloc.shared.size * SHARED_CELL;
   }
 
-  /** Blocks a checkpoint of the state would need after the metadata grew by `extra` bytes. */
+  /** Blocks a checkpoint rewriting every tree would need after the metadata grew by `extra` bytes. */
   ckptBlocksWith(extra: number): number {
-    return Math.ceil((this.ckptBytes + extra) / BLOCK);
+    return treePagesFor(this.ckptBytes + extra);
+  }
+
+  /** May a file named `name` be created? ENOSPC otherwise. */
+  needRoomForName(name: string, syscall: string, path: string): void {
+    this.needRoom(INODE_CELLS + 2 * nameBytes(name), syscall, path);
+  }
+
+  /** May a name grow by `bytes` (it is kept twice: the names tree's key and the inode's record)? ENOSPC otherwise. */
+  needRoomForLongerName(bytes: number, syscall: string, path: string): void {
+    this.needRoom(2 * bytes, syscall, path);
+  }
+
+  /** May an inode gain `count` extents (a split)? ENOSPC otherwise. */
+  needRoomForExtents(count: number, syscall: string, path: string): void {
+    this.needRoom(count * EXTENT_CELL, syscall, path);
   }
 
   /** May the metadata grow by `extra` bytes? Only if the next checkpoint then still fits, with the spare. */
@@ -86,18 +117,18 @@ export class PoolState {
    * block shared for the first time. ENOSPC otherwise.
    */
   needRoomToShare(runs: readonly number[], syscall: string, path: string): void {
-    let grows = STEP_BYTES + (runs.length / 3) * EXTENT_BYTES;
+    let grows = STEP_BYTES + (runs.length / 3) * EXTENT_CELL;
     const shared = this.alloc.shared;
     for (let i = 0; i < runs.length; i += 3) {
       const end = (runs[i + 2] as number) + (runs[i + 1] as number);
-      for (let b = runs[i + 2] as number; b < end; b++) if (!shared.has(b)) grows += 8;
+      for (let b = runs[i + 2] as number; b < end; b++) if (!shared.has(b)) grows += SHARED_CELL;
     }
     this.needRoom(grows, syscall, path);
   }
 
   /** Count every inode again (after a load: the checkpoint and the replay built the inodes). */
   measure(): void {
-    this.#bytes = CKPT_HEADER + this.alloc.bitmap.byteLength;
+    this.#bytes = 0;
     for (const inode of this.inodes.values()) this.#bytes += this.#inodeBytes(inode);
     this.#refreshKeep();
   }
@@ -105,7 +136,7 @@ export class PoolState {
   #inodeBytes(inode: PoolInode): number {
     const extents = inode.extents.length;
     inode.countedExtents = extents;
-    return CKPT_INODE_FIXED + nameBytes(inode.name) + extents * EXTENT_BYTES;
+    return INODE_CELLS + 2 * nameBytes(inode.name) + extents * EXTENT_CELL;
   }
 
   /** Data allocations leave the next checkpoint's blocks, plus what one step may add to it, plus the spare. */
@@ -114,19 +145,27 @@ export class PoolState {
   }
 
   addInode(ino: number, name: string | null, ctimeMs: number): PoolInode {
+    const inode = this.loadInode(ino, name, ctimeMs);
+    this.treeInodes.add(ino);
+    this.#bytes += this.#inodeBytes(inode);
+    this.#refreshKeep();
+    return inode;
+  }
+
+  /** An inode as the checkpoint's trees hold it: not a change, and counted by the `measure` that follows the load. */
+  loadInode(ino: number, name: string | null, ctimeMs: number): PoolInode {
     const inode = new PoolInode(ino, name, this.path, ctimeMs);
     this.inodes.set(ino, inode);
     if (name !== null) this.names.set(name, inode);
     if (ino >= this.nextIno) this.nextIno = ino + 1;
-    this.#bytes += this.#inodeBytes(inode);
-    this.#refreshKeep();
     return inode;
   }
 
   /** Give `inode` the name `name` (null: unlinked while open), keeping the name index and the count. */
   rename(inode: PoolInode, name: string | null): void {
     if (inode.name !== null && this.names.get(inode.name) === inode) this.names.delete(inode.name);
-    this.#bytes += nameBytes(name) - nameBytes(inode.name);
+    this.treeInodes.add(inode.ino);
+    this.#bytes += 2 * (nameBytes(name) - nameBytes(inode.name));
     inode.name = name;
     if (name !== null) this.names.set(name, inode);
     this.#refreshKeep();
@@ -135,8 +174,9 @@ export class PoolState {
   /** Forget `inode` (its blocks were given back already). */
   dropInode(inode: PoolInode): void {
     if (inode.name !== null && this.names.get(inode.name) === inode) this.names.delete(inode.name);
-    this.#bytes -= CKPT_INODE_FIXED + nameBytes(inode.name) + Math.max(0, inode.countedExtents) * EXTENT_BYTES;
+    this.#bytes -= INODE_CELLS + 2 * nameBytes(inode.name) + Math.max(0, inode.countedExtents) * EXTENT_CELL;
     inode.countedExtents = -1;
+    this.treeInodes.add(inode.ino);
     this.inodes.delete(inode.ino);
     this.dirtyInodes.delete(inode);
     this.#refreshKeep();
@@ -145,6 +185,7 @@ export class PoolState {
   /** `inode` changed (mappings, attributes): it goes out with the next commit, and is counted again. */
   touch(inode: PoolInode): void {
     this.dirtyInodes.add(inode);
+    this.treeInodes.add(inode.ino);
     this.#recount(inode);
   }
 
@@ -154,7 +195,7 @@ export class PoolState {
     const now = inode.extents.length;
     if (now === before) return;
     inode.countedExtents = now;
-    this.#bytes += (now - before) * EXTENT_BYTES;
+    this.#bytes += (now - before) * EXTENT_CELL;
     this.#refreshKeep();
   }
 

@@ -261,7 +261,7 @@ function addPair(pairs: number[], offset: number, length: number): number {
 }
 
 /** No known poison in the blocks: a store over poison goes the usual way, which clears it. */
-function clean(core: PoolCore, block: number, count: number): boolean {
+export function clean(core: PoolCore, block: number, count: number): boolean {
   const device = core.asyncIo.device;
   const pages = device.directAccessPages;
   if (pages !== undefined) return pages.call(device, block, count) >= count;

@@ -49,6 +49,9 @@ export interface PoolCreateOptions extends PoolFormatOptions, PoolLockOptions, P
 /** `Pool.grow(path, size, options)`. */
 export type PoolGrowOptions = PoolLockOptions;
 
+/** `Pool.upgrade(path, options)`. */
+export type PoolUpgradeOptions = PoolLockOptions;
+
 /** `Pool.open(path, { create })`: the pool to make when there is none yet. */
 export interface PoolOpenCreateOptions extends PoolFormatOptions, PoolMediaOptions {
   /**

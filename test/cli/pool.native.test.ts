@@ -4,7 +4,8 @@ import { closeSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync, 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Device } from '../../lib/device/device';
 import { HOST_MEDIA, MiB, PROJECT_ROOT, scratchDir } from '../support/scratch';
-import { craftCheckpoint } from '../pool/support/craft';
+import { craftRename } from '../pool/support/craft';
+import { V1PoolWriter } from '../pool/support/v1-writer';
 
 const CLI = `${PROJECT_ROOT}/dist/cli/main.js`;
 
@@ -101,6 +102,25 @@ describe.each(HOST_MEDIA)('pmemdax pool commands on a $name', (medium) => {
     expect((await cli(['grow', pool, 'lots'])).status).toBe(2);
     expect((await cli(['grow', pool])).status).toBe(2);
     expect(readFileSync(pool).length).toBe(24 * MiB);
+  });
+
+  it('upgrade takes a pool of format version 1 to version 2 with its files, says so of one at version 2 (exit 0), refuses what is not a pool (exit 5)', async () => {
+    const v1 = new V1PoolWriter(8 * MiB);
+    const data = randomBytes(3 * MiB);
+    v1.addFile('kept', data);
+    v1.checkpoint();
+    writeFileSync(pool, v1.image);
+    const refused = await cli(['ls', pool]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/format version 1: .*'pmemdax upgrade'.*\(ERR_PMEMDAX_FORMAT_VERSION\)/);
+    expect(await ok('upgrade', pool)).toMatch(/^upgraded .* to format version 2\nfiles: +1\n/);
+    expect(sha(await cat(pool, 'kept'))).toBe(sha(data));
+    expect(await ok('upgrade', pool)).toMatch(/is format version 2 already/);
+    expect((await cli(['check', pool])).status).toBe(0);
+    writeFileSync(s.file('zeros'), new Uint8Array(8 * MiB));
+    expect((await cli(['upgrade', s.file('zeros')])).status).toBe(5);
+    expect((await cli(['upgrade'])).status).toBe(2);
+    expect((await cli(['upgrade', pool, 'extra'])).status).toBe(2);
   });
 
   it('ls pages through the names: --after the last name of a page, --limit its length', async () => {
@@ -244,11 +264,7 @@ describe('pmemdax pool commands: read-only commands, errors and exit codes', () 
     await ok('put', pool, 'b', s.file('b.bin'));
     const device = Device.open(pool);
     try {
-      craftCheckpoint(device, (t) => {
-        const b = t.named.find((i) => i.name === 'b');
-        if (b === undefined) throw new Error('no b');
-        b.name = 'a';
-      });
+      craftRename(device, 'b', 'a');
     } finally {
       device.close();
     }

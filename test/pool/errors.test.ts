@@ -145,12 +145,12 @@ describe('pool: corrupt and poisoned metadata', () => {
     expect(() => Pool.openOn(dev)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT', message: expect.stringMatching(/not a pmemdax pool/) }));
   });
 
-  it('a damaged checkpoint: ERR_PMEMDAX_CORRUPT naming the checkpoint and its offset', () => {
+  it.each(['tree', 'bitmap'])('a damaged page of the checkpoint (%s): ERR_PMEMDAX_CORRUPT naming it and its offset', (area) => {
     const { dev, pool } = populated();
     pool.closeSync();
-    const ckpt = metadataRange(dev, 'checkpoint');
-    flip(dev, ckpt.offset + 70, 0x55);
-    expect(() => Pool.openOn(dev)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT', offset: ckpt?.offset, message: expect.stringMatching(/checkpoint/) }));
+    const page = metadataRange(dev, area);
+    flip(dev, page.offset + 70, 0x55);
+    expect(() => Pool.openOn(dev)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT', offset: page.offset, message: expect.stringContaining(area) }));
   });
 
   it('a damaged journal record followed by intact ones: ERR_PMEMDAX_CORRUPT naming the record', () => {
@@ -177,7 +177,7 @@ describe('pool: corrupt and poisoned metadata', () => {
     expect(p.check().problems).toEqual([]);
   });
 
-  it.each(['journal', 'checkpoint'])('poison in the %s: EIO with its location, no crash', (area) => {
+  it.each(['journal', 'tree', 'bitmap'])('poison in the %s: EIO with its location, no crash', (area) => {
     const { dev, pool } = populated();
     pool.closeSync();
     const offset = metadataRange(dev, area).offset + 512;

@@ -3,7 +3,7 @@ import { Pool } from '../../lib';
 import { PmemdaxError } from '../../lib/errors';
 import { MemoryDevice } from '../../lib/testing';
 import { Prng, seedFrom } from '../dax/support/prng';
-import { CRAFT_CLASSES, craftCheckpoint } from './support/craft';
+import { CRAFT_CLASSES, craftRename } from './support/craft';
 import { DeadlineDevice, cpuMs } from './support/fuzz-device';
 import { fuzzBases, pickCorruption, pickCraftedCorruption, pickWholeFileCorruption, runFuzzCase, type FuzzBase, type FuzzOutcome } from './support/fuzz';
 
@@ -21,7 +21,7 @@ describe('pool metadata fuzzing', () => {
   it(`a damaged pool is refused cleanly, opens read-only with its damage reported, or opens, checks clean and survives writes to every file (PMEMDAX_FUZZ_SEED=${SEED})`, async () => {
     const all = await bases();
     const areas = new Set(all.flatMap((b) => b.ranges.map((r) => r.area)));
-    expect([...areas].sort()).toEqual(['backup superblock', 'checkpoint', 'journal', 'primary superblock']);
+    expect([...areas].sort()).toEqual(['backup superblock', 'bitmap', 'journal', 'primary superblock', 'tree']);
     const rng = new Prng(SEED);
     const device = new DeadlineDevice(all[0]?.image.length ?? 0);
     const outcomes = new Map<string, number>();
@@ -72,11 +72,7 @@ describe('pool metadata fuzzing', () => {
     pool.open('a', { create: true }).writeSync(Buffer.from('first'), 0);
     pool.open('b', { create: true }).writeSync(Buffer.from('second!'), 0);
     pool.closeSync();
-    craftCheckpoint(device, (t) => {
-      const b = t.named.find((i) => i.name === 'b');
-      if (b === undefined) throw new Error('no b');
-      b.name = 'a';
-    });
+    craftRename(device, 'b', 'a');
     const ro = Pool.openOn(device, { readonly: true });
     expect([...ro.list()]).toEqual(['a']);
     expect(ro.stat('a').size).toBe(5);

@@ -172,7 +172,7 @@ describe('DevicePageStore (format 2 metadata pages on a device, lib/pool/meta)',
   it('a poisoned committed page is EIO naming the metadata page, never a SIGBUS', () => {
     const { device, root } = committedTree();
     device.injectBadblock(root * PAGE, 512);
-    expect(() => readAll(device, root)).toThrow(expect.objectContaining({ code: 'EIO', message: expect.stringContaining('metadata page') }));
+    expect(() => readAll(device, root)).toThrow(expect.objectContaining({ code: 'EIO', message: expect.stringContaining('metadata tree page') }));
   });
 });
 

@@ -1,5 +1,4 @@
 import type { DaxDevice } from '../../device/types';
-import { CopyFlags } from '../../device/types';
 import { crc32c } from '../crc32c';
 import { corrupt } from '../errors';
 import { readMeta } from '../meta-io';
@@ -51,6 +50,11 @@ export class DevicePageStore implements PageStore {
     this.#device = device;
     this.#path = path;
     this.#blocks = blocks;
+  }
+
+  /** Committed pages the changed trees no longer reach, freed by `commit`. */
+  get retired(): readonly number[] {
+    return this.#retired;
   }
 
   /** Pages changed since the last checkpoint (each holds 4 KiB of DRAM until it is written). */
@@ -107,13 +111,13 @@ export class DevicePageStore implements PageStore {
     for (const no of blocks) {
       const p = this.#overlay.get(no) as Buffer;
       p.writeUInt32LE(pageCrc(p), CRC_AT);
-      this.#device.copy(no * PAGE, p, CopyFlags.NOFLUSH);
     }
-    // One write-back per run of consecutive blocks.
+    // One copy per run of consecutive blocks.
     for (let i = 0; i < blocks.length; ) {
       let j = i + 1;
       while (j < blocks.length && blocks[j] === (blocks[j - 1] as number) + 1) j++;
-      this.#device.persist((blocks[i] as number) * PAGE, (j - i) * PAGE);
+      const run = blocks.slice(i, j).map((no) => this.#overlay.get(no) as Buffer);
+      this.#device.copy((blocks[i] as number) * PAGE, run.length === 1 ? (run[0] as Buffer) : Buffer.concat(run));
       i = j;
     }
   }
@@ -141,13 +145,13 @@ export class DevicePageStore implements PageStore {
   #read(no: number): Buffer {
     const at = no * PAGE;
     if (!Number.isInteger(no) || no < 0 || at + PAGE > this.#device.size) {
-      throw corrupt(this.#path, 'metadata page', at, `block ${no} is outside the device`);
+      throw corrupt(this.#path, 'metadata tree page', at, `block ${no} is outside the device`);
     }
-    const bytes = readMeta(this.#device, this.#path, at, PAGE, 'metadata page');
+    const bytes = readMeta(this.#device, this.#path, at, PAGE, 'metadata tree page');
     const p = Buffer.from(bytes.buffer, bytes.byteOffset, PAGE);
-    if (p.readUInt32LE(CRC_AT) !== pageCrc(p)) throw corrupt(this.#path, 'metadata page', at, 'checksum mismatch');
+    if (p.readUInt32LE(CRC_AT) !== pageCrc(p)) throw corrupt(this.#path, 'metadata tree page', at, 'checksum mismatch');
     const kind = p.readUInt16LE(0);
-    if (kind !== LEAF && kind !== BRANCH) throw corrupt(this.#path, 'metadata page', at, `unknown page kind ${kind}`);
+    if (kind !== LEAF && kind !== BRANCH) throw corrupt(this.#path, 'metadata tree page', at, `unknown page kind ${kind}`);
     return p;
   }
 }

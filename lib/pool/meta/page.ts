@@ -108,6 +108,40 @@ export function search(p: Buffer, key: Buffer): number {
   return u16(p, 0) === LEAF ? -lo - 1 : Math.max(0, lo - 1);
 }
 
+/** Cell extents of one page, packed as offset × PAGE + length, for `pageProblem` (one page at a time). */
+const spans = new Float64Array(PAGE / 2);
+
+/**
+ * Why `p` is not a well-formed page, or null: its slots and cells inside the page, the cells apart from one
+ * another and from the slots, and the dead bytes what the cell area leaves. A load checks every page it reads
+ * (the write path trusts the header: a page's CRC says it is as written, not that it was written right).
+ */
+export function pageProblem(p: Buffer): string | null {
+  const kind = u16(p, 0);
+  const n = u16(p, 2);
+  const start = u16(p, 4);
+  if (HEADER + 2 * n > start || start > PAGE) return `${n} cells with the cell area from byte ${start}`;
+  let live = 0;
+  for (let i = 0; i < n; i++) {
+    const c = cellAt(p, i);
+    if (c < start || c + 6 > PAGE) return `cell ${i} at byte ${c}, outside the cell area`;
+    const keyLen = u16(p, c);
+    const valueLen = kind === LEAF ? u16(p, c + 2) : 0;
+    if (keyLen > KEY_MAX || valueLen > VALUE_MAX) return `cell ${i} has a key of ${keyLen} bytes and a value of ${valueLen}`;
+    const len = cellBytes(kind, keyLen, valueLen) - 2;
+    if (c + len > PAGE) return `cell ${i} runs past the page`;
+    spans[i] = c * PAGE + len;
+    live += len;
+  }
+  const sorted = spans.subarray(0, n).sort();
+  for (let i = 1; i < n; i++) {
+    const prev = sorted[i - 1] as number;
+    if (Math.floor((sorted[i] as number) / PAGE) < Math.floor(prev / PAGE) + (prev % PAGE)) return 'two cells overlap';
+  }
+  if (live + u16(p, 6) !== PAGE - start) return `${u16(p, 6)} dead bytes where the cell area leaves ${PAGE - start - live}`;
+  return null;
+}
+
 /** Bytes a cell takes, its slot included. */
 export function cellBytes(kind: number, keyLen: number, valueLen: number): number {
   return 2 + (kind === LEAF ? 4 + keyLen + valueLen : 6 + keyLen);

@@ -1,17 +1,17 @@
 import type { DaxDevice } from '../../../lib/device/types';
-import { encodeCheckpoint, writeRuns } from '../../../lib/pool/checkpoint';
-import { crc32c } from '../../../lib/pool/crc32c';
+import { finishCheckpoint, writeCheckpoint } from '../../../lib/pool/checkpoint';
 import { ExtentState } from '../../../lib/pool/extent-map';
 import { loadPool } from '../../../lib/pool/load';
 import type { PoolInode } from '../../../lib/pool/inode';
-import { BLOCK, CKPT_RUNS_MAX, FILE_SIZE_MAX, NO_BLOCK, dataEnd, dataStart, encodeSuperblock, type Superblock } from '../../../lib/pool/layout';
+import { BLOCK, FILE_SIZE_MAX, NO_BLOCK, dataEnd, dataStart, encodeSuperblock, type Superblock } from '../../../lib/pool/layout';
+import { forEachPage } from '../../../lib/pool/meta/trees';
 import type { PoolState } from '../../../lib/pool/state';
 import type { Prng } from '../../dax/support/prng';
 
 /**
  * Metadata with valid checksums and bad content, made with the pool's own encoders: a checkpoint
- * image of a state changed first, with both superblocks pointing at it; or one more journal record
- * of changes the pool itself would never journal.
+ * of a state changed first, with both superblocks pointing at it; or one more journal record of
+ * changes the pool itself would never journal.
  */
 
 /** What opening a crafted pool must do: refuse it (any open), or open it read-only and report `what`. */
@@ -64,26 +64,41 @@ function pick<T>(rng: Prng, items: readonly T[], what: string): T {
 }
 
 /**
- * craftCheckpoint -- load the pool on `device`, let `change` alter the state (it learns the runs the new
- * checkpoint will occupy), and write that state as the next checkpoint with valid checksums.
+ * craftCheckpoint -- load the pool on `device`, let `change` alter the state (through its methods, or
+ * with `touch` after, so that the checkpoint sees the inode changed), and write that state as the next
+ * checkpoint with valid checksums. `change` gets the pages of the names tree: a checkpoint that changes
+ * no name keeps every one of them, so they are metadata of the crafted checkpoint too.
  */
-export function craftCheckpoint(device: DaxDevice, change: (t: Target, runs: readonly number[]) => void, epoch?: number): void {
+export function craftCheckpoint(device: DaxDevice, change: (t: Target, namePages: readonly number[]) => void, epoch?: number): void {
   const loaded = loadPool(device, PATH);
   const s = loaded.state;
-  const old = loaded.found;
-  const t = target(s, old);
-  // The image grows by at most a few extents and one inode: two spare blocks.
-  const blocks = Math.ceil(encodeCheckpoint(s, 0, s.alloc.bitmap).length / BLOCK) + 2;
-  const runs = s.alloc.takeRuns(blocks, CKPT_RUNS_MAX);
-  if (runs === null) throw new Error('craft: no room for a checkpoint');
-  change(t, runs);
-  const next = epoch ?? old.epoch + 1;
-  const image = encodeCheckpoint(s, next, s.alloc.snapshot(old.ckptRuns));
-  if (image.length > blocks * BLOCK) throw new Error('craft: the crafted checkpoint outgrew its blocks');
-  writeRuns(device, runs, image);
-  const sb = encodeSuperblock({ ...old, epoch: next, seq: old.seq + 1, ckptRuns: runs, ckptBytes: image.length, ckptCrc: crc32c(image), dirty: false });
-  device.copy((old.blocks - 1) * BLOCK, sb);
-  device.copy(0, sb);
+  // The journal folded first: the trees then hold every file, and the change is all the crafted checkpoint changes.
+  const folded = checkpointAs(device, s, loaded.found.epoch + 1);
+  const pages: number[] = [];
+  forEachPage(s.trees.store, folded.roots.names, (no) => pages.push(no));
+  change(target(s, folded), pages);
+  checkpointAs(device, s, epoch ?? folded.epoch + 1);
+}
+
+/** A checkpoint of `s` as epoch `epoch`, both superblocks pointing at it. */
+function checkpointAs(device: DaxDevice, s: PoolState, epoch: number): Superblock {
+  const written = writeCheckpoint(device, s, s.sb, epoch);
+  finishCheckpoint(s);
+  const sb = { ...written, seq: s.sb.seq + 1, dirty: false };
+  const bytes = encodeSuperblock(sb);
+  device.copy((sb.blocks - 1) * BLOCK, bytes);
+  device.copy(0, bytes);
+  s.sb = sb;
+  return sb;
+}
+
+/** craftRename -- one more journal record, giving file `from` the name `onto` without taking it from its owner. */
+export function craftRename(device: DaxDevice, from: string, onto: string): void {
+  craftRecord(device, (t) => {
+    const inode = t.named.find((i) => i.name === from);
+    if (inode === undefined) throw new Error(`craft: no file ${from}`);
+    t.s.namespaceOps.push({ op: 'name', ino: inode.ino, name: onto });
+  });
 }
 
 /** craftRecord -- load the pool on `device`, let `change` queue changes in its state, and append them as one valid journal record. */
@@ -100,15 +115,16 @@ function remap(t: Target, inode: PoolInode, page: number, block: number, state =
   t.s.touch(inode);
 }
 
-/** An extent of a file (the checkpoint route) pointing at `where(t, runs)`. */
-function extentInto(name: string, where: (t: Target, runs: readonly number[], rng: Prng) => number): CraftClass {
+/** An extent of a file (the checkpoint route) pointing at `where(t, treePage)`. */
+function extentInto(name: string, where: (t: Target, namePages: readonly number[], rng: Prng) => number): CraftClass {
   return {
     name: `checkpoint: an extent into ${name}`,
     expect: { refused: true },
     apply: (device, rng) =>
-      craftCheckpoint(device, (t, runs) => {
+      craftCheckpoint(device, (t, namePages) => {
         const inode = pick(rng, t.named, 'file');
-        inode.extents.set(rng.int(64), 1, where(t, runs, rng), 0);
+        inode.extents.set(rng.int(64), 1, where(t, namePages, rng), 0);
+        t.s.touch(inode);
       }),
   };
 }
@@ -130,12 +146,13 @@ export const CRAFT_CLASSES: readonly CraftClass[] = [
   extentInto('the primary superblock', () => 0),
   extentInto('the backup superblock', (t) => t.sb.blocks - 1),
   extentInto('the journal', (t, _runs, rng) => t.sb.journalStart + rng.int(t.sb.journalBlocks)),
-  extentInto('the live checkpoint', (_t, runs, rng) => (runs[0] as number) + rng.int(runs[1] as number)),
+  extentInto('a page of the names tree', (_t, namePages, rng) => pick(rng, namePages, 'names tree page')),
+  extentInto('a bitmap copy', (t, _namePages, rng) => (t.sb.bitmapAt[rng.int(2)] as number) + rng.int(t.sb.bitmapBlocks)),
   extentInto('blocks beyond the pool', (t, _runs, rng) => t.sb.blocks + rng.int(1000)),
   extentInto('the highest block numbers', (_t, _runs, rng) => NO_BLOCK - 1 - rng.int(16)),
   mapInto('the primary superblock', () => 0),
   mapInto('the journal', (t, rng) => t.sb.journalStart + rng.int(t.sb.journalBlocks)),
-  mapInto('the live checkpoint', (t, rng) => (t.sb.ckptRuns[0] as number) + rng.int(t.sb.ckptRuns[1] as number)),
+  mapInto('a bitmap copy', (t, rng) => (t.sb.bitmapAt[rng.int(2)] as number) + rng.int(t.sb.bitmapBlocks)),
   mapInto('the backup superblock', (t) => t.sb.blocks - 1),
   {
     name: 'checkpoint: two files map one block without a reference count',
@@ -145,6 +162,7 @@ export const CRAFT_CLASSES: readonly CraftClass[] = [
         const from = pick(rng, t.mapped, 'mapped file');
         const to = pick(rng, t.named.filter((i) => i !== from), 'second file');
         to.extents.set(64 + rng.int(64), 1, blockOf(from, rng).block, 0);
+        t.s.touch(to);
       }),
   },
   {
@@ -164,6 +182,7 @@ export const CRAFT_CLASSES: readonly CraftClass[] = [
       craftCheckpoint(device, (t) => {
         const { block } = blockOf(pick(rng, t.mapped, 'mapped file'), rng);
         t.s.alloc.shared.set(block, t.s.alloc.refs(block) + 1 + rng.int(4));
+        t.s.alloc.treeRefs.add(block);
       }),
   },
   {
@@ -175,7 +194,9 @@ export const CRAFT_CLASSES: readonly CraftClass[] = [
         const to = pick(rng, t.named.filter((i) => i !== from), 'second file');
         const { block } = blockOf(from, rng);
         t.s.alloc.shared.set(block, t.s.alloc.refs(block) + 1);
+        t.s.alloc.treeRefs.add(block);
         to.extents.set(64 + rng.int(64), 1, block, ExtentState.UNWRITTEN);
+        t.s.touch(to);
       }),
   },
   {
@@ -196,16 +217,24 @@ export const CRAFT_CLASSES: readonly CraftClass[] = [
       }),
   },
   {
-    name: 'checkpoint: a checkpoint block free in the bitmap',
+    name: 'checkpoint: a tree page free in the bitmap',
     expect: { refused: false, what: 'metadata free' },
     apply: (device, rng) =>
-      craftCheckpoint(device, (t, runs) => {
-        t.s.alloc.dropNow((runs[0] as number) + rng.int(runs[1] as number), 1);
+      craftCheckpoint(device, (t, namePages) => {
+        t.s.alloc.dropNow(pick(rng, namePages, 'names tree page'), 1);
+      }),
+  },
+  {
+    name: 'checkpoint: a bitmap copy free in the bitmap',
+    expect: { refused: false, what: 'metadata free' },
+    apply: (device, rng) =>
+      craftCheckpoint(device, (t) => {
+        t.s.alloc.dropNow((t.sb.bitmapAt[rng.int(2)] as number) + rng.int(t.sb.bitmapBlocks), 1);
       }),
   },
   {
     name: 'checkpoint: two files with one name',
-    expect: { refused: false, what: 'duplicate name' },
+    expect: { refused: true },
     apply: (device, rng) =>
       craftCheckpoint(device, (t) => {
         const twin = t.s.addInode(t.s.nextIno, pick(rng, t.named, 'file').name, 0);
@@ -244,7 +273,9 @@ export const CRAFT_CLASSES: readonly CraftClass[] = [
     expect: { refused: false, what: 'size' },
     apply: (device, rng) =>
       craftCheckpoint(device, (t) => {
-        pick(rng, t.named, 'file').size = rng.pick([FILE_SIZE_MAX + 1, FILE_SIZE_MAX + BLOCK, 2 ** 53, 2 ** 60, 2 ** 64 - 2 ** 12]);
+        const inode = pick(rng, t.named, 'file');
+        inode.size = rng.pick([FILE_SIZE_MAX + 1, FILE_SIZE_MAX + BLOCK, 2 ** 53, 2 ** 60, 2 ** 64 - 2 ** 12]);
+        t.s.touch(inode);
       }),
   },
   {

@@ -165,7 +165,7 @@ export type FuzzOutcome = 'rejected' | 'read-only, damage reported' | 'opened';
 
 /** The refusals opening a damaged pool may give. */
 function cleanRefusal(e: unknown): boolean {
-  if (e instanceof PmemdaxError) return e.code === 'ERR_PMEMDAX_CORRUPT';
+  if (e instanceof PmemdaxError) return e.code === 'ERR_PMEMDAX_CORRUPT' || e.code === 'ERR_PMEMDAX_FORMAT_VERSION';
   return e instanceof Error && !(e instanceof TypeError) && !(e instanceof RangeError) && (e as { code?: unknown }).code === 'EIO';
 }
 

@@ -1,5 +1,5 @@
 import { Pool } from '../../../lib';
-import { BLOCK, decodeSuperblock } from '../../../lib/pool/layout';
+import { BLOCK, decodeSuperblock, isSuperblock } from '../../../lib/pool/layout';
 import { MemoryDevice, SimulatedCrash, StrictMemoryDevice } from '../../../lib/testing';
 import { Prng } from '../../dax/support/prng';
 import { DEDUPE_DIFFERS, Executor, type Op } from './executor';
@@ -135,6 +135,6 @@ export async function strictCrashRun(o: StrictRunOptions): Promise<StrictRunResu
   result.steps = step;
   result.drains = device.drains;
   const sb = decodeSuperblock(device.media.subarray(0, BLOCK));
-  if (typeof sb === 'object') result.checkpoints = sb.epoch - 1;
+  if (isSuperblock(sb)) result.checkpoints = sb.epoch - 1;
   return result;
 }
