@@ -19,7 +19,7 @@ import type { PoolState } from './state';
  * switch never happened. Loading one reads the bitmap and walks every tree into the state.
  */
 
-/** Changed inodes above this share of all of them: the trees are written whole instead of changed one inode at a time. */
+/** Changed inodes (that exist) above this share of all of them: the trees are written whole instead of changed one inode at a time. */
 const REWRITE_SHARE = 0.5;
 
 /**
@@ -34,7 +34,7 @@ export function writeCheckpoint(device: DaxDevice, s: PoolState, layout: Superbl
   const committed = t.roots();
   const pagesBefore = s.sb.treePages;
   try {
-    if (whole || s.treeInodes.size > REWRITE_SHARE * s.inodes.size + 64) {
+    if (whole || changedInodes(s) > REWRITE_SHARE * s.inodes.size + 64) {
       t.rewrite(s.inodes.values(), s.alloc.shared);
     } else {
       try {
@@ -57,6 +57,13 @@ export function writeCheckpoint(device: DaxDevice, s: PoolState, layout: Superbl
     t.reset(committed);
     throw isErrnoError(e, 'ENOSPC') ? poolError('ENOSPC', 'fsync', s.path) : e;
   }
+}
+
+/** Inodes changed since the last checkpoint that exist now (one created and deleted since costs the trees a lookup). */
+function changedInodes(s: PoolState): number {
+  let n = 0;
+  for (const ino of s.treeInodes) if (s.inodes.has(ino)) n++;
+  return n;
 }
 
 /** The superblock of the checkpoint written is durable: the overlay is the committed trees, retired pages are free. */
