@@ -69,6 +69,7 @@ function changedInodes(s: PoolState): number {
 /** The superblock of the checkpoint written is durable: the overlay is the committed trees, retired pages are free. */
 export function finishCheckpoint(s: PoolState): void {
   s.trees.store.commit();
+  s.names.checkpointed();
   s.treeInodes.clear();
   s.alloc.treeRefs.clear();
 }

@@ -1,5 +1,6 @@
 import { BTree } from './meta/btree';
 import { MemoryPages } from './meta/memory-pages';
+import { decodeNameKey, nameKey } from './meta/records';
 import type { PoolInode } from './inode';
 
 const NOTHING = Buffer.alloc(0);
@@ -12,18 +13,27 @@ export interface NameRange {
 
 /**
  * NameTable -- a pool's names: a map to the inodes, and their order (UTF-8 bytes, which is code-point order)
- * in a B+tree in memory, so that a listing of a prefix, or from a name on, costs the names it returns and not
- * every name of the pool. The order is built at the first listing that needs it, in one pass over the sorted
- * names (a pool that never lists pays nothing for it, at open or per change), and from then on every change
- * keeps it. The first listing of a prefix does without it (`matching`): a service that lists its leftover
- * temporary files once at start should not pay for a sort of every name, nor for keeping the order after.
+ * for listings. The order is the names tree of the last checkpoint, on the media (`committed`), merged with
+ * the names given since (`#fresh`, a B+tree in memory); a name the tree still holds but the map no longer
+ * does was removed since. So a listing reads the pages of the names it returns, whatever the pool's size.
+ * The order of the names given since is built by the first listing that needs it, from the set of them
+ * (bounded by the journal: a checkpoint empties it), and kept by every change after: creates and unlinks
+ * of a pool that does not list pay a set insertion, not a tree update.
  */
 export class NameTable {
   readonly #byName = new Map<string, PoolInode>();
+  readonly #committed: () => BTree;
+  readonly #path: string;
+  /** Names given since the names tree was last brought up to date, and their order once a listing needed it. */
+  readonly #freshNames = new Set<string>();
   readonly #pages = new MemoryPages();
-  #order: BTree | null = null;
-  /** Prefix listings made without the order. */
-  #scans = 0;
+  #fresh: BTree | null = null;
+
+  /** `committed` is the names tree of the last checkpoint (read, never changed, by the table). */
+  constructor(committed: () => BTree, path: string) {
+    this.#committed = committed;
+    this.#path = path;
+  }
 
   get size(): number {
     return this.#byName.size;
@@ -37,55 +47,60 @@ export class NameTable {
     return this.#byName.has(name);
   }
 
-  set(name: string, inode: PoolInode): void {
-    if (this.#order !== null && !this.#byName.has(name)) this.#order.put(Buffer.from(name, 'utf8'), NOTHING);
+  /** A name the names tree holds already (the checkpoint being loaded). */
+  load(name: string, inode: PoolInode): void {
     this.#byName.set(name, inode);
+  }
+
+  set(name: string, inode: PoolInode): void {
+    this.#byName.set(name, inode);
+    if (this.#freshNames.has(name)) return;
+    this.#freshNames.add(name);
+    this.#fresh?.put(nameKey(name), NOTHING);
   }
 
   delete(name: string): boolean {
     if (!this.#byName.delete(name)) return false;
-    this.#order?.delete(Buffer.from(name, 'utf8'));
+    if (this.#freshNames.delete(name)) this.#fresh?.delete(nameKey(name));
     return true;
   }
 
-  clear(): void {
-    this.#byName.clear();
+  /** A checkpoint brought the names tree up to date with every name, and it is the committed one now. */
+  checkpointed(): void {
+    if (this.#freshNames.size === 0) return;
+    this.#freshNames.clear();
     this.#pages.clear();
-    this.#order = null;
+    this.#fresh = null;
   }
 
-  /**
-   * For the first listing of a prefix while the order is not built: every name with `prefix` and after
-   * `after`, in name order, by one pass over the names; null when the order should be used instead.
-   */
-  matching(prefix: string, after: string | undefined): string[] | null {
-    if (this.#order !== null || prefix === '' || this.#scans++ > 0) return null;
-    const out: string[] = [];
-    for (const name of this.#byName.keys()) {
-      if (name.startsWith(prefix) && (after === undefined || byCodePoint(name, after) > 0)) out.push(name);
-    }
-    return sortNames(out);
-  }
-
-  /** Up to `limit` names of `range`, in name order. */
+  /** Up to `limit` names of `range`, in name order: the committed and the fresh names merged, those still present. */
   slice(range: NameRange, limit: number): string[] {
     const out: string[] = [];
     if (limit <= 0) return out;
-    this.#order ??= this.#build();
     const scan = {
-      ...(range.prefix !== undefined && range.prefix !== '' ? { prefix: Buffer.from(range.prefix, 'utf8') } : {}),
-      ...(range.after !== undefined ? { after: Buffer.from(range.after, 'utf8') } : {}),
+      ...(range.prefix !== undefined && range.prefix !== '' ? { prefix: nameKey(range.prefix) } : {}),
+      ...(range.after !== undefined ? { after: nameKey(range.after) } : {}),
     };
-    for (const [key] of this.#order.entries(scan)) {
-      out.push(key.toString('utf8'));
-      if (out.length >= limit) break;
+    const a = this.#committed().entries(scan);
+    this.#fresh ??= BTree.fromSorted(this.#pages, sortNames([...this.#freshNames]).map((n) => [nameKey(n), NOTHING] as const));
+    const b = this.#fresh.entries(scan);
+    let x = a.next();
+    let y = b.next();
+    while (out.length < limit && !(x.done === true && y.done === true)) {
+      let key: Buffer;
+      if (y.done === true || (x.done !== true && x.value[0].compare(y.value[0]) <= 0)) {
+        key = (x.value as [Buffer, Buffer])[0];
+        // The same name in both: one of it.
+        if (y.done !== true && key.equals(y.value[0])) y = b.next();
+        x = a.next();
+      } else {
+        key = y.value[0];
+        y = b.next();
+      }
+      const name = decodeNameKey(key, this.#path);
+      if (this.#byName.has(name)) out.push(name);
     }
     return out;
-  }
-
-  #build(): BTree {
-    const names = sortNames([...this.#byName.keys()]);
-    return BTree.fromSorted(this.#pages, names.map((n) => [Buffer.from(n, 'utf8'), NOTHING] as const));
   }
 }
 

@@ -529,20 +529,13 @@ export class Pool implements Disposable {
 
   *#listing(range: NameRange, limit: number): Generator<string, void, undefined> {
     const names = (): NameTable => this.#live().state.names;
-    // Each batch is a piece of the hold clock: the first listing of a pool may build the name order.
-    const timed = <T>(fetch: () => T): T => {
-      const hold = this.#live().hold;
-      const t0 = hold.start();
-      const out = fetch();
-      hold.stop(t0, 'list');
-      return out;
-    };
-    // A first prefix listing is one batch, the names as they were at this first step (NameTable.matching).
-    const scanned = timed(() => names().matching(range.prefix ?? '', range.after));
     let from = range.after;
     for (let left = limit; left > 0; ) {
       const want = Math.min(left, LIST_BATCH);
-      const batch = scanned ?? timed(() => names().slice(from === undefined ? range : { ...range, after: from }, want));
+      const core = this.#live();
+      const t0 = core.hold.start();
+      const batch = names().slice(from === undefined ? range : { ...range, after: from }, want);
+      core.hold.stop(t0, 'list');
       for (const name of batch) {
         if (left <= 0) break;
         // Unlinked or renamed away since the batch was read: gone before the iteration reached it.
@@ -550,7 +543,7 @@ export class Pool implements Disposable {
         left--;
         yield name;
       }
-      if (scanned !== null || batch.length < want) break;
+      if (batch.length < want) break;
       from = batch[batch.length - 1];
     }
     // The last step too: a listing of a pool closed meanwhile does not end as if it were complete.

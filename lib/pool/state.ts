@@ -38,7 +38,7 @@ export class PoolState {
   sb: Superblock;
   readonly path: string;
   readonly inodes = new Map<number, PoolInode>();
-  readonly names = new NameTable();
+  readonly names: NameTable;
   readonly alloc: Allocator;
   nextIno = 1;
   readonly namespaceOps: NamespaceOp[] = [];
@@ -65,6 +65,7 @@ export class PoolState {
     this.path = path;
     const alloc = new Allocator(sb.blocks, dataStart(sb), dataEnd(sb));
     this.alloc = alloc;
+    this.names = new NameTable(() => this.trees.names, path);
     this.trees = new PoolTrees(device, path, {
       take: () => alloc.takeMetaBlock(),
       give: (b) => alloc.dropNow(b, 1),
@@ -145,7 +146,9 @@ export class PoolState {
   }
 
   addInode(ino: number, name: string | null, ctimeMs: number): PoolInode {
-    const inode = this.loadInode(ino, name, ctimeMs);
+    const inode = this.loadInode(ino, null, ctimeMs);
+    inode.name = name;
+    if (name !== null) this.names.set(name, inode);
     this.treeInodes.add(ino);
     this.#bytes += this.#inodeBytes(inode);
     this.#refreshKeep();
@@ -156,7 +159,7 @@ export class PoolState {
   loadInode(ino: number, name: string | null, ctimeMs: number): PoolInode {
     const inode = new PoolInode(ino, name, this.path, ctimeMs);
     this.inodes.set(ino, inode);
-    if (name !== null) this.names.set(name, inode);
+    if (name !== null) this.names.load(name, inode);
     if (ino >= this.nextIno) this.nextIno = ino + 1;
     return inode;
   }

@@ -64,6 +64,36 @@ describe('format-2 checkpoints under damage (a hostile review)', () => {
     again.closeSync();
   });
 
+  it('names given since the last checkpoint stay listed when a checkpoint fails before its switch, and after the next one', () => {
+    const dev = new FailingDevice(64 * MiB);
+    const pool = Pool.createOn(dev, { journalBytes: 64 * KiB });
+    untilCheckpoint(pool);
+    const names = Array.from({ length: 50 }, (_, i) => `m${String(i).padStart(2, '0')}`);
+    for (const n of names) pool.open(n, { create: true }).close();
+    // The primary superblock is written first (the backup is current): its failure abandons the checkpoint.
+    dev.failOffset = 0;
+    let failed = false;
+    for (let i = 0; i < 5000 && !failed; i++) {
+      try {
+        pool.open(`h${i}`, { create: true }).close();
+      } catch (e) {
+        expect(e).toMatchObject({ code: 'EIO' });
+        failed = true;
+      }
+    }
+    expect(failed).toBe(true);
+    expect([...pool.list({ prefix: 'm' })]).toEqual(names);
+    untilCheckpoint(pool);
+    expect([...pool.list({ prefix: 'm' })]).toEqual(names);
+    const image = new MemoryDevice(dev.size);
+    image.bytes.set(dev.bytes);
+    const again = Pool.openOn(image);
+    expect([...again.list({ prefix: 'm' })]).toEqual(names);
+    expect([...again.list()]).toEqual([...pool.list()]);
+    again.closeSync();
+    pool.closeSync();
+  });
+
   function inodesRoot(dev: MemoryDevice): number {
     const sb = decodeSuperblock(dev.bytes.subarray(0, PAGE));
     if (!isSuperblock(sb)) throw new Error('no superblock');

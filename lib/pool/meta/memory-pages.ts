@@ -3,8 +3,8 @@ import { PAGE } from './page';
 
 /**
  * MemoryPages -- a PageStore in DRAM with nothing committed: every page may be written where it is, so a
- * tree over it changes in place and copies nothing. For indexes that live in memory only (the name order
- * of a format-1 pool, NameTable).
+ * tree over it changes in place and copies nothing. For indexes that live in memory only (the names
+ * given since the last checkpoint, NameTable).
  */
 export class MemoryPages implements PageStore {
   readonly #pages: (Buffer | null)[] = [];
