@@ -145,6 +145,7 @@ export function applyOps(s: PoolState, r: Codec, count: number): void {
         const inode = inodeOf(s, ino);
         if (inode.name !== null && s.names.get(inode.name) === inode) s.names.delete(inode.name);
         s.inodes.delete(ino);
+        s.forget(ino);
         break;
       }
       case Op.ATTR: {

@@ -179,10 +179,20 @@ export class PoolState {
     if (inode.name !== null && this.names.get(inode.name) === inode) this.names.delete(inode.name);
     this.#bytes -= INODE_CELLS + 2 * nameBytes(inode.name) + Math.max(0, inode.countedExtents) * EXTENT_CELL;
     inode.countedExtents = -1;
-    this.treeInodes.add(inode.ino);
+    this.forget(inode.ino);
     this.inodes.delete(inode.ino);
     this.dirtyInodes.delete(inode);
     this.#refreshKeep();
+  }
+
+  /**
+   * Inode `ino` is gone: the trees must lose it, unless it was made since the last checkpoint (numbers only
+   * grow, so the checkpoint's `nextIno` tells), and then they never had it. So files created and removed
+   * between two checkpoints cost the checkpoint nothing.
+   */
+  forget(ino: number): void {
+    if (ino >= this.sb.nextIno) this.treeInodes.delete(ino);
+    else this.treeInodes.add(ino);
   }
 
   /** `inode` changed (mappings, attributes): it goes out with the next commit, and is counted again. */

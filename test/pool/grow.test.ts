@@ -101,7 +101,7 @@ describe('growing a pool (Pool.grow, Pool.growOn; docs/format.md, "Growing a poo
     }
     expect(outcomes.old).toBeGreaterThan(0);
     expect(outcomes.grown).toBeGreaterThan(0);
-  });
+  }, 60_000);
 
   it('checks its arguments as Node does, refuses to shrink, and an equal size does nothing', async () => {
     const { image } = await smallPoolImage();
