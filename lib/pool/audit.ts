@@ -15,7 +15,7 @@ const MAX_REPORTED = 100;
  * bitmap, every metadata block used, reference counts equal to the references, no shared unwritten
  * block. A pool that breaks one can still be read, but writing to it could hand a block that is in
  * use (by metadata or another file) to a file, so the caller refuses to open it for writing.
- * Sorts out the names the load indexed twice: a name held twice opens the inode with the lower number.
+ * Sorts out the names held twice: such a name opens the inode with the lower number.
  * Cost: a few word operations per extent plus a pass over the bitmap's words, so every open can afford it.
  */
 export function auditState(s: PoolState): CheckProblem[] {
@@ -36,22 +36,23 @@ function describe(inode: PoolInode): string {
 }
 
 function auditNames(s: PoolState, add: Add): void {
-  // The load indexed every name as it came (the last inode given a name holds it): only the names held
-  // twice, found by one lookup per inode, are sorted out, each to its lowest-numbered inode.
-  const held = new Map<string, PoolInode[]>();
-  for (const inode of s.inodes.values()) {
-    if (inode.name === null) continue;
-    const holder = s.names.get(inode.name);
-    if (holder === inode) continue;
-    if (holder === undefined || holder.name !== inode.name) {
-      s.names.set(inode.name, inode);
-      continue;
+  // The checkpoint's names are unique (the load matched the names tree with the inodes): only an inode the
+  // journal changed can hold a name another holds. Each name held twice is sorted out to its lowest-numbered inode.
+  const claims = new Map<string, PoolInode[]>();
+  for (const ino of s.treeInodes) {
+    const inode = s.inodes.get(ino);
+    if (inode === undefined || inode.name === null) continue;
+    let all = claims.get(inode.name);
+    if (all === undefined) {
+      all = [];
+      claims.set(inode.name, all);
+      const owner = s.names.committedOwner(inode.name);
+      const other = owner === null ? undefined : s.inodes.get(owner);
+      if (other !== undefined && other.name === inode.name && !s.treeInodes.has(other.ino)) all.push(other);
     }
-    const all = held.get(inode.name);
-    if (all === undefined) held.set(inode.name, [holder, inode]);
-    else all.push(inode);
+    all.push(inode);
   }
-  const twice = [...held.values()].flatMap((all) => {
+  const twice = [...claims.values()].filter((all) => all.length > 1).flatMap((all) => {
     all.sort((a, b) => a.ino - b.ino);
     const first = all[0] as PoolInode;
     s.names.set(first.name as string, first);

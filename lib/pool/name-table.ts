@@ -12,61 +12,91 @@ export interface NameRange {
 }
 
 /**
- * NameTable -- a pool's names: a map to the inodes, and their order (UTF-8 bytes, which is code-point order)
- * for listings. The order is the names tree of the last checkpoint, on the media (`committed`), merged with
- * the names given since (`#fresh`, a B+tree in memory); a name the tree still holds but the map no longer
- * does was removed since. So a listing reads the pages of the names it returns, whatever the pool's size.
- * The order of the names given since is built by the first listing that needs it, from the set of them
- * (bounded by the journal: a checkpoint empties it), and kept by every change after: creates and unlinks
- * of a pool that does not list pay a set insertion, not a tree update.
+ * NameTable -- a pool's names: which inode each one opens, and their order (UTF-8 bytes, which is code-point
+ * order) for listings. The names tree of the last checkpoint, on the media (`committed`), holds them as they
+ * were then; the table keeps the changes since (names given, `#byName`, and removed, `#gone`) and, in the
+ * same map, the names it looked up in the tree. So an open pool holds in memory only the names it used or
+ * changed, and the load builds no index of names.
+ *
+ * A listing merges the committed tree (less the names removed since) with the names given since (`#fresh`,
+ * a B+tree in memory built from `#freshNames` by the first listing that needs it and kept after; a
+ * checkpoint empties it). A listing reads the pages of the names it returns, whatever the pool's size, and
+ * creates and unlinks of a pool that does not list pay a set insertion, not a tree update.
  */
 export class NameTable {
+  /** Names given since the open, and names found in the committed tree: the inode each opens. */
   readonly #byName = new Map<string, PoolInode>();
+  /** Names removed since the last checkpoint: the committed tree may still hold them. */
+  readonly #gone = new Set<string>();
   readonly #committed: () => BTree;
+  readonly #inodeOf: (ino: number) => PoolInode | undefined;
   readonly #path: string;
+  #count = 0;
   /** Names given since the names tree was last brought up to date, and their order once a listing needed it. */
   readonly #freshNames = new Set<string>();
   readonly #pages = new MemoryPages();
   #fresh: BTree | null = null;
 
   /** `committed` is the names tree of the last checkpoint (read, never changed, by the table). */
-  constructor(committed: () => BTree, path: string) {
+  constructor(committed: () => BTree, inodeOf: (ino: number) => PoolInode | undefined, path: string) {
     this.#committed = committed;
+    this.#inodeOf = inodeOf;
     this.#path = path;
   }
 
   get size(): number {
-    return this.#byName.size;
+    return this.#count;
   }
 
   get(name: string): PoolInode | undefined {
-    return this.#byName.get(name);
+    const known = this.#byName.get(name);
+    if (known !== undefined || this.#gone.has(name)) return known;
+    const ino = this.committedOwner(name);
+    if (ino === null) return undefined;
+    const inode = this.#inodeOf(ino);
+    // The load matched every entry with its inode, and every change since came through here: an entry whose
+    // inode has another name is not this name's.
+    if (inode === undefined || inode.name !== name) return undefined;
+    this.#byName.set(name, inode);
+    return inode;
   }
 
   has(name: string): boolean {
-    return this.#byName.has(name);
+    return this.get(name) !== undefined;
   }
 
-  /** A name the names tree holds already (the checkpoint being loaded). */
-  load(name: string, inode: PoolInode): void {
-    this.#byName.set(name, inode);
+  /** The inode the committed names tree gives `name`, whatever happened since; null if none. */
+  committedOwner(name: string): number | null {
+    const v = this.#committed().get(nameKey(name));
+    return v === null ? null : v.readUInt32LE(0);
+  }
+
+  /** A named inode of the checkpoint being loaded: its name is in the committed tree. */
+  loaded(): void {
+    this.#count++;
   }
 
   set(name: string, inode: PoolInode): void {
+    if (this.get(name) === undefined) this.#count++;
     this.#byName.set(name, inode);
+    this.#gone.delete(name);
     if (this.#freshNames.has(name)) return;
     this.#freshNames.add(name);
     this.#fresh?.put(nameKey(name), NOTHING);
   }
 
   delete(name: string): boolean {
-    if (!this.#byName.delete(name)) return false;
+    if (this.get(name) === undefined) return false;
+    this.#count--;
+    this.#byName.delete(name);
+    this.#gone.add(name);
     if (this.#freshNames.delete(name)) this.#fresh?.delete(nameKey(name));
     return true;
   }
 
   /** A checkpoint brought the names tree up to date with every name, and it is the committed one now. */
   checkpointed(): void {
+    this.#gone.clear();
     if (this.#freshNames.size === 0) return;
     this.#freshNames.clear();
     this.#pages.clear();
@@ -98,7 +128,7 @@ export class NameTable {
         y = b.next();
       }
       const name = decodeNameKey(key, this.#path);
-      if (this.#byName.has(name)) out.push(name);
+      if (!this.#gone.has(name)) out.push(name);
     }
     return out;
   }

@@ -62,7 +62,7 @@ describe('format-2 checkpoints under damage (a hostile review)', () => {
     expect(again.exists('b')).toBe(false);
     expect(again.check().problems).toEqual([]);
     again.closeSync();
-  });
+  }, 30_000);
 
   it('names given since the last checkpoint stay listed when a checkpoint fails before its switch, and after the next one', () => {
     const dev = new FailingDevice(64 * MiB);
