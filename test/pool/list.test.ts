@@ -51,6 +51,11 @@ describe('pool.list({ prefix, after, limit }): a lazy iterator in name order', (
     const model = new Set<string>();
     const pick = (): string => `d/${String(rand(400)).padStart(3, '0')}${rand(3) === 0 ? '\u{1F600}' : ''}`;
     const check = (): void => {
+      // Lookups go through the same tree and changes: every name that ever was, present or not.
+      for (let i = 0; i < 400; i++) {
+        for (const n of [`d/${String(i).padStart(3, '0')}`, `d/${String(i).padStart(3, '0')}\u{1F600}`]) expect(pool.exists(n), n).toBe(model.has(n));
+      }
+      expect(pool.statfs().files).toBe(model.size);
       const all = byCodePoint([...model]);
       for (const c of [{}, { prefix: 'd/1' }, { prefix: 'd/2', after: 'd/25' }, { after: 'd/3', limit: 7 }, { prefix: 'd/05' }]) {
         const want = all.filter((n) => n.startsWith(c.prefix ?? '') && (c.after === undefined || Buffer.compare(Buffer.from(n), Buffer.from(c.after)) > 0));
