@@ -84,14 +84,16 @@ export interface NativeDevice {
   unlinkCreated(): boolean;
   /**
    * persistRanges with the msyncs on the libuv thread pool: a promise at page granularity, undefined when
-   * the work was done inline (no range, or byte/cacheline granularity). Throws what persistRanges throws.
+   * the work was done inline (no range, or byte/cacheline granularity), null when no job was queued because
+   * the environment is stopping (a worker being terminated). Throws what persistRanges throws.
    */
-  persistAsync(pairs: Float64Array): Promise<void> | undefined;
+  persistAsync(pairs: Float64Array): Promise<void> | undefined | null;
   /**
    * The bytes laid out in order over [offset, length] pairs (their lengths add up to its length), made durable
-   * unless `writeBack` is false: pwrite and msync on the thread pool at page granularity; undefined when done inline.
+   * unless `writeBack` is false: pwrite and msync on the thread pool at page granularity; undefined when done inline,
+   * null as for persistAsync.
    */
-  writeAsync(pairs: Float64Array, bytes: Uint8Array, writeBack?: boolean): Promise<void> | undefined;
+  writeAsync(pairs: Float64Array, bytes: Uint8Array, writeBack?: boolean): Promise<void> | undefined | null;
   /** Blocks until no persistAsync or writeAsync job is in flight. */
   waitJobs(): void;
   /** Waits for persistAsync jobs in flight, then unmaps. */

@@ -107,9 +107,9 @@ class Device : public Napi::ObjectWrap<Device> {
   // A persistAsync job has run its write-back (msync per range, or one fdatasync): 0, or the first failure.
   friend class MsyncJob;
   // Queues a persistAsync/writeAsync job: `payload` (if any) is written over the pairs in order first, then (with
-  // write_back) the pairs are written back; returns its promise.
+  // write_back) the pairs are written back; returns its promise, or null when no promise could be made.
   Napi::Value QueueJob(Napi::Env env, std::vector<double> pairs, std::vector<uint8_t> payload, bool write_back = true);
-  void FinishAsync(Napi::Env env, Napi::Promise::Deferred& done, uint64_t msyncs, int err, const char* syscall, uint64_t offset,
+  void FinishAsync(Napi::Env env, napi_deferred done, uint64_t msyncs, int err, const char* syscall, uint64_t offset,
                    uint64_t len);
 
   bool Open(Napi::Env env, const std::string& path, const OpenRequest& req);

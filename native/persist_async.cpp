@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -20,10 +21,8 @@ namespace pmemdax {
 // mapping's address and its own copy of the ranges; counts are made in Done.
 class MsyncJob : public IoJob {
  public:
-  MsyncJob(Napi::Env env, Device* device, uint8_t* base, int fd, std::vector<double> pairs,
-           std::vector<uint8_t> payload = {}, bool write_back = true)
-      : done_(Napi::Promise::Deferred::New(env)),
-        device_(device),
+  MsyncJob(Device* device, uint8_t* base, int fd, std::vector<double> pairs, std::vector<uint8_t> payload, bool write_back)
+      : device_(device),
         self_(Napi::Persistent(device->Value())),  // the device's object lives until the promise settles
         base_(base),
         fd_(fd),
@@ -31,8 +30,8 @@ class MsyncJob : public IoJob {
         payload_(std::move(payload)),
         write_back_(write_back) {}
 
-  Napi::Promise Promise() const { return done_.Promise(); }
-  Napi::Promise::Deferred& Deferred() { return done_; }
+  // Settled in Done, or by the queueing call when queueing fails.
+  napi_deferred done = nullptr;
 
   void Run() override {
     // writeAsync: the bytes go in first, laid out over the ranges in order (a pwrite into the page cache can
@@ -78,14 +77,13 @@ class MsyncJob : public IoJob {
 
   void Done(Napi::Env env) override {
     device_->GiveBackPayload(std::move(payload_));
-    device_->FinishAsync(env, done_, msyncs_, err_, syscall_, offset_, len_);
+    device_->FinishAsync(env, done, msyncs_, err_, syscall_, offset_, len_);
   }
 
   // The environment is gone, and with it the reference's owner.
   void Abandon() override { self_.SuppressDestruct(); }
 
  private:
-  Napi::Promise::Deferred done_;
   Device* device_;
   Napi::ObjectReference self_;
   uint8_t* base_;
@@ -117,18 +115,24 @@ Napi::Value Device::PersistAsync(const Napi::CallbackInfo& info) {
 Napi::Value Device::QueueJob(Napi::Env env, std::vector<double> pairs, std::vector<uint8_t> payload, bool write_back) {
   // On this thread: the fence orders this thread's non-temporal stores, which a pool thread's would not.
   Drain();
-  auto* job = new MsyncJob(env, this, base_, Fd(), std::move(pairs), std::move(payload), write_back);
-  Napi::Promise promise = job->Promise();
+  std::unique_ptr<MsyncJob> job(new MsyncJob(this, base_, Fd(), std::move(pairs), std::move(payload), write_back));
+  // The promise is checked: once the environment is stopping, N-API refuses it without throwing anything
+  // (napi_pending_exception with none pending). worker.terminate() marks the worker's environment so from the
+  // parent's thread while the worker can still be running JavaScript, until the termination reaches it. Then
+  // nothing is queued, and null says so. (Napi::Promise::Deferred leaves its promise uninitialised in that case,
+  // and returning it crashed the worker.)
+  napi_value promise;
+  if (napi_create_promise(env, &job->done, &promise) != napi_ok) return env.Null();
   jobs_.Enter();
-  const IoQueued queued = QueueIoJob(env, job);
+  const IoQueued queued = QueueIoJob(env, job.get());
   if (queued.err != 0) {
     jobs_.Leave();
-    job->Deferred().Reject(ErrnoError(env, queued.err, queued.syscall, ErrorContext{path_}).Value());
-    delete job;
-    return promise;
+    napi_reject_deferred(env, job->done, ErrnoError(env, queued.err, queued.syscall, ErrorContext{path_}).Value());
+    return Napi::Value(env, promise);
   }
+  job.release();  // the pool's now
   ++persist_.MutableStats().async_persists;
-  return promise;
+  return Napi::Value(env, promise);
 }
 
 // writeAsync(Float64Array [offset0, length0, …], Uint8Array, writeBack) -> a Promise at page granularity on a
@@ -201,16 +205,16 @@ Napi::Value Device::WaitJobs(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-void Device::FinishAsync(Napi::Env env, Napi::Promise::Deferred& done, uint64_t msyncs, int err, const char* syscall,
-                         uint64_t offset, uint64_t len) {
+void Device::FinishAsync(Napi::Env env, napi_deferred done, uint64_t msyncs, int err, const char* syscall, uint64_t offset,
+                         uint64_t len) {
   persist_.MutableStats().msyncs += msyncs;
   if (err == 0) {
-    done.Resolve(env.Undefined());
+    napi_resolve_deferred(env, done, env.Undefined());
     return;
   }
   ErrorContext where{path_};
   if (len > 0) where = ErrorContext{path_, static_cast<int64_t>(offset), static_cast<int64_t>(len)};
-  done.Reject(ErrnoError(env, err, syscall, where).Value());
+  napi_reject_deferred(env, done, ErrnoError(env, err, syscall, where).Value());
 }
 
 }  // namespace pmemdax

@@ -25,6 +25,13 @@ const DEFAULT_FILE_MODE = 0o666;
 const { deepFlush: DEEP_FLUSH, lock: NATIVE_LOCK } = native.constants;
 /** What persistAsync returns when the work was done inline: one shared, already resolved promise. */
 const SETTLED: Promise<void> = Promise.resolve();
+/**
+ * What persistAsync and writeAsync return when the native side queued nothing because the environment is
+ * stopping (a worker being terminated; its JavaScript ends at the next check): like a job abandoned at the
+ * environment's teardown, it never settles, so nothing is told the bytes are durable.
+ */
+const ABANDONED: Promise<void> = new Promise<void>(() => {});
+const jobPromise = (queued: Promise<void> | undefined | null): Promise<void> => (queued === undefined ? SETTLED : (queued ?? ABANDONED));
 const DEEP_FLUSH_RESULTS: ReadonlyMap<number, DeepFlushResult> = new Map([
   [DEEP_FLUSH.DONE, 'done'],
   [DEEP_FLUSH.NOT_NEEDED, 'not-needed'],
@@ -250,7 +257,7 @@ export class Device implements DaxDevice, Disposable {
    */
   persistAsync(ranges: Float64Array | readonly ByteRange[]): Promise<void> {
     try {
-      return this.#native.persistAsync(rangePairs(ranges, this.size)) ?? SETTLED;
+      return jobPromise(this.#native.persistAsync(rangePairs(ranges, this.size)));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -267,7 +274,7 @@ export class Device implements DaxDevice, Disposable {
       const bytes = bytesOf(src, 'src');
       checkRange(offset, bytes.byteLength, this.size);
       checkReachable(bytes, false, 'src', this.path);
-      return this.#native.writeAsync(Float64Array.of(offset, bytes.byteLength), bytes) ?? SETTLED;
+      return jobPromise(this.#native.writeAsync(Float64Array.of(offset, bytes.byteLength), bytes));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -287,7 +294,7 @@ export class Device implements DaxDevice, Disposable {
       const pairs = rangePairs(ranges, this.size);
       if (filledRanges(pairs, bytes.byteLength) < 0) throw outOfRangeError(`The ${bytes.byteLength} bytes of src must fill the leading ranges exactly`);
       checkReachable(bytes, false, 'src', this.path);
-      return this.#native.writeAsync(pairs, bytes, opts?.writeBack !== false) ?? SETTLED;
+      return jobPromise(this.#native.writeAsync(pairs, bytes, opts?.writeBack !== false));
     } catch (error) {
       return Promise.reject(error);
     }
