@@ -128,6 +128,36 @@ describe('I/O threads (child processes)', () => {
     expect(r.stdout.trim()).toBe('done');
   });
 
+  it('a worker terminated while writeAsync is still in its native part: no job, no promise, no bad value handed back', () => {
+    // terminate() marks the worker's environment as stopping from this thread at once, and N-API then refuses to
+    // make the job's promise; the worker's JavaScript only stops at its next check, after the call returns. The
+    // value the call hands back then was uninitialised memory (a SIGSEGV under ASan, whose allocator fills it).
+    const path = s.file('stopping');
+    const r = runNode(`${LIB}
+      const { Worker } = require('node:worker_threads');
+      Device.open(process.argv[1], { create: true, size: 128 << 20 }).close();
+      const body = ${JSON.stringify(`${LIB}
+        const { workerData } = require('node:worker_threads');
+        const d = Device.open(workerData.path, { create: false });
+        const big = new Uint8Array(128 << 20).fill(0x41);
+        const calling = new Int32Array(workerData.calling);
+        Atomics.store(calling, 0, 1);
+        Atomics.notify(calling, 0);
+        // Copying the bytes takes the native side long enough for the terminate() to land meanwhile.
+        d.writeAsync(0, big).then(() => {}, () => {});`)};
+      const calling = new Int32Array(new SharedArrayBuffer(4));
+      const w = new Worker(body, { eval: true, workerData: { path: process.argv[1], calling: calling.buffer } });
+      Atomics.wait(calling, 0, 0, 30000);
+      // Late enough for the worker to be inside the native call (its JavaScript before it would take the
+      // termination at once), early enough to land during the copy.
+      for (const until = Date.now() + 50; Date.now() < until;);
+      w.terminate();
+      w.on('exit', () => console.log('done'));`, [path]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe('done');
+  });
+
   it('a worker terminated with writes queued never writes through a descriptor after its teardown closed it (the number may be reused)', () => {
     const path = s.file('reuse');
     const victim = s.file('victim');
