@@ -75,18 +75,18 @@ export class Allocator {
 
   /** Set the bits of `[b, b+n)` as loaded from media; recount free blocks with `recount`. */
   markUsed(b: number, n: number): void {
-    this.setBits(b, n, true);
+    this.changeBits(b, n, true);
   }
 
   private clear(b: number, n: number): void {
-    this.setBits(b, n, false);
+    this.changeBits(b, n, false);
   }
 
   /**
    * Sets or clears `[b, b+n)` a 32-bit word at a time (an open pool marks every extent it loads), and
    * counts the data blocks that changed in their group.
    */
-  private setBits(b: number, n: number, on: boolean): void {
+  private changeBits(b: number, n: number, on: boolean): void {
     const bm = this.bitmap;
     const gf = this.groupFree;
     for (let i = b, end = b + n; i < end; i += 32 - (i & 31)) {
@@ -479,11 +479,7 @@ export class Allocator {
   snapshot(also: readonly number[]): Uint32Array {
     const out = this.bitmap.slice();
     const unset = (runs: readonly number[]): void => {
-      for (let i = 0; i < runs.length; i += 2) {
-        const b = runs[i] as number;
-        const n = runs[i + 1] as number;
-        for (let k = b; k < b + n; k++) out[k >>> 5] = (out[k >>> 5] as number) & ~(1 << (k & 31));
-      }
+      for (let i = 0; i < runs.length; i += 2) setBits(out, runs[i] as number, runs[i + 1] as number, false);
     };
     unset(this.freeRuns);
     unset(this.#flightFrees);
@@ -494,10 +490,19 @@ export class Allocator {
 }
 
 /** The bits of `[i, end)` that lie in the 32-bit word holding bit `i`. */
-function wordMask(i: number, end: number): number {
+export function wordMask(i: number, end: number): number {
   const bit = i & 31;
   const take = Math.min(32 - bit, end - i);
   return take === 32 ? 0xffffffff : ((1 << take) - 1) << bit;
+}
+
+/** Set (`on`) or clear the bits of `[b, b+n)` in `bits`, a 32-bit word at a time. */
+export function setBits(bits: Uint32Array, b: number, n: number, on = true): void {
+  for (let i = b, end = b + n; i < end; i += 32 - (i & 31)) {
+    const w = i >>> 5;
+    const mask = wordMask(i, end);
+    bits[w] = on ? (bits[w] as number) | mask : (bits[w] as number) & ~mask;
+  }
 }
 
 function popcount32(x: number): number {

@@ -1,3 +1,4 @@
+import { setBits, wordMask } from './alloc';
 import { ExtentState } from './extent-map';
 import { FILE_SIZE_MAX, dataEnd, dataStart } from './layout';
 import type { PoolInode } from './inode';
@@ -75,30 +76,16 @@ function auditCounters(s: PoolState, add: Add): void {
 
 /** The first block of `[b, b+n)` whose bit in `bits` is `value` (1 or 0), or -1. Word at a time. */
 export function firstBit(bits: Uint32Array, b: number, n: number, value: 0 | 1): number {
-  for (let i = b, end = b + n; i < end; ) {
-    const bit = i & 31;
-    const take = Math.min(32 - bit, end - i);
-    const mask = take === 32 ? 0xffffffff : ((1 << take) - 1) << bit;
+  for (let i = b, end = b + n; i < end; i += 32 - (i & 31)) {
     const word = bits[i >>> 5] as number;
-    const hits = ((value === 1 ? word : ~word) & mask) >>> 0;
-    if (hits !== 0) return i - bit + (31 - Math.clz32(hits & -hits));
-    i += take;
+    const hits = ((value === 1 ? word : ~word) & wordMask(i, end)) >>> 0;
+    if (hits !== 0) return i - (i & 31) + (31 - Math.clz32(hits & -hits));
   }
   return -1;
 }
 
 function isSet(bits: Uint32Array, b: number): boolean {
   return ((bits[b >>> 5] as number) & (1 << (b & 31))) !== 0;
-}
-
-/** Set the bits of `[b, b+n)`, a word at a time. */
-export function setBits(bits: Uint32Array, b: number, n: number): void {
-  for (let i = b, end = b + n; i < end; ) {
-    const bit = i & 31;
-    const take = Math.min(32 - bit, end - i);
-    bits[i >>> 5] = (bits[i >>> 5] as number) | (take === 32 ? 0xffffffff : ((1 << take) - 1) << bit);
-    i += take;
-  }
 }
 
 /**

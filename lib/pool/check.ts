@@ -1,6 +1,6 @@
 import type { DaxDevice } from '../device/types';
 import { PmemdaxError } from '../errors';
-import { setBits } from './audit';
+import { setBits } from './alloc';
 import { loadPool } from './load';
 import { BLOCK, dataEnd, dataStart, decodeSuperblock, isSuperblock } from './layout';
 import { readMeta } from './meta-io';

@@ -1,6 +1,7 @@
 import type { DaxDevice } from '../device/types';
 import { isErrnoError } from '../errors';
-import { firstBit, setBits } from './audit';
+import { setBits } from './alloc';
+import { firstBit } from './audit';
 import { corrupt, poolError } from './errors';
 import { ExtentState } from './extent-map';
 import { BLOCK, NAME_MAX, NO_BLOCK, dataEnd, dataStart, overlapsBitmapCopies, type Superblock } from './layout';

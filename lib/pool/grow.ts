@@ -1,7 +1,7 @@
 import { daxError } from '../dax/errors';
 import { PmemdaxError } from '../errors';
 import { Errno } from '../iomap/errno';
-import { setBits } from './audit';
+import { setBits } from './alloc';
 import { writeCheckpoint } from './checkpoint';
 import type { PoolDevice } from './device';
 import { BLOCK, BLOCKS_MAX, bitmapCopyBlocks, encodeSuperblock, type Superblock } from './layout';
@@ -68,16 +68,12 @@ export function writeGrown(device: PoolDevice, path: string, loaded: Loaded, blo
   const written = writeCheckpoint(device, s, old, epoch);
   const bitmap = new Uint32Array(Math.ceil(blocks / 32));
   bitmap.set(s.alloc.snapshot(s.trees.store.retired.flatMap((b) => [b, 1])));
-  for (const at of old.bitmapAt) clearBits(bitmap, at, old.bitmapBlocks);
-  clearBits(bitmap, old.blocks - 1, 1);
+  for (const at of old.bitmapAt) setBits(bitmap, at, old.bitmapBlocks, false);
+  setBits(bitmap, old.blocks - 1, 1, false);
   setBits(bitmap, old.blocks, 2 * bitmapBlocks);
   setBits(bitmap, newBackup, 1);
   new BitmapCopies().write(device, layout, epoch, bitmap);
   const sb = encodeSuperblock({ ...written, blocks, bitmapAt: layout.bitmapAt, bitmapBlocks, seq: (old.seq + 1) >>> 0 });
   device.copy(newBackup * BLOCK, sb);
   device.copy(0, sb);
-}
-
-function clearBits(bitmap: Uint32Array, b: number, n: number): void {
-  for (let i = b; i < b + n; i++) bitmap[i >>> 5] = (bitmap[i >>> 5] as number) & ~(1 << (i & 31));
 }

@@ -1,6 +1,7 @@
 import type { DaxDevice } from '../../device/types';
 import { isErrnoError } from '../../errors';
-import { auditState, setBits } from '../audit';
+import { setBits } from '../alloc';
+import { auditState } from '../audit';
 import { corrupt } from '../errors';
 import { Journal } from '../journal';
 import { BLOCK, NO_BLOCK, VersionMismatch, type Superblock } from '../layout';
