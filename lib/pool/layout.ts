@@ -28,8 +28,8 @@ export interface TreeRoots {
 
 export const TREE_NAMES: readonly (keyof TreeRoots)[] = ['names', 'inodes', 'extents', 'shared'];
 
-/** Where everything is: the fixed areas, and the checkpoint (trees and bitmap) the journal continues from. */
-export interface Superblock {
+/** What a superblock of every format version begins with, after its signature, version and block size. */
+export interface SuperblockHeader {
   uuid: Uint8Array;
   /** Blocks in the pool; the backup superblock is the last one. */
   blocks: number;
@@ -37,9 +37,22 @@ export interface Superblock {
   journalBlocks: number;
   /** Bumped on every superblock write; the higher valid copy wins. */
   seq: number;
-  /** Checkpoint generation; journal records of another epoch are stale. The checkpoint's bitmap is copy `epoch & 1`. */
+  /** Checkpoint generation; journal records of another epoch are stale. */
   epoch: number;
-  /** First block of each bitmap copy. */
+}
+
+/** The unsafe-shutdown fields, stored alike (and last) by every format version. */
+export interface ShutdownFields {
+  /** Set while a writer has the pool open; clear after a clean close. */
+  dirty: boolean;
+  /** Dirty-shutdown count of the platform at the last open for writing; -1 when not exposed. */
+  shutdownCount: number;
+  identity: string;
+}
+
+/** Where everything is: the fixed areas, and the checkpoint (trees and bitmap) the journal continues from. */
+export interface Superblock extends SuperblockHeader, ShutdownFields {
+  /** First block of each bitmap copy; the checkpoint's bitmap is copy `epoch & 1`. */
   bitmapAt: [number, number];
   /** Blocks of one bitmap copy: its bit pages, then the CRC-32C of each of them. */
   bitmapBlocks: number;
@@ -49,11 +62,6 @@ export interface Superblock {
   inodeCount: number;
   sharedCount: number;
   nextIno: number;
-  /** Set while a writer has the pool open; clear after a clean close. */
-  dirty: boolean;
-  /** Dirty-shutdown count of the platform at the last open for writing; -1 when not exposed. */
-  shutdownCount: number;
-  identity: string;
 }
 
 /** A wrong format version on a superblock whose signature and checksum are right. */
@@ -61,12 +69,12 @@ export class VersionMismatch {
   constructor(readonly version: number) {}
 }
 
-export function dataStart(sb: Superblock): number {
+export function dataStart(sb: SuperblockHeader): number {
   return sb.journalStart + sb.journalBlocks;
 }
 
 /** The last data block + 1 (the backup superblock follows). */
-export function dataEnd(sb: Superblock): number {
+export function dataEnd(sb: SuperblockHeader): number {
   return sb.blocks - 1;
 }
 
@@ -118,47 +126,53 @@ export function isSuperblock(x: Superblock | VersionMismatch | string): x is Sup
 /** The superblock in `bytes`, the version it has if it is a pool of another format version, or the reason it is not one. */
 export function decodeSuperblock(bytes: Uint8Array): Superblock | VersionMismatch | string {
   const c = new Codec(bytes);
-  if (new TextDecoder().decode(c.raw(8)) !== SB_MAGIC) return 'no pool signature';
-  if (c.view.getUint32(SB_CRC_AT, true) !== crc32c(bytes, 0, SB_CRC_AT)) return 'checksum mismatch';
-  const version = c.u32();
-  if (version !== FORMAT_VERSION) return new VersionMismatch(version);
-  if (c.u32() !== BLOCK) return `block size is not ${BLOCK}`;
-  const uuid = c.raw(16).slice();
-  const blocks = c.u32();
-  const journalStart = c.u32();
-  const journalBlocks = c.u32();
-  const seq = c.u32();
-  const epoch = c.u64();
+  const header = decodeSuperblockHeader(c, FORMAT_VERSION);
+  if (typeof header === 'string' || header instanceof VersionMismatch) return header;
   const bitmapAt: [number, number] = [c.u32(), c.u32()];
   const bitmapBlocks = c.u32();
   const roots = { names: c.u32(), inodes: c.u32(), extents: c.u32(), shared: c.u32() };
-  const sb: Superblock = {
-    uuid,
-    blocks,
-    journalStart,
-    journalBlocks,
-    seq,
-    epoch,
-    bitmapAt,
-    bitmapBlocks,
-    roots,
-    treePages: c.u32(),
-    inodeCount: c.u32(),
-    sharedCount: c.u32(),
-    nextIno: c.u32(),
-    dirty: c.u32() !== 0,
-    shutdownCount: c.u64() - 1,
-    identity: '',
-  };
-  const idLen = c.u16();
-  if (idLen > IDENTITY_MAX) return 'identity too long';
-  sb.identity = new TextDecoder().decode(c.raw(idLen));
+  const treePages = c.u32();
+  const inodeCount = c.u32();
+  const sharedCount = c.u32();
+  const nextIno = c.u32();
+  const shutdown = decodeShutdownFields(c);
+  if (typeof shutdown === 'string') return shutdown;
+  const sb: Superblock = { ...header, bitmapAt, bitmapBlocks, roots, treePages, inodeCount, sharedCount, nextIno, ...shutdown };
   return checkGeometry(sb) ?? sb;
 }
 
+/**
+ * The start of a superblock of format version `version`, read by `c` from its offset 0 up to the epoch's
+ * end; the version found if it is another, or the reason the bytes are not a pool's superblock.
+ */
+export function decodeSuperblockHeader(c: Codec, version: number): SuperblockHeader | VersionMismatch | string {
+  if (new TextDecoder().decode(c.raw(8)) !== SB_MAGIC) return 'no pool signature';
+  if (c.view.getUint32(SB_CRC_AT, true) !== crc32c(c.bytes, 0, SB_CRC_AT)) return 'checksum mismatch';
+  const found = c.u32();
+  if (found !== version) return new VersionMismatch(found);
+  if (c.u32() !== BLOCK) return `block size is not ${BLOCK}`;
+  return { uuid: c.raw(16).slice(), blocks: c.u32(), journalStart: c.u32(), journalBlocks: c.u32(), seq: c.u32(), epoch: c.u64() };
+}
+
+/** The unsafe-shutdown fields at `c` (dirty flag u32, count + 1 u64, identity length u16 and bytes), or why they are wrong. */
+export function decodeShutdownFields(c: Codec): ShutdownFields | string {
+  const dirty = c.u32() !== 0;
+  const shutdownCount = c.u64() - 1;
+  const idLen = c.u16();
+  if (idLen > IDENTITY_MAX) return 'identity too long';
+  return { dirty, shutdownCount, identity: new TextDecoder().decode(c.raw(idLen)) };
+}
+
+/** The geometry every format version checks alike: enough blocks, the journal inside the pool. */
+export function checkHeaderGeometry(h: SuperblockHeader): string | null {
+  if (h.blocks < 8) return `${h.blocks} blocks is too small`;
+  if (h.journalStart !== 1 || h.journalBlocks < 1 || dataStart(h) >= dataEnd(h)) return 'journal outside the pool';
+  return null;
+}
+
 function checkGeometry(sb: Superblock): string | null {
-  if (sb.blocks < 8) return `${sb.blocks} blocks is too small`;
-  if (sb.journalStart !== 1 || sb.journalBlocks < 1 || dataStart(sb) >= dataEnd(sb)) return 'journal outside the pool';
+  const common = checkHeaderGeometry(sb);
+  if (common !== null) return common;
   if (sb.bitmapBlocks !== bitmapCopyBlocks(sb.blocks)) return `bitmap copies of ${sb.bitmapBlocks} blocks for ${sb.blocks} blocks`;
   const [a, b] = sb.bitmapAt;
   for (const at of sb.bitmapAt) if (at < dataStart(sb) || at + sb.bitmapBlocks > dataEnd(sb)) return 'a bitmap copy outside the data area';

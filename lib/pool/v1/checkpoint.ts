@@ -3,11 +3,11 @@ import { Codec } from '../codec';
 import { crc32c } from '../crc32c';
 import { corrupt } from '../errors';
 import { ExtentState } from '../extent-map';
-import { BLOCK, NAME_MAX, NO_BLOCK } from '../layout';
+import { BLOCK, NAME_MAX, NO_BLOCK, dataEnd, dataStart } from '../layout';
 import { readMeta } from '../meta-io';
 import { nameFromBytes } from '../names';
 import type { PoolState } from '../state';
-import { v1DataEnd, v1DataStart, type V1Superblock } from './superblock';
+import type { V1Superblock } from './superblock';
 
 // The checkpoint image of format version 1: a 64-byte header, every inode (attributes, name, extents), the
 // shared blocks' reference counts, and the bitmap, stored in the runs the superblock lists.
@@ -57,8 +57,8 @@ export function loadV1Checkpoint(device: DaxDevice, s: PoolState, sb: V1Superblo
     if (r.u64() !== sb.ckptBytes) throw bad('length does not match the superblock');
     if (bitmapBytes !== s.alloc.bitmap.byteLength) throw bad('bitmap size does not match the pool');
     r.pos = HEADER;
-    const lo = v1DataStart(sb);
-    const hi = v1DataEnd(sb);
+    const lo = dataStart(sb);
+    const hi = dataEnd(sb);
     for (let i = 0; i < inodes; i++) {
       const at = r.pos;
       const ino = r.u32();

@@ -4,12 +4,12 @@ import { setBits } from '../alloc';
 import { auditState } from '../audit';
 import { corrupt } from '../errors';
 import { Journal } from '../journal';
-import { BLOCK, NO_BLOCK, VersionMismatch, type Superblock } from '../layout';
+import { BLOCK, NO_BLOCK, VersionMismatch, dataStart, type Superblock } from '../layout';
 import { readMeta } from '../meta-io';
 import { PoolState } from '../state';
 import type { CheckProblem } from '../types';
 import { loadV1Checkpoint } from './checkpoint';
-import { decodeV1Superblock, v1DataStart, type V1Superblock } from './superblock';
+import { decodeV1Superblock, type V1Superblock } from './superblock';
 
 /** A version-1 pool read into a PoolState, for the upgrade to write as version 2. */
 export interface V1Loaded {
@@ -59,7 +59,7 @@ export function loadV1Pool(device: DaxDevice, path: string): V1Loaded | null {
   if (picked === null) return null;
   const v1 = picked.sb;
   if (v1.blocks * BLOCK > device.size) throw corrupt(path, 'superblock', 0, `pool of ${v1.blocks * BLOCK} bytes on a device of ${device.size}`);
-  const start = v1DataStart(v1);
+  const start = dataStart(v1);
   const sb: Superblock = {
     uuid: v1.uuid,
     blocks: v1.blocks,
