@@ -27,10 +27,20 @@ const REWRITE_SHARE = 0.5;
  * Store a checkpoint of `s` (pending changes included) for epoch `epoch` of a pool laid out as `layout`,
  * and return the superblock that points at it. Nothing the committed checkpoint reaches is written.
  * ENOSPC when the free blocks cannot hold it (the reserve rule keeps them able to), with nothing changed.
- * `alsoFree` ([block, count] runs) are counted free in the bitmap written, though not handed out before
- * the switch: metadata the checkpoint replaces that is not a tree page (an upgrade's version-1 image).
+ * `adjustBitmap`, when given, is handed the bitmap about to be written to the copy (its own array, over the
+ * pool's blocks now) once the tree pages are durable, and returns the bitmap to write instead, over
+ * `layout.blocks` blocks: metadata that changes with the switch but is not a tree page (an upgrade's
+ * version-1 image counted free, a grow's bitmap copies and backup superblock moved). Blocks it frees stay
+ * used in the allocator, so nothing is written into them before the switch.
  */
-export function writeCheckpoint(device: DaxDevice, s: PoolState, layout: Superblock, epoch: number, whole = false, alsoFree: readonly number[] = []): Superblock {
+export function writeCheckpoint(
+  device: DaxDevice,
+  s: PoolState,
+  layout: Superblock,
+  epoch: number,
+  whole = false,
+  adjustBitmap?: (bits: Uint32Array) => Uint32Array,
+): Superblock {
   const t = s.trees;
   const committed = t.roots();
   const pagesBefore = s.sb.treePages;
@@ -50,7 +60,8 @@ export function writeCheckpoint(device: DaxDevice, s: PoolState, layout: Superbl
     const retired = t.store.retired;
     const treePages = pagesBefore + t.store.overlayPages - retired.length;
     t.store.write();
-    s.bitmapCopies.write(device, layout, epoch, s.alloc.snapshot([...retired.flatMap((b) => [b, 1]), ...alsoFree]));
+    const bits = s.alloc.snapshot(retired.flatMap((b) => [b, 1]));
+    s.bitmapCopies.write(device, layout, epoch, adjustBitmap === undefined ? bits : adjustBitmap(bits));
     return {
       ...layout, epoch, roots: t.roots(), treePages, inodeCount: s.inodes.size, sharedCount: s.alloc.shared.size, nextIno: s.nextIno,
     };

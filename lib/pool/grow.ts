@@ -5,7 +5,6 @@ import { setBits } from './alloc';
 import { writeCheckpoint } from './checkpoint';
 import type { PoolDevice } from './device';
 import { BLOCK, BLOCKS_MAX, bitmapCopyBlocks, encodeSuperblock, type Superblock } from './layout';
-import { BitmapCopies } from './meta/bitmap-copy';
 import { loadPool, type Loaded } from './load';
 
 /**
@@ -64,16 +63,19 @@ export function writeGrown(device: PoolDevice, path: string, loaded: Loaded, blo
   device.fill(newBackup * BLOCK, 0, BLOCK);
   const epoch = old.epoch + 1;
   const layout: Superblock = { ...old, blocks, bitmapAt: [old.blocks, old.blocks + bitmapBlocks], bitmapBlocks };
-  // The trees' changed pages go to free blocks of the old pool (and its bitmap to the copy it does not use); then the new copies.
-  const written = writeCheckpoint(device, s, old, epoch);
-  const bitmap = new Uint32Array(Math.ceil(blocks / 32));
-  bitmap.set(s.alloc.snapshot(s.trees.store.retired.flatMap((b) => [b, 1])));
-  for (const at of old.bitmapAt) setBits(bitmap, at, old.bitmapBlocks, false);
-  setBits(bitmap, old.blocks - 1, 1, false);
-  setBits(bitmap, old.blocks, 2 * bitmapBlocks);
-  setBits(bitmap, newBackup, 1);
-  new BitmapCopies().write(device, layout, epoch, bitmap);
-  const sb = encodeSuperblock({ ...written, blocks, bitmapAt: layout.bitmapAt, bitmapBlocks, seq: (old.seq + 1) >>> 0 });
+  // The trees' changed pages go to free blocks of the old pool (its allocator), the bitmap, grown, to its
+  // copy in the new blocks: written whole, as the load read only the other copy (the old epoch's), so the
+  // state knows nothing of what this one holds.
+  const written = writeCheckpoint(device, s, layout, epoch, false, (bits) => {
+    const grown = new Uint32Array(Math.ceil(blocks / 32));
+    grown.set(bits);
+    for (const at of old.bitmapAt) setBits(grown, at, old.bitmapBlocks, false);
+    setBits(grown, old.blocks - 1, 1, false);
+    setBits(grown, old.blocks, 2 * bitmapBlocks);
+    setBits(grown, newBackup, 1);
+    return grown;
+  });
+  const sb = encodeSuperblock({ ...written, seq: (old.seq + 1) >>> 0 });
   device.copy(newBackup * BLOCK, sb);
   device.copy(0, sb);
 }

@@ -1,6 +1,7 @@
 import { daxError } from '../dax/errors';
 import { PmemdaxError, isErrnoError } from '../errors';
 import { Errno } from '../iomap/errno';
+import { setBits } from './alloc';
 import { writeCheckpoint } from './checkpoint';
 import type { PoolDevice } from './device';
 import { BLOCK, bitmapCopyBlocks, encodeSuperblock, type Superblock } from './layout';
@@ -65,7 +66,10 @@ function writeUpgraded(device: PoolDevice, path: string, loaded: V1Loaded): void
   const layout: Superblock = { ...s.sb, bitmapAt: [copy0, copy1], bitmapBlocks, seq: (v1.seq + 1) >>> 0 };
   let written: Superblock;
   try {
-    written = writeCheckpoint(device, s, layout, v1.epoch + 1, true, v1.ckptRuns);
+    written = writeCheckpoint(device, s, layout, v1.epoch + 1, true, (bits) => {
+      for (let i = 0; i < v1.ckptRuns.length; i += 2) setBits(bits, v1.ckptRuns[i] as number, v1.ckptRuns[i + 1] as number, false);
+      return bits;
+    });
   } catch (e) {
     if (isErrnoError(e, 'ENOSPC')) throw daxError(-Errno.ENOSPC, 'upgrade', { path });
     throw e;
