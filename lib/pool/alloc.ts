@@ -295,44 +295,8 @@ export class Allocator {
   }
 
   /**
-   * `want` free blocks in at most `maxRuns` runs, first fit from the start of the data area (a
-   * checkpoint image), around the groups open files are growing in if it can; ignores `keep`.
-   * Returns [start, count] pairs, or null when they do not exist.
-   */
-  takeRuns(want: number, maxRuns: number): number[] | null {
-    const runs = this.firstFit(want, maxRuns, true) ?? this.firstFit(want, maxRuns, false);
-    if (runs === null) return null;
-    // Not a change to journal: the checkpoint written into them records them in its own bitmap.
-    for (let i = 0; i < runs.length; i += 2) this.markUsed(runs[i] as number, runs[i + 1] as number);
-    this.free -= want;
-    return runs;
-  }
-
-  private firstFit(want: number, maxRuns: number, spareClaims: boolean): number[] | null {
-    const runs: number[] = [];
-    let got = 0;
-    for (let b = this.lo; b < this.hi && got < want; b++) {
-      if ((b & 31) === 0 && (this.bitmap[b >>> 5] as number) === 0xffffffff) {
-        b += 31;
-        continue;
-      }
-      if (this.used(b)) continue;
-      const groupEnd = ((b >>> 9) + 1) * PMD_PAGES;
-      if (spareClaims && this.claimed(b >>> 9, null)) {
-        b = groupEnd - 1;
-        continue;
-      }
-      const n = this.runAt(b, spareClaims ? Math.min(want - got, groupEnd - b) : want - got);
-      addRun(runs, b, n);
-      got += n;
-      b += n - 1;
-    }
-    return got < want || runs.length / 2 > maxRuns ? null : runs;
-  }
-
-  /**
-   * `n` contiguous free blocks, the lowest such run (a bitmap copy), marked used; ignores `keep` and is
-   * not journalled, as `takeRuns`. -1 when there is no such run.
+   * `n` contiguous free blocks, the lowest such run (a bitmap copy), marked used; ignores `keep`. Not
+   * journalled: the checkpoint written into it records it in its own bitmap. -1 when there is no such run.
    */
   takeContiguous(n: number): number {
     for (let b = this.lo; b + n <= this.hi; ) {
@@ -362,14 +326,6 @@ export class Allocator {
     this.markUsed(b, 1);
     this.free--;
     return b;
-  }
-
-  /** Give back the runs of a `takeRuns` whose checkpoint was never written. */
-  untakeRuns(runs: readonly number[]): void {
-    for (let i = 0; i < runs.length; i += 2) {
-      this.clear(runs[i] as number, runs[i + 1] as number);
-      this.free += runs[i + 1] as number;
-    }
   }
 
   /** A reserved run became part of a change (CoW end): it commits with the next record. */

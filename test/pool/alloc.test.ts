@@ -37,7 +37,7 @@ function groupsOf(file: PoolFile): Set<number> {
 }
 
 describe('the allocator keeps large files on 2 MiB-aligned extents (docs/design.md, "Keeping large files aligned")', () => {
-  it('its per-group free counts agree with the bitmap through takes, frees, checkpoint runs and commits', () => {
+  it('its per-group free counts agree with the bitmap through takes, frees, metadata takes (bitmap copies, tree pages) and commits', () => {
     const blocks = 16 * PMD_PAGES + 77;
     const a = new Allocator(blocks, 13, blocks - 1);
     a.recount();
@@ -64,10 +64,12 @@ describe('the allocator keeps large files on 2 MiB-aligned extents (docs/design.
         const [b, n] = taken.splice(Math.floor(next() * taken.length), 1)[0] as [number, number];
         a.unref(b, n);
         a.committed();
-      } else {
-        const runs = a.takeRuns(1 + Math.floor(next() * 600), 440);
-        if (runs !== null && next() < 0.5) a.untakeRuns(runs);
-        else if (runs !== null) for (let i = 0; i < runs.length; i += 2) taken.push([runs[i] as number, runs[i + 1] as number]);
+      } else if (r < 0.93) {
+        const n = 1 + Math.floor(next() * 600);
+        const b = a.takeContiguous(n);
+        if (b >= 0) taken.push([b, n]);
+      } else if (a.free > 0) {
+        taken.push([a.takeMetaBlock(), 1]);
       }
       check();
     }
