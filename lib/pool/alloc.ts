@@ -242,8 +242,9 @@ export class Allocator {
   }
 
   /**
-   * A small allocation: the lowest free run of the first group in use that has room and that no open
-   * file is growing in (its claim), else the start of the lowest free group, else any free run.
+   * A small allocation: the lowest free run of the next group in use, from where the last one was found,
+   * that has room and that no open file is growing in (its claim), else the start of a free group, else
+   * any free run.
    */
   private pack(want: number, owner: AllocOwner | null): [number, number] {
     const gf = this.groupFree;

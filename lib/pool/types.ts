@@ -244,7 +244,7 @@ export type FallocateMode = 'allocate' | 'keep-size' | 'punch-hole' | 'zero-rang
 
 /** A device byte range holding pool metadata (`Pool.metadataRanges`). */
 export interface PoolMetadataRange {
-  /** `primary superblock`, `journal`, `checkpoint` (one range per run of its image) or `backup superblock`. */
+  /** `primary superblock`, `journal`, `bitmap` (the copy in force, then the other), `tree` (one range per run of tree pages) or `backup superblock`. */
   readonly area: string;
   readonly offset: number;
   readonly length: number;
@@ -254,7 +254,7 @@ export interface PoolMetadataRange {
 export interface PoolBadblock {
   readonly offset: number;
   readonly length: number;
-  /** `metadata` (superblock, journal, checkpoint), `free`, or a file and the file offset. */
+  /** `metadata` (area `superblock`, `journal`, `bitmap` or `tree`), `free`, or a file and the file offset. */
   readonly owner: { readonly kind: 'metadata'; readonly area: string } | { readonly kind: 'free' } |
     { readonly kind: 'file'; readonly name: string; readonly fileOffset: number };
 }
