@@ -37,28 +37,30 @@ function describe(inode: PoolInode): string {
 }
 
 function auditNames(s: PoolState, add: Add): void {
-  // The checkpoint's names are unique (the load matched the names tree with the inodes): only an inode the
-  // journal changed can hold a name another holds. Each name held twice is sorted out to its lowest-numbered inode.
-  const claims = new Map<string, PoolInode[]>();
+  // The checkpoint's names are unique (the load matched the names tree with the inodes), so only a name the
+  // journal touched can be wrong: one an inode it changed holds, or one it removed. Replay gives a name to
+  // the last inode named so and removes it with that inode, so a name held twice in the journal for a moment
+  // can end held by an inode the table does not point at. Each such name goes to its lowest-numbered holder.
+  const holders = new Map<string, PoolInode[]>();
   for (const ino of s.treeInodes) {
     const inode = s.inodes.get(ino);
     if (inode === undefined || inode.name === null) continue;
-    let all = claims.get(inode.name);
-    if (all === undefined) {
-      all = [];
-      claims.set(inode.name, all);
-      const owner = s.names.committedOwner(inode.name);
-      const other = owner === null ? undefined : s.inodes.get(owner);
-      if (other !== undefined && other.name === inode.name && !s.treeInodes.has(other.ino)) all.push(other);
-    }
-    all.push(inode);
+    const all = holders.get(inode.name);
+    if (all === undefined) holders.set(inode.name, [inode]);
+    else all.push(inode);
   }
-  const twice = [...claims.values()].filter((all) => all.length > 1).flatMap((all) => {
+  for (const name of s.names.removed()) if (!holders.has(name)) holders.set(name, []);
+  const twice: (readonly [PoolInode, PoolInode])[] = [];
+  for (const [name, all] of holders) {
+    const owner = s.names.committedOwner(name);
+    const committed = owner === null ? undefined : s.inodes.get(owner);
+    if (committed !== undefined && committed.name === name && !all.includes(committed)) all.push(committed);
+    if (all.length === 0) continue;
     all.sort((a, b) => a.ino - b.ino);
     const first = all[0] as PoolInode;
-    s.names.set(first.name as string, first);
-    return all.slice(1).map((inode) => [first, inode] as const);
-  });
+    if (s.names.get(name) !== first) s.names.set(name, first);
+    for (const inode of all.slice(1)) twice.push([first, inode]);
+  }
   for (const [first, inode] of twice.sort((a, b) => a[1].ino - b[1].ino)) {
     add('duplicate name', `name '${inode.name}'`, `inodes ${first.ino} and ${inode.ino} are both named '${inode.name}' (the name opens inode ${first.ino})`);
   }

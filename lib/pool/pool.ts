@@ -355,6 +355,13 @@ export class Pool implements Disposable {
     return this.#core;
   }
 
+  /** The names: in format 2 a lookup or a listing reads the names tree on the device, so a device closed under the pool ends them. */
+  #names(): NameTable {
+    const names = this.#live().state.names;
+    if (this.device.closed) throw new PmemdaxError('ERR_PMEMDAX_CLOSED', `the device of pool '${this.info.path}' is closed`, { path: this.info.path });
+    return names;
+  }
+
   #writable(syscall: string): PoolCore {
     const core = this.#live();
     if (core.readonly) throw poolError('EROFS', syscall, this.info.path);
@@ -455,7 +462,7 @@ export class Pool implements Disposable {
   }
 
   exists(name: string): boolean {
-    return this.#live().state.names.has(checkName(name, 'access', this.info.path));
+    return this.#names().has(checkName(name, 'access', this.info.path));
   }
 
   /** Atomically give `from` the name `to`, replacing any file called `to`. Durable on return. */
@@ -528,18 +535,17 @@ export class Pool implements Disposable {
   }
 
   *#listing(range: NameRange, limit: number): Generator<string, void, undefined> {
-    const names = (): NameTable => this.#live().state.names;
     let from = range.after;
     for (let left = limit; left > 0; ) {
       const want = Math.min(left, LIST_BATCH);
       const core = this.#live();
       const t0 = core.hold.start();
-      const batch = names().slice(from === undefined ? range : { ...range, after: from }, want);
+      const batch = this.#names().slice(from === undefined ? range : { ...range, after: from }, want);
       core.hold.stop(t0, 'list');
       for (const name of batch) {
         if (left <= 0) break;
         // Unlinked or renamed away since the batch was read: gone before the iteration reached it.
-        if (!names().has(name)) continue;
+        if (!this.#names().has(name)) continue;
         left--;
         yield name;
       }
@@ -551,7 +557,7 @@ export class Pool implements Disposable {
   }
 
   stat(name: string): PoolStat {
-    const inode = this.#live().state.names.get(checkName(name, 'stat', this.info.path));
+    const inode = this.#names().get(checkName(name, 'stat', this.info.path));
     if (inode === undefined) throw poolError('ENOENT', 'stat', `${this.info.path}:${name}`);
     return statOf(inode);
   }
