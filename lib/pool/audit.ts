@@ -16,7 +16,7 @@ const MAX_REPORTED = 100;
  * bitmap, every metadata block used, reference counts equal to the references, no shared unwritten
  * block. A pool that breaks one can still be read, but writing to it could hand a block that is in
  * use (by metadata or another file) to a file, so the caller refuses to open it for writing.
- * Sorts out the names held twice: such a name opens the inode with the lower number.
+ * Sorts out the names the load indexed twice: a name held twice opens the inode with the lower number.
  * Cost: a few word operations per extent plus a pass over the bitmap's words, so every open can afford it.
  */
 export function auditState(s: PoolState): CheckProblem[] {
@@ -37,30 +37,27 @@ function describe(inode: PoolInode): string {
 }
 
 function auditNames(s: PoolState, add: Add): void {
-  // The checkpoint's names are unique (the load matched the names tree with the inodes), so only a name the
-  // journal touched can be wrong: one an inode it changed holds, or one it removed. Replay gives a name to
-  // the last inode named so and removes it with that inode, so a name held twice in the journal for a moment
-  // can end held by an inode the table does not point at. Each such name goes to its lowest-numbered holder.
-  const holders = new Map<string, PoolInode[]>();
-  for (const ino of s.treeInodes) {
-    const inode = s.inodes.get(ino);
-    if (inode === undefined || inode.name === null) continue;
-    const all = holders.get(inode.name);
-    if (all === undefined) holders.set(inode.name, [inode]);
+  // The load indexed every name as it came (the last inode given a name holds it): only the names held
+  // twice, found by one lookup per inode, are sorted out, each to its lowest-numbered inode.
+  const held = new Map<string, PoolInode[]>();
+  for (const inode of s.inodes.values()) {
+    if (inode.name === null) continue;
+    const holder = s.names.get(inode.name);
+    if (holder === inode) continue;
+    if (holder === undefined || holder.name !== inode.name) {
+      s.names.set(inode.name, inode);
+      continue;
+    }
+    const all = held.get(inode.name);
+    if (all === undefined) held.set(inode.name, [holder, inode]);
     else all.push(inode);
   }
-  for (const name of s.names.removed()) if (!holders.has(name)) holders.set(name, []);
-  const twice: (readonly [PoolInode, PoolInode])[] = [];
-  for (const [name, all] of holders) {
-    const owner = s.names.committedOwner(name);
-    const committed = owner === null ? undefined : s.inodes.get(owner);
-    if (committed !== undefined && committed.name === name && !all.includes(committed)) all.push(committed);
-    if (all.length === 0) continue;
+  const twice = [...held.values()].flatMap((all) => {
     all.sort((a, b) => a.ino - b.ino);
     const first = all[0] as PoolInode;
-    if (s.names.get(name) !== first) s.names.set(name, first);
-    for (const inode of all.slice(1)) twice.push([first, inode]);
-  }
+    s.names.set(first.name as string, first);
+    return all.slice(1).map((inode) => [first, inode] as const);
+  });
   for (const [first, inode] of twice.sort((a, b) => a[1].ino - b[1].ino)) {
     add('duplicate name', `name '${inode.name}'`, `inodes ${first.ino} and ${inode.ino} are both named '${inode.name}' (the name opens inode ${first.ino})`);
   }

@@ -161,7 +161,7 @@ export function loadCheckpoint(device: DaxDevice, s: PoolState, sb: Superblock):
       const name = n === 0 || n > NAME_MAX ? null : nameFromBytes(p, keyOffset(p, i), n);
       if (name === null) throw corrupt(path, 'names tree', 0, `a name key of ${n} bytes, with a NUL, or not UTF-8`);
       const ino = decodeU32(valueOf(p, i), 'names tree', path);
-      if (s.inodes.get(ino)?.name !== name) throw corrupt(path, 'names tree', 0, `the name of inode ${ino} and its inode disagree`);
+      if (s.names.get(name)?.ino !== ino) throw corrupt(path, 'names tree', 0, `the name of inode ${ino} and its inode disagree`);
       entries++;
     });
     if (entries !== named) throw corrupt(path, 'names tree', 0, `${entries} names for ${named} named inodes`);

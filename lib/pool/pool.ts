@@ -355,7 +355,7 @@ export class Pool implements Disposable {
     return this.#core;
   }
 
-  /** The names: in format 2 a lookup or a listing reads the names tree on the device, so a device closed under the pool ends them. */
+  /** The names, for a listing: it reads the names tree on the device, so a device closed under the pool ends it. */
   #names(): NameTable {
     const names = this.#live().state.names;
     if (this.device.closed) throw new PmemdaxError('ERR_PMEMDAX_CLOSED', `the device of pool '${this.info.path}' is closed`, { path: this.info.path });
@@ -462,7 +462,7 @@ export class Pool implements Disposable {
   }
 
   exists(name: string): boolean {
-    return this.#names().has(checkName(name, 'access', this.info.path));
+    return this.#live().state.names.has(checkName(name, 'access', this.info.path));
   }
 
   /** Atomically give `from` the name `to`, replacing any file called `to`. Durable on return. */
@@ -557,7 +557,7 @@ export class Pool implements Disposable {
   }
 
   stat(name: string): PoolStat {
-    const inode = this.#names().get(checkName(name, 'stat', this.info.path));
+    const inode = this.#live().state.names.get(checkName(name, 'stat', this.info.path));
     if (inode === undefined) throw poolError('ENOENT', 'stat', `${this.info.path}:${name}`);
     return statOf(inode);
   }

@@ -65,7 +65,7 @@ export class PoolState {
     this.path = path;
     const alloc = new Allocator(sb.blocks, dataStart(sb), dataEnd(sb));
     this.alloc = alloc;
-    this.names = new NameTable(() => this.trees.names, (ino) => this.inodes.get(ino), path);
+    this.names = new NameTable(() => this.trees.names, path);
     this.trees = new PoolTrees(device, path, {
       take: () => alloc.takeMetaBlock(),
       give: (b) => alloc.dropNow(b, 1),
@@ -159,7 +159,7 @@ export class PoolState {
   loadInode(ino: number, name: string | null, ctimeMs: number): PoolInode {
     const inode = new PoolInode(ino, name, this.path, ctimeMs);
     this.inodes.set(ino, inode);
-    if (name !== null) this.names.loaded();
+    if (name !== null) this.names.load(name, inode);
     if (ino >= this.nextIno) this.nextIno = ino + 1;
     return inode;
   }

@@ -112,7 +112,7 @@ function run(seed0: number, steps: number): void {
   pool.close();
 }
 
-// Names are served from the checkpoint's names tree and the changes since (NameTable): a random history
+// Names and listings (the checkpoint's names tree merged with the changes since, NameTable): a random history
 // against a model, checked every 50 steps by every lookup, the count and listings (a hostile review's model).
 describe('names model: open handles, renames onto names, failed checkpoints, crashes', () => {
   for (const s of [1, 2]) it(`seed ${s}`, () => run(s, 10000), 120_000);

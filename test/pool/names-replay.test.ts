@@ -8,8 +8,8 @@ const MiB = 1024 * 1024;
 
 // A name held twice for a moment within the journal (a record another process or a damaged log could hold):
 // replay gives the name to the last inode named so, and takes it away with that inode, while the inode of
-// the checkpoint that held it first still does. Names are looked up in the checkpoint's names tree, so the
-// load must give the name back to that inode (a hostile review's reproductions).
+// the checkpoint that held it first still does: the load gives the name back to that inode, for lookups,
+// listings (the checkpoint's names tree merged with the changes) and the count (a hostile review's cases).
 
 /** Append one valid journal record (right epoch, sequence and CRC) holding `ops` to the pool on `dev`. */
 function appendRecord(dev: MemoryDevice, ops: (next: number) => unknown[]): void {
