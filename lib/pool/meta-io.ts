@@ -3,11 +3,11 @@ import { errnoError, isErrnoError } from '../errors';
 import { PAGE_SIZE } from '../units';
 
 /**
- * Read metadata bytes poison-safely: a poisoned (or lost) range becomes EIO naming the structure, the
- * device offset and the cause, never a SIGBUS.
+ * Read metadata bytes poison-safely (into `into`, `length` bytes long, when given): a poisoned (or lost)
+ * range becomes EIO naming the structure, the device offset and the cause, never a SIGBUS.
  */
-export function readMeta(device: DaxDevice, path: string, offset: number, length: number, what: string): Uint8Array {
-  const out = new Uint8Array(length);
+export function readMeta(device: DaxDevice, path: string, offset: number, length: number, what: string, into?: Uint8Array): Uint8Array {
+  const out = into ?? new Uint8Array(length);
   try {
     device.copySafe(offset, out);
   } catch (e) {

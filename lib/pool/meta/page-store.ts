@@ -62,18 +62,24 @@ export class DevicePageStore implements PageStore {
     return this.#overlay.size;
   }
 
+  /**
+   * A committed page's bytes are those of its block until the page falls out of the cache: a caller may keep
+   * them while it reads fewer than CACHE_PAGES - 1 other pages (a read past a full cache reuses the buffer of
+   * the least recently used page, so that reads allocate nothing: an allocation per read made the garbage
+   * collector go over a large pool's heap again and again).
+   */
   page(no: number): Buffer {
     const changed = this.#overlay.get(no);
     if (changed !== undefined) return changed;
-    const p = this.#cache.get(no) ?? this.#read(no);
-    this.#remember(no, p);
-    return p;
-  }
-
-  /** Keep `p` as the most recently used committed page, dropping the least recently used past CACHE_PAGES. */
-  #remember(no: number, p: Buffer): void {
-    if (!this.#cache.delete(no) && this.#cache.size >= CACHE_PAGES) this.#cache.delete(this.#cache.keys().next().value as number);
+    let p = this.#cache.get(no);
+    if (p !== undefined) {
+      // The most recently used goes last.
+      this.#cache.delete(no);
+    } else {
+      p = this.#read(no);
+    }
     this.#cache.set(no, p);
+    return p;
   }
 
   writable(no: number): number {
@@ -127,7 +133,12 @@ export class DevicePageStore implements PageStore {
    * the blocks the committed trees reached and these do not are free. Returns how many were freed.
    */
   commit(): number {
-    for (const [no, p] of this.#overlay) this.#remember(no, p);
+    const cache = this.#cache;
+    for (const [no, p] of this.#overlay) {
+      cache.delete(no);
+      cache.set(no, p);
+    }
+    while (cache.size > CACHE_PAGES) cache.delete(cache.keys().next().value as number);
     this.#overlay.clear();
     const retired = this.#retired;
     this.#retired = [];
@@ -147,11 +158,19 @@ export class DevicePageStore implements PageStore {
     if (!Number.isInteger(no) || no < 0 || at + PAGE > this.#device.size) {
       throw corrupt(this.#path, 'metadata tree page', at, `block ${no} is outside the device`);
     }
-    const bytes = readMeta(this.#device, this.#path, at, PAGE, 'metadata tree page');
-    const p = Buffer.from(bytes.buffer, bytes.byteOffset, PAGE);
+    let p: Buffer;
+    if (this.#cache.size >= CACHE_PAGES) {
+      const [oldest, buffer] = this.#cache.entries().next().value as [number, Buffer];
+      this.#cache.delete(oldest);
+      p = buffer;
+    } else {
+      p = Buffer.allocUnsafe(PAGE);
+    }
+    readMeta(this.#device, this.#path, at, PAGE, 'metadata tree page', p);
     if (p.readUInt32LE(CRC_AT) !== pageCrc(p)) throw corrupt(this.#path, 'metadata tree page', at, 'checksum mismatch');
     const kind = p.readUInt16LE(0);
     if (kind !== LEAF && kind !== BRANCH) throw corrupt(this.#path, 'metadata tree page', at, `unknown page kind ${kind}`);
     return p;
   }
+
 }
