@@ -1,24 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import { Pool } from '../../lib';
-import { errnoError } from '../../lib/errors';
 import { decodeSuperblock, isSuperblock } from '../../lib/pool/layout';
 import { pageCrc } from '../../lib/pool/meta/page-store';
 import { MemoryDevice } from '../../lib/testing';
+import { FailingDevice } from './support/failing-device';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const PAGE = 4096;
 
-/** A copy at `failOffset` throws EIO once, having written nothing. */
-class FailingDevice extends MemoryDevice {
-  failOffset = -1;
-  override copy(offset: number, src: ArrayBufferView, flags?: number): void {
-    if (offset === this.failOffset) {
-      this.failOffset = -1;
-      throw errnoError('EIO', 'write', { path: '(device)', offset });
+/** Creates until one fails with EIO (the device's planted failure, met by the checkpoint a create starts). */
+function createsUntilEio(pool: Pool): void {
+  for (let i = 0; i < 5000; i++) {
+    try {
+      pool.open(`h${i}`, { create: true }).close();
+    } catch (e) {
+      expect(e).toMatchObject({ code: 'EIO' });
+      return;
     }
-    super.copy(offset, src, flags);
   }
+  throw new Error('no create failed');
 }
 
 let created = 0;
@@ -42,16 +43,7 @@ describe('format-2 checkpoints under damage (a hostile review)', () => {
     if (next === undefined) throw new Error('no second bitmap copy');
     // The CRC page of the copy the next checkpoint writes (2 bit pages for 65536 blocks).
     dev.failOffset = next.offset + 2 * PAGE;
-    let failed = false;
-    for (let i = 0; i < 5000 && !failed; i++) {
-      try {
-        pool.open(`h${i}`, { create: true }).close();
-      } catch (e) {
-        expect(e).toMatchObject({ code: 'EIO' });
-        failed = true;
-      }
-    }
-    expect(failed).toBe(true);
+    createsUntilEio(pool);
     // Page 1 goes back to what the copy held two checkpoints ago, which a diff against a stale base would skip.
     const before = pool.stats().checkpoints;
     pool.unlink('b');
@@ -72,16 +64,7 @@ describe('format-2 checkpoints under damage (a hostile review)', () => {
     for (const n of names) pool.open(n, { create: true }).close();
     // The primary superblock is written first (the backup is current): its failure abandons the checkpoint.
     dev.failOffset = 0;
-    let failed = false;
-    for (let i = 0; i < 5000 && !failed; i++) {
-      try {
-        pool.open(`h${i}`, { create: true }).close();
-      } catch (e) {
-        expect(e).toMatchObject({ code: 'EIO' });
-        failed = true;
-      }
-    }
-    expect(failed).toBe(true);
+    createsUntilEio(pool);
     expect([...pool.list({ prefix: 'm' })]).toEqual(names);
     untilCheckpoint(pool);
     expect([...pool.list({ prefix: 'm' })]).toEqual(names);

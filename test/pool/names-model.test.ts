@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { Pool } from '../../lib';
-import { errnoError } from '../../lib/errors';
 import { MemoryDevice } from '../../lib/testing';
+import { FailingDevice } from './support/failing-device';
 
 const MiB = 1024 * 1024;
 
-class FailingDevice extends MemoryDevice {
-  failOffset = -1;
-  override copy(offset: number, src: ArrayBufferView, flags?: number): void {
-    if (offset === this.failOffset) {
-      this.failOffset = -1;
-      throw errnoError('EIO', 'write', { path: '(device)', offset });
-    }
-    super.copy(offset, src, flags);
-  }
-}
 const byCodePoint = (names: readonly string[]): string[] => [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 
 function run(seed0: number, steps: number): void {
