@@ -7,6 +7,8 @@
         "native/constants.cpp",
         "native/errors.cpp",
         "native/cpu.cpp",
+        "native/crc32c.cpp",
+        "native/crc32c_sse42.cpp",
         "native/flush.cpp",
         "native/flush_x86.cpp",
         "native/memcpy_nt.cpp",

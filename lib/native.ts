@@ -10,9 +10,13 @@ export interface NativeCpuInfo {
   readonly clwb: boolean;
   readonly avx2: boolean;
   readonly avx512f: boolean;
+  /** The crc32 instruction (SSE4.2). */
+  readonly sse42: boolean;
   /** The flush instruction a device opened now would use (after PMEMDAX_NO_* overrides). */
   readonly flush: 'clwb' | 'clflushopt' | 'clflush';
   readonly copyKernel: CopyKernel;
+  /** The CRC-32C variant of the metadata checksums, chosen when the addon loaded (PMEMDAX_NO_SSE42 then). */
+  readonly crc32c: 'sse4.2' | 'table';
 }
 
 /** The native form of DeviceInfo: `movntThreshold` is -1 when non-temporal stores are disabled. */
@@ -142,6 +146,8 @@ export interface NativeBinding {
   ) => NativeDevice);
   NativeRegion: new (length: number, alignment: number, trapGranule: number) => NativeRegion;
   cpuInfo(): NativeCpuInfo;
+  /** CRC-32C of `bytes[start, end)` (integers inside the bytes, else a TypeError or RangeError). */
+  crc32c(bytes: Uint8Array, start: number, end: number): number;
   /** Hands native code the classes its errors are made from (`new C(code, message)`); called once at load. */
   setErrorClasses(error: typeof PmemdaxError, type: typeof PmemdaxTypeError, range: typeof PmemdaxRangeError): void;
   readonly constants: NativeConstants;

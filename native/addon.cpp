@@ -4,6 +4,7 @@
 
 #include "constants.h"
 #include "cpu.h"
+#include "crc32c.h"
 #include "device.h"
 #include "errors.h"
 #include "flush.h"
@@ -23,8 +24,10 @@ Napi::Value CpuInfo(const Napi::CallbackInfo& info) {
   o.Set("clwb", hw.clwb);
   o.Set("avx2", hw.avx2);
   o.Set("avx512f", hw.avx512f);
+  o.Set("sse42", hw.sse42);
   o.Set("flush", FlushName(PickFlush(eff)));
   o.Set("copyKernel", PickNtKernel(eff).name);
+  o.Set("crc32c", Crc32cName());
   return o;
 }
 
@@ -34,6 +37,7 @@ static Napi::Object InitPmemdax(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeDevice", pmemdax::Device::Init(env));
   exports.Set("NativeRegion", pmemdax::Region::Init(env));
   exports.Set("cpuInfo", Napi::Function::New(env, pmemdax::CpuInfo, "cpuInfo"));
+  exports.Set("crc32c", Napi::Function::New(env, pmemdax::Crc32cJs, "crc32c"));
   exports.Set("setErrorClasses", Napi::Function::New(env, pmemdax::SetErrorClasses, "setErrorClasses"));
   pmemdax::ExportConstants(env, exports);
   pmemdax::InitIoEnv(env);

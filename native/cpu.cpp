@@ -20,6 +20,7 @@ CpuFeatures Probe() {
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return f;
   f.clflush = (edx >> 19) & 1;
+  f.sse42 = (ecx >> 20) & 1;
   const bool osxsave = (ecx >> 27) & 1;
   const bool avx = (ecx >> 28) & 1;
   uint64_t xcr0 = osxsave ? ReadXcr0() : 0;
@@ -52,6 +53,7 @@ CpuFeatures EffectiveCpu() {
   if (EnvFlag("PMEMDAX_NO_CLFLUSHOPT")) f.clflushopt = false;
   if (EnvFlag("PMEMDAX_NO_AVX512")) f.avx512f = false;
   if (EnvFlag("PMEMDAX_NO_AVX2")) f.avx2 = false;
+  if (EnvFlag("PMEMDAX_NO_SSE42")) f.sse42 = false;
   return f;
 }
 
