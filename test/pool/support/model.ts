@@ -1,5 +1,5 @@
 import type { FallocateMode } from '../../../lib/pool/types';
-import { type Op, opData } from './executor';
+import { DEDUPE_DIFFERS, type Op, opData } from './executor';
 
 export const BLOCK = 4096;
 
@@ -437,6 +437,9 @@ export class Model {
       }
       case 'clone':
       case 'dedupe': {
+        // A dedupe refused (EBADE) changed nothing and committed nothing, whatever the handle: a pending size
+        // of the file (another handle's append) stays as durable as it was (seed 1931302929).
+        if (ino === DEDUPE_DIFFERS) return;
         const t = this.handle(op.t);
         if (op.k === 'clone') t.inode.cloneEnd(op.dst, this.cloned, this.sizeBefore);
         if (t.sync) this.durable(t.inode);
