@@ -4,6 +4,7 @@ import { corrupt } from '../errors';
 import { readMeta } from '../meta-io';
 import type { PageStore } from './btree';
 import { BRANCH, LEAF, PAGE } from './page';
+import { PageCache } from './page-cache';
 
 /** Where a page store gets the blocks of new pages, and gives back the blocks no tree reaches any more. */
 export interface PageBlocks {
@@ -43,8 +44,8 @@ export class DevicePageStore implements PageStore {
   readonly #overlay = new Map<number, Buffer>();
   /** Committed pages the trees no longer reach: free once roots that do not reach them are durable. */
   #retired: number[] = [];
-  /** Committed pages read, checked, in the order of their last use. */
-  readonly #cache = new Map<number, Buffer>();
+  /** Committed pages read and checked, the last CACHE_PAGES used. */
+  readonly #cache = new PageCache(CACHE_PAGES);
 
   constructor(device: DaxDevice, path: string, blocks: PageBlocks) {
     this.#device = device;
@@ -64,21 +65,17 @@ export class DevicePageStore implements PageStore {
 
   /**
    * A committed page's bytes are those of its block until the page falls out of the cache: a caller may keep
-   * them while it reads fewer than CACHE_PAGES - 1 other pages (a read past a full cache reuses the buffer of
+   * them while fewer than CACHE_PAGES - 1 other pages are read (a read past a full cache reuses the buffer of
    * the least recently used page, so that reads allocate nothing: an allocation per read made the garbage
    * collector go over a large pool's heap again and again).
    */
   page(no: number): Buffer {
     const changed = this.#overlay.get(no);
     if (changed !== undefined) return changed;
-    let p = this.#cache.get(no);
-    if (p !== undefined) {
-      // The most recently used goes last.
-      this.#cache.delete(no);
-    } else {
-      p = this.#read(no);
-    }
-    this.#cache.set(no, p);
+    const cached = this.#cache.get(no);
+    if (cached !== undefined) return cached;
+    const p = this.#read(no);
+    this.#cache.put(no, p);
     return p;
   }
 
@@ -133,12 +130,7 @@ export class DevicePageStore implements PageStore {
    * the blocks the committed trees reached and these do not are free. Returns how many were freed.
    */
   commit(): number {
-    const cache = this.#cache;
-    for (const [no, p] of this.#overlay) {
-      cache.delete(no);
-      cache.set(no, p);
-    }
-    while (cache.size > CACHE_PAGES) cache.delete(cache.keys().next().value as number);
+    for (const [no, p] of this.#overlay) this.#cache.put(no, p);
     this.#overlay.clear();
     const retired = this.#retired;
     this.#retired = [];
@@ -158,14 +150,7 @@ export class DevicePageStore implements PageStore {
     if (!Number.isInteger(no) || no < 0 || at + PAGE > this.#device.size) {
       throw corrupt(this.#path, 'metadata tree page', at, `block ${no} is outside the device`);
     }
-    let p: Buffer;
-    if (this.#cache.size >= CACHE_PAGES) {
-      const [oldest, buffer] = this.#cache.entries().next().value as [number, Buffer];
-      this.#cache.delete(oldest);
-      p = buffer;
-    } else {
-      p = Buffer.allocUnsafe(PAGE);
-    }
+    const p = this.#cache.spare(PAGE);
     readMeta(this.#device, this.#path, at, PAGE, 'metadata tree page', p);
     if (p.readUInt32LE(CRC_AT) !== pageCrc(p)) throw corrupt(this.#path, 'metadata tree page', at, 'checksum mismatch');
     const kind = p.readUInt16LE(0);
