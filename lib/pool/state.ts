@@ -146,8 +146,7 @@ export class PoolState {
   }
 
   addInode(ino: number, name: string | null, ctimeMs: number): PoolInode {
-    const inode = this.loadInode(ino, null, ctimeMs);
-    inode.name = name;
+    const inode = this.#makeInode(ino, name, ctimeMs);
     if (name !== null) this.names.set(name, inode);
     this.treeInodes.add(ino);
     this.#bytes += this.#inodeBytes(inode);
@@ -157,9 +156,14 @@ export class PoolState {
 
   /** An inode as the checkpoint's trees hold it: not a change, and counted by the `measure` that follows the load. */
   loadInode(ino: number, name: string | null, ctimeMs: number): PoolInode {
+    const inode = this.#makeInode(ino, name, ctimeMs);
+    if (name !== null) this.names.load(name, inode);
+    return inode;
+  }
+
+  #makeInode(ino: number, name: string | null, ctimeMs: number): PoolInode {
     const inode = new PoolInode(ino, name, this.path, ctimeMs);
     this.inodes.set(ino, inode);
-    if (name !== null) this.names.load(name, inode);
     if (ino >= this.nextIno) this.nextIno = ino + 1;
     return inode;
   }

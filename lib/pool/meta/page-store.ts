@@ -157,5 +157,4 @@ export class DevicePageStore implements PageStore {
     if (kind !== LEAF && kind !== BRANCH) throw corrupt(this.#path, 'metadata tree page', at, `unknown page kind ${kind}`);
     return p;
   }
-
 }
