@@ -162,7 +162,7 @@ try {
       row.heap = attempt(`heap ${n}`, () => child({ step: 'heap', path, n }, { flags: ['--expose-gc'] }));
       row.lookup = attempt(`lookup ${n}`, () => child({ ...timed, step: 'lookup' }));
       row.list = attempt(`list ${n}`, () => child({ step: 'list', path, n }));
-      row.check = attempt(`check ${n}`, () => child({ step: 'check', path, n }));
+      row.check = attempt(`check ${n}`, () => child({ step: 'check', path, n }, { flags: ['--expose-gc'] }));
       row.churn = attempt(`churn ${n}`, () => child({ ...timed, step: 'churn' }));
       // Last: a failed recovery must not spoil the measurements above. The same `open` step then times the replay.
       row.crash = attempt(`crash ${n}`, () => {
@@ -293,8 +293,9 @@ after ${config.timeoutMs / 1000} s) on the pool above: the heap with \`--expose-
 \`arrayBuffers\`, so that is the total; the mapping itself counts in neither); lookups: \`pool.exists(name)\` of
 existing names in random order for ${config.budgetMs} ms, the cheapest public call through the name index (\`stat\`
 makes the same lookup, then builds its result); the first 100 names of \`list({ prefix: 'f00', limit: 100 })\`,
-spread into an array, as the first listing after the open and again; \`pool.check()\` (a fresh load of the
-media and every invariant), and that divided by the files. Longest call: the slowest single call of the
+spread into an array, as the first listing after the open and again; \`Pool.check(path)\` (every invariant, the
+media walked without loading the pool), that divided by the files, and the most heap + external it held above the
+process's own (sampled every 4096 files, after a GC before it; the GC runs when it will, so this is an upper bound). Longest call: the slowest single call of the
 create+unlink and lookup loops after their warm-up, each timed alone (\`performance.now()\` around it, which the rates include);
 \`pool.stats().longestHoldMs\` was ${formatMs(longestHold())} in the same children, as it times only the promise
 methods' pieces and these calls are synchronous. Open after a crash: a process makes ${config.changes.toLocaleString('en-US')}

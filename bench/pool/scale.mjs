@@ -35,13 +35,13 @@ function opened(row) {
 export function scaleTable(rows) {
   const lines = [
     '| files | `Pool.open` after a clean close (median) | `Pool.open` after a crash | records replayed | heap Δ | heap + external Δ | ' +
-      'create+unlink pairs/s | lookups/s (`exists`) | first 100 names: first listing | second listing | `check` | `check` per file | ' +
+      'create+unlink pairs/s | lookups/s (`exists`) | first 100 names: first listing | second listing | `check` | `check` per file | `check` heap | ' +
       'longest call: create+unlink | longest call: lookup |',
-    `|${'---:|'.repeat(14)}`,
+    `|${'---:|'.repeat(15)}`,
   ];
   for (const row of rows) {
     if (row.populate.error) {
-      lines.push(`| ${count(row.n)} | populate failed: ${row.populate.error} |${' — |'.repeat(13)}`);
+      lines.push(`| ${count(row.n)} | populate failed: ${row.populate.error} |${' — |'.repeat(14)}`);
       continue;
     }
     const { crash, heap, churn, lookup, list, check } = row;
@@ -58,6 +58,7 @@ export function scaleTable(rows) {
       cell(list, (r) => formatNs(r.secondNs)),
       cell(check, (r) => formatNs(r.ns)),
       cell(check, (r) => formatNs(r.perFileNs)),
+      cell(check, (r) => mib(r.peakBytes)),
       cell(churn, (r) => ms(r.maxMs)),
       cell(lookup, (r) => ms(r.maxMs)),
     ].join(' | ')} |`);

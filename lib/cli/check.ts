@@ -5,10 +5,10 @@ import { unsafeShutdownWarning } from './info';
 import { printJson, printLines } from './output';
 import { progressBar } from './progress';
 
-function runCheck(pool: Pool, quiet: boolean): CheckReport {
+function runCheck(path: string, quiet: boolean): CheckReport {
   const progress = progressBar('checking', { quiet });
   try {
-    return pool.check({ progress: progress.report });
+    return Pool.check(path, { progress: progress.report });
   } finally {
     progress.end();
   }
@@ -18,15 +18,15 @@ export const check: Command = {
   name: 'check',
   synopsis: '<pool>',
   summary: 'check a pool\'s metadata (read-only)',
-  details: 'Each problem is printed with what is wrong and where; the exit code is then 3. An unsafe shutdown ' +
+  details: 'The pool is not loaded: the check walks its metadata on the media, in memory that does not grow with ' +
+    'the number of files. Each problem is printed with what is wrong and where; the exit code is then 3. An unsafe shutdown ' +
     'since the pool was last closed is printed as a warning and does not change the exit code.',
   options: { json: JSON_OPTION, quiet: QUIET_OPTION },
   positional: [1, 1],
   paths: [0],
   async run(args) {
     const path = args.positional[0] as string;
-    using pool = Pool.open(path, { readonly: true });
-    const report = runCheck(pool, args.flags.has('quiet'));
+    const report = runCheck(path, args.flags.has('quiet'));
     const warning = unsafeShutdownWarning(report.unsafeShutdown);
     if (warning !== null) process.stderr.write(`pmemdax: warning: ${warning}\n`);
     if (args.flags.has('json')) {

@@ -43,7 +43,7 @@ function readSuperblock(device: DaxDevice, path: string, at: number, what: strin
   }
 }
 
-function pickSuperblock(device: DaxDevice, path: string): { sb: Superblock; usedBackup: boolean } {
+export function pickSuperblock(device: DaxDevice, path: string): { sb: Superblock; usedBackup: boolean } {
   if (device.size < 8 * BLOCK) throw corrupt(path, 'superblock', 0, `not a pmemdax pool (only ${device.size} bytes)`);
   const first = readSuperblock(device, path, 0, 'primary superblock');
   // A whole primary of another version is that pool, whatever the backup holds: an upgrade writes the

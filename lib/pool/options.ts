@@ -1,7 +1,7 @@
-import { checkMode } from '../device/validate';
+import { checkFunction, checkMode } from '../device/validate';
 import { argTypeError, argValueError, outOfRangeError } from '../errors';
 import { BLOCK, BLOCKS_MAX } from './layout';
-import type { PoolCreateOptions, PoolGrowOptions, PoolOpenCreateOptions, PoolOpenOptions, PoolUpgradeOptions } from './types';
+import type { PoolCheckOptions, PoolCreateOptions, PoolGrowOptions, PoolOpenCreateOptions, PoolOpenOptions, PoolUpgradeOptions } from './types';
 
 function checkObject(value: unknown, name: string): void {
   if (typeof value !== 'object' || value === null) throw argTypeError(`The "${name}" argument must be an object`);
@@ -75,6 +75,14 @@ export function checkGrowArgs(size: unknown, opts: unknown): asserts opts is Poo
   if (size >= (BLOCKS_MAX + 1) * BLOCK) throw outOfRangeError(`The "size" argument must be below ${(BLOCKS_MAX + 1) * BLOCK} (2^32 - 2 blocks of ${BLOCK} bytes), received ${size}`);
   checkObject(opts, 'options');
   checkLockTimeout((opts as Record<string, unknown>).lockTimeout);
+}
+
+/** `Pool.check`'s options. */
+export function checkStaticCheckOptions(opts: unknown): asserts opts is PoolCheckOptions {
+  checkObject(opts, 'options');
+  const o = opts as Record<string, unknown>;
+  checkLockTimeout(o.lockTimeout);
+  checkFunction(o.progress, 'progress');
 }
 
 /** `Pool.upgrade`'s options. */

@@ -11,9 +11,10 @@ import { trackOpenPool, untrackPool } from './exit-hook';
 import { PoolFile } from './file';
 import { hasPool, loadPool, type Loaded } from './load';
 import { formatPool, inspectMedia } from './make';
-import { checkCreateOptions, checkGrowArgs, checkOpenOptions, checkUpgradeOptions } from './options';
+import { checkCreateOptions, checkGrowArgs, checkOpenOptions, checkStaticCheckOptions, checkUpgradeOptions } from './options';
 import { growTarget, loadForGrow, writeGrown } from './grow';
 import { upgradePool } from './upgrade';
+import { unsafeShutdownOf } from './unsafe-shutdown';
 import { POOL_FILE_MODE, refuseVolatileDevdax } from './media';
 import { checkBooleans, checkFunction, checkOptions, checkPath, received } from '../device/validate';
 import { freeInode } from './free';
@@ -26,7 +27,7 @@ import { BLOCK, FILE_SIZE_MAX, FORMAT_VERSION, NAME_MAX, dataEnd, dataStart, uui
 import { locateBadblocks } from './badblocks';
 import type {
   CheckReport, PoolBadblock, PoolCreateOptions, PoolFileOpenOptions, PoolFormatOptions, PoolInfo, PoolMediaOptions, PoolMetadataRange, PoolOpenCreateOptions, PoolOpenOptions,
-  PoolGrowOptions, PoolListOptions, PoolRecovery, PoolStat, PoolStatfs, PoolUpgradeOptions,
+  PoolCheckOptions, PoolGrowOptions, PoolListOptions, PoolRecovery, PoolStat, PoolStatfs, PoolUpgradeOptions,
   UnsafeShutdownState,
   PoolStats,
   PoolStatsOptions,
@@ -40,14 +41,6 @@ const LOCK_RETRY_MS = 10;
 const LIST_BATCH = 128;
 /** Atomics.wait on this is a synchronous sleep. */
 const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
-
-function identityOf(device: PoolDevice): string | null {
-  return device.info?.region ?? device.info?.blockDevice ?? null;
-}
-
-function shutdownCountOf(device: PoolDevice): number | null {
-  return device.info?.unsafeShutdownCount ?? null;
-}
 
 /**
  * Pool -- a crash-consistent store of named files on a device (device-dax, an fsdax file, or an
@@ -71,16 +64,7 @@ export class Pool implements Disposable {
     this.#owned = owned;
     this.#core = new PoolCore(device, loaded.state, readonly, loaded.journal);
     const found = loaded.found;
-    const count = shutdownCountOf(device);
-    const recorded = found.shutdownCount < 0 ? null : found.shutdownCount;
-    const unsafeShutdown: UnsafeShutdownState = {
-      count,
-      recorded,
-      dirty: found.dirty,
-      mismatch: count !== null && recorded !== null && count !== recorded,
-      identity: identityOf(device),
-      recordedIdentity: found.identity === '' ? null : found.identity,
-    };
+    const unsafeShutdown = unsafeShutdownOf(device, found);
     const info = device.info;
     this.info = {
       path,
@@ -149,6 +133,26 @@ export class Pool implements Disposable {
         Atomics.wait(SLEEPER, 0, 0, Math.min(LOCK_RETRY_MS, Math.max(1, deadline - Date.now())));
       }
     }
+  }
+
+  /**
+   * Check the pool at `path` without opening it: `pool.check` in memory that does not grow with the files
+   * (the pool's state is never loaded). Takes the lock for reading (ERR_PMEMDAX_POOL_LOCKED while the pool
+   * is open for writing, or wait with `lockTimeout`). A pool the check cannot read is a report with a `load`
+   * problem, not an error; a path that holds no pool is refused as `Pool.open` refuses it.
+   */
+  static check(path: string, opts: PoolCheckOptions = {}): CheckReport {
+    checkPath(path);
+    checkStaticCheckOptions(opts);
+    return Pool.#retrying(path, opts.lockTimeout, () => {
+      const device = Pool.#lockedDevice(path, { readonly: true, lock: 'shared' });
+      try {
+        if (!hasPool(device)) loadPool(device, path);
+        return checkPool(device, path, null, opts.progress);
+      } finally {
+        device.close();
+      }
+    });
   }
 
   /**
@@ -339,8 +343,8 @@ export class Pool implements Disposable {
       const j = core.journal;
       if (!folded && base.tornTail && j.tail < j.size) device.fill(j.offset + j.tail, 0, j.size - j.tail);
     }
-    const count = shutdownCountOf(device);
-    core.writeSuperblocks({ ...core.sb, dirty: true, shutdownCount: count ?? -1, identity: identityOf(device) ?? '' });
+    const now = unsafeShutdownOf(device, core.sb);
+    core.writeSuperblocks({ ...core.sb, dirty: true, shutdownCount: now.count ?? -1, identity: now.identity ?? '' });
     // Other devices (the in-memory test device) end with their creator; a native one outlives the process.
     if (nativeDeviceOf(device) !== null) trackOpenPool(p);
     return p;
@@ -581,7 +585,7 @@ export class Pool implements Disposable {
     checkOptions(opts);
     checkFunction(opts.progress, 'progress');
     const core = this.#live();
-    return checkPool(this.device, this.info.path, this.info.unsafeShutdown, core.state, opts.progress);
+    return checkPool(this.device, this.info.path, core.state, opts.progress, this.info.unsafeShutdown);
   }
 
   /** Poisoned ranges of the device, and what each one hits. */

@@ -14,6 +14,12 @@ export type NamespaceOp =
   | { readonly op: 'name'; readonly ino: number; readonly name: string | null }
   | { readonly op: 'drop'; readonly ino: number };
 
+/** The maps of a state's inodes, by number and by name. */
+export interface StateTables {
+  readonly inodes: Map<number, PoolInode>;
+  readonly names: NameTable;
+}
+
 /**
  * What one step of a data operation may add to the checkpoint after its blocks were taken: a new
  * mapping splits at most the two extents at its ends.
@@ -37,7 +43,7 @@ export const INO_MAX = 0xfffffffe;
 export class PoolState {
   sb: Superblock;
   readonly path: string;
-  readonly inodes = new Map<number, PoolInode>();
+  readonly inodes: Map<number, PoolInode>;
   readonly names: NameTable;
   readonly alloc: Allocator;
   nextIno = 1;
@@ -60,12 +66,18 @@ export class PoolState {
   /** Inodes whose changes are in a commit being written: memory is ahead of the media for them until `endFlight`. */
   readonly #flightInodes = new Set<PoolInode>();
 
-  constructor(sb: Superblock, path: string, device: DaxDevice) {
+  /**
+   * `tables`, when given, makes the maps of inodes by number and by name (check.ts: maps that read what they
+   * lack from the trees); the state's own otherwise.
+   */
+  constructor(sb: Superblock, path: string, device: DaxDevice, tables?: (s: PoolState) => StateTables) {
     this.sb = sb;
     this.path = path;
     const alloc = new Allocator(sb.blocks, dataStart(sb), dataEnd(sb));
     this.alloc = alloc;
-    this.names = new NameTable(() => this.trees.names, path);
+    const made = tables?.(this);
+    this.inodes = made?.inodes ?? new Map();
+    this.names = made?.names ?? new NameTable(() => this.trees.names, path);
     this.trees = new PoolTrees(device, path, {
       take: () => alloc.takeMetaBlock(),
       give: (b) => alloc.dropNow(b, 1),

@@ -178,6 +178,12 @@ export interface CheckProblem {
   readonly message: string;
 }
 
+/** `Pool.check(path, options)`. */
+export interface PoolCheckOptions extends PoolLockOptions {
+  /** Called as the check goes through the files: `done` of `total`. */
+  readonly progress?: (done: number, total: number) => void;
+}
+
 export interface CheckReport {
   readonly ok: boolean;
   readonly problems: readonly CheckProblem[];

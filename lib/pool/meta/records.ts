@@ -105,6 +105,11 @@ export function encodeInode(r: InodeRecord): Buffer {
   return v;
 }
 
+/** The name bytes of an inode record `v` that decodeInode accepted (empty for none). */
+export function inodeNameBytes(v: Buffer): Buffer {
+  return v.subarray(INODE_FIXED, INODE_FIXED + v.readUInt16LE(30));
+}
+
 export function decodeInode(ino: number, v: Buffer, path: string): InodeRecord {
   const bad = (why: string): never => {
     throw corrupt(path, `inode ${ino}`, 0, why);
