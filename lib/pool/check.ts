@@ -104,6 +104,9 @@ function usedBlocks(sp: SparsePool): number {
 /** What the unsafe-shutdown state is read from when no superblock could be: nothing recorded. */
 const NO_SUPERBLOCK = { shutdownCount: -1, dirty: false, identity: '' } as const;
 
+/** Pages a walk's store keeps: a path from the root (16 levels at most, meta/walk.ts) twice over. */
+const WALK_CACHE_PAGES = 32;
+
 /** Reads only: the check never writes a page. */
 const READ_ONLY = {
   take: (): number => {
@@ -169,9 +172,12 @@ class Checker {
     return files;
   }
 
-  /** A page store of its own for each walk: a walk reads views of its pages, which another walk's reads must not evict. */
+  /**
+   * A page store of its own for each walk: a walk reads views of its pages, which another walk's reads must
+   * not evict. A walk in key order reuses only the pages of its path from the root.
+   */
   #store(): DevicePageStore {
-    return new DevicePageStore(this.#device, this.#path, READ_ONLY);
+    return new DevicePageStore(this.#device, this.#path, READ_ONLY, WALK_CACHE_PAGES);
   }
 
   /**

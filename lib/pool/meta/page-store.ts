@@ -44,13 +44,15 @@ export class DevicePageStore implements PageStore {
   readonly #overlay = new Map<number, Buffer>();
   /** Committed pages the trees no longer reach: free once roots that do not reach them are durable. */
   #retired: number[] = [];
-  /** Committed pages read and checked, the last CACHE_PAGES used. */
-  readonly #cache = new PageCache(CACHE_PAGES);
+  /** Committed pages read and checked, the last `cachePages` used. */
+  readonly #cache: PageCache;
 
-  constructor(device: DaxDevice, path: string, blocks: PageBlocks) {
+  /** `cachePages`: fewer for a store that only walks a tree in order (a root-to-leaf path is all it reuses). */
+  constructor(device: DaxDevice, path: string, blocks: PageBlocks, cachePages = CACHE_PAGES) {
     this.#device = device;
     this.#path = path;
     this.#blocks = blocks;
+    this.#cache = new PageCache(cachePages);
   }
 
   /** Committed pages the changed trees no longer reach, freed by `commit`. */
