@@ -1,4 +1,4 @@
-import { truncateSync } from 'node:fs';
+import { statSync, truncateSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Device, nativeDeviceOf, type DeviceOpenOptions } from '../device/device';
 import { PmemdaxError, argTypeError, isErrnoError, outOfRangeError } from '../errors';
@@ -11,8 +11,8 @@ import { trackOpenPool, untrackPool } from './exit-hook';
 import { PoolFile } from './file';
 import { hasPool, loadPool, type Loaded } from './load';
 import { formatPool, inspectMedia } from './make';
-import { checkCreateOptions, checkGrowArgs, checkOpenOptions, checkUpgradeOptions } from './options';
-import { growTarget, loadForGrow, writeGrown } from './grow';
+import { checkCreateOptions, checkGrowArgs, checkGrowSize, checkOpenOptions, checkUpgradeOptions } from './options';
+import { grownLayout, growTarget, loadForGrow, writeGrown } from './grow';
 import { upgradePool } from './upgrade';
 import { POOL_FILE_MODE, refuseVolatileDevdax } from './media';
 import { checkBooleans, checkFunction, checkOptions, checkPath, received } from '../device/validate';
@@ -58,7 +58,7 @@ function shutdownCountOf(device: PoolDevice): number | null {
  */
 export class Pool implements Disposable {
   readonly device: PoolDevice;
-  readonly info: PoolInfo;
+  #info: PoolInfo;
   readonly #core: PoolCore;
   /** The device this pool opened from a path, and closes with itself. */
   readonly #owned: Device | null;
@@ -82,7 +82,7 @@ export class Pool implements Disposable {
       recordedIdentity: found.identity === '' ? null : found.identity,
     };
     const info = device.info;
-    this.info = {
+    this.#info = {
       path,
       uuid: uuidString(found.uuid),
       formatVersion: FORMAT_VERSION,
@@ -348,6 +348,41 @@ export class Pool implements Disposable {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  get info(): PoolInfo {
+    return this.#info;
+  }
+
+  /**
+   * Grow this pool, open for writing, to `size` bytes (rounded down to whole blocks): the device is made
+   * longer first (a file extended and allocated, mapped on in the address space its open reserved), then
+   * the pool takes the new blocks as free space, durable on return. Open files, their regions and views
+   * keep working, and new writes may use the new blocks at once. A crash leaves the pool as it was (its
+   * next open cuts the file back) or grown. The same size does nothing; a smaller one, device-dax, or a size
+   * beyond what the device can reach (`device.info.maxSize`) is ERR_PMEMDAX_SIZE; a read-only pool EROFS.
+   */
+  grow(size: number): void {
+    checkGrowSize(size);
+    const core = this.#writable('grow');
+    const path = this.#info.path;
+    const blocks = growTarget(this.device, path, core.sb.blocks, size);
+    if (blocks === 0) return;
+    // ENOSPC before the device is touched.
+    grownLayout(core.sb, blocks, path);
+    const bytes = blocks * BLOCK;
+    const device = this.device;
+    if (device.size < bytes) {
+      if (device.grow === undefined) {
+        throw new PmemdaxError('ERR_PMEMDAX_SIZE', `pool '${path}' cannot grow to ${bytes} bytes: its device has ${device.size} and cannot grow`, { path });
+      }
+      device.grow(bytes);
+    } else if (this.#owned !== null && statSync(path).size < bytes) {
+      // The mapping is longer than the file: an open cut back a grow that crashed. The file must hold every block first.
+      Device.open(path, { size: bytes }).close();
+    }
+    core.grow(blocks);
+    this.#info = { ...this.#info, size: bytes };
   }
 
   #live(): PoolCore {
