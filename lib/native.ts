@@ -100,6 +100,8 @@ export interface NativeDevice {
   writeAsync(pairs: Float64Array, bytes: Uint8Array, writeBack?: boolean): Promise<void> | undefined | null;
   /** Blocks until no persistAsync or writeAsync job is in flight. */
   waitJobs(): void;
+  /** Extends the file to `size` bytes (allocated) and maps the new part after the old, at the same address. */
+  grow(size: number): void;
   /** Waits for persistAsync jobs in flight, then unmaps. */
   close(): void;
 }
@@ -142,7 +144,7 @@ export interface NativeRegion {
 export interface NativeBinding {
   NativeDevice: { readonly hotPath: NativeSharedHotPath } & (new (
     path: string, create: boolean, size: number, readonly: boolean, windowBytes: number, lock: number, growExisting: boolean,
-    mode: number,
+    mode: number, maxSize: number,
   ) => NativeDevice);
   NativeRegion: new (length: number, alignment: number, trapGranule: number) => NativeRegion;
   cpuInfo(): NativeCpuInfo;

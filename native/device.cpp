@@ -57,11 +57,12 @@ Napi::Function Device::Init(Napi::Env env) {
                          InstanceMethod("persistAsync", &Device::Safe<&Device::PersistAsync>),
                          InstanceMethod("writeAsync", &Device::Safe<&Device::WriteAsync>),
                          InstanceMethod("waitJobs", &Device::Safe<&Device::WaitJobs>),
+                         InstanceMethod("grow", &Device::Safe<&Device::Grow>),
                          StaticValue("hotPath", HotPath(env)),
                      });
 }
 
-// new NativeDevice(path, create, size, readonly, windowBytes, lock?, growExisting?)
+// new NativeDevice(path, create, size, readonly, windowBytes, lock?, growExisting?, mode?, maxSize?)
 Device::Device(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Device>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 5 || !info[0].IsString()) {
@@ -81,6 +82,7 @@ Device::Device(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Device>(info) 
                                                               : LockMode::kNone;
   req.grow_existing = info.Length() <= 6 || info[6].ToBoolean();
   if (info.Length() > 7) req.mode = static_cast<mode_t>(CountArg(NumberArg(env, info[7])) & 07777);
+  if (info.Length() > 8) req.max_size = CountArg(NumberArg(env, info[8]));
   if (!Open(env, info[0].As<Napi::String>().Utf8Value(), req)) return;
   InstallSigbusHandler();
   napi_add_env_cleanup_hook(env, OnEnvCleanup, this);
@@ -106,15 +108,18 @@ void Device::OnEnvCleanup(void* arg) {
 
 void Device::Shutdown(Napi::Env* env) {
   if (env != nullptr) {
-    for (auto& ref : windows_) {
-      if (!ref.IsEmpty()) {
-        Napi::ArrayBuffer ab = ref.Value();
-        if (!ab.IsEmpty() && !ab.IsDetached()) ab.Detach();
-      }
+    auto detach = [](Napi::Reference<Napi::ArrayBuffer>& ref) {
+      if (ref.IsEmpty()) return;
+      Napi::ArrayBuffer ab = ref.Value();
+      if (!ab.IsEmpty() && !ab.IsDetached()) ab.Detach();
+    };
+    for (auto& w : windows_) {
+      detach(w.newest);
+      for (auto& ref : w.older) detach(ref);
     }
   }
   // The handle may wait a while for the garbage collector: it keeps its path (for errors) and no more.
-  std::vector<Napi::Reference<Napi::ArrayBuffer>>().swap(windows_);
+  std::vector<WindowBuffers>().swap(windows_);
   std::vector<std::string>().swap(notes_);
   src_ = SourceInfo{};
   base_ = nullptr;
@@ -157,6 +162,8 @@ Napi::Value Device::Info(const Napi::CallbackInfo& info) {
   o.Set("path", path_);
   o.Set("kind", SourceKindName(src_.kind));
   o.Set("size", static_cast<double>(size_));
+  const bool growable = writable_ && src_.kind != SourceKind::kDevdax;
+  o.Set("maxSize", static_cast<double>(growable ? mapped_->map.reserved : size_));
   o.Set("alignment", static_cast<double>(mapped_->map.alignment));
   o.Set("deviceAlignment", static_cast<double>(src_.kind == SourceKind::kDevdax ? src_.alignment : kPageSize));
   o.Set("mapSync", mapped_->map.map_sync);
@@ -186,8 +193,10 @@ Napi::Value Device::Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// window(index) -> ArrayBuffer over [index*windowBytes, min(size, (index+1)*windowBytes)). One buffer per
-// window for the device's lifetime: V8 must never see two ArrayBuffers over the same memory.
+// window(index) -> ArrayBuffer over window `index`, [index*windowBytes, min(size, (index+1)*windowBytes)): one
+// buffer per window for the device's lifetime, as V8 must never see two ArrayBuffers over the same memory. A
+// window whose buffer ended at the size before a grow keeps it; the next call gives a buffer over the rest,
+// from where the newest one ends.
 Napi::Value Device::Window(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!CheckOpen(env)) return env.Undefined();
@@ -204,13 +213,19 @@ Napi::Value Device::Window(const Napi::CallbackInfo& info) {
   }
   size_t i = static_cast<size_t>(idx);
   if (windows_.size() < count) windows_.resize(count);
-  if (!windows_[i].IsEmpty()) return windows_[i].Value();
+  WindowBuffers& w = windows_[i];
   uint64_t start = i * window_bytes_;
-  uint64_t len = size_ - start < window_bytes_ ? size_ - start : window_bytes_;
+  uint64_t end = size_ - start < window_bytes_ ? size_ : start + window_bytes_;
+  if (!w.newest.IsEmpty()) {
+    if (w.end == end) return w.newest.Value();
+    start = w.end;
+    w.older.push_back(std::move(w.newest));
+  }
   auto* hint = new std::shared_ptr<MappedSource>(mapped_);
   Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(
-      env, base_ + start, len, [](Napi::Env, void*, std::shared_ptr<MappedSource>* h) { delete h; }, hint);
-  windows_[i] = Napi::Persistent(ab);
+      env, base_ + start, end - start, [](Napi::Env, void*, std::shared_ptr<MappedSource>* h) { delete h; }, hint);
+  w.newest = Napi::Persistent(ab);
+  w.end = end;
   return ab;
 }
 
@@ -343,6 +358,48 @@ Napi::Value Device::UnlinkCreated(const Napi::CallbackInfo& info) {
   }
   created_ = false;
   return Napi::Boolean::New(env, true);
+}
+
+// grow(size): the file extended (allocated) to `size` bytes and mapped on after the old end, in the address
+// space reserved at open, with the mapping's flags. Nothing moves: windows, views and jobs in flight (which
+// checked their ranges against the size when they were made) keep their memory.
+Napi::Value Device::Grow(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double want = NumberArg(env, info[0]);
+  if (!CheckWritable(env)) return env.Undefined();
+  ErrorContext ctx{path_};
+  if (!(want >= 0 && want <= 9007199254740991.0 && want == static_cast<double>(static_cast<uint64_t>(want)))) {
+    RangeErr(env, "size must be a safe integer of bytes").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  uint64_t size = static_cast<uint64_t>(want);
+  auto refuse = [&](const std::string& why) {
+    PmemdaxError(env, "ERR_PMEMDAX_SIZE", "'" + path_ + "' " + why, ctx).ThrowAsJavaScriptException();
+    return env.Undefined();
+  };
+  if (src_.kind == SourceKind::kDevdax) return refuse("is device-dax, whose size is its region's: it cannot grow");
+  if (size < size_) return refuse("has " + std::to_string(size_) + " bytes: a device cannot shrink to " + std::to_string(size));
+  if (size == size_) return env.Undefined();
+  const uint64_t reserved = mapped_->map.reserved;
+  if (((size + kPageSize - 1) & ~(kPageSize - 1)) > reserved) {
+    return refuse("cannot grow to " + std::to_string(size) + " bytes: its open reserved address space for " +
+                  std::to_string(reserved) + " (the maxSize option)");
+  }
+  // The file first: no byte is mapped that the file does not hold.
+  int err = AllocateFile(mapped_->fd, size);
+  if (err != 0) {
+    ErrnoError(env, err, "fallocate", ctx).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  err = GrowMapping(mapped_->fd, &mapped_->map, size, writable_);
+  if (err != 0) {
+    ErrnoError(env, err, "mmap", ctx).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  size_ = size;
+  src_.size = size;
+  persist_.Resize(size);
+  return env.Undefined();
 }
 
 Napi::Value Device::Close(const Napi::CallbackInfo& info) {

@@ -32,6 +32,19 @@ struct OpenRequest {
   LockMode lock = LockMode::kNone;  // flock taken right after open(2), before sizing or mapping
   bool grow_existing = true;
   mode_t mode = 0666;       // permission bits of a created file (the umask applies)
+  uint64_t max_size = 0;    // address space to reserve for growth, as the largest size; 0 for the default
+};
+
+// Extends fd to `size` bytes, allocated (posix_fallocate; ftruncate where the filesystem has no fallocate).
+// Never shortens it. Returns 0 or an errno.
+int AllocateFile(int fd, uint64_t size);
+
+// The ArrayBuffers over one window of the device: normally one; after a grow, a window whose buffer ended at
+// the old size gets a second buffer over the rest (V8 must never see two ArrayBuffers over the same memory).
+struct WindowBuffers {
+  uint64_t end = 0;                             // device offset where the newest buffer ends
+  Napi::Reference<Napi::ArrayBuffer> newest;
+  std::vector<Napi::Reference<Napi::ArrayBuffer>> older;
 };
 
 // [offset, length] pairs read from a Float64Array once, into memory of our own (a SharedArrayBuffer can change
@@ -77,6 +90,7 @@ class Device : public Napi::ObjectWrap<Device> {
   Napi::Value PersistAsync(const Napi::CallbackInfo& info);
   Napi::Value WriteAsync(const Napi::CallbackInfo& info);
   Napi::Value WaitJobs(const Napi::CallbackInfo& info);
+  Napi::Value Grow(const Napi::CallbackInfo& info);
   // Every method is registered through Safe: an allocation failure becomes a JavaScript ENOMEM.
   template <Napi::Value (Device::*Method)(const Napi::CallbackInfo&)>
   Napi::Value Safe(const Napi::CallbackInfo& info);
@@ -137,7 +151,7 @@ class Device : public Napi::ObjectWrap<Device> {
   Persistence persist_;
   std::vector<std::string> notes_;
   uint64_t window_bytes_ = 1ull << 30;
-  std::vector<Napi::Reference<Napi::ArrayBuffer>> windows_;
+  std::vector<WindowBuffers> windows_;
   JobGate jobs_;  // persistAsync and writeAsync jobs on the I/O threads: the mapping and fd stay until they are done
   // Payload buffers of finished writeAsync jobs, kept for the next ones (JavaScript thread only): a buffer
   // allocated per job would go to mmap and munmap at every large one, and those take the process's mmap

@@ -34,7 +34,31 @@ bool OpenableSource(Napi::Env env, int fd, const std::string& path, const ErrorC
   return false;
 }
 
+// Address space reserved past the size of a file opened for writing, by default: three times its size, at least
+// 1 GiB, at most 256 GiB. A reservation costs no memory, only address space (128 TiB for a process on x86-64):
+// at the most a few hundred large devices could be open at once, and thousands of small ones.
+constexpr uint64_t kMinGrowthRoom = 1ull << 30;
+constexpr uint64_t kMaxGrowthRoom = 256ull << 30;
+
+uint64_t ReserveFor(const SourceInfo& src, bool writable, uint64_t max_size) {
+  if (src.kind == SourceKind::kDevdax || !writable) return src.size;
+  if (max_size != 0) return max_size > src.size ? max_size : src.size;
+  uint64_t room = src.size > kMaxGrowthRoom / 3 ? kMaxGrowthRoom : 3 * src.size;
+  return src.size + (room < kMinGrowthRoom ? kMinGrowthRoom : room);
+}
+
 }  // namespace
+
+int AllocateFile(int fd, uint64_t size) {
+  // Allocate, not just extend: a store through the mapping into a sparse file can raise SIGBUS on ENOSPC.
+  int err = posix_fallocate(fd, 0, static_cast<off_t>(size));
+  if (err != EOPNOTSUPP && err != EINVAL) return err;
+  // No fallocate here (tmpfs of old kernels, some network filesystems): extend only, never cut.
+  struct stat st;
+  if (fstat(fd, &st) != 0) return errno;
+  if (static_cast<uint64_t>(st.st_size) >= size) return 0;
+  return ftruncate(fd, static_cast<off_t>(size)) == 0 ? 0 : errno;
+}
 
 bool Device::Open(Napi::Env env, const std::string& path, const OpenRequest& req) {
   path_ = path;
@@ -96,9 +120,7 @@ bool Device::Open(Napi::Env env, const std::string& path, const OpenRequest& req
     if (req.readonly) {
       return fail(PmemdaxError(env, "ERR_PMEMDAX_SIZE", "'" + path + "' is smaller than the requested size and is opened read-only", ctx));
     }
-    // Allocate, not just extend: a store through the mapping into a sparse file can raise SIGBUS on ENOSPC.
-    err = posix_fallocate(fd, 0, static_cast<off_t>(size));
-    if (err == EOPNOTSUPP || err == EINVAL) err = ftruncate(fd, static_cast<off_t>(size)) == 0 ? 0 : errno;
+    err = AllocateFile(fd, size);
     if (err != 0) return fail(ErrnoError(env, err, "fallocate", ctx));
     src_.size = size;
   }
@@ -117,7 +139,7 @@ bool Device::Open(Napi::Env env, const std::string& path, const OpenRequest& req
 
   size_t alignment = src_.alignment > kPmdSize ? src_.alignment : kPmdSize;
   auto mapped = std::make_shared<MappedSource>();
-  err = MapSource(fd, src_.size, alignment, writable_, !EnvFlag("PMEMDAX_NO_MAP_SYNC"), &mapped->map);
+  err = MapSource(fd, src_.size, ReserveFor(src_, writable_, req.max_size), alignment, writable_, !EnvFlag("PMEMDAX_NO_MAP_SYNC"), &mapped->map);
   if (err != 0) return fail(ErrnoError(env, err, "mmap", ctx));
   mapped->fd = fd;
   mapped_ = mapped;

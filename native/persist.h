@@ -94,6 +94,9 @@ class Persistence {
   // as `flags` ask (the fault is the error to report, whatever msync says).
   void FinishFaultedStore(uint64_t offset, uint64_t fault_offset, uint32_t flags);
 
+  // The mapping grew in place (Device::Grow): stores and write-backs may reach `size` bytes.
+  void Resize(uint64_t size) { state_.map.size = size; }
+
   bool PagesByMsync() const { return granularity_ == Granularity::kPage; }
   // For counts made on the JavaScript thread for work done on the I/O threads.
   DeviceStats& MutableStats() { return state_.stats; }

@@ -56,6 +56,18 @@ export interface DeviceOpenOptions extends OpenOptions {
    * and maps any other at the size it has.
    */
   readonly growExisting?: boolean;
+  /**
+   * The largest size `grow` may give the device, in bytes: its open reserves that much address space (no
+   * memory) so that the mapping grows in place. Default: the size plus three times the size, at least 1 GiB
+   * and at most 256 GiB more. Ignored on device-dax and read-only opens, which cannot grow.
+   */
+  readonly maxSize?: number;
+}
+
+/** The ArrayBuffers over one window: one, or after a grow, the one made before it and one over the rest. */
+interface WindowPiece {
+  readonly start: number;
+  readonly buffer: ArrayBuffer;
 }
 
 export type DeviceStats = NativeStats;
@@ -112,14 +124,14 @@ export function nativeDeviceOf(device: DaxDevice): Device | null {
  */
 export class Device implements DaxDevice, Disposable {
   readonly path: string;
-  readonly info: DeviceInfo;
-  readonly size: number;
+  #info: DeviceInfo;
+  #size: number;
   /** This open created the file (`create` found nothing at the path). */
   readonly created: boolean;
   readonly #native: NativeDevice;
   readonly #hot: NativeHotPath;
   readonly #windowBytes: number;
-  readonly #windows: (ArrayBuffer | undefined)[] = [];
+  readonly #windows: (WindowPiece[] | undefined)[] = [];
   #bad: ByteRange[] = [];
   #closed = false;
   readonly #writable: boolean;
@@ -130,7 +142,7 @@ export class Device implements DaxDevice, Disposable {
     this.#hot = bindHotPath(nativeDevice);
     nativeHandles.set(this, nativeDevice);
     const raw = nativeDevice.info();
-    this.size = raw.size;
+    this.#size = raw.size;
     this.#windowBytes = raw.windowBytes;
     this.created = raw.created;
     this.#writable = raw.writable;
@@ -144,7 +156,7 @@ export class Device implements DaxDevice, Disposable {
       if (persistence === 'volatile') notes.push(`${memory.detail}: MAP_SYNC and cache flushes cannot make data outlive a power cut here`);
       if (persistence === 'unknown') notes.push(`not known to be persistent memory: ${memory.detail}`);
     }
-    this.info = Object.freeze({
+    this.#info = Object.freeze({
       ...facts,
       volatile: persistence === 'volatile',
       persistence,
@@ -173,14 +185,38 @@ export class Device implements DaxDevice, Disposable {
     }
     const mode = options.mode === undefined ? DEFAULT_FILE_MODE : options.mode;
     checkMode(mode);
+    const maxSize = options.maxSize ?? 0;
+    checkIndex(maxSize, 'maxSize');
     const nativeDevice = new native.NativeDevice(
-      path, options.create === true, size, options.readonly === true, windowBytes, lock, options.growExisting !== false, mode,
+      path, options.create === true, size, options.readonly === true, windowBytes, lock, options.growExisting !== false, mode, maxSize,
     );
     return new Device(path, nativeDevice);
   }
 
+  /** Usable bytes; larger after `grow`. */
+  get size(): number {
+    return this.#size;
+  }
+
+  get info(): DeviceInfo {
+    return this.#info;
+  }
+
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * Extend the file to `size` bytes (allocated, so stores never meet ENOSPC) and map the new bytes after
+   * the old ones: the mapping does not move, so views, windows and regions made before stay valid. Up to
+   * `info.maxSize`; beyond it, on device-dax, or below the size, ERR_PMEMDAX_SIZE. The same size does nothing.
+   */
+  grow(size: number): void {
+    checkIndex(size, 'size');
+    this.#native.grow(size);
+    if (size <= this.#size) return;
+    this.#size = size;
+    this.#info = Object.freeze({ ...this.#info, size });
   }
 
   /**
@@ -191,9 +227,16 @@ export class Device implements DaxDevice, Disposable {
   directAccess(pgoff: number, nrPages: number, options?: DirectAccessOptions): DirectAccessResult {
     const pages = this.directAccessPages(pgoff, nrPages, options);
     const start = pgoff * PAGE_SIZE;
-    const index = Math.floor(start / this.#windowBytes);
-    const buffer = (this.#windows[index] ??= this.#openWindow(index));
-    return { view: new Uint8Array(buffer, start - index * this.#windowBytes, pages * PAGE_SIZE), pages };
+    const piece = this.#pieceAt(start) ?? this.#openWindow(Math.floor(start / this.#windowBytes));
+    return { view: new Uint8Array(piece.buffer, start - piece.start, pages * PAGE_SIZE), pages };
+  }
+
+  /** The window buffer made so far that holds device offset `at`, if any. */
+  #pieceAt(at: number): WindowPiece | undefined {
+    const pieces = this.#windows[Math.floor(at / this.#windowBytes)];
+    if (pieces === undefined) return undefined;
+    for (const p of pieces) if (at >= p.start && at < p.start + p.buffer.byteLength) return p;
+    return undefined;
   }
 
   /** The page count `directAccess` would give, for callers that copy by offset and need no view. */
@@ -205,7 +248,9 @@ export class Device implements DaxDevice, Disposable {
     if (nrPages < 0) throw errnoError('EINVAL', 'direct_access', { path: this.path });
     const start = pgoff * PAGE_SIZE;
     if (start + PAGE_SIZE > this.size) throw errnoError('ERANGE', 'direct_access', { path: this.path, offset: start });
-    const windowEnd = Math.min(this.size, (Math.floor(start / this.#windowBytes) + 1) * this.#windowBytes);
+    // A buffer made before a grow ends where the device ended then; one made now reaches the window's end.
+    const made = this.#pieceAt(start);
+    const windowEnd = made !== undefined ? made.start + made.buffer.byteLength : Math.min(this.size, (Math.floor(start / this.#windowBytes) + 1) * this.#windowBytes);
     const pages = Math.min(nrPages, Math.floor((windowEnd - start) / PAGE_SIZE));
     if (this.#bad.length > 0 && pages > 0) return this.#clipAtPoison(start, pages, options?.recovery === true);
     return pages;
@@ -450,11 +495,16 @@ export class Device implements DaxDevice, Disposable {
     this.close();
   }
 
-  #openWindow(index: number): ArrayBuffer {
+  /** The next buffer of window `index`: over the window, or after a grow, from where its newest buffer ends. */
+  #openWindow(index: number): WindowPiece {
     const buffer = this.#native.window(index);
     // Pages mapped without PROT_WRITE: a library copy into them is refused (a raw store cannot be).
     if (!this.#writable) registerMapping(buffer, (_offset, _length, write) => !write);
-    return buffer;
+    const pieces = (this.#windows[index] ??= []);
+    const last = pieces[pieces.length - 1];
+    const piece = { start: last === undefined ? index * this.#windowBytes : last.start + last.buffer.byteLength, buffer };
+    pieces.push(piece);
+    return piece;
   }
 
   /**

@@ -32,6 +32,11 @@ export interface DeviceInfo {
   readonly kind: DeviceKind;
   /** Usable bytes. */
   readonly size: number;
+  /**
+   * The largest size `grow` can give the device: the address space its open reserved (the `maxSize` open
+   * option). `size` on device-dax and on a device opened read-only, which cannot grow.
+   */
+  readonly maxSize: number;
   /** Alignment of the mapping's start address (2 MiB, or the device-dax alignment when larger). */
   readonly alignment: number;
   /**

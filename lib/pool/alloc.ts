@@ -26,8 +26,9 @@ function addRun(runs: number[], b: number, n: number): void {
  * part of any change to commit.
  */
 export class Allocator {
-  readonly blocks: number;
-  readonly bitmap: Uint32Array;
+  /** The pool's blocks and their bits: replaced, longer, when the pool grows (`grow`). */
+  blocks: number;
+  bitmap: Uint32Array;
   /** Reference counts above one; every other used data block has exactly one owner. */
   readonly shared = new Map<number, number>();
   /** Committed-to-be: runs allocated, runs freed (still set), blocks whose refcount changed. */
@@ -47,11 +48,11 @@ export class Allocator {
   /** Blocks data allocations must leave free (room for the next checkpoint). */
   keep = 0;
   /** Free data blocks in each 2 MiB group (PMD_PAGES blocks); a group is wholly free at PMD_PAGES. */
-  readonly groupFree: Uint16Array;
+  groupFree: Uint16Array;
   /** Groups wholly free. */
   freeGroups = 0;
   private readonly lo: number;
-  private readonly hi: number;
+  private hi: number;
   /** Groups where an open file started a range and is growing: packing leaves them to it. */
   readonly #claims = new Map<number, AllocOwner>();
   #groupCursor = 0;
@@ -67,6 +68,18 @@ export class Allocator {
       this.groupFree[g] = Math.max(0, Math.min(dataHi, (g + 1) * PMD_PAGES) - Math.max(dataLo, g * PMD_PAGES));
       if (this.groupFree[g] === PMD_PAGES) this.freeGroups++;
     }
+  }
+
+  /**
+   * The pool grew to `blocks` blocks, its data area now ending at `dataHi`: `bitmap` (over the new blocks) is
+   * the bitmap in force, and the free counts are made again from it. The change lists carry over as they are.
+   */
+  grow(blocks: number, dataHi: number, bitmap: Uint32Array): void {
+    this.blocks = blocks;
+    this.hi = dataHi;
+    this.bitmap = bitmap;
+    this.groupFree = new Uint16Array(Math.ceil(blocks / PMD_PAGES));
+    this.recount();
   }
 
   used(b: number): boolean {

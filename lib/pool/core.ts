@@ -5,7 +5,8 @@ import type { PoolDevice } from './device';
 import { DeferredFlush, defersFlush } from './deferred-flush';
 import { HoldClock } from './hold-clock';
 import { Journal } from './journal';
-import { BLOCK, decodeSuperblock, encodeSuperblock, isSuperblock, type Superblock } from './layout';
+import { grownLayout } from './grow';
+import { BLOCK, dataEnd, decodeSuperblock, encodeSuperblock, isSuperblock, type Superblock } from './layout';
 import { readMeta } from './meta-io';
 import { PoolOps } from './ops';
 import type { PoolState } from './state';
@@ -375,6 +376,62 @@ export class PoolCore {
     this.#stats.checkpoints++;
     s.committed();
     if (failure !== null) throw failure;
+  }
+
+  /**
+   * Grow the pool to `blocks` blocks, on a device that holds them already (docs/format.md, "Growing a
+   * pool"): a checkpoint of a new epoch as `#checkpoint` makes, in the grown layout (grownLayout), then the
+   * new backup superblock at the new last block (zeroed first), then the primary, which is the switch. A
+   * failure before the switch leaves the pool as it was, in memory and on the media (the device stays
+   * longer; the next open cuts the file back). A failed primary write leaves the media either way: nothing
+   * more commits and the pool must be reopened. After the switch the allocator takes the new blocks as free.
+   */
+  grow(blocks: number): void {
+    const t0 = this.hold.start();
+    try {
+      this.#grow(blocks);
+    } finally {
+      this.hold.stop(t0, 'checkpoint');
+    }
+  }
+
+  #grow(blocks: number): void {
+    this.#healthy();
+    this.#takeOver();
+    const s = this.state;
+    const old = this.sb;
+    const { layout, adjust } = grownLayout(old, blocks, s.path);
+    const backupAt = (blocks - 1) * BLOCK;
+    // A stale copy of an earlier attempt there must not count as a valid backup before this one is written.
+    this.device.fill(backupAt, 0, BLOCK);
+    const epoch = old.epoch + 1;
+    // Both copies move: neither new place holds what the copies held, so each is written whole.
+    s.bitmapCopies.forget();
+    const written = writeCheckpoint(this.device, s, layout, epoch, false, adjust);
+    const next: Superblock = { ...written, seq: (old.seq + 1) >>> 0 };
+    const bytes = encodeSuperblock(next);
+    try {
+      this.#writeBlock(backupAt, bytes);
+    } catch (e) {
+      abandonCheckpoint(s);
+      s.bitmapCopies.forget();
+      throw e;
+    }
+    try {
+      this.#writeBlock(0, bytes);
+    } catch (e) {
+      // The primary may be torn: a load finds the new backup then. Which pool the media hold, only a load can tell.
+      this.#failed ??= e;
+      throw e;
+    }
+    s.sb = next;
+    this.journal.reset(epoch);
+    finishCheckpoint(s);
+    s.alloc.grow(blocks, dataEnd(next), adjust(s.alloc.bitmap));
+    if (s.metaBlocks !== null) s.metaBlocks = adjust(s.metaBlocks);
+    s.measure();
+    this.#stats.checkpoints++;
+    s.committed();
   }
 
   /**

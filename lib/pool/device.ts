@@ -18,6 +18,11 @@ export interface PoolDeviceFacts {
  */
 export interface PoolDevice extends DaxDevice {
   readonly info?: PoolDeviceFacts;
+  /**
+   * Make the device `size` bytes long without moving what is mapped (a native Device on a file: `grow`).
+   * Without it a pool grows only within the device's size.
+   */
+  grow?(size: number): void;
   /** Overwrite whole pages, clearing the poison under them. */
   clearBadblocks?(offset: number, length: number, data?: ArrayBufferView): void;
 }

@@ -41,6 +41,38 @@ export function loadForGrow(device: PoolDevice, path: string): Loaded {
   return loaded;
 }
 
+/** The layout of a pool `old` grown to `blocks` blocks, and what its bitmap takes with the grow. */
+export interface GrownLayout {
+  readonly layout: Superblock;
+  /**
+   * The bitmap `bits` (over the old blocks) as it is after the switch, a new array over the new blocks: the
+   * old bitmap copies and the old backup superblock's block free, the new copies and the new backup used.
+   */
+  readonly adjust: (bits: Uint32Array) => Uint32Array;
+}
+
+/**
+ * grownLayout -- the pool `old` laid out over `blocks` blocks: the same journal and trees, bitmap copies
+ * large enough for the new blocks at the start of them, the backup superblock at the new last block.
+ * ENOSPC when the new blocks cannot hold both copies.
+ */
+export function grownLayout(old: Superblock, blocks: number, path: string): GrownLayout {
+  const newBackup = blocks - 1;
+  const bitmapBlocks = bitmapCopyBlocks(blocks);
+  if (old.blocks + 2 * bitmapBlocks > newBackup) throw daxError(-Errno.ENOSPC, 'grow', { path });
+  const layout: Superblock = { ...old, blocks, bitmapAt: [old.blocks, old.blocks + bitmapBlocks], bitmapBlocks };
+  const adjust = (bits: Uint32Array): Uint32Array => {
+    const grown = new Uint32Array(Math.ceil(blocks / 32));
+    grown.set(bits);
+    for (const at of old.bitmapAt) setBits(grown, at, old.bitmapBlocks, false);
+    setBits(grown, old.blocks - 1, 1, false);
+    setBits(grown, old.blocks, 2 * bitmapBlocks);
+    setBits(grown, newBackup, 1);
+    return grown;
+  };
+  return { layout, adjust };
+}
+
 /**
  * writeGrown -- the pool `loaded` (by loadForGrow) written as a pool of `blocks` blocks on `device`, which
  * is that large already (a file extended, or cut to exactly that length), and whose last block is
@@ -53,29 +85,18 @@ export function loadForGrow(device: PoolDevice, path: string): Loaded {
  * and the old backup superblock's block are free space now, the new last block holds the new backup).
  * Then the new backup at the new end (zeroed first, so that it is not taken for a valid copy before it is
  * written), then the primary, which is the switch: before it a crash leaves the pool as it was, and its
- * next open for writing cuts the file back (Pool.open); after it, the grown pool.
+ * next open for writing cuts the file back (Pool.open); after it, the grown pool. An open pool grows the
+ * same way (PoolCore.grow).
  */
 export function writeGrown(device: PoolDevice, path: string, loaded: Loaded, blocks: number): void {
   const { state: s, found: old } = loaded;
-  const newBackup = blocks - 1;
-  const bitmapBlocks = bitmapCopyBlocks(blocks);
-  if (old.blocks + 2 * bitmapBlocks > newBackup) throw daxError(-Errno.ENOSPC, 'grow', { path });
-  device.fill(newBackup * BLOCK, 0, BLOCK);
-  const epoch = old.epoch + 1;
-  const layout: Superblock = { ...old, blocks, bitmapAt: [old.blocks, old.blocks + bitmapBlocks], bitmapBlocks };
+  const { layout, adjust } = grownLayout(old, blocks, path);
+  device.fill((blocks - 1) * BLOCK, 0, BLOCK);
   // The trees' changed pages go to free blocks of the old pool (its allocator), the bitmap, grown, to its
   // copy in the new blocks: written whole, as the load read only the other copy (the old epoch's), so the
   // state knows nothing of what this one holds.
-  const written = writeCheckpoint(device, s, layout, epoch, false, (bits) => {
-    const grown = new Uint32Array(Math.ceil(blocks / 32));
-    grown.set(bits);
-    for (const at of old.bitmapAt) setBits(grown, at, old.bitmapBlocks, false);
-    setBits(grown, old.blocks - 1, 1, false);
-    setBits(grown, old.blocks, 2 * bitmapBlocks);
-    setBits(grown, newBackup, 1);
-    return grown;
-  });
+  const written = writeCheckpoint(device, s, layout, old.epoch + 1, false, adjust);
   const sb = encodeSuperblock({ ...written, seq: (old.seq + 1) >>> 0 });
-  device.copy(newBackup * BLOCK, sb);
+  device.copy((blocks - 1) * BLOCK, sb);
   device.copy(0, sb);
 }

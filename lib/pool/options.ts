@@ -70,11 +70,16 @@ export function checkOpenOptions(opts: unknown): asserts opts is PoolOpenOptions
 
 /** `Pool.grow`'s size (a positive safe integer) and options. */
 export function checkGrowArgs(size: unknown, opts: unknown): asserts opts is PoolGrowOptions {
+  checkGrowSize(size);
+  checkObject(opts, 'options');
+  checkLockTimeout((opts as Record<string, unknown>).lockTimeout);
+}
+
+/** The size a pool grows to: a positive safe integer of bytes, below 2^32 - 1 blocks. */
+export function checkGrowSize(size: unknown): asserts size is number {
   if (typeof size !== 'number') throw argTypeError('The "size" argument must be a number');
   if (!Number.isSafeInteger(size) || size <= 0) throw outOfRangeError(`The "size" argument must be a positive safe integer, received ${size}`);
   if (size >= (BLOCKS_MAX + 1) * BLOCK) throw outOfRangeError(`The "size" argument must be below ${(BLOCKS_MAX + 1) * BLOCK} (2^32 - 2 blocks of ${BLOCK} bytes), received ${size}`);
-  checkObject(opts, 'options');
-  checkLockTimeout((opts as Record<string, unknown>).lockTimeout);
 }
 
 /** `Pool.check`'s options. */

@@ -1,4 +1,4 @@
-import { truncateSync } from 'node:fs';
+import { statSync, truncateSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Device, nativeDeviceOf, type DeviceOpenOptions } from '../device/device';
 import { PmemdaxError, argTypeError, isErrnoError, outOfRangeError } from '../errors';
@@ -11,8 +11,8 @@ import { trackOpenPool, untrackPool } from './exit-hook';
 import { PoolFile } from './file';
 import { hasPool, loadPool, type Loaded } from './load';
 import { formatPool, inspectMedia } from './make';
-import { checkCreateOptions, checkGrowArgs, checkOpenOptions, checkStaticCheckOptions, checkUpgradeOptions } from './options';
-import { growTarget, loadForGrow, writeGrown } from './grow';
+import { checkCreateOptions, checkGrowArgs, checkGrowSize, checkOpenOptions, checkStaticCheckOptions, checkUpgradeOptions } from './options';
+import { grownLayout, growTarget, loadForGrow, writeGrown } from './grow';
 import { upgradePool } from './upgrade';
 import { unsafeShutdownOf } from './unsafe-shutdown';
 import { POOL_FILE_MODE, refuseVolatileDevdax } from './media';
@@ -51,7 +51,7 @@ const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
  */
 export class Pool implements Disposable {
   readonly device: PoolDevice;
-  readonly info: PoolInfo;
+  #info: PoolInfo;
   readonly #core: PoolCore;
   /** The device this pool opened from a path, and closes with itself. */
   readonly #owned: Device | null;
@@ -66,7 +66,7 @@ export class Pool implements Disposable {
     const found = loaded.found;
     const unsafeShutdown = unsafeShutdownOf(device, found);
     const info = device.info;
-    this.info = {
+    this.#info = {
       path,
       uuid: uuidString(found.uuid),
       formatVersion: FORMAT_VERSION,
@@ -352,6 +352,41 @@ export class Pool implements Disposable {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  get info(): PoolInfo {
+    return this.#info;
+  }
+
+  /**
+   * Grow this pool, open for writing, to `size` bytes (rounded down to whole blocks): the device is made
+   * longer first (a file extended and allocated, mapped on in the address space its open reserved), then
+   * the pool takes the new blocks as free space, durable on return. Open files, their regions and views
+   * keep working, and new writes may use the new blocks at once. A crash leaves the pool as it was (its
+   * next open cuts the file back) or grown. The same size does nothing; a smaller one, device-dax, or a size
+   * beyond what the device can reach (`device.info.maxSize`) is ERR_PMEMDAX_SIZE; a read-only pool EROFS.
+   */
+  grow(size: number): void {
+    checkGrowSize(size);
+    const core = this.#writable('grow');
+    const path = this.#info.path;
+    const blocks = growTarget(this.device, path, core.sb.blocks, size);
+    if (blocks === 0) return;
+    // ENOSPC before the device is touched.
+    grownLayout(core.sb, blocks, path);
+    const bytes = blocks * BLOCK;
+    const device = this.device;
+    if (device.size < bytes) {
+      if (device.grow === undefined) {
+        throw new PmemdaxError('ERR_PMEMDAX_SIZE', `pool '${path}' cannot grow to ${bytes} bytes: its device has ${device.size} and cannot grow`, { path });
+      }
+      device.grow(bytes);
+    } else if (this.#owned !== null && statSync(path).size < bytes) {
+      // The mapping is longer than the file: an open cut back a grow that crashed. The file must hold every block first.
+      Device.open(path, { size: bytes }).close();
+    }
+    core.grow(blocks);
+    this.#info = { ...this.#info, size: bytes };
   }
 
   #live(): PoolCore {

@@ -36,7 +36,7 @@ describe.each(HOST_MEDIA)('info.persistence on a $name', ({ dir }) => {
 /** A DeviceInfo as each kind of source reports it (the fields probe's text depends on). */
 function info(over: Partial<DeviceInfo>): DeviceInfo {
   return {
-    path: '/dev/dax0.0', kind: 'devdax', size: 64 * MiB, alignment: 2 * MiB, deviceAlignment: 2 * MiB, mapSync: true,
+    path: '/dev/dax0.0', kind: 'devdax', size: 64 * MiB, maxSize: 64 * MiB, alignment: 2 * MiB, deviceAlignment: 2 * MiB, mapSync: true,
     mapSyncReason: null, granularity: 'cacheline', flush: 'clwb', copyKernel: 'avx2', movntThreshold: 256, pmem: false,
     volatile: false, persistence: 'persistent', daxBacking: null, blockDevice: 'dax0.0', region: null,
     persistenceDomain: null, deepFlushAvailable: false, numaNode: 0, unsafeShutdownCount: null, notes: [], ...over,

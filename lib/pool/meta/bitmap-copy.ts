@@ -14,6 +14,12 @@ export class BitmapCopies {
   /** The bitmap each copy holds, as last written or read, and its pages' CRCs (null: not known, written whole). */
   readonly #held: [Held | null, Held | null] = [null, null];
 
+  /** What either copy holds is not known (a grow moved both): the next write of each is whole. */
+  forget(): void {
+    this.#held[0] = null;
+    this.#held[1] = null;
+  }
+
   /** The bitmap of the checkpoint `sb` describes, each page checked against its CRC. */
   read(device: DaxDevice, path: string, sb: Superblock, words: number): Uint32Array {
     const copy = sb.epoch & 1;
