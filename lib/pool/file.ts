@@ -725,9 +725,9 @@ export class PoolFile implements Disposable {
     this.#closed = true;
     if (!this.#released && (this.#busy === 0 || this.#core.closed)) this.#release();
     // A macrotask after the release: the promises of calls that just ended settle first.
-    if (this.#released) return nextMacrotask();
     return new Promise<void>((resolve) => {
-      this.#whenReleased.push(() => setImmediate(resolve));
+      if (this.#released) setImmediate(resolve);
+      else this.#whenReleased.push(() => setImmediate(resolve));
     });
   }
 
@@ -749,21 +749,4 @@ export class PoolFile implements Disposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-let macrotask: Promise<void> | null = null;
-
-/**
- * A promise settled by the next `setImmediate`, one for every caller in the same turn: a loop that opens and
- * closes files without yielding queues one callback, not one per close (each lived until the loop yielded,
- * and the garbage collector copied them all: scavenges of 20 ms in a loop of create and unlink).
- */
-function nextMacrotask(): Promise<void> {
-  macrotask ??= new Promise<void>((resolve) => {
-    setImmediate(() => {
-      macrotask = null;
-      resolve();
-    });
-  });
-  return macrotask;
 }
