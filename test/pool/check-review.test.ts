@@ -214,6 +214,30 @@ describe('review: focused cases', () => {
   });
 });
 
+describe('review: journals the brief names, against the load', () => {
+  // Inodes of the base: f<i> is inode i + 1 (f0..f29), big-a 31 and big-b 32 (extents out of line), small 33 (shares blocks with big-a).
+  it.each<[string, RawOp[][]]>([
+    ['a dropped inode of the checkpoint made again under its number and name', [[{ op: 'drop', ino: 5 }], [{ op: 'create', ino: 5, name: 'f4', ctimeMs: 1 }]]],
+    ['a dropped inode made again under its number and another file\'s name', [[{ op: 'drop', ino: 5 }], [{ op: 'create', ino: 5, name: 'f7', ctimeMs: 1 }]]],
+    ['an out-of-line inode dropped and its number made again', [[{ op: 'drop', ino: 31 }], [{ op: 'create', ino: 31, name: 'again', ctimeMs: 1 }]]],
+    ['a name given and taken back', [[{ op: 'name', ino: 5, name: 'f7' }], [{ op: 'name', ino: 5, name: 'f4' }]]],
+    ['a name given to an orphan, then the orphan dropped', [[{ op: 'name', ino: 5, name: null }], [{ op: 'name', ino: 5, name: 'f7' }], [{ op: 'drop', ino: 5 }]]],
+    ['names moved round three inodes', [[{ op: 'name', ino: 2, name: null }], [{ op: 'name', ino: 3, name: 'f0' }], [{ op: 'name', ino: 4, name: 'f1' }], [{ op: 'name', ino: 2, name: 'f2' }]]],
+    ['an out-of-line inode remapped onto a shared block, its count raised', [[{ op: 'map', ino: 32, page: 3, count: 1, block: 69, state: 0 }], [{ op: 'ref', block: 69, refs: 3 }]]],
+    ['a shared block given back by a reference record only', [[{ op: 'ref', block: 69, refs: 1 }]]],
+    ['a block freed under a file, then allocated again', [[{ op: 'free', block: 69, count: 1 }], [{ op: 'alloc', block: 69, count: 1 }]]],
+  ])('%s', async (_what, records) => {
+    const base = await baseOnce();
+    const dev = new MemoryDevice(base.image.length);
+    dev.bytes.set(base.image);
+    appendRecords(dev, records);
+    expect(summary(checkPool(dev, PATH, null))).toEqual(summary(reference(dev)));
+  });
+});
+
+let baseMade: Promise<Base> | null = null;
+const baseOnce = (): Promise<Base> => (baseMade ??= makeBase(30));
+
 describe('review: progress', () => {
   it('ends at its total when the journal changed or removed files of the checkpoint', () => {
     const dev = new MemoryDevice(16 * MiB);
