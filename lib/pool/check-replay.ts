@@ -32,6 +32,8 @@ export interface SparsePool {
 export class FaultingInodes extends Map<number, PoolInode> {
   /** Inodes the journal removed: the trees still hold them, the pool does not. */
   readonly gone = new Set<number>();
+  /** Inodes read from the trees (each once at most: then the map, or `gone`, holds it). */
+  fromTrees = 0;
   #fault: (ino: number) => PoolInode | undefined = () => undefined;
 
   setFault(fault: (ino: number) => PoolInode | undefined): void {
@@ -41,7 +43,9 @@ export class FaultingInodes extends Map<number, PoolInode> {
   override get(ino: number): PoolInode | undefined {
     const got = super.get(ino);
     if (got !== undefined || this.gone.has(ino)) return got;
-    return this.#fault(ino);
+    const read = this.#fault(ino);
+    if (read !== undefined) this.fromTrees++;
+    return read;
   }
 
   override has(ino: number): boolean {

@@ -77,6 +77,8 @@ export function checkPool(
     try {
       files = new Checker(device, path, sp, add, live, progress).run();
     } catch (e) {
+      // The caller's own error (from `progress`) is not damage found: it goes back to the caller as it was.
+      if (e instanceof CallerError) throw e.error;
       failed = loadFailure(e);
     }
   }
@@ -85,6 +87,11 @@ export function checkPool(
     return { ok: false, problems, unsafeShutdown: unsafe, files: 0, blocksUsed: 0 };
   }
   return { ok: problems.length === 0, problems, unsafeShutdown: unsafe, files, blocksUsed: usedBlocks(sp) };
+}
+
+/** An error thrown by the caller's `progress`, carried past the handling of what the media say. */
+class CallerError {
+  constructor(readonly error: unknown) {}
 }
 
 /** What the media say that stops the check (corruption, poison), as its message; anything else propagates. */
@@ -128,8 +135,10 @@ class Checker {
   readonly #sharedBits: Uint32Array;
   /** References counted one by one: blocks with a reference count entry, or mapped a second time. */
   readonly #counts = new Map<number, number>();
-  /** Names the journal gave, and to whom. */
+  /** Names the journal gave, and the lowest-numbered inode holding each so far. */
   readonly #replayedNames = new Map<string, number>();
+  /** Names held more than once after the journal: every inode holding each (bounded by the journal). */
+  readonly #twice = new Map<string, number[]>();
   #liveMatched = 0;
 
   constructor(device: DaxDevice, path: string, sp: SparsePool, add: Add, live: PoolState | null, progress?: (done: number, total: number) => void) {
@@ -138,7 +147,13 @@ class Checker {
     this.#sp = sp;
     this.#add = add;
     this.#live = live;
-    this.#progress = progress;
+    this.#progress = progress === undefined ? undefined : (done, total) => {
+      try {
+        progress(done, total);
+      } catch (e) {
+        throw new CallerError(e);
+      }
+    };
     const words = sp.state.alloc.bitmap.length;
     this.#seen = new Uint32Array(words);
     this.#unwritten = new Uint32Array(words);
@@ -153,19 +168,20 @@ class Checker {
     const add = this.#add;
     if (!Number.isSafeInteger(sp.sb.epoch + 1)) add('counter', 'superblock', `checkpoint epoch ${sp.sb.epoch} cannot be incremented`);
     if (s.nextIno < 1 || s.nextIno > INO_LIMIT) add('counter', 'checkpoint', `next inode number ${s.nextIno} is outside 1..${INO_LIMIT}`);
-    let created = 0;
-    for (const ino of sp.inodes.keys()) if (ino >= sp.sb.nextIno) created++;
-    const total = sp.sb.inodeCount + created;
+    // Every file visited once: the inodes of the trees the journal did not decide (each it decided was read
+    // from the trees first), then those the journal holds after its replay.
+    const total = sp.sb.inodeCount - sp.inodes.fromTrees + sp.inodes.size;
     let done = 0;
     let files = 0;
     const inodeSide = new NameDigest();
     this.#files((f) => {
-      if (!f.replayed || f.ino >= sp.sb.nextIno) this.#progress?.(++done, total);
+      this.#progress?.(++done, total);
       if (f.name !== null && (!f.replayed || this.#nameOfReplayed(f))) files++;
       this.#visit(f);
     }, (v, ino) => {
       inodeSide.addInode(v, ino);
     });
+    this.#duplicates();
     this.#names(inodeSide);
     this.#blocks();
     this.#liveMissing();
@@ -253,10 +269,24 @@ class Checker {
       this.#replayedNames.set(name, f.ino);
       return true;
     }
-    const [first, second] = other < f.ino ? [other, f.ino] : [f.ino, other];
-    this.#add('duplicate name', `name '${name}'`, `inodes ${first} and ${second} are both named '${name}' (the name opens inode ${first})`);
-    this.#replayedNames.set(name, first);
+    // Reported once every holder is known (#duplicates): the name opens the lowest-numbered of them all.
+    const all = this.#twice.get(name) ?? [other];
+    all.push(f.ino);
+    this.#twice.set(name, all);
+    this.#replayedNames.set(name, Math.min(other, f.ino));
     return false;
+  }
+
+  /** Each name held twice, as a load's audit reports it: each holder against the lowest-numbered one. */
+  #duplicates(): void {
+    const pairs = [...this.#twice].flatMap(([name, all]) => {
+      all.sort((a, b) => a - b);
+      const first = all[0] as number;
+      return all.slice(1).map((ino) => [name, first, ino] as const);
+    });
+    for (const [name, first, ino] of pairs.sort((a, b) => a[2] - b[2])) {
+      this.#add('duplicate name', `name '${name}'`, `inodes ${first} and ${ino} are both named '${name}' (the name opens inode ${first})`);
+    }
   }
 
   /** What one file must satisfy: its size, its blocks used and counted, and the open pool's memory. */

@@ -145,7 +145,14 @@ export class Pool implements Disposable {
     checkPath(path);
     checkStaticCheckOptions(opts);
     return Pool.#retrying(path, opts.lockTimeout, () => {
-      const device = Pool.#lockedDevice(path, { readonly: true, lock: 'shared' });
+      let device: Device;
+      try {
+        device = Pool.#lockedDevice(path, { readonly: true, lock: 'shared' });
+      } catch (e) {
+        // As Pool.open: an empty file is not a pool.
+        if ((e as { code?: string }).code === 'ERR_PMEMDAX_EMPTY') throw corrupt(path, 'superblock', 0, 'not a pmemdax pool (empty file)');
+        throw e;
+      }
       try {
         if (!hasPool(device)) loadPool(device, path);
         return checkPool(device, path, null, opts.progress);
