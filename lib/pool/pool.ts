@@ -105,14 +105,7 @@ export class Pool implements Disposable {
     if (create !== undefined) return Pool.#retrying(path, opts.lockTimeout, () => Pool.#openOrCreateAttempt(path, create));
     const readonly = opts.readonly === true;
     return Pool.#retrying(path, opts.lockTimeout, () => {
-      let device: Device;
-      try {
-        device = Pool.#lockedDevice(path, { readonly, lock: readonly ? 'shared' : 'exclusive' });
-      } catch (e) {
-        // An empty file is not a pool; say so as for any other file without one.
-        if ((e as { code?: string }).code === 'ERR_PMEMDAX_EMPTY') throw corrupt(path, 'superblock', 0, 'not a pmemdax pool (empty file)');
-        throw e;
-      }
+      const device = Pool.#lockedPool(path, readonly);
       return Pool.#holding(device, () => Pool.#open(device, path, readonly, device));
     });
   }
@@ -145,14 +138,7 @@ export class Pool implements Disposable {
     checkPath(path);
     checkStaticCheckOptions(opts);
     return Pool.#retrying(path, opts.lockTimeout, () => {
-      let device: Device;
-      try {
-        device = Pool.#lockedDevice(path, { readonly: true, lock: 'shared' });
-      } catch (e) {
-        // As Pool.open: an empty file is not a pool.
-        if ((e as { code?: string }).code === 'ERR_PMEMDAX_EMPTY') throw corrupt(path, 'superblock', 0, 'not a pmemdax pool (empty file)');
-        throw e;
-      }
+      const device = Pool.#lockedPool(path, true);
       try {
         if (!hasPool(device)) loadPool(device, path);
         return checkPool(device, path, null, opts.progress);
@@ -238,6 +224,17 @@ export class Pool implements Disposable {
       return Device.open(path, options);
     } catch (e) {
       if (isErrnoError(e, 'EAGAIN') && e.syscall === 'flock') throw Pool.#locked(path);
+      throw e;
+    }
+  }
+
+  /** The device of an existing pool at `path`, locked shared (`readonly`) or exclusive. */
+  static #lockedPool(path: string, readonly: boolean): Device {
+    try {
+      return Pool.#lockedDevice(path, { readonly, lock: readonly ? 'shared' : 'exclusive' });
+    } catch (e) {
+      // An empty file is not a pool; say so as for any other file without one.
+      if ((e as { code?: string }).code === 'ERR_PMEMDAX_EMPTY') throw corrupt(path, 'superblock', 0, 'not a pmemdax pool (empty file)');
       throw e;
     }
   }
