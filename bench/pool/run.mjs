@@ -294,8 +294,8 @@ after ${config.timeoutMs / 1000} s) on the pool above: the heap with \`--expose-
 existing names in random order for ${config.budgetMs} ms, the cheapest public call through the name index (\`stat\`
 makes the same lookup, then builds its result); the first 100 names of \`list({ prefix: 'f00', limit: 100 })\`,
 spread into an array, as the first listing after the open and again; \`Pool.check(path)\` (every invariant, the
-media walked without loading the pool), that divided by the files, and the most heap + external it held above the
-process's own (sampled every 4096 files, after a GC before it; the GC runs when it will, so this is an upper bound). Longest call: the slowest single call of the
+media walked without loading the pool), that divided by the files, and in a second check the most heap + external it
+keeps above the process's own (a GC, then a sample, at every 65,536th file: live memory, not garbage yet to be collected). Longest call: the slowest single call of the
 create+unlink and lookup loops after their warm-up, each timed alone (\`performance.now()\` around it, which the rates include);
 \`pool.stats().longestHoldMs\` was ${formatMs(longestHold())} in the same children, as it times only the promise
 methods' pieces and these calls are synchronous. Open after a crash: a process makes ${config.changes.toLocaleString('en-US')}

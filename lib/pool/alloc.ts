@@ -425,7 +425,7 @@ export class Allocator {
     for (let i = 0; i < this.freeRuns.length; i++) this.#flightFrees.push(this.freeRuns[i] as number);
     this.freeRuns.length = 0;
     for (const b of this.refChanged) this.#flightRefs.add(b);
-    this.refChanged.clear();
+    if (this.refChanged.size > 0) this.refChanged.clear();
   }
 
   /** Every commit begun is durable: the runs they freed become allocatable. */
@@ -436,7 +436,7 @@ export class Allocator {
       this.free += frees[i + 1] as number;
     }
     frees.length = 0;
-    this.#flightRefs.clear();
+    if (this.#flightRefs.size > 0) this.#flightRefs.clear();
   }
 
   /** Free now a run that is not referenced by any committed state (a checkpoint superseded). */

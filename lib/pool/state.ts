@@ -245,7 +245,8 @@ export class PoolState {
       // Committed extents may merge with their neighbours.
       this.#recount(inode);
     }
-    this.dirtyInodes.clear();
+    // Guarded: clearing a Set allocates a new table even when it is empty, at every commit.
+    if (this.dirtyInodes.size > 0) this.dirtyInodes.clear();
     if (this.namespaceOps.length > 0) this.namespaceOps.length = 0;
     this.alloc.committed();
     this.#refreshKeep();
@@ -268,7 +269,7 @@ export class PoolState {
       inode.attrDirty = false;
       inode.timeDirty = false;
     }
-    this.dirtyInodes.clear();
+    if (this.dirtyInodes.size > 0) this.dirtyInodes.clear();
     if (this.namespaceOps.length > 0) this.namespaceOps.length = 0;
     this.alloc.beginFlight();
   }
@@ -294,8 +295,8 @@ export class PoolState {
       // Committed extents may merge with their neighbours.
       this.#recount(inode);
     }
-    this.#flightRanges.clear();
-    this.#flightInodes.clear();
+    if (this.#flightRanges.size > 0) this.#flightRanges.clear();
+    if (this.#flightInodes.size > 0) this.#flightInodes.clear();
     this.alloc.release();
     this.#refreshKeep();
   }
