@@ -1,6 +1,6 @@
 import { setBits, wordMask } from './alloc';
 import { ExtentState } from './extent-map';
-import { FILE_SIZE_MAX, dataEnd, dataStart } from './layout';
+import { FILE_SIZE_MAX, dataEnd, dataStart, type Superblock } from './layout';
 import type { PoolInode } from './inode';
 import type { PoolState } from './state';
 import type { CheckProblem } from './types';
@@ -30,7 +30,7 @@ export function auditState(s: PoolState): CheckProblem[] {
   return problems;
 }
 
-type Add = (what: string, where: string, message: string) => void;
+export type Add = (what: string, where: string, message: string) => void;
 
 function describe(inode: PoolInode): string {
   return `inode ${inode.ino} ('${inode.name ?? '(orphan)'}')`;
@@ -88,24 +88,30 @@ function isSet(bits: Uint32Array, b: number): boolean {
 }
 
 /**
- * References are counted with bitmaps, a word at a time: only blocks with a reference count entry,
- * or mapped a second time, are counted one by one (in a sound pool, the shared blocks).
+ * The metadata blocks are used in `bitmap`: superblocks, journal and bitmap copies by the layout of `sb`,
+ * tree pages as `meta` has them (null: not known, on a pool made in this process).
  */
-function auditBlocks(s: PoolState, add: Add): void {
-  const sb = s.sb;
-  const a = s.alloc;
+export function auditMetadataUsed(sb: Superblock, bitmap: Uint32Array, meta: Uint32Array | null, add: Add): void {
   const lo = dataStart(sb);
   const hi = dataEnd(sb);
   const metaRuns: number[] = [0, lo, hi, sb.blocks - hi, sb.bitmapAt[0], sb.bitmapBlocks, sb.bitmapAt[1], sb.bitmapBlocks];
   for (let i = 0; i < metaRuns.length; i += 2) {
-    const b = firstBit(a.bitmap, metaRuns[i] as number, metaRuns[i + 1] as number, 0);
+    const b = firstBit(bitmap, metaRuns[i] as number, metaRuns[i + 1] as number, 0);
     if (b >= 0) add('metadata free', `block ${b}`, 'a metadata block is free in the bitmap: it could be handed to a file');
   }
-  const meta = s.metaBlocks;
   for (let w = 0; meta !== null && w < meta.length; w++) {
-    const free = (meta[w] as number) & ~(a.bitmap[w] as number);
+    const free = (meta[w] as number) & ~(bitmap[w] as number);
     if (free !== 0) add('metadata free', `block ${w * 32 + 31 - Math.clz32(free & -free)}`, 'a metadata tree page is free in the bitmap: it could be handed to a file');
   }
+}
+
+/**
+ * References are counted with bitmaps, a word at a time: only blocks with a reference count entry,
+ * or mapped a second time, are counted one by one (in a sound pool, the shared blocks).
+ */
+function auditBlocks(s: PoolState, add: Add): void {
+  const a = s.alloc;
+  auditMetadataUsed(s.sb, a.bitmap, s.metaBlocks, add);
   const words = a.bitmap.length;
   const seen = new Uint32Array(words);
   const unwritten = new Uint32Array(words);

@@ -1,12 +1,10 @@
 import type { DaxDevice } from '../device/types';
-import { setBits } from './alloc';
-import { firstBit } from './audit';
+import { loadShared, pageClaims } from './checkpoint';
 import { corrupt } from './errors';
 import type { PoolInode } from './inode';
 import { Journal, type ReplayResult } from './journal';
-import { BLOCK, dataEnd, dataStart, type Superblock } from './layout';
+import { BLOCK, type Superblock } from './layout';
 import { pickSuperblock } from './load';
-import { keyLength, keyOffset, valueOf } from './meta/page';
 import { INLINE_EXTENTS, decodeExtent, decodeInode, decodeU32, extentKey, inoKey, nameKey } from './meta/records';
 import { walkTree } from './meta/walk';
 import { NameTable } from './name-table';
@@ -134,15 +132,7 @@ export function replaySparse(device: DaxDevice, path: string): SparsePool {
  */
 function treeShape(s: PoolState, sb: Superblock): Uint32Array {
   const path = s.path;
-  const lo = dataStart(sb);
-  const hi = dataEnd(sb);
-  const meta = new Uint32Array(s.alloc.bitmap.length);
-  for (const at of sb.bitmapAt) setBits(meta, at, sb.bitmapBlocks);
-  const claim = (no: number, tree: string): void => {
-    if (no < lo || no >= hi) throw corrupt(path, `${tree} tree`, 0, `a page at block ${no}, outside the data area`);
-    if (firstBit(meta, no, 1, 1) >= 0) throw corrupt(path, `${tree} tree`, no * BLOCK, `block ${no} is reached twice, or is in a bitmap copy`);
-    setBits(meta, no, 1);
-  };
+  const { meta, claim } = pageClaims(sb, s.alloc.bitmap.length, path);
   const store = s.trees.store;
   const roots = sb.roots;
   const none = (): void => {};
@@ -150,13 +140,7 @@ function treeShape(s: PoolState, sb: Superblock): Uint32Array {
   let pages = walkTree(store, path, 'inodes', roots.inodes, claim, () => inodeCount++);
   pages += walkTree(store, path, 'names', roots.names, claim, none);
   pages += walkTree(store, path, 'extents', roots.extents, claim, none);
-  pages += walkTree(store, path, 'shared', roots.shared, claim, (p, i) => {
-    if (keyLength(p, i) !== 4) throw corrupt(path, 'shared tree', 0, `a key of ${keyLength(p, i)} bytes`);
-    const b = p.readUInt32BE(keyOffset(p, i));
-    const refs = decodeU32(valueOf(p, i), 'shared tree', path);
-    if (b < lo || b >= hi || refs < 2) throw corrupt(path, 'shared tree', 0, `reference count entry (block ${b}, ${refs})`);
-    s.alloc.shared.set(b, refs);
-  });
+  pages += loadShared(store, s, sb, claim);
   if (pages !== sb.treePages) throw corrupt(path, 'superblock', 0, `${sb.treePages} tree pages recorded, ${pages} reached`);
   if (inodeCount !== sb.inodeCount) throw corrupt(path, 'superblock', 0, `${sb.inodeCount} inodes recorded, ${inodeCount} in the inodes tree`);
   if (s.alloc.shared.size !== sb.sharedCount) throw corrupt(path, 'superblock', 0, `${sb.sharedCount} reference counts recorded, ${s.alloc.shared.size} in the shared tree`);

@@ -1,7 +1,7 @@
 import type { DaxDevice } from '../device/types';
 import { PmemdaxError } from '../errors';
 import { setBits } from './alloc';
-import { firstBit } from './audit';
+import { auditMetadataUsed, firstBit, type Add } from './audit';
 import { replaySparse, type SparsePool } from './check-replay';
 import { NameDigest } from './check-digest';
 import { corrupt } from './errors';
@@ -33,7 +33,6 @@ interface FileView {
   readonly replayed: boolean;
 }
 
-type Add = (what: string, where: string, message: string) => void;
 
 /**
  * checkPool -- verify the pool as the media holds it, then every invariant across it, in memory that does
@@ -337,16 +336,8 @@ class Checker {
     const add = this.#add;
     const lo = dataStart(sb);
     const hi = dataEnd(sb);
-    const metaRuns: number[] = [0, lo, hi, sb.blocks - hi, sb.bitmapAt[0], sb.bitmapBlocks, sb.bitmapAt[1], sb.bitmapBlocks];
-    for (let i = 0; i < metaRuns.length; i += 2) {
-      const b = firstBit(a.bitmap, metaRuns[i] as number, metaRuns[i + 1] as number, 0);
-      if (b >= 0) add('metadata free', `block ${b}`, 'a metadata block is free in the bitmap: it could be handed to a file');
-    }
     const meta = sp.meta;
-    for (let w = 0; w < meta.length; w++) {
-      const free = (meta[w] as number) & ~(a.bitmap[w] as number);
-      if (free !== 0) add('metadata free', `block ${w * 32 + 31 - Math.clz32(free & -free)}`, 'a metadata tree page is free in the bitmap: it could be handed to a file');
-    }
+    auditMetadataUsed(sb, a.bitmap, meta, add);
     const wrong: [number, string][] = [];
     for (const [b, n] of this.#counts) {
       const refs = a.shared.get(b) ?? 1;

@@ -123,15 +123,7 @@ export function treeBlocks(s: PoolState): Uint32Array {
 export function loadCheckpoint(device: DaxDevice, s: PoolState, sb: Superblock): void {
   const path = s.path;
   s.alloc.bitmap.set(s.bitmapCopies.read(device, path, sb, s.alloc.bitmap.length));
-  const lo = dataStart(sb);
-  const hi = dataEnd(sb);
-  const meta = new Uint32Array(s.alloc.bitmap.length);
-  for (const at of sb.bitmapAt) setBits(meta, at, sb.bitmapBlocks);
-  const claim = (no: number, tree: string): void => {
-    if (no < lo || no >= hi) throw corrupt(path, `${tree} tree`, 0, `a page at block ${no}, outside the data area`);
-    if (firstBit(meta, no, 1, 1) >= 0) throw corrupt(path, `${tree} tree`, no * BLOCK, `block ${no} is reached twice, or is in a bitmap copy`);
-    setBits(meta, no, 1);
-  };
+  const { meta, claim } = pageClaims(sb, s.alloc.bitmap.length, path);
   const store = s.trees.store;
   const roots = sb.roots;
   s.nextIno = sb.nextIno;
@@ -173,13 +165,7 @@ export function loadCheckpoint(device: DaxDevice, s: PoolState, sb: Superblock):
       addExtent(s, e.ino, e.page, e.count, e.block, e.state);
     });
     for (const [ino, left] of outOfLine) if (left !== 0) throw corrupt(path, `inode ${ino}`, 0, `${left} of its extents are missing from the extents tree`);
-    pages += walkTree(store, path, 'shared', roots.shared, claim, (p, i) => {
-      if (keyLength(p, i) !== 4) throw corrupt(path, 'shared tree', 0, `a key of ${keyLength(p, i)} bytes`);
-      const b = p.readUInt32BE(keyOffset(p, i));
-      const refs = decodeU32(valueOf(p, i), 'shared tree', path);
-      if (b < lo || b >= hi || refs < 2) throw corrupt(path, 'shared tree', 0, `reference count entry (block ${b}, ${refs})`);
-      s.alloc.shared.set(b, refs);
-    });
+    pages += loadShared(store, s, sb, claim);
     if (pages !== sb.treePages) throw corrupt(path, 'superblock', 0, `${sb.treePages} tree pages recorded, ${pages} reached`);
     if (s.inodes.size !== sb.inodeCount) throw corrupt(path, 'superblock', 0, `${sb.inodeCount} inodes recorded, ${s.inodes.size} in the inodes tree`);
     if (s.alloc.shared.size !== sb.sharedCount) throw corrupt(path, 'superblock', 0, `${sb.sharedCount} reference counts recorded, ${s.alloc.shared.size} in the shared tree`);
@@ -193,6 +179,37 @@ export function loadCheckpoint(device: DaxDevice, s: PoolState, sb: Superblock):
     });
   }
   s.metaBlocks = meta;
+}
+
+/** Walk the shared tree of `sb` into the allocator of `s` (every entry checked); returns its pages. */
+export function loadShared(pages: { page(no: number): Buffer }, s: PoolState, sb: Superblock, claim: (no: number, tree: string) => void): number {
+  const path = s.path;
+  const lo = dataStart(sb);
+  const hi = dataEnd(sb);
+  return walkTree(pages, path, 'shared', sb.roots.shared, claim, (p, i) => {
+    if (keyLength(p, i) !== 4) throw corrupt(path, 'shared tree', 0, `a key of ${keyLength(p, i)} bytes`);
+    const b = p.readUInt32BE(keyOffset(p, i));
+    const refs = decodeU32(valueOf(p, i), 'shared tree', path);
+    if (b < lo || b >= hi || refs < 2) throw corrupt(path, 'shared tree', 0, `reference count entry (block ${b}, ${refs})`);
+    s.alloc.shared.set(b, refs);
+  });
+}
+
+/**
+ * The metadata blocks of the checkpoint `sb` as a tree walk finds them: the bitmap copies, then each page
+ * `claim`ed, which refuses a page outside the data area, in a bitmap copy, or reached twice.
+ */
+export function pageClaims(sb: Superblock, words: number, path: string): { meta: Uint32Array; claim: (no: number, tree: string) => void } {
+  const lo = dataStart(sb);
+  const hi = dataEnd(sb);
+  const meta = new Uint32Array(words);
+  for (const at of sb.bitmapAt) setBits(meta, at, sb.bitmapBlocks);
+  const claim = (no: number, tree: string): void => {
+    if (no < lo || no >= hi) throw corrupt(path, `${tree} tree`, 0, `a page at block ${no}, outside the data area`);
+    if (firstBit(meta, no, 1, 1) >= 0) throw corrupt(path, `${tree} tree`, no * BLOCK, `block ${no} is reached twice, or is in a bitmap copy`);
+    setBits(meta, no, 1);
+  };
+  return { meta, claim };
 }
 
 function addExtent(s: PoolState, ino: number, page: number, count: number, block: number, state: number): void {
