@@ -1,5 +1,5 @@
 import type { DaxDevice } from '../device/types';
-import { PmemdaxError } from '../errors';
+import { PmemdaxError, internalError } from '../errors';
 import { setBits } from './alloc';
 import { auditMetadataUsed, firstBit, type Add } from './audit';
 import { replaySparse, type SparsePool } from './check-replay';
@@ -116,7 +116,7 @@ const WALK_CACHE_PAGES = 32;
 /** Reads only: the check never writes a page. */
 const READ_ONLY = {
   take: (): number => {
-    throw new Error('a check writes no page');
+    throw internalError('a check writes no page');
   },
   give: (): void => {},
 };
