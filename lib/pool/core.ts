@@ -429,7 +429,6 @@ export class PoolCore {
     finishCheckpoint(s);
     s.alloc.grow(blocks, dataEnd(next), adjust(s.alloc.bitmap));
     if (s.metaBlocks !== null) s.metaBlocks = adjust(s.metaBlocks);
-    s.measure();
     this.#stats.checkpoints++;
     s.committed();
   }
