@@ -28,7 +28,6 @@ import { locateBadblocks } from './badblocks';
 import type {
   CheckReport, PoolBadblock, PoolCreateOptions, PoolFileOpenOptions, PoolFormatOptions, PoolInfo, PoolMediaOptions, PoolMetadataRange, PoolOpenCreateOptions, PoolOpenOptions,
   PoolCheckOptions, PoolGrowOptions, PoolListOptions, PoolRecovery, PoolStat, PoolStatfs, PoolUpgradeOptions,
-  UnsafeShutdownState,
   PoolStats,
   PoolStatsOptions,
 } from './types';
