@@ -11,7 +11,8 @@ import { BLOCK, FILE_SIZE_MAX, NO_BLOCK, dataEnd, dataStart, decodeSuperblock, i
 import { BTree } from './meta/btree';
 import { DevicePageStore } from './meta/page-store';
 import { keyLength, keyOf, keyOffset, valueOf } from './meta/page';
-import { INLINE_EXTENTS, decodeExtent, decodeInode, decodeU32, inoKey, nameKey, type ExtentRecord } from './meta/records';
+import { INLINE_EXTENTS, decodeExtent, decodeInode, decodeU32, inoKey, inodeNameBytes, nameKey, type ExtentRecord } from './meta/records';
+import { EXTENT_CELL, INODE_CELLS } from './meta/trees';
 import { walkTree } from './meta/walk';
 import { readMeta } from './meta-io';
 import type { PoolState } from './state';
@@ -139,6 +140,9 @@ class Checker {
   /** Names held more than once after the journal: every inode holding each (bounded by the journal). */
   readonly #twice = new Map<string, number[]>();
   #liveMatched = 0;
+  /** The checkpoint's inodes as the superblock counts them: tree cell bytes, and those without a name. */
+  #treeBytes = 0;
+  #treeNameless = 0;
 
   constructor(device: DaxDevice, path: string, sp: SparsePool, add: Add, live: PoolState | null, progress?: (done: number, total: number) => void) {
     this.#device = device;
@@ -180,11 +184,21 @@ class Checker {
     }, (v, ino) => {
       inodeSide.addInode(v, ino);
     });
+    this.#superblockCounts();
     this.#duplicates();
     this.#names(inodeSide);
     this.#blocks();
     this.#liveMissing();
     return files;
+  }
+
+  /** What an open after a clean close takes from the superblock instead of reading every inode. */
+  #superblockCounts(): void {
+    const sb = this.#sp.sb;
+    if (sb.metaBytes >= 0 && sb.metaBytes < this.#treeBytes) {
+      this.#add('counter', 'superblock', `${sb.metaBytes} bytes of tree cells recorded, the checkpoint's inodes take ${this.#treeBytes}: the reserve rule would let them outgrow the free blocks`);
+    }
+    if (sb.orphans !== this.#treeNameless) this.#add('counter', 'superblock', `${sb.orphans} nameless inodes recorded, the checkpoint has ${this.#treeNameless}`);
   }
 
   /**
@@ -204,6 +218,8 @@ class Checker {
     const sp = this.#sp;
     const path = this.#path;
     const sb = sp.sb;
+    this.#treeBytes = 0;
+    this.#treeNameless = 0;
     const extents = new BTree(this.#store(), sb.roots.extents).entries();
     let next = extents.next();
     const pendingIno = (): number => (next.done === true ? Infinity : next.value[0].readUInt32BE(0));
@@ -214,6 +230,8 @@ class Checker {
       const r = decodeInode(ino, v, path);
       if (ino === 0 || ino >= sb.nextIno) throw corrupt(path, 'inodes tree', 0, `inode ${ino} is out of range`);
       record?.(v, ino);
+      this.#treeBytes += INODE_CELLS + 2 * inodeNameBytes(v).length + r.extentCount * EXTENT_CELL;
+      if (r.name === null) this.#treeNameless++;
       if (pendingIno() < ino) throw corrupt(path, 'extents tree', 0, `an extent of inode ${pendingIno()}, which keeps no more out of line`);
       let list = r.extents;
       if (list === null) {
@@ -229,6 +247,7 @@ class Checker {
       if (!sp.inodes.decides(ino)) each({ ino, name: r.name, size: r.size, extents: list, replayed: false });
     });
     if (next.done !== true) throw corrupt(path, 'extents tree', 0, `an extent of inode ${pendingIno()}, which keeps no more out of line`);
+
     for (const inode of sp.inodes.values()) {
       const list: ExtentRecord[] = [];
       inode.extents.forEach(0, Infinity, (page, count, block, state) => list.push({ page, count, block, state }));
@@ -309,7 +328,7 @@ class Checker {
       setBits(seen, block, count);
     }
     const live = this.#live;
-    const inode = live?.inodes.get(f.ino);
+    const inode = live?.inodes.peek(f.ino);
     if (live === null || inode === undefined || !committed(live, inode)) return;
     this.#liveMatched++;
     if (inode.size !== f.size) this.#add('memory and media', `inode ${f.ino}`, `size ${inode.size} in memory, ${f.size} on the media`);

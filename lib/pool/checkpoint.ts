@@ -3,14 +3,15 @@ import { isErrnoError } from '../errors';
 import { setBits } from './alloc';
 import { firstBit } from './audit';
 import { corrupt, poolError } from './errors';
-import { ExtentState } from './extent-map';
-import { BLOCK, NAME_MAX, NO_BLOCK, dataEnd, dataStart, overlapsBitmapCopies, type Superblock } from './layout';
+import { BLOCK, NAME_MAX, dataEnd, dataStart, type Superblock } from './layout';
 import { LEAF, keyLength, keyOf, keyOffset, valueOf } from './meta/page';
 import { forEachPage } from './meta/trees';
 import { INLINE_EXTENTS, decodeExtent, decodeInode, decodeU32 } from './meta/records';
 import { nameFromBytes } from './names';
 import { walkTree } from './meta/walk';
+import type { PoolInode } from './inode';
 import type { PoolState } from './state';
+import { addExtent } from './tree-inode';
 
 /**
  * The checkpoint of format 2 (docs/format.md): four copy-on-write trees and a bitmap copy. Writing one
@@ -45,8 +46,8 @@ export function writeCheckpoint(
   const committed = t.roots();
   const pagesBefore = s.sb.treePages;
   try {
-    if (whole || changedInodes(s) > REWRITE_SHARE * s.inodes.size + 64) {
-      t.rewrite(s.inodes.values(), s.alloc.shared);
+    if (whole || changedInodes(s) > REWRITE_SHARE * s.inodeCount + 64) {
+      t.rewrite(everyInode(s), s.alloc.shared);
     } else {
       try {
         t.apply(s.treeInodes, (ino) => s.inodes.get(ino), s.alloc.treeRefs, (b) => s.alloc.shared.get(b));
@@ -54,7 +55,7 @@ export function writeCheckpoint(
         if (!isErrnoError(e, 'ENOSPC')) throw e;
         // Changed in place, the trees take more pages than written whole: the reserve rule counts on the latter.
         t.reset(committed);
-        t.rewrite(s.inodes.values(), s.alloc.shared);
+        t.rewrite(everyInode(s), s.alloc.shared);
       }
     }
     const retired = t.store.retired;
@@ -63,7 +64,15 @@ export function writeCheckpoint(
     const bits = s.alloc.snapshot(retired.flatMap((b) => [b, 1]));
     s.bitmapCopies.write(device, layout, epoch, adjustBitmap === undefined ? bits : adjustBitmap(bits));
     return {
-      ...layout, epoch, roots: t.roots(), treePages, inodeCount: s.inodes.size, sharedCount: s.alloc.shared.size, nextIno: s.nextIno,
+      ...layout,
+      epoch,
+      roots: t.roots(),
+      treePages,
+      inodeCount: s.inodeCount,
+      sharedCount: s.alloc.shared.size,
+      nextIno: s.nextIno,
+      metaBytes: s.recordedBytes(),
+      orphans: s.nameless.size,
     };
   } catch (e) {
     t.reset(committed);
@@ -74,13 +83,30 @@ export function writeCheckpoint(
 /** Inodes changed since the last checkpoint that exist now (one created and deleted since costs the trees a lookup). */
 function changedInodes(s: PoolState): number {
   let n = 0;
-  for (const ino of s.treeInodes) if (s.inodes.has(ino)) n++;
+  for (const ino of s.treeInodes) if (s.inodes.peek(ino) !== undefined) n++;
   return n;
+}
+
+/**
+ * Every inode of the pool: memory's where memory decides, the trees' otherwise (read, not cached). O(files),
+ * for a checkpoint that rewrites every tree and a search for the owner of a poisoned block.
+ */
+export function everyInode(s: PoolState): PoolInode[] {
+  // Records copied out first: reading extents beside a walk of the inodes tree could reuse its page's buffer.
+  const records: [number, Buffer][] = [];
+  for (const [k, v] of s.trees.inodes.entries()) {
+    const ino = k.readUInt32BE(0);
+    if (!s.inodes.decides(ino)) records.push([ino, Buffer.from(v)]);
+  }
+  const out = records.map(([ino, v]) => s.treeInode(ino, v));
+  for (const inode of s.inodes.values()) out.push(inode);
+  return out;
 }
 
 /** The superblock of the checkpoint written is durable: the overlay is the committed trees, retired pages are free. */
 export function finishCheckpoint(s: PoolState): void {
   s.trees.store.commit();
+  s.inodes.checkpointed();
   s.names.checkpointed();
   s.treeInodes.clear();
   s.alloc.treeRefs.clear();
@@ -143,7 +169,7 @@ export function loadCheckpoint(device: DaxDevice, s: PoolState, sb: Superblock):
         if (r.extentCount <= INLINE_EXTENTS) throw corrupt(path, `inode ${ino}`, 0, `${r.extentCount} extents kept out of line`);
         outOfLine.set(ino, r.extentCount);
       }
-      for (const e of r.extents ?? []) addExtent(s, inode.ino, e.page, e.count, e.block, e.state);
+      for (const e of r.extents ?? []) addExtentOf(s, inode.ino, e.page, e.count, e.block, e.state);
     });
     // Each entry names an inode that has that name; as many entries as named inodes (the keys are unique): the
     // names tree and the inodes' names are the same set.
@@ -162,7 +188,7 @@ export function loadCheckpoint(device: DaxDevice, s: PoolState, sb: Superblock):
       const left = outOfLine.get(e.ino);
       if (left === undefined || left === 0) throw corrupt(path, 'extents tree', 0, `an extent of inode ${e.ino}, which keeps no more out of line`);
       outOfLine.set(e.ino, left - 1);
-      addExtent(s, e.ino, e.page, e.count, e.block, e.state);
+      addExtentOf(s, e.ino, e.page, e.count, e.block, e.state);
     });
     for (const [ino, left] of outOfLine) if (left !== 0) throw corrupt(path, `inode ${ino}`, 0, `${left} of its extents are missing from the extents tree`);
     pages += loadShared(store, s, sb, claim);
@@ -212,14 +238,8 @@ export function pageClaims(sb: Superblock, words: number, path: string): { meta:
   return { meta, claim };
 }
 
-function addExtent(s: PoolState, ino: number, page: number, count: number, block: number, state: number): void {
-  const inode = s.inodes.get(ino);
+function addExtentOf(s: PoolState, ino: number, page: number, count: number, block: number, state: number): void {
+  const inode = s.inodes.peek(ino);
   if (inode === undefined) throw corrupt(s.path, 'extents tree', 0, `an extent of inode ${ino}, which does not exist`);
-  const bad = (why: string): Error => corrupt(s.path, `inode ${ino}`, 0, why);
-  if (count < 1 || page + count > NO_BLOCK) throw bad(`extent at page ${page} of ${count} pages`);
-  if (inode.extents.end > page) throw bad(`extent at page ${page} overlaps the one before`);
-  if (block < dataStart(s.sb) || block + count > dataEnd(s.sb)) throw bad(`extent at page ${page} (blocks ${block}+${count}) is outside the data area`);
-  if (overlapsBitmapCopies(s.sb, block, count)) throw bad(`extent at page ${page} (blocks ${block}+${count}) is in a bitmap copy`);
-  if ((state & ~ExtentState.UNWRITTEN) !== 0) throw bad(`extent at page ${page} has state ${state}`);
-  inode.extents.set(page, count, block, state);
+  addExtent(s.sb, s.path, inode, page, count, block, state);
 }

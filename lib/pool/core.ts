@@ -81,7 +81,6 @@ export class PoolCore {
     this.io = { device, ops: this.ops };
     this.#deferred = !readonly && defersFlush(device) ? new DeferredFlush(device) : null;
     this.asyncIo = this.#deferred === null ? this.io : { device: this.#deferred, ops: new PoolOps(this.#deferred, state) };
-    state.measure();
   }
 
   /** Where promise writes hand their stores to jobs (page granularity, a device that writes ranges off the thread); else null. */
@@ -129,6 +128,7 @@ export class PoolCore {
       longestHoldMs: this.hold.longestMs,
       longestHoldBusyMs: this.hold.longestBusyMs,
       longestHolds: this.hold.longestPieces,
+      inodesInMemory: this.state.inodes.size,
     };
     if (reset) {
       s.commitRequests = s.records = s.checkpoints = 0;
@@ -321,10 +321,11 @@ export class PoolCore {
    * Fold the journal into a checkpoint (at open after a crash, at close). On a pool where no
    * checkpoint fits (filled before the reserve rule, or free space in more pieces than a checkpoint
    * may have) the journal is kept instead: pending changes go to it, and a later checkpoint, once
-   * deletes have made room, folds it. Returns whether a checkpoint was written.
+   * deletes have made room, folds it. Returns whether a checkpoint was written. `force`: one is written
+   * even with nothing to fold.
    */
-  settle(): boolean {
-    if (this.journal.tail === 0 && !this.state.pending) return false;
+  settle(force = false): boolean {
+    if (this.journal.tail === 0 && !this.state.pending && !force) return false;
     try {
       this.checkpoint();
       return true;

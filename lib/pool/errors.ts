@@ -9,3 +9,16 @@ export function corrupt(path: string, what: string, offset: number, why: string)
 export function poolError(code: ErrnoCode, syscall: string, path: string, offset?: number): ErrnoError {
   return errnoError(code, syscall, offset === undefined ? { path } : { path, offset });
 }
+
+/**
+ * `read()`, with a page of a metadata tree that does not decode (a RangeError from its cells, a cycle)
+ * reported as ERR_PMEMDAX_CORRUPT: what an inode or a name read on demand meets in a damaged pool.
+ */
+export function readingTrees<T>(path: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof RangeError) throw corrupt(path, 'metadata tree', 0, `a page that does not decode (${e.message})`);
+    throw e;
+  }
+}

@@ -23,6 +23,8 @@ export class PoolInode implements DaxInode {
   ctimeMs: number;
   /** Open PoolFile handles; an unlinked inode is freed when the last one closes. */
   opens = 0;
+  /** When a lookup last found it (InodeCache's count of lookups): recently used inodes stay in memory. */
+  used = 0;
   /** The extent count the state's checkpoint size last counted for it; -1 while it is not in a state. */
   countedExtents = -1;
   /** Pages `[dirtyLo, dirtyHi)` have mappings not yet committed. */

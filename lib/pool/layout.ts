@@ -17,6 +17,8 @@ export const BLOCKS_MAX = 0xfffffffe;
 export const FILE_SIZE_MAX = (2 ** 32 - 1) * BLOCK;
 export const IDENTITY_MAX = 128;
 const SB_CRC_AT = BLOCK - 4;
+/** Where the fields a lazy open needs start: past the identity's room, so every earlier field keeps its place. */
+const SB_OPEN_AT = 512;
 
 /** The root page of each metadata tree (NO_BLOCK: empty). */
 export interface TreeRoots {
@@ -62,6 +64,13 @@ export interface Superblock extends SuperblockHeader, ShutdownFields {
   inodeCount: number;
   sharedCount: number;
   nextIno: number;
+  /**
+   * Tree cell bytes of the checkpoint's inodes (the reserve rule's count, an upper bound), or -1 when not
+   * recorded (a pool last checkpointed by an older release): the open then loads every inode to count them.
+   */
+  metaBytes: number;
+  /** Inodes of the checkpoint without a name (open when it was written); any makes the open load every inode. */
+  orphans: number;
 }
 
 /** A wrong format version on a superblock whose signature and checksum are right. */
@@ -114,6 +123,9 @@ export function encodeSuperblock(sb: Superblock): Uint8Array {
   const id = new TextEncoder().encode(sb.identity).subarray(0, IDENTITY_MAX);
   c.putU16(id.length);
   c.putRaw(id);
+  c.pos = SB_OPEN_AT;
+  c.putU64(sb.metaBytes + 1);
+  c.putU32(sb.orphans);
   c.view.setUint32(SB_CRC_AT, crc32c(out, 0, SB_CRC_AT), true);
   return out;
 }
@@ -137,7 +149,10 @@ export function decodeSuperblock(bytes: Uint8Array): Superblock | VersionMismatc
   const nextIno = c.u32();
   const shutdown = decodeShutdownFields(c);
   if (typeof shutdown === 'string') return shutdown;
-  const sb: Superblock = { ...header, bitmapAt, bitmapBlocks, roots, treePages, inodeCount, sharedCount, nextIno, ...shutdown };
+  c.pos = SB_OPEN_AT;
+  const metaBytes = c.u64() - 1;
+  const orphans = c.u32();
+  const sb: Superblock = { ...header, bitmapAt, bitmapBlocks, roots, treePages, inodeCount, sharedCount, nextIno, metaBytes, orphans, ...shutdown };
   return checkGeometry(sb) ?? sb;
 }
 
@@ -182,6 +197,8 @@ function checkGeometry(sb: Superblock): string | null {
     if (root !== NO_BLOCK && (root < dataStart(sb) || root >= dataEnd(sb))) return `the ${t} tree's root outside the data area`;
   }
   if (sb.nextIno < 1) return 'next inode number 0';
+  if (sb.orphans > sb.inodeCount) return `${sb.orphans} nameless inodes of ${sb.inodeCount}`;
+  if (sb.metaBytes > sb.blocks * BLOCK) return `metadata of ${sb.metaBytes} bytes in a pool of ${sb.blocks * BLOCK}`;
   return null;
 }
 

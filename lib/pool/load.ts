@@ -1,7 +1,7 @@
 import type { DaxDevice } from '../device/types';
 import { PmemdaxError, isErrnoError } from '../errors';
-import { auditState } from './audit';
-import { loadCheckpoint } from './checkpoint';
+import { auditClean, auditState } from './audit';
+import { loadCheckpoint, loadShared } from './checkpoint';
 import { corrupt } from './errors';
 import { Journal, type ReplayResult } from './journal';
 import { BLOCK, FORMAT_VERSION, VersionMismatch, decodeSuperblock, type Superblock } from './layout';
@@ -98,13 +98,19 @@ export interface Loaded {
 }
 
 /**
- * Read a pool: a superblock, its checkpoint, then the journal of its epoch, then audit the result.
+ * Read a pool: a superblock, then, after a clean close (unless `whole`), no more (openClean); else its
+ * checkpoint, every inode of it, then the journal of its epoch, then audit the result.
  * What cannot be decoded is ERR_PMEMDAX_CORRUPT; what decodes but breaks an invariant writing relies
  * on is listed in `problems`, and with `writable` it is ERR_PMEMDAX_CORRUPT too, naming the first.
  */
-export function loadPool(device: DaxDevice, path: string, writable = false): Loaded {
+export function loadPool(device: DaxDevice, path: string, writable = false, whole = false): Loaded {
   const { sb, usedBackup } = pickSuperblock(device, path);
   if (sb.blocks * BLOCK > device.size) throw corrupt(path, 'superblock', 0, `pool of ${sb.blocks * BLOCK} bytes on a device of ${device.size}`);
+  const lazy = whole || usedBackup || sb.dirty || sb.metaBytes < 0 || sb.orphans > 0 ? null : openClean(device, path, sb);
+  if (lazy !== null) {
+    if (writable && lazy.problems.length > 0) throw refuseWriting(path, lazy.problems);
+    return lazy;
+  }
   const state = new PoolState(sb, path, device);
   loadCheckpoint(device, state, sb);
   const journal = new Journal(device, sb);
@@ -112,7 +118,35 @@ export function loadPool(device: DaxDevice, path: string, writable = false): Loa
   state.alloc.recount();
   const problems = auditState(state);
   if (writable && problems.length > 0) throw refuseWriting(path, problems);
+  state.measure();
+  // The trees hold every inode the journal did not change as memory has it: those need not stay.
+  state.inodes.trim();
   return { state, problems, replay, usedBackup, found: sb, journal };
+}
+
+/**
+ * The open of a pool closed cleanly (docs/design.md, "Opening in constant time"): the bitmap and the shared
+ * blocks' counts are read, no inode is; they are read from the trees as they are needed. Null when the
+ * journal holds records after all (a pool whose writer died after a clean close had been recorded cannot
+ * be one, but the journal decides): then the pool is loaded whole, as after a crash.
+ */
+function openClean(device: DaxDevice, path: string, sb: Superblock): Loaded | null {
+  const state = new PoolState(sb, path, device);
+  state.nextIno = sb.nextIno;
+  state.alloc.bitmap.set(state.bitmapCopies.read(device, path, sb, state.alloc.bitmap.length));
+  try {
+    loadShared(state.trees.store, state, sb, () => {});
+  } catch (e) {
+    if (e instanceof RangeError) throw corrupt(path, 'shared tree', 0, `a page that does not decode (${e.message})`);
+    throw e;
+  }
+  if (state.alloc.shared.size !== sb.sharedCount) throw corrupt(path, 'superblock', 0, `${sb.sharedCount} reference counts recorded, ${state.alloc.shared.size} in the shared tree`);
+  const journal = new Journal(device, sb);
+  const replay = journal.replay(state);
+  if (replay.records > 0 || replay.torn) return null;
+  state.alloc.recount();
+  state.openLazily();
+  return { state, problems: auditClean(state), replay, usedBackup: false, found: sb, journal };
 }
 
 function refuseWriting(path: string, problems: readonly CheckProblem[]): PmemdaxError {

@@ -89,6 +89,8 @@ export function formatPool(device: DaxDevice, path: string, opts: FormatOptions)
     inodeCount: 0,
     sharedCount: 0,
     nextIno: 1,
+    metaBytes: 0,
+    orphans: 0,
     dirty: false,
     shutdownCount: -1,
     identity: '',

@@ -1,6 +1,7 @@
 import { BTree } from './meta/btree';
 import { MemoryPages } from './meta/memory-pages';
-import { decodeNameKey, nameKey } from './meta/records';
+import { decodeNameKey, decodeU32, nameKey } from './meta/records';
+import { readingTrees } from './errors';
 import type { PoolInode } from './inode';
 
 const NOTHING = Buffer.alloc(0);
@@ -12,47 +13,69 @@ export interface NameRange {
 }
 
 /**
- * NameTable -- a pool's names: a map to the inodes, and their order (UTF-8 bytes, which is code-point order)
- * for listings. The order is the names tree of the last checkpoint, on the media (`committed`), merged with
- * the names given since (`#fresh`, a B+tree in memory); a name the tree still holds but the map no longer
- * does was removed since. So a listing reads the pages of the names it returns, whatever the pool's size.
- * The order of the names given since is built by the first listing that needs it, from the set of them
- * (bounded by the journal: a checkpoint empties it), and kept by every change after: creates and unlinks
- * of a pool that does not list pay a set insertion, not a tree update.
+ * NameTable -- a pool's names: which inode holds each, and their order (UTF-8 bytes, which is code-point
+ * order) for listings. The names tree of the last checkpoint, on the media (`committed`), is the index; memory
+ * holds the names of the inodes it holds (`#byName`: every name given since the checkpoint, and those of the
+ * inodes read from the trees since) and the names removed since (`#gone`). A lookup memory cannot answer reads
+ * the tree, then the inode. The order is the tree's merged with that of the names given since (`#fresh`, a
+ * B+tree in memory, built by the first listing that needs it from the set of them, bounded by the journal: a
+ * checkpoint empties it); so a listing reads the pages of the names it returns, whatever the pool's size.
  */
 export class NameTable {
   readonly #byName = new Map<string, PoolInode>();
+  /** Names removed since the last checkpoint (the names tree may still hold them). */
+  readonly #gone = new Set<string>();
   readonly #committed: () => BTree;
+  readonly #inodeOf: (ino: number) => PoolInode | undefined;
+  readonly #use: (inode: PoolInode) => void;
   readonly #path: string;
   /** Names given since the names tree was last brought up to date, and their order once a listing needed it. */
   readonly #freshNames = new Set<string>();
   readonly #pages = new MemoryPages();
   #fresh: BTree | null = null;
+  /** Bumped by every name given or removed: a listing re-checks the names of a batch only if it moved. */
+  changes = 0;
 
-  /** `committed` is the names tree of the last checkpoint (read, never changed, by the table). */
-  constructor(committed: () => BTree, path: string) {
+  /**
+   * `committed` is the names tree of the last checkpoint (read, never changed, by the table); `inodeOf` finds
+   * an inode by number (reading it from the trees if memory lacks it); `use` marks one a lookup found.
+   */
+  constructor(committed: () => BTree, path: string, inodeOf: (ino: number) => PoolInode | undefined, use: (inode: PoolInode) => void) {
     this.#committed = committed;
     this.#path = path;
-  }
-
-  get size(): number {
-    return this.#byName.size;
+    this.#inodeOf = inodeOf;
+    this.#use = use;
   }
 
   get(name: string): PoolInode | undefined {
-    return this.#byName.get(name);
+    const got = this.#byName.get(name);
+    if (got !== undefined) {
+      this.#use(got);
+      return got;
+    }
+    if (this.#gone.has(name)) return undefined;
+    const ino = readingTrees(this.#path, () => {
+      const v = this.#committed().get(nameKey(name));
+      return v === null ? 0 : decodeU32(v, 'names tree', this.#path);
+    });
+    if (ino === 0) return undefined;
+    const inode = this.#inodeOf(ino);
+    // An entry the inode does not agree with is damage `check` reports; the name opens nothing meanwhile.
+    return inode !== undefined && inode.name === name && this.#byName.get(name) === inode ? inode : undefined;
   }
 
+  /** Is `name` held? Memory, or else the names tree alone: no inode is read. */
   has(name: string): boolean {
-    return this.#byName.has(name);
+    return this.#byName.has(name) || (!this.#gone.has(name) && readingTrees(this.#path, () => this.#committed().get(nameKey(name)) !== null));
   }
 
-  /** A name the names tree holds already (the checkpoint being loaded). */
+  /** A name the names tree holds already (an inode read from the trees). */
   load(name: string, inode: PoolInode): void {
-    this.#byName.set(name, inode);
+    if (!this.#gone.has(name)) this.#byName.set(name, inode);
   }
 
   set(name: string, inode: PoolInode): void {
+    this.changes++;
     this.#byName.set(name, inode);
     if (this.#freshNames.has(name)) return;
     this.#freshNames.add(name);
@@ -60,13 +83,22 @@ export class NameTable {
   }
 
   delete(name: string): boolean {
+    this.changes++;
+    // Unconditionally gone: the names tree may hold the name for an inode memory does not.
+    this.#gone.add(name);
     if (!this.#byName.delete(name)) return false;
     if (this.#freshNames.delete(name)) this.#fresh?.delete(nameKey(name));
     return true;
   }
 
+  /** Forget `inode`'s name from memory only (the inode is evicted; the names tree holds the name). */
+  evict(name: string, inode: PoolInode): void {
+    if (this.#byName.get(name) === inode) this.#byName.delete(name);
+  }
+
   /** A checkpoint brought the names tree up to date with every name, and it is the committed one now. */
   checkpointed(): void {
+    if (this.#gone.size > 0) this.#gone.clear();
     if (this.#freshNames.size === 0) return;
     this.#freshNames.clear();
     this.#pages.clear();
@@ -75,6 +107,10 @@ export class NameTable {
 
   /** Up to `limit` names of `range`, in name order: the committed and the fresh names merged, those still present. */
   slice(range: NameRange, limit: number): string[] {
+    return readingTrees(this.#path, () => this.#slice(range, limit));
+  }
+
+  #slice(range: NameRange, limit: number): string[] {
     const out: string[] = [];
     if (limit <= 0) return out;
     const scan = {
@@ -88,8 +124,10 @@ export class NameTable {
     let y = b.next();
     while (out.length < limit && !(x.done === true && y.done === true)) {
       let key: Buffer;
+      let inTree = false;
       if (y.done === true || (x.done !== true && x.value[0].compare(y.value[0]) <= 0)) {
         key = (x.value as [Buffer, Buffer])[0];
+        inTree = true;
         // The same name in both: one of it.
         if (y.done !== true && key.equals(y.value[0])) y = b.next();
         x = a.next();
@@ -98,7 +136,7 @@ export class NameTable {
         y = b.next();
       }
       const name = decodeNameKey(key, this.#path);
-      if (this.#byName.has(name)) out.push(name);
+      if (this.#byName.has(name) || (inTree && !this.#gone.has(name))) out.push(name);
     }
     return out;
   }

@@ -55,6 +55,7 @@ export function checkOpenOptions(opts: unknown): asserts opts is PoolOpenOptions
   checkObject(opts, 'options');
   const o = opts as Record<string, unknown>;
   checkBoolean(o.readonly, 'readonly');
+  checkBoolean(o.verify, 'verify');
   checkLockTimeout(o.lockTimeout);
   if (o.create === undefined) return;
   if (typeof o.create !== 'object' || o.create === null) throw argTypeError('The "create" option must be an object ({ size, … })');

@@ -105,7 +105,7 @@ export class Pool implements Disposable {
     const readonly = opts.readonly === true;
     return Pool.#retrying(path, opts.lockTimeout, () => {
       const device = Pool.#lockedPool(path, readonly);
-      return Pool.#holding(device, () => Pool.#open(device, path, readonly, device));
+      return Pool.#holding(device, () => Pool.#open(device, path, readonly, device, opts.verify === true));
     });
   }
 
@@ -306,7 +306,8 @@ export class Pool implements Disposable {
 
   static openOn(device: PoolDevice, opts: PoolOpenOptions & { path?: string } = {}): Pool {
     checkOptions(opts);
-    return Pool.#open(device, opts.path ?? '(device)', opts.readonly === true, null);
+    checkBooleans(opts, ['readonly', 'verify']);
+    return Pool.#open(device, opts.path ?? '(device)', opts.readonly === true, null, opts.verify === true);
   }
 
   static #locked(path: string): PmemdaxError {
@@ -319,8 +320,8 @@ export class Pool implements Disposable {
     return Pool.#open(device, path, false, owned);
   }
 
-  static #open(device: PoolDevice, path: string, readonly: boolean, owned: Device | null): Pool {
-    const loaded = loadPool(device, path, !readonly);
+  static #open(device: PoolDevice, path: string, readonly: boolean, owned: Device | null, verify = false): Pool {
+    const loaded = loadPool(device, path, !readonly, verify);
     const pool = (recovery: PoolRecovery): Pool => new Pool(device, loaded, path, readonly, owned, recovery);
     const base = { replayed: loaded.replay.records, tornTail: loaded.replay.torn, usedBackupSuperblock: loaded.usedBackup, problems: loaded.problems };
     if (readonly) return pool({ ...base, orphansFreed: 0 });
@@ -335,10 +336,12 @@ export class Pool implements Disposable {
     // Start from a clean journal after a crash: replay is then bounded and a torn tail is gone. On a
     // pool where no checkpoint fits, the journal is kept (and failing that, the orphans' frees stay
     // pending): the open still succeeds, so that files can be deleted.
-    if (base.replayed > 0 || base.tornTail || orphansFreed > 0 || loaded.usedBackup) {
+    // A superblock without the counts an open after a clean close needs (an older release wrote it) gets them.
+    const uncounted = loaded.found.metaBytes < 0;
+    if (base.replayed > 0 || base.tornTail || orphansFreed > 0 || loaded.usedBackup || uncounted) {
       let folded = false;
       try {
-        folded = core.settle();
+        folded = core.settle(uncounted);
       } catch (e) {
         if (!isErrnoError(e, 'ENOSPC')) throw e;
       }
@@ -584,10 +587,11 @@ export class Pool implements Disposable {
       const t0 = core.hold.start();
       const batch = this.#names().slice(from === undefined ? range : { ...range, after: from }, want);
       core.hold.stop(t0, 'list');
+      const changes = this.#names().changes;
       for (const name of batch) {
         if (left <= 0) break;
         // Unlinked or renamed away since the batch was read: gone before the iteration reached it.
-        if (!this.#names().has(name)) continue;
+        if (this.#names().changes !== changes && !this.#names().has(name)) continue;
         left--;
         yield name;
       }
@@ -612,7 +616,7 @@ export class Pool implements Disposable {
       blocks: s.sb.blocks,
       freeBlocks: Math.max(0, s.alloc.free - s.alloc.keep),
       dataBlocks: dataEnd(s.sb) - dataStart(s.sb),
-      files: s.names.size,
+      files: s.files,
       nameMax: NAME_MAX,
       fileSizeMax: FILE_SIZE_MAX,
     };

@@ -135,17 +135,11 @@ export function applyOps(s: PoolState, r: Codec, count: number): void {
       }
       case Op.NAME: {
         const inode = inodeOf(s, ino);
-        const name = readName(r);
-        if (inode.name !== null && s.names.get(inode.name) === inode) s.names.delete(inode.name);
-        inode.name = name;
-        if (name !== null) s.names.set(name, inode);
+        s.rename(inode, readName(r));
         break;
       }
       case Op.DROP: {
-        const inode = inodeOf(s, ino);
-        if (inode.name !== null && s.names.get(inode.name) === inode) s.names.delete(inode.name);
-        s.inodes.delete(ino);
-        s.forget(ino);
+        s.dropInode(inodeOf(s, ino));
         break;
       }
       case Op.ATTR: {

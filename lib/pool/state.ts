@@ -1,24 +1,21 @@
 import type { DaxDevice } from '../device/types';
 import { Allocator } from './alloc';
-import { poolError } from './errors';
+import { poolError, readingTrees } from './errors';
 import { ExtentState } from './extent-map';
 import { PoolInode } from './inode';
+import { InodeCache } from './inode-cache';
 import { NameTable } from './name-table';
 import { dataEnd, dataStart, type Superblock } from './layout';
 import { BitmapCopies } from './meta/bitmap-copy';
+import { decodeInode, inoKey } from './meta/records';
 import { EXTENT_CELL, INODE_CELLS, PoolTrees, SHARED_CELL, treePagesFor } from './meta/trees';
+import { fillFromTrees } from './tree-inode';
 
 /** A namespace change waiting for the next commit, in the order it happened. */
 export type NamespaceOp =
   | { readonly op: 'create'; readonly ino: number; readonly name: string; readonly ctimeMs: number }
   | { readonly op: 'name'; readonly ino: number; readonly name: string | null }
   | { readonly op: 'drop'; readonly ino: number };
-
-/** The maps of a state's inodes, by number and by name. */
-export interface StateTables {
-  readonly inodes: Map<number, PoolInode>;
-  readonly names: NameTable;
-}
 
 /**
  * What one step of a data operation may add to the checkpoint after its blocks were taken: a new
@@ -31,10 +28,11 @@ const RESERVE_SPARE = 1;
 export const INO_MAX = 0xfffffffe;
 
 /**
- * PoolState -- all of a pool's metadata in memory: inodes by number and by name, the allocator, and
- * the changes since the last commit (namespace operations in order; inodes whose mappings or
- * attributes changed; the allocator's own change lists), and since the last checkpoint (the inodes
- * and shared blocks its trees must be brought up to date for).
+ * PoolState -- a pool's metadata as the writer sees it: the trees of the last checkpoint on the media,
+ * the inodes memory holds (by number and by name: those changed since the checkpoint, those open, and a
+ * cache of those read from the trees), the allocator, and the changes since the last commit (namespace
+ * operations in order; inodes whose mappings or attributes changed; the allocator's own change lists),
+ * and since the last checkpoint (the inodes and shared blocks its trees must be brought up to date for).
  *
  * It also keeps the bytes the trees' cells would take now (`ckptBytes`, kept up to date as inodes,
  * names and extents change), so every operation that grows the metadata can first check that a
@@ -43,10 +41,14 @@ export const INO_MAX = 0xfffffffe;
 export class PoolState {
   sb: Superblock;
   readonly path: string;
-  readonly inodes: Map<number, PoolInode>;
+  readonly inodes = new InodeCache();
   readonly names: NameTable;
   readonly alloc: Allocator;
   nextIno = 1;
+  /** Inodes of the pool, memory's or the trees'. */
+  inodeCount: number;
+  /** Inodes without a name (unlinked while open, or left so by a crash): memory holds every one. */
+  readonly nameless = new Set<PoolInode>();
   readonly namespaceOps: NamespaceOp[] = [];
   readonly dirtyInodes = new Set<PoolInode>();
   /** The on-media trees of the last checkpoint, and the changes made to them since (their overlay). */
@@ -66,22 +68,78 @@ export class PoolState {
   /** Inodes whose changes are in a commit being written: memory is ahead of the media for them until `endFlight`. */
   readonly #flightInodes = new Set<PoolInode>();
 
-  /**
-   * `tables`, when given, makes the maps of inodes by number and by name (check.ts: maps that read what they
-   * lack from the trees); the state's own otherwise.
-   */
-  constructor(sb: Superblock, path: string, device: DaxDevice, tables?: (s: PoolState) => StateTables) {
+  constructor(sb: Superblock, path: string, device: DaxDevice) {
     this.sb = sb;
     this.path = path;
+    this.inodeCount = sb.inodeCount;
     const alloc = new Allocator(sb.blocks, dataStart(sb), dataEnd(sb));
     this.alloc = alloc;
-    const made = tables?.(this);
-    this.inodes = made?.inodes ?? new Map();
-    this.names = made?.names ?? new NameTable(() => this.trees.names, path);
+    this.names = new NameTable(() => this.trees.names, path, (ino) => this.inodes.get(ino), (inode) => this.inodes.use(inode));
     this.trees = new PoolTrees(device, path, {
       take: () => alloc.takeMetaBlock(),
       give: (b) => alloc.dropNow(b, 1),
     }, sb.roots);
+    this.inodes.setFault((ino) => this.#fromTrees(ino), (inode) => this.#evictable(inode), (inode) => this.#evict(inode));
+  }
+
+  /** Inode `ino` as the trees hold it, made part of the state (counted as the checkpoint counted it); undefined when they do not hold it. */
+  #fromTrees(ino: number): PoolInode | undefined {
+    return readingTrees(this.path, () => {
+      const v = this.trees.inodes.get(inoKey(ino));
+      if (v === null) return undefined;
+      // Read whole before it joins the state: an inode whose extents do not check out is not half made.
+      const inode = this.treeInode(ino, v);
+      this.#adopt(inode);
+      if (inode.name !== null) this.names.load(inode.name, inode);
+      else this.nameless.add(inode);
+      inode.countedExtents = inode.extents.length;
+      return inode;
+    });
+  }
+
+  /** An inode read from the trees (one not in the state, for a pass over every inode: it is not cached). */
+  treeInode(ino: number, v: Buffer): PoolInode {
+    return readingTrees(this.path, () => {
+      const r = decodeInode(ino, v, this.path);
+      return fillFromTrees(this.trees, this.sb, new PoolInode(ino, r.name, this.path, r.ctimeMs), r, this.path);
+    });
+  }
+
+  /** May memory forget `inode`? Only if the trees hold it as it is and nothing holds it. */
+  #evictable(inode: PoolInode): boolean {
+    return inode.opens === 0 && inode.name !== null && inode.daxFile === null && !inode.hasEntries && !inode.metaDirty
+      && !this.treeInodes.has(inode.ino) && !this.dirtyInodes.has(inode) && !this.inFlight(inode);
+  }
+
+  #evict(inode: PoolInode): void {
+    this.inodes.drop(inode);
+    this.names.evict(inode.name as string, inode);
+    inode.countedExtents = -1;
+  }
+
+  /**
+   * After an open that read only the superblock (the checkpoint is clean): the reserve rule's count is the
+   * superblock's, and the inodes are read from the trees as they are needed, memory keeping a bounded cache.
+   */
+  openLazily(): void {
+    this.#bytes = this.sb.metaBytes;
+    this.inodes.limit = InodeCache.defaultLimit;
+    this.#refreshKeep();
+  }
+
+  /** Files: inodes with a name. */
+  get files(): number {
+    return this.inodeCount - this.nameless.size;
+  }
+
+  /**
+   * Bytes of the inodes' tree cells, as a checkpoint's superblock records them: the inodes changed since
+   * their last count (a change may map before or after it is counted) are counted again first.
+   */
+  recordedBytes(): number {
+    for (const inode of this.dirtyInodes) this.#recount(inode);
+    for (const inode of this.#flightInodes) this.#recount(inode);
+    return this.#bytes;
   }
 
   get pending(): boolean {
@@ -139,10 +197,19 @@ export class PoolState {
     this.needRoom(grows, syscall, path);
   }
 
-  /** Count every inode again (after a load: the checkpoint and the replay built the inodes). */
+  /**
+   * Count every inode again (after a load of every inode: the checkpoint and the replay built them), then
+   * keep a bounded cache of them from here on.
+   */
   measure(): void {
     this.#bytes = 0;
-    for (const inode of this.inodes.values()) this.#bytes += this.#inodeBytes(inode);
+    this.inodeCount = this.inodes.size;
+    this.nameless.clear();
+    for (const inode of this.inodes.values()) {
+      this.#bytes += this.#inodeBytes(inode);
+      if (inode.name === null) this.nameless.add(inode);
+    }
+    this.inodes.limit = InodeCache.defaultLimit;
     this.#refreshKeep();
   }
 
@@ -160,6 +227,7 @@ export class PoolState {
   addInode(ino: number, name: string | null, ctimeMs: number): PoolInode {
     const inode = this.#makeInode(ino, name, ctimeMs);
     if (name !== null) this.names.set(name, inode);
+    this.inodeCount++;
     this.treeInodes.add(ino);
     this.#bytes += this.#inodeBytes(inode);
     this.#refreshKeep();
@@ -170,13 +238,17 @@ export class PoolState {
   loadInode(ino: number, name: string | null, ctimeMs: number): PoolInode {
     const inode = this.#makeInode(ino, name, ctimeMs);
     if (name !== null) this.names.load(name, inode);
+    else this.nameless.add(inode);
     return inode;
   }
 
   #makeInode(ino: number, name: string | null, ctimeMs: number): PoolInode {
-    const inode = new PoolInode(ino, name, this.path, ctimeMs);
-    this.inodes.set(ino, inode);
-    if (ino >= this.nextIno) this.nextIno = ino + 1;
+    return this.#adopt(new PoolInode(ino, name, this.path, ctimeMs));
+  }
+
+  #adopt(inode: PoolInode): PoolInode {
+    this.inodes.set(inode.ino, inode);
+    if (inode.ino >= this.nextIno) this.nextIno = inode.ino + 1;
     return inode;
   }
 
@@ -186,7 +258,12 @@ export class PoolState {
     this.treeInodes.add(inode.ino);
     this.#bytes += 2 * (nameBytes(name) - nameBytes(inode.name));
     inode.name = name;
-    if (name !== null) this.names.set(name, inode);
+    if (name !== null) {
+      this.names.set(name, inode);
+      this.nameless.delete(inode);
+    } else {
+      this.nameless.add(inode);
+    }
     this.#refreshKeep();
   }
 
@@ -197,6 +274,8 @@ export class PoolState {
     inode.countedExtents = -1;
     this.forget(inode.ino);
     this.inodes.delete(inode.ino);
+    this.inodeCount--;
+    this.nameless.delete(inode);
     this.dirtyInodes.delete(inode);
     this.#refreshKeep();
   }
@@ -282,7 +361,7 @@ export class PoolState {
   /** Every commit begun is durable. */
   endFlight(): void {
     for (const [inode, [lo, hi]] of this.#flightRanges) {
-      if (this.inodes.get(inode.ino) !== inode) continue;
+      if (this.inodes.peek(inode.ino) !== inode) continue;
       // A range mapped again since stays F_DIRTY for the commit that will carry it.
       const dLo = Math.max(lo, Math.min(hi, inode.dirtyLo));
       const dHi = Math.min(hi, Math.max(lo, inode.dirtyHi));

@@ -65,6 +65,14 @@ export interface PoolOpenOptions extends PoolLockOptions {
   /** Open without writing anything; other read-only opens may share the pool. */
   readonly readonly?: boolean;
   /**
+   * Read every inode and audit the invariants that hold across files (each mapped block used, none mapped
+   * twice without a reference count, none over metadata, names unique) before the open returns, as an open
+   * after a crash does anyway: O(files). An open after a clean close otherwise reads no inode (it trusts the
+   * checksummed checkpoint its last writer audited; each inode is checked on its own when read). For a pool
+   * restored from elsewhere or suspected of tampering; `Pool.check` verifies without opening.
+   */
+  readonly verify?: boolean;
+  /**
    * Open-or-create: format a pool first when there is none at the path yet, under the same exclusive lock
    * that the open keeps, so that racing opens agree on one pool. Not with `readonly`.
    */
@@ -232,6 +240,11 @@ export interface PoolStats {
    * wall time — each with what it was and when it started (`performance.now()`), to match against a trace.
    */
   readonly longestHolds: readonly HoldPiece[];
+  /**
+   * Inodes in memory now: those open, mapped or changed since the last checkpoint, and a cache of others read
+   * from the trees (bounded: beyond 32,768, those nothing holds are dropped, earliest read first).
+   */
+  readonly inodesInMemory: number;
 }
 
 /** One piece the busy clock kept (`pool.stats().longestHolds`). */

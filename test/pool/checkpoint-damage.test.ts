@@ -87,7 +87,7 @@ describe('format-2 checkpoints under damage (a hostile review)', () => {
     ['dead bytes past the page', 6, 65500, /dead bytes/],
     ['the cell area starting at the end of the page', 4, PAGE, /outside the cell area/],
     ['the cell area starting inside the slots', 4, 16, /cell area from byte 16/],
-  ])('a tree page whose header is wrong but whose CRC is right (%s) is ERR_PMEMDAX_CORRUPT at load, before any write trusts it', (_what, at, value, message) => {
+  ])('a tree page whose header is wrong but whose CRC is right (%s) is ERR_PMEMDAX_CORRUPT at a verified open, and at the first read of it after a default one', (_what, at, value, message) => {
     const dev = new MemoryDevice(8 * MiB);
     const pool = Pool.createOn(dev);
     for (const n of ['a', 'b']) pool.open(n, { create: true }).close();
@@ -95,8 +95,15 @@ describe('format-2 checkpoints under damage (a hostile review)', () => {
     const p = Buffer.from(dev.bytes.buffer, dev.bytes.byteOffset + inodesRoot(dev) * PAGE, PAGE);
     p.writeUInt16LE(value, at);
     p.writeUInt32LE(pageCrc(p), 8);
+    const damage = expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT', message: expect.stringMatching(message) });
     for (const readonly of [true, false]) {
-      expect(() => Pool.openOn(dev, { readonly })).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT', message: expect.stringMatching(message) }));
+      expect(() => Pool.openOn(dev, { readonly, verify: true })).toThrow(damage);
+      // An open after a clean close reads no inode: the page is met by the first call that reads it.
+      const lazy = Pool.openOn(dev, { readonly });
+      expect(() => lazy.stat('a')).toThrow(damage);
+      expect(() => lazy.open('b')).toThrow(damage);
+      expect(lazy.check().problems).toEqual([expect.objectContaining({ what: 'load', message: expect.stringMatching(message) })]);
+      lazy.closeSync();
     }
   });
 });

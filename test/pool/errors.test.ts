@@ -150,7 +150,18 @@ describe('pool: corrupt and poisoned metadata', () => {
     pool.closeSync();
     const page = metadataRange(dev, area);
     flip(dev, page.offset + 70, 0x55);
-    expect(() => Pool.openOn(dev)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT', offset: page.offset, message: expect.stringContaining(area) }));
+    const damage = expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT', offset: page.offset, message: expect.stringContaining(area) });
+    expect(() => Pool.openOn(dev, { verify: true })).toThrow(damage);
+    if (area === 'bitmap') {
+      expect(() => Pool.openOn(dev)).toThrow(damage);
+      return;
+    }
+    // A tree page is read when a call needs it, after an open that read no inode.
+    const lazy = Pool.openOn(dev);
+    expect(() => {
+      for (const name of lazy.list()) lazy.stat(name);
+    }).toThrow(damage);
+    lazy.closeSync();
   });
 
   it('a damaged journal record followed by intact ones: ERR_PMEMDAX_CORRUPT naming the record', () => {
@@ -182,7 +193,17 @@ describe('pool: corrupt and poisoned metadata', () => {
     pool.closeSync();
     const offset = metadataRange(dev, area).offset + 512;
     dev.injectBadblock(offset, 512);
-    expect(() => Pool.openOn(dev)).toThrow(expect.objectContaining({ code: 'EIO', offset, message: expect.stringContaining(area) }));
+    const poison = expect.objectContaining({ code: 'EIO', offset, message: expect.stringContaining(area) });
+    expect(() => Pool.openOn(dev, { verify: true })).toThrow(poison);
+    if (area !== 'tree') {
+      expect(() => Pool.openOn(dev)).toThrow(poison);
+      return;
+    }
+    const lazy = Pool.openOn(dev);
+    expect(() => {
+      for (const name of lazy.list()) lazy.stat(name);
+    }).toThrow(poison);
+    lazy.closeSync();
   });
 
   it('poison in the primary superblock: the backup serves; in both: EIO with the location', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Pool } from '../../lib';
+import { INODE_CACHE_LIMIT, InodeCache } from '../../lib/pool/inode-cache';
 import { MemoryDevice } from '../../lib/testing';
 import { FailingDevice } from './support/failing-device';
 
@@ -106,4 +107,13 @@ function run(seed0: number, steps: number): void {
 // against a model, checked every 50 steps by every lookup, the count and listings (a hostile review's model).
 describe('names model: open handles, renames onto names, failed checkpoints, crashes', () => {
   for (const s of [1, 2]) it(`seed ${s}`, () => run(s, 10000), 120_000);
+  // Every read from the trees evicts: no lookup, listing, rename or crash may see two inodes for one file.
+  it('seed 3, with a cache of 2 inodes', () => {
+    InodeCache.defaultLimit = 2;
+    try {
+      run(3, 10000);
+    } finally {
+      InodeCache.defaultLimit = INODE_CACHE_LIMIT;
+    }
+  }, 120_000);
 });

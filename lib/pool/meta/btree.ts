@@ -41,6 +41,16 @@ export interface ScanRange {
 
 /** A merge keeps pages at least this full where a neighbour can take the rest. */
 const MERGE_BELOW = PAGE / 4;
+/**
+ * More levels than any tree of 2^32 keys has (each branch has a dozen children at least): a descent that goes
+ * deeper is going round a cycle of damaged pages, which a lookup must not follow for ever.
+ */
+const DEPTH_MAX = 32;
+
+/** A RangeError, as other pages that do not decode: the pool's callers report it as damage. */
+function tooDeep(): RangeError {
+  return outOfRangeError(`a tree path deeper than ${DEPTH_MAX} pages (a cycle)`);
+}
 
 /**
  * BTree -- a B+tree of byte keys and byte values over a PageStore, copy-on-write: every change copies
@@ -84,7 +94,10 @@ export class BTree {
   get(key: Buffer): Buffer | null {
     if (this.root === NO_PAGE) return null;
     let p = this.#store.page(this.root);
-    while (kindOf(p) === BRANCH) p = this.#store.page(childOf(p, search(p, key)));
+    for (let depth = 0; kindOf(p) === BRANCH; depth++) {
+      if (depth >= DEPTH_MAX) throw tooDeep();
+      p = this.#store.page(childOf(p, search(p, key)));
+    }
     const i = search(p, key);
     return i >= 0 ? valueOf(p, i) : null;
   }
@@ -134,6 +147,7 @@ export class BTree {
       }
       const i = search(p, start);
       path.push({ no, index: i });
+      if (path.length >= DEPTH_MAX) throw tooDeep();
       no = childOf(p, i);
     }
     for (;;) {
@@ -158,6 +172,7 @@ export class BTree {
         const c = this.#store.page(child);
         path.push({ no: child, index: 0 });
         if (kindOf(c) === LEAF) break;
+        if (path.length >= DEPTH_MAX) throw tooDeep();
         child = childOf(c, 0);
       }
     }
@@ -177,6 +192,7 @@ export class BTree {
       }
       const i = search(p, key);
       path.push({ no, index: i });
+      if (path.length >= DEPTH_MAX) throw tooDeep();
       const child = store.writable(childOf(p, i));
       setChild(p, i, child);
       no = child;

@@ -3,7 +3,7 @@ import { crc32c } from '../crc32c';
 import { corrupt } from '../errors';
 import { readMeta } from '../meta-io';
 import type { PageStore } from './btree';
-import { BRANCH, LEAF, PAGE } from './page';
+import { BRANCH, LEAF, PAGE, pageProblem } from './page';
 import { PageCache } from './page-cache';
 
 /** Where a page store gets the blocks of new pages, and gives back the blocks no tree reaches any more. */
@@ -157,6 +157,10 @@ export class DevicePageStore implements PageStore {
     if (p.readUInt32LE(CRC_AT) !== pageCrc(p)) throw corrupt(this.#path, 'metadata tree page', at, 'checksum mismatch');
     const kind = p.readUInt16LE(0);
     if (kind !== LEAF && kind !== BRANCH) throw corrupt(this.#path, 'metadata tree page', at, `unknown page kind ${kind}`);
+    // Every page read is well formed before anything reads its cells or changes it: an open after a clean
+    // close reads pages only as calls need them, with no walk that checked them first.
+    const problem = pageProblem(p);
+    if (problem !== null) throw corrupt(this.#path, 'metadata tree page', at, problem);
     return p;
   }
 }

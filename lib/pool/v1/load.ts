@@ -75,6 +75,8 @@ export function loadV1Pool(device: DaxDevice, path: string): V1Loaded | null {
     inodeCount: 0,
     sharedCount: 0,
     nextIno: 1,
+    metaBytes: 0,
+    orphans: 0,
     dirty: v1.dirty,
     shutdownCount: v1.shutdownCount,
     identity: v1.identity,
@@ -87,5 +89,7 @@ export function loadV1Pool(device: DaxDevice, path: string): V1Loaded | null {
   state.metaBlocks = meta;
   new Journal(device, sb).replay(state);
   state.alloc.recount();
-  return { state, problems: auditState(state), usedBackup: picked.usedBackup, found: v1 };
+  const problems = auditState(state);
+  state.measure();
+  return { state, problems, usedBackup: picked.usedBackup, found: v1 };
 }

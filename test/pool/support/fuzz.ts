@@ -199,6 +199,8 @@ const BLOCK_BYTES = 4096;
  * 2. open it for writing: refused whenever the read-only open was refused or reported load problems;
  *    when it opens, write to every file, close, and open again: that must work, `check` may find
  *    nothing it did not find before the writes, and every write reads back.
+ * Both opens with `verify` (every inode read and audited); then
+ * 3. the same damage under a default open (lazyCase).
  * Anything else, or running past `ms` of CPU time, is a FuzzFailure.
  */
 export function runFuzzCase(device: DeadlineDevice, base: FuzzBase, c: Corruption, ms: number, context: string): FuzzOutcome {
@@ -219,9 +221,58 @@ export function runFuzzCase(device: DeadlineDevice, base: FuzzBase, c: Corruptio
   guard('crafting', () => c.apply(device));
   if (c.sealed) base.seal(device.bytes);
   const image = snapshot(device.bytes);
+  const outcome = verifiedCase(device, c, image, fail, guard);
+  device.load(image, ms);
+  lazyCase(device, outcome, fail, guard);
+  return outcome;
+}
+
+type Fail = (what: string, e?: unknown) => never;
+type Guard = <T>(what: string, fn: () => T) => T;
+
+/**
+ * The same damage met by a default open, which after a clean close reads no inode: it opens or refuses
+ * cleanly; when it opens, `check` finds whatever the verified open found, and every file can be listed,
+ * opened, read, written and closed, each step either working or failing with a documented code (the
+ * damage is met as it is read), and so can the pool. A pool the verified open accepts opens here too.
+ */
+function lazyCase(device: DeadlineDevice, verified: FuzzOutcome, fail: Fail, guard: Guard): void {
+  let pool: Pool;
+  try {
+    pool = Pool.openOn(device, { path: 'fuzz' });
+  } catch (e) {
+    if (e instanceof FuzzTimeout) return fail('the default open ran past the deadline');
+    if (!cleanRefusal(e)) return fail('the default open threw something other than a clean refusal', e);
+    if (verified === 'opened') fail(`the default open refused a pool the verified open accepts: ${(e as Error).message}`);
+    return;
+  }
+  const report = guard('check (default open)', () => pool.check());
+  if (verified !== 'opened' && report.ok) fail(`after a default open, check misses the damage the verified open found (${verified})`);
+  const coded = <T>(what: string, fn: () => T): T | undefined => guard(what, () => {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof FuzzTimeout || !codedError(e)) throw e;
+      return undefined;
+    }
+  });
+  const names = coded('listing (default open)', () => [...pool.list()]) ?? [];
+  const buf = new Uint8Array(BLOCK_BYTES);
+  for (const name of names) {
+    const f = coded(`opening ${JSON.stringify(name)} (default open)`, () => pool.open(name));
+    if (f === undefined) continue;
+    coded(`reading ${JSON.stringify(name)} (default open)`, () => f.readSync(buf, 0));
+    coded(`writing ${JSON.stringify(name)} (default open)`, () => f.writeSync(pattern(0), 0));
+    coded(`closing ${JSON.stringify(name)} (default open)`, () => f.close());
+  }
+  coded('closing the pool (default open)', () => pool.closeSync());
+  if (!pool.closed) fail('the pool is not closed after closeSync threw');
+}
+
+function verifiedCase(device: DeadlineDevice, c: Corruption, image: Uint8Array, fail: Fail, guard: Guard): FuzzOutcome {
   const open = (readonly: boolean): Pool | PmemdaxError | Error => {
     try {
-      return Pool.openOn(device, { path: 'fuzz', readonly });
+      return Pool.openOn(device, { path: 'fuzz', readonly, verify: true });
     } catch (e) {
       if (e instanceof FuzzTimeout) return fail(`opening ${readonly ? 'read-only' : 'for writing'} ran past the deadline`);
       if (cleanRefusal(e)) return e as Error;

@@ -25,7 +25,7 @@ export function oldCheckPool(device: DaxDevice, path: string, unsafe: UnsafeShut
   }
   let s: PoolState;
   try {
-    const loaded = loadPool(device, path);
+    const loaded = loadPool(device, path, false, true);
     s = loaded.state;
     problems.push(...loaded.problems);
   } catch (e) {
@@ -71,5 +71,5 @@ export function oldCheckPool(device: DaxDevice, path: string, unsafe: UnsafeShut
     }
     if (media.size !== inode.size) add('memory and media', `inode ${inode.ino}`, `size ${inode.size} in memory, ${media.size} on the media`);
   }
-  return { ok: problems.length === 0, problems, unsafeShutdown: unsafe, files: s.names.size, blocksUsed: used };
+  return { ok: problems.length === 0, problems, unsafeShutdown: unsafe, files: new Set([...s.inodes.values()].flatMap((i) => (i.name === null ? [] : [i.name]))).size, blocksUsed: used };
 }
