@@ -33,14 +33,20 @@ export class InodeCache extends Map<number, PoolInode> {
   #evictable: (inode: PoolInode) => boolean = () => false;
   #evict: (inode: PoolInode) => void = () => {};
   #hand: IterableIterator<PoolInode> | null = null;
+  /** May the trees hold inode `ino`? (Not one numbered at or above the checkpoint's next number.) */
+  #inTrees: (ino: number) => boolean = () => true;
   /** Lookups so far: each stamps the inode it finds (`PoolInode.used`). */
   #uses = 0;
 
-  /** `fault` reads an inode from the trees into the state; `evict` forgets one `evictable` allows. */
-  setFault(fault: (ino: number) => PoolInode | undefined, evictable?: (inode: PoolInode) => boolean, evict?: (inode: PoolInode) => void): void {
+  /**
+   * `fault` reads an inode from the trees into the state; `evict` forgets one `evictable` allows; `inTrees`
+   * says which numbers the trees may hold (a removed inode they cannot hold needs no mark in `gone`).
+   */
+  setFault(fault: (ino: number) => PoolInode | undefined, evictable: (inode: PoolInode) => boolean, evict: (inode: PoolInode) => void, inTrees: (ino: number) => boolean): void {
     this.#fault = fault;
-    if (evictable !== undefined) this.#evictable = evictable;
-    if (evict !== undefined) this.#evict = evict;
+    this.#evictable = evictable;
+    this.#evict = evict;
+    this.#inTrees = inTrees;
   }
 
   override get(ino: number): PoolInode | undefined {
@@ -74,7 +80,7 @@ export class InodeCache extends Map<number, PoolInode> {
   }
 
   override delete(ino: number): boolean {
-    this.gone.add(ino);
+    if (this.#inTrees(ino)) this.gone.add(ino);
     return super.delete(ino);
   }
 

@@ -84,11 +84,14 @@ export class NameTable {
 
   delete(name: string): boolean {
     this.changes++;
-    // Unconditionally gone: the names tree may hold the name for an inode memory does not.
-    this.#gone.add(name);
-    if (!this.#byName.delete(name)) return false;
-    if (this.#freshNames.delete(name)) this.#fresh?.delete(nameKey(name));
-    return true;
+    if (this.#freshNames.delete(name)) {
+      this.#fresh?.delete(nameKey(name));
+    } else {
+      // The names tree may hold it. A name given since the checkpoint needs no mark: it was free when given,
+      // so whatever entry the tree has for it was marked gone then.
+      this.#gone.add(name);
+    }
+    return this.#byName.delete(name);
   }
 
   /** Forget `inode`'s name from memory only (the inode is evicted; the names tree holds the name). */

@@ -79,7 +79,7 @@ export class PoolState {
       take: () => alloc.takeMetaBlock(),
       give: (b) => alloc.dropNow(b, 1),
     }, sb.roots);
-    this.inodes.setFault((ino) => this.#fromTrees(ino), (inode) => this.#evictable(inode), (inode) => this.#evict(inode));
+    this.inodes.setFault((ino) => this.#fromTrees(ino), (inode) => this.#evictable(inode), (inode) => this.#evict(inode), (ino) => ino < this.sb.nextIno);
   }
 
   /** Inode `ino` as the trees hold it, made part of the state (counted as the checkpoint counted it); undefined when they do not hold it. */

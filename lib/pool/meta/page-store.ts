@@ -83,8 +83,12 @@ export class DevicePageStore implements PageStore {
 
   writable(no: number): number {
     if (this.#overlay.has(no)) return no;
+    const committed = this.page(no);
+    // A page about to change has no cells that overlap: a change moves cells, and would spread the damage.
+    const problem = pageProblem(committed);
+    if (problem !== null) throw corrupt(this.#path, 'metadata tree page', no * PAGE, problem);
     const copy = this.allocate();
-    this.page(no).copy(this.#overlay.get(copy) as Buffer);
+    committed.copy(this.#overlay.get(copy) as Buffer);
     this.release(no);
     return copy;
   }
@@ -157,9 +161,9 @@ export class DevicePageStore implements PageStore {
     if (p.readUInt32LE(CRC_AT) !== pageCrc(p)) throw corrupt(this.#path, 'metadata tree page', at, 'checksum mismatch');
     const kind = p.readUInt16LE(0);
     if (kind !== LEAF && kind !== BRANCH) throw corrupt(this.#path, 'metadata tree page', at, `unknown page kind ${kind}`);
-    // Every page read is well formed before anything reads its cells or changes it: an open after a clean
-    // close reads pages only as calls need them, with no walk that checked them first.
-    const problem = pageProblem(p);
+    // Every page read has its slots and cells inside it before anything reads them: an open after a clean
+    // close reads pages only as calls need them, with no walk that checked them first (writable: the rest).
+    const problem = pageProblem(p, false);
     if (problem !== null) throw corrupt(this.#path, 'metadata tree page', at, problem);
     return p;
   }

@@ -113,10 +113,11 @@ const spans = new Float64Array(PAGE / 2);
 
 /**
  * Why `p` is not a well-formed page, or null: its slots and cells inside the page, the cells apart from one
- * another and from the slots, and the dead bytes what the cell area leaves. A load checks every page it reads
- * (the write path trusts the header: a page's CRC says it is as written, not that it was written right).
+ * another and from the slots, and the dead bytes what the cell area leaves (a page's CRC says it is as
+ * written, not that it was written right). `apart: false` leaves out whether cells overlap (a sort of them):
+ * every read of a cell stays inside the page without it, and a page that changes, or a walk, checks it whole.
  */
-export function pageProblem(p: Buffer): string | null {
+export function pageProblem(p: Buffer, apart = true): string | null {
   const kind = u16(p, 0);
   const n = u16(p, 2);
   const start = u16(p, 4);
@@ -133,6 +134,8 @@ export function pageProblem(p: Buffer): string | null {
     spans[i] = c * PAGE + len;
     live += len;
   }
+  if (live + u16(p, 6) !== PAGE - start) return `${u16(p, 6)} dead bytes where the cell area leaves ${PAGE - start - live}`;
+  if (!apart) return null;
   const sorted = spans.subarray(0, n).sort();
   for (let i = 1; i < n; i++) {
     const prev = sorted[i - 1] as number;
