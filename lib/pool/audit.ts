@@ -20,14 +20,11 @@ const MAX_REPORTED = 100;
  * Cost: a few word operations per extent plus a pass over the bitmap's words, so every open can afford it.
  */
 export function auditState(s: PoolState): CheckProblem[] {
-  const problems: CheckProblem[] = [];
-  const add = (what: string, where: string, message: string): void => {
-    problems.push({ what, where, message });
-  };
-  auditNames(s, add);
-  auditCounters(s, add);
-  auditBlocks(s, add);
-  return problems;
+  return collect((add) => {
+    auditNames(s, add);
+    auditCounters(s, add);
+    auditBlocks(s, add);
+  });
 }
 
 /**
@@ -35,12 +32,17 @@ export function auditState(s: PoolState): CheckProblem[] {
  * checkpoint was written, and `check` verifies it on the media): counters, and the fixed metadata used.
  */
 export function auditClean(s: PoolState): CheckProblem[] {
+  return collect((add) => {
+    auditCounters(s, add);
+    auditMetadataUsed(s.sb, s.alloc.bitmap, null, add);
+  });
+}
+
+function collect(run: (add: Add) => void): CheckProblem[] {
   const problems: CheckProblem[] = [];
-  const add = (what: string, where: string, message: string): void => {
+  run((what, where, message) => {
     problems.push({ what, where, message });
-  };
-  auditCounters(s, add);
-  auditMetadataUsed(s.sb, s.alloc.bitmap, null, add);
+  });
   return problems;
 }
 
