@@ -16,8 +16,14 @@ export interface PageBlocks {
 
 /** Where a page keeps its CRC-32C (page.ts): computed over the page with these four bytes read as zero. */
 const CRC_AT = 8;
-/** Committed pages kept after a read (4 MiB): the upper levels of every tree, and the leaves in use. */
+/** Committed leaf pages kept after a read (4 MiB): the leaves in use. */
 const CACHE_PAGES = 1024;
+/**
+ * Committed branch pages kept apart (4 MiB at most): the upper levels of every tree, which every lookup
+ * crosses, so that random lookups, whose leaves rarely repeat, do not push them out (ten million files take
+ * about 800 branch pages over the four trees).
+ */
+const BRANCH_PAGES = 1024;
 
 /** The CRC-32C of page `p`, its CRC field taken as zero. */
 export function pageCrc(p: Buffer): number {
@@ -46,6 +52,7 @@ export class DevicePageStore implements PageStore {
   #retired: number[] = [];
   /** Committed pages read and checked, the last `cachePages` used. */
   readonly #cache: PageCache;
+  readonly #branches: PageCache;
 
   /** `cachePages`: fewer for a store that only walks a tree in order (a root-to-leaf path is all it reuses). */
   constructor(device: DaxDevice, path: string, blocks: PageBlocks, cachePages = CACHE_PAGES) {
@@ -53,6 +60,7 @@ export class DevicePageStore implements PageStore {
     this.#path = path;
     this.#blocks = blocks;
     this.#cache = new PageCache(cachePages);
+    this.#branches = new PageCache(Math.min(cachePages, BRANCH_PAGES));
   }
 
   /** Committed pages the changed trees no longer reach, freed by `commit`. */
@@ -74,10 +82,10 @@ export class DevicePageStore implements PageStore {
   page(no: number): Buffer {
     const changed = this.#overlay.get(no);
     if (changed !== undefined) return changed;
-    const cached = this.#cache.get(no);
+    const cached = this.#cache.get(no) ?? this.#branches.get(no);
     if (cached !== undefined) return cached;
     const p = this.#read(no);
-    this.#cache.put(no, p);
+    this.#keep(no, p);
     return p;
   }
 
@@ -96,7 +104,7 @@ export class DevicePageStore implements PageStore {
   allocate(): number {
     const no = this.#blocks.take();
     // The block may have held a page freed at an earlier checkpoint: what was cached of it is gone.
-    this.#cache.delete(no);
+    this.#forget(no);
     this.#overlay.set(no, Buffer.alloc(PAGE));
     return no;
   }
@@ -107,7 +115,7 @@ export class DevicePageStore implements PageStore {
       this.#blocks.give(no);
       return;
     }
-    this.#cache.delete(no);
+    this.#forget(no);
     this.#retired.push(no);
   }
 
@@ -136,7 +144,7 @@ export class DevicePageStore implements PageStore {
    * the blocks the committed trees reached and these do not are free. Returns how many were freed.
    */
   commit(): number {
-    for (const [no, p] of this.#overlay) this.#cache.put(no, p);
+    for (const [no, p] of this.#overlay) this.#keep(no, p);
     this.#overlay.clear();
     const retired = this.#retired;
     this.#retired = [];
@@ -149,6 +157,17 @@ export class DevicePageStore implements PageStore {
     for (const no of this.#overlay.keys()) this.#blocks.give(no);
     this.#overlay.clear();
     this.#retired = [];
+  }
+
+  /** Cache a committed page, among the branches or the leaves by its kind. */
+  #keep(no: number, p: Buffer): void {
+    if (p.readUInt16LE(0) === BRANCH) this.#branches.put(no, p);
+    else this.#cache.put(no, p);
+  }
+
+  #forget(no: number): void {
+    this.#cache.delete(no);
+    this.#branches.delete(no);
   }
 
   #read(no: number): Buffer {
