@@ -10,6 +10,7 @@ import { INLINE_EXTENTS, decodeExtent, decodeInode, decodeU32 } from './meta/rec
 import { nameFromBytes } from './names';
 import { walkTree } from './meta/walk';
 import type { PoolInode } from './inode';
+import { RECENT_USES } from './inode-cache';
 import type { PoolState } from './state';
 import { addExtent } from './tree-inode';
 
@@ -108,7 +109,10 @@ export function finishCheckpoint(s: PoolState): void {
   s.trees.store.commit();
   s.inodes.checkpointed();
   s.names.checkpointed();
+  // The inodes the trees just caught up with may go now: as many looked at as the checkpoint wrote, and a few.
+  const caughtUp = s.treeInodes.size;
   s.treeInodes.clear();
+  s.inodes.sweep(2 * caughtUp + RECENT_USES);
   s.alloc.treeRefs.clear();
 }
 

@@ -627,11 +627,12 @@ export class PoolFile implements Disposable {
 
   /** FICLONERANGE: `target` shares `[srcOffset, +length)` of this file at `dstOffset`. Durable on return. */
   async clone(target: PoolFile, srcOffset: number, dstOffset: number, length: number): Promise<void> {
-    this.#promised = target.#promised = true;
+    this.#promised = true;
     const core = this.#live();
     this.#remapArgs(target, srcOffset, dstOffset, length);
     target.#writable('ioctl');
     if (target.#core !== core) throw poolError('EXDEV', 'ioctl', target.inode.path);
+    target.#promised = true;
     await this.#remapInTurn(target, srcOffset, dstOffset, length, false);
   }
 
@@ -656,11 +657,12 @@ export class PoolFile implements Disposable {
 
   /** FIDEDUPERANGE: share the range only when both hold the same bytes (EBADE otherwise). Durable on return. */
   async dedupe(target: PoolFile, srcOffset: number, dstOffset: number, length: number): Promise<void> {
-    this.#promised = target.#promised = true;
+    this.#promised = true;
     const core = this.#live();
     this.#remapArgs(target, srcOffset, dstOffset, length);
     target.#writable('ioctl');
     if (target.#core !== core) throw poolError('EXDEV', 'ioctl', target.inode.path);
+    target.#promised = true;
     await this.#remapInTurn(target, srcOffset, dstOffset, length, true);
   }
 

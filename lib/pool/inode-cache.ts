@@ -14,8 +14,8 @@ export const RECENT_USES = 64;
 /**
  * InodeCache -- a pool's inodes by number, as far as memory holds them: one not there is read from the
  * trees the first time it is asked for (`fault`), unless it was removed since the last checkpoint (`gone`:
- * the trees still hold it, the pool does not). Above `limit` entries, every read from the trees sweeps a
- * few entries in insertion order (a clock hand over the map) and drops those `evictable` allows: inodes the
+ * the trees still hold it, the pool does not). Above `limit` entries, every read from the trees (and every
+ * inode made) sweeps a few entries in insertion order (a clock hand over the map) and drops those `evictable` allows: inodes the
  * trees are up to date for that no handle, mapping or commit holds, and that were not among the last
  * RECENT_USES used (`use`, at every lookup). One that is needed again is read again, so a pool's memory
  * follows what it uses, not how many files it holds.
@@ -63,6 +63,16 @@ export class InodeCache extends Map<number, PoolInode> {
       if (this.size > this.limit) this.#sweep(SWEEP_STEPS);
     }
     return read;
+  }
+
+  /** An inode was made (a create): over the limit, a few entries are swept, as after a read from the trees. */
+  added(): void {
+    this.sweep(SWEEP_STEPS);
+  }
+
+  /** Over the limit, look at up to `steps` entries and drop those that may go (after a checkpoint). */
+  sweep(steps: number): void {
+    if (this.size > this.limit) this.#sweep(steps);
   }
 
   /** `inode` was found by a lookup elsewhere (by name): it is among the recently used. */

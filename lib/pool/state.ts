@@ -8,7 +8,7 @@ import { NameTable } from './name-table';
 import { dataEnd, dataStart, type Superblock } from './layout';
 import { BitmapCopies } from './meta/bitmap-copy';
 import { decodeInode, inoKey } from './meta/records';
-import { EXTENT_CELL, INODE_CELLS, PoolTrees, SHARED_CELL, treePagesFor } from './meta/trees';
+import { EXTENT_CELL, INODE_CELLS, PoolTrees, SHARED_CELL, extentsOf, treePagesFor } from './meta/trees';
 import { fillFromTrees } from './tree-inode';
 
 /** A namespace change waiting for the next commit, in the order it happened. */
@@ -133,13 +133,19 @@ export class PoolState {
   }
 
   /**
-   * Bytes of the inodes' tree cells, as a checkpoint's superblock records them: the inodes changed since
-   * their last count (a change may map before or after it is counted) are counted again first.
+   * Bytes of the inodes' tree cells as a checkpoint writes them, for its superblock. The inodes changed since
+   * their last count (a change may map before or after it is counted) are counted again first; their extents
+   * not yet committed stay apart from committed neighbours in memory (and count so for the reserve rule), but
+   * go to the trees merged (extentsOf), as a load or a read from the trees counts them.
    */
   recordedBytes(): number {
-    for (const inode of this.dirtyInodes) this.#recount(inode);
-    for (const inode of this.#flightInodes) this.#recount(inode);
-    return this.#bytes;
+    let apart = 0;
+    const changed = new Set([...this.dirtyInodes, ...this.#flightInodes]);
+    for (const inode of changed) {
+      this.#recount(inode);
+      if (inode.countedExtents > 0) apart += inode.countedExtents - extentsOf(inode).length;
+    }
+    return this.#bytes - apart * EXTENT_CELL;
   }
 
   get pending(): boolean {
@@ -229,6 +235,7 @@ export class PoolState {
     if (name !== null) this.names.set(name, inode);
     this.inodeCount++;
     this.treeInodes.add(ino);
+    this.inodes.added();
     this.#bytes += this.#inodeBytes(inode);
     this.#refreshKeep();
     return inode;

@@ -148,11 +148,19 @@ export class PoolTrees {
   }
 }
 
-/** The extents of `inode` as records (the committed state bits only). */
-function extentsOf(inode: PoolInode): ExtentRecord[] {
-  const out: ExtentRecord[] = [];
+/**
+ * The extents of `inode` as records: the committed state bits only, and neighbours that continue each other
+ * in pages and blocks with the same bits as one record (in memory a mapping not yet committed stays apart
+ * from the committed one before it). So the trees hold what a load builds, and the count the superblock
+ * records (the reserve rule's) agrees with them.
+ */
+export function extentsOf(inode: PoolInode): ExtentRecord[] {
+  const out: { page: number; count: number; block: number; state: number }[] = [];
   inode.extents.forEach(0, Infinity, (page, count, block, state) => {
-    out.push({ page, count, block, state: state & ExtentState.UNWRITTEN });
+    const bits = state & ExtentState.UNWRITTEN;
+    const last = out[out.length - 1];
+    if (last !== undefined && last.page + last.count === page && last.block + last.count === block && last.state === bits) last.count += count;
+    else out.push({ page, count, block, state: bits });
   });
   return out;
 }
