@@ -1,7 +1,7 @@
 import { corrupt } from './errors';
 import { ExtentState } from './extent-map';
 import type { PoolInode } from './inode';
-import { NO_BLOCK, dataEnd, dataStart, overlapsBitmapCopies, type Superblock } from './layout';
+import { FILE_SIZE_MAX, NO_BLOCK, dataEnd, dataStart, overlapsBitmapCopies, type Superblock } from './layout';
 import { INLINE_EXTENTS, decodeExtent, extentKey, inoKey, type InodeRecord } from './meta/records';
 import type { PoolTrees } from './meta/trees';
 
@@ -12,6 +12,8 @@ import type { PoolTrees } from './meta/trees';
  * `check`'s: an inode read on demand is checked on its own.
  */
 export function fillFromTrees(trees: PoolTrees, sb: Superblock, inode: PoolInode, r: InodeRecord, path: string): PoolInode {
+  // The whole load reports this as a problem and refuses writing; an inode read alone is refused itself.
+  if (!Number.isSafeInteger(r.size) || r.size < 0 || r.size > FILE_SIZE_MAX) throw corrupt(path, `inode ${inode.ino}`, 0, `size ${r.size} is out of range (at most ${FILE_SIZE_MAX})`);
   inode.size = r.size;
   inode.mtimeMs = r.mtimeMs;
   if (r.extents !== null) {
