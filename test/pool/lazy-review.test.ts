@@ -47,17 +47,9 @@ const byCodePoint = (names: Iterable<string>): string[] => [...names].sort((a, b
 
 describe('lazy open review: counts in the superblock', () => {
   /**
-   * Regression (found by review). A checkpoint written while a file has a committed extent followed by an uncommitted one
-   * on the next blocks stores them as two extent records: lib/pool/meta/trees.ts:152-158 (extentsOf) masks the
-   * UNCOMMITTED bit but does not merge the neighbours it makes equal. Memory merges them once the commit clears
-   * the bit (lib/pool/state.ts:318-326, committed -> clearState -> #recount), and the reserve rule's byte count
-   * drops one EXTENT_CELL (26 bytes). A later checkpoint that does not touch the file (apply) keeps its two
-   * cells in the trees but records metaBytes from memory's count (lib/pool/checkpoint.ts:74), so the superblock
-   * understates the trees -- the "upper bound" of docs/design.md:220 and docs/format.md:59 does not hold -- and
-   * check (lib/pool/check.ts:198) reports a 'counter' problem on a pool nothing damaged. A lazy open then takes
-   * that understated count as the reserve rule's (state.ts openLazily).
-   * Fix: let extentsOf merge records whose pages and blocks continue and whose committed state is equal (the
-   * trees then hold what a load, which merges in ExtentMap.set, rebuilds), or count in check what a load reads.
+   * A checkpoint written while a file has a committed extent followed by an uncommitted one on the next blocks
+   * must store them as one record, as a load merges them, and record the count of what it stored: otherwise the
+   * superblock's count and the trees disagree, and check reports a pool nothing damaged.
    */
   it('metaBytes matches the trees after a checkpoint carried an uncommitted extent next to a committed one', () => {
     const dev = new MemoryDevice(32 * MiB);
@@ -86,9 +78,7 @@ describe('lazy open review: counts in the superblock', () => {
   });
 
   /**
-   * Regression (found by review), same root cause through a crash: the whole load merges the two records in memory
-   * (ExtentMap.set, extent-map.ts:94), measure() (state.ts:204-214) counts one extent, and the recovery
-   * checkpoint (apply, the file untouched) records that count under the two cells the trees keep.
+   * The same through a crash: the recovery checkpoint records the count of the trees it keeps.
    */
   it('after a crash, the recovery checkpoint records metaBytes for the trees it keeps', () => {
     const dev = new MemoryDevice(32 * MiB);
@@ -113,11 +103,8 @@ describe('lazy open review: counts in the superblock', () => {
   });
 
   /**
-   * Regression (found by review), same root cause the other way: a lazy open takes the superblock's count, which counted the
-   * two cells; the file read from the trees is counted as memory merges it (one extent, state.ts:95), so its
-   * removal takes back one cell less than was counted. The excess is never corrected (no open after a clean close
-   * recounts), so it grows by 26 bytes with every such file, session after session: here an empty pool ends
-   * up recording phantom metadata, which the reserve rule keeps free blocks for (statfs().freeBlocks shrinks).
+   * The same the other way: a count that overstated the trees would grow with every such file, session after
+   * session, and the reserve rule would keep free blocks for metadata that does not exist.
    */
   it('metaBytes does not drift across lazy sessions (an empty pool records no cells)', () => {
     const dev = new MemoryDevice(16 * MiB);
@@ -223,13 +210,7 @@ describe('lazy open review: failed commits', () => {
 
 describe('lazy open review: memory', () => {
   /**
-   * Regression (found by review; memory that grew with the files). Only a read from the trees sweeps: InodeCache.get
-   * (lib/pool/inode-cache.ts:59-63) calls #sweep after a fault, and nothing else does. An inode a create adds
-   * (state.ts:227-235 addInode -> #adopt -> Map.set) never triggers one, nor does a checkpoint that makes
-   * thousands of them evictable. A session that creates files keeps every one in memory until the pool closes,
-   * whatever the limit (with the default 32,768: an ingest of 10 M files keeps 10 M inodes, ~3.5 GB by the
-   * comment at inode-cache.ts:3), against docs/design.md:209-214 ("Above 32,768 inodes each read sweeps...").
-   * Fix: sweep a few entries in #adopt/addInode too when size > limit (and/or after finishCheckpoint).
+   * Creates and checkpoints sweep the cache too: a session that only creates files must not keep them all.
    */
   it('a session that creates many files keeps a bounded number in memory once they are checkpointed', () => {
     InodeCache.defaultLimit = 2;
