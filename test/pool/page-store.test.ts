@@ -169,6 +169,31 @@ describe('DevicePageStore (format 2 metadata pages on a device, lib/pool/meta)',
     }
   });
 
+  it('a page is checked once per store: read again after it left the cache it is copied, poison-safely, not checked again; a fresh store checks it', () => {
+    const device = new MemoryDevice(BLOCKS * PAGE);
+    const writer = new DevicePageStore(device, 'pool', new TestBlocks());
+    const built = new BTree(writer);
+    for (let n = 0; n < 600; n++) built.put(k(n), v(n, 1));
+    writer.write();
+    writer.commit();
+    // A store keeping two leaves: a walk of the tree's dozens of leaves pushes the first one out.
+    const store = new DevicePageStore(device, 'pool', new TestBlocks(), 2);
+    const tree = new BTree(store, built.root);
+    const entries = [...tree.entries()].length;
+    const leaf = store.page(built.root).readUInt32LE(store.page(built.root).readUInt16LE(16) + 2);
+    [...tree.entries()];
+    const page = Buffer.alloc(PAGE);
+    device.copySafe(leaf * PAGE, page);
+    page.writeUInt32LE(page.readUInt32LE(8) ^ 1, 8);
+    device.copy(leaf * PAGE, page);
+    expect(entries).toBe(600);
+    expect([...tree.entries()].length).toBe(entries);
+    expect(() => readAll(device, built.root)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT', offset: leaf * PAGE, message: expect.stringContaining('checksum') }));
+    // Poison is met by the copy, checked or not.
+    device.injectBadblock(leaf * PAGE, 512);
+    expect(() => [...tree.entries()]).toThrow(expect.objectContaining({ code: 'EIO' }));
+  });
+
   it('a poisoned committed page is EIO naming the metadata page, never a SIGBUS', () => {
     const { device, root } = committedTree();
     device.injectBadblock(root * PAGE, 512);
