@@ -4,7 +4,7 @@ import { auditClean, auditState } from './audit';
 import { loadCheckpoint, loadShared } from './checkpoint';
 import { corrupt } from './errors';
 import { Journal, type ReplayResult } from './journal';
-import { BLOCK, FORMAT_VERSION, VersionMismatch, decodeSuperblock, type Superblock } from './layout';
+import { BLOCK, FORMAT_VERSION, NO_BLOCK, TREE_NAMES, VersionMismatch, decodeSuperblock, type Superblock } from './layout';
 import { readMeta } from './meta-io';
 import { PoolState } from './state';
 import type { CheckProblem } from './types';
@@ -136,6 +136,9 @@ function openClean(device: DaxDevice, path: string, sb: Superblock): Loaded | nu
   state.alloc.bitmap.set(state.bitmapCopies.read(device, path, sb, state.alloc.bitmap.length));
   try {
     loadShared(state.trees.store, state, sb, () => {});
+    // Each tree's root page read and checked now: a damaged root, which every call through its tree would meet,
+    // fails the open instead. Constant work (four pages), and it leaves them in the store's cache.
+    for (const t of TREE_NAMES) if (sb.roots[t] !== NO_BLOCK) state.trees.store.page(sb.roots[t]);
   } catch (e) {
     if (e instanceof RangeError) throw corrupt(path, 'shared tree', 0, `a page that does not decode (${e.message})`);
     throw e;

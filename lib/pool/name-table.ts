@@ -5,6 +5,7 @@ import { readingTrees } from './errors';
 import type { PoolInode } from './inode';
 
 const NOTHING = Buffer.alloc(0);
+const NO_NAMES: Iterator<[Buffer, Buffer]> = [][Symbol.iterator]();
 
 /** Which names a listing covers (`pool.list`): those with `prefix`, in name order, after `after`. */
 export interface NameRange {
@@ -121,8 +122,9 @@ export class NameTable {
       ...(range.after !== undefined ? { after: nameKey(range.after) } : {}),
     };
     const a = this.#committed().entries(scan);
-    this.#fresh ??= BTree.fromSorted(this.#pages, sortNames([...this.#freshNames]).map((n) => [nameKey(n), NOTHING] as const));
-    const b = this.#fresh.entries(scan);
+    // No names given since the checkpoint (a pool just opened): nothing to merge, and no tree to build.
+    if (this.#freshNames.size > 0) this.#fresh ??= BTree.fromSorted(this.#pages, sortNames([...this.#freshNames]).map((n) => [nameKey(n), NOTHING] as const));
+    const b = this.#fresh === null ? NO_NAMES : this.#fresh.entries(scan);
     let x = a.next();
     let y = b.next();
     while (out.length < limit && !(x.done === true && y.done === true)) {

@@ -87,23 +87,51 @@ describe('format-2 checkpoints under damage (a hostile review)', () => {
     ['dead bytes past the page', 6, 65500, /dead bytes/],
     ['the cell area starting at the end of the page', 4, PAGE, /outside the cell area/],
     ['the cell area starting inside the slots', 4, 16, /cell area from byte 16/],
-  ])('a tree page whose header is wrong but whose CRC is right (%s) is ERR_PMEMDAX_CORRUPT at a verified open, and at the first read of it after a default one', (_what, at, value, message) => {
+  ])('a tree page whose header is wrong but whose CRC is right (%s) is ERR_PMEMDAX_CORRUPT at a verified open; a default one refuses a root, and meets a leaf at its first read', (_what, at, value, message) => {
+    for (const page of ['root', 'leaf'] as const) {
+      const dev = new MemoryDevice(8 * MiB);
+      const pool = Pool.createOn(dev);
+      // Enough inodes for a second level: the first leaf holds files a and b.
+      for (const n of ['a', 'b']) pool.open(n, { create: true }).close();
+      for (let i = 0; i < 300; i++) pool.open(`f${i}`, { create: true }).close();
+      pool.closeSync();
+      const root = Buffer.from(dev.bytes.buffer, dev.bytes.byteOffset + inodesRoot(dev) * PAGE, PAGE);
+      expect(root.readUInt16LE(0)).toBe(2);
+      const block = page === 'root' ? inodesRoot(dev) : root.readUInt32LE(root.readUInt16LE(16) + 2);
+      const p = Buffer.from(dev.bytes.buffer, dev.bytes.byteOffset + block * PAGE, PAGE);
+      p.writeUInt16LE(value, at);
+      p.writeUInt32LE(pageCrc(p), 8);
+      const damage = expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT', message: expect.stringMatching(message) });
+      for (const readonly of [true, false]) {
+        expect(() => Pool.openOn(dev, { readonly, verify: true })).toThrow(damage);
+        if (page === 'root') {
+          // Every call through the tree would meet it: the open reads each tree's root and refuses the pool.
+          expect(() => Pool.openOn(dev, { readonly })).toThrow(damage);
+          continue;
+        }
+        // An open after a clean close reads no inode: the page is met by the first call that reads it.
+        const lazy = Pool.openOn(dev, { readonly });
+        expect(() => lazy.stat('a')).toThrow(damage);
+        expect(() => lazy.open('b')).toThrow(damage);
+        expect(lazy.check().problems).toEqual([expect.objectContaining({ what: 'load', message: expect.stringMatching(message) })]);
+        lazy.closeSync();
+      }
+    }
+  });
+
+  it('poison in a tree page below the root: the default open succeeds, the call that reads the page gets EIO with its offset, other files stay usable', () => {
     const dev = new MemoryDevice(8 * MiB);
     const pool = Pool.createOn(dev);
     for (const n of ['a', 'b']) pool.open(n, { create: true }).close();
+    for (let i = 0; i < 300; i++) pool.open(`f${i}`, { create: true }).close();
     pool.closeSync();
-    const p = Buffer.from(dev.bytes.buffer, dev.bytes.byteOffset + inodesRoot(dev) * PAGE, PAGE);
-    p.writeUInt16LE(value, at);
-    p.writeUInt32LE(pageCrc(p), 8);
-    const damage = expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT', message: expect.stringMatching(message) });
-    for (const readonly of [true, false]) {
-      expect(() => Pool.openOn(dev, { readonly, verify: true })).toThrow(damage);
-      // An open after a clean close reads no inode: the page is met by the first call that reads it.
-      const lazy = Pool.openOn(dev, { readonly });
-      expect(() => lazy.stat('a')).toThrow(damage);
-      expect(() => lazy.open('b')).toThrow(damage);
-      expect(lazy.check().problems).toEqual([expect.objectContaining({ what: 'load', message: expect.stringMatching(message) })]);
-      lazy.closeSync();
-    }
+    const root = Buffer.from(dev.bytes.buffer, dev.bytes.byteOffset + inodesRoot(dev) * PAGE, PAGE);
+    const leaf = root.readUInt32LE(root.readUInt16LE(16) + 2);
+    dev.injectBadblock(leaf * PAGE + 512, 512);
+    const lazy = Pool.openOn(dev, { readonly: true });
+    expect(() => lazy.stat('a')).toThrow(expect.objectContaining({ code: 'EIO', offset: leaf * PAGE + 512, message: expect.stringContaining('metadata tree page') }));
+    // The last file's inode lies in the last leaf.
+    expect(lazy.stat('f299').size).toBe(0);
+    lazy.closeSync();
   });
 });
