@@ -198,7 +198,6 @@ export function loadCheckpoint(device: DaxDevice, s: PoolState, sb: Superblock):
     pages += loadShared(store, s, sb, claim);
     if (pages !== sb.treePages) throw corrupt(path, 'superblock', 0, `${sb.treePages} tree pages recorded, ${pages} reached`);
     if (s.inodes.size !== sb.inodeCount) throw corrupt(path, 'superblock', 0, `${sb.inodeCount} inodes recorded, ${s.inodes.size} in the inodes tree`);
-    if (s.alloc.shared.size !== sb.sharedCount) throw corrupt(path, 'superblock', 0, `${sb.sharedCount} reference counts recorded, ${s.alloc.shared.size} in the shared tree`);
   } catch (e) {
     if (e instanceof RangeError) throw corrupt(path, 'metadata tree', 0, `a page that does not decode (${e.message})`);
     throw e;
@@ -211,18 +210,20 @@ export function loadCheckpoint(device: DaxDevice, s: PoolState, sb: Superblock):
   s.metaBlocks = meta;
 }
 
-/** Walk the shared tree of `sb` into the allocator of `s` (every entry checked); returns its pages. */
-export function loadShared(pages: { page(no: number): Buffer }, s: PoolState, sb: Superblock, claim: (no: number, tree: string) => void): number {
+/** Walk the shared tree of `sb` into the allocator of `s` (every entry checked, and their count against the superblock's); returns its pages. */
+export function loadShared(store: { page(no: number): Buffer }, s: PoolState, sb: Superblock, claim: (no: number, tree: string) => void): number {
   const path = s.path;
   const lo = dataStart(sb);
   const hi = dataEnd(sb);
-  return walkTree(pages, path, 'shared', sb.roots.shared, claim, (p, i) => {
+  const pages = walkTree(store, path, 'shared', sb.roots.shared, claim, (p, i) => {
     if (keyLength(p, i) !== 4) throw corrupt(path, 'shared tree', 0, `a key of ${keyLength(p, i)} bytes`);
     const b = p.readUInt32BE(keyOffset(p, i));
     const refs = decodeU32(valueOf(p, i), 'shared tree', path);
     if (b < lo || b >= hi || refs < 2) throw corrupt(path, 'shared tree', 0, `reference count entry (block ${b}, ${refs})`);
     s.alloc.shared.set(b, refs);
   });
+  if (s.alloc.shared.size !== sb.sharedCount) throw corrupt(path, 'superblock', 0, `${sb.sharedCount} reference counts recorded, ${s.alloc.shared.size} in the shared tree`);
+  return pages;
 }
 
 /**

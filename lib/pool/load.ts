@@ -2,7 +2,7 @@ import type { DaxDevice } from '../device/types';
 import { PmemdaxError, isErrnoError } from '../errors';
 import { auditClean, auditState } from './audit';
 import { loadCheckpoint, loadShared } from './checkpoint';
-import { corrupt } from './errors';
+import { corrupt, readingTrees } from './errors';
 import { Journal, type ReplayResult } from './journal';
 import { BLOCK, FORMAT_VERSION, NO_BLOCK, TREE_NAMES, VersionMismatch, decodeSuperblock, type Superblock } from './layout';
 import { readMeta } from './meta-io';
@@ -134,16 +134,12 @@ function openClean(device: DaxDevice, path: string, sb: Superblock): Loaded | nu
   const state = new PoolState(sb, path, device);
   state.nextIno = sb.nextIno;
   state.alloc.bitmap.set(state.bitmapCopies.read(device, path, sb, state.alloc.bitmap.length));
-  try {
+  readingTrees(path, () => {
     loadShared(state.trees.store, state, sb, () => {});
     // Each tree's root page read and checked now: a damaged root, which every call through its tree would meet,
     // fails the open instead. Constant work (four pages), and it leaves them in the store's cache.
     for (const t of TREE_NAMES) if (sb.roots[t] !== NO_BLOCK) state.trees.store.page(sb.roots[t]);
-  } catch (e) {
-    if (e instanceof RangeError) throw corrupt(path, 'shared tree', 0, `a page that does not decode (${e.message})`);
-    throw e;
-  }
-  if (state.alloc.shared.size !== sb.sharedCount) throw corrupt(path, 'superblock', 0, `${sb.sharedCount} reference counts recorded, ${state.alloc.shared.size} in the shared tree`);
+  });
   const journal = new Journal(device, sb);
   const replay = journal.replay(state);
   if (replay.records > 0 || replay.torn) return null;
