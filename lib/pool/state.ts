@@ -235,6 +235,9 @@ export class PoolState {
     if (name !== null) this.names.set(name, inode);
     this.inodeCount++;
     this.treeInodes.add(ino);
+    // Made by the call running now, which holds it until its handle does (a create commits before the handle
+    // opens it, and that commit may checkpoint and sweep): among the recently used, as a lookup's inode is.
+    this.inodes.use(inode);
     this.inodes.added();
     this.#bytes += this.#inodeBytes(inode);
     this.#refreshKeep();
