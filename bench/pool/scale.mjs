@@ -35,13 +35,13 @@ function opened(row) {
 export function scaleTable(rows) {
   const lines = [
     '| files | `Pool.open` after a clean close (median) | `Pool.open` after a crash | records replayed | heap Δ | heap + external Δ | ' +
-      'create+unlink pairs/s | lookups/s (`exists`) | first 100 names: first listing | second listing | `check` | `check` per file | `check` heap | ' +
+      'create+unlink pairs/s | lookups/s (`exists`), first pass | lookups/s, pages touched | first 100 names: first listing | second listing | `check` | `check` per file | `check` heap | ' +
       'longest call: create+unlink | longest call: lookup |',
-    `|${'---:|'.repeat(15)}`,
+    `|${'---:|'.repeat(16)}`,
   ];
   for (const row of rows) {
     if (row.populate.error) {
-      lines.push(`| ${count(row.n)} | populate failed: ${row.populate.error} |${' — |'.repeat(14)}`);
+      lines.push(`| ${count(row.n)} | populate failed: ${row.populate.error} |${' — |'.repeat(15)}`);
       continue;
     }
     const { crash, heap, churn, lookup, list, check } = row;
@@ -53,6 +53,7 @@ export function scaleTable(rows) {
       cell(heap, (r) => mib(r.heapBytes)),
       cell(heap, (r) => mib(r.totalBytes)),
       cell(churn, (r) => formatRate(r.opsPerSec)),
+      cell(lookup, (r) => formatRate(r.firstPassPerSec)),
       cell(lookup, (r) => formatRate(r.opsPerSec)),
       cell(list, (r) => formatNs(r.firstNs)),
       cell(list, (r) => formatNs(r.secondNs)),
@@ -127,8 +128,12 @@ export function targetsTable(rows, aged) {
     target('create+unlink ≥ 150,000 pairs/s at every size', rows, {
       pick: (row) => row.churn, value: (r) => r.opsPerSec, show: (r) => `${formatRate(r.opsPerSec)}/s`, limit: T.churnPerSec, atMost: false,
     }),
-    target('lookups by name ≥ 500,000/s at 10,000,000 files', rows, {
+    target('lookups by name ≥ 500,000/s at 10,000,000 files, the pages touched once in the process', rows, {
       sizes: [T.largeAt], pick: (row) => row.lookup, value: (r) => r.opsPerSec, show: (r) => `${formatRate(r.opsPerSec)}/s`,
+      limit: T.lookupsPerSec, atMost: false,
+    }),
+    target('lookups by name ≥ 500,000/s at 10,000,000 files, a fresh process's first pass over the names', rows, {
+      sizes: [T.largeAt], pick: (row) => row.lookup, value: (r) => r.firstPassPerSec, show: (r) => `${formatRate(r.firstPassPerSec)}/s`,
       limit: T.lookupsPerSec, atMost: false,
     }),
     target('first 100 names of a prefix ≤ 1 ms at 10,000,000 files (first and second listing)', rows, {

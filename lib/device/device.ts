@@ -15,7 +15,7 @@ import type {
   Persistence,
   WriteRangesOptions,
 } from './types';
-import { bytesOf, checkBooleans, filledRanges, checkByte, checkFlags, checkIndex, checkMode, checkOptions, checkPath, checkRange, optionalBytesOf } from './validate';
+import { bytesOf, checkBooleans, filledRanges, checkByte, checkFlags, checkIndex, checkMode, checkOptions, checkPath, checkRange, optionalBytesOf, received } from './validate';
 import { PAGE_SIZE, PMD_SIZE } from '../units';
 
 export { PAGE_SIZE };
@@ -181,7 +181,7 @@ export class Device implements DaxDevice, Disposable {
     }
     const lock = lockOption(options.lock);
     if (options.growExisting !== undefined && typeof options.growExisting !== 'boolean') {
-      throw argTypeError('The "growExisting" option must be a boolean');
+      throw argTypeError(`The "growExisting" option must be of type boolean. ${received(options.growExisting)}`);
     }
     const mode = options.mode === undefined ? DEFAULT_FILE_MODE : options.mode;
     checkMode(mode);
