@@ -77,7 +77,10 @@ export function writeCheckpoint(
     };
   } catch (e) {
     t.reset(committed);
-    throw isErrnoError(e, 'ENOSPC') ? poolError('ENOSPC', 'fsync', s.path) : e;
+    if (isErrnoError(e, 'ENOSPC')) throw poolError('ENOSPC', 'fsync', s.path);
+    // A committed page that does not decode (a cycle, a cell out of range) is damage, not misuse.
+    if (e instanceof RangeError) throw corrupt(s.path, 'metadata tree', 0, `a page that does not decode (${e.message})`);
+    throw e;
   }
 }
 

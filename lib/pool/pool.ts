@@ -101,11 +101,12 @@ export class Pool implements Disposable {
     checkPath(path);
     checkOpenOptions(opts);
     const create = opts.create;
-    if (create !== undefined) return Pool.#retrying(path, opts.lockTimeout, () => Pool.#openOrCreateAttempt(path, create));
+    const verify = opts.verify === true;
+    if (create !== undefined) return Pool.#retrying(path, opts.lockTimeout, () => Pool.#openOrCreateAttempt(path, create, verify));
     const readonly = opts.readonly === true;
     return Pool.#retrying(path, opts.lockTimeout, () => {
       const device = Pool.#lockedPool(path, readonly);
-      return Pool.#holding(device, () => Pool.#open(device, path, readonly, device, opts.verify === true));
+      return Pool.#holding(device, () => Pool.#open(device, path, readonly, device, verify));
     });
   }
 
@@ -271,11 +272,11 @@ export class Pool implements Disposable {
     });
   }
 
-  static #openOrCreateAttempt(path: string, opts: PoolOpenCreateOptions): Pool | typeof AGAIN {
+  static #openOrCreateAttempt(path: string, opts: PoolOpenCreateOptions, verify: boolean): Pool | typeof AGAIN {
     const device = Pool.#lockedDevice(path, { create: true, size: opts.size, lock: 'exclusive', growExisting: false, mode: opts.mode ?? POOL_FILE_MODE });
     return Pool.#holding(device, () => {
       // Anything but blank media goes to the ordinary open: a pool opens, anything else is not a pool.
-      if (inspectMedia(device, path).kind !== 'blank') return Pool.#open(device, path, false, device);
+      if (inspectMedia(device, path).kind !== 'blank') return Pool.#open(device, path, false, device, verify);
       return Pool.#formatHeld(device, path, opts.size, opts);
     });
   }

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Pool } from '../../lib';
 import { decodeSuperblock, encodeSuperblock, isSuperblock } from '../../lib/pool/layout';
@@ -141,6 +144,25 @@ describe('an open after a clean close reads no inode', () => {
     expect(p.stats().inodesInMemory).toBeLessThanOrEqual(16 + RECENT_USES);
     expect(p.statfs().files).toBe(100);
     p.closeSync();
+  });
+
+  it('verify holds with create too: an open-or-create of an existing pool file reads every inode first', () => {
+    InodeCache.defaultLimit = 16;
+    const dir = mkdtempSync(join(tmpdir(), 'pmemdax-verify-'));
+    try {
+      const path = join(dir, 'pool');
+      const made = Pool.open(path, { create: { size: 16 * MiB } });
+      for (let i = 0; i < 100; i++) made.open(name(i), { create: true }).close();
+      made.closeSync();
+      const lazy = Pool.open(path, { create: { size: 16 * MiB } });
+      expect(lazy.stats().inodesInMemory).toBe(0);
+      lazy.closeSync();
+      const verified = Pool.open(path, { create: { size: 16 * MiB }, verify: true });
+      expect(verified.stats().inodesInMemory).toBe(16);
+      verified.closeSync();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it.each([null, 1, 'yes', {}])('verify must be a boolean: %s is ERR_INVALID_ARG_TYPE', (bad) => {
