@@ -77,6 +77,22 @@ describe('format-2 checkpoints under damage (a hostile review)', () => {
     pool.closeSync();
   });
 
+  /**
+   * A closed pool whose inodes tree has two levels (302 inodes): its root, a branch, and the first leaf,
+   * which holds files a and b; f299 lies in the last leaf.
+   */
+  function twoLevels(): { dev: MemoryDevice; root: number; firstLeaf: number } {
+    const dev = new MemoryDevice(8 * MiB);
+    const pool = Pool.createOn(dev);
+    for (const n of ['a', 'b']) pool.open(n, { create: true }).close();
+    for (let i = 0; i < 300; i++) pool.open(`f${i}`, { create: true }).close();
+    pool.closeSync();
+    const root = inodesRoot(dev);
+    const page = Buffer.from(dev.bytes.buffer, dev.bytes.byteOffset + root * PAGE, PAGE);
+    expect(page.readUInt16LE(0)).toBe(2);
+    return { dev, root, firstLeaf: page.readUInt32LE(page.readUInt16LE(16) + 2) };
+  }
+
   function inodesRoot(dev: MemoryDevice): number {
     const sb = decodeSuperblock(dev.bytes.subarray(0, PAGE));
     if (!isSuperblock(sb)) throw new Error('no superblock');
@@ -89,15 +105,8 @@ describe('format-2 checkpoints under damage (a hostile review)', () => {
     ['the cell area starting inside the slots', 4, 16, /cell area from byte 16/],
   ])('a tree page whose header is wrong but whose CRC is right (%s) is ERR_PMEMDAX_CORRUPT at a verified open; a default one refuses a root, and meets a leaf at its first read', (_what, at, value, message) => {
     for (const page of ['root', 'leaf'] as const) {
-      const dev = new MemoryDevice(8 * MiB);
-      const pool = Pool.createOn(dev);
-      // Enough inodes for a second level: the first leaf holds files a and b.
-      for (const n of ['a', 'b']) pool.open(n, { create: true }).close();
-      for (let i = 0; i < 300; i++) pool.open(`f${i}`, { create: true }).close();
-      pool.closeSync();
-      const root = Buffer.from(dev.bytes.buffer, dev.bytes.byteOffset + inodesRoot(dev) * PAGE, PAGE);
-      expect(root.readUInt16LE(0)).toBe(2);
-      const block = page === 'root' ? inodesRoot(dev) : root.readUInt32LE(root.readUInt16LE(16) + 2);
+      const { dev, root, firstLeaf } = twoLevels();
+      const block = page === 'root' ? root : firstLeaf;
       const p = Buffer.from(dev.bytes.buffer, dev.bytes.byteOffset + block * PAGE, PAGE);
       p.writeUInt16LE(value, at);
       p.writeUInt32LE(pageCrc(p), 8);
@@ -120,17 +129,10 @@ describe('format-2 checkpoints under damage (a hostile review)', () => {
   });
 
   it('poison in a tree page below the root: the default open succeeds, the call that reads the page gets EIO with its offset, other files stay usable', () => {
-    const dev = new MemoryDevice(8 * MiB);
-    const pool = Pool.createOn(dev);
-    for (const n of ['a', 'b']) pool.open(n, { create: true }).close();
-    for (let i = 0; i < 300; i++) pool.open(`f${i}`, { create: true }).close();
-    pool.closeSync();
-    const root = Buffer.from(dev.bytes.buffer, dev.bytes.byteOffset + inodesRoot(dev) * PAGE, PAGE);
-    const leaf = root.readUInt32LE(root.readUInt16LE(16) + 2);
+    const { dev, firstLeaf: leaf } = twoLevels();
     dev.injectBadblock(leaf * PAGE + 512, 512);
     const lazy = Pool.openOn(dev, { readonly: true });
     expect(() => lazy.stat('a')).toThrow(expect.objectContaining({ code: 'EIO', offset: leaf * PAGE + 512, message: expect.stringContaining('metadata tree page') }));
-    // The last file's inode lies in the last leaf.
     expect(lazy.stat('f299').size).toBe(0);
     lazy.closeSync();
   });
