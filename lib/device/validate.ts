@@ -3,7 +3,7 @@ import { argTypeError, argValueError, outOfRangeError } from '../errors';
 
 /** A non-negative safe integer (a byte offset, a length, a page count). */
 export function checkIndex(value: unknown, name: string): asserts value is number {
-  if (typeof value !== 'number') throw argTypeError(`The "${name}" argument must be a number, received ${typeof value}`);
+  if (typeof value !== 'number') throw argTypeError(`The "${name}" argument must be of type number. ${received(value)}`);
   if (!Number.isSafeInteger(value) || value < 0) {
     throw outOfRangeError(`The "${name}" argument must be a non-negative integer, received ${value}`);
   }
@@ -87,7 +87,7 @@ export function checkPath(value: unknown, name = 'path'): asserts value is strin
 
 /** A file mode for a created file: an integer from 0 to 0o7777, as fs takes it (the umask still applies). */
 export function checkMode(value: unknown, name = 'mode'): asserts value is number {
-  if (typeof value !== 'number') throw argTypeError(`The "${name}" option must be a number. ${received(value)}`);
+  if (typeof value !== 'number') throw argTypeError(`The "${name}" option must be of type number. ${received(value)}`);
   if (!Number.isInteger(value) || value < 0 || value > 0o7777) {
     throw outOfRangeError(`The "${name}" option must be an integer from 0 to 0o7777, received ${value}`);
   }

@@ -2,7 +2,7 @@ import type { DaxDevice } from '../device/types';
 import { isErrnoError } from '../errors';
 import { setBits } from './alloc';
 import { firstBit } from './audit';
-import { corrupt, poolError } from './errors';
+import { corrupt, doesNotDecode, poolError } from './errors';
 import { BLOCK, NAME_MAX, dataEnd, dataStart, type Superblock } from './layout';
 import { LEAF, keyLength, keyOf, keyOffset, valueOf } from './meta/page';
 import { forEachPage } from './meta/trees';
@@ -79,7 +79,7 @@ export function writeCheckpoint(
     t.reset(committed);
     if (isErrnoError(e, 'ENOSPC')) throw poolError('ENOSPC', 'fsync', s.path);
     // A committed page that does not decode (a cycle, a cell out of range) is damage, not misuse.
-    if (e instanceof RangeError) throw corrupt(s.path, 'metadata tree', 0, `a page that does not decode (${e.message})`);
+    if (doesNotDecode(e)) throw corrupt(s.path, 'metadata tree', 0, `a page that does not decode (${e.message})`);
     throw e;
   }
 }
@@ -202,7 +202,7 @@ export function loadCheckpoint(device: DaxDevice, s: PoolState, sb: Superblock):
     if (pages !== sb.treePages) throw corrupt(path, 'superblock', 0, `${sb.treePages} tree pages recorded, ${pages} reached`);
     if (s.inodes.size !== sb.inodeCount) throw corrupt(path, 'superblock', 0, `${sb.inodeCount} inodes recorded, ${s.inodes.size} in the inodes tree`);
   } catch (e) {
-    if (e instanceof RangeError) throw corrupt(path, 'metadata tree', 0, `a page that does not decode (${e.message})`);
+    if (doesNotDecode(e)) throw corrupt(path, 'metadata tree', 0, `a page that does not decode (${e.message})`);
     throw e;
   }
   for (const inode of s.inodes.values()) {

@@ -18,7 +18,15 @@ export function readingTrees<T>(path: string, read: () => T): T {
   try {
     return read();
   } catch (e) {
-    if (e instanceof RangeError) throw corrupt(path, 'metadata tree', 0, `a page that does not decode (${e.message})`);
+    if (doesNotDecode(e)) throw corrupt(path, 'metadata tree', 0, `a page that does not decode (${e.message})`);
     throw e;
   }
+}
+
+/**
+ * A RangeError from reading a page's cells (Node's buffer bounds, our cycle check: each has a `code`). V8's
+ * own RangeErrors (an allocation that failed, a stack overflow) carry none: they say nothing about the media.
+ */
+export function doesNotDecode(e: unknown): e is RangeError {
+  return e instanceof RangeError && typeof (e as { code?: unknown }).code === 'string';
 }

@@ -9,7 +9,7 @@ import { daxZeroRangeSync } from '../dax/zero-range';
 import { daxFiemap } from '../dax/fiemap';
 import { daxWritebackMappingRange } from '../dax/writeback';
 import { checkReachable } from '../device/mapped-memory';
-import { bytesOf, checkNumber, checkOptions } from '../device/validate';
+import { bytesOf, checkNumber, checkOptions, received } from '../device/validate';
 import { checkMmapOptions } from '../vm/file';
 import { PmemdaxError, argTypeError, isErrnoError } from '../errors';
 import { PAGE_SIZE } from '../iomap/constants';
@@ -588,7 +588,7 @@ export class PoolFile implements Disposable {
     this.#position(offset, 'offset', 'fallocate');
     this.#position(length, 'length', 'fallocate');
     if (length === 0) throw poolError('EINVAL', 'fallocate', this.inode.path, offset);
-    if (typeof mode !== 'string') throw argTypeError(`The "mode" argument must be of type string, received ${typeof mode}`);
+    if (typeof mode !== 'string') throw argTypeError(`The "mode" argument must be of type string. ${received(mode)}`);
     if (!['allocate', 'keep-size', 'punch-hole', 'zero-range'].includes(mode)) throw poolError('EOPNOTSUPP', 'fallocate', this.inode.path);
     if (offset + length > FILE_SIZE_MAX) throw poolError('EFBIG', 'fallocate', this.inode.path, offset);
     await this.#inTurn(this.#enter('blind'), 'fallocate', async (core) => {

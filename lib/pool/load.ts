@@ -4,7 +4,7 @@ import { auditClean, auditState } from './audit';
 import { loadCheckpoint, loadShared } from './checkpoint';
 import { corrupt, readingTrees } from './errors';
 import { Journal, type ReplayResult } from './journal';
-import { BLOCK, FORMAT_VERSION, NO_BLOCK, TREE_NAMES, VersionMismatch, decodeSuperblock, type Superblock } from './layout';
+import { BLOCK, FORMAT_VERSION, VersionMismatch, decodeSuperblock, type Superblock } from './layout';
 import { readMeta } from './meta-io';
 import { PoolState } from './state';
 import type { CheckProblem } from './types';
@@ -134,12 +134,7 @@ function openClean(device: DaxDevice, path: string, sb: Superblock): Loaded | nu
   const state = new PoolState(sb, path, device);
   state.nextIno = sb.nextIno;
   state.alloc.bitmap.set(state.bitmapCopies.read(device, path, sb, state.alloc.bitmap.length));
-  readingTrees(path, () => {
-    loadShared(state.trees.store, state, sb, () => {});
-    // Each tree's root page read and checked now: a damaged root, which every call through its tree would meet,
-    // fails the open instead. Constant work (four pages), and it leaves them in the store's cache.
-    for (const t of TREE_NAMES) if (sb.roots[t] !== NO_BLOCK) state.trees.store.page(sb.roots[t]);
-  });
+  readingTrees(path, () => loadShared(state.trees.store, state, sb, () => {}));
   const journal = new Journal(device, sb);
   const replay = journal.replay(state);
   if (replay.records > 0 || replay.torn) return null;

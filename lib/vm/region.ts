@@ -1,5 +1,5 @@
 import { PmemdaxError, argTypeError, argValueError, outOfRangeError } from '../errors';
-import { checkBooleans, checkNumber, checkOptions } from '../device/validate';
+import { checkBooleans, checkNumber, checkOptions, received } from '../device/validate';
 import { VM_PAGE } from './address-space';
 import { isDevice } from './page-state';
 import type { PageState } from './page-state';
@@ -66,7 +66,7 @@ export class DaxRegion extends VmArea implements Disposable {
     this.#checkOpen();
     const [first, end] = this.#pageRange(range);
     if (mode !== 'read' && mode !== 'write') {
-      if (typeof mode !== 'string') throw argTypeError(`The "mode" argument must be of type string, received ${typeof mode}`);
+      if (typeof mode !== 'string') throw argTypeError(`The "mode" argument must be of type string. ${received(mode)}`);
       throw argValueError(`The "mode" argument must be 'read' or 'write', received '${String(mode)}'`);
     }
     if (mode === 'write' && !this.writable) throw this.#readonly();

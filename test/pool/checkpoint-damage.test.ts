@@ -103,7 +103,7 @@ describe('format-2 checkpoints under damage (a hostile review)', () => {
     ['dead bytes past the page', 6, 65500, /dead bytes/],
     ['the cell area starting at the end of the page', 4, PAGE, /outside the cell area/],
     ['the cell area starting inside the slots', 4, 16, /cell area from byte 16/],
-  ])('a tree page whose header is wrong but whose CRC is right (%s) is ERR_PMEMDAX_CORRUPT at a verified open; a default one refuses a root, and meets a leaf at its first read', (_what, at, value, message) => {
+  ])('a tree page whose header is wrong but whose CRC is right (%s) is ERR_PMEMDAX_CORRUPT at a verified open, and at the first read of it after a default one, a root as a leaf', (_what, at, value, message) => {
     for (const page of ['root', 'leaf'] as const) {
       const { dev, root, firstLeaf } = twoLevels();
       const block = page === 'root' ? root : firstLeaf;
@@ -113,12 +113,8 @@ describe('format-2 checkpoints under damage (a hostile review)', () => {
       const damage = expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT', message: expect.stringMatching(message) });
       for (const readonly of [true, false]) {
         expect(() => Pool.openOn(dev, { readonly, verify: true })).toThrow(damage);
-        if (page === 'root') {
-          // Every call through the tree would meet it: the open reads each tree's root and refuses the pool.
-          expect(() => Pool.openOn(dev, { readonly })).toThrow(damage);
-          continue;
-        }
-        // An open after a clean close reads no inode: the page is met by the first call that reads it.
+        // An open after a clean close reads no inode: the page is met by the first call that reads it (a damaged
+        // root too: names, listings and the inline extents of other files may not need that tree).
         const lazy = Pool.openOn(dev, { readonly });
         expect(() => lazy.stat('a')).toThrow(damage);
         expect(() => lazy.open('b')).toThrow(damage);
