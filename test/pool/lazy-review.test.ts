@@ -29,6 +29,17 @@ function superblockOf(dev: MemoryDevice): ReturnType<typeof decodeSuperblock> {
   return decodeSuperblock(dev.bytes.subarray(0, 4096));
 }
 
+/** A pool on `dev` with a 64 KiB journal (checkpoints come often) and a cache of 2 inodes, holding the empty files `names`. */
+function tinyCachePool(dev: MemoryDevice, names: Iterable<string>): Pool {
+  InodeCache.defaultLimit = 2;
+  const p = Pool.createOn(dev, { journalBytes: 64 * 1024 });
+  for (const n of names) p.open(n, { create: true }).close();
+  return p;
+}
+
+/** `n` names made by `name` from 0 up. */
+const names = (n: number, name: (i: number) => string = (i) => `f${i}`): string[] => Array.from({ length: n }, (_, i) => name(i));
+
 /**
  * Commits until one of them is a checkpoint (the journal filled), by creating and removing a scratch file:
  * it returns once the unlink's commit was one, so the checkpoint does not hold the scratch file.
@@ -131,10 +142,8 @@ describe('lazy open review: counts in the superblock', () => {
   });
 
   it('inodeCount and orphans follow unlink-while-open across a checkpoint and a crash', () => {
-    InodeCache.defaultLimit = 2;
     const dev = new MemoryDevice(32 * MiB);
-    let p = Pool.createOn(dev, { journalBytes: 64 * 1024 });
-    for (let i = 0; i < 120; i++) p.open(`f${i}`, { create: true }).close();
+    let p = tinyCachePool(dev, names(120));
     p.closeSync();
     p = Pool.openOn(dev);
     const held = p.open('f5');
@@ -176,10 +185,8 @@ describe('lazy open review: counts in the superblock', () => {
 
 describe('lazy open review: failed commits', () => {
   it('a create whose journal record fails is taken back: counts, names and the reopened pool agree', () => {
-    InodeCache.defaultLimit = 2;
     const dev = new FailingDevice(16 * MiB);
-    let p = Pool.createOn(dev, { journalBytes: 64 * 1024 });
-    for (let i = 0; i < 120; i++) p.open(`f${i}`, { create: true }).close();
+    let p = tinyCachePool(dev, names(120));
     p.closeSync();
     p = Pool.openOn(dev);
     for (let i = 0; i < 120; i++) p.stat(`f${i}`);
@@ -213,10 +220,7 @@ describe('lazy open review: memory', () => {
    * Creates and checkpoints sweep the cache too: a session that only creates files must not keep them all.
    */
   it('a session that creates many files keeps a bounded number in memory once they are checkpointed', () => {
-    InodeCache.defaultLimit = 2;
-    const dev = new MemoryDevice(32 * MiB);
-    const p = Pool.createOn(dev, { journalBytes: 64 * 1024 });
-    for (let i = 0; i < 2000; i++) p.open(`f${i}`, { create: true }).close();
+    const p = tinyCachePool(new MemoryDevice(32 * MiB), names(2000));
     forceCheckpoint(p);
     expect(p.stats().checkpoints).toBeGreaterThanOrEqual(2);
     // Evictable now (closed, named, checkpointed): the bound the design states is the limit plus the recently used.
@@ -259,13 +263,9 @@ describe('lazy open review: a pool needing recovery is never opened lazily', () 
 
 describe('lazy open review: names across checkpoints', () => {
   it('a name deleted, given again, renamed onto, deleted again, across checkpoints, agrees everywhere', () => {
-    InodeCache.defaultLimit = 2;
     const dev = new MemoryDevice(32 * MiB);
-    let p = Pool.createOn(dev, { journalBytes: 64 * 1024 });
-    const others = Array.from({ length: 120 }, (_, i) => `o${String(i).padStart(3, '0')}`);
-    for (const n of others) p.open(n, { create: true }).close();
-    p.open('a', { create: true }).close();
-    p.open('b', { create: true }).close();
+    const others = names(120, (i) => `o${String(i).padStart(3, '0')}`);
+    let p = tinyCachePool(dev, [...others, 'a', 'b']);
     p.closeSync();
     p = Pool.openOn(dev);
     const model = new Map<string, number>();
@@ -335,11 +335,9 @@ describe('lazy open review: names across checkpoints', () => {
 
 describe('lazy open review: a listing across checkpoints', () => {
   it('a listing that meets checkpoints, creates, renames and evictions returns each name there throughout once', () => {
-    InodeCache.defaultLimit = 2;
     const dev = new MemoryDevice(32 * MiB);
-    let p = Pool.createOn(dev, { journalBytes: 64 * 1024 });
     const name = (i: number): string => `f${String(i).padStart(4, '0')}`;
-    for (let i = 0; i < 700; i++) p.open(name(i), { create: true }).close();
+    let p = tinyCachePool(dev, names(700, name));
     p.closeSync();
     p = Pool.openOn(dev);
     const seen: string[] = [];
