@@ -84,6 +84,10 @@ export interface NativeDevice {
   /** flock(LOCK_EX or LOCK_SH, non-blocking) on the device's descriptor: false when a conflicting lock is held. */
   lock(exclusive: boolean): boolean;
   unlock(): void;
+  /** fcntl F_OFD_SETLK on [start, start+length), non-blocking; mode one of `constants.lock` (NONE unlocks): false on a conflict. */
+  rangeLock(start: bigint, length: bigint, mode: number): boolean;
+  /** fcntl F_OFD_GETLK: the first byte of one conflicting lock another open holds, or null. */
+  rangeConflict(start: bigint, length: bigint, mode: number): bigint | null;
   /** Unlinks the path if this open created the file, holds it exclusively, and the path still names it. */
   unlinkCreated(): boolean;
   /**

@@ -52,6 +52,8 @@ Napi::Function Device::Init(Napi::Env env) {
                          InstanceMethod("stats", &Device::Safe<&Device::Stats>),
                          InstanceMethod("lock", &Device::Safe<&Device::Lock>),
                          InstanceMethod("unlock", &Device::Safe<&Device::Unlock>),
+                         InstanceMethod("rangeLock", &Device::Safe<&Device::RangeLock>),
+                         InstanceMethod("rangeConflict", &Device::Safe<&Device::RangeConflict>),
                          InstanceMethod("unlinkCreated", &Device::Safe<&Device::UnlinkCreated>),
                          InstanceMethod("close", &Device::Safe<&Device::Close>),
                          InstanceMethod("persistAsync", &Device::Safe<&Device::PersistAsync>),
@@ -343,6 +345,64 @@ Napi::Value Device::Unlock(const Napi::CallbackInfo& info) {
   lock_ = LockMode::kNone;
   if (err != 0) ErrnoError(env, err, "flock", ErrorContext{path_}).ThrowAsJavaScriptException();
   return env.Undefined();
+}
+
+namespace {
+
+// A byte range of a range lock: two BigInts (offsets past 2^53 are the point of them), start >= 0, length >= 1,
+// end within off_t. False, with a JavaScript error thrown, otherwise (lib/device checks first: misuse only).
+bool RangeArgs(const Napi::CallbackInfo& info, int64_t* start, int64_t* length, LockMode* mode) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsBigInt() || !info[1].IsBigInt() || !info[2].IsNumber()) {
+    Napi::TypeError::New(env, "rangeLock: (start: bigint, length: bigint, mode: number)").ThrowAsJavaScriptException();
+    return false;
+  }
+  bool exact = false, exact_length = false;
+  *start = info[0].As<Napi::BigInt>().Int64Value(&exact);
+  *length = info[1].As<Napi::BigInt>().Int64Value(&exact_length);
+  if (!exact || !exact_length || *start < 0 || *length < 1 || *start > INT64_MAX - *length) {
+    Napi::RangeError::New(env, "rangeLock: the range must lie within [0, 2^63)").ThrowAsJavaScriptException();
+    return false;
+  }
+  const uint32_t m = info[2].As<Napi::Number>().Uint32Value();
+  *mode = m == static_cast<uint32_t>(LockMode::kExclusive) ? LockMode::kExclusive
+          : m == static_cast<uint32_t>(LockMode::kShared)  ? LockMode::kShared
+                                                           : LockMode::kNone;
+  return true;
+}
+
+}  // namespace
+
+// rangeLock(start, length, mode) -> false when another open file description holds a conflicting lock on
+// the range; mode NONE unlocks it. An fcntl OFD lock: per open, released with the descriptor.
+Napi::Value Device::RangeLock(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env)) return env.Undefined();
+  int64_t start = 0, length = 0;
+  LockMode mode = LockMode::kNone;
+  if (!RangeArgs(info, &start, &length, &mode)) return env.Undefined();
+  const int err = pmemdax::RangeLock(mapped_->fd, start, length, mode);
+  if (err == 0 || err == EAGAIN) return Napi::Boolean::New(env, err == 0);
+  ErrnoError(env, err, "fcntl", ErrorContext{path_}).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+// rangeConflict(start, length, mode) -> the first byte (a BigInt) of one lock another open holds that a lock
+// of `mode` on the range would conflict with, or null when none would.
+Napi::Value Device::RangeConflict(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env)) return env.Undefined();
+  int64_t start = 0, length = 0;
+  LockMode mode = LockMode::kNone;
+  if (!RangeArgs(info, &start, &length, &mode)) return env.Undefined();
+  bool found = false;
+  int64_t held = 0;
+  const int err = pmemdax::RangeConflict(mapped_->fd, start, length, mode == LockMode::kNone ? LockMode::kExclusive : mode, &found, &held);
+  if (err != 0) {
+    ErrnoError(env, err, "fcntl", ErrorContext{path_}).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return found ? Napi::Value(Napi::BigInt::New(env, held)) : env.Null();
 }
 
 // unlinkCreated() -> whether the path was removed: only when this open created the file, still holds the

@@ -85,6 +85,8 @@ class Device : public Napi::ObjectWrap<Device> {
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Lock(const Napi::CallbackInfo& info);
   Napi::Value Unlock(const Napi::CallbackInfo& info);
+  Napi::Value RangeLock(const Napi::CallbackInfo& info);
+  Napi::Value RangeConflict(const Napi::CallbackInfo& info);
   Napi::Value UnlinkCreated(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value PersistAsync(const Napi::CallbackInfo& info);

@@ -106,6 +106,25 @@ function lockOption(mode: DeviceLockMode | undefined): number {
   throw argValueError(`The "lock" option must be 'exclusive' or 'shared', received ${String(mode)}`);
 }
 
+/** One of `constants.lock`, for a range lock. */
+function rangeMode(mode: DeviceLockMode | 'none'): number {
+  if (mode === 'none') return NATIVE_LOCK.NONE;
+  if (mode === 'exclusive') return NATIVE_LOCK.EXCLUSIVE;
+  if (mode === 'shared') return NATIVE_LOCK.SHARED;
+  throw argValueError(`The "mode" argument must be 'exclusive', 'shared' or 'none', received ${String(mode)}`);
+}
+
+/** The largest end of a lock range: off_t's. */
+const LOCK_END = (1n << 63n) - 1n;
+
+function checkLockRange(start: bigint, length: bigint): void {
+  if (typeof start !== 'bigint') throw argTypeError(`The "start" argument must be of type bigint. ${received(start)}`);
+  if (typeof length !== 'bigint') throw argTypeError(`The "length" argument must be of type bigint. ${received(length)}`);
+  if (start < 0n || length < 1n || start + length > LOCK_END) {
+    throw outOfRangeError(`The lock range must lie within [0, 2^63 - 1), received start ${start} and length ${length}`);
+  }
+}
+
 const nativeHandles = new WeakMap<Device, NativeDevice>();
 
 /** The native handle of a device, for the layers inside this package that map it again (lib/vm). */
@@ -476,6 +495,25 @@ export class Device implements DaxDevice, Disposable {
   /** Releases the lock `lock` took (nothing happens when none is held). */
   unlock(): void {
     this.#native.unlock();
+  }
+
+  /**
+   * Takes (or, with 'none', drops) a byte-range lock on the device's file without waiting: an fcntl
+   * open-file-description lock, held by this open alone (other opens in this process conflict with it too)
+   * and released by `close` or the process's end, SIGKILL included. Independent of `lock`. The bytes need
+   * not exist: a range far past the end names a lock, no data. False when another open holds a conflicting
+   * lock on part of the range.
+   */
+  rangeLock(start: bigint, length: bigint, mode: DeviceLockMode | 'none'): boolean {
+    checkLockRange(start, length);
+    return this.#native.rangeLock(start, length, rangeMode(mode));
+  }
+
+  /** The first byte of one lock another open holds on [start, start+length) that a lock of `mode` would conflict with; null if none. */
+  rangeConflict(start: bigint, length: bigint, mode: DeviceLockMode): bigint | null {
+    checkLockRange(start, length);
+    if (mode !== 'exclusive' && mode !== 'shared') throw argValueError(`The "mode" argument must be 'exclusive' or 'shared', received ${String(mode)}`);
+    return this.#native.rangeConflict(start, length, rangeMode(mode));
   }
 
   /**

@@ -1,5 +1,6 @@
 import { errnoError, internalError } from '../errors';
 import { PMD_PAGES } from '../iomap/constants';
+import type { DeferredFrees } from './deferred-frees';
 import type { ExtentMap } from './extent-map';
 import { NO_BLOCK } from './layout';
 
@@ -44,6 +45,15 @@ export class Allocator {
   readonly #flightFrees: number[] = [];
   readonly #flightRefs = new Set<number>();
   readonly reserved: number[] = [];
+  /**
+   * Frees that wait for readers' snapshots (deferred-frees.ts): set for a writer whose device carries
+   * claims. Null: a committed free is free at once.
+   */
+  later: DeferredFrees | null = null;
+  /** Runs the journal's replay freed, collected while a writer's load needs them (load-frees.ts); else null. */
+  replayFrees: number[] | null = null;
+  /** A checkpoint being written while readers hold snapshots: what it frees stays used in its bitmap. */
+  holdBack = false;
   free = 0;
   /** Blocks data allocations must leave free (room for the next checkpoint). */
   keep = 0;
@@ -179,6 +189,7 @@ export class Allocator {
    * [first, count], or null when nothing is free beyond the checkpoint reserve.
    */
   take(want: number, goal: number, page: number, owner: AllocOwner | null, reserve = false): [number, number] | null {
+    if (want > this.free - this.keep) this.room(want);
     const budget = this.free - this.keep;
     if (budget <= 0) return null;
     want = Math.min(want, budget);
@@ -231,7 +242,7 @@ export class Allocator {
    * -1 when none is free, or when taking one would leave less than the checkpoint reserve.
    */
   takeGroup(): number {
-    if (this.free - this.keep < PMD_PAGES) return -1;
+    if (!this.room(PMD_PAGES)) return -1;
     const g = this.freeGroup();
     if (g < 0) return -1;
     const b = g * PMD_PAGES;
@@ -335,6 +346,7 @@ export class Allocator {
    * in its own bitmap. Throws ENOSPC when no block is free.
    */
   takeMetaBlock(): number {
+    if (this.free === 0) this.reclaim();
     const [b, n] = this.free > 0 ? this.pack(1, null) : [-1, 0];
     if (n === 0) throw errnoError('ENOSPC', 'fsync');
     this.markUsed(b, 1);
@@ -410,13 +422,12 @@ export class Allocator {
   /** A commit written and durable at once, with none in flight: freed runs become allocatable now. */
   committed(): void {
     if (this.freeRuns.length === 0 && this.allocRuns.length === 0 && this.refChanged.size === 0) return;
-    for (let i = 0; i < this.freeRuns.length; i += 2) {
-      this.clear(this.freeRuns[i] as number, this.freeRuns[i + 1] as number);
-      this.free += this.freeRuns[i + 1] as number;
-    }
+    for (let i = 0; i < this.freeRuns.length; i += 2) this.#freed(this.freeRuns[i] as number, this.freeRuns[i + 1] as number);
+    const any = this.freeRuns.length > 0;
     this.freeRuns.length = 0;
     this.allocRuns.length = 0;
     this.refChanged.clear();
+    if (any) this.reclaim();
   }
 
   /** The change lists went into a commit being written: they empty, and wait for `release`. */
@@ -431,18 +442,54 @@ export class Allocator {
   /** Every commit begun is durable: the runs they freed become allocatable. */
   release(): void {
     const frees = this.#flightFrees;
-    for (let i = 0; i < frees.length; i += 2) {
-      this.clear(frees[i] as number, frees[i + 1] as number);
-      this.free += frees[i + 1] as number;
-    }
+    for (let i = 0; i < frees.length; i += 2) this.#freed(frees[i] as number, frees[i + 1] as number);
+    const any = frees.length > 0;
     frees.length = 0;
     if (this.#flightRefs.size > 0) this.#flightRefs.clear();
+    if (any) this.reclaim();
   }
 
-  /** Free now a run that is not referenced by any committed state (a checkpoint superseded). */
+  /** Free now a run no committed state references (a tree page never committed, a checkpoint abandoned, a replayed free). */
   dropNow(b: number, n: number): void {
     this.clear(b, n);
     this.free += n;
+  }
+
+  /** A run the newest commit stopped referencing: free once no reader's snapshot reaches it (`reclaim`). */
+  retire(b: number, n: number): void {
+    this.#freed(b, n);
+  }
+
+  #freed(b: number, n: number): void {
+    if (this.later === null) this.dropNow(b, n);
+    else this.later.push(b, n);
+  }
+
+  /** The deferred frees no reader's snapshot reaches any more become free. Returns the blocks freed. */
+  reclaim(): number {
+    return this.later === null ? 0 : this.later.release(this.#dropNow);
+  }
+
+  readonly #dropNow = (b: number, n: number): void => this.dropNow(b, n);
+
+  /**
+   * Whether `need` blocks can be allocated beyond the checkpoint reserve: when they cannot, the deferred frees
+   * that readers released meanwhile are reclaimed first.
+   */
+  room(need: number): boolean {
+    if (need <= this.free - this.keep) return true;
+    if (this.later !== null && this.later.blocks > 0) this.reclaim();
+    return need <= this.free - this.keep;
+  }
+
+  /** Blocks the media's bitmap keeps used for readers: deferred, and with `holdBack` what this commit frees. */
+  heldForReaders(retired: number): number {
+    let n = this.later?.blocks ?? 0;
+    if (!this.holdBack) return n;
+    n += retired;
+    for (let i = 1; i < this.freeRuns.length; i += 2) n += this.freeRuns[i] as number;
+    for (let i = 1; i < this.#flightFrees.length; i += 2) n += this.#flightFrees[i] as number;
+    return n;
   }
 
   /** The bitmap as it will be once pending frees are released, without reserved runs and `also`. */
@@ -451,8 +498,12 @@ export class Allocator {
     const unset = (runs: readonly number[]): void => {
       for (let i = 0; i < runs.length; i += 2) setBits(out, runs[i] as number, runs[i + 1] as number, false);
     };
-    unset(this.freeRuns);
-    unset(this.#flightFrees);
+    // Held back, what this commit frees stays used on the media: a writer after a crash must not reuse it
+    // while a reader's snapshot reaches it.
+    if (!this.holdBack) {
+      unset(this.freeRuns);
+      unset(this.#flightFrees);
+    }
     unset(this.reserved);
     unset(also);
     return out;

@@ -62,7 +62,9 @@ export function writeCheckpoint(
     const retired = t.store.retired;
     const treePages = pagesBefore + t.store.overlayPages - retired.length;
     t.store.write();
-    const bits = s.alloc.snapshot(retired.flatMap((b) => [b, 1]));
+    // Held back for readers, the pages this checkpoint retires stay used in its bitmap (alloc.ts, `holdBack`).
+    const bits = s.alloc.snapshot(s.alloc.holdBack ? [] : retired.flatMap((b) => [b, 1]));
+    const deferredBlocks = s.alloc.heldForReaders(retired.length);
     s.bitmapCopies.write(device, layout, epoch, adjustBitmap === undefined ? bits : adjustBitmap(bits));
     return {
       ...layout,
@@ -74,6 +76,7 @@ export function writeCheckpoint(
       nextIno: s.nextIno,
       metaBytes: s.recordedBytes(),
       orphans: s.nameless.size,
+      deferredBlocks,
     };
   } catch (e) {
     t.reset(committed);

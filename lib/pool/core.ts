@@ -2,6 +2,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { errnoError, isErrnoError } from '../errors';
 import { abandonCheckpoint, finishCheckpoint, writeCheckpoint } from './checkpoint';
 import type { PoolDevice } from './device';
+import { Claims } from './claims';
 import { DeferredFlush, defersFlush } from './deferred-flush';
 import { HoldClock } from './hold-clock';
 import { Journal } from './journal';
@@ -55,6 +56,8 @@ export class PoolCore {
   #calls = 0;
   #idle: (() => void)[] = [];
   readonly #deferred: DeferredFlush | null;
+  /** Readers' claims on this pool (null: read-only, or a device no other open can read beside this one). */
+  readonly #claims: Claims | null;
   #flight: Flight | null = null;
   /** The group commit running, and the one gathering behind it. */
   #running: Promise<void> | null = null;
@@ -81,6 +84,27 @@ export class PoolCore {
     this.io = { device, ops: this.ops };
     this.#deferred = !readonly && defersFlush(device) ? new DeferredFlush(device) : null;
     this.asyncIo = this.#deferred === null ? this.io : { device: this.#deferred, ops: new PoolOps(this.#deferred, state) };
+    this.#claims = readonly ? null : Claims.of(device, state.sb.journalBlocks);
+  }
+
+  /**
+   * Write a checkpoint and switch to it (`write`), knowing whether readers hold snapshots: while any does,
+   * what the checkpoint frees stays used in its bitmap (alloc.ts, `holdBack`), so that a writer after a crash
+   * cannot hand it out under them. The checkpoint lock, held from the question to the switch, makes a reader
+   * that claims meanwhile claim again (claims.ts).
+   */
+  #forReaders<T>(write: () => T): T {
+    const claims = this.#claims;
+    if (claims === null) return write();
+    const a = this.state.alloc;
+    claims.checkpointing(true);
+    try {
+      a.holdBack = claims.anyBefore();
+      return write();
+    } finally {
+      a.holdBack = false;
+      claims.checkpointing(false);
+    }
   }
 
   /** Where promise writes hand their stores to jobs (page granularity, a device that writes ranges off the thread); else null. */
@@ -358,20 +382,24 @@ export class PoolCore {
     this.#healthy();
     this.#takeOver();
     const s = this.state;
+    // What readers let go since is free for this checkpoint's pages, and not counted as held in its superblock.
+    s.alloc.reclaim();
     const epoch = this.sb.epoch + 1;
-    const next = writeCheckpoint(this.device, s, this.sb, epoch, whole);
-    let failure: unknown = null;
-    try {
-      this.writeSuperblocks(next);
-    } catch (e) {
-      // Unless a superblock switched, the media still hold the old state: so must memory.
-      if (this.sb.epoch !== epoch) {
-        abandonCheckpoint(s);
-        throw e;
+    const failure = this.#forReaders(() => {
+      const next = writeCheckpoint(this.device, s, this.sb, epoch, whole);
+      try {
+        this.writeSuperblocks(next);
+      } catch (e) {
+        // Unless a superblock switched, the media still hold the old state: so must memory.
+        if (this.sb.epoch !== epoch) {
+          abandonCheckpoint(s);
+          throw e;
+        }
+        // One copy switched (the other failed): the new checkpoint is what the media hold.
+        return e;
       }
-      // One copy switched (the other failed): the new checkpoint is what the media hold.
-      failure = e;
-    }
+      return null;
+    });
     this.journal.reset(epoch);
     finishCheckpoint(s);
     this.#stats.checkpoints++;
@@ -408,23 +436,26 @@ export class PoolCore {
     const epoch = old.epoch + 1;
     // Both copies move: neither new place holds what the copies held, so each is written whole.
     s.bitmapCopies.forget();
-    const written = writeCheckpoint(this.device, s, layout, epoch, false, adjust);
-    const next: Superblock = { ...written, seq: (old.seq + 1) >>> 0 };
-    const bytes = encodeSuperblock(next);
-    try {
-      this.#writeBlock(backupAt, bytes);
-    } catch (e) {
-      abandonCheckpoint(s);
-      s.bitmapCopies.forget();
-      throw e;
-    }
-    try {
-      this.#writeBlock(0, bytes);
-    } catch (e) {
-      // The primary may be torn: a load finds the new backup then. Which pool the media hold, only a load can tell.
-      this.#failed ??= e;
-      throw e;
-    }
+    const next = this.#forReaders(() => {
+      const written = writeCheckpoint(this.device, s, layout, epoch, false, adjust);
+      const sb: Superblock = { ...written, seq: (old.seq + 1) >>> 0 };
+      const bytes = encodeSuperblock(sb);
+      try {
+        this.#writeBlock(backupAt, bytes);
+      } catch (e) {
+        abandonCheckpoint(s);
+        s.bitmapCopies.forget();
+        throw e;
+      }
+      try {
+        this.#writeBlock(0, bytes);
+      } catch (e) {
+        // The primary may be torn: a load finds the new backup then. Which pool the media hold, only a load can tell.
+        this.#failed ??= e;
+        throw e;
+      }
+      return sb;
+    });
     s.sb = next;
     this.journal.reset(epoch);
     finishCheckpoint(s);

@@ -25,4 +25,10 @@ export interface PoolDevice extends DaxDevice {
   grow?(size: number): void;
   /** Overwrite whole pages, clearing the poison under them. */
   clearBadblocks?(offset: number, length: number, data?: ArrayBufferView): void;
+  /**
+   * Byte-range locks of this open (a native Device: fcntl OFD locks), which readers' claims and the writer's
+   * presence are made of (claims.ts). Without them no other open can read the pool beside this one.
+   */
+  rangeLock?(start: bigint, length: bigint, mode: 'exclusive' | 'shared' | 'none'): boolean;
+  rangeConflict?(start: bigint, length: bigint, mode: 'exclusive' | 'shared'): bigint | null;
 }

@@ -97,7 +97,7 @@ async function allocateUnwritten(core: PoolCore, inode: PoolInode, first: number
   const a = core.state.alloc;
   let need = 0;
   for (let i = 1; i < holes.length; i += 2) need += holes[i] as number;
-  if (need > 0 && need > a.free - a.keep) throw poolError('ENOSPC', 'fallocate', inode.path, first * PAGE_SIZE);
+  if (need > 0 && !a.room(need)) throw poolError('ENOSPC', 'fallocate', inode.path, first * PAGE_SIZE);
   for (let i = 0; i < holes.length; i += 2) {
     let page = holes[i] as number;
     let left = holes[i + 1] as number;

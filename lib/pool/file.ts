@@ -238,7 +238,7 @@ export class PoolFile implements Disposable {
       if (state & ExtentState.UNWRITTEN) need -= count;
       else for (let i = 0; i < count; i++) if (!a.cowNeeded(block + i)) need--;
     });
-    if (need > 0 && need > a.free - a.keep) throw poolError('ENOSPC', 'write', this.inode.path, pos);
+    if (need > 0 && !a.room(need)) throw poolError('ENOSPC', 'write', this.inode.path, pos);
   }
 
   /** Records what a write did to the file; a `{ sync: true }` handle commits it here (sync calls) or after the turn (async). */

@@ -71,6 +71,12 @@ export interface Superblock extends SuperblockHeader, ShutdownFields {
   metaBytes: number;
   /** Inodes of the checkpoint without a name (open when it was written); any makes the open load every inode. */
   orphans: number;
+  /**
+   * Data blocks the checkpoint's bitmap keeps used although no file maps them: frees readers' snapshots could
+   * still reach when it was written (docs/design.md, "Live readers"). Any makes a writer's open load every
+   * inode, to find them and free them once no reader needs them. 0 in pools written by older releases.
+   */
+  deferredBlocks: number;
 }
 
 /** A wrong format version on a superblock whose signature and checksum are right. */
@@ -126,6 +132,7 @@ export function encodeSuperblock(sb: Superblock): Uint8Array {
   c.pos = SB_OPEN_AT;
   c.putU64(sb.metaBytes + 1);
   c.putU32(sb.orphans);
+  c.putU32(sb.deferredBlocks);
   c.view.setUint32(SB_CRC_AT, crc32c(out, 0, SB_CRC_AT), true);
   return out;
 }
@@ -152,7 +159,8 @@ export function decodeSuperblock(bytes: Uint8Array): Superblock | VersionMismatc
   c.pos = SB_OPEN_AT;
   const metaBytes = c.u64() - 1;
   const orphans = c.u32();
-  const sb: Superblock = { ...header, bitmapAt, bitmapBlocks, roots, treePages, inodeCount, sharedCount, nextIno, metaBytes, orphans, ...shutdown };
+  const deferredBlocks = c.u32();
+  const sb: Superblock = { ...header, bitmapAt, bitmapBlocks, roots, treePages, inodeCount, sharedCount, nextIno, metaBytes, orphans, deferredBlocks, ...shutdown };
   return checkGeometry(sb) ?? sb;
 }
 
@@ -198,6 +206,7 @@ function checkGeometry(sb: Superblock): string | null {
   }
   if (sb.nextIno < 1) return 'next inode number 0';
   if (sb.orphans > sb.inodeCount) return `${sb.orphans} nameless inodes of ${sb.inodeCount}`;
+  if (sb.deferredBlocks > dataEnd(sb) - dataStart(sb)) return `${sb.deferredBlocks} deferred blocks in a data area of ${dataEnd(sb) - dataStart(sb)}`;
   if (sb.metaBytes > sb.blocks * BLOCK) return `metadata of ${sb.metaBytes} bytes in a pool of ${sb.blocks * BLOCK}`;
   return null;
 }

@@ -3,7 +3,9 @@ import { PmemdaxError, isErrnoError } from '../errors';
 import { auditClean, auditState } from './audit';
 import { loadCheckpoint, loadShared } from './checkpoint';
 import { corrupt, readingTrees } from './errors';
+import { Claims } from './claims';
 import { Journal, type ReplayResult } from './journal';
+import { deferFrees, holdLoadedFrees } from './load-frees';
 import { BLOCK, FORMAT_VERSION, VersionMismatch, decodeSuperblock, type Superblock } from './layout';
 import { readMeta } from './meta-io';
 import { PoolState } from './state';
@@ -102,19 +104,30 @@ export interface Loaded {
  * checkpoint, every inode of it, then the journal of its epoch, then audit the result.
  * What cannot be decoded is ERR_PMEMDAX_CORRUPT; what decodes but breaks an invariant writing relies
  * on is listed in `problems`, and with `writable` it is ERR_PMEMDAX_CORRUPT too, naming the first.
+ * `writer`: for a writer's open, whose frees wait for readers' snapshots (load-frees.ts); a pool whose
+ * last writer held frees back is then loaded whole, to find them.
  */
-export function loadPool(device: DaxDevice, path: string, writable = false, whole = false): Loaded {
+export function loadPool(device: DaxDevice, path: string, writable = false, whole = false, writer = false): Loaded {
   const { sb, usedBackup } = pickSuperblock(device, path);
   if (sb.blocks * BLOCK > device.size) throw corrupt(path, 'superblock', 0, `pool of ${sb.blocks * BLOCK} bytes on a device of ${device.size}`);
-  const lazy = whole || usedBackup || sb.dirty || sb.metaBytes < 0 || sb.orphans > 0 ? null : openClean(device, path, sb);
+  const claims = writer ? Claims.of(device, sb.journalBlocks) : null;
+  const held = writer && sb.deferredBlocks > 0;
+  const lazy = whole || held || usedBackup || sb.dirty || sb.metaBytes < 0 || sb.orphans > 0 ? null : openClean(device, path, sb);
   if (lazy !== null) {
     if (writable && lazy.problems.length > 0) throw refuseWriting(path, lazy.problems);
+    if (writer) deferFrees(lazy.state, lazy.journal, claims);
     return lazy;
   }
   const state = new PoolState(sb, path, device);
   loadCheckpoint(device, state, sb);
   const journal = new Journal(device, sb);
+  // Readers that hold snapshots now may reach what the replay frees.
+  if (claims !== null && claims.anyBefore()) state.alloc.replayFrees = [];
   const replay = journal.replay(state);
+  if (writer) {
+    deferFrees(state, journal, claims);
+    holdLoadedFrees(state);
+  }
   state.alloc.recount();
   const problems = auditState(state);
   if (writable && problems.length > 0) throw refuseWriting(path, problems);

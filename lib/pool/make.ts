@@ -91,6 +91,7 @@ export function formatPool(device: DaxDevice, path: string, opts: FormatOptions)
     nextIno: 1,
     metaBytes: 0,
     orphans: 0,
+    deferredBlocks: 0,
     dirty: false,
     shutdownCount: -1,
     identity: '',

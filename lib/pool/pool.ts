@@ -322,7 +322,7 @@ export class Pool implements Disposable {
   }
 
   static #open(device: PoolDevice, path: string, readonly: boolean, owned: Device | null, verify = false): Pool {
-    const loaded = loadPool(device, path, !readonly, verify);
+    const loaded = loadPool(device, path, !readonly, verify, !readonly);
     const pool = (recovery: PoolRecovery): Pool => new Pool(device, loaded, path, readonly, owned, recovery);
     const base = { replayed: loaded.replay.records, tornTail: loaded.replay.torn, usedBackupSuperblock: loaded.usedBackup, problems: loaded.problems };
     if (readonly) return pool({ ...base, orphansFreed: 0 });

@@ -165,7 +165,10 @@ export function applyOps(s: PoolState, r: Codec, count: number): void {
         const n = r.u32();
         checkRun(s, b, n);
         if (code === Op.ALLOC) s.alloc.markUsed(b, n);
-        else s.alloc.dropNow(b, n);
+        else {
+          s.alloc.dropNow(b, n);
+          s.alloc.replayFrees?.push(b, n);
+        }
         break;
       }
       case Op.REF: {

@@ -78,6 +78,7 @@ export class PoolState {
     this.trees = new PoolTrees(device, path, {
       take: () => alloc.takeMetaBlock(),
       give: (b) => alloc.dropNow(b, 1),
+      retire: (b) => alloc.retire(b, 1),
     }, sb.roots);
     this.inodes.setFault((ino) => this.#fromTrees(ino), (inode) => this.#evictable(inode), (inode) => this.#evict(inode), (ino) => ino < this.sb.nextIno);
   }
@@ -180,7 +181,11 @@ export class PoolState {
 
   /** May the metadata grow by `extra` bytes? Only if the next checkpoint then still fits, with the spare. */
   roomFor(extra: number): boolean {
-    return this.alloc.free >= this.ckptBlocksWith(extra) + RESERVE_SPARE;
+    const need = this.ckptBlocksWith(extra) + RESERVE_SPARE;
+    if (this.alloc.free >= need) return true;
+    // Short: the frees readers no longer hold back may make the room.
+    this.alloc.reclaim();
+    return this.alloc.free >= need;
   }
 
   /** `roomFor`, or ENOSPC before anything changes. */

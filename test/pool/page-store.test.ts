@@ -24,6 +24,9 @@ class TestBlocks implements PageBlocks {
     if (this.free.has(block) || block < 1 || block >= BLOCKS) throw new Error(`block ${block} given back while free`);
     this.free.add(block);
   }
+  retire(block: number): void {
+    this.give(block);
+  }
 }
 
 /** The blocks the tree under `root` reaches, read from `store`. */

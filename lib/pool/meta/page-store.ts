@@ -11,8 +11,10 @@ import { PageCache } from './page-cache';
 export interface PageBlocks {
   /** A free block for a new page. Throws when there is none: a caller reserves room before it changes a tree. */
   take(): number;
-  /** `block` holds no page any tree or snapshot reaches: it is free. */
+  /** `block` holds a page no tree reaches that was never committed: no snapshot reaches it, it is free. */
   give(block: number): void;
+  /** `block` holds a committed page the newest trees no longer reach: free once no reader's snapshot does. */
+  retire(block: number): void;
 }
 
 /** Where a page keeps its CRC-32C (page.ts): computed over the page with these four bytes read as zero. */
@@ -158,7 +160,7 @@ export class DevicePageStore implements PageStore {
     this.#overlay.clear();
     const retired = this.#retired;
     this.#retired = [];
-    for (const no of retired) this.#blocks.give(no);
+    for (const no of retired) this.#blocks.retire(no);
     return retired.length;
   }
 

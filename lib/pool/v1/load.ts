@@ -77,6 +77,7 @@ export function loadV1Pool(device: DaxDevice, path: string): V1Loaded | null {
     nextIno: 1,
     metaBytes: 0,
     orphans: 0,
+    deferredBlocks: 0,
     dirty: v1.dirty,
     shutdownCount: v1.shutdownCount,
     identity: v1.identity,

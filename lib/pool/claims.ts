@@ -1,0 +1,120 @@
+import type { PoolDevice } from './device';
+import { BLOCK } from './layout';
+
+/**
+ * A committed state of the pool: the checkpoint of `epoch` and the first `seq` journal records of that epoch.
+ * (E, 0) is the checkpoint alone; a checkpoint of epoch E+1 holds the same state as (E, last).
+ */
+export interface CommitPoint {
+  readonly epoch: number;
+  readonly seq: number;
+}
+
+/** a before b (-1), the same point (0), or after (1). */
+export function comparePoints(a: CommitPoint, b: CommitPoint): number {
+  if (a.epoch !== b.epoch) return a.epoch < b.epoch ? -1 : 1;
+  return a.seq === b.seq ? 0 : a.seq < b.seq ? -1 : 1;
+}
+
+/** Where the lock space of a pool starts (2^62): far past the end of any device, so no lock covers data. */
+const CLAIM_BASE = 1n << 62n;
+/** Held by a checkpoint while it decides what its bitmap keeps for readers (see `Claims.checkpointing`). */
+const CHECKPOINT_AT = CLAIM_BASE - 1n;
+/** One past the last claim byte: locks end within off_t (2^63 - 1). */
+const CLAIM_END = (1n << 63n) - 2n;
+/** Records an epoch can hold: one per 64-byte line of the journal, at most (journal.ts). */
+const RECORD_ALIGN = 64;
+
+/**
+ * Claims -- readers' snapshots as byte-range locks (docs/design.md, "Live readers"). A reader holding
+ * snapshot P holds a shared open-file-description lock on the byte at CLAIM_BASE + number(P) of the pool's
+ * file or device; a lock needs no bytes there, belongs to the reader's open alone, and the kernel drops it
+ * when that open closes, SIGKILL included: no table to keep, nothing a dead reader can leak. The writer asks
+ * the kernel which claims exist (`oldest`) and frees a block that commit P freed only once no claim is
+ * older than P (deferred-frees.ts).
+ */
+export class Claims {
+  readonly #device: PoolDevice & Required<Pick<PoolDevice, 'rangeLock' | 'rangeConflict'>>;
+  /** Commit numbers of an epoch: one more than the records its journal can hold. */
+  readonly #perEpoch: bigint;
+
+  constructor(device: PoolDevice & Required<Pick<PoolDevice, 'rangeLock' | 'rangeConflict'>>, journalBlocks: number) {
+    this.#device = device;
+    this.#perEpoch = BigInt((journalBlocks * BLOCK) / RECORD_ALIGN + 1);
+  }
+
+  /** The claims of `device`, or null when it has no range locks (a memory device: no other open can read it). */
+  static of(device: PoolDevice, journalBlocks: number): Claims | null {
+    if (device.rangeLock === undefined || device.rangeConflict === undefined) return null;
+    return new Claims(device as PoolDevice & Required<Pick<PoolDevice, 'rangeLock' | 'rangeConflict'>>, journalBlocks);
+  }
+
+  /**
+   * The lock byte of point `p`: in commit order, as a point's records never outnumber an epoch's numbers.
+   * (2^62 bytes hold 2^42 epochs of a 64 MiB journal: a checkpoint a millisecond for 139 years.)
+   */
+  at(p: CommitPoint): bigint {
+    return CLAIM_BASE + BigInt(p.epoch) * this.#perEpoch + BigInt(p.seq);
+  }
+
+  #point(at: bigint): CommitPoint {
+    const n = at - CLAIM_BASE;
+    return { epoch: Number(n / this.#perEpoch), seq: Number(n % this.#perEpoch) };
+  }
+
+  /**
+   * Whether any claim older than `before` exists (one question to the kernel); with no `before`, any claim.
+   * A claim taken after this answer is one on a state at least as new as the pool's newest commit.
+   */
+  anyBefore(before?: CommitPoint): boolean {
+    const end = before === undefined ? CLAIM_END : this.at(before);
+    if (end <= CLAIM_BASE) return false;
+    return this.#device.rangeConflict(CLAIM_BASE, end - CLAIM_BASE, 'exclusive') !== null;
+  }
+
+  /**
+   * The oldest claim older than `before` (of every claim without it), or null when there is none: the kernel
+   * reports one conflicting lock per question, not the lowest, so a search narrows the range to it (at most
+   * ~62 questions, usually a few).
+   */
+  oldest(before?: CommitPoint): CommitPoint | null {
+    const end = before === undefined ? CLAIM_END : this.at(before);
+    if (end <= CLAIM_BASE) return null;
+    const first = this.#device.rangeConflict(CLAIM_BASE, end - CLAIM_BASE, 'exclusive');
+    if (first === null) return null;
+    // A claim is held at `hi`; none below `lo`.
+    let lo = CLAIM_BASE;
+    let hi = first;
+    while (lo < hi) {
+      const mid = lo + (hi - lo) / 2n;
+      const found = this.#device.rangeConflict(lo, mid - lo + 1n, 'exclusive');
+      if (found === null) lo = mid + 1n;
+      else hi = found;
+    }
+    return this.#point(hi);
+  }
+
+  /** Take a reader's claim on `p` (shared with other readers of the same point). False when it cannot be taken. */
+  claim(p: CommitPoint): boolean {
+    return this.#device.rangeLock(this.at(p), 1n, 'shared');
+  }
+
+  /** Drop this open's claim on `p`. */
+  drop(p: CommitPoint): void {
+    this.#device.rangeLock(this.at(p), 1n, 'none');
+  }
+
+  /**
+   * The writer holds this while a checkpoint decides what its bitmap keeps for readers, until the new
+   * superblock is durable: a reader that claims a point meanwhile cannot know whether the writer saw its
+   * claim, so it waits for the checkpoint to end and claims again (`checkpointBusy`).
+   */
+  checkpointing(on: boolean): void {
+    this.#device.rangeLock(CHECKPOINT_AT, 1n, on ? 'exclusive' : 'none');
+  }
+
+  /** Is a writer between its claim check and its switch to a new checkpoint? */
+  checkpointBusy(): boolean {
+    return this.#device.rangeConflict(CHECKPOINT_AT, 1n, 'shared') !== null;
+  }
+}

@@ -1,0 +1,106 @@
+import { comparePoints, type Claims, type CommitPoint } from './claims';
+
+/**
+ * DeferredFrees -- blocks a commit freed that a reader's snapshot may still reach (docs/design.md, "Live
+ * readers"). A block freed by commit P is reachable from every snapshot older than P, so it waits here,
+ * still used in the bitmap, tagged with the newest commit when it was freed (P or later: later only keeps it
+ * longer), until no reader claims a point older than its tag. Runs are kept in the order they were freed,
+ * so their tags only grow and a release takes a prefix.
+ */
+export class DeferredFrees {
+  readonly #claims: Claims;
+  /** The newest commit: the tag of what is freed now. */
+  readonly #now: () => CommitPoint;
+  #epochs: number[] = [];
+  #seqs: number[] = [];
+  #starts: number[] = [];
+  #counts: number[] = [];
+  #head = 0;
+  /** Blocks waiting. */
+  blocks = 0;
+
+  constructor(claims: Claims, now: () => CommitPoint) {
+    this.#claims = claims;
+    this.#now = now;
+  }
+
+  get runs(): number {
+    return this.#starts.length - this.#head;
+  }
+
+  /** Blocks [b, b+n) were freed by the newest commit (or one before it). */
+  push(b: number, n: number): void {
+    this.pushAt(this.#now(), b, n);
+  }
+
+  /** Blocks [b, b+n) were freed by commit `p` or one before it (a tag older than the last one pushed is raised to it). */
+  pushAt(p: CommitPoint, b: number, n: number): void {
+    const k = this.#starts.length;
+    let epoch = p.epoch;
+    let seq = p.seq;
+    if (k > this.#head) {
+      const lastEpoch = this.#epochs[k - 1] as number;
+      const lastSeq = this.#seqs[k - 1] as number;
+      if (comparePoints({ epoch, seq }, { epoch: lastEpoch, seq: lastSeq }) < 0) {
+        epoch = lastEpoch;
+        seq = lastSeq;
+      }
+      // Freed at the same point right after the last run: one run.
+      if (epoch === lastEpoch && seq === lastSeq && (this.#starts[k - 1] as number) + (this.#counts[k - 1] as number) === b) {
+        this.#counts[k - 1] = (this.#counts[k - 1] as number) + n;
+        this.blocks += n;
+        return;
+      }
+    }
+    this.#epochs.push(epoch);
+    this.#seqs.push(seq);
+    this.#starts.push(b);
+    this.#counts.push(n);
+    this.blocks += n;
+  }
+
+  /**
+   * Hand to `free` every run no claim reaches any more: one question to the kernel when no reader holds a
+   * point older than the newest tag (every run goes), a short search for the oldest claim otherwise.
+   * Returns the blocks freed.
+   */
+  release(free: (b: number, n: number) => void): number {
+    const k = this.#starts.length;
+    if (k === this.#head) return 0;
+    const oldest = this.#claims.oldest({ epoch: this.#epochs[k - 1] as number, seq: this.#seqs[k - 1] as number });
+    let freed = 0;
+    let i = this.#head;
+    for (; i < k; i++) {
+      if (oldest !== null && comparePoints({ epoch: this.#epochs[i] as number, seq: this.#seqs[i] as number }, oldest) > 0) break;
+      free(this.#starts[i] as number, this.#counts[i] as number);
+      freed += this.#counts[i] as number;
+    }
+    this.blocks -= freed;
+    this.#head = i;
+    if (i === k) this.#clear();
+    else if (i > 1024 && i * 2 > k) this.#compact();
+    return freed;
+  }
+
+  /** Every run waiting, [start, count] after another (the checkpoint's count, `check`'s tests). */
+  *entries(): IterableIterator<[number, number]> {
+    for (let i = this.#head; i < this.#starts.length; i++) yield [this.#starts[i] as number, this.#counts[i] as number];
+  }
+
+  #clear(): void {
+    this.#epochs.length = 0;
+    this.#seqs.length = 0;
+    this.#starts.length = 0;
+    this.#counts.length = 0;
+    this.#head = 0;
+  }
+
+  #compact(): void {
+    const h = this.#head;
+    this.#epochs = this.#epochs.slice(h);
+    this.#seqs = this.#seqs.slice(h);
+    this.#starts = this.#starts.slice(h);
+    this.#counts = this.#counts.slice(h);
+    this.#head = 0;
+  }
+}
