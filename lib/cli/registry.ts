@@ -36,7 +36,7 @@ const EXIT_CODES = `exit codes:
   1  the operation failed (the error is printed: pmemdax: <message> (<code>))
   2  usage error
   3  check found problems: the pool is inconsistent
-  4  the pool is open in another process (ERR_PMEMDAX_POOL_LOCKED)
+  4  the pool is held by another open (ERR_PMEMDAX_POOL_LOCKED)
   5  not a pool, or too damaged to open (ERR_PMEMDAX_CORRUPT)`;
 
 /** overview -- `pmemdax help`: every command, one line each, and the exit codes. */

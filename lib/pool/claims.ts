@@ -20,6 +20,8 @@ export function comparePoints(a: CommitPoint, b: CommitPoint): number {
 const CLAIM_BASE = 1n << 62n;
 /** Held by a checkpoint while it decides what its bitmap keeps for readers (see `Claims.checkpointing`). */
 const CHECKPOINT_AT = CLAIM_BASE - 1n;
+/** Held by the writer for as long as it has the pool open: readers tell a live journal from a crashed one. */
+const WRITER_AT = CLAIM_BASE - 2n;
 /** One past the last claim byte: locks end within off_t (2^63 - 1). */
 const CLAIM_END = (1n << 63n) - 2n;
 /** Records an epoch can hold: one per 64-byte line of the journal, at most (journal.ts). */
@@ -113,8 +115,30 @@ export class Claims {
     this.#device.rangeLock(CHECKPOINT_AT, 1n, on ? 'exclusive' : 'none');
   }
 
+  /** The writer announces itself for as long as this open lasts (the kernel drops the lock with it). */
+  announceWriter(): void {
+    this.#device.rangeLock(WRITER_AT, 1n, 'exclusive');
+  }
+
+  /** Has a writer the pool open (its journal may grow while a reader reads it)? */
+  writerLive(): boolean {
+    return this.#device.rangeConflict(WRITER_AT, 1n, 'shared') !== null;
+  }
+
   /** Is a writer between its claim check and its switch to a new checkpoint? */
   checkpointBusy(): boolean {
     return this.#device.rangeConflict(CHECKPOINT_AT, 1n, 'shared') !== null;
   }
+}
+
+/**
+ * Before a change of the whole pool made offline (a grow, an upgrade, a format over it), under the writer's
+ * exclusive flock: takes the checkpoint lock for as long as `device` stays open, so that readers starting
+ * now wait for it (reader.ts), and says whether a reader holds a snapshot now -- the change must not be made
+ * under it. False on a device without range locks.
+ */
+export function readersBeforeOfflineChange(device: PoolDevice): boolean {
+  if (device.rangeLock === undefined || device.rangeConflict === undefined) return false;
+  device.rangeLock(CHECKPOINT_AT, 1n, 'exclusive');
+  return device.rangeConflict(CLAIM_BASE, CLAIM_END - CLAIM_BASE, 'exclusive') !== null;
 }

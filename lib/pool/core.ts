@@ -85,6 +85,7 @@ export class PoolCore {
     this.#deferred = !readonly && defersFlush(device) ? new DeferredFlush(device) : null;
     this.asyncIo = this.#deferred === null ? this.io : { device: this.#deferred, ops: new PoolOps(this.#deferred, state) };
     this.#claims = readonly ? null : Claims.of(device, state.sb.journalBlocks);
+    this.#claims?.announceWriter();
   }
 
   /**

@@ -30,7 +30,7 @@ export function growTarget(device: PoolDevice, path: string, current: number, si
  * the grow would leave no copy a load can find.
  */
 export function loadForGrow(device: PoolDevice, path: string): Loaded {
-  const loaded = loadPool(device, path, true);
+  const loaded = loadPool(device, path, { writable: true });
   if (loaded.usedBackup) {
     throw new PmemdaxError(
       'ERR_PMEMDAX_CORRUPT',

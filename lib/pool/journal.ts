@@ -101,25 +101,34 @@ export class Journal {
 
   /** Apply this epoch's records to `s`, in order, and leave `tail`/`seq` after the last. */
   replay(s: PoolState): ReplayResult {
-    const area = new AreaReader(this.device, s.path, this.offset, this.size);
-    let records = 0;
-    let torn = false;
     this.tail = 0;
     this.seq = 0;
+    return this.more(s);
+  }
+
+  /**
+   * Apply the records of this epoch written after `tail` (a reader's refresh). `live`: a writer may be
+   * writing the next record now, so a record that does not check out ends the reading, as a torn one does,
+   * whatever follows it.
+   */
+  more(s: PoolState, live = false): ReplayResult {
+    const area = new AreaReader(this.device, s.path, this.offset, this.size, this.tail);
+    let records = 0;
+    let torn = false;
     while (this.tail + HEADER <= this.size) {
       const rec = this.recordAt(area, this.tail, this.seq);
       if (rec.kind === 'absent') break;
       if (rec.kind === 'bad') {
         // Records are persisted one at a time, so only the last can be torn: a valid successor
         // means this one was damaged after it was written.
-        if (rec.end <= this.size && this.recordAt(area, Math.ceil(rec.end / ALIGN) * ALIGN, this.seq + 1).kind === 'ok') {
+        if (!live && rec.end <= this.size && this.recordAt(area, Math.ceil(rec.end / ALIGN) * ALIGN, this.seq + 1).kind === 'ok') {
           throw corrupt(s.path, `journal record ${this.seq}`, this.offset + this.tail, 'checksum mismatch (later records are intact)');
         }
         torn = true;
         break;
       }
       try {
-        applyOps(s, new Codec(area.upTo(rec.end).subarray(0, rec.end), this.tail + HEADER), rec.count);
+        applyOps(s, new Codec(area.upTo(rec.end).subarray(0, rec.end - area.base), this.tail + HEADER - area.base), rec.count);
       } catch (e) {
         if (!(e instanceof BadRecord || e instanceof RangeError)) throw e;
         throw corrupt(s.path, `journal record ${this.seq}`, this.offset + this.tail, e.message);
@@ -138,7 +147,7 @@ export class Journal {
    */
   private recordAt(area: AreaReader, at: number, seq: number): { kind: 'absent' | 'bad' | 'ok'; end: number; count: number } {
     if (at + HEADER > this.size) return { kind: 'absent', end: at, count: 0 };
-    const r = new Codec(area.upTo(at + HEADER), at);
+    const r = new Codec(area.upTo(at + HEADER), at - area.base);
     const magic = r.u32();
     const crc = r.u32();
     const epoch = r.u64();
@@ -146,12 +155,15 @@ export class Journal {
     const end = at + HEADER + r.u32();
     const count = r.u32();
     if (magic !== MAGIC || epoch !== this.epoch) return { kind: 'absent', end, count };
-    const whole = recSeq === seq && end <= this.size && crc === crc32c(area.upTo(end), at + 8, end);
+    const whole = recSeq === seq && end <= this.size && crc === crc32c(area.upTo(end), at + 8 - area.base, end - area.base);
     return { kind: whole ? 'ok' : 'bad', end, count };
   }
 }
 
-/** The journal area, read on demand in growing pieces: opening a pool with a short journal reads little of it. */
+/**
+ * The journal area from `base` on, read on demand in growing pieces: opening a pool with a short journal
+ * reads little of it. Byte i of what `upTo` returns is byte `base + i` of the area.
+ */
 class AreaReader {
   private bytes = new Uint8Array(0);
   private loaded = 0;
@@ -159,18 +171,21 @@ class AreaReader {
   private readonly path: string;
   private readonly offset: number;
   private readonly size: number;
+  readonly base: number;
 
-  constructor(device: DaxDevice, path: string, offset: number, size: number) {
+  constructor(device: DaxDevice, path: string, offset: number, size: number, base = 0) {
     this.device = device;
     this.path = path;
-    this.offset = offset;
-    this.size = size;
+    this.offset = offset + base;
+    this.size = size - base;
+    this.base = base;
   }
 
-  /** Bytes `[0, end)` of the area (clipped to its size) are in the returned buffer. */
+  /** Bytes `[base, end)` of the area (clipped to its size) are in the returned buffer. */
   upTo(end: number): Uint8Array {
-    if (end <= this.loaded || this.loaded === this.size) return this.bytes;
-    const want = Math.min(this.size, Math.max(end, 2 * this.loaded, 256 * 1024));
+    if (end - this.base <= this.loaded || this.loaded === this.size) return this.bytes;
+    // A reader's refresh (base > 0) reads what was added since, not a first piece sized for an open.
+    const want = Math.min(this.size, Math.max(end - this.base, 2 * this.loaded, this.base > 0 ? 512 : 256 * 1024));
     const grown = new Uint8Array(want);
     grown.set(this.bytes.subarray(0, this.loaded));
     grown.set(readMeta(this.device, this.path, this.offset + this.loaded, want - this.loaded, 'journal'), this.loaded);

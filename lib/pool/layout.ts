@@ -19,6 +19,11 @@ export const IDENTITY_MAX = 128;
 const SB_CRC_AT = BLOCK - 4;
 /** Where the fields a lazy open needs start: past the identity's room, so every earlier field keeps its place. */
 const SB_OPEN_AT = 512;
+/** Made once: a decoder costs tens of microseconds to make, and a reader's refresh reads the superblock. */
+const TEXT_DECODER = new TextDecoder();
+const TEXT_ENCODER = new TextEncoder();
+/** Where the epoch lies in a superblock of every format version. */
+export const SB_EPOCH_AT = 48;
 
 /** The root page of each metadata tree (NO_BLOCK: empty). */
 export interface TreeRoots {
@@ -107,7 +112,7 @@ export function bitmapCopyBlocks(blocks: number): number {
 export function encodeSuperblock(sb: Superblock): Uint8Array {
   const out = new Uint8Array(BLOCK);
   const c = new Codec(out);
-  c.putRaw(new TextEncoder().encode(SB_MAGIC));
+  c.putRaw(TEXT_ENCODER.encode(SB_MAGIC));
   c.putU32(FORMAT_VERSION);
   c.putU32(BLOCK);
   c.putRaw(sb.uuid);
@@ -126,7 +131,7 @@ export function encodeSuperblock(sb: Superblock): Uint8Array {
   c.putU32(sb.nextIno);
   c.putU32(sb.dirty ? 1 : 0);
   c.putU64(sb.shutdownCount + 1);
-  const id = new TextEncoder().encode(sb.identity).subarray(0, IDENTITY_MAX);
+  const id = TEXT_ENCODER.encode(sb.identity).subarray(0, IDENTITY_MAX);
   c.putU16(id.length);
   c.putRaw(id);
   c.pos = SB_OPEN_AT;
@@ -169,7 +174,7 @@ export function decodeSuperblock(bytes: Uint8Array): Superblock | VersionMismatc
  * end; the version found if it is another, or the reason the bytes are not a pool's superblock.
  */
 export function decodeSuperblockHeader(c: Codec, version: number): SuperblockHeader | VersionMismatch | string {
-  if (new TextDecoder().decode(c.raw(8)) !== SB_MAGIC) return 'no pool signature';
+  if (TEXT_DECODER.decode(c.raw(8)) !== SB_MAGIC) return 'no pool signature';
   if (c.view.getUint32(SB_CRC_AT, true) !== crc32c(c.bytes, 0, SB_CRC_AT)) return 'checksum mismatch';
   const found = c.u32();
   if (found !== version) return new VersionMismatch(found);
@@ -183,7 +188,7 @@ export function decodeShutdownFields(c: Codec): ShutdownFields | string {
   const shutdownCount = c.u64() - 1;
   const idLen = c.u16();
   if (idLen > IDENTITY_MAX) return 'identity too long';
-  return { dirty, shutdownCount, identity: new TextDecoder().decode(c.raw(idLen)) };
+  return { dirty, shutdownCount, identity: TEXT_DECODER.decode(c.raw(idLen)) };
 }
 
 /** The geometry every format version checks alike: enough blocks, the journal inside the pool. */

@@ -99,20 +99,37 @@ export interface Loaded {
   journal: Journal;
 }
 
+/** How `loadPool` reads a pool. */
+export interface LoadOptions {
+  /** For writing: what breaks an invariant writing relies on is ERR_PMEMDAX_CORRUPT. */
+  readonly writable?: boolean;
+  /** Every inode, even after a clean close. */
+  readonly whole?: boolean;
+  /**
+   * For a writer's open, whose frees wait for readers' snapshots (load-frees.ts); a pool whose last writer
+   * held frees back is then loaded whole, to find them.
+   */
+  readonly writer?: boolean;
+  /**
+   * For a reader beside a live writer: inodes read as calls need them even though the pool is not cleanly
+   * closed, and the journal's records applied over the checkpoint (reader.ts).
+   */
+  readonly live?: boolean;
+}
+
 /**
  * Read a pool: a superblock, then, after a clean close (unless `whole`), no more (openClean); else its
  * checkpoint, every inode of it, then the journal of its epoch, then audit the result.
  * What cannot be decoded is ERR_PMEMDAX_CORRUPT; what decodes but breaks an invariant writing relies
  * on is listed in `problems`, and with `writable` it is ERR_PMEMDAX_CORRUPT too, naming the first.
- * `writer`: for a writer's open, whose frees wait for readers' snapshots (load-frees.ts); a pool whose
- * last writer held frees back is then loaded whole, to find them.
  */
-export function loadPool(device: DaxDevice, path: string, writable = false, whole = false, writer = false): Loaded {
+export function loadPool(device: DaxDevice, path: string, opts: LoadOptions = {}): Loaded {
+  const { writable = false, whole = false, writer = false, live = false } = opts;
   const { sb, usedBackup } = pickSuperblock(device, path);
   if (sb.blocks * BLOCK > device.size) throw corrupt(path, 'superblock', 0, `pool of ${sb.blocks * BLOCK} bytes on a device of ${device.size}`);
   const claims = writer ? Claims.of(device, sb.journalBlocks) : null;
   const held = writer && sb.deferredBlocks > 0;
-  const lazy = whole || held || usedBackup || sb.dirty || sb.metaBytes < 0 || sb.orphans > 0 ? null : openClean(device, path, sb);
+  const lazy = whole || held || usedBackup || (sb.dirty && !live) || sb.metaBytes < 0 || sb.orphans > 0 ? null : openClean(device, path, sb, live);
   if (lazy !== null) {
     if (writable && lazy.problems.length > 0) throw refuseWriting(path, lazy.problems);
     if (writer) deferFrees(lazy.state, lazy.journal, claims);
@@ -143,16 +160,17 @@ export function loadPool(device: DaxDevice, path: string, writable = false, whol
  * journal holds records after all (a pool whose writer died after a clean close had been recorded cannot
  * be one, but the journal decides): then the pool is loaded whole, as after a crash.
  */
-function openClean(device: DaxDevice, path: string, sb: Superblock): Loaded | null {
+function openClean(device: DaxDevice, path: string, sb: Superblock, live: boolean): Loaded | null {
   const state = new PoolState(sb, path, device);
   state.nextIno = sb.nextIno;
   state.alloc.bitmap.set(state.bitmapCopies.read(device, path, sb, state.alloc.bitmap.length));
   readingTrees(path, () => loadShared(state.trees.store, state, sb, () => {}));
+  if (live) state.openLazily();
   const journal = new Journal(device, sb);
   const replay = journal.replay(state);
-  if (replay.records > 0 || replay.torn) return null;
+  if (!live && (replay.records > 0 || replay.torn)) return null;
   state.alloc.recount();
-  state.openLazily();
+  if (!live) state.openLazily();
   return { state, problems: auditClean(state), replay, usedBackup: false, found: sb, journal };
 }
 

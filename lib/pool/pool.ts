@@ -3,13 +3,15 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Device, nativeDeviceOf, type DeviceOpenOptions } from '../device/device';
 import { PmemdaxError, argTypeError, isErrnoError, outOfRangeError } from '../errors';
 import { checkPool } from './check';
+import { Claims, readersBeforeOfflineChange, type CommitPoint } from './claims';
 import { treeBlocks } from './checkpoint';
 import { PoolCore } from './core';
 import type { PoolDevice } from './device';
 import { corrupt, poolError } from './errors';
 import { trackOpenPool, untrackPool } from './exit-hook';
 import { PoolFile } from './file';
-import { hasPool, loadPool, type Loaded } from './load';
+import { hasPool, loadPool, pickSuperblock, type Loaded } from './load';
+import { followJournal, openSnapshot } from './reader';
 import { formatPool, inspectMedia } from './make';
 import { checkCreateOptions, checkGrowArgs, checkGrowSize, checkOpenOptions, checkStaticCheckOptions, checkUpgradeOptions } from './options';
 import { grownLayout, growTarget, loadForGrow, writeGrown } from './grow';
@@ -32,6 +34,13 @@ import type {
   PoolStatsOptions,
 } from './types';
 
+/** A snapshot a reader's refresh left behind while files opened on it are open. */
+interface KeptSnapshot {
+  readonly core: PoolCore;
+  readonly point: CommitPoint;
+  readonly files: Set<PoolFile>;
+}
+
 /** What an attempt returns when it grew the file and must start again on it. */
 const AGAIN = Symbol('again');
 /** Pause between tries while another open holds the lock (`lockTimeout`). */
@@ -51,7 +60,11 @@ const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 export class Pool implements Disposable {
   readonly device: PoolDevice;
   #info: PoolInfo;
-  readonly #core: PoolCore;
+  #core: PoolCore;
+  /** A reader's claim and what it loaded (read-only opens of a native device); null for a writer. */
+  #reader: { readonly claims: Claims; point: CommitPoint; loaded: Loaded } | null = null;
+  /** Snapshots a refresh left while files opened on them were still open: their claims go with the last. */
+  readonly #kept: KeptSnapshot[] = [];
   /** The device this pool opened from a path, and closes with itself. */
   readonly #owned: Device | null;
   readonly #files = new Set<PoolFile>();
@@ -105,7 +118,8 @@ export class Pool implements Disposable {
     if (create !== undefined) return Pool.#retrying(path, opts.lockTimeout, () => Pool.#openOrCreateAttempt(path, create, verify));
     const readonly = opts.readonly === true;
     return Pool.#retrying(path, opts.lockTimeout, () => {
-      const device = Pool.#lockedPool(path, readonly);
+      // A reader takes no flock: it claims a snapshot instead, beside a writer (reader.ts).
+      const device = Pool.#lockedPool(path, readonly ? undefined : 'exclusive');
       return Pool.#holding(device, () => Pool.#open(device, path, readonly, device, verify));
     });
   }
@@ -138,7 +152,7 @@ export class Pool implements Disposable {
     checkPath(path);
     checkStaticCheckOptions(opts);
     return Pool.#retrying(path, opts.lockTimeout, () => {
-      const device = Pool.#lockedPool(path, true);
+      const device = Pool.#lockedPool(path, 'shared');
       try {
         if (!hasPool(device)) loadPool(device, path);
         return checkPool(device, path, null, opts.progress);
@@ -161,6 +175,7 @@ export class Pool implements Disposable {
     Pool.#retrying(path, opts.lockTimeout, () => {
       const held = Pool.#lockedDevice(path, { lock: 'exclusive' });
       try {
+        if (readersBeforeOfflineChange(held)) throw Pool.#read(path, 'grow');
         const loaded = loadForGrow(held, path);
         const blocks = growTarget(held, path, loaded.found.blocks, size);
         if (blocks === 0) return undefined;
@@ -205,6 +220,7 @@ export class Pool implements Disposable {
     return Pool.#retrying(path, opts.lockTimeout, () => {
       const device = Pool.#lockedDevice(path, { lock: 'exclusive' });
       try {
+        if (readersBeforeOfflineChange(device)) throw Pool.#read(path, 'upgrade');
         return upgradePool(device, path);
       } finally {
         device.close();
@@ -228,10 +244,10 @@ export class Pool implements Disposable {
     }
   }
 
-  /** The device of an existing pool at `path`, locked shared (`readonly`) or exclusive. */
-  static #lockedPool(path: string, readonly: boolean): Device {
+  /** The device of an existing pool at `path`, read-only unless `lock` is exclusive, with that flock taken. */
+  static #lockedPool(path: string, lock: 'shared' | 'exclusive' | undefined): Device {
     try {
-      return Pool.#lockedDevice(path, { readonly, lock: readonly ? 'shared' : 'exclusive' });
+      return Pool.#lockedDevice(path, { readonly: lock !== 'exclusive', ...(lock === undefined ? {} : { lock }) });
     } catch (e) {
       // An empty file is not a pool; say so as for any other file without one.
       if ((e as { code?: string }).code === 'ERR_PMEMDAX_EMPTY') throw corrupt(path, 'superblock', 0, 'not a pmemdax pool (empty file)');
@@ -267,6 +283,7 @@ export class Pool implements Disposable {
     return Pool.#holding(device, () => {
       const content = inspectMedia(device, path);
       if (content.kind === 'pool' && opts.force !== true) throw poolError('EEXIST', 'mkfs', path);
+      if (content.kind === 'pool' && readersBeforeOfflineChange(device)) throw Pool.#read(path, 'a format');
       if (content.kind === 'data' && opts.force !== true) throw Pool.#hasData(path, content.what);
       return Pool.#formatHeld(device, path, size, opts);
     });
@@ -311,6 +328,11 @@ export class Pool implements Disposable {
     return Pool.#open(device, opts.path ?? '(device)', opts.readonly === true, null, opts.verify === true);
   }
 
+  /** A change of the whole pool refused while readers hold snapshots of it. */
+  static #read(path: string, change: string): PmemdaxError {
+    return new PmemdaxError('ERR_PMEMDAX_POOL_LOCKED', `pool '${path}' is read by another open (a reader holds a snapshot); ${change} needs it alone`, { path });
+  }
+
   static #locked(path: string): PmemdaxError {
     return new PmemdaxError('ERR_PMEMDAX_POOL_LOCKED', `pool '${path}' is in use by another open (it holds the lock)`, { path });
   }
@@ -322,7 +344,22 @@ export class Pool implements Disposable {
   }
 
   static #open(device: PoolDevice, path: string, readonly: boolean, owned: Device | null, verify = false): Pool {
-    const loaded = loadPool(device, path, !readonly, verify, !readonly);
+    const claims = readonly ? Claims.of(device, pickSuperblock(device, path).sb.journalBlocks) : null;
+    if (claims !== null) {
+      const snap = openSnapshot(device, path, claims, verify);
+      const loaded = snap.loaded;
+      try {
+        const p = new Pool(device, loaded, path, true, owned, {
+          replayed: loaded.replay.records, tornTail: loaded.replay.torn, usedBackupSuperblock: loaded.usedBackup, problems: loaded.problems, orphansFreed: 0,
+        });
+        p.#reader = { claims, point: snap.point, loaded };
+        return p;
+      } catch (e) {
+        claims.drop(snap.point);
+        throw e;
+      }
+    }
+    const loaded = loadPool(device, path, { writable: !readonly, whole: verify, writer: !readonly });
     const pool = (recovery: PoolRecovery): Pool => new Pool(device, loaded, path, readonly, owned, recovery);
     const base = { replayed: loaded.replay.records, tornTail: loaded.replay.torn, usedBackupSuperblock: loaded.usedBackup, problems: loaded.problems };
     if (readonly) return pool({ ...base, orphansFreed: 0 });
@@ -505,6 +542,45 @@ export class Pool implements Disposable {
       freeInode(this.#core.state, inode);
       this.#core.commit();
     }
+    for (let i = 0; i < this.#kept.length; i++) {
+      const kept = this.#kept[i] as KeptSnapshot;
+      if (!kept.files.delete(file) || kept.files.size > 0) continue;
+      this.#kept.splice(i, 1);
+      this.#letGo(kept.core, kept.point);
+      break;
+    }
+  }
+
+  /**
+   * A reader moves to the newest committed state (docs/design.md, "Live readers"); a writer's pool, which
+   * always is at its newest, and a pool no writer can open beside (a device without range locks) stay as
+   * they are. Within the writer's epoch the journal records written since are applied (microseconds for a
+   * few); after the writer checkpointed, a new snapshot is taken, as an open takes one. Files opened before
+   * a new snapshot go on reading the old one until they close (its claim is held until then); files opened
+   * after it read the new one. A reader moves only when it calls this (or reopens).
+   */
+  refresh(): void {
+    this.#live();
+    const r = this.#reader;
+    if (r === null) return;
+    const next = followJournal(this.device, this.info.path, r.claims, r.loaded, r.point);
+    if (next !== null) {
+      r.point = next;
+      return;
+    }
+    const snap = openSnapshot(this.device, this.info.path, r.claims, false);
+    const old = { core: this.#core, point: r.point, files: new Set(this.#files) };
+    this.#core = new PoolCore(this.device, snap.loaded.state, true, snap.loaded.journal);
+    this.#reader = { claims: r.claims, point: snap.point, loaded: snap.loaded };
+    if (old.files.size > 0) this.#kept.push(old);
+    else this.#letGo(old.core, old.point);
+  }
+
+  /** A snapshot no file reads any more: its claim goes (the writer may free what only it reached). */
+  #letGo(core: PoolCore, point: CommitPoint): void {
+    core.closed = true;
+    core.hold.close();
+    if (!this.device.closed) this.#reader?.claims.drop(point);
   }
 
   exists(name: string): boolean {
@@ -697,6 +773,11 @@ export class Pool implements Disposable {
       this.#closed = true;
       untrackPool(this);
       core.hold.close();
+      // Claims go with the device's open; a device this pool does not own stays open, so they are dropped.
+      if (this.#owned === null && this.#reader !== null && !this.device.closed) {
+        for (const kept of this.#kept.splice(0)) this.#reader.claims.drop(kept.point);
+        this.#reader.claims.drop(this.#reader.point);
+      }
       this.#owned?.close();
     }
   }

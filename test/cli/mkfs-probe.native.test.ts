@@ -90,7 +90,6 @@ describe('pmemdax probe on an existing path', () => {
 
   const HOLDERS = [
     { name: 'a pool open for writing', pool: true, call: 'Pool.open(p)' },
-    { name: 'a pool open read-only (shared lock)', pool: true, call: 'Pool.open(p, { readonly: true })' },
     { name: 'a plain file locked exclusive', pool: false, call: "Device.open(p, { lock: 'exclusive' })" },
     { name: 'a plain file locked shared', pool: false, call: "Device.open(p, { lock: 'shared' })" },
   ];
@@ -103,6 +102,20 @@ describe('pmemdax probe on an existing path', () => {
       const r = await runCli(['probe', path]);
       expect(r.status, r.stderr).toBe(4);
       expect(r.stderr).toContain('(ERR_PMEMDAX_POOL_LOCKED)');
+      expect(readFileSync(path).equals(before)).toBe(true);
+    } finally {
+      holder.stop();
+    }
+  });
+
+  it('on a pool a reader holds open (readers take no lock): writes nothing, exit 0', async () => {
+    Pool.create(path, { size: 4 * MiB }).closeSync();
+    const holder = await holdLock(`Pool.open(${JSON.stringify(path)}, { readonly: true })`);
+    try {
+      const before = readFileSync(path);
+      const r = await runCli(['probe', path]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/persist round trip: skipped \(the path holds a pmemdax pool/);
       expect(readFileSync(path).equals(before)).toBe(true);
     } finally {
       holder.stop();

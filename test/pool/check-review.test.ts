@@ -110,7 +110,7 @@ async function makeBase(files: number, long = 0): Promise<Base> {
   b.close();
   c.close();
   pool.closeSync();
-  const { state, found } = loadPool(dev, PATH, false, true);
+  const { state, found } = loadPool(dev, PATH, { whole: true });
   const mapped: number[] = [];
   for (const inode of state.inodes.values()) inode.extents.forEach(0, Infinity, (_p, n, blk) => { for (let k = 0; k < n; k++) mapped.push(blk + k); });
   return {

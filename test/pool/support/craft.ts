@@ -70,7 +70,7 @@ function pick<T>(rng: Prng, items: readonly T[], what: string): T {
  * no name keeps every one of them, so they are metadata of the crafted checkpoint too.
  */
 export function craftCheckpoint(device: DaxDevice, change: (t: Target, namePages: readonly number[]) => void, epoch?: number): void {
-  const loaded = loadPool(device, PATH, false, true);
+  const loaded = loadPool(device, PATH, { whole: true });
   const s = loaded.state;
   // The journal folded first: the trees then hold every file, and the change is all the crafted checkpoint changes.
   const folded = checkpointAs(device, s, loaded.found.epoch + 1);
@@ -103,7 +103,7 @@ export function craftRename(device: DaxDevice, from: string, onto: string): void
 
 /** craftRecord -- load the pool on `device`, let `change` queue changes in its state, and append them as one valid journal record. */
 export function craftRecord(device: DaxDevice, change: (t: Target) => void): void {
-  const loaded = loadPool(device, PATH, false, true);
+  const loaded = loadPool(device, PATH, { whole: true });
   change(target(loaded.state, loaded.found));
   if (!loaded.journal.append(loaded.state)) throw new Error('craft: the record does not fit in the journal');
 }

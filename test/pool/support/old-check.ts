@@ -25,7 +25,7 @@ export function oldCheckPool(device: DaxDevice, path: string, unsafe: UnsafeShut
   }
   let s: PoolState;
   try {
-    const loaded = loadPool(device, path, false, true);
+    const loaded = loadPool(device, path, { whole: true });
     s = loaded.state;
     problems.push(...loaded.problems);
   } catch (e) {

@@ -1,0 +1,88 @@
+import { PmemdaxError } from '../errors';
+import type { Claims, CommitPoint } from './claims';
+import type { PoolDevice } from './device';
+import { SB_EPOCH_AT } from './layout';
+import { loadPool, pickSuperblock, type Loaded } from './load';
+import { readMeta } from './meta-io';
+
+/** A reader's snapshot: what it loaded, and the commit it claims. */
+export interface Snapshot {
+  readonly loaded: Loaded;
+  readonly point: CommitPoint;
+}
+
+/** Tries, a millisecond apart, before a reader gives up on a checkpoint lock that stays held. */
+const TRIES = 1000;
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
+const EPOCH = new Uint8Array(8);
+
+/**
+ * The newest committed state, for a read-only open beside a writer (docs/design.md, "Live readers"), with
+ * the reader's claim on it held on return. The claim comes first, then the reading, so that the writer,
+ * which frees nothing a claim reaches, cannot free what is being read:
+ *   1. read the superblock (epoch E) and claim (E, 0), older than every state of E;
+ *   2. if a checkpoint is deciding what it frees (its lock is held), it may not have seen the claim: drop it,
+ *      wait, start again; if the superblock moved on meanwhile, start again;
+ *   3. load: the checkpoint of E (its inodes as calls need them) and E's records, as far as they check out;
+ *   4. if the superblock moved on while the records were read, a checkpoint may have reset the journal
+ *      under the reading, and a writer that saw no claim when those records' frees were made let them go:
+ *      start again. Else the state is (E, records read): claim it, drop (E, 0).
+ * With no writer on the pool (none announces itself) a pool that was not closed cleanly is loaded whole, as
+ * any read-only open of it is, and claimed all the same: a writer that opens it next frees nothing the
+ * reader reaches.
+ */
+export function openSnapshot(device: PoolDevice, path: string, claims: Claims, whole: boolean): Snapshot {
+  for (let tries = 0; ; tries++) {
+    if (tries === TRIES) {
+      // An offline change (grow, upgrade, format) holds the checkpoint lock throughout, or a writer checkpoints without pause.
+      throw new PmemdaxError('ERR_PMEMDAX_POOL_LOCKED', `pool '${path}' is being changed by another open: no snapshot could be taken in ${TRIES} tries`, { path });
+    }
+    if (tries > 0) Atomics.wait(SLEEPER, 0, 0, 1);
+    const epoch = pickSuperblock(device, path).sb.epoch;
+    const first = { epoch, seq: 0 };
+    claims.claim(first);
+    if (claims.checkpointBusy() || pickSuperblock(device, path).sb.epoch !== epoch) {
+      claims.drop(first);
+      continue;
+    }
+    let loaded: Loaded;
+    try {
+      loaded = loadPool(device, path, { whole, live: claims.writerLive() });
+    } catch (e) {
+      claims.drop(first);
+      // What a checkpoint overwrote while it was read (the bitmap copy of the epoch before) is no damage.
+      if (pickSuperblock(device, path).sb.epoch !== epoch) continue;
+      throw e;
+    }
+    if (loaded.found.epoch !== epoch || pickSuperblock(device, path).sb.epoch !== epoch) {
+      claims.drop(first);
+      continue;
+    }
+    const point = { epoch, seq: loaded.journal.seq };
+    if (point.seq > 0) {
+      claims.claim(point);
+      claims.drop(first);
+    }
+    return { loaded, point };
+  }
+}
+
+/**
+ * Move a reader holding `from` to the newest commit of the same epoch: the records written since are
+ * applied to its state. Null when the writer has checkpointed since (a new epoch): the state cannot follow
+ * the journal there, a new snapshot is needed. Holding `from` throughout, the reader reaches nothing the
+ * writer may have freed, whatever it reads.
+ */
+export function followJournal(device: PoolDevice, path: string, claims: Claims, loaded: Loaded, from: CommitPoint): CommitPoint | null {
+  // The primary's epoch alone, unchecked: a superblock being switched reads as the old epoch or the new one,
+  // and either answer is safe here (the old: its records, under the claim held; the new: a new snapshot).
+  readMeta(device, path, SB_EPOCH_AT, 8, 'primary superblock', EPOCH);
+  if (Number(new DataView(EPOCH.buffer).getBigUint64(0, true)) !== from.epoch) return null;
+  loaded.journal.more(loaded.state, true);
+  const point = { epoch: from.epoch, seq: loaded.journal.seq };
+  if (point.seq !== from.seq) {
+    claims.claim(point);
+    claims.drop(from);
+  }
+  return point;
+}

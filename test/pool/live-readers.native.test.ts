@@ -1,0 +1,214 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Device, Pool, type PoolFile } from '../../lib';
+import { Claims } from '../../lib/pool/claims';
+import { Prng, seedFrom } from '../dax/support/prng';
+import { PROJECT_ROOT, runNode, scratchDir } from '../support/scratch';
+
+// Readers beside the writer (docs/design.md, "Live readers"): read-only opens of a pool a writer holds,
+// each a snapshot of a committed state until it refreshes, in this process and in others, with readers and
+// writers killed at random moments.
+
+const DIST = `${PROJECT_ROOT}/dist/index.js`;
+const FIXTURE = `${PROJECT_ROOT}/test/pool/fixtures/live-window.cjs`;
+const { violation } = createRequire(__filename)(FIXTURE) as { violation: (pool: Pool) => string | null };
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const SEED = seedFrom('PMEMDAX_LIVE_SEED');
+
+function write(p: Pool, name: string, byte: number, size = 64 * KiB): void {
+  const f = p.open(name, { create: true, sync: true });
+  f.writeSync(Buffer.alloc(size, byte), 0);
+  f.close();
+}
+
+function content(f: PoolFile): Buffer {
+  const b = Buffer.alloc(f.stat().size);
+  f.readSync(b, 0);
+  return b;
+}
+
+describe('readers beside the writer', () => {
+  let s: ReturnType<typeof scratchDir>;
+  let path: string;
+  const children: ChildProcess[] = [];
+  const pools: Pool[] = [];
+  const track = (p: Pool): Pool => {
+    pools.push(p);
+    return p;
+  };
+  beforeEach(() => {
+    s = scratchDir('/dev/shm');
+    path = s.file('pool');
+    Pool.create(path, { size: 16 * MiB, journalBytes: 64 * KiB }).closeSync();
+  });
+  afterEach(() => {
+    for (const c of children.splice(0)) c.kill('SIGKILL');
+    for (const p of pools.splice(0)) p.closeSync();
+    s.cleanup();
+  });
+
+  it('a reader opens while a writer holds the pool, sees the state of its open until it refreshes, then the newest', () => {
+    const w = track(Pool.open(path));
+    write(w, 'a', 1);
+    const r = track(Pool.open(path, { readonly: true }));
+    expect([...r.list()]).toEqual(['a']);
+    write(w, 'b', 2);
+    w.unlink('a');
+    expect([...r.list()]).toEqual(['a']);
+    expect(r.exists('b')).toBe(false);
+    expect(content(r.open('a', { readonly: true })).equals(Buffer.alloc(64 * KiB, 1))).toBe(true);
+    r.refresh();
+    expect([...r.list()]).toEqual(['b']);
+    expect(content(r.open('b', { readonly: true })).equals(Buffer.alloc(64 * KiB, 2))).toBe(true);
+    // A reader writes nothing.
+    expect(() => r.open('c', { create: true })).toThrow(expect.objectContaining({ code: 'EROFS' }));
+    expect(() => r.unlink('b')).toThrow(expect.objectContaining({ code: 'EROFS' }));
+  });
+
+  it('a refresh follows the writer across checkpoints; a second writer is still refused', () => {
+    const w = track(Pool.open(path));
+    const r = track(Pool.open(path, { readonly: true }));
+    // Far more records than a 64 KiB journal holds: several checkpoints.
+    for (let i = 0; i < 3000; i++) w.open(`n${i}`, { create: true }).close();
+    expect(r.statfs().files).toBe(0);
+    r.refresh();
+    expect(r.statfs().files).toBe(3000);
+    expect(r.exists('n2999')).toBe(true);
+    expect(() => Pool.open(path)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_POOL_LOCKED' }));
+    const r2 = track(Pool.open(path, { readonly: true }));
+    expect(r2.statfs().files).toBe(3000);
+  });
+
+  it('a file a reader holds open keeps its snapshot’s bytes after the writer unlinked it, checkpointed and filled the pool', () => {
+    const w = track(Pool.open(path));
+    write(w, 'a', 0xa1, 2 * MiB);
+    const r = track(Pool.open(path, { readonly: true }));
+    const fa = r.open('a', { readonly: true });
+    w.unlink('a');
+    // Checkpoints (their tree pages retired and taken again), then a full pool: the blocks of 'a' would be reused first.
+    for (let i = 0; i < 2000; i++) w.open(`n${i}`, { create: true }).close();
+    const f = w.open('fill', { create: true, sync: true });
+    const chunk = Buffer.alloc(64 * KiB, 0xf1);
+    for (;;) {
+      try {
+        f.appendSync(chunk);
+      } catch (e) {
+        expect((e as { code?: string }).code).toBe('ENOSPC');
+        break;
+      }
+    }
+    expect(content(fa).equals(Buffer.alloc(2 * MiB, 0xa1))).toBe(true);
+    // A refresh moves the pool to the newest state; the file opened before keeps reading its own.
+    r.refresh();
+    expect(r.exists('a')).toBe(false);
+    expect(content(fa).equals(Buffer.alloc(2 * MiB, 0xa1))).toBe(true);
+    // Its last close lets the old snapshot go: the writer takes those blocks.
+    fa.close();
+    const before = f.stat().size;
+    for (;;) {
+      try {
+        f.appendSync(chunk);
+      } catch {
+        break;
+      }
+    }
+    expect(f.stat().size - before).toBeGreaterThanOrEqual(2 * MiB - 256 * KiB);
+    f.close();
+  });
+
+  it('a reader goes on reading its snapshot after the writer is killed, and refreshes to what the next writer recovered', () => {
+    const r = track(Pool.open(path, { readonly: true }));
+    const run = runNode(`
+      const { Pool } = require(${JSON.stringify(DIST)});
+      const p = Pool.open(process.argv[1]);
+      for (let i = 0; i < 50; i++) { const f = p.open('k' + i, { create: true, sync: true }); f.writeSync(Buffer.alloc(8192, i + 1), 0); f.close(); }
+      process.kill(process.pid, 'SIGKILL');`, [path]);
+    expect(run.signal).toBe('SIGKILL');
+    expect(r.statfs().files).toBe(0);
+    r.refresh();
+    expect(r.statfs().files).toBe(50);
+    const w = track(Pool.open(path));
+    expect(w.info.recovery.replayed).toBeGreaterThan(0);
+    for (let i = 0; i < 50; i++) w.unlink(`k${i}`);
+    write(w, 'after', 9, 1 * MiB);
+    const f = r.open('k7', { readonly: true });
+    expect(content(f).equals(Buffer.alloc(8192, 8))).toBe(true);
+    r.refresh();
+    expect([...r.list()]).toEqual(['after']);
+    expect(content(f).equals(Buffer.alloc(8192, 8))).toBe(true);
+  });
+
+  it('a grow, an upgrade or a format over the pool is refused while a reader holds a snapshot', () => {
+    const r = track(Pool.open(path, { readonly: true }));
+    expect(() => Pool.grow(path, 32 * MiB)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_POOL_LOCKED' }));
+    expect(() => Pool.upgrade(path)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_POOL_LOCKED' }));
+    expect(() => Pool.create(path, { force: true })).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_POOL_LOCKED' }));
+    r.closeSync();
+    pools.splice(0);
+    Pool.grow(path, 32 * MiB);
+    expect(Pool.open(path, { readonly: true }).info.size).toBe(32 * MiB);
+  });
+
+  it(`readers in other processes check every snapshot against the writer’s history while readers and writers are killed (PMEMDAX_LIVE_SEED=${SEED})`, async () => {
+    const rng = new Prng(SEED);
+    const problems: string[] = [];
+    let kills = 0;
+    let writerKills = 0;
+    const start = (args: string[]): ChildProcess => {
+      const c = spawn(process.execPath, [FIXTURE, ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(c);
+      c.stdout?.on('data', (d: Buffer) => {
+        for (const line of d.toString().split('\n')) if (line.startsWith('VIOLATION')) problems.push(line);
+      });
+      c.stderr?.on('data', (d: Buffer) => {
+        const text = d.toString();
+        if (!/ERR_PMEMDAX_POOL_LOCKED/.test(text)) problems.push(`stderr: ${text}`);
+      });
+      return c;
+    };
+    const kill = async (c: ChildProcess): Promise<void> => {
+      const gone = new Promise((resolve) => c.once('exit', resolve));
+      if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      await gone.catch(() => undefined);
+      children.splice(children.indexOf(c), 1);
+    };
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+    let writer = start(['writer', DIST, path]);
+    const readerSlot = async (slot: number): Promise<void> => {
+      while (kills < 200 && problems.length === 0) {
+        const c = start(['reader', DIST, path, String(rng.int(2 ** 31) + slot)]);
+        await sleep(50 + rng.int(300));
+        await kill(c);
+        kills++;
+      }
+    };
+    const writerSlot = async (): Promise<void> => {
+      while (kills < 200 && problems.length === 0) {
+        await sleep(300 + rng.int(700));
+        await kill(writer);
+        writerKills++;
+        kills++;
+        writer = start(['writer', DIST, path]);
+      }
+    };
+    await Promise.all([readerSlot(0), readerSlot(1), readerSlot(2), writerSlot()]);
+    await kill(writer);
+    expect(problems).toEqual([]);
+    expect(kills).toBeGreaterThanOrEqual(200);
+    expect(writerKills).toBeGreaterThan(5);
+    // No claim outlives its reader; the pool recovers and checks clean, and holds a state of the history.
+    const d = Device.open(path, { readonly: true });
+    try {
+      expect(new Claims(d, 16).anyBefore()).toBe(false);
+    } finally {
+      d.close();
+    }
+    const w = Pool.open(path);
+    expect(violation(w)).toBeNull();
+    expect(w.statfs().files).toBeGreaterThan(0);
+    w.closeSync();
+    expect(Pool.check(path).problems).toEqual([]);
+  }, 180_000);
+});
