@@ -60,13 +60,16 @@ export class DeferredFrees {
   }
 
   /**
-   * Hand to `free` every run no claim reaches any more: one question to the kernel when no reader holds a
-   * point older than the newest tag (every run goes), a short search for the oldest claim otherwise.
+   * Hand to `free` every run no claim reaches any more. One question to the kernel when a reader still
+   * holds a point older than the oldest run (nothing goes: the usual case while a reader lags), two when
+   * none is older than the newest (every run goes), a short search for the oldest claim otherwise.
    * Returns the blocks freed.
    */
   release(free: (b: number, n: number) => void): number {
     const k = this.#starts.length;
-    if (k === this.#head) return 0;
+    const h = this.#head;
+    if (k === h) return 0;
+    if (this.#claims.anyBefore({ epoch: this.#epochs[h] as number, seq: this.#seqs[h] as number })) return 0;
     const oldest = this.#claims.oldest({ epoch: this.#epochs[k - 1] as number, seq: this.#seqs[k - 1] as number });
     let freed = 0;
     let i = this.#head;

@@ -358,26 +358,31 @@ describe('pmemdax pool commands: read-only commands, errors and exit codes', () 
     }
   }
 
-  it('a pool open for writing in another process exits 4 (ERR_PMEMDAX_POOL_LOCKED) for writers and readers', async () => {
+  it('a pool open for writing in another process: writers, check and mkfs exit 4 (ERR_PMEMDAX_POOL_LOCKED); ls, cat, stat and info read a snapshot', async () => {
     const release = await holdPool(false);
     try {
-      await expectLocked([['put', pool, 'g', '-'], ['rm', pool, 'f'], ['info', pool], ['cat', pool, 'f'], ['check', pool], ['mkfs', pool, '--force']]);
+      await expectLocked([['put', pool, 'g', '-'], ['rm', pool, 'f'], ['check', pool], ['mkfs', pool, '--force']]);
+      expect(await ok('ls', pool)).toBe('f\n');
+      expect((await cat(pool, 'f')).length).toBe(50_000);
+      expect((await cli(['stat', pool, 'f'], '')).status).toBe(0);
+      expect((await cli(['info', pool], '')).status).toBe(0);
     } finally {
       await release();
     }
     expect(await ok('ls', pool)).toBe('f\n');
   });
 
-  it('a pool open read-only in another process is shared with readers and exits 4 for writers', async () => {
+  it('a pool open read-only in another process: readers and a writer open beside it; mkfs --force exits 4', async () => {
     const release = await holdPool(true);
     try {
       expect(await ok('ls', pool)).toBe('f\n');
       expect((await cat(pool, 'f')).length).toBe(50_000);
-      await expectLocked([['put', pool, 'g', '-'], ['rm', pool, 'f'], ['mkfs', pool, '--force']]);
+      expect((await cli(['put', pool, 'g'], 'now')).status).toBe(0);
+      await expectLocked([['mkfs', pool, '--force']]);
     } finally {
       await release();
     }
-    expect((await cli(['put', pool, 'g'], 'now')).status).toBe(0);
+    expect(await ok('ls', pool)).toBe('f\ng\n');
   });
 
   it('a missing or unusable name fails with its errno: ENOENT, ENAMETOOLONG, EINVAL (exit 1)', async () => {

@@ -118,6 +118,26 @@ describe('readers beside the writer', () => {
     f.close();
   });
 
+  it('a read-only region in a reader shows its snapshot’s bytes after the writer unlinked the file and filled the pool', async () => {
+    const w = track(Pool.open(path));
+    write(w, 'm', 0x77, 2 * MiB);
+    const r = track(Pool.open(path, { readonly: true }));
+    const rf = r.open('m', { readonly: true });
+    const region = rf.mmap({ length: 2 * MiB, write: false });
+    await region.populate(undefined, 'read');
+    w.unlink('m');
+    const f = w.open('fill', { create: true, sync: true });
+    try {
+      for (;;) f.appendSync(Buffer.alloc(64 * KiB, 0x99));
+    } catch (e) {
+      expect((e as { code?: string }).code).toBe('ENOSPC');
+    }
+    expect(region.bytes.every((x) => x === 0x77)).toBe(true);
+    region.unmap();
+    rf.close();
+    f.close();
+  });
+
   it('a reader goes on reading its snapshot after the writer is killed, and refreshes to what the next writer recovered', () => {
     const r = track(Pool.open(path, { readonly: true }));
     const run = runNode(`
