@@ -26,9 +26,10 @@ export interface SparsePool {
 
 /**
  * Read the pool on `device` as `SparsePool` says. What cannot be decoded, a tree whose shape is wrong and
- * a journal record that does not apply are ERR_PMEMDAX_CORRUPT, as for a load.
+ * a journal record that does not apply are ERR_PMEMDAX_CORRUPT, as for a load. `live`: a writer may be
+ * appending to the journal (a record that does not check out ends it, as Journal.more says).
  */
-export function replaySparse(device: DaxDevice, path: string): SparsePool {
+export function replaySparse(device: DaxDevice, path: string, live = false): SparsePool {
   const { sb, usedBackup } = pickSuperblock(device, path);
   if (sb.blocks * BLOCK > device.size) throw corrupt(path, 'superblock', 0, `pool of ${sb.blocks * BLOCK} bytes on a device of ${device.size}`);
   const s = new PoolState(sb, path, device);
@@ -36,7 +37,7 @@ export function replaySparse(device: DaxDevice, path: string): SparsePool {
   s.alloc.bitmap.set(s.bitmapCopies.read(device, path, sb, s.alloc.bitmap.length));
   const meta = treeShape(s, sb);
   s.metaBlocks = meta;
-  const replay = new Journal(device, sb).replay(s);
+  const replay = new Journal(device, sb).replay(s, live);
   return { sb, state: s, inodes: s.inodes, meta, replay, usedBackup };
 }
 

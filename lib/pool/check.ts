@@ -52,6 +52,7 @@ export function checkPool(
   live: PoolState | null,
   progress?: (done: number, total: number) => void,
   unsafeShutdown?: UnsafeShutdownState,
+  writerBeside = false,
 ): CheckReport {
   const problems: CheckProblem[] = [];
   const add: Add = (what, where, message) => {
@@ -60,7 +61,7 @@ export function checkPool(
   let sp: SparsePool | null = null;
   let failed: string | null = null;
   try {
-    sp = replaySparse(device, path);
+    sp = replaySparse(device, path, writerBeside);
   } catch (e) {
     failed = loadFailure(e);
   }

@@ -99,11 +99,11 @@ export class Journal {
     return this.w.bytes.slice(0, n);
   }
 
-  /** Apply this epoch's records to `s`, in order, and leave `tail`/`seq` after the last. */
-  replay(s: PoolState): ReplayResult {
+  /** Apply this epoch's records to `s`, in order, and leave `tail`/`seq` after the last (`live`: as for `more`). */
+  replay(s: PoolState, live = false): ReplayResult {
     this.tail = 0;
     this.seq = 0;
-    return this.more(s);
+    return this.more(s, live);
   }
 
   /**

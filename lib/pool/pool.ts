@@ -11,7 +11,7 @@ import { corrupt, poolError } from './errors';
 import { trackOpenPool, untrackPool } from './exit-hook';
 import { PoolFile } from './file';
 import { hasPool, loadPool, pickSuperblock, type Loaded } from './load';
-import { followJournal, openSnapshot } from './reader';
+import { checkSnapshot, followJournal, openSnapshot } from './reader';
 import { formatPool, inspectMedia } from './make';
 import { checkCreateOptions, checkGrowArgs, checkGrowSize, checkOpenOptions, checkStaticCheckOptions, checkUpgradeOptions } from './options';
 import { grownLayout, growTarget, loadForGrow, writeGrown } from './grow';
@@ -152,10 +152,12 @@ export class Pool implements Disposable {
     checkPath(path);
     checkStaticCheckOptions(opts);
     return Pool.#retrying(path, opts.lockTimeout, () => {
-      const device = Pool.#lockedPool(path, 'shared');
+      // Beside a writer: a snapshot is checked (reader.ts), under a claim rather than a lock.
+      const device = Pool.#lockedPool(path, undefined);
       try {
         if (!hasPool(device)) loadPool(device, path);
-        return checkPool(device, path, null, opts.progress);
+        const claims = Claims.of(device, pickSuperblock(device, path).sb.journalBlocks) as Claims;
+        return checkSnapshot(device, path, claims, opts.progress);
       } finally {
         device.close();
       }

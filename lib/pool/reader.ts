@@ -1,5 +1,7 @@
 import { PmemdaxError } from '../errors';
+import { checkPool } from './check';
 import type { Claims, CommitPoint } from './claims';
+import type { CheckReport } from './types';
 import type { PoolDevice } from './device';
 import { SB_EPOCH_AT } from './layout';
 import { loadPool, pickSuperblock, type Loaded } from './load';
@@ -85,4 +87,38 @@ export function followJournal(device: PoolDevice, path: string, claims: Claims, 
     claims.drop(from);
   }
   return point;
+}
+
+/** Checks of a live pool made again when the writer moved under them, before the last one is reported as it is. */
+const CHECK_TRIES = 5;
+
+/**
+ * `check` of the pool on `device` as it is committed now, beside a writer or not (docs/design.md, "Live
+ * readers"): under a claim on the checkpoint it reads, so that no page of its trees is freed under the walk.
+ * The check reads what a claim does not hold -- both superblock copies, the checkpoint's bitmap copy and the
+ * journal -- at its start; when the writer checkpointed twice meanwhile (the bitmap copy read is written
+ * again), or was live and the check found problems, it is made again (a superblock being written, a record
+ * being appended, are no damage), CHECK_TRIES times at most.
+ */
+export function checkSnapshot(device: PoolDevice, path: string, claims: Claims, progress?: (done: number, total: number) => void): CheckReport {
+  for (let tries = 1, waits = 0; ; tries++) {
+    const epoch = pickSuperblock(device, path).sb.epoch;
+    const first = { epoch, seq: 0 };
+    claims.claim(first);
+    try {
+      if (claims.checkpointBusy() || pickSuperblock(device, path).sb.epoch !== epoch) {
+        if (++waits === TRIES) throw new PmemdaxError('ERR_PMEMDAX_POOL_LOCKED', `pool '${path}' is being changed by another open: it could not be checked in ${TRIES} tries`, { path });
+        tries--;
+        Atomics.wait(SLEEPER, 0, 0, 1);
+        continue;
+      }
+      const live = claims.writerLive();
+      const report = checkPool(device, path, null, progress, undefined, live);
+      const moved = pickSuperblock(device, path).sb.epoch >= epoch + 2;
+      if (tries < CHECK_TRIES && (moved || (!report.ok && (live || claims.writerLive())))) continue;
+      return report;
+    } finally {
+      claims.drop(first);
+    }
+  }
 }

@@ -1,7 +1,8 @@
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Pool } from '../../lib';
-import { scratchDir } from '../support/scratch';
+import { PROJECT_ROOT, scratchDir } from '../support/scratch';
 
 const MiB = 1024 * 1024;
 const cleanups: (() => void)[] = [];
@@ -32,15 +33,43 @@ describe('Pool.check(path): a check without opening the pool', () => {
     expect(progress).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
   });
 
-  it('shares the lock with readers, and waits for or refuses a writer', () => {
+  it('checks beside readers and beside a writer, whose committed state it checks', () => {
     const path = poolFile(1);
     const reader = Pool.open(path, { readonly: true });
     expect(Pool.check(path).ok).toBe(true);
-    reader.closeSync();
     const writer = Pool.open(path);
-    expect(() => Pool.check(path)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_POOL_LOCKED' }));
-    expect(() => Pool.check(path, { lockTimeout: 30 })).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_POOL_LOCKED' }));
+    for (let i = 0; i < 3000; i++) writer.open(`n${i}`, { create: true }).close();
+    const report = Pool.check(path);
+    expect(report.problems).toEqual([]);
+    expect(report.files).toBe(3001);
+    writer.unlink('n7');
+    expect(Pool.check(path).files).toBe(3000);
     writer.closeSync();
+    reader.closeSync();
+  });
+
+  it('checks clean while a writer in another process runs (every check a committed state)', async () => {
+    const path = poolFile(1);
+    const child = spawn(process.execPath, ['-e', `
+      const { Pool } = require(${JSON.stringify(`${PROJECT_ROOT}/dist/index.js`)});
+      const p = Pool.open(process.argv[1]);
+      console.log('ready');
+      for (let k = 0; ; k++) {
+        const f = p.open('w' + k, { create: true, sync: true });
+        f.writeSync(Buffer.alloc(8192, k & 255), 0);
+        f.close();
+        if (k >= 100) p.unlink('w' + (k - 100));
+      }`, '--', path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise((resolve) => child.stdout?.once('data', resolve));
+      for (let i = 0; i < 10; i++) {
+        const report = Pool.check(path);
+        expect(report.problems).toEqual([]);
+        expect(report.files).toBeGreaterThanOrEqual(1);
+      }
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('refuses what is not a pool as Pool.open does, and reports a pool it cannot read as a problem', () => {
