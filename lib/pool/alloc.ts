@@ -50,6 +50,16 @@ export class Allocator {
    * claims. Null: a committed free is free at once.
    */
   later: DeferredFrees | null = null;
+  /**
+   * References dropped from shared blocks while readers may hold snapshots (`later` set): a reader's
+   * snapshot may still map the block through the file that dropped it, so the owners left copy on write
+   * until no claim is older than the drop (`ghosts`). Dropped since the last commit; in a commit in flight.
+   */
+  readonly #dropsNow: number[] = [];
+  readonly #dropsFlight: number[] = [];
+  /** Shared blocks' dropped references a reader may still see, by block, and the queue that lets them go. */
+  readonly #ghosts = new Map<number, number>();
+  ghostsLater: DeferredFrees | null = null;
   /** Runs the journal's replay freed, collected while a writer's load needs them (load-frees.ts); else null. */
   replayFrees: number[] | null = null;
   /** A checkpoint being written while readers hold snapshots: what it frees stays used in its bitmap. */
@@ -166,12 +176,17 @@ export class Allocator {
    * other owner still maps the block and an in-place write would change that owner's data.
    */
   cowNeeded(b: number): boolean {
-    return this.refs(b) > 1 || (this.refChanged.size > 0 && this.refChanged.has(b)) || (this.#flightRefs.size > 0 && this.#flightRefs.has(b));
+    return (
+      this.refs(b) > 1 ||
+      (this.refChanged.size > 0 && this.refChanged.has(b)) ||
+      (this.#flightRefs.size > 0 && this.#flightRefs.has(b)) ||
+      (this.#ghosts.size > 0 && this.#ghosts.has(b))
+    );
   }
 
   /** False when no block needs a CoW (the common case: nothing was ever cloned). */
   get anyCow(): boolean {
-    return this.shared.size > 0 || this.refChanged.size > 0 || this.#flightRefs.size > 0;
+    return this.shared.size > 0 || this.refChanged.size > 0 || this.#flightRefs.size > 0 || this.#ghosts.size > 0;
   }
 
   /** Length of the free run at `b`, at most `want`. */
@@ -404,6 +419,7 @@ export class Allocator {
         if (r > 1) {
           this.refChanged.add(i);
           this.treeRefs.add(i);
+          if (this.ghostsLater !== null) this.#dropsNow.push(i);
         }
       }
       if (freed && runStart < 0) runStart = i;
@@ -423,6 +439,7 @@ export class Allocator {
   committed(): void {
     if (this.freeRuns.length === 0 && this.allocRuns.length === 0 && this.refChanged.size === 0) return;
     for (let i = 0; i < this.freeRuns.length; i += 2) this.#freed(this.freeRuns[i] as number, this.freeRuns[i + 1] as number);
+    this.#haunt(this.#dropsNow);
     const any = this.freeRuns.length > 0;
     this.freeRuns.length = 0;
     this.allocRuns.length = 0;
@@ -437,12 +454,15 @@ export class Allocator {
     this.freeRuns.length = 0;
     for (const b of this.refChanged) this.#flightRefs.add(b);
     if (this.refChanged.size > 0) this.refChanged.clear();
+    for (const b of this.#dropsNow) this.#dropsFlight.push(b);
+    this.#dropsNow.length = 0;
   }
 
   /** Every commit begun is durable: the runs they freed become allocatable. */
   release(): void {
     const frees = this.#flightFrees;
     for (let i = 0; i < frees.length; i += 2) this.#freed(frees[i] as number, frees[i + 1] as number);
+    this.#haunt(this.#dropsFlight);
     const any = frees.length > 0;
     frees.length = 0;
     if (this.#flightRefs.size > 0) this.#flightRefs.clear();
@@ -465,8 +485,27 @@ export class Allocator {
     else this.later.push(b, n);
   }
 
+  /** The references `drops` dropped are committed: each stays a ghost until no claim is older than now. */
+  #haunt(drops: number[]): void {
+    if (drops.length === 0 || this.ghostsLater === null) return;
+    for (const b of drops) {
+      this.#ghosts.set(b, (this.#ghosts.get(b) ?? 0) + 1);
+      this.ghostsLater.push(b, 1);
+    }
+    drops.length = 0;
+  }
+
+  readonly #unhaunt = (b: number, n: number): void => {
+    for (let i = b; i < b + n; i++) {
+      const k = this.#ghosts.get(i) ?? 0;
+      if (k > 1) this.#ghosts.set(i, k - 1);
+      else this.#ghosts.delete(i);
+    }
+  };
+
   /** The deferred frees no reader's snapshot reaches any more become free. Returns the blocks freed. */
   reclaim(): number {
+    if (this.ghostsLater !== null && this.ghostsLater.runs > 0) this.ghostsLater.release(this.#unhaunt);
     return this.later === null ? 0 : this.later.release(this.#dropNow);
   }
 

@@ -27,6 +27,18 @@ const CLAIM_END = (1n << 63n) - 2n;
 /** Records an epoch can hold: one per 64-byte line of the journal, at most (journal.ts). */
 const RECORD_ALIGN = 64;
 
+/** The claims each device open holds, by lock byte, with how many holders each. */
+const HELD = new WeakMap<PoolDevice, Map<bigint, number>>();
+
+function heldOf(device: PoolDevice): Map<bigint, number> {
+  let held = HELD.get(device);
+  if (held === undefined) {
+    held = new Map();
+    HELD.set(device, held);
+  }
+  return held;
+}
+
 /**
  * Claims -- readers' snapshots as byte-range locks (docs/design.md, "Live readers"). A reader holding
  * snapshot P holds a shared open-file-description lock on the byte at CLAIM_BASE + number(P) of the pool's
@@ -96,14 +108,37 @@ export class Claims {
     return this.#point(hi);
   }
 
-  /** Take a reader's claim on `p` (shared with other readers of the same point). False when it cannot be taken. */
+  /**
+   * Take a claim on `p` (shared with other readers of the same point). A lock belongs to the device's open,
+   * and one open may hold the same point for several holders (a reader's snapshot and its open files, two
+   * pools over one Device): the kernel's lock is taken by the first and dropped by the last of them.
+   * False when it cannot be taken.
+   */
   claim(p: CommitPoint): boolean {
-    return this.#device.rangeLock(this.at(p), 1n, 'shared');
+    const at = this.at(p);
+    const held = heldOf(this.#device);
+    const n = held.get(at) ?? 0;
+    if (n === 0 && !this.#device.rangeLock(at, 1n, 'shared')) return false;
+    held.set(at, n + 1);
+    return true;
   }
 
-  /** Drop this open's claim on `p`. */
+  /** Give back one holder's claim on `p`; the last one drops the lock. */
   drop(p: CommitPoint): void {
-    this.#device.rangeLock(this.at(p), 1n, 'none');
+    const at = this.at(p);
+    const held = heldOf(this.#device);
+    const n = held.get(at) ?? 0;
+    if (n > 1) {
+      held.set(at, n - 1);
+      return;
+    }
+    held.delete(at);
+    if (n === 1 && !this.#device.closed) this.#device.rangeLock(at, 1n, 'none');
+  }
+
+  /** Does this open hold any claim (the writer's questions cannot see its own open's locks)? */
+  static heldBy(device: PoolDevice): boolean {
+    return (HELD.get(device)?.size ?? 0) > 0;
   }
 
   /**
@@ -141,4 +176,9 @@ export function readersBeforeOfflineChange(device: PoolDevice): boolean {
   if (device.rangeLock === undefined || device.rangeConflict === undefined) return false;
   device.rangeLock(CHECKPOINT_AT, 1n, 'exclusive');
   return device.rangeConflict(CLAIM_BASE, CLAIM_END - CLAIM_BASE, 'exclusive') !== null;
+}
+
+/** The offline change is made (a format over the pool, whose device goes on as its writer's): readers may start. */
+export function endOfflineChange(device: PoolDevice): void {
+  device.rangeLock?.(CHECKPOINT_AT, 1n, 'none');
 }

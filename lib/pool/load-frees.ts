@@ -1,5 +1,5 @@
 import { setBits } from './alloc';
-import type { Claims } from './claims';
+import type { Claims, CommitPoint } from './claims';
 import { DeferredFrees } from './deferred-frees';
 import type { Journal } from './journal';
 import { dataEnd, dataStart } from './layout';
@@ -11,7 +11,9 @@ import type { PoolState } from './state';
  * device no other open can read beside this one, where a free is free at once.
  */
 export function deferFrees(s: PoolState, journal: Journal, claims: Claims | null): void {
-  s.alloc.later = claims === null ? null : new DeferredFrees(claims, () => ({ epoch: journal.epoch, seq: journal.seq }));
+  const now = (): CommitPoint => ({ epoch: journal.epoch, seq: journal.seq });
+  s.alloc.later = claims === null ? null : new DeferredFrees(claims, now);
+  s.alloc.ghostsLater = claims === null ? null : new DeferredFrees(claims, now);
 }
 
 /**

@@ -140,7 +140,7 @@ export function loadPool(device: DaxDevice, path: string, opts: LoadOptions = {}
   const journal = new Journal(device, sb);
   // Readers that hold snapshots now may reach what the replay frees.
   if (claims !== null && claims.anyBefore()) state.alloc.replayFrees = [];
-  const replay = journal.replay(state);
+  const replay = journal.replay(state, live);
   if (writer) {
     deferFrees(state, journal, claims);
     holdLoadedFrees(state);
@@ -167,7 +167,7 @@ function openClean(device: DaxDevice, path: string, sb: Superblock, live: boolea
   readingTrees(path, () => loadShared(state.trees.store, state, sb, () => {}));
   if (live) state.openLazily();
   const journal = new Journal(device, sb);
-  const replay = journal.replay(state);
+  const replay = journal.replay(state, live);
   if (!live && (replay.records > 0 || replay.torn)) return null;
   state.alloc.recount();
   if (!live) state.openLazily();

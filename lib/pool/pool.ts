@@ -3,7 +3,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Device, nativeDeviceOf, type DeviceOpenOptions } from '../device/device';
 import { PmemdaxError, argTypeError, isErrnoError, outOfRangeError } from '../errors';
 import { checkPool } from './check';
-import { Claims, readersBeforeOfflineChange, type CommitPoint } from './claims';
+import { Claims, endOfflineChange, readersBeforeOfflineChange, type CommitPoint } from './claims';
 import { treeBlocks } from './checkpoint';
 import { PoolCore } from './core';
 import type { PoolDevice } from './device';
@@ -34,12 +34,14 @@ import type {
   PoolStatsOptions,
 } from './types';
 
-/** A snapshot a reader's refresh left behind while files opened on it are open. */
+/** A snapshot a reader's refresh left behind while files opened on it are open: it closes with the last. */
 interface KeptSnapshot {
   readonly core: PoolCore;
-  readonly point: CommitPoint;
   readonly files: Set<PoolFile>;
 }
+
+/** Devices a writing pool uses: a reader over the same Device open could not be seen by it (claims.ts). */
+const WRITING = new WeakSet<PoolDevice>();
 
 /** What an attempt returns when it grew the file and must start again on it. */
 const AGAIN = Symbol('again');
@@ -63,8 +65,13 @@ export class Pool implements Disposable {
   #core: PoolCore;
   /** A reader's claim and what it loaded (read-only opens of a native device); null for a writer. */
   #reader: { readonly claims: Claims; point: CommitPoint; loaded: Loaded } | null = null;
-  /** Snapshots a refresh left while files opened on them were still open: their claims go with the last. */
+  /** Snapshots a refresh left while files opened on them were still open. */
   readonly #kept: KeptSnapshot[] = [];
+  /**
+   * A reader's open files and the point each was opened at: each holds a claim on it until it closes, so
+   * that what it reads stays as it was whatever the snapshot moves to (refresh).
+   */
+  readonly #fileClaims = new Map<PoolFile, CommitPoint>();
   /** The device this pool opened from a path, and closes with itself. */
   readonly #owned: Device | null;
   readonly #files = new Set<PoolFile>();
@@ -120,7 +127,10 @@ export class Pool implements Disposable {
     return Pool.#retrying(path, opts.lockTimeout, () => {
       // A reader takes no flock: it claims a snapshot instead, beside a writer (reader.ts).
       const device = Pool.#lockedPool(path, readonly ? undefined : 'exclusive');
-      return Pool.#holding(device, () => Pool.#open(device, path, readonly, device, verify));
+      return Pool.#holding(device, () => {
+        if (readonly) Pool.#notBeingMade(device, path);
+        return Pool.#open(device, path, readonly, device, verify);
+      });
     });
   }
 
@@ -155,6 +165,7 @@ export class Pool implements Disposable {
       // Beside a writer: a snapshot is checked (reader.ts), under a claim rather than a lock.
       const device = Pool.#lockedPool(path, undefined);
       try {
+        Pool.#notBeingMade(device, path);
         if (!hasPool(device)) loadPool(device, path);
         const claims = Claims.of(device, pickSuperblock(device, path).sb.journalBlocks) as Claims;
         return checkSnapshot(device, path, claims, opts.progress);
@@ -285,9 +296,15 @@ export class Pool implements Disposable {
     return Pool.#holding(device, () => {
       const content = inspectMedia(device, path);
       if (content.kind === 'pool' && opts.force !== true) throw poolError('EEXIST', 'mkfs', path);
-      if (content.kind === 'pool' && readersBeforeOfflineChange(device)) throw Pool.#read(path, 'a format');
+      const over = content.kind === 'pool';
+      if (over && readersBeforeOfflineChange(device)) throw Pool.#read(path, 'a format');
       if (content.kind === 'data' && opts.force !== true) throw Pool.#hasData(path, content.what);
-      return Pool.#formatHeld(device, path, size, opts);
+      try {
+        return Pool.#formatHeld(device, path, size, opts);
+      } finally {
+        // Readers may open the new pool now (the lock taken above would keep them out until its first checkpoint).
+        if (over && !device.closed) endOfflineChange(device);
+      }
     });
   }
 
@@ -330,6 +347,16 @@ export class Pool implements Disposable {
     return Pool.#open(device, opts.path ?? '(device)', opts.readonly === true, null, opts.verify === true);
   }
 
+  /**
+   * A reader takes no flock, but a file that holds no pool yet may be one being made: its maker holds the
+   * exclusive flock, and the reader waits for it as any open did (ERR_PMEMDAX_POOL_LOCKED, `lockTimeout`).
+   */
+  static #notBeingMade(device: Device, path: string): void {
+    if (hasPool(device)) return;
+    if (!device.lock('shared')) throw Pool.#locked(path);
+    device.unlock();
+  }
+
   /** A change of the whole pool refused while readers hold snapshots of it. */
   static #read(path: string, change: string): PmemdaxError {
     return new PmemdaxError('ERR_PMEMDAX_POOL_LOCKED', `pool '${path}' is read by another open (a reader holds a snapshot); ${change} needs it alone`, { path });
@@ -347,6 +374,10 @@ export class Pool implements Disposable {
 
   static #open(device: PoolDevice, path: string, readonly: boolean, owned: Device | null, verify = false): Pool {
     const claims = readonly ? Claims.of(device, pickSuperblock(device, path).sb.journalBlocks) : null;
+    // The writer's questions about claims cannot see its own open's locks: a reader and a writer need opens of their own.
+    if ((claims !== null && WRITING.has(device)) || (!readonly && Claims.heldBy(device))) {
+      throw new PmemdaxError('ERR_PMEMDAX_POOL_LOCKED', `pool '${path}': a reader and a writer cannot share one Device open; open the path again for the other`, { path });
+    }
     if (claims !== null) {
       const snap = openSnapshot(device, path, claims, verify);
       const loaded = snap.loaded;
@@ -362,7 +393,11 @@ export class Pool implements Disposable {
       }
     }
     const loaded = loadPool(device, path, { writable: !readonly, whole: verify, writer: !readonly });
-    const pool = (recovery: PoolRecovery): Pool => new Pool(device, loaded, path, readonly, owned, recovery);
+    const pool = (recovery: PoolRecovery): Pool => {
+      const p = new Pool(device, loaded, path, readonly, owned, recovery);
+      if (!readonly) WRITING.add(device);
+      return p;
+    };
     const base = { replayed: loaded.replay.records, tornTail: loaded.replay.torn, usedBackupSuperblock: loaded.usedBackup, problems: loaded.problems };
     if (readonly) return pool({ ...base, orphansFreed: 0 });
     // A grow that crashed before its switch left the file longer than the pool: cut it back before anything
@@ -516,6 +551,8 @@ export class Pool implements Disposable {
     const file = new PoolFile(core, inode, { sync: opts.sync === true, readonly: !writing }, (f) => this.#closedFile(f));
     this.#files.add(file);
     inode.opens++;
+    const reader = this.#reader;
+    if (reader !== null && reader.claims.claim(reader.point)) this.#fileClaims.set(file, reader.point);
     return { file, changed };
   }
 
@@ -544,11 +581,17 @@ export class Pool implements Disposable {
       freeInode(this.#core.state, inode);
       this.#core.commit();
     }
+    const point = this.#fileClaims.get(file);
+    if (point !== undefined) {
+      this.#fileClaims.delete(file);
+      this.#reader?.claims.drop(point);
+    }
     for (let i = 0; i < this.#kept.length; i++) {
       const kept = this.#kept[i] as KeptSnapshot;
       if (!kept.files.delete(file) || kept.files.size > 0) continue;
       this.#kept.splice(i, 1);
-      this.#letGo(kept.core, kept.point);
+      kept.core.closed = true;
+      kept.core.hold.close();
       break;
     }
   }
@@ -557,9 +600,10 @@ export class Pool implements Disposable {
    * A reader moves to the newest committed state (docs/design.md, "Live readers"); a writer's pool, which
    * always is at its newest, and a pool no writer can open beside (a device without range locks) stay as
    * they are. Within the writer's epoch the journal records written since are applied (microseconds for a
-   * few); after the writer checkpointed, a new snapshot is taken, as an open takes one. Files opened before
-   * a new snapshot go on reading the old one until they close (its claim is held until then); files opened
-   * after it read the new one. A reader moves only when it calls this (or reopens).
+   * few); after the writer checkpointed, a new snapshot is taken, as an open takes one. A file open across
+   * a refresh keeps what it read: its claim on the point it was opened at holds every block it maps, and
+   * after a new snapshot it reads the old one, whose state stays until the last such file closes. Files
+   * opened after the refresh read the new state. A reader moves only when it calls this (or reopens).
    */
   refresh(): void {
     this.#live();
@@ -571,18 +615,15 @@ export class Pool implements Disposable {
       return;
     }
     const snap = openSnapshot(this.device, this.info.path, r.claims, false);
-    const old = { core: this.#core, point: r.point, files: new Set(this.#files) };
+    r.claims.drop(r.point);
+    const old = { core: this.#core, files: new Set(this.#files) };
     this.#core = new PoolCore(this.device, snap.loaded.state, true, snap.loaded.journal);
     this.#reader = { claims: r.claims, point: snap.point, loaded: snap.loaded };
     if (old.files.size > 0) this.#kept.push(old);
-    else this.#letGo(old.core, old.point);
-  }
-
-  /** A snapshot no file reads any more: its claim goes (the writer may free what only it reached). */
-  #letGo(core: PoolCore, point: CommitPoint): void {
-    core.closed = true;
-    core.hold.close();
-    if (!this.device.closed) this.#reader?.claims.drop(point);
+    else {
+      old.core.closed = true;
+      old.core.hold.close();
+    }
   }
 
   exists(name: string): boolean {
@@ -775,9 +816,11 @@ export class Pool implements Disposable {
       this.#closed = true;
       untrackPool(this);
       core.hold.close();
+      if (!core.readonly) WRITING.delete(this.device);
       // Claims go with the device's open; a device this pool does not own stays open, so they are dropped.
-      if (this.#owned === null && this.#reader !== null && !this.device.closed) {
-        for (const kept of this.#kept.splice(0)) this.#reader.claims.drop(kept.point);
+      if (this.#reader !== null) {
+        for (const point of this.#fileClaims.values()) this.#reader.claims.drop(point);
+        this.#fileClaims.clear();
         this.#reader.claims.drop(this.#reader.point);
       }
       this.#owned?.close();

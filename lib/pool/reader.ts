@@ -3,7 +3,7 @@ import { checkPool } from './check';
 import type { Claims, CommitPoint } from './claims';
 import type { CheckReport } from './types';
 import type { PoolDevice } from './device';
-import { SB_EPOCH_AT } from './layout';
+import { BLOCK, SB_EPOCH_AT } from './layout';
 import { loadPool, pickSuperblock, type Loaded } from './load';
 import { readMeta } from './meta-io';
 
@@ -40,7 +40,12 @@ export function openSnapshot(device: PoolDevice, path: string, claims: Claims, w
       throw new PmemdaxError('ERR_PMEMDAX_POOL_LOCKED', `pool '${path}' is being changed by another open: no snapshot could be taken in ${TRIES} tries`, { path });
     }
     if (tries > 0) Atomics.wait(SLEEPER, 0, 0, 1);
-    const epoch = pickSuperblock(device, path).sb.epoch;
+    const { sb } = pickSuperblock(device, path);
+    // A writer's pool.grow since this reader's device was opened: its mapping does not reach the new blocks.
+    if (sb.blocks * BLOCK > device.size) {
+      throw new PmemdaxError('ERR_PMEMDAX_SIZE', `pool '${path}' grew to ${sb.blocks * BLOCK} bytes after this reader opened it (${device.size}): open it again`, { path });
+    }
+    const epoch = sb.epoch;
     const first = { epoch, seq: 0 };
     claims.claim(first);
     if (claims.checkpointBusy() || pickSuperblock(device, path).sb.epoch !== epoch) {
