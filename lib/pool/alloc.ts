@@ -485,9 +485,16 @@ export class Allocator {
     else this.later.push(b, n);
   }
 
-  /** The references `drops` dropped are committed: each stays a ghost until no claim is older than now. */
+  /**
+   * The references `drops` dropped are committed: each stays a ghost until no claim is older than now. With
+   * no reader at all (one question to the kernel, on commits that dropped shared references) there is none.
+   */
   #haunt(drops: number[]): void {
     if (drops.length === 0 || this.ghostsLater === null) return;
+    if (!this.ghostsLater.anyClaim()) {
+      drops.length = 0;
+      return;
+    }
     for (const b of drops) {
       this.#ghosts.set(b, (this.#ghosts.get(b) ?? 0) + 1);
       this.ghostsLater.push(b, 1);
@@ -517,7 +524,7 @@ export class Allocator {
    */
   room(need: number): boolean {
     if (need <= this.free - this.keep) return true;
-    if (this.later !== null && this.later.blocks > 0) this.reclaim();
+    if ((this.later !== null && this.later.blocks > 0) || (this.ghostsLater !== null && this.ghostsLater.runs > 0)) this.reclaim();
     return need <= this.free - this.keep;
   }
 

@@ -24,6 +24,11 @@ export class DeferredFrees {
     this.#now = now;
   }
 
+  /** Does any reader hold a snapshot now? */
+  anyClaim(): boolean {
+    return this.#claims.anyBefore();
+  }
+
   get runs(): number {
     return this.#starts.length - this.#head;
   }
@@ -60,17 +65,21 @@ export class DeferredFrees {
   }
 
   /**
-   * Hand to `free` every run no claim reaches any more. One question to the kernel when a reader still
-   * holds a point older than the oldest run (nothing goes: the usual case while a reader lags), two when
-   * none is older than the newest (every run goes), a short search for the oldest claim otherwise.
-   * Returns the blocks freed.
+   * Hand to `free` every run no claim reaches any more. One question to the kernel when no reader holds a
+   * point older than the newest run (every run goes: the case with no reader), two when one holds a point
+   * older than the oldest run (nothing goes: the usual case while a reader lags), a short search for the
+   * oldest claim otherwise. Returns the blocks freed.
    */
   release(free: (b: number, n: number) => void): number {
     const k = this.#starts.length;
     const h = this.#head;
     if (k === h) return 0;
-    if (this.#claims.anyBefore({ epoch: this.#epochs[h] as number, seq: this.#seqs[h] as number })) return 0;
-    const oldest = this.#claims.oldest({ epoch: this.#epochs[k - 1] as number, seq: this.#seqs[k - 1] as number });
+    const newest = { epoch: this.#epochs[k - 1] as number, seq: this.#seqs[k - 1] as number };
+    let oldest: CommitPoint | null = null;
+    if (this.#claims.anyBefore(newest)) {
+      if (this.#claims.anyBefore({ epoch: this.#epochs[h] as number, seq: this.#seqs[h] as number })) return 0;
+      oldest = this.#claims.oldest(newest);
+    }
     let freed = 0;
     let i = this.#head;
     for (; i < k; i++) {

@@ -68,10 +68,11 @@ export class Pool implements Disposable {
   /** Snapshots a refresh left while files opened on them were still open. */
   readonly #kept: KeptSnapshot[] = [];
   /**
-   * A reader's open files and the point each was opened at: each holds a claim on it until it closes, so
-   * that what it reads stays as it was whatever the snapshot moves to (refresh).
+   * The inodes a reader has open and the point the first of their handles was opened at: each holds a claim
+   * on it until its last handle closes (and with it its regions, which live as long as some handle does),
+   * so that no block it maps is handed out again whatever the snapshot moves to (refresh).
    */
-  readonly #fileClaims = new Map<PoolFile, CommitPoint>();
+  readonly #inodeClaims = new Map<PoolInode, CommitPoint>();
   /** The device this pool opened from a path, and closes with itself. */
   readonly #owned: Device | null;
   readonly #files = new Set<PoolFile>();
@@ -154,9 +155,9 @@ export class Pool implements Disposable {
 
   /**
    * Check the pool at `path` without opening it: `pool.check` in memory that does not grow with the files
-   * (the pool's state is never loaded). Takes the lock for reading (ERR_PMEMDAX_POOL_LOCKED while the pool
-   * is open for writing, or wait with `lockTimeout`). A pool the check cannot read is a report with a `load`
-   * problem, not an error; a path that holds no pool is refused as `Pool.open` refuses it.
+   * (the pool's state is never loaded), of the state committed when it starts, beside a writer too (a
+   * snapshot under a claim: reader.ts, checkSnapshot). A pool the check cannot read is a report with a
+   * `load` problem, not an error; a path that holds no pool is refused as `Pool.open` refuses it.
    */
   static check(path: string, opts: PoolCheckOptions = {}): CheckReport {
     checkPath(path);
@@ -552,7 +553,7 @@ export class Pool implements Disposable {
     this.#files.add(file);
     inode.opens++;
     const reader = this.#reader;
-    if (reader !== null && reader.claims.claim(reader.point)) this.#fileClaims.set(file, reader.point);
+    if (reader !== null && !this.#inodeClaims.has(inode) && reader.claims.claim(reader.point)) this.#inodeClaims.set(inode, reader.point);
     return { file, changed };
   }
 
@@ -581,18 +582,17 @@ export class Pool implements Disposable {
       freeInode(this.#core.state, inode);
       this.#core.commit();
     }
-    const point = this.#fileClaims.get(file);
+    const point = inode.opens === 0 ? this.#inodeClaims.get(inode) : undefined;
     if (point !== undefined) {
-      this.#fileClaims.delete(file);
+      this.#inodeClaims.delete(inode);
       this.#reader?.claims.drop(point);
     }
-    for (let i = 0; i < this.#kept.length; i++) {
+    for (let i = this.#kept.length - 1; i >= 0; i--) {
       const kept = this.#kept[i] as KeptSnapshot;
       if (!kept.files.delete(file) || kept.files.size > 0) continue;
       this.#kept.splice(i, 1);
       kept.core.closed = true;
       kept.core.hold.close();
-      break;
     }
   }
 
@@ -601,9 +601,9 @@ export class Pool implements Disposable {
    * always is at its newest, and a pool no writer can open beside (a device without range locks) stay as
    * they are. Within the writer's epoch the journal records written since are applied (microseconds for a
    * few); after the writer checkpointed, a new snapshot is taken, as an open takes one. A file open across
-   * a refresh keeps what it read: its claim on the point it was opened at holds every block it maps, and
-   * after a new snapshot it reads the old one, whose state stays until the last such file closes. Files
-   * opened after the refresh read the new state. A reader moves only when it calls this (or reopens).
+   * a refresh follows it within an epoch (it reads its file's new state) and keeps the old snapshot across a
+   * checkpoint (until it closes); either way its inode's claim, taken when its first handle opened, holds
+   * every block it maps, so it never shows another file's bytes. A reader moves only when it calls this.
    */
   refresh(): void {
     this.#live();
@@ -616,7 +616,8 @@ export class Pool implements Disposable {
     }
     const snap = openSnapshot(this.device, this.info.path, r.claims, false);
     r.claims.drop(r.point);
-    const old = { core: this.#core, files: new Set(this.#files) };
+    // The files of the snapshot left now: those of older ones are kept with theirs already.
+    const old = { core: this.#core, files: new Set([...this.#files].filter((f) => !this.#kept.some((k) => k.files.has(f)))) };
     this.#core = new PoolCore(this.device, snap.loaded.state, true, snap.loaded.journal);
     this.#reader = { claims: r.claims, point: snap.point, loaded: snap.loaded };
     if (old.files.size > 0) this.#kept.push(old);
@@ -819,8 +820,8 @@ export class Pool implements Disposable {
       if (!core.readonly) WRITING.delete(this.device);
       // Claims go with the device's open; a device this pool does not own stays open, so they are dropped.
       if (this.#reader !== null) {
-        for (const point of this.#fileClaims.values()) this.#reader.claims.drop(point);
-        this.#fileClaims.clear();
+        for (const point of this.#inodeClaims.values()) this.#reader.claims.drop(point);
+        this.#inodeClaims.clear();
         this.#reader.claims.drop(this.#reader.point);
       }
       this.#owned?.close();

@@ -1,3 +1,4 @@
+import { Device } from '../../../lib/device/device';
 import { Pool, type PoolFile } from '../../../lib/pool';
 import { ExtentState, type PageLookup } from '../../../lib/pool/extent-map';
 import type { PoolInode } from '../../../lib/pool/inode';
@@ -19,7 +20,7 @@ export interface PoolTarget extends ModelTarget<PoolHandle, PoolInode> {
  * The model's view of a pool: files `m0`, `m1`, … opened (created) in `pool`. Zeroing a range is
  * fallocate(ZERO_RANGE) kept inside EOF, since the pool's zero-range grows the size as fallocate(2)
  * without KEEP_SIZE does. `reopen` fsyncs every file, then in turn either opens the device again
- * read-only beside the pool, or closes the pool and continues on `openAgain(closed pool)`: its state
+ * read-only beside the pool (a reader's open of the path, for a pool on a file), or closes the pool and continues on `openAgain(closed pool)`: its state
  * then comes from the media (extent maps, reference counts, the allocator).
  */
 export function poolTarget(first: Pool, count: number, openAgain: (closed: Pool) => Pool): PoolTarget {
@@ -29,7 +30,8 @@ export function poolTarget(first: Pool, count: number, openAgain: (closed: Pool)
   for (let i = 0; i < count; i++) files.push({ name: `m${i}`, file: pool.open(`m${i}`, { create: true }) });
   const look: PageLookup = { block: NO_BLOCK, state: 0, run: 0 };
   const readOnlyView = (): ReopenedView => {
-    const again = Pool.openOn(pool.device, { readonly: true });
+    // A reader of a file needs an open of its own (its claims are locks the writer's open cannot see).
+    const again = pool.device instanceof Device ? Pool.open(pool.info.path, { readonly: true }) : Pool.openOn(pool.device, { readonly: true });
     try {
       const views = files.map((h) => again.open(h.name, { readonly: true }));
       return { files: views.map((v) => ({ size: v.size, read: (pos, buf) => v.readSync(buf, pos) })), close: () => again.closeSync() };

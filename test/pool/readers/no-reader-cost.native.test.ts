@@ -1,0 +1,36 @@
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { Device, Pool } from '../../../lib';
+import { scratchDir } from '../../support/scratch';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+let s: ReturnType<typeof scratchDir>;
+let path: string;
+beforeEach(() => {
+  s = scratchDir('/dev/shm');
+  path = s.file('pool');
+  Pool.create(path, { size: 16 * MiB, journalBytes: 1 * MiB }).closeSync();
+});
+afterEach(() => s.cleanup());
+
+it('with no reader, a freeing commit asks the kernel once (design.md: "With no reader the cost is that one question per freeing commit")', async () => {
+  const device = Device.open(path);
+  const w = Pool.openOn(device, { path });
+  const f = w.open('a', { create: true, sync: true });
+  const orig = device.rangeConflict.bind(device);
+  let questions = 0;
+  device.rangeConflict = (start, length, mode) => {
+    questions++;
+    return orig(start, length, mode);
+  };
+  for (let i = 0; i < 100; i++) {
+    f.writeSync(Buffer.alloc(8 * KiB, i), 0);
+    await f.truncate(0); // a freeing commit each time
+  }
+  const freeingCommits = 100;
+  device.rangeConflict = orig;
+  f.close();
+  w.closeSync();
+  device.close();
+  expect(questions).toBeLessThanOrEqual(freeingCommits);
+});
