@@ -444,7 +444,7 @@ export class Allocator {
     this.freeRuns.length = 0;
     this.allocRuns.length = 0;
     this.refChanged.clear();
-    if (any) this.reclaim();
+    if (any && this.later !== null && this.later.due) this.reclaim();
   }
 
   /** The change lists went into a commit being written: they empty, and wait for `release`. */
@@ -466,7 +466,7 @@ export class Allocator {
     const any = frees.length > 0;
     frees.length = 0;
     if (this.#flightRefs.size > 0) this.#flightRefs.clear();
-    if (any) this.reclaim();
+    if (any && this.later !== null && this.later.due) this.reclaim();
   }
 
   /** Free now a run no committed state references (a tree page never committed, a checkpoint abandoned, a replayed free). */

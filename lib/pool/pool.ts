@@ -731,6 +731,8 @@ export class Pool implements Disposable {
 
   statfs(): PoolStatfs {
     const s = this.#live().state;
+    // Frees the readers let go of count as free (a writer asks for them in batches).
+    s.alloc.reclaim();
     return {
       size: s.sb.blocks * BLOCK,
       blockSize: BLOCK,
