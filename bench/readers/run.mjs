@@ -89,6 +89,7 @@ for (const workload of ['files', 'append']) {
     { name: 'this build, 0 readers', build: dist, readers: 0, pace: 0 },
     { name: `this build, ${readerCount} readers refreshing back to back`, build: dist, readers: readerCount, pace: 0 },
     { name: `this build, ${readerCount} readers refreshing every 10 ms`, build: dist, readers: readerCount, pace: 10 },
+    { name: `this build, ${readerCount} readers refreshing every 100 ms`, build: dist, readers: readerCount, pace: 100 },
   ];
   const results = contenders.map(() => []);
   // Rounds interleave the contenders, so that a slow stretch of the machine falls on all of them.
