@@ -614,7 +614,7 @@ export class Pool implements Disposable {
       r.point = next;
       return;
     }
-    const snap = openSnapshot(this.device, this.info.path, r.claims, false);
+    const snap = openSnapshot(this.device, this.info.path, r.claims, false, true);
     r.claims.drop(r.point);
     // The files of the snapshot left now: those of older ones are kept with theirs already.
     const old = { core: this.#core, files: new Set([...this.#files].filter((f) => !this.#kept.some((k) => k.files.has(f)))) };

@@ -33,7 +33,7 @@ const EPOCH = new Uint8Array(8);
  * any read-only open of it is, and claimed all the same: a writer that opens it next frees nothing the
  * reader reaches.
  */
-export function openSnapshot(device: PoolDevice, path: string, claims: Claims, whole: boolean): Snapshot {
+export function openSnapshot(device: PoolDevice, path: string, claims: Claims, whole: boolean, refreshing = false): Snapshot {
   for (let tries = 0; ; tries++) {
     if (tries === TRIES) {
       // An offline change (grow, upgrade, format) holds the checkpoint lock throughout, or a writer checkpoints without pause.
@@ -42,7 +42,8 @@ export function openSnapshot(device: PoolDevice, path: string, claims: Claims, w
     if (tries > 0) Atomics.wait(SLEEPER, 0, 0, 1);
     const { sb } = pickSuperblock(device, path);
     // A writer's pool.grow since this reader's device was opened: its mapping does not reach the new blocks.
-    if (sb.blocks * BLOCK > device.size) {
+    // (At an open the device has the file's size: a pool larger than it is damage, as the load says.)
+    if (refreshing && sb.blocks * BLOCK > device.size) {
       throw new PmemdaxError('ERR_PMEMDAX_SIZE', `pool '${path}' grew to ${sb.blocks * BLOCK} bytes after this reader opened it (${device.size}): open it again`, { path });
     }
     const epoch = sb.epoch;
