@@ -1,4 +1,5 @@
 import { formatUsage, UsageError } from './args';
+import { backup } from './backup';
 import { badblocks } from './badblocks';
 import { cat } from './cat';
 import { check } from './check';
@@ -65,7 +66,7 @@ const help: Command = {
   },
 };
 
-const COMMANDS: readonly Command[] = [mkfs, grow, upgrade, info, check, ls, stat, cat, put, rm, fiemap, badblocks, probe, help];
+const COMMANDS: readonly Command[] = [mkfs, grow, upgrade, info, check, backup, ls, stat, cat, put, rm, fiemap, badblocks, probe, help];
 
 /** findCommand -- the command called `name`; a UsageError for anything else. */
 export function findCommand(name: string): Command {

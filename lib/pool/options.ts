@@ -1,7 +1,7 @@
 import { checkFunction, checkMode, received } from '../device/validate';
 import { argTypeError, argValueError, outOfRangeError } from '../errors';
 import { BLOCK, BLOCKS_MAX } from './layout';
-import type { PoolCheckOptions, PoolCreateOptions, PoolGrowOptions, PoolOpenCreateOptions, PoolOpenOptions, PoolUpgradeOptions } from './types';
+import type { PoolBackupOptions, PoolCheckOptions, PoolCreateOptions, PoolGrowOptions, PoolOpenCreateOptions, PoolOpenOptions, PoolUpgradeOptions } from './types';
 
 function checkObject(value: unknown, name: string): void {
   if (typeof value !== 'object' || value === null) throw argTypeError(`The "${name}" argument must be of type object. ${received(value)}`);
@@ -89,6 +89,12 @@ export function checkStaticCheckOptions(opts: unknown): asserts opts is PoolChec
   const o = opts as Record<string, unknown>;
   checkLockTimeout(o.lockTimeout);
   checkFunction(o.progress, 'progress');
+}
+
+/** `Pool.backup`'s options. */
+export function checkBackupOptions(opts: unknown): asserts opts is PoolBackupOptions {
+  checkObject(opts, 'options');
+  checkFunction((opts as Record<string, unknown>).progress, 'progress');
 }
 
 /** `Pool.upgrade`'s options. */

@@ -11,9 +11,10 @@ import { corrupt, poolError } from './errors';
 import { trackOpenPool, untrackPool } from './exit-hook';
 import { PoolFile } from './file';
 import { hasPool, loadPool, pickSuperblock, type Loaded } from './load';
+import { backupPool } from './backup';
 import { checkSnapshot, followJournal, openSnapshot } from './reader';
 import { formatPool, inspectMedia } from './make';
-import { checkCreateOptions, checkGrowArgs, checkGrowSize, checkOpenOptions, checkStaticCheckOptions, checkUpgradeOptions } from './options';
+import { checkBackupOptions, checkCreateOptions, checkGrowArgs, checkGrowSize, checkOpenOptions, checkStaticCheckOptions, checkUpgradeOptions } from './options';
 import { grownLayout, growTarget, loadForGrow, writeGrown } from './grow';
 import { upgradePool } from './upgrade';
 import { unsafeShutdownOf } from './unsafe-shutdown';
@@ -28,7 +29,7 @@ import { statOf, type PoolInode } from './inode';
 import { BLOCK, FILE_SIZE_MAX, FORMAT_VERSION, NAME_MAX, dataEnd, dataStart, uuidString } from './layout';
 import { locateBadblocks } from './badblocks';
 import type {
-  CheckReport, PoolBadblock, PoolCreateOptions, PoolFileOpenOptions, PoolFormatOptions, PoolInfo, PoolMediaOptions, PoolMetadataRange, PoolOpenCreateOptions, PoolOpenOptions,
+  BackupReport, CheckReport, PoolBackupOptions, PoolBadblock, PoolCreateOptions, PoolFileOpenOptions, PoolFormatOptions, PoolInfo, PoolMediaOptions, PoolMetadataRange, PoolOpenCreateOptions, PoolOpenOptions,
   PoolCheckOptions, PoolGrowOptions, PoolListOptions, PoolRecovery, PoolStat, PoolStatfs, PoolUpgradeOptions,
   PoolStats,
   PoolStatsOptions,
@@ -174,6 +175,35 @@ export class Pool implements Disposable {
         device.close();
       }
     });
+  }
+
+  /**
+   * A consistent copy of the pool at `path`, in the state committed when the call starts, into the new file
+   * `dest` (never over an existing one): beside a writer too, from any process (backup.ts). The copy is a
+   * pool (restore is opening it) with the source's identity, sparse where the source's blocks are free. The
+   * writer is never waited for; what holds the caller's thread is reading the snapshot's metadata, then
+   * slices of at most 256 KiB. Data a writer overwrites in place while the copy runs (not a create, write
+   * of new blocks, truncate or unlink) is copied as it is when read: docs/design.md, "Live readers".
+   */
+  static async backup(path: string, dest: string, opts: PoolBackupOptions = {}): Promise<BackupReport> {
+    checkPath(path);
+    checkPath(dest, 'dest');
+    checkBackupOptions(opts);
+    const device = Pool.#lockedPool(path, undefined);
+    try {
+      Pool.#notBeingMade(device, path);
+      if (!hasPool(device)) loadPool(device, path);
+      const claims = Claims.of(device, pickSuperblock(device, path).sb.journalBlocks) as Claims;
+      return await backupPool(device, path, claims, dest, opts);
+    } finally {
+      device.close();
+    }
+  }
+
+  /** `Pool.backup` of this pool's path: its newest commit, whether this open is its writer or a reader. */
+  async backup(dest: string, opts: PoolBackupOptions = {}): Promise<BackupReport> {
+    this.#live();
+    return Pool.backup(this.info.path, dest, opts);
   }
 
   /**

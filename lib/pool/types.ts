@@ -192,6 +192,21 @@ export interface PoolCheckOptions extends PoolLockOptions {
   readonly progress?: (done: number, total: number) => void;
 }
 
+export interface PoolBackupOptions {
+  /** Called as the copy is written: `done` of `total` bytes. */
+  readonly progress?: (done: number, total: number) => void;
+}
+
+/** What a backup copied: the committed state it holds, as (checkpoint epoch, journal records of that epoch). */
+export interface BackupReport {
+  /** The copy's path (the `dest` given). */
+  readonly path: string;
+  /** Bytes written: the blocks the state uses and its metadata (the copy's file is sparse elsewhere). */
+  readonly bytes: number;
+  readonly epoch: number;
+  readonly seq: number;
+}
+
 export interface CheckReport {
   readonly ok: boolean;
   readonly problems: readonly CheckProblem[];

@@ -312,7 +312,7 @@ describe('pmemdax pool commands: read-only commands, errors and exit codes', () 
     writeFileSync(s.file('zeros'), Buffer.alloc(MiB));
     writeFileSync(s.file('text'), 'hello\n'.repeat(100_000));
     for (const file of ['zeros', 'text']) {
-      for (const args of [['info'], ['check'], ['ls'], ['stat', 'x'], ['cat', 'x'], ['put', 'x', '-'], ['rm', 'x'], ['fiemap', 'x'], ['badblocks']]) {
+      for (const args of [['info'], ['check'], ['ls'], ['stat', 'x'], ['cat', 'x'], ['put', 'x', '-'], ['rm', 'x'], ['fiemap', 'x'], ['badblocks'], ['backup', s.file('copy')]]) {
         const [command, ...rest] = args as [string, ...string[]];
         const r = await cli([command, s.file(file), ...rest], '');
         expect(r.status, `${command} on ${file}: ${r.stderr}`).toBe(5);
@@ -367,10 +367,26 @@ describe('pmemdax pool commands: read-only commands, errors and exit codes', () 
       expect((await cat(pool, 'f')).length).toBe(50_000);
       expect((await cli(['stat', pool, 'f'], '')).status).toBe(0);
       expect((await cli(['info', pool], '')).status).toBe(0);
+      await ok('backup', pool, s.file('copy'));
+      expect(await ok('ls', s.file('copy'))).toBe('f\n');
     } finally {
       await release();
     }
     expect(await ok('ls', pool)).toBe('f\n');
+  });
+
+  it('backup copies a pool into a new file that is a pool (same files, checks clean); an existing dest exits 1 (EEXIST)', async () => {
+    const copy = s.file('copy');
+    expect(await ok('backup', pool, copy)).toMatch(/^copied .* to .*copy\ncopied: +\d+ bytes/);
+    expect(sha(await cat(copy, 'f'))).toBe(sha(await cat(pool, 'f')));
+    expect((await cli(['check', copy])).status).toBe(0);
+    const again = await cli(['backup', pool, copy]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/\(EEXIST\)\n$/);
+    const report = await json<{ source: string; path: string; bytes: number; epoch: number; seq: number }>('backup', pool, s.file('copy2'));
+    expect(report).toMatchObject({ source: pool, path: s.file('copy2') });
+    expect(report.bytes).toBeGreaterThan(50_000);
+    expect((await cli(['backup', pool])).status).toBe(2);
   });
 
   it('a pool open read-only in another process: readers and a writer open beside it; mkfs --force exits 4', async () => {
@@ -444,7 +460,7 @@ describe('pmemdax pool commands: read-only commands, errors and exit codes', () 
 
   it('help lists every command and the exit codes; --help and help <command> show a command\'s options', async () => {
     const text = await ok('help');
-    for (const c of ['mkfs', 'info', 'check', 'ls', 'stat', 'cat', 'put', 'rm', 'fiemap', 'badblocks', 'probe']) {
+    for (const c of ['mkfs', 'info', 'check', 'backup', 'ls', 'stat', 'cat', 'put', 'rm', 'fiemap', 'badblocks', 'probe']) {
       expect(text).toMatch(new RegExp(`^  ${c} `, 'm'));
     }
     expect(text).toMatch(/^ +4 .*ERR_PMEMDAX_POOL_LOCKED/m);

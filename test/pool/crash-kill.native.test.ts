@@ -33,7 +33,7 @@ describe('pool crash consistency across SIGKILL', () => {
         try {
           results.push(...await killRun({
             seed, dir: mkdtempSync(join(s.dir, 'job-')), executor, pools: POOLS, steps: 800, poolSize: 4 * 1024 * 1024,
-            journalBytes: 64 * 1024, maxDelay: 250, workload: { ...DEFAULT_WORKLOAD, maxFile: 128 * 1024 },
+            journalBytes: 64 * 1024, maxSteps: 300, workload: { ...DEFAULT_WORKLOAD, maxFile: 128 * 1024 },
           }));
         } catch (e) {
           console.error(`kill run failed; replay with PMEMDAX_KILL_SEED=${seed}`);

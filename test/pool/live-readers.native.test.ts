@@ -195,10 +195,35 @@ describe('readers beside the writer', () => {
       children.splice(children.indexOf(c), 1);
     };
     const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+    // Kills are timed from a child's `ready` (a writer's first file made, a reader's first snapshot checked):
+    // from its start, a slow machine (the sanitizer's build) kills most children before they do anything.
+    const ready = (c: ChildProcess): Promise<void> => new Promise((resolve) => {
+      let text = '';
+      const said = (d: Buffer): void => {
+        text += d.toString();
+        if (text.split('\n').includes('ready')) done();
+      };
+      const done = (): void => {
+        clearTimeout(late);
+        c.stdout?.off('data', said);
+        c.off('exit', done);
+        resolve();
+      };
+      // A child that neither says it nor exits is stuck: a problem to report, not a test to hang.
+      const late = setTimeout(() => {
+        problems.push(`${c.spawnargs.slice(2, 3).join(' ')} ${c.pid} not ready after 20 s`);
+        done();
+      }, 20_000);
+      c.stdout?.on('data', said);
+      c.once('exit', done);
+    });
     let writer = start(['writer', DIST, path]);
+    await ready(writer);
     const readerSlot = async (slot: number): Promise<void> => {
       while (kills < 200 && problems.length === 0) {
         const c = start(['reader', DIST, path, String(rng.int(2 ** 31) + slot)]);
+        // Half the kills land in a reader's open (its claim being taken), half in its reading.
+        if (rng.int(2) === 0) await ready(c);
         await sleep(50 + rng.int(300));
         await kill(c);
         kills++;
@@ -211,6 +236,7 @@ describe('readers beside the writer', () => {
         writerKills++;
         kills++;
         writer = start(['writer', DIST, path]);
+        await ready(writer);
       }
     };
     await Promise.all([readerSlot(0), readerSlot(1), readerSlot(2), writerSlot()]);

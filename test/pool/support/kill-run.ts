@@ -77,8 +77,12 @@ export interface KillJob {
   readonly steps: number;
   readonly poolSize: number;
   readonly journalBytes: number;
-  /** The kill comes this many milliseconds after `ready`, at most. */
-  readonly maxDelay: number;
+  /**
+   * The kill comes after a random number of acknowledged steps, fewer than this many per pool (then up to
+   * 2 ms more, so that it lands inside a step): counted in steps, not time, so that kills reach every depth
+   * on a slow machine (the sanitizer's build) as on a fast one.
+   */
+  readonly maxSteps: number;
   readonly workload?: WorkloadOptions;
 }
 
@@ -107,13 +111,20 @@ function runChild(job: KillJob, rng: Prng): Promise<ChildOutcome> {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const plans = Array.from({ length: job.pools }, () => planWorkload(rng.int(2 ** 32), job.steps, job.workload));
-    const delay = rng.int(job.maxDelay);
+    const killAfter = rng.int(job.maxSteps * job.pools);
+    const lag = rng.int(3);
     child.stdin.end(JSON.stringify(plans));
     const acks: number[][] = plans.map(() => []);
     let done = false;
     let killed = false;
     let stderr = '';
     let rest = '';
+    let acked = 0;
+    const killSoon = (): void => {
+      setTimeout(() => {
+        killed = child.exitCode === null && child.kill('SIGKILL');
+      }, lag);
+    };
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (s: string) => {
@@ -124,16 +135,17 @@ function runChild(job: KillJob, rng: Prng): Promise<ChildOutcome> {
       rest = lines.pop() ?? '';
       for (const line of lines) {
         if (line === 'ready') {
-          setTimeout(() => {
-            killed = child.exitCode === null && child.kill('SIGKILL');
-          }, delay);
+          if (killAfter === 0) killSoon();
         } else if (line === 'done') {
           done = true;
         } else {
           const m = /^(\d+) (\d+) (-?\d+)$/.exec(line);
           const a = m === null ? undefined : acks[Number(m[1])];
           if (m === null || a === undefined) reject(new Error(`seed ${job.seed}: child said ${JSON.stringify(line)}`));
-          else a[Number(m[2])] = Number(m[3]);
+          else {
+            a[Number(m[2])] = Number(m[3]);
+            if (++acked === killAfter) killSoon();
+          }
         }
       }
     });
