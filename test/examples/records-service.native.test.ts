@@ -2,6 +2,7 @@
 // and reads; it is killed at random moments, restarted, and at the end every request it answered 200 must
 // be there and the pool must check clean. Seeded: RECORDS_SERVICE_SEED=<n> replays a run's choices (kill
 // moments, operations, sizes; the interleaving itself depends on timing).
+import { spawn } from 'node:child_process';
 import { afterAll, expect, it } from 'vitest';
 import { Pool } from '../../lib';
 import { Prng } from '../dax/support/prng';
@@ -133,3 +134,68 @@ it(`keeps every acknowledged append and put across ${KILLS} SIGKILLs under load`
     pool.closeSync();
   }
 });
+
+it('in the cluster mode (WORKERS=2) workers read beside the writing primary: each acknowledged write reads back at once, a killed worker is replaced, SIGTERM drains', async () => {
+  const rng = new Prng(SEED ^ 0x5a5a5a5a);
+  const model = new Acknowledged();
+  const poolPath = scratch.file('cluster.pool');
+  const service = await startService(poolPath, { WORKERS: '2' });
+  const problems: string[] = [];
+  // Read-your-writes through whichever worker answers: an acknowledged append is in the next read.
+  const appendAndRead = async (tag: string): Promise<void> => {
+    for (let n = 0; n < 40; n++) {
+      const topic = rng.pick(TOPICS);
+      const data = payload(rng, `${tag}.${n}`);
+      model.sendAppend(topic, data);
+      const reply = await service.send('POST', `/topics/${topic}`, Buffer.from(data));
+      if (reply.status !== 200) {
+        problems.push(`append: ${reply.status} ${reply.body.toString()}`);
+        continue;
+      }
+      const { offset } = JSON.parse(reply.body.toString()) as { offset: number };
+      model.ackAppend(topic, offset, data);
+      const read = await service.send('GET', `/topics/${topic}?from=${offset}`);
+      const page = JSON.parse(read.body.toString()) as { records: { offset: number; data: string }[] };
+      const first = page.records[0];
+      if (first?.offset !== offset || Buffer.from(first.data, 'base64').toString() !== data) problems.push(`${topic}@${offset} not read back`);
+    }
+  };
+  await Promise.all(Array.from({ length: 6 }, (_, c) => appendAndRead(`c${c}`)));
+  expect(problems).toEqual([]);
+
+  // A worker killed under load: the primary starts another, and clients on the other go on.
+  const workers = /listening on/g;
+  expect(service.output().match(workers)?.length).toBe(2);
+  const worker = Number(/^(\d+)$/m.exec(await new Promise<string>((resolve) => {
+    const ps = spawn('pgrep', ['-P', String(service.child.pid)]);
+    let out = '';
+    ps.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    ps.once('close', () => resolve(out));
+  }))?.[1]);
+  expect(worker).toBeGreaterThan(0);
+  process.kill(worker, 'SIGKILL');
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  expect(service.output()).toMatch(/worker \d+ ended \(SIGKILL\): starting another/);
+  await appendAndRead('after');
+  expect(problems).toEqual([]);
+  for (const key of KEYS.slice(0, 2)) {
+    const put = model.sendPut(key, payload(rng, key));
+    expect((await service.send('PUT', `/blobs/${key}`, Buffer.from(put.value))).status).toBe(200);
+    model.ackPut(put);
+    const got = await service.send('GET', `/blobs/${key}`);
+    expect(model.checkPut(key, got.body.toString())).toEqual([]);
+  }
+
+  service.child.kill('SIGTERM');
+  expect(await service.exit).toEqual({ code: 0, signal: null });
+  expect(service.output()).toMatch(/SIGTERM: draining\n(.*\n)*closed/);
+  for (const topic of TOPICS) {
+    const pool = Pool.open(poolPath, { readonly: true });
+    try {
+      expect(pool.exists(`topics/${topic}`)).toBe(true);
+    } finally {
+      pool.closeSync();
+    }
+  }
+  checkPool(poolPath);
+}, 60_000);

@@ -230,6 +230,9 @@ const CASES: Record<string, (block: Block) => Promise<void>> = {
     const r = await runOk(block, env);
     // Two workers, five records each of 'worker N: order I\n' (18 bytes).
     expect(r.stdout).toContain('orders.log holds 180 bytes');
+    // Each worker, a reader beside the primary's writer, read back what it wrote.
+    expect(r.stdout).toContain('worker 1 read back its 5 orders');
+    expect(r.stdout).toContain('worker 2 read back its 5 orders');
     const pool = Pool.open(env.POOL_PATH, { readonly: true });
     try {
       expect(pool.stat('orders.log').size).toBe(180);
@@ -255,13 +258,27 @@ const CASES: Record<string, (block: Block) => Promise<void>> = {
     }
   },
 
+  async 'backup-cli'(block) {
+    const env = paths();
+    const files = seedPool(env.POOL_PATH);
+    const writer = Pool.open(env.POOL_PATH);
+    try {
+      // Beside a writer: a copy of the state committed when it starts.
+      const r = await runOk(block, env);
+      expect(r.stdout).toContain('no problems');
+    } finally {
+      writer.closeSync();
+    }
+    expectPoolHolds(env.BACKUP_PATH, files);
+  },
+
   async backup(block) {
     const env = paths();
     const files = seedPool(env.POOL_PATH);
     const r = await runOk(block, env);
     expect(r.stdout).toContain(`3 files copied to ${env.BACKUP_PATH}`);
     expectPoolHolds(env.BACKUP_PATH, files);
-    // Never over an existing pool; beside a writer, a copy of the snapshot it read.
+    // Never over an existing pool; beside a writer, a copy of the state committed when it started.
     const again = await start(block, [], env).exit;
     expect(again.status).not.toBe(0);
     expect(again.stderr).toContain('EEXIST');

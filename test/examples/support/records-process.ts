@@ -22,13 +22,14 @@ export interface Service {
 }
 
 /**
- * Starts `node server.js` on `poolPath` and resolves once it listens. The example requires 'pmemdax' as an
+ * Starts `node server.js` on `poolPath` (with `env` added: WORKERS=N for the cluster mode) and resolves once
+ * it listens (in the cluster mode: once a worker does). The example requires 'pmemdax' as an
  * application does; inside this checkout Node resolves that name to the package itself (a package may
  * require itself by its own name through its "exports"), so dist/ and the built addon are what it loads.
  */
-export function startService(poolPath: string): Promise<Service> {
+export function startService(poolPath: string, env: Record<string, string> = {}): Promise<Service> {
   const child = spawn(process.execPath, [SERVER], {
-    env: { ...process.env, POOL_PATH: poolPath, POOL_SIZE: String(64 * 1024 * 1024), PORT: '0' },
+    env: { ...process.env, POOL_PATH: poolPath, POOL_SIZE: String(64 * 1024 * 1024), PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let text = '';
