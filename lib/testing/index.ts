@@ -1,4 +1,5 @@
 export * from './memory-device';
+export * from './range-locks';
 export * from './memfs-inode';
 export * from './memfs-alloc';
 export * from './memfs-ops';

@@ -4,6 +4,7 @@ import { daxError } from '../dax/errors';
 import { Errno } from '../iomap/errno';
 import { PAGE_SIZE, SECTOR_SIZE } from '../iomap/constants';
 import { bytesOf, optionalBytesOf } from '../device/validate';
+import { RangeLocks, type RangeLockMode } from './range-locks';
 
 /** Counts of the persistence calls made, for tests that check what was flushed. */
 export interface FlushRecord {
@@ -45,14 +46,45 @@ export class MemoryDevice implements DaxDevice {
   recordFlushes = false;
   private bad: ByteRange[] = [];
 
-  constructor(size: number) {
+  /** Present after `withRangeLocks()`, as on a native Device. */
+  rangeLock?: (start: bigint, length: bigint, mode: RangeLockMode) => boolean;
+  rangeConflict?: (start: bigint, length: bigint, mode: 'exclusive' | 'shared') => bigint | null;
+  #locks: RangeLocks | null = null;
+
+  /** `bytes`: the memory of another open of the same device (`openAgain`), shared rather than copied. */
+  constructor(size: number, bytes?: Uint8Array) {
     if (size <= 0 || size % PAGE_SIZE !== 0) throw outOfRangeError(`size must be a positive multiple of ${PAGE_SIZE}`);
+    if (bytes !== undefined && bytes.length !== size) throw outOfRangeError(`the shared memory has ${bytes.length} bytes, not ${size}`);
     this.size = size;
-    this.bytes = new Uint8Array(size);
+    this.bytes = bytes ?? new Uint8Array(size);
+  }
+
+  /**
+   * Offer byte-range locks as a native Device does (open-file-description locks), in `locks`, a table the
+   * device's other opens share: the pool's readers claim their snapshots with them (lib/pool/claims.ts).
+   */
+  withRangeLocks(locks = new RangeLocks()): this {
+    this.#locks = locks;
+    this.rangeLock = (start, length, mode) => {
+      this.checkOpen();
+      return locks.set(this, start, length, mode);
+    };
+    this.rangeConflict = (start, length, mode) => {
+      this.checkOpen();
+      return locks.conflict(this, start, length, mode);
+    };
+    return this;
+  }
+
+  /** Another open of this memory, as another process's mapping of the same file: its own range locks, in the shared table. */
+  openAgain(): MemoryDevice {
+    const d = new MemoryDevice(this.size, this.bytes);
+    return this.#locks === null ? d : d.withRangeLocks(this.#locks);
   }
 
   close(): void {
     this.closed = true;
+    this.#locks?.releaseAll(this);
   }
 
   directAccess(pgoff: number, nrPages: number, options?: DirectAccessOptions): DirectAccessResult {

@@ -18,6 +18,12 @@ export interface StrictRunOptions {
   /** One crash image in this many is opened on a strict device that crashes again during recovery. */
   readonly recrashEvery: number;
   readonly workload?: WorkloadOptions;
+  /**
+   * Readers beside the writer (docs/design.md, "Live readers"): read-only opens of the same memory, on a
+   * device with range locks, that come and go between steps, refresh and read files; their claims make the
+   * writer hold frees back, and the crash images then hold checkpoints that kept blocks for them.
+   */
+  readonly readers?: boolean;
   /** Told each step as it starts (for reducing a failure to a repro). */
   readonly trace?: (step: number, op: Op) => void;
 }
@@ -34,6 +40,9 @@ export interface StrictRunResult {
   tornTails: number;
   /** Checkpoints the pool wrote (its epoch on the media at the end, less the first): at close, or when the journal filled. */
   checkpoints: number;
+  /** Readers opened, and the most blocks a checkpoint kept for them (the superblock's `deferredBlocks`). */
+  readersOpened: number;
+  deferredBlocks: number;
   readonly kinds: Map<string, number>;
 }
 
@@ -47,10 +56,14 @@ export async function strictCrashRun(o: StrictRunOptions): Promise<StrictRunResu
   const rng = new Prng(o.seed);
   const random = (): number => rng.next();
   const device = new StrictMemoryDevice(o.poolSize);
+  if (o.readers === true) device.withRangeLocks();
+  const readers = new Readers(device, rng);
   const model = new Model();
   const work = new Workload(new Prng(rng.int(2 ** 32)), o.workload ?? DEFAULT_WORKLOAD);
   const exec = new Executor(Pool.createOn(device, { journalBytes: o.journalBytes }), () => Pool.openOn(device));
-  const result: StrictRunResult = { crashes: 0, recrashes: 0, steps: 0, drains: 0, replayed: 0, tornTails: 0, checkpoints: 0, kinds: new Map() };
+  const result: StrictRunResult = {
+    crashes: 0, recrashes: 0, steps: 0, drains: 0, replayed: 0, tornTails: 0, checkpoints: 0, readersOpened: 0, deferredBlocks: 0, kinds: new Map(),
+  };
   let step = 0;
   let op: Op | null = null;
   let failure: unknown = null;
@@ -100,6 +113,8 @@ export async function strictCrashRun(o: StrictRunOptions): Promise<StrictRunResu
     nextImage = drain + 1 + rng.int(2 * o.gap);
     try {
       device.crashImageInto(imageDev.bytes, random, { newest: newest() });
+      const sb = decodeSuperblock(imageDev.bytes.subarray(0, BLOCK));
+      if (isSuperblock(sb)) result.deferredBlocks = Math.max(result.deferredBlocks, sb.deferredBlocks);
       verifyImage(drain);
     } catch (e) {
       failure = e;
@@ -108,6 +123,7 @@ export async function strictCrashRun(o: StrictRunOptions): Promise<StrictRunResu
   const crashStep = rng.int(o.ops);
   try {
     for (step = 0; step < o.ops; step++) {
+      if (o.readers === true && !device.crashed) readers.step(where(device.drains));
       op = work.next(model);
       if (step === crashStep) device.crashAt(1 + rng.int(8));
       o.trace?.(step, op);
@@ -131,10 +147,82 @@ export async function strictCrashRun(o: StrictRunOptions): Promise<StrictRunResu
     }
   } finally {
     device.onDrain = null;
+    readers.closeAll();
   }
+  result.readersOpened = readers.opened;
   result.steps = step;
   result.drains = device.drains;
   const sb = decodeSuperblock(device.media.subarray(0, BLOCK));
   if (isSuperblock(sb)) result.checkpoints = sb.epoch - 1;
   return result;
+}
+
+interface OpenReader {
+  readonly pool: Pool;
+  readonly device: MemoryDevice;
+  /** Steps left before it closes. */
+  steps: number;
+}
+
+/**
+ * The readers of a strict run: at most two at a time, each opened on another open of the device's memory
+ * (what the CPU sees, as another process's mapping does), living a few steps, refreshing and reading whole
+ * files meanwhile. A read that fails, or a file that reads other than its size, is a divergence.
+ */
+class Readers {
+  opened = 0;
+  readonly #device: StrictMemoryDevice;
+  readonly #rng: Prng;
+  #open: OpenReader[] = [];
+
+  constructor(device: StrictMemoryDevice, rng: Prng) {
+    this.#device = device;
+    this.#rng = rng;
+  }
+
+  step(where: string): void {
+    try {
+      if (this.#open.length < 2 && this.#rng.int(8) === 0) {
+        const device = this.#device.openAgain();
+        this.#open.push({ pool: Pool.openOn(device, { readonly: true, path: 'reader' }), device, steps: 1 + this.#rng.int(12) });
+        this.opened++;
+      }
+      for (const r of [...this.#open]) {
+        if (--r.steps <= 0) {
+          this.#close(r);
+          continue;
+        }
+        if (this.#rng.int(3) === 0) r.pool.refresh();
+        const names = [...r.pool.list()];
+        if (names.length > 0) readWhole(r.pool, names[this.#rng.int(names.length)] as string);
+      }
+    } catch (e) {
+      throw new CrashDivergence(`${where}: a reader failed: ${(e as Error).stack ?? String(e)}`);
+    }
+  }
+
+  closeAll(): void {
+    for (const r of [...this.#open]) this.#close(r);
+  }
+
+  #close(r: OpenReader): void {
+    r.pool.closeSync();
+    r.device.close();
+    this.#open.splice(this.#open.indexOf(r), 1);
+  }
+}
+
+function readWhole(pool: Pool, name: string): void {
+  const f = pool.open(name, { readonly: true });
+  try {
+    const size = f.stat().size;
+    const buf = new Uint8Array(Math.min(size, 256 * 1024));
+    for (let pos = 0; pos < size;) {
+      const n = f.readSync(buf, pos);
+      if (n <= 0) throw new Error(`${name}: a read at ${pos} of ${size} gave ${n}`);
+      pos += n;
+    }
+  } finally {
+    f.close();
+  }
 }
