@@ -108,7 +108,7 @@ export class DeferredFrees {
     return freed;
   }
 
-  /** Every run waiting, [start, count] after another (the checkpoint's count, `check`'s tests). */
+  /** Every run waiting, [start, count] in release order: what tests look at. */
   *entries(): IterableIterator<[number, number]> {
     for (let i = this.#head; i < this.#starts.length; i++) yield [this.#starts[i] as number, this.#counts[i] as number];
   }

@@ -3,7 +3,7 @@ import { checkPool } from './check';
 import type { Claims, CommitPoint } from './claims';
 import type { CheckReport } from './types';
 import type { PoolDevice } from './device';
-import { BLOCK, SB_EPOCH_AT } from './layout';
+import { BLOCK, SB_EPOCH_AT, type Superblock } from './layout';
 import { loadPool, pickSuperblock, type Loaded } from './load';
 import { readMeta } from './meta-io';
 
@@ -19,14 +19,33 @@ const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 const EPOCH = new Uint8Array(8);
 
 /**
+ * Claim (E, 0) for the epoch E the superblock names, once no checkpoint is between its question about claims
+ * and its switch (the checkpoint lock): a checkpoint then sees the claim, and keeps everything of E's state
+ * it frees. Held on return; `looked` sees each superblock read first (it may refuse it).
+ */
+function claimEpoch(device: PoolDevice, path: string, claims: Claims, refused: string, looked?: (sb: Superblock) => void): CommitPoint {
+  for (let tries = 0; ; tries++) {
+    if (tries === TRIES) {
+      // An offline change (grow, upgrade, format) holds the checkpoint lock throughout, or a writer checkpoints without pause.
+      throw new PmemdaxError('ERR_PMEMDAX_POOL_LOCKED', `pool '${path}' is being changed by another open: ${refused} in ${TRIES} tries`, { path });
+    }
+    if (tries > 0) Atomics.wait(SLEEPER, 0, 0, 1);
+    const { sb } = pickSuperblock(device, path);
+    looked?.(sb);
+    const first = { epoch: sb.epoch, seq: 0 };
+    claims.claim(first);
+    if (!claims.checkpointBusy() && pickSuperblock(device, path).sb.epoch === sb.epoch) return first;
+    claims.drop(first);
+  }
+}
+
+/**
  * The newest committed state, for a read-only open beside a writer (docs/design.md, "Live readers"), with
  * the reader's claim on it held on return. The claim comes first, then the reading, so that the writer,
  * which frees nothing a claim reaches, cannot free what is being read:
- *   1. read the superblock (epoch E) and claim (E, 0), older than every state of E;
- *   2. if a checkpoint is deciding what it frees (its lock is held), it may not have seen the claim: drop it,
- *      wait, start again; if the superblock moved on meanwhile, start again;
- *   3. load: the checkpoint of E (its inodes as calls need them) and E's records, as far as they check out;
- *   4. if the superblock moved on while the records were read, a checkpoint may have reset the journal
+ *   1. claim (E, 0) for the superblock's epoch E, older than every state of E (claimEpoch);
+ *   2. load: the checkpoint of E (its inodes as calls need them) and E's records, as far as they check out;
+ *   3. if the superblock moved on while the records were read, a checkpoint may have reset the journal
  *      under the reading, and a writer that saw no claim when those records' frees were made let them go:
  *      start again. Else the state is (E, records read): claim it, drop (E, 0).
  * With no writer on the pool (none announces itself) a pool that was not closed cleanly is loaded whole, as
@@ -34,25 +53,19 @@ const EPOCH = new Uint8Array(8);
  * reader reaches.
  */
 export function openSnapshot(device: PoolDevice, path: string, claims: Claims, whole: boolean, refreshing = false): Snapshot {
-  for (let tries = 0; ; tries++) {
-    if (tries === TRIES) {
-      // An offline change (grow, upgrade, format) holds the checkpoint lock throughout, or a writer checkpoints without pause.
-      throw new PmemdaxError('ERR_PMEMDAX_POOL_LOCKED', `pool '${path}' is being changed by another open: no snapshot could be taken in ${TRIES} tries`, { path });
-    }
-    if (tries > 0) Atomics.wait(SLEEPER, 0, 0, 1);
-    const { sb } = pickSuperblock(device, path);
-    // A writer's pool.grow since this reader's device was opened: its mapping does not reach the new blocks.
-    // (At an open the device has the file's size: a pool larger than it is damage, as the load says.)
+  // A writer's pool.grow since this reader's device was opened: its mapping does not reach the new blocks.
+  // (At an open the device has the file's size: a pool larger than it is damage, as the load says.)
+  const notGrown = (sb: Superblock): void => {
     if (refreshing && sb.blocks * BLOCK > device.size) {
       throw new PmemdaxError('ERR_PMEMDAX_SIZE', `pool '${path}' grew to ${sb.blocks * BLOCK} bytes after this reader opened it (${device.size}): open it again`, { path });
     }
-    const epoch = sb.epoch;
-    const first = { epoch, seq: 0 };
-    claims.claim(first);
-    if (claims.checkpointBusy() || pickSuperblock(device, path).sb.epoch !== epoch) {
-      claims.drop(first);
-      continue;
+  };
+  for (let tries = 0; ; tries++) {
+    if (tries === TRIES) {
+      throw new PmemdaxError('ERR_PMEMDAX_POOL_LOCKED', `pool '${path}': the writer checkpointed during each of ${TRIES} tries to read a snapshot`, { path });
     }
+    const first = claimEpoch(device, path, claims, 'no snapshot could be taken', notGrown);
+    const { epoch } = first;
     let loaded: Loaded;
     try {
       loaded = loadPool(device, path, { whole, live: claims.writerLive() });
@@ -107,20 +120,12 @@ const CHECK_TRIES = 5;
  * being appended, are no damage), CHECK_TRIES times at most.
  */
 export function checkSnapshot(device: PoolDevice, path: string, claims: Claims, progress?: (done: number, total: number) => void): CheckReport {
-  for (let tries = 1, waits = 0; ; tries++) {
-    const epoch = pickSuperblock(device, path).sb.epoch;
-    const first = { epoch, seq: 0 };
-    claims.claim(first);
+  for (let tries = 1; ; tries++) {
+    const first = claimEpoch(device, path, claims, 'it could not be checked');
     try {
-      if (claims.checkpointBusy() || pickSuperblock(device, path).sb.epoch !== epoch) {
-        if (++waits === TRIES) throw new PmemdaxError('ERR_PMEMDAX_POOL_LOCKED', `pool '${path}' is being changed by another open: it could not be checked in ${TRIES} tries`, { path });
-        tries--;
-        Atomics.wait(SLEEPER, 0, 0, 1);
-        continue;
-      }
       const live = claims.writerLive();
       const report = checkPool(device, path, null, progress, undefined, live);
-      const moved = pickSuperblock(device, path).sb.epoch >= epoch + 2;
+      const moved = pickSuperblock(device, path).sb.epoch >= first.epoch + 2;
       if (tries < CHECK_TRIES && (moved || (!report.ok && (live || claims.writerLive())))) continue;
       return report;
     } finally {
