@@ -165,3 +165,34 @@ export function isErrnoError(value: unknown, code?: string): value is ErrnoError
   return value instanceof Error && typeof (value as Partial<ErrnoError>).errno === 'number' &&
     (code === undefined || (value as ErrnoError).code === code);
 }
+
+/** An error as plain fields, to cross a thread (a worker's structured clone keeps no `code`, `errno` or `path`). */
+export interface ErrorFields {
+  readonly code: string;
+  readonly message: string;
+  readonly errno?: number;
+  readonly syscall?: string;
+  readonly path?: string;
+  readonly offset?: number;
+}
+
+export function errorFields(e: unknown): ErrorFields {
+  const f = (e ?? {}) as Partial<ErrorFields>;
+  return {
+    code: typeof f.code === 'string' ? f.code : 'ERR_PMEMDAX_INTERNAL',
+    message: typeof f.message === 'string' ? f.message : String(e),
+    ...(typeof f.errno === 'number' ? { errno: f.errno } : {}),
+    ...(typeof f.syscall === 'string' ? { syscall: f.syscall } : {}),
+    ...(typeof f.path === 'string' ? { path: f.path } : {}),
+    ...(typeof f.offset === 'number' ? { offset: f.offset } : {}),
+  };
+}
+
+/** The error `errorFields` described, made again on this thread with the same code, message and fields. */
+export function errorFromFields(f: ErrorFields): PmemdaxError {
+  const code = (f.code.startsWith('ERR_PMEMDAX_') || isErrnoCode(f.code) ? f.code : 'ERR_PMEMDAX_INTERNAL') as PmemdaxErrorCode | ErrnoCode;
+  const error = new PmemdaxError(code, f.message, { path: f.path, offset: f.offset }) as { -readonly [K in keyof PmemdaxError]: PmemdaxError[K] };
+  if (f.errno !== undefined) error.errno = f.errno;
+  if (f.syscall !== undefined) error.syscall = f.syscall;
+  return error;
+}

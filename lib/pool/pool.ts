@@ -12,6 +12,7 @@ import { trackOpenPool, untrackPool } from './exit-hook';
 import { PoolFile } from './file';
 import { hasPool, loadPool, pickSuperblock, type Loaded } from './load';
 import { backupPool } from './backup';
+import { ON_THIS_THREAD, backupOnThread } from './backup-thread';
 import { checkSnapshot, followJournal, openSnapshot } from './reader';
 import { formatPool, inspectMedia } from './make';
 import { checkBackupOptions, checkCreateOptions, checkGrowArgs, checkGrowSize, checkOpenOptions, checkStaticCheckOptions, checkUpgradeOptions } from './options';
@@ -181,14 +182,15 @@ export class Pool implements Disposable {
    * A consistent copy of the pool at `path`, in the state committed when the call starts, into the new file
    * `dest` (never over an existing one): beside a writer too, from any process (backup.ts). The copy is a
    * pool (restore is opening it) with the source's identity, sparse where the source's blocks are free. The
-   * writer is never waited for; what holds the caller's thread is reading the snapshot's metadata, then
-   * slices of at most 256 KiB. Data a writer overwrites in place while the copy runs (not a create, write
-   * of new blocks, truncate or unlink) is copied as it is when read: docs/design.md, "Live readers".
+   * writer is never waited for, and the caller's thread is not held: the work runs on a worker thread of its
+   * own (backup-thread.ts). Data a writer overwrites in place while the copy runs (not a create, write of new
+   * blocks, truncate or unlink) is copied as it is when read: docs/design.md, "Live readers".
    */
   static async backup(path: string, dest: string, opts: PoolBackupOptions = {}): Promise<BackupReport> {
     checkPath(path);
     checkPath(dest, 'dest');
     checkBackupOptions(opts);
+    if ((opts as { [ON_THIS_THREAD]?: true })[ON_THIS_THREAD] !== true) return backupOnThread(path, dest, opts.progress);
     const device = Pool.#lockedPool(path, undefined);
     try {
       Pool.#notBeingMade(device, path);
