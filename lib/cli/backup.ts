@@ -1,4 +1,7 @@
+import { readdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Pool, type BackupReport } from '../pool';
+import { BACKUP_TEMP_PREFIX } from '../pool/backup';
 import { JSON_OPTION, QUIET_OPTION, type Command } from './command';
 import { ExitCode } from './exit';
 import { fields, formatSize } from './format';
@@ -19,10 +22,12 @@ export const backup: Command = {
   async run(args) {
     const [path, dest] = args.positional as [string, string];
     const progress = progressBar('copying', { quiet: args.flags.has('quiet') });
+    const uninstall = removeCopyOnSignal(dest);
     let report: BackupReport;
     try {
       report = await Pool.backup(path, dest, { progress: progress.report });
     } finally {
+      uninstall();
       progress.end();
     }
     if (args.flags.has('json')) {
@@ -39,3 +44,25 @@ export const backup: Command = {
     return ExitCode.OK;
   },
 };
+
+/**
+ * Ctrl-C or SIGTERM during the copy: the partial copy (this process's temporary file beside `dest`) is removed
+ * before the exit, as a command's cleanup would be. (SIGKILL leaves it: `.pmemdax-backup-<pid>-<hex>`.)
+ */
+function removeCopyOnSignal(dest: string): () => void {
+  const handler = (signal: NodeJS.Signals): void => {
+    const dir = dirname(dest);
+    const mine = `${BACKUP_TEMP_PREFIX}${process.pid}-`;
+    try {
+      for (const name of readdirSync(dir)) if (name.startsWith(mine)) rmSync(join(dir, name), { force: true });
+    } finally {
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+  };
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+}

@@ -502,6 +502,19 @@ export class Allocator {
     drops.length = 0;
   }
 
+  /**
+   * A change in place is about to rewrite `b` (a truncate zeroing the tail of its new last block): while
+   * readers hold claims, whose snapshots may map `b`, it is copied on write instead, as a block whose other
+   * reference was dropped is (a ghost until no claim is older than now). False, with nothing changed, when
+   * no reader holds a claim (one question to the kernel).
+   */
+  keepForReaders(b: number): boolean {
+    if (this.ghostsLater === null || !this.ghostsLater.anyClaim()) return false;
+    this.#ghosts.set(b, (this.#ghosts.get(b) ?? 0) + 1);
+    this.ghostsLater.push(b, 1);
+    return true;
+  }
+
   readonly #unhaunt = (b: number, n: number): void => {
     for (let i = b; i < b + n; i++) {
       const k = this.#ghosts.get(i) ?? 0;

@@ -1,5 +1,5 @@
 import { constants, promises as fsp, statSync, type Stats } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PmemdaxError, errnoError, isErrnoError, type ErrnoCode } from '../errors';
 import type { Claims } from './claims';
@@ -39,18 +39,24 @@ export async function backupPool(device: PoolDevice, path: string, claims: Claim
   await refuseExisting(dest);
   const capture = takeCapture(device, path, claims);
   const point = { epoch: capture.sb.epoch, seq: capture.loaded.journal.seq };
+  let held = true;
+  // Once the last block is read the copy needs nothing of the source: the writer may reuse what it froze.
+  const release = (): void => {
+    if (held) claims.drop(point);
+    held = false;
+  };
   try {
     const runs = usedRuns(capture.loaded, capture.sb);
     const total = runs.reduce((n, [, count]) => n + count * BLOCK, 0) + capture.bitmap.length + capture.journal.length + 2 * BLOCK;
     const source = await openSource(path, device);
     try {
-      const bytes = await writeCopy(dest, capture, runs, source, total, opts.progress);
+      const bytes = await writeCopy(dest, capture, runs, source, total, opts.progress, release);
       return { path: dest, bytes, epoch: point.epoch, seq: point.seq };
     } finally {
       await source.close();
     }
   } finally {
-    claims.drop(point);
+    release();
   }
 }
 
@@ -129,12 +135,19 @@ async function openSource(path: string, device: PoolDevice): Promise<Source> {
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** Where a backup's temporary copy goes: beside `dest` (for the link), named for this process, not for `dest` (any length). */
+export const BACKUP_TEMP_PREFIX = '.pmemdax-backup-';
+
+function backupTempName(dest: string): string {
+  return join(dirname(dest), `${BACKUP_TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+}
+
 /** Write the copy under a temporary name, make it durable, then link it as `dest`; the temporary goes either way. */
 async function writeCopy(dest: string, capture: Capture, runs: [number, number][], source: Source, total: number,
-  progress: ((done: number, total: number) => void) | undefined): Promise<number> {
+  progress: ((done: number, total: number) => void) | undefined, readAll: () => void): Promise<number> {
   const { sb } = capture;
   const io = atDest(dest);
-  const temp = join(dirname(dest), `.${basename(dest)}.backup-${randomBytes(6).toString('hex')}`);
+  const temp = backupTempName(dest);
   const out = await fsp.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, POOL_FILE_MODE).catch(io);
   let done = 0;
   const wrote = async (bytes: Uint8Array, at: number): Promise<void> => {
@@ -144,7 +157,10 @@ async function writeCopy(dest: string, capture: Capture, runs: [number, number][
   };
   try {
     await out.truncate(sb.blocks * BLOCK).catch(io);
-    const buf = new Uint8Array(Math.min(4 * 1024 * 1024, Math.max(BLOCK, ...runs.map(([, n]) => n * BLOCK))));
+    // (A loop, not Math.max(...runs): a fragmented pool has more runs than a call takes arguments.)
+    let longest = 1;
+    for (const [, n] of runs) longest = Math.max(longest, n);
+    const buf = new Uint8Array(Math.min(4 * 1024 * 1024, longest * BLOCK));
     for (const [first, count] of runs) {
       for (let b = first; b < first + count;) {
         const n = Math.min(first + count - b, buf.length / BLOCK);
@@ -154,6 +170,7 @@ async function writeCopy(dest: string, capture: Capture, runs: [number, number][
         b += n;
       }
     }
+    readAll();
     // The metadata last: the copy is a pool only once its blocks are in.
     await wrote(capture.bitmap, (sb.bitmapAt[sb.epoch & 1] as number) * BLOCK);
     await wrote(capture.journal, sb.journalStart * BLOCK);

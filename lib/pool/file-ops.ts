@@ -71,6 +71,7 @@ export async function truncateLocked(core: PoolCore, inode: PoolInode, size: num
   kept();
   const old = inode.size;
   if (size < old) {
+    if (size % PAGE_SIZE !== 0) keepTailForReaders(core, inode, Math.floor(size / PAGE_SIZE));
     await daxTruncatePage(inode, size, core.asyncIo.ops);
     kept();
     setSize(core, inode, size);
@@ -84,7 +85,16 @@ export async function truncateLocked(core: PoolCore, inode: PoolInode, size: num
   setSize(core, inode, size);
 }
 
-/** Give the holes of pages `[first, end)` unwritten blocks. */
+/**
+ * The new last page keeps its head and has its tail zeroed in place: bytes inside the old size, which a
+ * reader's snapshot may still show. With readers holding claims the page is copied on write instead.
+ */
+function keepTailForReaders(core: PoolCore, inode: PoolInode, page: number): void {
+  inode.extents.forEach(page, page + 1, (_p, _count, block, state) => {
+    if ((state & ExtentState.UNWRITTEN) === 0) core.state.alloc.keepForReaders(block);
+  });
+}
+
 /** Give the holes of pages `[first, end)` unwritten blocks, zeroed, a piece at a time. */
 async function allocateUnwritten(core: PoolCore, inode: PoolInode, first: number, end: number, kept: Kept): Promise<void> {
   const holes: number[] = [];

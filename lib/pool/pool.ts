@@ -13,7 +13,7 @@ import { PoolFile } from './file';
 import { hasPool, loadPool, pickSuperblock, type Loaded } from './load';
 import { backupPool } from './backup';
 import { ON_THIS_THREAD, backupOnThread } from './backup-thread';
-import { checkSnapshot, followJournal, openSnapshot } from './reader';
+import { GrewUnderOpen, checkSnapshot, followJournal, openSnapshot } from './reader';
 import { formatPool, inspectMedia } from './make';
 import { checkBackupOptions, checkCreateOptions, checkGrowArgs, checkGrowSize, checkOpenOptions, checkStaticCheckOptions, checkUpgradeOptions } from './options';
 import { grownLayout, growTarget, loadForGrow, writeGrown } from './grow';
@@ -130,11 +130,21 @@ export class Pool implements Disposable {
     return Pool.#retrying(path, opts.lockTimeout, () => {
       // A reader takes no flock: it claims a snapshot instead, beside a writer (reader.ts).
       const device = Pool.#lockedPool(path, readonly ? undefined : 'exclusive');
-      return Pool.#holding(device, () => {
+      return Pool.#grownAgain(() => Pool.#holding(device, () => {
         if (readonly) Pool.#notBeingMade(device, path);
         return Pool.#open(device, path, readonly, device, verify);
-      });
+      }));
     });
+  }
+
+  /** `use`'s answer, or AGAIN when a writer's grow overtook a reader's mapping (the device is opened anew). */
+  static #grownAgain<T>(use: () => T): T | typeof AGAIN {
+    try {
+      return use();
+    } catch (e) {
+      if (e instanceof GrewUnderOpen) return AGAIN;
+      throw e;
+    }
   }
 
   /**
@@ -147,7 +157,7 @@ export class Pool implements Disposable {
       try {
         const result = attempt();
         if (result !== AGAIN) return result as T;
-        if (++grown > 3) throw new PmemdaxError('ERR_PMEMDAX_SIZE', `'${path}' did not keep the size it was grown to`, { path });
+        if (++grown > 10) throw Pool.#sizeUnsettled(path);
       } catch (e) {
         if ((e as { code?: string }).code !== 'ERR_PMEMDAX_POOL_LOCKED' || Date.now() >= deadline) throw e;
         Atomics.wait(SLEEPER, 0, 0, Math.min(LOCK_RETRY_MS, Math.max(1, deadline - Date.now())));
@@ -170,8 +180,9 @@ export class Pool implements Disposable {
       try {
         Pool.#notBeingMade(device, path);
         if (!hasPool(device)) loadPool(device, path);
-        const claims = Claims.of(device, pickSuperblock(device, path).sb.journalBlocks) as Claims;
-        return checkSnapshot(device, path, claims, opts.progress);
+        const report = checkSnapshot(device, path, Claims.of(device, pickSuperblock(device, path).sb.journalBlocks) as Claims, opts.progress);
+        // A writer grew the file since it was mapped (a pool larger than its mapping, no damage): map it again.
+        return !report.ok && Pool.#grewPast(device, path) ? AGAIN : report;
       } finally {
         device.close();
       }
@@ -191,15 +202,30 @@ export class Pool implements Disposable {
     checkPath(dest, 'dest');
     checkBackupOptions(opts);
     if ((opts as { [ON_THIS_THREAD]?: true })[ON_THIS_THREAD] !== true) return backupOnThread(path, dest, opts.progress);
-    const device = Pool.#lockedPool(path, undefined);
-    try {
-      Pool.#notBeingMade(device, path);
-      if (!hasPool(device)) loadPool(device, path);
-      const claims = Claims.of(device, pickSuperblock(device, path).sb.journalBlocks) as Claims;
-      return await backupPool(device, path, claims, dest, opts);
-    } finally {
-      device.close();
+    for (let grown = 0; ; grown++) {
+      const device = Pool.#lockedPool(path, undefined);
+      try {
+        Pool.#notBeingMade(device, path);
+        if (!hasPool(device)) loadPool(device, path);
+        const claims = Claims.of(device, pickSuperblock(device, path).sb.journalBlocks) as Claims;
+        return await backupPool(device, path, claims, dest, opts);
+      } catch (e) {
+        // A writer's grow overtook this open's mapping: open the device again, at the new size.
+        if (!(e instanceof GrewUnderOpen) || grown === 10) throw e instanceof GrewUnderOpen ? Pool.#sizeUnsettled(path) : e;
+      } finally {
+        device.close();
+      }
     }
+  }
+
+  /** Is the pool now larger than `device` maps, and its file as large: a writer's grow since the open? */
+  static #grewPast(device: Device, path: string): boolean {
+    const need = pickSuperblock(device, path).sb.blocks * BLOCK;
+    return need > device.size && statSync(path).size >= need;
+  }
+
+  static #sizeUnsettled(path: string): PmemdaxError {
+    return new PmemdaxError('ERR_PMEMDAX_SIZE', `'${path}' did not keep the size it was grown to`, { path });
   }
 
   /** `Pool.backup` of this pool's path: its newest commit, whether this open is its writer or a reader. */

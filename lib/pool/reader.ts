@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { PmemdaxError } from '../errors';
 import { checkPool } from './check';
 import type { Claims, CommitPoint } from './claims';
@@ -17,6 +18,17 @@ export interface Snapshot {
 const TRIES = 1000;
 const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 const EPOCH = new Uint8Array(8);
+
+/** Thrown by a reader's open whose mapping the writer's grow overtook: the caller opens the device again. */
+export class GrewUnderOpen {}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
 
 /**
  * Claim (E, 0) for the epoch E the superblock names, once no checkpoint is between its question about claims
@@ -56,9 +68,12 @@ export function openSnapshot(device: PoolDevice, path: string, claims: Claims, w
   // A writer's pool.grow since this reader's device was opened: its mapping does not reach the new blocks.
   // (At an open the device has the file's size: a pool larger than it is damage, as the load says.)
   const notGrown = (sb: Superblock): void => {
-    if (refreshing && sb.blocks * BLOCK > device.size) {
+    if (sb.blocks * BLOCK <= device.size) return;
+    if (refreshing) {
       throw new PmemdaxError('ERR_PMEMDAX_SIZE', `pool '${path}' grew to ${sb.blocks * BLOCK} bytes after this reader opened it (${device.size}): open it again`, { path });
     }
+    // The writer grew the file between this open's mapping and its read of the superblock: no damage.
+    if (fileSize(path) >= sb.blocks * BLOCK) throw new GrewUnderOpen();
   };
   for (let tries = 0; ; tries++) {
     if (tries === TRIES) {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Device } from '../../lib/device/device';
 import { HOST_MEDIA, MiB, PROJECT_ROOT, scratchDir } from '../support/scratch';
@@ -387,6 +387,23 @@ describe('pmemdax pool commands: read-only commands, errors and exit codes', () 
     expect(report).toMatchObject({ source: pool, path: s.file('copy2') });
     expect(report.bytes).toBeGreaterThan(50_000);
     expect((await cli(['backup', pool])).status).toBe(2);
+  });
+
+  it('backup interrupted by SIGINT or SIGTERM exits 130 or 143 and leaves no partial copy', async () => {
+    await ok('mkfs', pool, '--size', '512M', '--force');
+    writeFileSync(s.file('big'), randomBytes(64 * MiB));
+    for (let i = 0; i < 4; i++) await ok('put', pool, `big${i}`, s.file('big'));
+    for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+      const dest = s.file(`copy-${signal}`);
+      const child = spawn(process.execPath, [CLI, 'backup', pool, dest, '--quiet']);
+      const exited = new Promise<number | null>((resolve) => child.once('close', (status) => resolve(status)));
+      // Once the partial copy exists, the signal lands in the middle of the copy.
+      while (child.exitCode === null && !readdirSync(s.dir).some((n) => n.startsWith('.pmemdax-backup-'))) await new Promise((resolve) => setTimeout(resolve, 5));
+      child.kill(signal);
+      expect(await exited).toBe(code);
+      expect(readdirSync(s.dir).filter((n) => n.startsWith('.pmemdax-backup-') || n.startsWith('copy-'))).toEqual([]);
+    }
+    expect((await cli(['check', pool])).status).toBe(0);
   });
 
   it('a pool open read-only in another process: readers and a writer open beside it; mkfs --force exits 4', async () => {

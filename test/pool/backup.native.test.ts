@@ -156,6 +156,12 @@ describe('online backup', () => {
     expect(claimsLeft(path)).toBe(false);
   }, 120_000);
 
+  it('a dest name of 255 bytes, the longest a name may be (the temporary name does not grow with it)', async () => {
+    const dest = s.file('c'.repeat(255));
+    await Pool.backup(path, dest);
+    expect(Pool.check(dest).problems).toEqual([]);
+  });
+
   it('refuses what it cannot do, with the error a file system gives, and leaves nothing behind', async () => {
     writeFileSync(s.file('exists'), 'keep');
     writeFileSync(s.file('notapool'), Buffer.alloc(64 * KiB));

@@ -1,0 +1,54 @@
+import { spawn } from 'node:child_process';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { Pool } from '../../../lib';
+import { PROJECT_ROOT, scratchDir } from '../../support/scratch';
+
+// From the review of online backup: a writer's pool.grow between a reader's mapping of the file and its read
+// of the superblock made the open (and a backup, and Pool.check) report a pool larger than its file as
+// damage. Such an open maps the file again.
+
+const MiB = 1024 * 1024;
+let s: ReturnType<typeof scratchDir>;
+let path: string;
+beforeEach(() => {
+  s = scratchDir('/dev/shm');
+  path = s.file('pool');
+  Pool.create(path, { size: 16 * MiB }).closeSync();
+});
+afterEach(() => s.cleanup());
+
+it('reader opens, checks and backups beside a writer that keeps growing the pool see no damage', async () => {
+  const writer = spawn(process.execPath, ['-e', `
+    const { Pool } = require(${JSON.stringify(`${PROJECT_ROOT}/dist/index.js`)});
+    const p = Pool.open(process.argv[1]);
+    console.log('ready');
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    for (let size = p.info.size; size < 200 * ${MiB}; size += ${MiB}) {
+      p.grow(size);
+      Atomics.wait(pause, 0, 0, 2);
+    }
+    p.closeSync();
+  `, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => writer.once('close', resolve));
+  await new Promise((resolve) => writer.stdout.once('data', resolve));
+  let running = true;
+  void exited.then(() => (running = false));
+  const failures: string[] = [];
+  let rounds = 0;
+  for (; running; rounds++) {
+    try {
+      Pool.open(path, { readonly: true }).closeSync();
+      const report = Pool.check(path);
+      if (!report.ok) failures.push(`check: ${JSON.stringify(report.problems)}`);
+      if (rounds % 4 === 0) {
+        await Pool.backup(path, s.file(`copy${rounds}`));
+        expect(Pool.check(s.file(`copy${rounds}`)).problems).toEqual([]);
+      }
+    } catch (e) {
+      failures.push(`${(e as { code?: string }).code}: ${(e as Error).message}`);
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  expect(failures).toEqual([]);
+  expect(rounds).toBeGreaterThan(5);
+}, 60_000);
