@@ -193,8 +193,8 @@ export class Pool implements Disposable {
    * A consistent copy of the pool at `path`, in the state committed when the call starts, into the new file
    * `dest` (never over an existing one): beside a writer too, from any process (backup.ts). The copy is a
    * pool (restore is opening it) with the source's identity, sparse where the source's blocks are free. The
-   * writer is never waited for, and the caller's thread is not held: the work runs on a worker thread of its
-   * own (backup-thread.ts). Data a writer overwrites in place while the copy runs (not a create, write of new
+   * writer is never waited for, and the caller's thread is not held: the work runs on the backups' worker
+   * thread (backup-thread.ts). Data a writer overwrites in place while the copy runs (not a create, write of new
    * blocks, truncate or unlink) is copied as it is when read: docs/design.md, "Live readers".
    */
   static async backup(path: string, dest: string, opts: PoolBackupOptions = {}): Promise<BackupReport> {
