@@ -11,7 +11,7 @@ import { POOL_FILE_MODE } from './media';
 import { openSnapshot } from './reader';
 import type { BackupReport, PoolBackupOptions } from './types';
 
-/** Bytes a read of the source moves at a time: on device-dax a copy on the caller's thread, well under 1 ms. */
+/** Bytes a read of the source moves at a time: on device-dax a copy from the mapping, between turns of the backups' thread. */
 const SLICE = 256 * 1024;
 /** Snapshots taken before a backup gives up on a writer that checkpoints between its reads. */
 const TRIES = 100;
