@@ -17,7 +17,7 @@ function serveHttp(store, closed) {
     });
   });
   server.listen(Number(process.env.PORT || 8080), '127.0.0.1', () => {
-    console.log(`listening on http://127.0.0.1:${server.address().port}`);
+    console.log(`listening on http://127.0.0.1:${server.address().port} (pid ${process.pid})`);
   });
   return {
     drain() {

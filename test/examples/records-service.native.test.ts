@@ -2,7 +2,6 @@
 // and reads; it is killed at random moments, restarted, and at the end every request it answered 200 must
 // be there and the pool must check clean. Seeded: RECORDS_SERVICE_SEED=<n> replays a run's choices (kill
 // moments, operations, sizes; the interleaving itself depends on timing).
-import { spawn } from 'node:child_process';
 import { afterAll, expect, it } from 'vitest';
 import { Pool } from '../../lib';
 import { Prng } from '../dax/support/prng';
@@ -164,15 +163,10 @@ it('in the cluster mode (WORKERS=2) workers read beside the writing primary: eac
   expect(problems).toEqual([]);
 
   // A worker killed under load: the primary starts another, and clients on the other go on.
-  const workers = /listening on/g;
-  expect(service.output().match(workers)?.length).toBe(2);
-  const worker = Number(/^(\d+)$/m.exec(await new Promise<string>((resolve) => {
-    const ps = spawn('pgrep', ['-P', String(service.child.pid)]);
-    let out = '';
-    ps.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    ps.once('close', () => resolve(out));
-  }))?.[1]);
-  expect(worker).toBeGreaterThan(0);
+  const pids = [...service.output().matchAll(/listening on \S+ \(pid (\d+)\)/g)].map((m) => Number(m[1]));
+  expect(pids.length).toBe(2);
+  const worker = pids[0] as number;
+  expect(worker).not.toBe(service.child.pid);
   process.kill(worker, 'SIGKILL');
   await new Promise((resolve) => setTimeout(resolve, 1500));
   expect(service.output()).toMatch(/worker \d+ ended \(SIGKILL\): starting another/);
