@@ -143,9 +143,11 @@ class IoPool {
 
 // Never destroyed: its threads run until the process ends (the addon is linked nodelete, so their code stays
 // mapped when a worker thread that loaded it ends). A child forked without exec has none of the threads,
-// and may have forked with a lock held: it starts a pool of its own.
+// and may have forked with a lock held: it makes a pool of its own on first use. The fork handler itself
+// allocates nothing: every fork runs it (libuv's spawn forks before it execs), and an allocator lock another
+// thread held at the fork (a sanitizer's) would hang the child there.
 IoPool* the_pool = new IoPool();
-const int at_fork = pthread_atfork(nullptr, nullptr, [] { the_pool = new IoPool(); });
+const int at_fork = pthread_atfork(nullptr, nullptr, [] { the_pool = nullptr; });
 
 // Whether JavaScript can still run in `env`. A worker being terminated, or an environment being torn down,
 // still drains its thread-safe functions, and a promise settled then fails. Node-API has no direct question
@@ -241,6 +243,7 @@ IoQueued QueueIoJob(Napi::Env env, IoJob* job) {
     return {ENOMEM, "napi_async_init"};
   }
   io->held.fetch_add(1);
+  if (the_pool == nullptr) the_pool = new IoPool();
   const int err = the_pool->Push(Item{job, io});
   if (err != 0) {
     LetGo(io);
