@@ -1,5 +1,6 @@
 #include "device.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -164,7 +165,7 @@ Napi::Value Device::Info(const Napi::CallbackInfo& info) {
   o.Set("path", path_);
   o.Set("kind", SourceKindName(src_.kind));
   o.Set("size", static_cast<double>(size_));
-  const bool growable = writable_ && src_.kind != SourceKind::kDevdax;
+  const bool growable = src_.kind != SourceKind::kDevdax;
   o.Set("maxSize", static_cast<double>(growable ? mapped_->map.reserved : size_));
   o.Set("alignment", static_cast<double>(mapped_->map.alignment));
   o.Set("deviceAlignment", static_cast<double>(src_.kind == SourceKind::kDevdax ? src_.alignment : kPageSize));
@@ -423,10 +424,13 @@ Napi::Value Device::UnlinkCreated(const Napi::CallbackInfo& info) {
 // grow(size): the file extended (allocated) to `size` bytes and mapped on after the old end, in the address
 // space reserved at open, with the mapping's flags. Nothing moves: windows, views and jobs in flight (which
 // checked their ranges against the size when they were made) keep their memory.
+//
+// On a read-only open, grow(size) maps a file another open grew: nothing is extended, and a file shorter
+// than `size` is refused (a store-free mapping past the end of a file would raise SIGBUS on the first read).
 Napi::Value Device::Grow(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   double want = NumberArg(env, info[0]);
-  if (!CheckWritable(env)) return env.Undefined();
+  if (!CheckOpen(env)) return env.Undefined();
   ErrorContext ctx{path_};
   if (!(want >= 0 && want <= 9007199254740991.0 && want == static_cast<double>(static_cast<uint64_t>(want)))) {
     RangeErr(env, "size must be a safe integer of bytes").ThrowAsJavaScriptException();
@@ -446,10 +450,22 @@ Napi::Value Device::Grow(const Napi::CallbackInfo& info) {
                   std::to_string(reserved) + " (the maxSize option)");
   }
   // The file first: no byte is mapped that the file does not hold.
-  int err = AllocateFile(mapped_->fd, size);
-  if (err != 0) {
-    ErrnoError(env, err, "fallocate", ctx).ThrowAsJavaScriptException();
-    return env.Undefined();
+  int err = 0;
+  if (writable_) {
+    err = AllocateFile(mapped_->fd, size);
+    if (err != 0) {
+      ErrnoError(env, err, "fallocate", ctx).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  } else {
+    struct stat st;
+    if (fstat(mapped_->fd, &st) != 0) {
+      ErrnoError(env, errno, "fstat", ctx).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (static_cast<uint64_t>(st.st_size) < size) {
+      return refuse("holds " + std::to_string(st.st_size) + " bytes: a read-only open cannot map " + std::to_string(size));
+    }
   }
   err = GrowMapping(mapped_->fd, &mapped_->map, size, writable_);
   if (err != 0) {

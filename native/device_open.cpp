@@ -34,14 +34,14 @@ bool OpenableSource(Napi::Env env, int fd, const std::string& path, const ErrorC
   return false;
 }
 
-// Address space reserved past the size of a file opened for writing, by default: three times its size, at least
-// 1 GiB, at most 256 GiB. A reservation costs no memory, only address space (128 TiB for a process on x86-64):
+// Address space reserved past the size of a file (a writer grows into it; a read-only open follows another open's
+// grow), by default: three times its size, at least 1 GiB, at most 256 GiB. A reservation costs no memory, only address space (128 TiB for a process on x86-64):
 // at the most a few hundred large devices could be open at once, and thousands of small ones.
 constexpr uint64_t kMinGrowthRoom = 1ull << 30;
 constexpr uint64_t kMaxGrowthRoom = 256ull << 30;
 
-uint64_t ReserveFor(const SourceInfo& src, bool writable, uint64_t max_size) {
-  if (src.kind == SourceKind::kDevdax || !writable) return src.size;
+uint64_t ReserveFor(const SourceInfo& src, uint64_t max_size) {
+  if (src.kind == SourceKind::kDevdax) return src.size;
   if (max_size != 0) return max_size > src.size ? max_size : src.size;
   uint64_t room = src.size > kMaxGrowthRoom / 3 ? kMaxGrowthRoom : 3 * src.size;
   return src.size + (room < kMinGrowthRoom ? kMinGrowthRoom : room);
@@ -139,7 +139,7 @@ bool Device::Open(Napi::Env env, const std::string& path, const OpenRequest& req
 
   size_t alignment = src_.alignment > kPmdSize ? src_.alignment : kPmdSize;
   auto mapped = std::make_shared<MappedSource>();
-  err = MapSource(fd, src_.size, ReserveFor(src_, writable_, req.max_size), alignment, writable_, !EnvFlag("PMEMDAX_NO_MAP_SYNC"), &mapped->map);
+  err = MapSource(fd, src_.size, ReserveFor(src_, req.max_size), alignment, writable_, !EnvFlag("PMEMDAX_NO_MAP_SYNC"), &mapped->map);
   if (err != 0) return fail(ErrnoError(env, err, "mmap", ctx));
   mapped->fd = fd;
   mapped_ = mapped;

@@ -13,7 +13,7 @@ import { PoolFile } from './file';
 import { hasPool, loadPool, pickSuperblock, type Loaded } from './load';
 import { backupPool } from './backup';
 import { ON_THIS_THREAD, backupOnThread } from './backup-thread';
-import { GrewUnderOpen, checkSnapshot, followJournal, openSnapshot } from './reader';
+import { GrewUnderOpen, checkSnapshot, claimsOn, followJournal, grewPast, openSnapshot } from './reader';
 import { formatPool, inspectMedia } from './make';
 import { checkBackupOptions, checkCreateOptions, checkGrowArgs, checkGrowSize, checkOpenOptions, checkStaticCheckOptions, checkUpgradeOptions } from './options';
 import { grownLayout, growTarget, loadForGrow, writeGrown } from './grow';
@@ -138,12 +138,18 @@ export class Pool implements Disposable {
   }
 
   /** `use`'s answer, or AGAIN when a writer's grow overtook a reader's mapping (the device is opened anew). */
-  static #grownAgain<T>(use: () => T): T | typeof AGAIN {
-    try {
-      return use();
-    } catch (e) {
+  static #grownAgain<T>(use: () => Promise<T>): Promise<T | typeof AGAIN>;
+  static #grownAgain<T>(use: () => T): T | typeof AGAIN;
+  static #grownAgain<T>(use: () => T | Promise<T>): T | typeof AGAIN | Promise<T | typeof AGAIN> {
+    const again = (e: unknown): typeof AGAIN => {
       if (e instanceof GrewUnderOpen) return AGAIN;
       throw e;
+    };
+    try {
+      const result = use();
+      return result instanceof Promise ? result.catch(again) : result;
+    } catch (e) {
+      return again(e);
     }
   }
 
@@ -180,9 +186,9 @@ export class Pool implements Disposable {
       try {
         Pool.#notBeingMade(device, path);
         if (!hasPool(device)) loadPool(device, path);
-        const report = checkSnapshot(device, path, Claims.of(device, pickSuperblock(device, path).sb.journalBlocks) as Claims, opts.progress);
+        const report = checkSnapshot(device, path, claimsOn(device, path), opts.progress);
         // A writer grew the file since it was mapped (a pool larger than its mapping, no damage): map it again.
-        return !report.ok && Pool.#grewPast(device, path) ? AGAIN : report;
+        return !report.ok && grewPast(device, path, pickSuperblock(device, path).sb.blocks) ? AGAIN : report;
       } finally {
         device.close();
       }
@@ -202,26 +208,16 @@ export class Pool implements Disposable {
     checkPath(dest, 'dest');
     checkBackupOptions(opts);
     if ((opts as { [ON_THIS_THREAD]?: true })[ON_THIS_THREAD] !== true) return backupOnThread(path, dest, opts.progress);
-    for (let grown = 0; ; grown++) {
+    for (let grown = 0; ;) {
       const device = Pool.#lockedPool(path, undefined);
-      try {
+      const result = await Pool.#grownAgain(async () => {
         Pool.#notBeingMade(device, path);
         if (!hasPool(device)) loadPool(device, path);
-        const claims = Claims.of(device, pickSuperblock(device, path).sb.journalBlocks) as Claims;
-        return await backupPool(device, path, claims, dest, opts);
-      } catch (e) {
-        // A writer's grow overtook this open's mapping: open the device again, at the new size.
-        if (!(e instanceof GrewUnderOpen) || grown === 10) throw e instanceof GrewUnderOpen ? Pool.#sizeUnsettled(path) : e;
-      } finally {
-        device.close();
-      }
+        return await backupPool(device, path, claimsOn(device, path), dest, opts);
+      }).finally(() => device.close());
+      if (result !== AGAIN) return result;
+      if (++grown > 10) throw Pool.#sizeUnsettled(path);
     }
-  }
-
-  /** Is the pool now larger than `device` maps, and its file as large: a writer's grow since the open? */
-  static #grewPast(device: Device, path: string): boolean {
-    const need = pickSuperblock(device, path).sb.blocks * BLOCK;
-    return need > device.size && statSync(path).size >= need;
   }
 
   static #sizeUnsettled(path: string): PmemdaxError {
@@ -432,7 +428,7 @@ export class Pool implements Disposable {
   }
 
   static #open(device: PoolDevice, path: string, readonly: boolean, owned: Device | null, verify = false): Pool {
-    const claims = readonly ? Claims.of(device, pickSuperblock(device, path).sb.journalBlocks) : null;
+    const claims = readonly ? claimsOn(device, path) : null;
     // The writer's questions about claims cannot see its own open's locks: a reader and a writer need opens of their own.
     if ((claims !== null && WRITING.has(device)) || (!readonly && Claims.heldBy(device))) {
       throw new PmemdaxError('ERR_PMEMDAX_POOL_LOCKED', `pool '${path}': a reader and a writer cannot share one Device open; open the path again for the other`, { path });
@@ -674,6 +670,8 @@ export class Pool implements Disposable {
     }
     const snap = openSnapshot(this.device, this.info.path, r.claims, false, true);
     r.claims.drop(r.point);
+    const size = snap.loaded.found.blocks * BLOCK;
+    if (size !== this.#info.size) this.#info = { ...this.#info, size };
     // The files of the snapshot left now: those of older ones are kept with theirs already.
     const old = { core: this.#core, files: new Set([...this.#files].filter((f) => !this.#kept.some((k) => k.files.has(f)))) };
     this.#core = new PoolCore(this.device, snap.loaded.state, true, snap.loaded.journal);

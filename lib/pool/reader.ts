@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { PmemdaxError } from '../errors';
 import { checkPool } from './check';
-import type { Claims, CommitPoint } from './claims';
+import { Claims, type CommitPoint } from './claims';
 import type { CheckReport } from './types';
 import type { PoolDevice } from './device';
 import { BLOCK, SB_EPOCH_AT, type Superblock } from './layout';
@@ -28,6 +28,37 @@ function fileSize(path: string): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * Did a writer's grow overtake `device` since it was opened: a pool of `blocks` larger than the mapping, and
+ * the file at least as large (a pool larger than its file is damage, as the load says)?
+ */
+export function grewPast(device: PoolDevice, path: string, blocks: number): boolean {
+  return blocks * BLOCK > device.size && fileSize(path) >= blocks * BLOCK;
+}
+
+/**
+ * A reader's refresh past a writer's `grow`: its device maps the new blocks in the address space its open
+ * reserved (nothing it mapped moves: files and regions of older snapshots stay valid). A device that cannot
+ * (a grow past the reservation, a device without `grow`) is ERR_PMEMDAX_SIZE: the pool must be opened again.
+ */
+function followGrow(device: PoolDevice, path: string, bytes: number): void {
+  const refused = (): PmemdaxError =>
+    new PmemdaxError('ERR_PMEMDAX_SIZE', `pool '${path}' grew to ${bytes} bytes after this reader opened it (${device.size}), beyond what its open can map: open it again`, { path });
+  if (device.grow === undefined) throw refused();
+  try {
+    device.grow(bytes);
+  } catch (e) {
+    throw (e as { code?: unknown }).code === 'ERR_PMEMDAX_SIZE' ? refused() : e;
+  }
+}
+
+/** The claims of the pool on `device`: readers' snapshots (null on a device without range locks, as a memory device). */
+export function claimsOn(device: PoolDevice & Required<Pick<PoolDevice, 'rangeLock' | 'rangeConflict'>>, path: string): Claims;
+export function claimsOn(device: PoolDevice, path: string): Claims | null;
+export function claimsOn(device: PoolDevice, path: string): Claims | null {
+  return Claims.of(device, pickSuperblock(device, path).sb.journalBlocks);
 }
 
 /**
@@ -69,11 +100,9 @@ export function openSnapshot(device: PoolDevice, path: string, claims: Claims, w
   // (At an open the device has the file's size: a pool larger than it is damage, as the load says.)
   const notGrown = (sb: Superblock): void => {
     if (sb.blocks * BLOCK <= device.size) return;
-    if (refreshing) {
-      throw new PmemdaxError('ERR_PMEMDAX_SIZE', `pool '${path}' grew to ${sb.blocks * BLOCK} bytes after this reader opened it (${device.size}): open it again`, { path });
-    }
+    if (refreshing) followGrow(device, path, sb.blocks * BLOCK);
     // The writer grew the file between this open's mapping and its read of the superblock: no damage.
-    if (fileSize(path) >= sb.blocks * BLOCK) throw new GrewUnderOpen();
+    else if (grewPast(device, path, sb.blocks)) throw new GrewUnderOpen();
   };
   for (let tries = 0; ; tries++) {
     if (tries === TRIES) {

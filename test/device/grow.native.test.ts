@@ -66,7 +66,7 @@ describe.each(HOST_MEDIA)('Device.grow ($name)', ({ dir }) => {
     expect(dflt.info.maxSize).toBe(2 * MiB + GiB);
   });
 
-  it('refuses to shrink, a read-only or closed device, and sizes that are not byte counts; the same size does nothing', () => {
+  it('refuses to shrink, a closed device, and sizes that are not byte counts; the same size does nothing', () => {
     const path = s.file('r');
     const d = Device.open(path, { create: true, size: 4 * MiB });
     d.grow(4 * MiB);
@@ -74,13 +74,30 @@ describe.each(HOST_MEDIA)('Device.grow ($name)', ({ dir }) => {
     expect(() => d.grow(2 * MiB)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_SIZE' }));
     for (const size of [Number.NaN, -1, 1.5, 2 ** 53, Infinity]) expect(() => d.grow(size), String(size)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
     for (const size of ['8M', 8n * BigInt(MiB), null]) expect(() => d.grow(size as unknown as number), String(size)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
-    {
-      using ro = Device.open(path, { readonly: true });
-      expect(ro.info.maxSize).toBe(4 * MiB);
-      expect(() => ro.grow(8 * MiB)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_READONLY' }));
-    }
     d.close();
     expect(() => d.grow(8 * MiB)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CLOSED' }));
     expect(statSync(path).size).toBe(4 * MiB);
+  });
+
+  it('a read-only open maps what another open grew, never extends the file, and refuses past the file or its reservation', () => {
+    const path = s.file('ro');
+    using d = Device.open(path, { create: true, size: 4 * MiB });
+    using ro = Device.open(path, { readonly: true, maxSize: 16 * MiB });
+    expect(ro.info.maxSize).toBe(16 * MiB);
+    const early = ro.directAccess(0, 1).view;
+    // The file is still 4 MiB: a read-only grow past it would map bytes the file does not hold.
+    expect(() => ro.grow(8 * MiB)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_SIZE' }));
+    expect(statSync(path).size).toBe(4 * MiB);
+    d.grow(20 * MiB);
+    d.copy(12 * MiB, Buffer.alloc(4096, 0x5a));
+    d.copy(0, Buffer.alloc(4096, 0x11));
+    ro.grow(12 * MiB + 4096);
+    expect(ro.size).toBe(12 * MiB + 4096);
+    expect(ro.info.size).toBe(12 * MiB + 4096);
+    expect(Buffer.from(ro.readSafe(12 * MiB, 4096)).equals(Buffer.alloc(4096, 0x5a))).toBe(true);
+    // What was mapped before the grow stays where it was.
+    expect(early[0]).toBe(0x11);
+    expect(() => ro.grow(20 * MiB)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_SIZE' }));
+    expect(() => ro.copy(0, Buffer.alloc(1))).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_READONLY' }));
   });
 });
