@@ -83,7 +83,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const cases = [];
 const before = args.before === undefined ? null : buildBefore(args.before);
-for (const workload of ['files', 'append']) {
+for (const workload of ['files', 'append', 'overwrite']) {
   const contenders = [
     ...(before === null ? [] : [{ name: `before (${args.before}), 0 readers`, build: before, readers: 0, pace: 0 }]),
     { name: 'this build, 0 readers', build: dist, readers: 0, pace: 0 },
@@ -117,7 +117,8 @@ ${markdownPairs(environmentRows([['pool', '/dev/shm, 512 MiB, granularity cachel
 
 Workloads: **files** — create, one synced 4 KiB write, close, and the unlink of the file made 256 operations
 before (every operation frees blocks, which a writer defers while readers hold older snapshots); **append** —
-a synced 4 KiB append to one file. Readers are separate processes that hold a snapshot and call
+a synced 4 KiB append to one file; **overwrite** — a synced 4 KiB overwrite at a random block of a 64 MiB
+file (in place with no reader; copied on write while readers hold snapshots). Readers are separate processes that hold a snapshot and call
 \`pool.refresh()\` in a loop.
 
 ${table}`;

@@ -12,15 +12,17 @@ const pool = Pool.open(path);
 
 // files: create, a synced 4 KiB write, close, and the unlink of the file made KEEP ops before (a freeing
 // commit, which a writer with readers defers). append: a synced 4 KiB append to one file (a free only when
-// the file is replaced, every 64 MiB).
+// the file is replaced, every 64 MiB). overwrite: a synced 4 KiB overwrite at a random block of a 64 MiB file
+// (in place without readers; with readers, copied on write and the old block freed once they let go).
+// Each is made only when chosen: what it sets up (a file, 64 MiB of data) stays out of the others' pools.
 const ops = {
-  files: (i) => {
+  files: () => (i) => {
     const f = pool.open(`w${i}`, { create: true, sync: true });
     f.writeSync(data, 0);
     f.close();
     if (i >= KEEP) pool.unlink(`w${i - KEEP}`);
   },
-  append: (() => {
+  append: () => {
     let log = pool.open('log', { create: true, sync: true });
     let size = 0;
     return () => {
@@ -34,9 +36,19 @@ const ops = {
       log.appendSync(data);
       size += data.length;
     };
-  })(),
+  },
+  overwrite: () => {
+    const blocks = 16384;
+    const f = pool.open('data', { create: true, sync: true });
+    for (let b = 0; b < blocks; b += 256) f.writeSync(Buffer.alloc(256 * 4096, 0x11), b * 4096);
+    let x = 12345;
+    return () => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      f.writeSync(data, (x % blocks) * 4096);
+    };
+  },
 };
-const op = ops[workload];
+const op = ops[workload]();
 let i = 0;
 const warm = performance.now() + 300;
 while (performance.now() < warm) op(i++);

@@ -2,6 +2,7 @@ import { errnoError, internalError } from '../errors';
 import { PMD_PAGES } from '../iomap/constants';
 import type { DeferredFrees } from './deferred-frees';
 import type { ExtentMap } from './extent-map';
+import type { InPlaceGate } from './in-place-gate';
 import { NO_BLOCK } from './layout';
 
 /** Who takes blocks: a file's inode. A group where an open file is growing is left to it. */
@@ -17,6 +18,11 @@ function addRun(runs: number[], b: number, n: number): void {
   const k = runs.length;
   if (k > 0 && (runs[k - 2] as number) + (runs[k - 1] as number) === b) runs[k - 1] = (runs[k - 1] as number) + n;
   else runs.push(b, n);
+}
+
+function inRuns(runs: readonly number[], b: number): boolean {
+  for (let i = 0; i < runs.length; i += 2) if (b >= (runs[i] as number) && b < (runs[i] as number) + (runs[i + 1] as number)) return true;
+  return false;
 }
 
 /**
@@ -60,6 +66,18 @@ export class Allocator {
   /** Shared blocks' dropped references a reader may still see, by block, and the queue that lets them go. */
   readonly #ghosts = new Map<number, number>();
   ghostsLater: DeferredFrees | null = null;
+  /**
+   * A writer's gate for writes over committed blocks (in-place-gate.ts), on a device readers can share;
+   * `copyOld` while readers may see those blocks: every block not allocated since the last commit began is
+   * then copied on write, as a shared one is.
+   */
+  inPlace: InPlaceGate | null = null;
+  copyOld = false;
+  /**
+   * Copies on write made (runs confirmed): a write that made one moved its data to new blocks, which only a
+   * commit makes the file's, so even a handle that is not `sync` commits it (file.ts).
+   */
+  copies = 0;
   /** Runs the journal's replay freed, collected while a writer's load needs them (load-frees.ts); else null. */
   replayFrees: number[] | null = null;
   /** A checkpoint being written while readers hold snapshots: what it frees stays used in its bitmap. */
@@ -173,10 +191,13 @@ export class Allocator {
   /**
    * Must a write to `b` copy it first? Yes while others own it, and also while its count changed
    * since the last commit: a CoW that dropped a reference is not durable yet, so on the media the
-   * other owner still maps the block and an in-place write would change that owner's data.
+   * other owner still maps the block and an in-place write would change that owner's data. And while
+   * readers may see it (`copyOld`: committed, not young), unless the file is `mapped` by the writer
+   * (PoolInode.mappedByWriter).
    */
-  cowNeeded(b: number): boolean {
+  cowNeeded(b: number, mapped = false): boolean {
     return (
+      (this.copyOld && !mapped && !this.#young(b) && (this.inPlace as InPlaceGate).copying()) ||
       this.refs(b) > 1 ||
       (this.refChanged.size > 0 && this.refChanged.has(b)) ||
       (this.#flightRefs.size > 0 && this.#flightRefs.has(b)) ||
@@ -184,9 +205,22 @@ export class Allocator {
     );
   }
 
-  /** False when no block needs a CoW (the common case: nothing was ever cloned). */
+  /** False when no block needs a CoW (the common case: nothing was ever cloned, and no reader is open). */
   get anyCow(): boolean {
-    return this.shared.size > 0 || this.refChanged.size > 0 || this.#flightRefs.size > 0 || this.#ghosts.size > 0;
+    return this.anyCowFor(false);
+  }
+
+  /** `anyCow` for a file that is `mapped` by the writer (its writes go in place beside readers: `cowNeeded`). */
+  anyCowFor(mapped: boolean): boolean {
+    return (this.copyOld && !mapped && (this.inPlace as InPlaceGate).copying()) || this.shared.size > 0 || this.refChanged.size > 0 || this.#flightRefs.size > 0 || this.#ghosts.size > 0;
+  }
+
+  /**
+   * Allocated since the last commit began (or reserved for a copy on write): no record names the block yet, so
+   * no reader's snapshot reaches it, and it is written in place whatever `copyOld` says.
+   */
+  #young(b: number): boolean {
+    return inRuns(this.allocRuns, b) || inRuns(this.reserved, b);
   }
 
   /** Length of the free run at `b`, at most `want`. */
@@ -371,6 +405,7 @@ export class Allocator {
 
   /** A reserved run became part of a change (CoW end): it commits with the next record. */
   confirm(b: number, n: number): void {
+    this.copies++;
     this.dropReserved(b, n);
     addRun(this.allocRuns, b, n);
   }

@@ -22,6 +22,8 @@ const CLAIM_BASE = 1n << 62n;
 const CHECKPOINT_AT = CLAIM_BASE - 1n;
 /** Held by the writer for as long as it has the pool open: readers tell a live journal from a crashed one. */
 const WRITER_AT = CLAIM_BASE - 2n;
+/** Held by a writer for as long as it writes committed blocks in place (in-place-gate.ts): a reader waits for it to go. */
+const IN_PLACE_AT = CLAIM_BASE - 3n;
 /** One past the last claim byte: locks end within off_t (2^63 - 1). */
 const CLAIM_END = (1n << 63n) - 2n;
 /** Records an epoch can hold: one per 64-byte line of the journal, at most (journal.ts). */
@@ -158,6 +160,17 @@ export class Claims {
   /** Has a writer the pool open (its journal may grow while a reader reads it)? */
   writerLive(): boolean {
     return this.#device.rangeConflict(WRITER_AT, 1n, 'shared') !== null;
+  }
+
+  /** The writer starts (true: false when another open holds it) or stops writing committed blocks in place. */
+  inPlace(on: boolean): boolean {
+    if (this.#device.closed) return false;
+    return this.#device.rangeLock(IN_PLACE_AT, 1n, on ? 'exclusive' : 'none');
+  }
+
+  /** Is a writer writing committed blocks in place (a reader that claimed must wait before it reads)? */
+  inPlaceBusy(): boolean {
+    return this.#device.rangeConflict(IN_PLACE_AT, 1n, 'shared') !== null;
   }
 
   /** Is a writer between its claim check and its switch to a new checkpoint? */

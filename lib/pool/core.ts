@@ -5,6 +5,7 @@ import type { PoolDevice } from './device';
 import { Claims } from './claims';
 import { DeferredFlush, defersFlush } from './deferred-flush';
 import { HoldClock } from './hold-clock';
+import { InPlaceGate } from './in-place-gate';
 import { Journal } from './journal';
 import { grownLayout } from './grow';
 import { BLOCK, dataEnd, decodeSuperblock, encodeSuperblock, isSuperblock, type Superblock } from './layout';
@@ -58,6 +59,8 @@ export class PoolCore {
   readonly #deferred: DeferredFlush | null;
   /** Readers' claims on this pool (null: read-only, or a device no other open can read beside this one). */
   readonly #claims: Claims | null;
+  /** A writer's overwrites of committed blocks beside readers: in place or copied (in-place-gate.ts). */
+  readonly inPlace: InPlaceGate | null;
   #flight: Flight | null = null;
   /** The group commit running, and the one gathering behind it. */
   #running: Promise<void> | null = null;
@@ -86,6 +89,7 @@ export class PoolCore {
     this.asyncIo = this.#deferred === null ? this.io : { device: this.#deferred, ops: new PoolOps(this.#deferred, state) };
     this.#claims = readonly ? null : Claims.of(device, state.sb.journalBlocks);
     this.#claims?.announceWriter();
+    this.inPlace = this.#claims === null ? null : new InPlaceGate(this.#claims, state.alloc, this.#deferred);
   }
 
   /**

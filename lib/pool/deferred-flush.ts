@@ -236,12 +236,21 @@ export class DeferredFlush implements PoolDevice {
   }
 
   /**
-   * For a close: waits for the jobs in flight, makes here the stores still gathered for the next job, makes
-   * every store durable, and starts no job from now on, so nothing lands after the close's last commit.
+   * For a close: the stores of jobs made (`storeNow`), every store made durable, and no job started from now
+   * on, so nothing lands after the close's last commit.
    */
   quiesce(): void {
-    this.waitJobs();
     this.#stopped = true;
+    this.storeNow();
+    if (this.busy) this.persistNow();
+  }
+
+  /**
+   * Waits for the jobs in flight and makes here the stores still gathered for the next job (their write-back
+   * goes with it): every store handed over is then in place, for a reader about to read them (in-place-gate.ts).
+   */
+  storeNow(): void {
+    this.waitJobs();
     const pairs = this.#storePairs;
     for (let i = 0, from = 0; i < pairs.length; i += 2) {
       const n = pairs[i + 1] as number;
@@ -250,7 +259,6 @@ export class DeferredFlush implements PoolDevice {
     }
     this.#storePairs = [];
     this.#gathered = 0;
-    if (this.busy) this.persistNow();
   }
 
   /**

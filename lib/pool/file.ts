@@ -232,18 +232,24 @@ export class PoolFile implements Disposable {
     const a = core.state.alloc;
     const look = this.inode.extents.lookup(first, this.#look);
     // The common case, an overwrite inside one unshared extent, needs no blocks.
-    if (look.block !== NO_BLOCK && look.run >= end - first && !a.anyCow) return;
+    const mapped = this.inode.mappedByWriter;
+    if (look.block !== NO_BLOCK && look.run >= end - first && !a.anyCowFor(mapped)) return;
     let need = end - first;
     this.inode.extents.forEach(first, end, (_p, count, block, state) => {
       if (state & ExtentState.UNWRITTEN) need -= count;
-      else for (let i = 0; i < count; i++) if (!a.cowNeeded(block + i)) need--;
+      else for (let i = 0; i < count; i++) if (!a.cowNeeded(block + i, mapped)) need--;
     });
     if (need > 0 && !a.room(need)) throw poolError('ENOSPC', 'write', this.inode.path, pos);
   }
 
-  /** Records what a write did to the file; a `{ sync: true }` handle commits it here (sync calls) or after the turn (async). */
-  #wrote(core: PoolCore, pos: number, n: number, commitNow = true): void {
+  /**
+   * Records what a write did to the file; a `{ sync: true }` handle commits it here (sync calls) or after the
+   * turn (async), and so does any handle whose write `copied` blocks on write (a reader's, or a clone's): its
+   * data is in new blocks, and would not be the file's after a crash before the next commit.
+   */
+  #wrote(core: PoolCore, pos: number, n: number, commitNow = true, copied = false): void {
     const inode = this.inode;
+    core.inPlace?.wrote();
     if (!inode.mtimeStale) {
       // The new mtime goes out with the next commit; it alone never forces one.
       inode.mtimeStale = true;
@@ -256,7 +262,7 @@ export class PoolFile implements Disposable {
       core.state.touch(inode);
     }
     // What the write needs may also be in a commit still in flight (a size an async write set): commit() takes it over.
-    if (commitNow && this.#sync && (inode.metaDirty || core.committing)) core.commit();
+    if (commitNow && (this.#sync || copied) && (inode.metaDirty || core.committing)) core.commit();
   }
 
   /**
@@ -283,6 +289,8 @@ export class PoolFile implements Disposable {
 
   /** A sync write; `eof` is what to do about the old EOF block's tail, when the caller asked already. */
   #writeNow(core: PoolCore, bytes: Uint8Array, pos: number, eof?: 'zero' | 'skip'): number {
+    // Counted from before the EOF block's zeroing, which copies it on write too.
+    const copies = core.state.alloc.copies;
     if (pos > this.inode.size) {
       if (eof === undefined) this.#zeroEofNow(core, pos);
       else if (eof === 'zero') this.#zeroGap(core, pos);
@@ -292,7 +300,7 @@ export class PoolFile implements Disposable {
       if (eof === undefined) this.#precheck(core, pos, bytes.length);
       n = daxWriteSync(this.inode, pos, bytes, core.ops);
     }
-    this.#wrote(core, pos, n);
+    this.#wrote(core, pos, n, true, core.state.alloc.copies !== copies);
     // Not while an async call of the file is queued or between its pieces: the range may be in its hands.
     if (reachesFirstRangeEnd(pos, n) && firstRangeMisplaced(this.inode) && orderOf(this.inode).idle) alignFirstRange(core, this.inode);
     return n;
@@ -348,7 +356,7 @@ export class PoolFile implements Disposable {
     this.#writable('write');
     this.#checkPos(pos);
     if (bytes.length === 0) return 0;
-    return this.#inTurn(orderOf(this.inode).enter('write', pos, bytes.length), 'write', (core, after) => this.#storeAt(core, bytes, pos, after), this.#sync, false);
+    return this.#inTurn(orderOf(this.inode).enter('write', pos, bytes.length), 'write', (core, after) => this.#storeAt(core, bytes, pos, after), this.#commitsWrite(), false);
   }
 
   /**
@@ -488,7 +496,7 @@ export class PoolFile implements Disposable {
         throw error;
       }
       return at;
-    }, this.#sync, false);
+    }, this.#commitsWrite(), false);
   }
 
   /** A write that made no progress and raised nothing would loop forever: call it the I/O error it is. */
@@ -504,7 +512,14 @@ export class PoolFile implements Disposable {
    * A call made before its handle (or the pool, by `close()`) closed still runs; one the pool's
    * `closeSync()` overtook rejects with ERR_PMEMDAX_CLOSED.
    */
-  async #inTurn<T>(turn: Turn, syscall: string, fn: (core: PoolCore, after: Promise<void>[]) => Promise<T>, commit: boolean, timeFn = true): Promise<T> {
+  /** Whether a promise write commits, asked once its stores are made: on a `sync` handle, or when it copied on write (`#wrote`). */
+  #commitsWrite(): () => boolean {
+    const a = this.#core.state.alloc;
+    const copies = a.copies;
+    return () => this.#sync || a.copies !== copies;
+  }
+
+  async #inTurn<T>(turn: Turn, syscall: string, fn: (core: PoolCore, after: Promise<void>[]) => Promise<T>, commit: boolean | (() => boolean), timeFn = true): Promise<T> {
     this.#busy++;
     const core = this.#core;
     const call = core.enterCall();
@@ -523,7 +538,7 @@ export class PoolFile implements Disposable {
    * `timeFn`: `fn` holds the thread from start to end (its awaits are of promises already settled), so its
    * time counts in `longestHoldMs`; false for a call that waits inside and times its own pieces.
    */
-  async #run<T>(turn: Turn, core: PoolCore, syscall: string, fn: (core: PoolCore, after: Promise<void>[]) => Promise<T>, commit: boolean, timeFn: boolean): Promise<T> {
+  async #run<T>(turn: Turn, core: PoolCore, syscall: string, fn: (core: PoolCore, after: Promise<void>[]) => Promise<T>, commit: boolean | (() => boolean), timeFn: boolean): Promise<T> {
     let result: T;
     // What `fn` handed to store jobs: awaited after the turn (storeByJob).
     const after: Promise<void>[] = [];
@@ -541,7 +556,7 @@ export class PoolFile implements Disposable {
       turn.done();
     }
     if (after.length > 0) await Promise.all(after);
-    await (commit ? core.commitAsync() : core.durable());
+    await ((typeof commit === 'function' ? commit() : commit) ? core.commitAsync() : core.durable());
     this.#kept(core);
     const loop = core.pace();
     if (loop !== null) await loop;

@@ -72,6 +72,15 @@ export class PoolInode implements DaxInode {
     return this.#mapping !== null && !this.#mapping.empty;
   }
 
+  /**
+   * Mapped by the writer: a region was made, or the DAX mapping holds entries. Writes to it go in place even
+   * while readers may see its blocks (alloc.ts, `copyOld`): a region's pages are written through the mapping
+   * whatever the pool decides, and the DAX layer's entries stand for blocks written in place.
+   */
+  get mappedByWriter(): boolean {
+    return this.daxFile !== null || this.hasEntries;
+  }
+
   get mapping(): DaxMapping {
     return (this.#mapping ??= new DaxMapping());
   }

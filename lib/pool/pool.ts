@@ -200,8 +200,8 @@ export class Pool implements Disposable {
    * `dest` (never over an existing one): beside a writer too, from any process (backup.ts). The copy is a
    * pool (restore is opening it) with the source's identity, sparse where the source's blocks are free. The
    * writer is never waited for, and the caller's thread is not held: the work runs on the backups' worker
-   * thread (backup-thread.ts). Data a writer overwrites in place while the copy runs (not a create, write of new
-   * blocks, truncate or unlink) is copied as it is when read: docs/design.md, "Live readers".
+   * thread (backup-thread.ts). What a writer overwrites while the copy runs it copies on write, as for any reader
+   * (docs/design.md, "Data written in place").
    */
   static async backup(path: string, dest: string, opts: PoolBackupOptions = {}): Promise<BackupReport> {
     checkPath(path);
@@ -875,6 +875,7 @@ export class Pool implements Disposable {
       this.#closed = true;
       untrackPool(this);
       core.hold.close();
+      core.inPlace?.close();
       if (!core.readonly) WRITING.delete(this.device);
       // Claims go with the device's open; a device this pool does not own stays open, so they are dropped.
       if (this.#reader !== null) {

@@ -4,6 +4,7 @@ import { checkPool } from './check';
 import { Claims, type CommitPoint } from './claims';
 import type { CheckReport } from './types';
 import type { PoolDevice } from './device';
+import { yieldInPlace } from './in-place-gate';
 import { BLOCK, SB_EPOCH_AT, type Superblock } from './layout';
 import { loadPool, pickSuperblock, type Loaded } from './load';
 import { readMeta } from './meta-io';
@@ -77,8 +78,38 @@ function claimEpoch(device: PoolDevice, path: string, claims: Claims, refused: s
     looked?.(sb);
     const first = { epoch: sb.epoch, seq: 0 };
     claims.claim(first);
-    if (!claims.checkpointBusy() && pickSuperblock(device, path).sb.epoch === sb.epoch) return first;
+    if (!claims.checkpointBusy() && pickSuperblock(device, path).sb.epoch === sb.epoch) {
+      try {
+        inPlaceDone(claims, path);
+      } catch (e) {
+        claims.drop(first);
+        throw e;
+      }
+      return first;
+    }
     claims.drop(first);
+  }
+}
+
+/** Tries, a millisecond apart, before a reader gives up on a writer that goes on writing in place. */
+const IN_PLACE_TRIES = 5000;
+
+/**
+ * After a claim, before the reading: wait until no writer writes committed blocks in place (in-place-gate.ts).
+ * The writer sees the claim within milliseconds, writes copy from then on, and the lock goes once its stores
+ * in flight are made: the reader then reads them whole, and nothing in place after. A writer on this thread
+ * cannot run while this waits: it is made to let go at once.
+ */
+function inPlaceDone(claims: Claims, path: string): void {
+  for (let tries = 0; claims.inPlaceBusy(); tries++) {
+    if (tries === 0) {
+      yieldInPlace();
+      continue;
+    }
+    if (tries === IN_PLACE_TRIES) {
+      throw new PmemdaxError('ERR_PMEMDAX_POOL_LOCKED', `pool '${path}': the writer went on writing in place for ${IN_PLACE_TRIES} ms (its thread held?)`, { path });
+    }
+    Atomics.wait(SLEEPER, 0, 0, 1);
   }
 }
 

@@ -106,14 +106,17 @@ export function storeByJob(
   file.ahead = Math.max(file.ahead, inode.size, at + chunk.length);
   for (let i = 0; i < plan.fresh.length; i += 3) for (let k = 0; k < (plan.fresh[i + 2] as number); k++) file.freshPages.add((plan.fresh[i] as number) + k);
   const job = d.durable();
+  const gen = core.inPlace?.handed() ?? -1;
   core.hold.stop(t0, 'store');
   return job.then(
     () => {
+      core.inPlace?.landed(gen);
       kept();
       land(core, inode, file, pending, true);
       wrote(at, chunk.length);
     },
     (e: unknown) => {
+      core.inPlace?.landed(gen);
       land(core, inode, file, pending, false);
       throw e;
     },
