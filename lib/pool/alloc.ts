@@ -74,8 +74,8 @@ export class Allocator {
   inPlace: InPlaceGate | null = null;
   copyOld = false;
   /**
-   * Copies on write made (runs confirmed): a write that made one moved its data to new blocks, which only a
-   * commit makes the file's, so even a handle that is not `sync` commits it (file.ts).
+   * Copies on write made (ops.ts): a write that made one moved its data to new blocks, which only a commit
+   * makes the file's, so even a handle that is not `sync` commits it (file.ts).
    */
   copies = 0;
   /** Runs the journal's replay freed, collected while a writer's load needs them (load-frees.ts); else null. */
@@ -192,12 +192,12 @@ export class Allocator {
    * Must a write to `b` copy it first? Yes while others own it, and also while its count changed
    * since the last commit: a CoW that dropped a reference is not durable yet, so on the media the
    * other owner still maps the block and an in-place write would change that owner's data. And while
-   * readers may see it (`copyOld`: committed, not young), unless the file is `mapped` by the writer
-   * (PoolInode.mappedByWriter).
+   * readers may see it (`copyOld`: committed, not young), for a change a reader could see (`forReaders`:
+   * file.ts `#forReaders`).
    */
-  cowNeeded(b: number, mapped = false): boolean {
+  cowNeeded(b: number, forReaders = true): boolean {
     return (
-      (this.copyOld && !mapped && !this.#young(b) && (this.inPlace as InPlaceGate).copying()) ||
+      (this.copyOld && forReaders && !this.#young(b) && (this.inPlace as InPlaceGate).copying()) ||
       this.refs(b) > 1 ||
       (this.refChanged.size > 0 && this.refChanged.has(b)) ||
       (this.#flightRefs.size > 0 && this.#flightRefs.has(b)) ||
@@ -207,12 +207,12 @@ export class Allocator {
 
   /** False when no block needs a CoW (the common case: nothing was ever cloned, and no reader is open). */
   get anyCow(): boolean {
-    return this.anyCowFor(false);
+    return this.anyCowFor(true);
   }
 
-  /** `anyCow` for a file that is `mapped` by the writer (its writes go in place beside readers: `cowNeeded`). */
-  anyCowFor(mapped: boolean): boolean {
-    return (this.copyOld && !mapped && (this.inPlace as InPlaceGate).copying()) || this.shared.size > 0 || this.refChanged.size > 0 || this.#flightRefs.size > 0 || this.#ghosts.size > 0;
+  /** `anyCow` for a change readers could see, or not (`cowNeeded`). */
+  anyCowFor(forReaders: boolean): boolean {
+    return (this.copyOld && forReaders && (this.inPlace as InPlaceGate).copying()) || this.shared.size > 0 || this.refChanged.size > 0 || this.#flightRefs.size > 0 || this.#ghosts.size > 0;
   }
 
   /**
@@ -405,7 +405,6 @@ export class Allocator {
 
   /** A reserved run became part of a change (CoW end): it commits with the next record. */
   confirm(b: number, n: number): void {
-    this.copies++;
     this.dropReserved(b, n);
     addRun(this.allocRuns, b, n);
   }

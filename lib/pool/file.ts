@@ -232,12 +232,12 @@ export class PoolFile implements Disposable {
     const a = core.state.alloc;
     const look = this.inode.extents.lookup(first, this.#look);
     // The common case, an overwrite inside one unshared extent, needs no blocks.
-    const mapped = this.inode.mappedByWriter;
-    if (look.block !== NO_BLOCK && look.run >= end - first && !a.anyCowFor(mapped)) return;
+    const readers = this.inode.seenByReaders(pos);
+    if (look.block !== NO_BLOCK && look.run >= end - first && !a.anyCowFor(readers)) return;
     let need = end - first;
     this.inode.extents.forEach(first, end, (_p, count, block, state) => {
       if (state & ExtentState.UNWRITTEN) need -= count;
-      else for (let i = 0; i < count; i++) if (!a.cowNeeded(block + i, mapped)) need--;
+      else for (let i = 0; i < count; i++) if (!a.cowNeeded(block + i, readers)) need--;
     });
     if (need > 0 && !a.room(need)) throw poolError('ENOSPC', 'write', this.inode.path, pos);
   }
@@ -339,7 +339,8 @@ export class PoolFile implements Disposable {
     if (look === null || (look.state & ExtentState.UNWRITTEN) !== 0) return false;
     const pages = Math.ceil((pos + buf.length) / PAGE_SIZE) - Math.floor(pos / PAGE_SIZE);
     const a = core.state.alloc;
-    if (a.anyCow) for (let i = 0; i < pages; i++) if (a.cowNeeded(look.block + i)) return false;
+    const readers = this.inode.seenByReaders(pos);
+    if (a.anyCowFor(readers)) for (let i = 0; i < pages; i++) if (a.cowNeeded(look.block + i, readers)) return false;
     if (device.directAccessPages === undefined || device.directAccessPages(look.block, pages) < pages) return false;
     device.copy(look.block * PAGE_SIZE + (pos % PAGE_SIZE), buf);
     return true;

@@ -81,6 +81,16 @@ export class PoolInode implements DaxInode {
     return this.daxFile !== null || this.hasEntries;
   }
 
+  /**
+   * Could a reader's snapshot see a change at `pos` of this file (so that committed blocks are copied for it: alloc.ts
+   * `copyOld`)? Not past EOF: no snapshot holds bytes beyond a size it was committed with, and the size in memory is
+   * never below the committed one (a truncate down commits; one inside a block copies it while readers exist).
+   * Not in a file the writer maps (`mappedByWriter`), written in place whatever the pool decides.
+   */
+  seenByReaders(pos: number): boolean {
+    return pos < this.size && !this.mappedByWriter;
+  }
+
   get mapping(): DaxMapping {
     return (this.#mapping ??= new DaxMapping());
   }

@@ -51,12 +51,12 @@ export class PoolOps implements IomapOps<PoolInode> {
     const first = Math.floor(pos / PAGE_SIZE);
     const want = Math.max(1, Math.ceil((pos + length) / PAGE_SIZE) - first);
     const look = inode.extents.lookup(first, this.look);
-    const mapped = inode.mappedByWriter;
-    const cls = this.classify(look, mapped);
     const write = (flags & IomapOp.WRITE) !== 0;
     const unshare = (flags & IomapOp.UNSHARE) !== 0;
+    const readers = (write || (flags & IomapOp.ZERO) !== 0) && inode.seenByReaders(pos);
+    const cls = this.classify(look, readers);
     if (write && !unshare && (flags & IomapOp.OVERWRITE_ONLY) !== 0 && cls !== MAPPED) throw this.again(inode, pos);
-    const n = this.run(look, want, cls, mapped);
+    const n = this.run(look, want, cls, readers);
     if (cls === SHARED && (write || (flags & IomapOp.ZERO) !== 0)) return this.beginCow(inode, first, n, look.block, flags);
     if (write && !unshare && (cls === HOLE || cls === UNWRITTEN)) return this.beginAllocate(inode, pos, length, first, n, cls, look.block, flags);
     const type = cls === HOLE ? IomapType.HOLE : cls === UNWRITTEN ? IomapType.UNWRITTEN : IomapType.MAPPED;
@@ -82,6 +82,7 @@ export class PoolOps implements IomapOps<PoolInode> {
       const dest = cow.dest + (lo - cow.firstPage);
       const old = inode.extents.blockAt(lo);
       a.confirm(dest, hi - lo);
+      a.copies++;
       inode.extents.set(lo, hi - lo, dest, ExtentState.UNCOMMITTED);
       if (old !== NO_BLOCK) a.unref(old, hi - lo);
       inode.markDirty(lo, hi - lo);
@@ -92,19 +93,19 @@ export class PoolOps implements IomapOps<PoolInode> {
     if (tail > 0) a.unreserve(cow.dest + cow.count - tail, tail);
   }
 
-  private classify(look: PageLookup, mapped: boolean): PageClass {
+  private classify(look: PageLookup, readers: boolean): PageClass {
     if (look.block === NO_BLOCK) return HOLE;
     if (look.state & ExtentState.UNWRITTEN) return UNWRITTEN;
-    return this.s.alloc.cowNeeded(look.block, mapped) ? SHARED : MAPPED;
+    return this.s.alloc.cowNeeded(look.block, readers) ? SHARED : MAPPED;
   }
 
   /** Pages from the looked-up one (at most `want`) of one class with consecutive blocks. */
-  private run(look: PageLookup, want: number, cls: PageClass, mapped: boolean): number {
+  private run(look: PageLookup, want: number, cls: PageClass, readers: boolean): number {
     let n = Math.min(want, look.run);
     const a = this.s.alloc;
-    if (cls === HOLE || !a.anyCowFor(mapped)) return n;
+    if (cls === HOLE || !a.anyCowFor(readers)) return n;
     for (let i = 1; i < n; i++) {
-      if (a.cowNeeded(look.block + i, mapped) !== (cls === SHARED)) {
+      if (a.cowNeeded(look.block + i, readers) !== (cls === SHARED)) {
         n = i;
         break;
       }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { Pool, type PoolFile } from '../../../lib';
+import { Device, Pool, type PoolFile } from '../../../lib';
+import { Claims } from '../../../lib/pool/claims';
 import { PROJECT_ROOT, scratchDir } from '../../support/scratch';
 
 // Data written in place (docs/design.md, "Data written in place"): while a reader holds a snapshot, the writer
@@ -90,6 +91,46 @@ it('with no reader the writer overwrites in place (same blocks); with one it cop
   const placed = f.fiemap()[0]?.physical;
   f.writeSync(Buffer.alloc(SIZE, 5), 0);
   expect(f.fiemap()[0]?.physical).toBe(placed);
+  f.close();
+  w.closeSync();
+});
+
+it('appends and writes past EOF go in place beside a reader, and promise appends on a handle that is not sync commit nothing', async () => {
+  const w = Pool.open(path);
+  const f = w.open('log', { create: true });
+  f.writeSync(Buffer.alloc(100, 1), 0);
+  await f.fsync();
+  const r = Pool.open(path, { readonly: true });
+  const tail = f.fiemap()[0]?.physical;
+  const before = w.stats().commits;
+  for (let i = 0; i < 50; i++) await f.append(Buffer.alloc(50, 2));
+  f.appendSync(Buffer.alloc(50, 3));
+  f.writeSync(Buffer.alloc(10, 4), f.size + 100);
+  expect(w.stats().commits).toBe(before);
+  expect(f.fiemap()[0]?.physical).toBe(tail);
+  const g = r.open('log', { readonly: true });
+  expect(g.size).toBe(100);
+  expect(content(g).equals(Buffer.alloc(100, 1))).toBe(true);
+  await g.close();
+  r.closeSync();
+  await f.close();
+  w.closeSync();
+});
+
+it('beside a reader, reads and fiemap of the writer report blocks as they are (not shared) and take no lock', () => {
+  const w = Pool.open(path);
+  const f = w.open('a', { create: true, sync: true });
+  f.writeSync(Buffer.alloc(SIZE, 1), 0);
+  const r = Pool.open(path, { readonly: true });
+  const [extent] = f.fiemap();
+  expect(extent?.flags).toBe(1);
+  const b = Buffer.alloc(SIZE);
+  f.readSync(b, 0);
+  // Nothing the writer did since the reader opened took the in-place lock back.
+  const probe = Device.open(path, { readonly: true });
+  expect(new Claims(probe, 16).inPlaceBusy()).toBe(false);
+  probe.close();
+  r.closeSync();
   f.close();
   w.closeSync();
 });
