@@ -1,20 +1,13 @@
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { Pool } from '../../../lib';
-import { scratchDir } from '../../support/scratch';
+import { poolPerTest } from './support';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-let s: ReturnType<typeof scratchDir>;
-let path: string;
-beforeEach(() => {
-  s = scratchDir('/dev/shm');
-  path = s.file('pool');
-  Pool.create(path, { size: 16 * MiB, journalBytes: 64 * KiB }).closeSync();
-});
-afterEach(() => s.cleanup());
+const pool = poolPerTest({ size: 16 * MiB, journalBytes: 64 * KiB });
 
 it('with no reader at all, an overwrite of a file whose clone was unlinked needs no free block', async () => {
-  const w = Pool.open(path);
+  const w = Pool.open(pool.path);
   const a = w.open('a', { create: true, sync: true });
   a.writeSync(Buffer.alloc(256 * KiB, 0xa1), 0);
   const b = w.open('b', { create: true, sync: true });

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { Pool } from '../../../lib';
-import { PROJECT_ROOT, scratchDir } from '../../support/scratch';
+import { PROJECT_ROOT } from '../../support/scratch';
+import { poolPerTest } from './support';
 
 // From the review of online backup: a writer's pool.grow between a reader's mapping of the file and its read
 // of the superblock made the open (and a backup, and Pool.check) report a pool larger than its file as
@@ -9,14 +10,7 @@ import { PROJECT_ROOT, scratchDir } from '../../support/scratch';
 // 10 the open gives ERR_PMEMDAX_SIZE, which a slow build met at one grow every 2 ms.)
 
 const MiB = 1024 * 1024;
-let s: ReturnType<typeof scratchDir>;
-let path: string;
-beforeEach(() => {
-  s = scratchDir('/dev/shm');
-  path = s.file('pool');
-  Pool.create(path, { size: 16 * MiB }).closeSync();
-});
-afterEach(() => s.cleanup());
+const pool = poolPerTest({ size: 16 * MiB });
 
 it('reader opens, checks and backups beside a writer that grows the pool every 100 ms see no damage', async () => {
   const writer = spawn(process.execPath, ['-e', `
@@ -29,7 +23,7 @@ it('reader opens, checks and backups beside a writer that grows the pool every 1
       Atomics.wait(pause, 0, 0, 100);
     }
     p.closeSync();
-  `, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  `, pool.path], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise((resolve) => writer.once('close', resolve));
   await new Promise((resolve) => writer.stdout.once('data', resolve));
   let running = true;
@@ -38,12 +32,12 @@ it('reader opens, checks and backups beside a writer that grows the pool every 1
   let rounds = 0;
   for (; running; rounds++) {
     try {
-      Pool.open(path, { readonly: true }).closeSync();
-      const report = Pool.check(path);
+      Pool.open(pool.path, { readonly: true }).closeSync();
+      const report = Pool.check(pool.path);
       if (!report.ok) failures.push(`check: ${JSON.stringify(report.problems)}`);
       if (rounds % 4 === 0) {
-        await Pool.backup(path, s.file(`copy${rounds}`));
-        expect(Pool.check(s.file(`copy${rounds}`)).problems).toEqual([]);
+        await Pool.backup(pool.path, pool.file(`copy${rounds}`));
+        expect(Pool.check(pool.file(`copy${rounds}`)).problems).toEqual([]);
       }
     } catch (e) {
       failures.push(`${(e as { code?: string }).code}: ${(e as Error).message}`);

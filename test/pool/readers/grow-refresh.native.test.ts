@@ -1,24 +1,17 @@
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { Device, Pool } from '../../../lib';
-import { scratchDir } from '../../support/scratch';
+import { poolPerTest } from './support';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-let s: ReturnType<typeof scratchDir>;
-let path: string;
-beforeEach(() => {
-  s = scratchDir('/dev/shm');
-  path = s.file('pool');
-  Pool.create(path, { size: 16 * MiB }).closeSync();
-});
-afterEach(() => s.cleanup());
+const pool = poolPerTest({ size: 16 * MiB });
 
 it('a reader refreshing past a writer’s online grow maps the new blocks and reads files there; its old files and regions keep working', async () => {
-  const w = Pool.open(path);
+  const w = Pool.open(pool.path);
   const f = w.open('a', { create: true, sync: true });
   f.writeSync(Buffer.alloc(256 * KiB, 3), 0);
   f.close();
-  const r = Pool.open(path, { readonly: true });
+  const r = Pool.open(pool.path, { readonly: true });
   const old = r.open('a', { readonly: true });
   const region = old.mmap({ length: 256 * KiB, write: false });
   await region.populate(undefined, 'read');
@@ -44,16 +37,16 @@ it('a reader refreshing past a writer’s online grow maps the new blocks and re
 });
 
 it('a reader whose open reserved too little address space for the grow is told to open the pool again (ERR_PMEMDAX_SIZE), and keeps its snapshot', () => {
-  const w = Pool.open(path);
+  const w = Pool.open(pool.path);
   const f = w.open('a', { create: true, sync: true });
   f.writeSync(Buffer.alloc(4096, 3), 0);
   f.close();
-  const device = Device.open(path, { readonly: true, maxSize: 24 * MiB });
-  const r = Pool.openOn(device, { readonly: true, path });
+  const device = Device.open(pool.path, { readonly: true, maxSize: 24 * MiB });
+  const r = Pool.openOn(device, { readonly: true, path: pool.path });
   w.grow(32 * MiB);
   expect(() => r.refresh()).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_SIZE', message: expect.stringMatching(/grew to 33554432 bytes .*open it again/) }));
   expect(r.exists('a')).toBe(true);
-  const again = Pool.open(path, { readonly: true });
+  const again = Pool.open(pool.path, { readonly: true });
   expect(again.info.size).toBe(32 * MiB);
   again.closeSync();
   r.closeSync();

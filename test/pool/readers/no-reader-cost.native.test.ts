@@ -1,21 +1,14 @@
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { Device, Pool } from '../../../lib';
-import { scratchDir } from '../../support/scratch';
+import { poolPerTest } from './support';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-let s: ReturnType<typeof scratchDir>;
-let path: string;
-beforeEach(() => {
-  s = scratchDir('/dev/shm');
-  path = s.file('pool');
-  Pool.create(path, { size: 16 * MiB, journalBytes: 1 * MiB }).closeSync();
-});
-afterEach(() => s.cleanup());
+const pool = poolPerTest({ size: 16 * MiB, journalBytes: 1 * MiB });
 
 it('with no reader, a freeing commit asks the kernel once (design.md: "With no reader the cost is that one question per freeing commit")', async () => {
-  const device = Device.open(path);
-  const w = Pool.openOn(device, { path });
+  const device = Device.open(pool.path);
+  const w = Pool.openOn(device, { path: pool.path });
   const f = w.open('a', { create: true, sync: true });
   const orig = device.rangeConflict.bind(device);
   let questions = 0;

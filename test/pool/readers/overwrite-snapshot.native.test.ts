@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { Device, Pool, type PoolFile } from '../../../lib';
 import { Claims } from '../../../lib/pool/claims';
-import { PROJECT_ROOT, scratchDir } from '../../support/scratch';
+import { PROJECT_ROOT } from '../../support/scratch';
+import { poolPerTest } from './support';
 
 // Data written in place (docs/design.md, "Data written in place"): while a reader holds a snapshot, the writer
 // copies on write every block committed before, so the snapshot shows each file as of its point whatever the
@@ -11,14 +12,7 @@ import { PROJECT_ROOT, scratchDir } from '../../support/scratch';
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const SIZE = 256 * KiB;
-let s: ReturnType<typeof scratchDir>;
-let path: string;
-beforeEach(() => {
-  s = scratchDir('/dev/shm');
-  path = s.file('pool');
-  Pool.create(path, { size: 32 * MiB, journalBytes: 1 * MiB }).closeSync();
-});
-afterEach(() => s.cleanup());
+const pool = poolPerTest({ size: 32 * MiB, journalBytes: 1 * MiB });
 
 function content(f: PoolFile): Buffer {
   const b = Buffer.alloc(f.size);
@@ -43,11 +37,11 @@ const CHANGES: [string, Change][] = [
 for (const sync of [true, false]) {
   for (const [what, change] of CHANGES) {
     it(`a reader’s snapshot does not see ${what} (${sync ? 'sync' : 'non-sync'} handle); a refresh does`, async () => {
-      const w = Pool.open(path);
+      const w = Pool.open(pool.path);
       const f = w.open('a', { create: true, sync });
       f.writeSync(Buffer.alloc(SIZE - 7, 0x11), 0);
       await f.fsync();
-      const r = Pool.open(path, { readonly: true });
+      const r = Pool.open(pool.path, { readonly: true });
       const before = r.open('a', { readonly: true });
       const old = content(before);
       await change(f);
@@ -72,13 +66,13 @@ for (const sync of [true, false]) {
 }
 
 it('with no reader the writer overwrites in place (same blocks); with one it copies; once it left, in place again', async () => {
-  const w = Pool.open(path);
+  const w = Pool.open(pool.path);
   const f = w.open('a', { create: true, sync: true });
   f.writeSync(Buffer.alloc(SIZE, 1), 0);
   const first = f.fiemap()[0]?.physical;
   f.writeSync(Buffer.alloc(SIZE, 2), 0);
   expect(f.fiemap()[0]?.physical).toBe(first);
-  const r = Pool.open(path, { readonly: true });
+  const r = Pool.open(pool.path, { readonly: true });
   f.writeSync(Buffer.alloc(SIZE, 3), 0);
   const copied = f.fiemap()[0]?.physical;
   expect(copied).not.toBe(first);
@@ -96,11 +90,11 @@ it('with no reader the writer overwrites in place (same blocks); with one it cop
 });
 
 it('appends and writes past EOF go in place beside a reader, and promise appends on a handle that is not sync commit nothing', async () => {
-  const w = Pool.open(path);
+  const w = Pool.open(pool.path);
   const f = w.open('log', { create: true });
   f.writeSync(Buffer.alloc(100, 1), 0);
   await f.fsync();
-  const r = Pool.open(path, { readonly: true });
+  const r = Pool.open(pool.path, { readonly: true });
   const tail = f.fiemap()[0]?.physical;
   const before = w.stats().commits;
   for (let i = 0; i < 50; i++) await f.append(Buffer.alloc(50, 2));
@@ -118,16 +112,16 @@ it('appends and writes past EOF go in place beside a reader, and promise appends
 });
 
 it('beside a reader, reads and fiemap of the writer report blocks as they are (not shared) and take no lock', () => {
-  const w = Pool.open(path);
+  const w = Pool.open(pool.path);
   const f = w.open('a', { create: true, sync: true });
   f.writeSync(Buffer.alloc(SIZE, 1), 0);
-  const r = Pool.open(path, { readonly: true });
+  const r = Pool.open(pool.path, { readonly: true });
   const [extent] = f.fiemap();
   expect(extent?.flags).toBe(1);
   const b = Buffer.alloc(SIZE);
   f.readSync(b, 0);
   // Nothing the writer did since the reader opened took the in-place lock back.
-  const probe = Device.open(path, { readonly: true });
+  const probe = Device.open(pool.path, { readonly: true });
   expect(new Claims(probe, 16).inPlaceBusy()).toBe(false);
   probe.close();
   r.closeSync();
@@ -136,14 +130,14 @@ it('beside a reader, reads and fiemap of the writer report blocks as they are (n
 });
 
 it('a reader opening on the writer’s thread while promise overwrites are in flight sees each whole, and nothing after', async () => {
-  const w = Pool.open(path);
+  const w = Pool.open(pool.path);
   const f = w.open('a', { create: true });
   f.writeSync(Buffer.alloc(4 * SIZE, 0x10), 0);
   await f.fsync();
   // Let the writer start writing in place (no reader yet), then open a reader with writes handed to jobs.
   await f.write(Buffer.alloc(SIZE, 0x10), 0);
   const inFlight = [0, 1, 2, 3].map((i) => f.write(Buffer.alloc(SIZE, 0x20 + i), i * SIZE));
-  const r = Pool.open(path, { readonly: true });
+  const r = Pool.open(pool.path, { readonly: true });
   const g = r.open('a', { readonly: true });
   const seen = content(g);
   for (let i = 0; i < 4; i++) {
@@ -176,7 +170,7 @@ it('readers in other processes: each snapshot holds still while a writer process
         else { await a.write(Buffer.alloc(${SIZE}, g), 0); await b.write(Buffer.alloc(${SIZE}, g), 0); }
       }
     })();
-  `, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  `, pool.path], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     await new Promise<void>((resolve, reject) => {
       writer.stdout.on('data', (d: Buffer) => {
@@ -186,7 +180,7 @@ it('readers in other processes: each snapshot holds still while a writer process
     });
     let snapshots = 0;
     for (const until = Date.now() + 3000; Date.now() < until; ) {
-      const r = Pool.open(path, { readonly: true });
+      const r = Pool.open(pool.path, { readonly: true });
       try {
         for (let k = 0; k < 3; k++) {
           const fa = r.open('a', { readonly: true });

@@ -1,25 +1,18 @@
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { Device, Pool } from '../../../lib';
 import { pickSuperblock } from '../../../lib/pool/load';
-import { scratchDir } from '../../support/scratch';
+import { poolPerTest } from './support';
 
 const MiB = 1024 * 1024;
-let s: ReturnType<typeof scratchDir>;
-let path: string;
-beforeEach(() => {
-  s = scratchDir('/dev/shm');
-  path = s.file('pool');
-  Pool.create(path, { size: 16 * MiB, journalBytes: 1 * MiB }).closeSync();
-});
-afterEach(() => s.cleanup());
+const pool = poolPerTest({ size: 16 * MiB, journalBytes: 1 * MiB });
 
 it('a reader’s open beside a live writer takes a record that does not check out as the end (as refresh does)', () => {
-  const w = Pool.open(path);
+  const w = Pool.open(pool.path);
   for (let i = 0; i < 3; i++) w.open(`f${i}`, { create: true }).close();
   // What a reader may see while the writer's next record is being stored: record 1 incomplete, record 2 whole
   // (simulated by damaging record 1: the reader cannot tell them apart).
-  const d = Device.open(path);
-  const sb = pickSuperblock(d, path).sb;
+  const d = Device.open(pool.path);
+  const sb = pickSuperblock(d, pool.path).sb;
   const j = sb.journalStart * 4096;
   const hdr = Buffer.from(d.readSafe(j, 32));
   const len0 = hdr.readUInt32LE(24);
@@ -31,7 +24,7 @@ it('a reader’s open beside a live writer takes a record that does not check ou
   let code = 'ok';
   let files = -1;
   try {
-    const r = Pool.open(path, { readonly: true });
+    const r = Pool.open(pool.path, { readonly: true });
     files = r.statfs().files;
     r.closeSync();
   } catch (e) {

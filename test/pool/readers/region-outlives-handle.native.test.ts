@@ -1,24 +1,17 @@
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { Pool } from '../../../lib';
-import { scratchDir } from '../../support/scratch';
+import { poolPerTest } from './support';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-let s: ReturnType<typeof scratchDir>;
-let path: string;
-beforeEach(() => {
-  s = scratchDir('/dev/shm');
-  path = s.file('pool');
-  // The refresh below follows the journal (no checkpoint): one core, one inode, one DAX file for both handles.
-  Pool.create(path, { size: 16 * MiB, journalBytes: 1 * MiB }).closeSync();
-});
-afterEach(() => s.cleanup());
+// The refresh below follows the journal (no checkpoint): one core, one inode, one DAX file for both handles.
+const pool = poolPerTest({ size: 16 * MiB, journalBytes: 1 * MiB });
 
 it('a reader’s region made through a handle that closed never shows another file’s bytes', async () => {
-  const w = Pool.open(path);
+  const w = Pool.open(pool.path);
   const f = w.open('m', { create: true, sync: true });
   f.writeSync(Buffer.alloc(256 * KiB, 0x77), 0);
-  const r = Pool.open(path, { readonly: true });
+  const r = Pool.open(pool.path, { readonly: true });
   const h1 = r.open('m', { readonly: true }); // claim at p1
   const region = h1.mmap({ length: 256 * KiB, write: false });
   await region.populate(undefined, 'read');

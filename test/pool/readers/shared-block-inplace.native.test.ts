@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { Pool, type PoolFile } from '../../../lib';
-import { scratchDir } from '../../support/scratch';
+import { poolPerTest } from './support';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -9,23 +9,16 @@ function content(f: PoolFile, n: number): Buffer {
   f.readSync(b, 0);
   return b;
 }
-let s: ReturnType<typeof scratchDir>;
-let path: string;
-beforeEach(() => {
-  s = scratchDir('/dev/shm');
-  path = s.file('pool');
-  Pool.create(path, { size: 16 * MiB, journalBytes: 64 * KiB }).closeSync();
-});
-afterEach(() => s.cleanup());
+const pool = poolPerTest({ size: 16 * MiB, journalBytes: 64 * KiB });
 
 it('a reader’s file never shows bytes the writer wrote to another file', async () => {
-  const w = Pool.open(path);
+  const w = Pool.open(pool.path);
   const a = w.open('a', { create: true, sync: true });
   a.writeSync(Buffer.alloc(64 * KiB, 0xa1), 0);
   const b = w.open('b', { create: true, sync: true });
   await a.clone(b, 0, 0, 64 * KiB);
   a.close();
-  const r = Pool.open(path, { readonly: true });
+  const r = Pool.open(pool.path, { readonly: true });
   const ra = r.open('a', { readonly: true });
   w.unlink('a'); // block refcount 2 -> 1: 'b' alone owns it now
   b.writeSync(Buffer.alloc(64 * KiB, 0xbb), 0); // in place, no copy on write
