@@ -193,7 +193,7 @@ export class Allocator {
    * since the last commit: a CoW that dropped a reference is not durable yet, so on the media the
    * other owner still maps the block and an in-place write would change that owner's data. And while
    * readers may see it (`copyOld`: committed, not young), for a change a reader could see (`forReaders`:
-   * file.ts `#forReaders`).
+   * PoolInode.seenByReaders).
    */
   cowNeeded(b: number, forReaders = true): boolean {
     return (

@@ -25,7 +25,7 @@ export interface InPlaceStores {
  * - to start: take the lock, then ask whether any claim exists; one does: let it go and go on copying;
  * - a reader claims, then waits for the lock to be free before it reads (reader.ts): either the writer's
  *   question saw the claim, or the reader sees the lock and waits;
- * - while it holds the lock the writer asks every ASK_MS (a timer, and each write) whether a claim came; once
+ * - while it holds the lock the writer asks every ASK_MS (a timer, and its writes) whether a claim came; once
  *   one did, or the writer went idle, its new writes copy, and the lock goes once the stores it handed to
  *   jobs in place have landed. The reader then reads a state in which every in-place store is whole.
  * A reader on the writer's own thread cannot wait for a timer: it makes each of the thread's writers let go
