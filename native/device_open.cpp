@@ -35,7 +35,8 @@ bool OpenableSource(Napi::Env env, int fd, const std::string& path, const ErrorC
 }
 
 // Address space reserved past the size of a file (a writer grows into it; a read-only open follows another open's
-// grow), by default: three times its size, at least 1 GiB, at most 256 GiB. A reservation costs no memory, only address space (128 TiB for a process on x86-64):
+// grow), by default: three times its size, at least 1 GiB, at most 256 GiB. A reservation costs no memory, only
+// address space (128 TiB for a process on x86-64):
 // at the most a few hundred large devices could be open at once, and thousands of small ones.
 constexpr uint64_t kMinGrowthRoom = 1ull << 30;
 constexpr uint64_t kMaxGrowthRoom = 256ull << 30;
