@@ -28,19 +28,20 @@ function edge(p: number, n: number, src: Readonly<Iomap>, dst: Readonly<Iomap>, 
  * daxCopyAround -- docs/semantics.md §4.4: fill the parts of the `align`-sized destination blocks around
  * `[pos, pos+length)` that the operation will not write itself: the head `[block start, pos)` and the
  * tail `[pos+length, block end)`. They are copied from `src`, or zeroed when the source has no data
- * (UNWRITTEN, or no separate source, which shows up as `src === dst`). A range of whole blocks is
- * copied (or zeroed) entirely, as the kernel does: that is the fault's case, which writes nothing
- * itself. Returns 0 or `-EIO`.
+ * (UNWRITTEN, or no separate source, which shows up as `src === dst`). A fault writes nothing itself:
+ * with `fault` every block of the range is copied (or zeroed) whole. A write of whole blocks copies
+ * nothing (the kernel copies them all the same, only for the write to replace them: a whole overwrite's
+ * time, twice, on every copy on write). Returns 0 or `-EIO`.
  */
-export function daxCopyAround(pos: number, length: number, align: number, src: Readonly<Iomap>, dst: Readonly<Iomap>): number {
+export function daxCopyAround(pos: number, length: number, align: number, src: Readonly<Iomap>, dst: Readonly<Iomap>, fault = false): number {
   const zero = src.type === IomapType.UNWRITTEN || src === dst;
   const head = pos % align;
   const end = pos + length;
   const blockEnd = Math.ceil(end / align) * align;
   try {
-    if (head === 0 && end === blockEnd) {
-      for (let p = pos; p < end; p += align) {
-        const r = edge(p, Math.min(align, end - p), src, dst, zero);
+    if (fault) {
+      for (let p = pos - head; p < blockEnd; p += align) {
+        const r = edge(p, align, src, dst, zero);
         if (r < 0) return r;
       }
       return 0;

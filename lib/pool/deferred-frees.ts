@@ -22,6 +22,9 @@ export class DeferredFrees {
   #head = 0;
   /** Blocks waiting. */
   blocks = 0;
+  /** Runs and blocks that still waited after the last release. */
+  #runsAsked = 0;
+  #blocksAsked = 0;
 
   constructor(claims: Claims, now: () => CommitPoint) {
     this.#claims = claims;
@@ -32,10 +35,12 @@ export class DeferredFrees {
    * Worth a question to the kernel after a commit: a few dozen runs, or a megabyte, wait. A question costs
    * microseconds (a system call), as much as a small commit: asked after every freeing commit it slowed a
    * create-write-unlink loop by a third. Frees wait a little longer for it; an allocation that finds no room,
-   * a checkpoint and `statfs` ask at once.
+   * a checkpoint and `statfs` ask at once. Counted from what waited after the last release: while a reader
+   * lags, what waits cannot go, and asking again after each commit (as often as overwrites commit) took a
+   * fifth of the writer's time.
    */
   get due(): boolean {
-    return this.#starts.length - this.#head >= DUE_RUNS || this.blocks >= DUE_BLOCKS;
+    return this.runs - this.#runsAsked >= DUE_RUNS || this.blocks - this.#blocksAsked >= DUE_BLOCKS;
   }
 
   /** Does any reader hold a snapshot now? */
@@ -91,7 +96,7 @@ export class DeferredFrees {
     const newest = { epoch: this.#epochs[k - 1] as number, seq: this.#seqs[k - 1] as number };
     let oldest: CommitPoint | null = null;
     if (this.#claims.anyBefore(newest)) {
-      if (this.#claims.anyBefore({ epoch: this.#epochs[h] as number, seq: this.#seqs[h] as number })) return 0;
+      if (this.#claims.anyBefore({ epoch: this.#epochs[h] as number, seq: this.#seqs[h] as number })) return this.#asked(0);
       oldest = this.#claims.oldest(newest);
     }
     let freed = 0;
@@ -105,12 +110,19 @@ export class DeferredFrees {
     this.#head = i;
     if (i === k) this.#clear();
     else if (i > 1024 && i * 2 > k) this.#compact();
-    return freed;
+    return this.#asked(freed);
   }
 
   /** Every run waiting, [start, count] in release order: what tests look at. */
   *entries(): IterableIterator<[number, number]> {
     for (let i = this.#head; i < this.#starts.length; i++) yield [this.#starts[i] as number, this.#counts[i] as number];
+  }
+
+  /** What waits after a release: `due` counts from it. Returns `freed`. */
+  #asked(freed: number): number {
+    this.#runsAsked = this.runs;
+    this.#blocksAsked = this.blocks;
+    return freed;
   }
 
   #clear(): void {

@@ -1,6 +1,6 @@
 import type { DaxDevice } from '../device/types';
 import { daxError } from '../dax/errors';
-import { Errno } from '../iomap/errno';
+import { Errno, errnoOf } from '../iomap/errno';
 import { IOMAP_NULL_ADDR, IomapFlag, IomapOp, IomapType, PAGE_SIZE } from '../iomap/constants';
 import type { Iomap, IomapBeginResult, IomapOps } from '../iomap/types';
 import { ExtentState, type PageLookup } from './extent-map';
@@ -64,7 +64,7 @@ export class PoolOps implements IomapOps<PoolInode> {
     return { iomap: this.mapping(first, n, type, look.block, f) };
   }
 
-  end(inode: PoolInode, pos: number, _length: number, written: number, _flags: number, iomap: Iomap): void {
+  end(inode: PoolInode, pos: number, length: number, written: number, _flags: number, iomap: Iomap): void {
     const rec = iomap.private as CowRecord | FillRecord | undefined;
     if (rec === undefined) return;
     if ('fill' in rec) {
@@ -79,6 +79,7 @@ export class PoolOps implements IomapOps<PoolInode> {
     const hi = Math.min(cow.firstPage + cow.count, written > 0 ? Math.ceil((pos + written) / PAGE_SIZE) : lo);
     const a = this.s.alloc;
     if (hi > lo) {
+      if (written < length) this.completeShort(inode, pos + written, pos + length, cow);
       const dest = cow.dest + (lo - cow.firstPage);
       const old = inode.extents.blockAt(lo);
       a.confirm(dest, hi - lo);
@@ -91,6 +92,28 @@ export class PoolOps implements IomapOps<PoolInode> {
     if (lo > cow.firstPage) a.unreserve(cow.dest, lo - cow.firstPage);
     const tail = cow.firstPage + cow.count - Math.max(hi, lo);
     if (tail > 0) a.unreserve(cow.dest + cow.count - tail, tail);
+  }
+
+  /**
+   * A short copy-on-write write stopped at `stop` (poison in the destination): copy around filled the head
+   * and the tail past `end` only, so the rest of its last page, which commits, comes from the old block now.
+   * An old block that cannot be read there (poison) leaves zeros: never what the new block held before.
+   */
+  private completeShort(inode: PoolInode, stop: number, end: number, cow: CowRecord): void {
+    const page = Math.floor(stop / PAGE_SIZE);
+    const upto = Math.min(end, (page + 1) * PAGE_SIZE);
+    if (stop % PAGE_SIZE === 0 || upto <= stop) return;
+    const off = stop % PAGE_SIZE;
+    const to = (cow.dest + page - cow.firstPage) * PAGE_SIZE + off;
+    const old = inode.extents.blockAt(page);
+    const bytes = new Uint8Array(upto - stop);
+    try {
+      this.device.copySafe(old * PAGE_SIZE + off, bytes);
+    } catch (e) {
+      if (errnoOf(e) === 0) throw e;
+      bytes.fill(0);
+    }
+    this.device.copy(to, bytes);
   }
 
   private classify(look: PageLookup, readers: boolean): PageClass {

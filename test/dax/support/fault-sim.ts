@@ -34,7 +34,7 @@ export async function simulateFault<I extends FaultInode>(fs: { readonly ops: Io
         const shared = (iomap.flags & IomapFlag.SHARED) !== 0;
         insertEntry(f.mapping, e, { pfn, zero: hole && !write }, { write, sync: false, shared });
         // A CoW write fault fills the whole new block from the old one before it is mapped.
-        if (write && shared && daxCopyAround(pos, PAGE_SIZE, PAGE_SIZE, srcmap ?? iomap, iomap) < 0) throw new Error('copy-around failed');
+        if (write && shared && daxCopyAround(pos, PAGE_SIZE, PAGE_SIZE, srcmap ?? iomap, iomap, true) < 0) throw new Error('copy-around failed');
         written = PAGE_SIZE;
       } finally {
         fs.ops.end?.(f, pos, PAGE_SIZE, written, flags, iomap);
