@@ -1,4 +1,5 @@
 import type { DaxEntry } from './entry';
+import { unmapBeyond } from './invalidate';
 import { CONFLICT, removeEntry, withUnlockedEntry } from './lock';
 import type { DaxMapping } from './mapping';
 import { waitExclusive } from './wait-table';
@@ -26,6 +27,7 @@ export function deleteRangeStep(m: DaxMapping, last: number, cursor: { next: num
     if (e.locked) return e;
     cursor.next = e.index + e.pages;
     removeEntry(m, e);
+    unmapBeyond(m, e);
   }
 }
 
