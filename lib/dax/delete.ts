@@ -12,6 +12,7 @@ export async function deleteMappingEntry(m: DaxMapping, index: number): Promise<
   return withUnlockedEntry(m, index, 0, (e) => {
     if (e === null || e === CONFLICT) return false;
     removeEntry(m, e);
+    unmapBeyond(m, e);
     return true;
   });
 }

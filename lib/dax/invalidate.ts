@@ -38,8 +38,8 @@ export function invalidateRangeStep(m: DaxMapping, last: number, cursor: RangeCu
 /**
  * A removed 2 MiB entry takes every page it covered out of the page tables, not only those of the range
  * being removed: a page mapped through it (a page mapping under a 2 MiB entry, after a split) would be left
- * without an entry, escaping writeback, or showing a zero page over data written later. The caller's
- * unmap of its own range follows; copies on write outside it stay.
+ * without an entry, escaping writeback, or showing a zero page over data written later. Private copies
+ * stay: dropping them (truncate, punch) is the caller's unmap of its own range.
  */
 export function unmapBeyond(m: DaxMapping, e: DaxEntry): void {
   if (e.pages > 1) m.unmapPages(e.index, e.pages, false);
@@ -70,6 +70,7 @@ export async function invalidateMappingEntrySync(m: DaxMapping, index: number): 
       return false;
     }
     removeEntry(m, e);
+    unmapBeyond(m, e);
     return true;
   });
 }

@@ -213,19 +213,9 @@ export class RegionPageTable extends VmArea implements FaultVma {
     this.#set(p, 1, PageState.COW, -1, 0);
   }
 
-  /**
-   * splitHuge -- __split_huge_pmd of a file's mapping: the 2 MiB mapping around `pgoff` goes whole (the
-   * kernel remaps pages only for anonymous memory); its pages fault in again one at a time. Kept as page
-   * mappings they would outlive their entry: a zero page left in a private region after the hole's entry
-   * went showed zeros over the data a later write put there. Region pages in `keep` stay as they are.
-   */
-  splitHuge(pgoff: number, keep?: ReadonlySet<number>): void {
+  /** splitHuge -- __split_huge_pmd: the 2 MiB mapping around `pgoff` becomes 512 page mappings. */
+  splitHuge(pgoff: number): void {
     const [lo, hi] = this.#slot(pgoff - this.pgoff);
-    const want = (p: number): boolean => this.#state[p] !== PageState.NONE && keep?.has(p) !== true;
-    forRuns(lo, hi, want, (p, n) => {
-      this.#mem.release(p * VM_PAGE, n * VM_PAGE);
-      this.#set(p, n, PageState.NONE, -1, 0);
-    });
     this.#huge.fill(0, lo, hi);
   }
 
@@ -297,16 +287,14 @@ export class RegionPageTable extends VmArea implements FaultVma {
     let traps = 0;
     if (this.#unmapped) return { dirtied, traps };
     // Pages still waiting in `#pending` are not mapped yet, so they cannot have trapped.
-    const stored = new Set<number>();
-    for (const off of this.#as.harvestWrites()) stored.add(off / VM_PAGE);
-    for (const p of stored) {
+    for (const off of this.#as.harvestWrites()) {
+      const p = off / VM_PAGE;
       const s = this.#state[p];
       if (this.shared && s === PageState.TRAP) {
         this.#state[p] = PageState.WRITE;
         dirtied.push(this.pgoff + p);
       } else if (!this.shared && (s === PageState.TRAP || s === PageState.ZERO)) {
-        // Stored-to pages of a 2 MiB zero mapping become private copies; the rest of it goes.
-        if (this.#huge[p] === 1) this.splitHuge(this.pgoff + p, stored);
+        if (this.#huge[p] === 1) this.splitHuge(this.pgoff + p);
         this.#set(p, 1, PageState.COW, -1, 0);
       } else {
         continue;
