@@ -195,7 +195,7 @@ export class Allocator {
    * readers may see it (`copyOld`: committed, not young), for a change a reader could see (`forReaders`:
    * PoolInode.seenByReaders).
    */
-  cowNeeded(b: number, forReaders = true): boolean {
+  cowNeeded(b: number, forReaders: boolean): boolean {
     return (
       (this.copyOld && forReaders && !this.#young(b) && (this.inPlace as InPlaceGate).copying()) ||
       this.refs(b) > 1 ||
@@ -205,12 +205,10 @@ export class Allocator {
     );
   }
 
-  /** False when no block needs a CoW (the common case: nothing was ever cloned, and no reader is open). */
-  get anyCow(): boolean {
-    return this.anyCowFor(true);
-  }
-
-  /** `anyCow` for a change readers could see, or not (`cowNeeded`). */
+  /**
+   * False when no block needs a CoW for a change readers could see, or not (`cowNeeded`): the common case,
+   * nothing ever cloned and no reader open.
+   */
   anyCowFor(forReaders: boolean): boolean {
     return (this.copyOld && forReaders && (this.inPlace as InPlaceGate).copying()) || this.shared.size > 0 || this.refChanged.size > 0 || this.#flightRefs.size > 0 || this.#ghosts.size > 0;
   }
