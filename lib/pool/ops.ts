@@ -95,8 +95,9 @@ export class PoolOps implements IomapOps<PoolInode> {
   }
 
   /**
-   * A short copy-on-write write stopped at `stop` (poison in the destination): copy around filled the head
-   * and the tail past `end` only, so the rest of its last page, which commits, comes from the old block now.
+   * A short copy-on-write write stopped at `stop` inside a page: copy around filled the head and the tail
+   * past `end` only, so the rest of that page, which commits, comes from the old block now. (The DAX write
+   * stops only at page ends today, its recovery writes being whole pages; this keeps any later one safe.)
    * An old block that cannot be read there (poison) leaves zeros: never what the new block held before.
    */
   private completeShort(inode: PoolInode, stop: number, end: number, cow: CowRecord): void {
