@@ -17,7 +17,7 @@ export interface PoolDeviceFacts {
  * devices are PoolDevices as they are; any DaxDevice is one without the extras.
  */
 export interface PoolDevice extends DaxDevice {
-  readonly info?: PoolDeviceFacts;
+  readonly info?: PoolDeviceFacts | undefined;
   /**
    * Make the device `size` bytes long without moving what is mapped (a native Device on a file: `grow`).
    * Without it a pool grows only within the device's size.

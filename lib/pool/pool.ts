@@ -868,7 +868,9 @@ export class Pool implements Disposable {
       if (!core.readonly && !this.device.closed) core.quiesce();
       for (const f of [...this.#files]) void f.close();
       if (!core.readonly && !this.device.closed) {
-        core.settle();
+        // Frees an earlier writer held back for readers (still used in the media's bitmap) that this open
+        // found free: a checkpoint says so, or the bitmap keeps them used and every writer's open loads whole.
+        core.settle(core.sb.deferredBlocks > 0);
         core.writeSuperblocks({ ...core.sb, dirty: false });
       }
     } finally {

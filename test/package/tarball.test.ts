@@ -71,6 +71,8 @@ function tsconfig(module: 'nodenext' | 'commonjs'): string {
       module,
       moduleResolution: module === 'nodenext' ? 'nodenext' : 'node10',
       strict: true,
+      // The strictest a consumer may be: the package's declarations must compile under it too.
+      exactOptionalPropertyTypes: true,
       noEmit: true,
       types: ['node'],
     },
