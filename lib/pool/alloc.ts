@@ -573,6 +573,13 @@ export class Allocator {
     return need <= this.free - this.keep;
   }
 
+  /** An ENOSPC raised while frees wait for readers says so: what an operator needs to see why. */
+  noSpace<E extends Error>(e: E): E {
+    const n = this.later?.blocks ?? 0;
+    if (n > 0) e.message += ` (${n} freed blocks wait for readers: snapshots, and files or regions readers keep open, still reach them)`;
+    return e;
+  }
+
   /** Blocks the media's bitmap keeps used for readers: deferred, and with `holdBack` what this commit frees. */
   heldForReaders(retired: number): number {
     let n = this.later?.blocks ?? 0;

@@ -239,7 +239,7 @@ export class PoolFile implements Disposable {
       if (state & ExtentState.UNWRITTEN) need -= count;
       else for (let i = 0; i < count; i++) if (!a.cowNeeded(block + i, readers)) need--;
     });
-    if (need > 0 && !a.room(need)) throw poolError('ENOSPC', 'write', this.inode.path, pos);
+    if (need > 0 && !a.room(need)) throw a.noSpace(poolError('ENOSPC', 'write', this.inode.path, pos));
   }
 
   /**

@@ -144,7 +144,7 @@ export class PoolOps implements IomapOps<PoolInode> {
 
   private take(inode: PoolInode, first: number, n: number, reserve: boolean): [number, number] {
     const got = this.s.alloc.takeForPage(inode, first, n, reserve);
-    if (got === null) throw daxError(-Errno.ENOSPC, 'write', { path: inode.path, offset: first * PAGE_SIZE });
+    if (got === null) throw this.s.alloc.noSpace(daxError(-Errno.ENOSPC, 'write', { path: inode.path, offset: first * PAGE_SIZE }));
     return got;
   }
 

@@ -537,9 +537,10 @@ export class Pool implements Disposable {
     return names;
   }
 
-  #writable(syscall: string): PoolCore {
+  /** The core of a pool open for writing; EROFS (naming `name`, the file a call was about, when given) otherwise. */
+  #writable(syscall: string, name?: string): PoolCore {
     const core = this.#live();
-    if (core.readonly) throw poolError('EROFS', syscall, this.info.path);
+    if (core.readonly) throw poolError('EROFS', syscall, name === undefined ? this.info.path : `${this.info.path}:${name}`);
     return core;
   }
 
@@ -589,7 +590,7 @@ export class Pool implements Disposable {
     let inode = s.names.get(name);
     if (inode !== undefined && opts.create === true && opts.exclusive === true) throw poolError('EEXIST', 'open', `${this.info.path}:${name}`);
     const writing = opts.readonly !== true;
-    if (writing || opts.create === true) this.#writable('open');
+    if (writing || opts.create === true) this.#writable('open', name);
     let changed = false;
     if (inode === undefined) {
       if (opts.create !== true) throw poolError('ENOENT', 'open', `${this.info.path}:${name}`);
@@ -794,6 +795,7 @@ export class Pool implements Disposable {
       blockSize: BLOCK,
       blocks: s.sb.blocks,
       freeBlocks: Math.max(0, s.alloc.free - s.alloc.keep),
+      heldForReaders: this.#core.readonly ? 0 : (s.alloc.later?.blocks ?? 0),
       dataBlocks: dataEnd(s.sb) - dataStart(s.sb),
       files: s.files,
       nameMax: NAME_MAX,

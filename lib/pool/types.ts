@@ -122,6 +122,11 @@ export interface PoolStatfs {
   readonly blockSize: number;
   readonly blocks: number;
   readonly freeBlocks: number;
+  /**
+   * Blocks the writer freed that wait for readers: a reader's snapshot, or a file or region it keeps open,
+   * may still reach them (0 in a reader, which frees nothing). They become free as readers refresh or close.
+   */
+  readonly heldForReaders: number;
   /** Data blocks (all but the superblocks and the journal). */
   readonly dataBlocks: number;
   readonly files: number;

@@ -63,7 +63,8 @@ describe('readers beside the writer', () => {
     expect([...r.list()]).toEqual(['b']);
     expect(content(r.open('b', { readonly: true })).equals(Buffer.alloc(64 * KiB, 2))).toBe(true);
     // A reader writes nothing.
-    expect(() => r.open('c', { create: true })).toThrow(expect.objectContaining({ code: 'EROFS' }));
+    expect(() => r.open('c', { create: true })).toThrow(expect.objectContaining({ code: 'EROFS', path: `${path}:c` }));
+    expect(() => r.open('b')).toThrow(expect.objectContaining({ code: 'EROFS', path: `${path}:b` }));
     expect(() => r.unlink('b')).toThrow(expect.objectContaining({ code: 'EROFS' }));
   });
 
