@@ -28,13 +28,13 @@ function edge(p: number, n: number, src: Readonly<Iomap>, dst: Readonly<Iomap>, 
  * daxCopyAround -- docs/semantics.md §4.4: fill the parts of the `align`-sized destination blocks around
  * `[pos, pos+length)` that the operation will not write itself: the head `[block start, pos)` and the
  * tail `[pos+length, block end)`. They are copied from `src`, or zeroed when the source has no data
- * (UNWRITTEN, or no separate source, which shows up as `src === dst`). A fault writes nothing itself:
+ * (UNWRITTEN or a hole, or no separate source, which shows up as `src === dst`). A fault writes nothing itself:
  * with `fault` every block of the range is copied (or zeroed) whole. A write of whole blocks copies
  * nothing (the kernel copies them all the same, only for the write to replace them: a whole overwrite's
  * time, twice, on every copy on write). Returns 0 or `-EIO`.
  */
 export function daxCopyAround(pos: number, length: number, align: number, src: Readonly<Iomap>, dst: Readonly<Iomap>, fault = false): number {
-  const zero = src.type === IomapType.UNWRITTEN || src === dst;
+  const zero = src.type === IomapType.UNWRITTEN || src.type === IomapType.HOLE || src === dst;
   const head = pos % align;
   const end = pos + length;
   const blockEnd = Math.ceil(end / align) * align;

@@ -2,6 +2,7 @@ import { IomapFlag, IomapOp, IomapType, PAGE_SIZE, PMD_PAGES } from '../iomap/co
 import { Errno, errnoOf } from '../iomap/errno';
 import type { IomapIter } from '../iomap/iter';
 import type { Iomap } from '../iomap/types';
+import { daxCopyAround } from './copy-around';
 import { daxDirectAccess } from './direct-access';
 import type { DaxEntry } from './entry';
 import { daxFaultReturn, VmFault, type PmdFallbackReason, type VmFaultInfo } from './fault-types';
@@ -53,35 +54,6 @@ function copyCowPage(it: IomapIter<DaxInode>, st: FaultState): number {
 }
 
 /**
- * copyAroundWholeBlock -- docs/semantics.md §4.4 for a fault: the new CoW destination gets all of the old block (or
- * zeros when the source has no data), since the fault itself writes nothing.
- */
-function copyAroundWholeBlock(it: IomapIter<DaxInode>, size: number): number {
-  const dst = it.iomap;
-  const src = it.readSource();
-  const dev = dst.daxDev;
-  if (dev === null) return -Errno.EIO;
-  const dstOff = dst.addr + (it.pos - dst.offset);
-  try {
-    if (src === dst || src.type === IomapType.UNWRITTEN || src.type === IomapType.HOLE) {
-      dev.fill(dstOff, 0, size);
-      return 0;
-    }
-    const sdev = src.daxDev;
-    if (sdev === null) return -Errno.EIO;
-    const tmp = stagingBuffer(Math.min(size, 1 << 20));
-    for (let done = 0; done < size; done += tmp.length) {
-      sdev.copySafe(src.addr + (it.pos - src.offset) + done, tmp);
-      dev.copy(dstOff + done, tmp);
-    }
-  } catch (e) {
-    if (errnoOf(e) === 0) throw e;
-    return -Errno.EIO;
-  }
-  return 0;
-}
-
-/**
  * daxFaultIter -- dax_fault_iter: the body of a PTE (`pmd` false) or PMD fault over one iomap
  * mapping, with the entry locked. Private CoW, hole read → zero page, otherwise direct_access the
  * block, record it in the entry, copy around a shared (reflinked) destination, and either return
@@ -128,7 +100,7 @@ export function daxFaultIter(it: IomapIter<DaxInode>, st: FaultState, pmd: boole
   st.entry = insertEntry(m, st.entry, { pfn: pgoff, zero: false }, { write, sync, shared });
 
   if (write && shared) {
-    const r = copyAroundWholeBlock(it, size);
+    const r = daxCopyAround(it.pos, size, size, it.readSource(), it.iomap, true);
     if (r < 0) return daxFaultReturn(r);
   }
 
