@@ -205,6 +205,13 @@ export class Allocator {
     );
   }
 
+  /** Does a write to any of blocks [b, b+n) copy first (`cowNeeded`)? */
+  cowNeededIn(b: number, n: number, forReaders: boolean): boolean {
+    if (!this.anyCowFor(forReaders)) return false;
+    for (let i = 0; i < n; i++) if (this.cowNeeded(b + i, forReaders)) return true;
+    return false;
+  }
+
   /**
    * False when no block needs a CoW for a change readers could see, or not (`cowNeeded`): the common case,
    * nothing ever cloned and no reader open.

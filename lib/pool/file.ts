@@ -338,9 +338,7 @@ export class PoolFile implements Disposable {
     const look = this.#oneExtent(pos, buf.length);
     if (look === null || (look.state & ExtentState.UNWRITTEN) !== 0) return false;
     const pages = Math.ceil((pos + buf.length) / PAGE_SIZE) - Math.floor(pos / PAGE_SIZE);
-    const a = core.state.alloc;
-    const readers = this.inode.seenByReaders(pos);
-    if (a.anyCowFor(readers)) for (let i = 0; i < pages; i++) if (a.cowNeeded(look.block + i, readers)) return false;
+    if (core.state.alloc.cowNeededIn(look.block, pages, this.inode.seenByReaders(pos))) return false;
     if (device.directAccessPages === undefined || device.directAccessPages(look.block, pages) < pages) return false;
     device.copy(look.block * PAGE_SIZE + (pos % PAGE_SIZE), buf);
     return true;

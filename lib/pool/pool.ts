@@ -795,7 +795,8 @@ export class Pool implements Disposable {
       blockSize: BLOCK,
       blocks: s.sb.blocks,
       freeBlocks: Math.max(0, s.alloc.free - s.alloc.keep),
-      heldForReaders: this.#core.readonly ? 0 : (s.alloc.later?.blocks ?? 0),
+      // A reader frees nothing: it has no deferred frees.
+      heldForReaders: s.alloc.later?.blocks ?? 0,
       dataBlocks: dataEnd(s.sb) - dataStart(s.sb),
       files: s.files,
       nameMax: NAME_MAX,

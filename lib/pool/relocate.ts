@@ -77,7 +77,7 @@ function movableRuns(core: PoolCore, inode: PoolInode): number[] | null {
     }
     // A move is a copy on write already (the old blocks are freed as any are, after readers let go): only
     // blocks another file shares stop it.
-    if (a.anyCowFor(false)) for (let i = 0; i < count && ok; i++) if (a.cowNeeded(block + i, false)) ok = false;
+    if (a.cowNeededIn(block, count, false)) ok = false;
     if (base < 0) base = block;
     if (base % PMD_PAGES !== 0 || block !== base + page) aligned = false;
     runs.push(page, block, count);

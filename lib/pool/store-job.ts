@@ -176,8 +176,8 @@ function planStores(core: PoolCore, d: DeferredFlush, inode: PoolInode, chunk: U
     if ((state & ExtentState.UNWRITTEN) !== 0) {
       // Only a pending chunk's new pages may be unwritten here: the job that wrote them runs first.
       for (let k = 0; k < count && fits; k++) if (file?.freshPages.has(page + k) !== true) fits = false;
-    } else if (a.anyCowFor(readers)) {
-      for (let i = 0; i < count && fits; i++) if (a.cowNeeded(block + i, readers)) fits = false;
+    } else if (a.cowNeededIn(block, count, readers)) {
+      fits = false;
     }
     if (page > next) runs.push(next, -1, page - next);
     runs.push(page, block, count);
