@@ -24,6 +24,7 @@
         "native/region.cpp",
         "native/args.cpp",
         "native/file_lock.cpp",
+        "native/in_place_watch.cpp",
         "native/recovery_write.cpp",
         "native/deep_flush_linux.cpp",
         "native/persist.cpp",

@@ -88,6 +88,14 @@ export interface NativeDevice {
   rangeLock(start: bigint, length: bigint, mode: number): boolean;
   /** fcntl F_OFD_GETLK: the first byte of one conflicting lock another open holds, or null. */
   rangeConflict(start: bigint, length: bigint, mode: number): bigint | null;
+  /**
+   * A pool writer took its in-place lock (slots[0], in-place-gate.ts): a thread of the device watches it from
+   * now, and lets the lock go once a reader claims and the writer's in-place stores are made
+   * (native/in_place_watch.h). The first call starts the thread; later ones wake it.
+   */
+  watchInPlace(slots: Int32Array, lockAt: bigint, claimsStart: bigint, claimsLength: bigint): void;
+  /** Ends the watch's thread (close does too). */
+  unwatchInPlace(): void;
   /** Unlinks the path if this open created the file, holds it exclusively, and the path still names it. */
   unlinkCreated(): boolean;
   /**

@@ -55,6 +55,8 @@ Napi::Function Device::Init(Napi::Env env) {
                          InstanceMethod("unlock", &Device::Safe<&Device::Unlock>),
                          InstanceMethod("rangeLock", &Device::Safe<&Device::RangeLock>),
                          InstanceMethod("rangeConflict", &Device::Safe<&Device::RangeConflict>),
+                         InstanceMethod("watchInPlace", &Device::Safe<&Device::WatchInPlace>),
+                         InstanceMethod("unwatchInPlace", &Device::Safe<&Device::UnwatchInPlace>),
                          InstanceMethod("unlinkCreated", &Device::Safe<&Device::UnlinkCreated>),
                          InstanceMethod("close", &Device::Safe<&Device::Close>),
                          InstanceMethod("persistAsync", &Device::Safe<&Device::PersistAsync>),
@@ -126,6 +128,8 @@ void Device::Shutdown(Napi::Env* env) {
   std::vector<std::string>().swap(notes_);
   src_ = SourceInfo{};
   base_ = nullptr;
+  in_place_watch_.reset();  // its thread uses the descriptor
+  in_place_slots_.Reset();
   jobs_.WaitIdle();  // persistAsync jobs still msync through the mapping
   if (mapped_) mapped_->Release();
   mapped_.reset();
@@ -404,6 +408,40 @@ Napi::Value Device::RangeConflict(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   return found ? Napi::Value(Napi::BigInt::New(env, held)) : env.Null();
+}
+
+// watchInPlace(slots: Int32Array over a SharedArrayBuffer, lockAt, claimsStart, claimsLength: bigint): the pool
+// writer took its in-place lock (slots[0] says so); a thread of this device watches it from now
+// (in_place_watch.h), started on the first call with these bytes and woken on the next ones.
+Napi::Value Device::WatchInPlace(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env)) return env.Undefined();
+  if (in_place_watch_ == nullptr) {
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+        info[0].As<Napi::Int32Array>().ElementLength() < kInPlaceSlots || !info[1].IsBigInt() || !info[2].IsBigInt() ||
+        !info[3].IsBigInt()) {
+      Napi::TypeError::New(env, "watchInPlace: (slots: Int32Array, lockAt: bigint, claimsStart: bigint, claimsLength: bigint)")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Int32Array slots = info[0].As<Napi::Int32Array>();
+    bool exact = false;
+    InPlaceBytes bytes;
+    bytes.lock_at = info[1].As<Napi::BigInt>().Int64Value(&exact);
+    bytes.claims_start = info[2].As<Napi::BigInt>().Int64Value(&exact);
+    bytes.claims_length = info[3].As<Napi::BigInt>().Int64Value(&exact);
+    in_place_slots_ = Napi::Persistent(slots);
+    in_place_watch_ = std::make_unique<InPlaceWatch>(mapped_->fd, &jobs_, slots.Data(), bytes);
+  }
+  in_place_watch_->Wake();
+  return env.Undefined();
+}
+
+// unwatchInPlace() -> the writer is done with its in-place lock: the watch's thread ends.
+Napi::Value Device::UnwatchInPlace(const Napi::CallbackInfo& info) {
+  in_place_watch_.reset();
+  in_place_slots_.Reset();
+  return info.Env().Undefined();
 }
 
 // unlinkCreated() -> whether the path was removed: only when this open created the file, still holds the

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "file_lock.h"
+#include "in_place_watch.h"
 #include "job_gate.h"
 #include "mapping.h"
 #include "persist.h"
@@ -87,6 +88,8 @@ class Device : public Napi::ObjectWrap<Device> {
   Napi::Value Unlock(const Napi::CallbackInfo& info);
   Napi::Value RangeLock(const Napi::CallbackInfo& info);
   Napi::Value RangeConflict(const Napi::CallbackInfo& info);
+  Napi::Value WatchInPlace(const Napi::CallbackInfo& info);
+  Napi::Value UnwatchInPlace(const Napi::CallbackInfo& info);
   Napi::Value UnlinkCreated(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value PersistAsync(const Napi::CallbackInfo& info);
@@ -154,6 +157,9 @@ class Device : public Napi::ObjectWrap<Device> {
   std::vector<std::string> notes_;
   uint64_t window_bytes_ = 1ull << 30;
   std::vector<WindowBuffers> windows_;
+  // A pool writer's watch over its in-place lock (in_place_watch.h), and the slots it shares with JavaScript.
+  std::unique_ptr<InPlaceWatch> in_place_watch_;
+  Napi::Reference<Napi::Int32Array> in_place_slots_;
   JobGate jobs_;  // persistAsync and writeAsync jobs on the I/O threads: the mapping and fd stay until they are done
   // Payload buffers of finished writeAsync jobs, kept for the next ones (JavaScript thread only): a buffer
   // allocated per job would go to mmap and munmap at every large one, and those take the process's mmap

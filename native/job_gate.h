@@ -18,6 +18,11 @@ class JobGate {
     std::lock_guard<std::mutex> lock(mu_);
     if (--in_flight_ == 0) idle_.notify_all();
   }
+  // Whether no job is in flight now.
+  bool Idle() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return in_flight_ == 0;
+  }
   // Blocks until no job is in flight.
   void WaitIdle() {
     std::unique_lock<std::mutex> lock(mu_);

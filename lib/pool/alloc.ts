@@ -67,12 +67,11 @@ export class Allocator {
   readonly #ghosts = new Map<number, number>();
   ghostsLater: DeferredFrees | null = null;
   /**
-   * A writer's gate for writes over committed blocks (in-place-gate.ts), on a device readers can share;
-   * `copyOld` while readers may see those blocks: every block not allocated since the last commit began is
-   * then copied on write, as a shared one is.
+   * A writer's gate for writes over committed blocks (in-place-gate.ts), on a device readers can share: while
+   * readers may see those blocks (`copying`), every block not allocated since the last commit began is copied
+   * on write, as a shared one is.
    */
   inPlace: InPlaceGate | null = null;
-  copyOld = false;
   /**
    * Copies on write made (ops.ts): a write that made one moved its data to new blocks, which only a commit
    * makes the file's, so even a handle that is not `sync` commits it (file.ts).
@@ -192,12 +191,12 @@ export class Allocator {
    * Must a write to `b` copy it first? Yes while others own it, and also while its count changed
    * since the last commit: a CoW that dropped a reference is not durable yet, so on the media the
    * other owner still maps the block and an in-place write would change that owner's data. And while
-   * readers may see it (`copyOld`: committed, not young), for a change a reader could see (`forReaders`:
+   * readers may see it (`inPlace.copying()`: committed, not young), for a change a reader could see (`forReaders`:
    * PoolInode.seenByReaders).
    */
   cowNeeded(b: number, forReaders: boolean): boolean {
     return (
-      (this.copyOld && forReaders && !this.#young(b) && (this.inPlace as InPlaceGate).copying()) ||
+      (forReaders && this.inPlace !== null && this.inPlace.copying() && !this.#young(b)) ||
       this.refs(b) > 1 ||
       (this.refChanged.size > 0 && this.refChanged.has(b)) ||
       (this.#flightRefs.size > 0 && this.#flightRefs.has(b)) ||
@@ -217,12 +216,12 @@ export class Allocator {
    * nothing ever cloned and no reader open.
    */
   anyCowFor(forReaders: boolean): boolean {
-    return (this.copyOld && forReaders && (this.inPlace as InPlaceGate).copying()) || this.shared.size > 0 || this.refChanged.size > 0 || this.#flightRefs.size > 0 || this.#ghosts.size > 0;
+    return (forReaders && this.inPlace !== null && this.inPlace.copying()) || this.shared.size > 0 || this.refChanged.size > 0 || this.#flightRefs.size > 0 || this.#ghosts.size > 0;
   }
 
   /**
    * Allocated since the last commit began (or reserved for a copy on write): no record names the block yet, so
-   * no reader's snapshot reaches it, and it is written in place whatever `copyOld` says.
+   * no reader's snapshot reaches it, and it is written in place whatever the gate says.
    */
   #young(b: number): boolean {
     return inRuns(this.allocRuns, b) || inRuns(this.reserved, b);

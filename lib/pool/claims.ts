@@ -1,3 +1,4 @@
+import { nativeDeviceOf, nativeHandleOf } from '../device/device';
 import type { PoolDevice } from './device';
 import { BLOCK } from './layout';
 
@@ -166,6 +167,25 @@ export class Claims {
   inPlace(on: boolean): boolean {
     if (this.#device.closed) return false;
     return this.#device.rangeLock(IN_PLACE_AT, 1n, on ? 'exclusive' : 'none');
+  }
+
+  /**
+   * Have a thread of the device watch the in-place lock this open holds (in-place-gate.ts): it lets the lock
+   * go when a reader claims and `slots` says the writer's in-place stores are made, however busy the writer's
+   * own thread is. Called each time the writer takes the lock; false on a device without such a thread (a
+   * test device): the writer then watches on its own thread alone.
+   */
+  watchInPlace(slots: Int32Array): boolean {
+    const d = nativeDeviceOf(this.#device);
+    if (d === null || d.closed) return false;
+    nativeHandleOf(d).watchInPlace(slots, IN_PLACE_AT, CLAIM_BASE, CLAIM_END - CLAIM_BASE);
+    return true;
+  }
+
+  /** The watch's thread ends (the writer closes). */
+  unwatchInPlace(): void {
+    const d = nativeDeviceOf(this.#device);
+    if (d !== null && !d.closed) nativeHandleOf(d).unwatchInPlace();
   }
 
   /** Is a writer writing committed blocks in place (a reader that claimed must wait before it reads)? */

@@ -1,6 +1,7 @@
 import { CopyFlags, type ByteRange, type DirectAccessOptions, type DirectAccessResult } from '../device/types';
 import { PAGE_SIZE } from '../units';
 import type { PoolDevice, PoolDeviceFacts } from './device';
+import { storesHandedOver } from './in-place-gate';
 
 /** A device whose write-back can run off the JavaScript thread (msync on the libuv pool). */
 export type AsyncPersistDevice = PoolDevice & Required<Pick<PoolDevice, 'persistAsync'>>;
@@ -48,6 +49,11 @@ export class DeferredFlush implements PoolDevice {
    * once): from then on nothing is durable for sure, so `durable()` rejects and the pool commits nothing.
    */
   failure: unknown = null;
+  /**
+   * The in-place gate's slots (in-place-gate.ts): slot GATHERED is cleared once the stores gathered for the
+   * next job are in one, or made (`storesHandedOver`).
+   */
+  gathered: Int32Array | null = null;
 
   /**
    * The recovery write that clears poison, where the device has one (the DAX layer looks for it): a
@@ -134,7 +140,11 @@ export class DeferredFlush implements PoolDevice {
    * job holding this caller's stores, and every earlier one, is done.
    */
   durable(): Promise<void> {
-    if (this.failure !== null) return Promise.reject(this.failure);
+    if (this.failure !== null) {
+      // Nothing gathered will be stored now.
+      storesHandedOver(this.gathered);
+      return Promise.reject(this.failure);
+    }
     if (this.#ranges.length > 0 || this.#storePairs.length > 0) {
       if (this.#jobs.size === 0 && this.#next === null) this.#startJob();
       else this.#next ??= Promise.all(this.#jobs.keys()).then(noop, noop).then(() => {
@@ -151,7 +161,11 @@ export class DeferredFlush implements PoolDevice {
   #startJob(): void {
     const stores = this.#storePairs;
     // After a failure nothing more is durable for sure; after a close nothing may land.
-    if (this.failure !== null || this.#stopped || (this.#ranges.length === 0 && stores.length === 0)) return;
+    if (this.failure !== null || this.#stopped || (this.#ranges.length === 0 && stores.length === 0)) {
+      // After a failure what is gathered is never stored (a close stores it: quiesce).
+      if (this.failure !== null) storesHandedOver(this.gathered);
+      return;
+    }
     const ranges = mergePages(this.#ranges, this.size);
     this.#ranges = [];
     if (stores.length === 0) {
@@ -170,6 +184,7 @@ export class DeferredFlush implements PoolDevice {
     this.#gathered = 0;
     const write = (this.#inner as Required<Pick<PoolDevice, 'writeRangesAsync'>>).writeRangesAsync;
     this.#track(write.call(this.#inner, all, bytes), all);
+    storesHandedOver(this.gathered);
   }
 
   /** A job in flight until it settles; the first that fails is the failure. */
@@ -259,6 +274,7 @@ export class DeferredFlush implements PoolDevice {
     }
     this.#storePairs = [];
     this.#gathered = 0;
+    storesHandedOver(this.gathered);
   }
 
   /**

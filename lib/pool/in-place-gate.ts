@@ -1,87 +1,145 @@
 import type { Allocator } from './alloc';
 import type { Claims } from './claims';
 
-/** How often a writer writing in place asks whether a reader came, and how often one copying asks whether all left. */
+/** How often a writer holding the in-place lock looks at it, and how often one copying tries to take it again. */
 const ASK_MS = 2;
 
-/** Writes between two reads of the clock (a power of two). */
-const WRITES_PER_LOOK = 32;
+/** Slots of the array shared with the device's watch (native/in_place_watch.h names them the same). */
+const STATE = 0;
+const WRITING = 1;
+const GATHERED = 2;
+const SLOTS = 3;
+
+/** Values of slots[STATE]: who holds the in-place lock. */
+const FREE = 0;
+const HELD = 1;
+/** A reader claimed: the writer copies from now, and the lock goes once its in-place stores are made. */
+const REVOKED = 2;
+/** One of the writer's thread and the watch is dropping the lock; FREE follows. */
+const RELEASING = 3;
 
 /** Gates of this thread's writers: a reader opening on the same thread cannot wait for their timers (`yieldInPlace`). */
 const GATES = new Set<InPlaceGate>();
 
-/** What a gate needs of the writer: the stores handed to jobs, made here at once (DeferredFlush.storeNow). */
+/**
+ * What a gate needs of the writer's deferred stores (DeferredFlush): those handed to jobs, made here at once;
+ * and where it clears slot GATHERED once stores gathered for a job are in one, or made.
+ */
 export interface InPlaceStores {
   storeNow(): void;
+  gathered: Int32Array | null;
+}
+
+/** Slot GATHERED of `slots` goes to 0: the stores gathered in JavaScript are in a job now, or made. */
+export function storesHandedOver(slots: Int32Array | null): void {
+  if (slots !== null) Atomics.store(slots, GATHERED, 0);
 }
 
 /**
  * InPlaceGate -- a writer's overwrites beside readers (docs/design.md, "Live readers", "Data written in
  * place"). A reader's snapshot reaches every block committed at its point, so a write over such a block
  * would change bytes under it: while readers may exist the writer copies on write every block committed
- * before its last commit began (`alloc.copyOld`); only blocks allocated since (no record names them yet)
- * are written in place. With no reader at all it writes in place, as a pool without readers always did,
- * holding the in-place lock (claims.ts) for as long as it does:
+ * before its last commit began; only blocks allocated since (no record names them yet) are written in place.
+ * With no reader at all it writes in place, as a pool without readers always did, holding the in-place lock
+ * (claims.ts) for as long as it does:
  * - to start: take the lock, then ask whether any claim exists; one does: let it go and go on copying;
  * - a reader claims, then waits for the lock to be free before it reads (reader.ts): either the writer's
  *   question saw the claim, or the reader sees the lock and waits;
- * - while it holds the lock the writer asks every ASK_MS (a timer, and its writes) whether a claim came; once
- *   one did, or the writer went idle, its new writes copy, and the lock goes once the stores it handed to
- *   jobs in place have landed. The reader then reads a state in which every in-place store is whole.
- * A reader on the writer's own thread cannot wait for a timer: it makes each of the thread's writers let go
- * at once (`yieldInPlace`), their handed-over stores made on the spot.
+ * - while the lock is held a thread of the device (native/in_place_watch.h) asks every ASK_MS whether a claim
+ *   came; when one did it says so in the slots the two share (REVOKED), decisions from then on copy, and the
+ *   lock goes once no in-place decision is between its check and its store (WRITING) and no in-place store
+ *   waits for a job (GATHERED) or runs in one. The reader then reads a state in which every in-place store is
+ *   whole, and none comes after. The watch needs nothing of the writer's thread, which may be busy for
+ *   seconds; that thread lets the lock go too, when it goes idle or sees REVOKED first.
+ * A decision in place and its store are made in one run of the thread (or the store handed to a job in it),
+ * and WRITING says so from the decision until the write is told done or the run ends. A reader on the
+ * writer's own thread cannot wait for anything of that thread: it makes each of the thread's writers let go at
+ * once (`yieldInPlace`), their handed-over stores made on the spot. A device without a watch (a test device)
+ * leaves the question to the writer's timer.
  */
 export class InPlaceGate {
   readonly #claims: Claims;
-  readonly #alloc: Allocator;
   readonly #stores: InPlaceStores | null;
-  #held = false;
-  /** The writer stops writing in place: a reader came, or it went idle. The lock goes when `#jobs` is 0. */
-  #leaving = false;
-  /** An in-place decision since the last tick: the writer is not idle. */
+  readonly #slots = new Int32Array(new SharedArrayBuffer(SLOTS * Int32Array.BYTES_PER_ELEMENT));
+  /** The writer thinks it holds the lock (HELD or REVOKED): its timer runs. */
+  #holding = false;
+  /** Slot WRITING is 1: an in-place decision in this run, its store not yet told done. */
+  #writing = false;
+  #endQueued = false;
+  /** An in-place decision or hand-over since the last tick: the writer is not idle. */
   #used = false;
-  /** Store jobs handed over while writing in place and not yet landed, counted in generation `#gen`. */
+  /** Store jobs handed over while holding and not yet landed (on this thread), counted in generation `#gen`. */
   #jobs = 0;
   #gen = 0;
-  #asked = 0;
-  #writes = 0;
   /** When a try to write in place last found a reader. */
   #refused = -ASK_MS;
   #timer: ReturnType<typeof setInterval> | null = null;
+  /** The device's watch asks about claims while the lock is held (else this thread's timer does). */
+  #watched = false;
+  readonly #endRun = (): void => {
+    this.#endQueued = false;
+    this.wrote();
+  };
 
   constructor(claims: Claims, alloc: Allocator, stores: InPlaceStores | null) {
     this.#claims = claims;
-    this.#alloc = alloc;
     this.#stores = stores;
+    if (stores !== null) stores.gathered = this.#slots;
     alloc.inPlace = this;
-    alloc.copyOld = true;
     GATES.add(this);
   }
 
   /**
-   * Is the writer copying committed blocks (`alloc.copyOld`)? Asked by the allocator, only while it is. Not
-   * holding the lock, it tries to write in place again (a system call or two): at once after an idle spell,
-   * every ASK_MS at most while readers keep it copying. A writer with no reader never copies.
+   * Must the writer copy a committed block (alloc.ts, `cowNeeded`)? Not while holding the lock with no
+   * reader: a decision in place stays so until the write is told done (`wrote`), the lock cannot go
+   * meanwhile. Not holding it, the writer tries to take it (a system call or two): at once after an idle
+   * spell, every ASK_MS at most while readers keep it copying.
    */
   copying(): boolean {
-    if (!this.#held && performance.now() - this.#refused >= ASK_MS && !this.#enter()) this.#refused = performance.now();
-    return this.#alloc.copyOld;
+    if (this.#writing) return false;
+    const s = this.#slots;
+    let state = Atomics.load(s, STATE);
+    if (state === FREE) {
+      if (this.#holding) this.#freed();
+      if (performance.now() - this.#refused < ASK_MS) return true;
+      if (!this.#enter()) {
+        this.#refused = performance.now();
+        return true;
+      }
+      state = HELD;
+    }
+    if (state !== HELD) return true;
+    // Said before the state is read again: the watch, which says REVOKED before it reads WRITING, either sees
+    // this or is seen here.
+    this.#writing = true;
+    Atomics.store(s, WRITING, 1);
+    if (!this.#endQueued) {
+      this.#endQueued = true;
+      queueMicrotask(this.#endRun);
+    }
+    if (Atomics.load(s, STATE) !== HELD) {
+      this.wrote();
+      return true;
+    }
+    this.#used = true;
+    return false;
+  }
+
+  /** A write is done: its in-place stores are made (or handed to a job), the lock may go before the next. */
+  wrote(): void {
+    if (!this.#writing) return;
+    this.#writing = false;
+    Atomics.store(this.#slots, WRITING, 0);
   }
 
   /**
-   * A write was made: while writing in place, ask now and then whether a reader came (the thread may be busy
-   * for long). The clock is read every WRITES_PER_LOOK writes: a write of the fast path costs less than a
-   * clock read on some machines.
+   * A store job is handed over, its stores gathered (DeferredFlush.storeRoom): while the lock is held they
+   * may be in place, and the lock stays until they are made (slot GATHERED, then the device's jobs). Returns
+   * the generation `landed` takes, or -1.
    */
-  wrote(): void {
-    if (!this.#held) return;
-    this.#used = true;
-    if ((++this.#writes & (WRITES_PER_LOOK - 1)) === 0 && performance.now() - this.#asked >= ASK_MS) this.#tick();
-  }
-
-  /** A store job is handed over: its generation when it stores in place (`landed` takes it), else -1. */
   handed(): number {
-    if (!this.#held || this.#leaving) return -1;
+    if (!this.#writing && Atomics.load(this.#slots, STATE) === FREE) return -1;
+    Atomics.store(this.#slots, GATHERED, 1);
     this.#used = true;
     this.#jobs++;
     return this.#gen;
@@ -90,61 +148,73 @@ export class InPlaceGate {
   landed(gen: number): void {
     if (gen < 0 || gen !== this.#gen) return;
     this.#jobs--;
-    if (this.#leaving && this.#jobs === 0) this.#release();
+    if (this.#jobs === 0 && Atomics.load(this.#slots, STATE) === REVOKED) this.#release(REVOKED);
   }
 
-  /** The writer closes: the lock goes with it (its device may stay open). */
+  /** The writer closes: the watch ends, and the lock goes with it (its device may stay open). */
   close(): void {
     GATES.delete(this);
-    if (this.#held) this.#release();
+    this.#claims.unwatchInPlace();
+    const state = Atomics.load(this.#slots, STATE);
+    if (state === HELD || state === REVOKED) this.#release(state);
+    else if (this.#holding) this.#freed();
   }
 
   /** For a reader on this thread: stop writing in place now, stores handed over made at once. */
   yieldNow(): void {
-    if (!this.#held) return;
-    this.#leaving = true;
-    this.#alloc.copyOld = true;
+    const s = this.#slots;
+    Atomics.compareExchange(s, STATE, HELD, REVOKED);
+    if (Atomics.load(s, STATE) !== REVOKED) return;
+    // This thread is the reader's: no write of it is between a decision and its store.
+    this.wrote();
     if (this.#jobs > 0) this.#stores?.storeNow();
-    this.#release();
+    this.#release(REVOKED);
   }
 
   #enter(): boolean {
-    if (!this.#claims.inPlace(true)) return false;
-    if (this.#claims.anyBefore()) {
-      this.#claims.inPlace(false);
+    const claims = this.#claims;
+    if (!claims.inPlace(true)) return false;
+    if (claims.anyBefore()) {
+      claims.inPlace(false);
       return false;
     }
-    this.#held = true;
-    this.#leaving = false;
+    Atomics.store(this.#slots, STATE, HELD);
+    this.#holding = true;
     this.#used = true;
-    this.#alloc.copyOld = false;
-    this.#asked = performance.now();
+    this.#watched = claims.watchInPlace(this.#slots);
     this.#timer = setInterval(() => this.#tick(), ASK_MS);
     this.#timer.unref();
     return true;
   }
 
   #tick(): void {
-    this.#asked = performance.now();
-    // Idle (no in-place write since the last tick, none in flight): the lock goes. A reader: writes copy from now.
-    if (!this.#used && this.#jobs === 0) this.#release();
-    else if (!this.#leaving && this.#used && this.#claims.anyBefore()) {
-      this.#leaving = true;
-      this.#alloc.copyOld = true;
-      if (this.#jobs === 0) this.#release();
+    const s = this.#slots;
+    if (Atomics.load(s, STATE) === FREE) {
+      this.#freed();
+      return;
     }
+    if (!this.#watched && this.#used && this.#claims.anyBefore()) Atomics.compareExchange(s, STATE, HELD, REVOKED);
+    const state = Atomics.load(s, STATE);
+    // Idle (no in-place use since the last tick, none in flight), or a reader came and the stores are made.
+    if (this.#jobs === 0 && !this.#writing && (state === REVOKED || (state === HELD && !this.#used))) this.#release(state);
     this.#used = false;
   }
 
-  #release(): void {
+  /** This thread drops the lock, unless the watch is dropping it already. */
+  #release(from: number): void {
+    if (Atomics.compareExchange(this.#slots, STATE, from, RELEASING) !== from) return;
+    this.#claims.inPlace(false);
+    Atomics.store(this.#slots, STATE, FREE);
+    this.#freed();
+  }
+
+  /** The lock is gone (dropped here or by the watch): what was counted for it is done. */
+  #freed(): void {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
-    this.#held = false;
-    this.#leaving = false;
+    this.#holding = false;
     this.#jobs = 0;
     this.#gen++;
-    this.#alloc.copyOld = true;
-    this.#claims.inPlace(false);
   }
 }
 

@@ -74,7 +74,7 @@ export class PoolInode implements DaxInode {
 
   /**
    * Mapped by the writer: a region was made, or the DAX mapping holds entries. Writes to it go in place even
-   * while readers may see its blocks (alloc.ts, `copyOld`): a region's pages are written through the mapping
+   * while readers may see its blocks (alloc.ts, `cowNeeded`): a region's pages are written through the mapping
    * whatever the pool decides, and the DAX layer's entries stand for blocks written in place.
    */
   get mappedByWriter(): boolean {
@@ -83,7 +83,7 @@ export class PoolInode implements DaxInode {
 
   /**
    * Could a reader's snapshot see a change at `pos` of this file (so that committed blocks are copied for it: alloc.ts
-   * `copyOld`)? Not past EOF: no snapshot holds bytes beyond a size it was committed with, and the size in memory is
+   * `cowNeeded`)? Not past EOF: no snapshot holds bytes beyond a size it was committed with, and the size in memory is
    * never below the committed one (a truncate down commits; one inside a block copies it while readers exist).
    * Not in a file the writer maps (`mappedByWriter`), written in place whatever the pool decides.
    */

@@ -105,8 +105,9 @@ export function storeByJob(
   file.chunks.push(pending);
   file.ahead = Math.max(file.ahead, inode.size, at + chunk.length);
   for (let i = 0; i < plan.fresh.length; i += 3) for (let k = 0; k < (plan.fresh[i + 2] as number); k++) file.freshPages.add((plan.fresh[i] as number) + k);
-  const job = d.durable();
+  // Told before the job may start (durable): the job's start says the gathered stores are handed over.
   const gen = core.inPlace?.handed() ?? -1;
+  const job = d.durable();
   core.hold.stop(t0, 'store');
   return job.then(
     () => {

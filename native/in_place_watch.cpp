@@ -1,0 +1,75 @@
+#include "in_place_watch.h"
+
+#include <chrono>
+
+#include "file_lock.h"
+
+namespace pmemdax {
+
+namespace {
+
+// How often a held lock is looked at: the writer's own JavaScript timer asks as often (in-place-gate.ts).
+constexpr std::chrono::milliseconds kPeriod{2};
+
+}  // namespace
+
+InPlaceWatch::InPlaceWatch(int fd, JobGate* jobs, int32_t* slots, InPlaceBytes bytes)
+    : fd_(fd), jobs_(jobs), slots_(slots), bytes_(bytes), thread_([this] { Run(); }) {}
+
+InPlaceWatch::~InPlaceWatch() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void InPlaceWatch::Wake() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
+int32_t InPlaceWatch::Load(InPlaceSlot slot) const { return __atomic_load_n(slots_ + slot, __ATOMIC_SEQ_CST); }
+
+bool InPlaceWatch::Swap(int32_t from, int32_t to) {
+  return __atomic_compare_exchange_n(slots_ + kInPlaceState, &from, to, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+void InPlaceWatch::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    // Nothing to watch while the lock is free: sleep until JavaScript takes it (no wake-ups in an idle writer).
+    if (Load(kInPlaceState) == kInPlaceFree) {
+      cv_.wait(lock, [this] { return stop_ || woken_; });
+      woken_ = false;
+      continue;
+    }
+    if (cv_.wait_for(lock, kPeriod, [this] { return stop_; })) break;
+    lock.unlock();
+    Step();
+    lock.lock();
+  }
+}
+
+// A claim while the lock is held: from now JavaScript copies (it reads kRevoked before each in-place decision,
+// after saying it is deciding). The lock goes once no decision is between its check and its store and no
+// in-place store waits in JavaScript or runs in a job; a reader waiting for it then reads whole stores.
+void InPlaceWatch::Step() {
+  if (Load(kInPlaceState) == kInPlaceHeld) {
+    bool found = false;
+    int64_t at = 0;
+    if (RangeConflict(fd_, bytes_.claims_start, bytes_.claims_length, LockMode::kExclusive, &found, &at) == 0 && found) {
+      Swap(kInPlaceHeld, kInPlaceRevoked);
+    }
+  }
+  if (Load(kInPlaceState) != kInPlaceRevoked || Load(kInPlaceWriting) != 0 || Load(kInPlaceGathered) != 0 || !jobs_->Idle()) return;
+  if (!Swap(kInPlaceRevoked, kInPlaceReleasing)) return;
+  RangeLock(fd_, bytes_.lock_at, 1, LockMode::kNone);
+  __atomic_store_n(slots_ + kInPlaceState, kInPlaceFree, __ATOMIC_SEQ_CST);
+}
+
+}  // namespace pmemdax
