@@ -133,12 +133,13 @@ export class InPlaceGate {
   }
 
   /**
-   * A store job is handed over, its stores gathered (DeferredFlush.storeRoom): while the lock is held they
-   * may be in place, and the lock stays until they are made (slot GATHERED, then the device's jobs). Returns
-   * the generation `landed` takes, or -1.
+   * A store job is handed over, its stores gathered (DeferredFlush.storeRoom) in the run that planned them:
+   * after an in-place decision in this run they may be in place, and the lock stays until they are made (slot
+   * GATHERED, then the device's jobs). Returns the generation `landed` takes, or -1 (a chunk that copies: a
+   * writer copying beside readers is never held up by its own jobs).
    */
   handed(): number {
-    if (!this.#writing && Atomics.load(this.#slots, STATE) === FREE) return -1;
+    if (!this.#writing) return -1;
     Atomics.store(this.#slots, GATHERED, 1);
     this.#used = true;
     this.#jobs++;

@@ -96,9 +96,9 @@ const IN_PLACE_TRIES = 5000;
 
 /**
  * After a claim, before the reading: wait until no writer writes committed blocks in place (in-place-gate.ts).
- * The writer sees the claim within milliseconds, writes copy from then on, and the lock goes once its stores
- * in flight are made: the reader then reads them whole, and nothing in place after. A writer on this thread
- * cannot run while this waits: it is made to let go at once.
+ * The writer's device watch sees the claim within milliseconds, its writes copy from then on, and the lock
+ * goes once its in-place stores are made, busy writer thread or not: the reader then reads them whole, and
+ * nothing in place after. A writer on this thread cannot run while this waits: it is made to let go at once.
  */
 function inPlaceDone(claims: Claims, path: string): void {
   for (let tries = 0; claims.inPlaceBusy(); tries++) {
@@ -107,7 +107,7 @@ function inPlaceDone(claims: Claims, path: string): void {
       continue;
     }
     if (tries === IN_PLACE_TRIES) {
-      throw new PmemdaxError('ERR_PMEMDAX_POOL_LOCKED', `pool '${path}': the writer went on writing in place for ${IN_PLACE_TRIES} ms (its thread held?)`, { path });
+      throw new PmemdaxError('ERR_PMEMDAX_POOL_LOCKED', `pool '${path}': the writer did not stop writing in place within ${IN_PLACE_TRIES} ms (its process stopped, or its thread busy with in-place stores waiting for a job)`, { path });
     }
     Atomics.wait(SLEEPER, 0, 0, 1);
   }
