@@ -48,7 +48,7 @@ function buildBefore(rev) {
 function freshPool(build) {
   const dir = mkdtempSync('/dev/shm/pmemdax-readers-');
   const path = join(dir, 'pool');
-  const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(build)}).Pool.create(${JSON.stringify(path)}, { size: 512 * 1024 * 1024 }).closeSync()`], { env, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(build)}).Pool.create(${JSON.stringify(path)}, { size: 2 * 1024 * 1024 * 1024 }).closeSync()`], { env, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(childError(r));
   return { dir, path };
 }
@@ -113,7 +113,7 @@ const table = [
 ].join('\n');
 const body = `## Readers beside the writer (\`npm run bench:readers\`)
 
-${markdownPairs(environmentRows([['pool', '/dev/shm, 512 MiB, granularity cacheline'], ['run', `${args.seconds} s per writer run, median of ${rounds} rounds (interleaved)`]]))}
+${markdownPairs(environmentRows([['pool', '/dev/shm, 2 GiB, granularity cacheline'], ['run', `${args.seconds} s per writer run, median of ${rounds} rounds (interleaved)`]]))}
 
 Workloads: **files** — create, one synced 4 KiB write, close, and the unlink of the file made 256 operations
 before (every operation frees blocks, which a writer defers while readers hold older snapshots); **append** —
