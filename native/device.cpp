@@ -95,6 +95,8 @@ Device::Device(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Device>(info) 
 }
 
 Device::~Device() {
+  // Before the descriptor and the job gate it uses go.
+  in_place_watch_.reset();
   // Finalizer path: the JS handle is gone but views may not be; they keep the mapping via their own refs.
   if (cleanup_hook_) napi_remove_env_cleanup_hook(env_, OnEnvCleanup, this);
   cleanup_hook_ = false;
@@ -416,15 +418,20 @@ Napi::Value Device::RangeConflict(const Napi::CallbackInfo& info) {
 Napi::Value Device::WatchInPlace(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!CheckOpen(env)) return env.Undefined();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      info[0].As<Napi::Int32Array>().ElementLength() < kInPlaceSlots || !info[1].IsBigInt() || !info[2].IsBigInt() ||
+      !info[3].IsBigInt()) {
+    Napi::TypeError::New(env, "watchInPlace: (slots: Int32Array, lockAt: bigint, claimsStart: bigint, claimsLength: bigint)")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Int32Array slots = info[0].As<Napi::Int32Array>();
+  // A pool writer that closed without ending its watch (an error on its way out) left one over other slots.
+  if (in_place_watch_ != nullptr && in_place_watch_->Slots() != slots.Data()) {
+    in_place_watch_.reset();
+    in_place_slots_.Reset();
+  }
   if (in_place_watch_ == nullptr) {
-    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
-        info[0].As<Napi::Int32Array>().ElementLength() < kInPlaceSlots || !info[1].IsBigInt() || !info[2].IsBigInt() ||
-        !info[3].IsBigInt()) {
-      Napi::TypeError::New(env, "watchInPlace: (slots: Int32Array, lockAt: bigint, claimsStart: bigint, claimsLength: bigint)")
-          .ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    Napi::Int32Array slots = info[0].As<Napi::Int32Array>();
     bool exact = false;
     InPlaceBytes bytes;
     bytes.lock_at = info[1].As<Napi::BigInt>().Int64Value(&exact);

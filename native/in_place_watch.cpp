@@ -39,6 +39,10 @@ bool InPlaceWatch::Swap(int32_t from, int32_t to) {
   return __atomic_compare_exchange_n(slots_ + kInPlaceState, &from, to, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
+bool InPlaceWatch::StoresMade() const {
+  return Load(kInPlaceWriting) == 0 && Load(kInPlaceGathered) == 0 && jobs_->Idle();
+}
+
 void InPlaceWatch::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
@@ -66,8 +70,14 @@ void InPlaceWatch::Step() {
       Swap(kInPlaceHeld, kInPlaceRevoked);
     }
   }
-  if (Load(kInPlaceState) != kInPlaceRevoked || Load(kInPlaceWriting) != 0 || Load(kInPlaceGathered) != 0 || !jobs_->Idle()) return;
+  if (Load(kInPlaceState) != kInPlaceRevoked || !StoresMade()) return;
   if (!Swap(kInPlaceRevoked, kInPlaceReleasing)) return;
+  // Looked at again once no one else can move the state: between the first look and the swap the writer may
+  // have let go, taken the lock again and been revoked again (a reader on its thread), with stores under way.
+  if (!StoresMade()) {
+    __atomic_store_n(slots_ + kInPlaceState, kInPlaceRevoked, __ATOMIC_SEQ_CST);
+    return;
+  }
   RangeLock(fd_, bytes_.lock_at, 1, LockMode::kNone);
   __atomic_store_n(slots_ + kInPlaceState, kInPlaceFree, __ATOMIC_SEQ_CST);
 }

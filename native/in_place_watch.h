@@ -43,11 +43,16 @@ class InPlaceWatch {
   // JavaScript took the lock (kHeld): watch it from now.
   void Wake();
 
+  // The slots it was made with: a writer with other slots needs a watch of its own.
+  const int32_t* Slots() const { return slots_; }
+
  private:
   void Run();
   void Step();
   int32_t Load(InPlaceSlot slot) const;
   bool Swap(int32_t from, int32_t to);
+  // No in-place decision open, nothing gathered, no job of the device in flight.
+  bool StoresMade() const;
 
   const int fd_;
   JobGate* const jobs_;

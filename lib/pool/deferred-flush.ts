@@ -141,8 +141,7 @@ export class DeferredFlush implements PoolDevice {
    */
   durable(): Promise<void> {
     if (this.failure !== null) {
-      // Nothing gathered will be stored now.
-      storesHandedOver(this.gathered);
+      this.#dropGathered();
       return Promise.reject(this.failure);
     }
     if (this.#ranges.length > 0 || this.#storePairs.length > 0) {
@@ -162,8 +161,8 @@ export class DeferredFlush implements PoolDevice {
     const stores = this.#storePairs;
     // After a failure nothing more is durable for sure; after a close nothing may land.
     if (this.failure !== null || this.#stopped || (this.#ranges.length === 0 && stores.length === 0)) {
-      // After a failure what is gathered is never stored (a close stores it: quiesce).
-      if (this.failure !== null) storesHandedOver(this.gathered);
+      // A close stores what is gathered (quiesce).
+      if (this.failure !== null) this.#dropGathered();
       return;
     }
     const ranges = mergePages(this.#ranges, this.size);
@@ -217,6 +216,16 @@ export class DeferredFlush implements PoolDevice {
     const job = Promise.all(this.#jobs.keys()).then(noop, noop).then(() => (wanted() ? write.call(inner, offset, bytes) : undefined));
     this.#track(job, mergePages([offset, bytes.length], this.size));
     return this.durable();
+  }
+
+  /**
+   * After a failure the gathered stores are never made: their writes fail (durable rejects), and a store made
+   * later, at a close, could land in place after the writer let readers in (in-place-gate.ts).
+   */
+  #dropGathered(): void {
+    this.#storePairs = [];
+    this.#gathered = 0;
+    storesHandedOver(this.gathered);
   }
 
   /** Whether `storeRoom` can hand stores to the jobs (the device writes ranges off the thread). */

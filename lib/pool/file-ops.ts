@@ -72,7 +72,7 @@ export async function truncateLocked(core: PoolCore, inode: PoolInode, size: num
   const old = inode.size;
   if (size < old) {
     if (size % PAGE_SIZE !== 0) keepTailForReaders(core, inode, Math.floor(size / PAGE_SIZE));
-    await daxTruncatePage(inode, size, core.asyncIo.ops);
+    await decided(core, daxTruncatePage(inode, size, core.asyncIo.ops));
     kept();
     setSize(core, inode, size);
     await dropTail(core, inode, Math.ceil(size / PAGE_SIZE), kept);
@@ -132,16 +132,26 @@ async function allocateUnwritten(core: PoolCore, inode: PoolInode, first: number
   core.state.touch(inode);
 }
 
+/**
+ * `op`, a DAX operation whose synchronous part has run (its stores over blocks decided in place are made
+ * there: only copies wait): the writer's in-place decisions are done with before anything else of this run of
+ * the thread, so that a busy task after it does not hold readers (in-place-gate.ts).
+ */
+function decided<T>(core: PoolCore, op: Promise<T>): Promise<T> {
+  core.inPlace?.wrote();
+  return op;
+}
+
 async function punch(core: PoolCore, inode: PoolInode, pos: number, len: number, kept: Kept): Promise<[number, number]> {
   const end = pos + len;
   const firstWhole = Math.ceil(pos / PAGE_SIZE);
   const endWhole = Math.floor(end / PAGE_SIZE);
   if (firstWhole > endWhole) {
-    await daxZeroRange(inode, pos, len, core.asyncIo.ops);
+    await decided(core, daxZeroRange(inode, pos, len, core.asyncIo.ops));
     return [firstWhole, firstWhole];
   }
-  if (pos < firstWhole * PAGE_SIZE) await daxZeroRange(inode, pos, firstWhole * PAGE_SIZE - pos, core.asyncIo.ops);
-  if (end > endWhole * PAGE_SIZE) await daxZeroRange(inode, endWhole * PAGE_SIZE, end - endWhole * PAGE_SIZE, core.asyncIo.ops);
+  if (pos < firstWhole * PAGE_SIZE) await decided(core, daxZeroRange(inode, pos, firstWhole * PAGE_SIZE - pos, core.asyncIo.ops));
+  if (end > endWhole * PAGE_SIZE) await decided(core, daxZeroRange(inode, endWhole * PAGE_SIZE, end - endWhole * PAGE_SIZE, core.asyncIo.ops));
   await dropPages(core, inode, firstWhole, endWhole, kept);
   return [firstWhole, endWhole];
 }

@@ -296,9 +296,15 @@ export class PoolFile implements Disposable {
       else if (eof === 'zero') this.#zeroGap(core, pos);
     }
     let n = bytes.length;
-    if (!this.#overwriteDirect(core.device, core, bytes, pos)) {
-      if (eof === undefined) this.#precheck(core, pos, bytes.length);
-      n = daxWriteSync(this.inode, pos, bytes, core.ops);
+    try {
+      if (!this.#overwriteDirect(core.device, core, bytes, pos)) {
+        if (eof === undefined) this.#precheck(core, pos, bytes.length);
+        n = daxWriteSync(this.inode, pos, bytes, core.ops);
+      }
+    } catch (e) {
+      // Refused (ENOSPC) or cut short (EIO): whatever it decided in place is done with.
+      core.inPlace?.wrote();
+      throw e;
     }
     this.#wrote(core, pos, n, true, core.state.alloc.copies !== copies);
     // Not while an async call of the file is queued or between its pieces: the range may be in its hands.

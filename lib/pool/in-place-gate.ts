@@ -79,6 +79,8 @@ export class InPlaceGate {
   readonly #endRun = (): void => {
     this.#endQueued = false;
     this.wrote();
+    // A job that landed while the decision was open left the release to now.
+    if (this.#jobs === 0 && Atomics.load(this.#slots, STATE) === REVOKED) this.#release(REVOKED);
   };
 
   constructor(claims: Claims, alloc: Allocator, stores: InPlaceStores | null) {
@@ -149,7 +151,7 @@ export class InPlaceGate {
   landed(gen: number): void {
     if (gen < 0 || gen !== this.#gen) return;
     this.#jobs--;
-    if (this.#jobs === 0 && Atomics.load(this.#slots, STATE) === REVOKED) this.#release(REVOKED);
+    if (this.#jobs === 0 && !this.#writing && Atomics.load(this.#slots, STATE) === REVOKED) this.#release(REVOKED);
   }
 
   /** The writer closes: the watch ends, and the lock goes with it (its device may stay open). */
@@ -182,9 +184,14 @@ export class InPlaceGate {
     Atomics.store(this.#slots, STATE, HELD);
     this.#holding = true;
     this.#used = true;
-    this.#watched = claims.watchInPlace(this.#slots);
     this.#timer = setInterval(() => this.#tick(), ASK_MS);
     this.#timer.unref();
+    try {
+      this.#watched = claims.watchInPlace(this.#slots);
+    } catch {
+      // No thread for the watch (ENOMEM): this thread's timer asks about claims, as on a test device.
+      this.#watched = false;
+    }
     return true;
   }
 
@@ -216,6 +223,7 @@ export class InPlaceGate {
     this.#holding = false;
     this.#jobs = 0;
     this.#gen++;
+    this.wrote();
   }
 }
 

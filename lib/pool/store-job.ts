@@ -105,8 +105,10 @@ export function storeByJob(
   file.chunks.push(pending);
   file.ahead = Math.max(file.ahead, inode.size, at + chunk.length);
   for (let i = 0; i < plan.fresh.length; i += 3) for (let k = 0; k < (plan.fresh[i + 2] as number); k++) file.freshPages.add((plan.fresh[i] as number) + k);
-  // Told before the job may start (durable): the job's start says the gathered stores are handed over.
+  // Told before the job may start (durable): the job's start says the gathered stores are handed over. Then
+  // the decision is done (slot GATHERED holds the lock for the stores), whatever runs before this run ends.
   const gen = core.inPlace?.handed() ?? -1;
+  core.inPlace?.wrote();
   const job = d.durable();
   core.hold.stop(t0, 'store');
   return job.then(

@@ -24,6 +24,7 @@ function content(f: PoolFile): Buffer {
 const WRITES: [string, string][] = [
   ['synchronous writes', 'for (let i = 0; i < 200; i++) f.writeSync(Buffer.alloc(SIZE, 2), 0);'],
   ['promise writes (stores handed to jobs), awaited', 'for (let i = 0; i < 200; i++) await f.write(Buffer.alloc(SIZE, 2), 0);'],
+  ['a promise write it did not await (its stores handed to a job as the thread goes busy)', 'for (let i = 0; i < 20; i++) await f.write(Buffer.alloc(SIZE, 2), 0); globalThis.pending = f.write(Buffer.alloc(SIZE, 2), 0); await null;'],
   ['a zero range and writes over it', 'await f.fallocate("zero-range", 0, SIZE); for (let i = 0; i < 20; i++) f.writeSync(Buffer.alloc(SIZE, 2), 0);'],
 ];
 
@@ -42,6 +43,7 @@ it.each(WRITES)('a reader opens while the writer thread is busy right after %s, 
       ${overwrite}
       console.log('busy');
       for (const end = Date.now() + ${BUSY_MS}; Date.now() < end; );
+      await globalThis.pending;
       f.writeSync(Buffer.alloc(SIZE, 3), 0);
       console.log('resumed');
       setInterval(() => {}, 1000);
