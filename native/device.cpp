@@ -130,8 +130,7 @@ void Device::Shutdown(Napi::Env* env) {
   std::vector<std::string>().swap(notes_);
   src_ = SourceInfo{};
   base_ = nullptr;
-  in_place_watch_.reset();  // its thread uses the descriptor
-  in_place_slots_.Reset();
+  EndInPlaceWatch();  // its thread uses the descriptor
   jobs_.WaitIdle();  // persistAsync jobs still msync through the mapping
   if (mapped_) mapped_->Release();
   mapped_.reset();
@@ -427,10 +426,7 @@ Napi::Value Device::WatchInPlace(const Napi::CallbackInfo& info) {
   }
   Napi::Int32Array slots = info[0].As<Napi::Int32Array>();
   // A pool writer that closed without ending its watch (an error on its way out) left one over other slots.
-  if (in_place_watch_ != nullptr && in_place_watch_->Slots() != slots.Data()) {
-    in_place_watch_.reset();
-    in_place_slots_.Reset();
-  }
+  if (in_place_watch_ != nullptr && in_place_watch_->Slots() != slots.Data()) EndInPlaceWatch();
   if (in_place_watch_ == nullptr) {
     bool exact = false;
     InPlaceBytes bytes;
@@ -446,9 +442,13 @@ Napi::Value Device::WatchInPlace(const Napi::CallbackInfo& info) {
 
 // unwatchInPlace() -> the writer is done with its in-place lock: the watch's thread ends.
 Napi::Value Device::UnwatchInPlace(const Napi::CallbackInfo& info) {
+  EndInPlaceWatch();
+  return info.Env().Undefined();
+}
+
+void Device::EndInPlaceWatch() {
   in_place_watch_.reset();
   in_place_slots_.Reset();
-  return info.Env().Undefined();
 }
 
 // unlinkCreated() -> whether the path was removed: only when this open created the file, still holds the

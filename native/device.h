@@ -90,6 +90,8 @@ class Device : public Napi::ObjectWrap<Device> {
   Napi::Value RangeConflict(const Napi::CallbackInfo& info);
   Napi::Value WatchInPlace(const Napi::CallbackInfo& info);
   Napi::Value UnwatchInPlace(const Napi::CallbackInfo& info);
+  // Stops the watch's thread (joined) and lets its slots go.
+  void EndInPlaceWatch();
   Napi::Value UnlinkCreated(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value PersistAsync(const Napi::CallbackInfo& info);

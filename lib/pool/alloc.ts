@@ -579,16 +579,21 @@ export class Allocator {
     return need <= this.free - this.keep;
   }
 
+  /** Freed blocks that wait for readers (deferred frees); 0 in a reader, which frees nothing. */
+  get waitingForReaders(): number {
+    return this.later?.blocks ?? 0;
+  }
+
   /** An ENOSPC raised while frees wait for readers says so: what an operator needs to see why. */
   noSpace<E extends Error>(e: E): E {
-    const n = this.later?.blocks ?? 0;
+    const n = this.waitingForReaders;
     if (n > 0) e.message += ` (${n} freed blocks wait for readers: snapshots, and files or regions readers keep open, still reach them)`;
     return e;
   }
 
   /** Blocks the media's bitmap keeps used for readers: deferred, and with `holdBack` what this commit frees. */
   heldForReaders(retired: number): number {
-    let n = this.later?.blocks ?? 0;
+    let n = this.waitingForReaders;
     if (!this.holdBack) return n;
     n += retired;
     for (let i = 1; i < this.freeRuns.length; i += 2) n += this.freeRuns[i] as number;

@@ -141,7 +141,9 @@ export class DeferredFlush implements PoolDevice {
    */
   durable(): Promise<void> {
     if (this.failure !== null) {
-      this.#dropGathered();
+      // Never made: their writes fail, and a store made later, at a close, could land in place after the
+      // writer let readers in (in-place-gate.ts).
+      this.#gatheredGone();
       return Promise.reject(this.failure);
     }
     if (this.#ranges.length > 0 || this.#storePairs.length > 0) {
@@ -161,8 +163,8 @@ export class DeferredFlush implements PoolDevice {
     const stores = this.#storePairs;
     // After a failure nothing more is durable for sure; after a close nothing may land.
     if (this.failure !== null || this.#stopped || (this.#ranges.length === 0 && stores.length === 0)) {
-      // A close stores what is gathered (quiesce).
-      if (this.failure !== null) this.#dropGathered();
+      // After a failure they are never made (see durable); a close makes them (quiesce).
+      if (this.failure !== null) this.#gatheredGone();
       return;
     }
     const ranges = mergePages(this.#ranges, this.size);
@@ -179,11 +181,9 @@ export class DeferredFlush implements PoolDevice {
     all.set(stores);
     all.set(ranges, stores.length);
     const bytes = this.#gatherBytes.subarray(0, this.#gathered);
-    this.#storePairs = [];
-    this.#gathered = 0;
     const write = (this.#inner as Required<Pick<PoolDevice, 'writeRangesAsync'>>).writeRangesAsync;
     this.#track(write.call(this.#inner, all, bytes), all);
-    storesHandedOver(this.gathered);
+    this.#gatheredGone();
   }
 
   /** A job in flight until it settles; the first that fails is the failure. */
@@ -218,11 +218,8 @@ export class DeferredFlush implements PoolDevice {
     return this.durable();
   }
 
-  /**
-   * After a failure the gathered stores are never made: their writes fail (durable rejects), and a store made
-   * later, at a close, could land in place after the writer let readers in (in-place-gate.ts).
-   */
-  #dropGathered(): void {
+  /** The gathered stores are in a job, made, or dropped: none waits, and slot GATHERED says so (in-place-gate.ts). */
+  #gatheredGone(): void {
     this.#storePairs = [];
     this.#gathered = 0;
     storesHandedOver(this.gathered);
@@ -281,9 +278,7 @@ export class DeferredFlush implements PoolDevice {
       this.copy(pairs[i] as number, this.#gatherBytes.subarray(from, from + n));
       from += n;
     }
-    this.#storePairs = [];
-    this.#gathered = 0;
-    storesHandedOver(this.gathered);
+    this.#gatheredGone();
   }
 
   /**

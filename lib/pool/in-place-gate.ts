@@ -61,8 +61,6 @@ export class InPlaceGate {
   readonly #claims: Claims;
   readonly #stores: InPlaceStores | null;
   readonly #slots = new Int32Array(new SharedArrayBuffer(SLOTS * Int32Array.BYTES_PER_ELEMENT));
-  /** The writer thinks it holds the lock (HELD or REVOKED): its timer runs. */
-  #holding = false;
   /** Slot WRITING is 1: an in-place decision in this run, its store not yet told done. */
   #writing = false;
   #endQueued = false;
@@ -73,6 +71,7 @@ export class InPlaceGate {
   #gen = 0;
   /** When a try to write in place last found a reader. */
   #refused = -ASK_MS;
+  /** Runs while the writer thinks it holds the lock (HELD or REVOKED). */
   #timer: ReturnType<typeof setInterval> | null = null;
   /** The device's watch asks about claims while the lock is held (else this thread's timer does). */
   #watched = false;
@@ -80,7 +79,7 @@ export class InPlaceGate {
     this.#endQueued = false;
     this.wrote();
     // A job that landed while the decision was open left the release to now.
-    if (this.#jobs === 0 && Atomics.load(this.#slots, STATE) === REVOKED) this.#release(REVOKED);
+    this.#leaveIfDone();
   };
 
   constructor(claims: Claims, alloc: Allocator, stores: InPlaceStores | null) {
@@ -102,7 +101,7 @@ export class InPlaceGate {
     const s = this.#slots;
     let state = Atomics.load(s, STATE);
     if (state === FREE) {
-      if (this.#holding) this.#freed();
+      if (this.#timer !== null) this.#freed();
       if (performance.now() - this.#refused < ASK_MS) return true;
       if (!this.#enter()) {
         this.#refused = performance.now();
@@ -151,7 +150,7 @@ export class InPlaceGate {
   landed(gen: number): void {
     if (gen < 0 || gen !== this.#gen) return;
     this.#jobs--;
-    if (this.#jobs === 0 && !this.#writing && Atomics.load(this.#slots, STATE) === REVOKED) this.#release(REVOKED);
+    this.#leaveIfDone();
   }
 
   /** The writer closes: the watch ends, and the lock goes with it (its device may stay open). */
@@ -160,7 +159,7 @@ export class InPlaceGate {
     this.#claims.unwatchInPlace();
     const state = Atomics.load(this.#slots, STATE);
     if (state === HELD || state === REVOKED) this.#release(state);
-    else if (this.#holding) this.#freed();
+    else if (this.#timer !== null) this.#freed();
   }
 
   /** For a reader on this thread: stop writing in place now, stores handed over made at once. */
@@ -182,7 +181,6 @@ export class InPlaceGate {
       return false;
     }
     Atomics.store(this.#slots, STATE, HELD);
-    this.#holding = true;
     this.#used = true;
     this.#timer = setInterval(() => this.#tick(), ASK_MS);
     this.#timer.unref();
@@ -202,10 +200,15 @@ export class InPlaceGate {
       return;
     }
     if (!this.#watched && this.#used && this.#claims.anyBefore()) Atomics.compareExchange(s, STATE, HELD, REVOKED);
-    const state = Atomics.load(s, STATE);
-    // Idle (no in-place use since the last tick, none in flight), or a reader came and the stores are made.
-    if (this.#jobs === 0 && !this.#writing && (state === REVOKED || (state === HELD && !this.#used))) this.#release(state);
+    // Idle: no in-place use since the last tick, none in flight.
+    if (!this.#used && this.#jobs === 0 && !this.#writing && Atomics.load(s, STATE) === HELD) this.#release(HELD);
+    this.#leaveIfDone();
     this.#used = false;
+  }
+
+  /** A reader came (REVOKED) and this thread's in-place stores are made: the lock goes. */
+  #leaveIfDone(): void {
+    if (this.#jobs === 0 && !this.#writing && Atomics.load(this.#slots, STATE) === REVOKED) this.#release(REVOKED);
   }
 
   /** This thread drops the lock, unless the watch is dropping it already. */
@@ -220,7 +223,6 @@ export class InPlaceGate {
   #freed(): void {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
-    this.#holding = false;
     this.#jobs = 0;
     this.#gen++;
     this.wrote();

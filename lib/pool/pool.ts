@@ -795,8 +795,7 @@ export class Pool implements Disposable {
       blockSize: BLOCK,
       blocks: s.sb.blocks,
       freeBlocks: Math.max(0, s.alloc.free - s.alloc.keep),
-      // A reader frees nothing: it has no deferred frees.
-      heldForReaders: s.alloc.later?.blocks ?? 0,
+      heldForReaders: s.alloc.waitingForReaders,
       dataBlocks: dataEnd(s.sb) - dataStart(s.sb),
       files: s.files,
       nameMax: NAME_MAX,
