@@ -33,8 +33,9 @@ export interface Turn {
  * running after the queued calls (a write outside every queued range, an append after them), and
  * fail with EAGAIN otherwise, as an IOCB_NOWAIT write would.
  *
- * While no blind call is queued, the queued writes and appends touch only `[lo, end)`, and `end` is
- * the size the file will have once they land: appends, sync or async, are placed from it. From the
+ * While no blind call is queued, the queued writes and appends touch only `[lo, hi)`, and `end` is
+ * the size the file will have once they land: appends, sync or async, are placed from it. Sync writes
+ * and appends move `end` only: done at once, they own nothing a later sync write must keep clear of. From the
  * size the queue started at, `[start, solid)` is covered without a gap by the calls of the queue
  * (queued or done): a sync write past EOF need not zero what they write (`syncZero`).
  */
@@ -48,6 +49,7 @@ export class FileOrder {
   /** Queued or running calls whose effect is unknown until they run: blind calls and everything queued behind one. */
   #blind = 0;
   #lo = 0;
+  #hi = 0;
   #end = 0;
   #start = 0;
   #solid = 0;
@@ -60,6 +62,7 @@ export class FileOrder {
   enter(kind: TurnKind, pos = 0, length = 0): Turn {
     if (this.#pending === 0) {
       this.#lo = Infinity;
+      this.#hi = 0;
       this.#end = sizeAhead(this.#inode);
       this.#start = this.#end;
       this.#solid = this.#end;
@@ -111,7 +114,7 @@ export class FileOrder {
   /** May a sync write of `[pos, pos+length)` run now? True also records that it extends the coming size. */
   syncWrite(pos: number, length: number): boolean {
     if (this.#pending === 0) return true;
-    if (this.#blind > 0 || (pos < this.#end && this.#lo < pos + length)) return false;
+    if (this.#blind > 0 || this.#queuedIn(pos, length)) return false;
     this.#end = Math.max(this.#end, pos + length);
     this.#extendSolid(pos, length);
     return true;
@@ -126,7 +129,12 @@ export class FileOrder {
     if (this.#pending === 0) return 'zero';
     if (this.#blind > 0) return 'busy';
     if (pos >= this.#start && pos + length <= this.#solid) return 'skip';
-    return pos < this.#end && this.#lo < pos + length ? 'busy' : 'zero';
+    return this.#queuedIn(pos, length) ? 'busy' : 'zero';
+  }
+
+  /** Does `[pos, pos+length)` meet the range of the queued writes and appends? */
+  #queuedIn(pos: number, length: number): boolean {
+    return pos < this.#hi && this.#lo < pos + length;
   }
 
   /** The offset for a sync append of `length` bytes (reserved), or -1 when it cannot be placed without waiting. */
@@ -149,6 +157,7 @@ export class FileOrder {
 
   #cover(pos: number, length: number): void {
     this.#lo = Math.min(this.#lo, pos);
+    this.#hi = Math.max(this.#hi, pos + length);
     this.#end = Math.max(this.#end, pos + length);
     this.#extendSolid(pos, length);
   }

@@ -245,7 +245,7 @@ describe('readers beside the writer', () => {
     };
     await Promise.all([readerSlot(0), readerSlot(1), readerSlot(2), writerSlot()]);
     await kill(writer);
-    expect(problems).toEqual([]);
+    expect(problems, problems.join('\n')).toEqual([]);
     expect(kills).toBeGreaterThanOrEqual(200);
     expect(writerKills).toBeGreaterThan(5);
     // No claim outlives its reader; the pool recovers and checks clean, and holds a state of the history.

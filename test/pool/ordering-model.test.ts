@@ -62,4 +62,26 @@ describe('the order of one file\'s calls, against a model', () => {
     expect(f.size).toBe(end + 10);
     pool.close();
   });
+
+  it('sync writes clear of every queued write run, also over or beside sync writes made meanwhile; one that meets a queued write is refused', async () => {
+    const pool = Pool.createOn(new MemoryDevice(2 * 1024 * 1024));
+    const f = pool.open('a', { create: true });
+    f.writeSync(new Uint8Array(8192).fill(1), 0);
+    const queued = f.write(new Uint8Array(8192).fill(2), 8192);
+    // [8192, 16384) is the queued write's; the sync writes below only move the size the queue ends at.
+    expect(f.writeSync(new Uint8Array(4096).fill(3), 24576)).toBe(4096);
+    expect(f.writeSync(new Uint8Array(4096).fill(4), 26000)).toBe(4096);
+    expect(f.writeSync(new Uint8Array(100).fill(5), 20000)).toBe(100);
+    expect(f.writeSync(new Uint8Array(100).fill(6), 0)).toBe(100);
+    expect(() => f.writeSync(new Uint8Array(100).fill(7), 16300)).toThrow(expect.objectContaining({ code: 'EAGAIN', syscall: 'write' }));
+    const appended = f.append(new Uint8Array(10).fill(8));
+    await queued;
+    expect(await appended).toBe(30096);
+    const want = new Uint8Array(30106);
+    want.fill(1, 0, 8192).fill(6, 0, 100).fill(2, 8192, 16384).fill(5, 20000, 20100).fill(3, 24576, 26000).fill(4, 26000, 30096).fill(8, 30096);
+    const got = new Uint8Array(f.size);
+    f.readSync(got, 0);
+    expect(Buffer.from(got).equals(Buffer.from(want))).toBe(true);
+    pool.close();
+  });
 });
