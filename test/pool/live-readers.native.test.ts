@@ -177,25 +177,33 @@ describe('readers beside the writer', () => {
     const problems: string[] = [];
     let kills = 0;
     let writerKills = 0;
+    const closed = new WeakMap<ChildProcess, Promise<void>>();
     const start = (args: string[]): ChildProcess => {
       const c = spawn(process.execPath, [FIXTURE, ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(c);
+      let out = '';
       c.stdout?.on('data', (d: Buffer) => {
-        for (const line of d.toString().split('\n')) if (line.startsWith('VIOLATION')) problems.push(line);
+        out += d.toString();
+        const lines = out.split('\n');
+        out = lines.pop() ?? '';
+        for (const line of lines) if (line.startsWith('VIOLATION')) problems.push(`${args[0]} ${c.pid}: ${line}`);
       });
+      // Judged whole once the child's streams close: an uncaught error comes in several writes (the error,
+      // then Node's version line), which a busy machine hands over as several chunks.
+      let err = '';
       c.stderr?.on('data', (d: Buffer) => {
-        const text = d.toString();
-        if (!/ERR_PMEMDAX_POOL_LOCKED/.test(text)) problems.push(`stderr: ${text}`);
+        err += d.toString();
       });
+      closed.set(c, new Promise((resolve) => c.once('close', () => {
+        if (err !== '' && !/ERR_PMEMDAX_POOL_LOCKED/.test(err)) problems.push(`${args[0]} ${c.pid}: stderr: ${err}`);
+        resolve();
+      })));
       return c;
     };
     const kill = async (c: ChildProcess): Promise<void> => {
-      // A child that ended on its own (an uncaught error: its stderr is a problem already) has nothing to wait for.
-      if (c.exitCode === null && c.signalCode === null) {
-        const gone = new Promise((resolve) => c.once('exit', resolve));
-        c.kill('SIGKILL');
-        await gone;
-      }
+      // A child that ended on its own (an uncaught error: its stderr is a problem already) is not signalled.
+      if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      await closed.get(c);
       children.splice(children.indexOf(c), 1);
     };
     const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
