@@ -71,10 +71,17 @@ export async function truncateLocked(core: PoolCore, inode: PoolInode, size: num
   kept();
   const old = inode.size;
   if (size < old) {
-    if (size % PAGE_SIZE !== 0) keepTailForReaders(core, inode, Math.floor(size / PAGE_SIZE));
-    await decided(core, daxTruncatePage(inode, size, core.asyncIo.ops));
-    kept();
+    // The new size goes first, committed before the tail of its last page is zeroed in place: a crash, or
+    // another call's commit, between the two then keeps stale bytes only past EOF, where every extension
+    // zeroes them. (Zeroed first, a crash before the size's commit left the old size with zeros inside it.)
     setSize(core, inode, size);
+    if (size % PAGE_SIZE !== 0) {
+      await core.commitAsync();
+      kept();
+      keepTailForReaders(core, inode, Math.floor(size / PAGE_SIZE));
+      await decided(core, daxTruncatePage(inode, size, core.asyncIo.ops));
+      kept();
+    }
     await dropTail(core, inode, Math.ceil(size / PAGE_SIZE), kept);
     return;
   } else if (size > old) {
@@ -86,8 +93,9 @@ export async function truncateLocked(core: PoolCore, inode: PoolInode, size: num
 }
 
 /**
- * The new last page keeps its head and has its tail zeroed in place: bytes inside the old size, which a
- * reader's snapshot may still show. With readers holding claims the page is copied on write instead.
+ * The new last page keeps its head and has its tail zeroed in place: bytes inside the old size, which the
+ * snapshot of a reader that claimed before the new size's commit still shows. With readers holding claims
+ * the page is copied on write instead.
  */
 function keepTailForReaders(core: PoolCore, inode: PoolInode, page: number): void {
   inode.extents.forEach(page, page + 1, (_p, _count, block, state) => {

@@ -317,9 +317,15 @@ export class Pool implements Disposable {
     try {
       return Pool.#lockedDevice(path, { readonly: lock !== 'exclusive', ...(lock === undefined ? {} : { lock }) });
     } catch (e) {
+      if ((e as { code?: string }).code !== 'ERR_PMEMDAX_EMPTY') throw e;
+      // A reader takes no flock, so it can find a pool being made still empty: the creator's exclusive lock tells.
+      if (lock === undefined) {
+        const probe = Pool.#lockedPool(path, 'shared');
+        probe.unlock();
+        return probe;
+      }
       // An empty file is not a pool; say so as for any other file without one.
-      if ((e as { code?: string }).code === 'ERR_PMEMDAX_EMPTY') throw corrupt(path, 'superblock', 0, 'not a pmemdax pool (empty file)');
-      throw e;
+      throw corrupt(path, 'superblock', 0, 'not a pmemdax pool (empty file)');
     }
   }
 

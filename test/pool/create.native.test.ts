@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Device, Pool } from '../../lib';
@@ -143,6 +143,27 @@ describe('Pool.create over what is at the path', () => {
     } finally {
       other.close();
     }
+  });
+});
+
+describe('a pool being made, seen by a reader (who takes no flock)', () => {
+  it('ERR_PMEMDAX_POOL_LOCKED while the creator holds its lock, the file still empty or not yet formatted; once it lets go, a file without a pool', () => {
+    const path = scratch().file('pool');
+    const creator = Device.open(path, { create: true, size: MiB, lock: 'exclusive' });
+    const locked = expect.objectContaining({ code: 'ERR_PMEMDAX_POOL_LOCKED' });
+    try {
+      // Sized, not formatted yet.
+      expect(() => Pool.open(path, { readonly: true })).toThrow(locked);
+      expect(() => Pool.check(path)).toThrow(locked);
+      // Still empty: the creator opened and locked it, and has not sized it.
+      truncateSync(path, 0);
+      expect(() => Pool.open(path, { readonly: true })).toThrow(locked);
+      expect(() => Pool.check(path)).toThrow(locked);
+      expect(() => Pool.open(path, { readonly: true, lockTimeout: 30 })).toThrow(locked);
+    } finally {
+      creator.close();
+    }
+    expect(() => Pool.open(path, { readonly: true })).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT', message: expect.stringContaining('empty file') }));
   });
 });
 

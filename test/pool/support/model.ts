@@ -142,7 +142,8 @@ export class ModelInode {
 
   truncateBegin(size: number): void {
     const old = this.curSize;
-    if (size < old) this.zero(size, old);
+    // Past the new size only: a crash image with the old size must show the old bytes there, never zeros.
+    if (size < old) this.cur.fill(0, size, old);
     this.ensure(size);
     this.resize(size);
     const keep = Math.ceil(size / BLOCK);
