@@ -182,24 +182,30 @@ export class ExtentMap {
   }
 
   /**
-   * The chunks holding `[page, end)` and the extents either side of it (a change there may merge with
-   * them), joined into one when they are several: `[its index, its extents, their count before]`.
+   * The chunks a `set` of `[page, end)` changes, and those of the extents either side of it (the new extent may
+   * merge with them), joined into one when they are several: `[its index, its extents, their count before]`.
+   * Chunks between the first and the last the range meets lie inside it, and go whole.
    */
   #span(page: number, end: number): [number, number[], number] {
     const c = this.#chunks;
-    let lo = this.#chunkOf(page);
-    let hi = this.#chunkOf(end - 1);
-    const head = c[lo] as number[];
+    const first = this.#chunkOf(page);
+    const last = this.#chunkOf(end - 1);
+    let lo = first;
+    let hi = last;
+    const head = c[first] as number[];
     // Its first extent reached: the one before is the previous chunk's last.
     if (lo > 0 && (head[0] as number) + (head[1] as number) > page) lo--;
-    const tail = c[hi] as number[];
+    const tail = c[last] as number[];
     // Every extent of the chunk starts before `end`: the one after is the next chunk's first.
     if (hi + 1 < c.length && (tail[tail.length - W] as number) < end) hi++;
     if (lo === hi) return [lo, c[lo] as number[], (c[lo] as number[]).length / W];
-    // concat copies arrays of numbers as blocks of memory; flat() goes element by element, ~100 times slower.
-    const joined = (c[lo] as number[]).concat(...c.slice(lo + 1, hi + 1));
+    let before = 0;
+    for (let k = lo; k <= hi; k++) before += (c[k] as number[]).length / W;
+    const kept = [...c.slice(lo, first + 1), ...c.slice(Math.max(first + 1, last), hi + 1)];
+    // concat copies arrays of numbers as blocks of memory (flat() goes element by element, ~100 times slower).
+    const joined = (kept[0] as number[]).concat(...kept.slice(1));
     c.splice(lo, hi - lo + 1, joined);
-    return [lo, joined, joined.length / W];
+    return [lo, joined, before];
   }
 
   /**
@@ -228,14 +234,43 @@ export class ExtentMap {
 
   /** Clear `bits` from the state of every extent overlapping `[page, end)`, merging what then matches. */
   clearState(bits: number, page: number, end: number): void {
-    if (this.#count === 0 || page >= end) return;
-    const [ci, e, before] = this.#span(page, Math.min(end, this.end));
+    const c = this.#chunks;
+    const first = this.#chunkOf(page);
+    let ci = first;
+    let e = c[ci];
+    if (e === undefined) return;
     let i = findIn(e, page);
     if (i < 0) i = -i - 1;
-    const from = i;
-    for (; i < e.length / W && (e[i * W] as number) < end; i++) e[i * W + 3] = (e[i * W + 3] as number) & ~bits;
-    mergeAround(e, from, i - from);
-    this.#settle(ci, e, before);
+    // In place, chunk by chunk (a commit clears the range its writes spanned: it may hold every chunk).
+    for (;;) {
+      const n = e.length / W;
+      const from = i;
+      for (; i < n && (e[i * W] as number) < end; i++) e[i * W + 3] = (e[i * W + 3] as number) & ~bits;
+      mergeAround(e, from, i - from);
+      this.#count += e.length / W - n;
+      const next = c[ci + 1];
+      if (i < n || next === undefined || (next[0] as number) >= end) break;
+      e = next;
+      ci++;
+      i = 0;
+    }
+    // Then across the chunk boundaries it reached, the one before its first extent included; from the
+    // last, so that a chunk emptied and taken out leaves the indices still to do as they were.
+    for (let k = Math.min(ci + 1, c.length - 1); k >= Math.max(first, 1); k--) this.#mergeAcross(k);
+  }
+
+  /** Merge the last extent of chunk `k - 1` and the first of chunk `k` when they continue each other. */
+  #mergeAcross(k: number): void {
+    const c = this.#chunks;
+    const a = c[k - 1] as number[];
+    const b = c[k] as number[];
+    const p = a.length - W;
+    const count = a[p + 1] as number;
+    if ((a[p] as number) + count !== b[0] || (a[p + 2] as number) + count !== b[2] || a[p + 3] !== b[3]) return;
+    a[p + 1] = count + (b[1] as number);
+    b.splice(0, W);
+    this.#count--;
+    if (b.length === 0) c.splice(k, 1);
   }
 
   /** Each extent (clipped to `[page, end)`) in file order. */

@@ -91,7 +91,7 @@ describe('ExtentMap at scale', () => {
     const next = (n: number): number => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) % n;
     let fresh = 0;
     const apply = (page: number, count: number, b: number): void => {
-      m.set(page, count, b, 0);
+      m.set(page, count, b, 2);
       for (let i = 0; i < count && page + i < pages; i++) block[page + i] = b === NO_BLOCK ? -1 : b + i;
     };
     for (let k = 0; k < 30_000; k++) {
@@ -109,6 +109,18 @@ describe('ExtentMap at scale', () => {
     });
     expect(m.length).toBe(extents);
     expect(mapped).toBe(block.filter((b) => b >= 0).length);
+    // Committed, the whole file at once: extents that now continue each other merge, across chunks too.
+    m.clearState(2, 0, pages);
+    let runs = 0;
+    for (let p = 0; p < pages; p++) if (block[p] !== -1 && (p === 0 || block[p - 1] !== (block[p] as number) - 1)) runs++;
+    let merged = 0;
+    m.forEach(0, Infinity, (_p, _count, _block, state) => {
+      merged++;
+      expect(state).toBe(0);
+    });
+    expect(merged).toBe(runs);
+    expect(m.length).toBe(runs);
+    for (let p = 0; p < pages; p++) if ((m.blockAt(p) === NO_BLOCK ? -1 : m.blockAt(p)) !== block[p]) throw new Error(`page ${p} after the clear`);
     // Cut to nothing, page by page from the end: every chunk empties and goes.
     for (let p = pages - 1; p >= 0; p -= 97) m.set(p, pages, NO_BLOCK, 0);
     m.set(0, pages, NO_BLOCK, 0);
