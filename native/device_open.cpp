@@ -91,6 +91,13 @@ bool Device::Open(Napi::Env env, const std::string& path, const OpenRequest& req
     if (!OpenableSource(env, fd, path, ctx)) return false;
     if (req.lock == LockMode::kNone) break;
     int err = TryLock(fd, req.lock);
+    // A file this call has just made is locked by another open for an instant at most when that open is a
+    // reader that found it empty and asks whether a creator holds it (a shared lock, taken and dropped):
+    // asked again for up to 10 ms. One held longer is a racer's that locked first.
+    for (int again = 0; err == EWOULDBLOCK && created_ && again < 100; ++again) {
+      usleep(100);
+      err = TryLock(fd, req.lock);
+    }
     // A file this call created but another open locked first is that open's now: it is left alone.
     if (err == 0 && NamesFile(path, fd)) break;
     close(fd);

@@ -3,6 +3,7 @@ import { daxBreakLayout } from '../dax/break-layout';
 import { withInvalidateLocks } from '../dax/invalidate-lock';
 import { daxDedupeCompare } from '../dax/dedupe';
 import { daxError } from '../dax/errors';
+import { isErrnoError } from '../errors';
 import { Errno } from '../iomap/errno';
 import { daxTruncatePage } from '../dax/truncate-page';
 import { daxFileUnshare } from '../dax/unshare';
@@ -46,9 +47,11 @@ async function dropPages(core: PoolCore, inode: PoolInode, first: number, end: n
 }
 
 /**
- * Free every page of `inode` from `first` on, a piece at a time from the end (freeing a large file is
- * milliseconds of work). Each piece leaves a consistent file: the size is set already, and blocks past it
- * are allowed (as after a keep-size fallocate), so a close between pieces commits a sound state.
+ * Cut `inode` down to page `first`, a piece at a time from the end (freeing a large file is milliseconds of
+ * work): before each piece is freed the size comes down to where the piece starts (never up), so each
+ * piece leaves a file cut whole, and a commit between pieces (another call's, or a close's) commits one.
+ * Blocks past EOF are allowed (as after a keep-size fallocate); written ones past the EOF page are not, for
+ * growing the file again zeroes only that page.
  */
 async function dropTail(core: PoolCore, inode: PoolInode, first: number, kept: Kept): Promise<void> {
   await daxBreakLayout(inode.mapping, core.asyncIo.device, first, LAST_INDEX, { wait: true, path: inode.path });
@@ -56,6 +59,7 @@ async function dropTail(core: PoolCore, inode: PoolInode, first: number, kept: K
   for (let end = Math.max(first, inode.extents.end); end > first; ) {
     const from = Math.max(first, end - PIECE_PAGES);
     const t0 = core.hold.start();
+    if (inode.size > from * PAGE_SIZE) setSize(core, inode, from * PAGE_SIZE);
     freePages(core.state, inode, from, end);
     core.hold.stop(t0, 'ftruncate');
     end = from;
@@ -66,23 +70,22 @@ async function dropTail(core: PoolCore, inode: PoolInode, first: number, kept: K
   }
 }
 
-/** ftruncate. Shrinking sets the new size first (readers see EOF there at once), then frees what lies past it. */
+/** ftruncate. Shrinking cuts the file from the end, 2 MiB at a time, down to the new size. */
 export async function truncateLocked(core: PoolCore, inode: PoolInode, size: number, kept: Kept): Promise<void> {
   kept();
   const old = inode.size;
   if (size < old) {
-    // The new size goes first, committed before the tail of its last page is zeroed in place: a crash, or
-    // another call's commit, between the two then keeps stale bytes only past EOF, where every extension
-    // zeroes them. (Zeroed first, a crash before the size's commit left the old size with zeros inside it.)
+    // The pages wholly past the new size go first, then the size, committed; only then is the rest of the
+    // new last page zeroed in place. A crash or another call's commit in between finds a file cut whole,
+    // with stale bytes at most in that page past EOF, which every extension zeroes. (Zeroed first, a crash
+    // before the commit left the old size with zeros inside it.)
+    await dropTail(core, inode, Math.ceil(size / PAGE_SIZE), kept);
     setSize(core, inode, size);
     if (size % PAGE_SIZE !== 0) {
       await core.commitAsync();
       kept();
-      keepTailForReaders(core, inode, Math.floor(size / PAGE_SIZE));
-      await decided(core, daxTruncatePage(inode, size, core.asyncIo.ops));
-      kept();
+      await zeroPastEof(core, inode, size);
     }
-    await dropTail(core, inode, Math.ceil(size / PAGE_SIZE), kept);
     return;
   } else if (size > old) {
     // Bytes past the old EOF in its last block (stores through a region) must read as zeros.
@@ -93,14 +96,22 @@ export async function truncateLocked(core: PoolCore, inode: PoolInode, size: num
 }
 
 /**
- * The new last page keeps its head and has its tail zeroed in place: bytes inside the old size, which the
- * snapshot of a reader that claimed before the new size's commit still shows. With readers holding claims
- * the page is copied on write instead.
+ * Zero the last page of `inode` from `size` (its EOF, committed) on. The bytes are inside the old size, which
+ * the snapshot of a reader that claimed before that commit still shows: with readers holding claims the page
+ * is copied on write instead. Past EOF they are no file data, so a copy that finds no room (ENOSPC) or a page
+ * that cannot be written (EIO, poison) leaves them: the truncate is whole without it, and the extension that
+ * would show them zeroes them first (meeting the error then, if it is still there).
  */
-function keepTailForReaders(core: PoolCore, inode: PoolInode, page: number): void {
+async function zeroPastEof(core: PoolCore, inode: PoolInode, size: number): Promise<void> {
+  const page = Math.floor(size / PAGE_SIZE);
   inode.extents.forEach(page, page + 1, (_p, _count, block, state) => {
     if ((state & ExtentState.UNWRITTEN) === 0) core.state.alloc.keepForReaders(block);
   });
+  try {
+    await decided(core, daxTruncatePage(inode, size, core.asyncIo.ops));
+  } catch (e) {
+    if (!isErrnoError(e, 'ENOSPC') && !isErrnoError(e, 'EIO')) throw e;
+  }
 }
 
 /** Give the holes of pages `[first, end)` unwritten blocks, zeroed, a piece at a time. */

@@ -318,11 +318,18 @@ export class Pool implements Disposable {
       return Pool.#lockedDevice(path, { readonly: lock !== 'exclusive', ...(lock === undefined ? {} : { lock }) });
     } catch (e) {
       if ((e as { code?: string }).code !== 'ERR_PMEMDAX_EMPTY') throw e;
-      // A reader takes no flock, so it can find a pool being made still empty: the creator's exclusive lock tells.
-      if (lock === undefined) {
-        const probe = Pool.#lockedPool(path, 'shared');
-        probe.unlock();
-        return probe;
+      // A reader takes no flock, so it can find a pool being made still empty: the creator's exclusive lock
+      // tells (ERR_PMEMDAX_POOL_LOCKED). Found free, the lock may not be taken yet (its creator between open(2)
+      // and flock(2)): asked again for a few milliseconds before the file is called no pool.
+      for (let again = 0; lock === undefined && again < 10; again++) {
+        try {
+          const probe = Pool.#lockedDevice(path, { readonly: true, lock: 'shared' });
+          probe.unlock();
+          return probe;
+        } catch (e2) {
+          if ((e2 as { code?: string }).code !== 'ERR_PMEMDAX_EMPTY') throw e2;
+          Atomics.wait(SLEEPER, 0, 0, 1);
+        }
       }
       // An empty file is not a pool; say so as for any other file without one.
       throw corrupt(path, 'superblock', 0, 'not a pmemdax pool (empty file)');

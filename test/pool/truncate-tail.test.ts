@@ -73,4 +73,83 @@ describe('a shrinking truncate to an unaligned size', () => {
     expect(seen.at(-1)).toEqual({ size: NEW, whole: true });
     pool.closeSync();
   });
+
+  it('cut short between its 2 MiB pieces by a crash after another call commits, it leaves a file cut whole, and growing it again reads zeros', async () => {
+    const big = 3 * 1024 * 1024;
+    const device = new StrictMemoryDevice(4 * big);
+    const image = new MemoryDevice(4 * big);
+    const rng = new Prng(5);
+    const problems: string[] = [];
+    const sizes = new Set<number>();
+    const pool = Pool.createOn(device);
+    const a = pool.open('a', { create: true });
+    a.writeSync(Buffer.alloc(big, 0xee), 0);
+    await a.fsync();
+    const b = pool.open('b', { create: true, sync: true });
+    device.onDrain = (drain) => {
+      device.crashImageInto(image.bytes, () => rng.next(), { newest: rng.next() });
+      const p = Pool.openOn(image, { path: 'crash-image' });
+      try {
+        const f = p.open('a');
+        const size = f.size;
+        sizes.add(size);
+        const bytes = Buffer.alloc(size);
+        f.readSync(bytes, 0);
+        if (!bytes.every((x) => x === 0xee)) problems.push(`drain ${drain}: size ${size}, not the old bytes`);
+        if (size === big) return;
+        // Grown back: what lay past the cut reads as zeros, whatever the cut left mapped there.
+        f.writeSync(Buffer.from([1]), big - 1);
+        const grown = Buffer.alloc(big - 1 - size);
+        f.readSync(grown, size);
+        if (!grown.every((x) => x === 0)) problems.push(`drain ${drain}: cut at ${size}, grown back, not zeros`);
+      } finally {
+        p.closeSync();
+      }
+    };
+    const done = a.truncate(NEW);
+    let settled = false;
+    void done.then(() => (settled = true));
+    // Another file's durable writes commit the pool's state between the truncate's pieces.
+    for (let i = 0; !settled; i++) {
+      b.writeSync(Buffer.alloc(16, i), i * 4096);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    device.onDrain = null;
+    expect(problems).toEqual([]);
+    expect([...sizes].some((size) => size !== big && size !== NEW)).toBe(true);
+    pool.closeSync();
+  });
+
+  it('whose new last page must be copied and the pool is full, still cuts the file (ENOSPC only leaves bytes past EOF), and growing it reads zeros', async () => {
+    const pool = Pool.createOn(new MemoryDevice(DEVICE));
+    const a = pool.open('a', { create: true });
+    a.writeSync(Buffer.alloc(4096, 0xab), 0);
+    a.writeSync(Buffer.alloc(8192, 0xcd), 4096);
+    const b = pool.open('b', { create: true });
+    // Page 0 shared with b: zeroing its tail has to copy it first.
+    await a.clone(b, 0, 0, 4096);
+    const filler = pool.open('filler', { create: true });
+    let at = 0;
+    for (const chunk of [Buffer.alloc(64 * 1024, 1), Buffer.alloc(4096, 1)]) {
+      for (;; at += chunk.length) {
+        try {
+          filler.writeSync(chunk, at);
+        } catch (e) {
+          expect(e).toMatchObject({ code: 'ENOSPC' });
+          break;
+        }
+      }
+    }
+    // Full: the copy the zeroing needs has no room.
+    await expect(b.write(Buffer.alloc(10, 2), 0)).rejects.toMatchObject({ code: 'ENOSPC' });
+    await a.truncate(100);
+    expect(a.size).toBe(100);
+    await filler.truncate(0);
+    await a.truncate(12288);
+    const bytes = Buffer.alloc(12288);
+    a.readSync(bytes, 0);
+    expect(bytes.subarray(0, 100).every((x) => x === 0xab)).toBe(true);
+    expect(bytes.subarray(100).every((x) => x === 0)).toBe(true);
+    pool.closeSync();
+  });
 });
