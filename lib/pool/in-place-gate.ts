@@ -131,8 +131,10 @@ export class InPlaceGate {
     if (!this.#writing) return;
     this.#writing = false;
     // A plain store, not Atomics.store (a locked exchange, ~8 % of a 4 KiB overwrite in place): the watch only
-    // needs to see it after the stores before it, which x86-64's store order gives (the package is for x64
-    // only). Setting the slot, which must be seen before STATE is read again, stays sequentially consistent.
+    // needs to see it after the in-place stores before it, which x86-64's store order gives (the package is
+    // for x64 only) as those are write-back stores or end with a drain (sfence); non-temporal stores left
+    // undrained (NODRAIN) would need the exchange back. Setting the slot, which must be seen before STATE is
+    // read again, stays sequentially consistent.
     this.#slots[WRITING] = 0;
   }
 
