@@ -61,9 +61,7 @@ export interface PoolOpenCreateOptions extends PoolFormatOptions, PoolMediaOptio
   readonly size: number;
 }
 
-export interface PoolOpenOptions extends PoolLockOptions {
-  /** Open without writing anything; other read-only opens may share the pool. */
-  readonly readonly?: boolean;
+interface PoolOpenCommonOptions extends PoolLockOptions {
   /**
    * Read every inode and audit the invariants that hold across files (each mapped block used, none mapped
    * twice without a reference count, none over metadata, names unique) before the open returns, as an open
@@ -72,12 +70,28 @@ export interface PoolOpenOptions extends PoolLockOptions {
    * restored from elsewhere or suspected of tampering; `Pool.check` verifies without opening.
    */
   readonly verify?: boolean;
+}
+
+/** `Pool.open(path, { readonly: true })`: a reader, beside a writer or not; it never creates a pool. */
+export interface PoolOpenReadOptions extends PoolOpenCommonOptions {
+  /** Open without writing anything; other read-only opens may share the pool, and one writer. */
+  readonly readonly: true;
+  readonly create?: undefined;
+}
+
+/** `Pool.open(path)` for writing, the pool made first with `create` when there is none. */
+export interface PoolOpenWriteOptions extends PoolOpenCommonOptions {
+  readonly readonly?: false | undefined;
   /**
    * Open-or-create: format a pool first when there is none at the path yet, under the same exclusive lock
-   * that the open keeps, so that racing opens agree on one pool. Not with `readonly`.
+   * that the open keeps, so that racing opens agree on one pool. Not with `readonly` (the types refuse it;
+   * at run time it is ERR_INVALID_ARG_VALUE).
    */
-  readonly create?: PoolOpenCreateOptions;
+  readonly create?: PoolOpenCreateOptions | undefined;
 }
+
+/** `Pool.open(path, options)`: a reader or a writer. */
+export type PoolOpenOptions = PoolOpenReadOptions | PoolOpenWriteOptions;
 
 /** `pool.open(name, …)`: the flags of open(2) that make sense for a flat name space. */
 export interface PoolFileOpenOptions {

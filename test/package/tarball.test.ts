@@ -49,6 +49,11 @@ export function describePool(path: string): string {
   }
 }
 
+export function refusedByTypes(path: string): void {
+  // @ts-expect-error a reader never creates: the reader half of the options union has no \`create\`
+  Pool.open(path, { readonly: true, create: { size: 1 << 26 } });
+}
+
 export function classify(e: unknown): string {
   if (e instanceof PmemdaxError) return e.code;
   if (isErrnoError(e)) return e.code;
