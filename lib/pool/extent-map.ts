@@ -275,6 +275,7 @@ export class ExtentMap {
 
   /** Each extent (clipped to `[page, end)`) in file order. */
   forEach(page: number, end: number, fn: (page: number, count: number, block: number, state: number) => void): void {
+    if (end <= page) return;
     const c = this.#chunks;
     let ci = this.#chunkOf(page);
     let e = c[ci];

@@ -62,7 +62,8 @@ async function dropTail(core: PoolCore, inode: PoolInode, first: number, kept: K
     if (inode.size > from * PAGE_SIZE) setSize(core, inode, from * PAGE_SIZE);
     freePages(core.state, inode, from, end);
     core.hold.stop(t0, 'ftruncate');
-    end = from;
+    // Down to the last mapped page below: a sparse file's holes cost no piece (nor a turn).
+    end = Math.max(first, Math.min(from, inode.extents.end));
     if (end > first) {
       await nextTurn();
       kept();

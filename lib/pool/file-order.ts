@@ -12,6 +12,12 @@ export type TurnKind =
   /** truncate, fallocate, clone, dedupe, unshare: what it does to the size and blocks is known only when it runs. */
   | 'blind';
 
+/** Bytes `[lo, hi)` of a queued write or append. */
+interface QueuedRange {
+  readonly lo: number;
+  readonly hi: number;
+}
+
 /** One async call's place in its file's queue. */
 export interface Turn {
   /** Settles when every earlier call of the file has finished; null when none was in flight. */
@@ -33,7 +39,7 @@ export interface Turn {
  * running after the queued calls (a write outside every queued range, an append after them), and
  * fail with EAGAIN otherwise, as an IOCB_NOWAIT write would.
  *
- * While no blind call is queued, the queued writes and appends touch only `[lo, hi)`, and `end` is
+ * While no blind call is queued, the queued writes and appends touch only their `ranges` (within `[lo, hi)`), and `end` is
  * the size the file will have once they land: appends, sync or async, are placed from it. Sync writes
  * and appends move `end` only: done at once, they own nothing a later sync write must keep clear of. From the
  * size the queue started at, `[start, solid)` is covered without a gap by the calls of the queue
@@ -50,6 +56,8 @@ export class FileOrder {
   #blind = 0;
   #lo = 0;
   #hi = 0;
+  /** The ranges of the writes and appends queued and not yet done. */
+  readonly #ranges = new Set<QueuedRange>();
   #end = 0;
   #start = 0;
   #solid = 0;
@@ -69,11 +77,12 @@ export class FileOrder {
     }
     const blind = kind === 'blind' || this.#blind > 0;
     let at = -1;
+    let range: QueuedRange | null = null;
     if (!blind && kind === 'append') {
       at = Math.max(this.#end, sizeAhead(this.#inode));
-      this.#cover(at, length);
+      range = this.#cover(at, length);
     } else if (!blind && kind === 'write') {
-      this.#cover(pos, length);
+      range = this.#cover(pos, length);
     }
     const ready = this.#pending === 0 ? null : this.#tail;
     let release!: () => void;
@@ -86,6 +95,7 @@ export class FileOrder {
     const done = (): void => {
       if (finished) return;
       finished = true;
+      if (range !== null) this.#ranges.delete(range);
       this.#pending--;
       if (blind) this.#blind--;
       release();
@@ -132,9 +142,11 @@ export class FileOrder {
     return this.#queuedIn(pos, length) ? 'busy' : 'zero';
   }
 
-  /** Does `[pos, pos+length)` meet the range of the queued writes and appends? */
+  /** Does `[pos, pos+length)` meet the range of a queued write or append? */
   #queuedIn(pos: number, length: number): boolean {
-    return pos < this.#hi && this.#lo < pos + length;
+    if (!(pos < this.#hi && this.#lo < pos + length)) return false;
+    for (const r of this.#ranges) if (pos < r.hi && r.lo < pos + length) return true;
+    return false;
   }
 
   /** The offset for a sync append of `length` bytes (reserved), or -1 when it cannot be placed without waiting. */
@@ -155,11 +167,14 @@ export class FileOrder {
     if (this.#pending > 0 && this.#end === pos + length) this.#end = Math.max(pos, sizeAhead(this.#inode));
   }
 
-  #cover(pos: number, length: number): void {
+  #cover(pos: number, length: number): QueuedRange {
     this.#lo = Math.min(this.#lo, pos);
     this.#hi = Math.max(this.#hi, pos + length);
     this.#end = Math.max(this.#end, pos + length);
     this.#extendSolid(pos, length);
+    const range = { lo: pos, hi: pos + length };
+    this.#ranges.add(range);
+    return range;
   }
 
   #extendSolid(pos: number, length: number): void {

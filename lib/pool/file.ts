@@ -561,8 +561,11 @@ export class PoolFile implements Disposable {
       turn.done();
     }
     if (after.length > 0) await Promise.all(after);
+    // Its work done while the pool was open: this commit, or the final commit of a closeSync that comes while
+    // it waits, takes it, so the call resolves. Work that went on past a closeSync is not in that commit.
+    const doneOpen = !core.closed;
     await ((typeof commit === 'function' ? commit() : commit) ? core.commitAsync() : core.durable());
-    this.#kept(core);
+    if (!doneOpen) this.#kept(core);
     const loop = core.pace();
     if (loop !== null) await loop;
     return result;

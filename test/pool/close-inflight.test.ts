@@ -1,4 +1,4 @@
-import { describe } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Pool } from '../../lib';
 import { MemoryDevice } from '../../lib/testing';
 import { closeInflightSuite } from './support/close-inflight-suite';
@@ -12,5 +12,47 @@ describe('calls in flight when the pool or the file closes, on a MemoryDevice po
     },
     reopen: () => Pool.openOn(device),
     image: () => device.bytes,
+  });
+});
+
+describe('closeSync while a truncate, a write and an append are at any stage (docs/api.md, "Calls in flight at close")', () => {
+  it('a call resolves only if its effect is in the reopened pool; the ones that resolve come first in call order; the rest reject ERR_PMEMDAX_CLOSED', async () => {
+    const MiB = 1024 * 1024;
+    const cut = MiB + 4097;
+    for (let k = 0; k < 14; k++) {
+      const device = new MemoryDevice(32 * MiB);
+      const pool = Pool.createOn(device);
+      const a = pool.open('a', { create: true });
+      a.writeSync(Buffer.alloc(9 * MiB, 7), 0);
+      await a.fsync();
+      const settle = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: { code?: string }) => String(e.code));
+      const calls = [settle(a.truncate(cut)), settle(a.write(Buffer.alloc(100, 0x55), 2 * MiB)), settle(a.append(Buffer.alloc(10, 0x66)))];
+      for (let t = 0; t < k; t++) await new Promise((r) => setImmediate(r));
+      pool.closeSync();
+      const [truncated, wrote, appended] = await Promise.all(calls);
+      const why = `closeSync after ${k} turns: ${truncated} ${wrote} ${appended}`;
+      for (const o of [truncated, wrote, appended]) expect(['ok', 'ERR_PMEMDAX_CLOSED'], why).toContain(o);
+      const order = [truncated, wrote, appended].map((o) => (o === 'ok' ? 1 : 0)).join('');
+      expect(['000', '100', '110', '111'], why).toContain(order);
+      const p = Pool.openOn(device);
+      try {
+        expect(p.check().problems, why).toEqual([]);
+        const f = p.open('a', { readonly: true });
+        const bytes = Buffer.alloc(f.size);
+        f.readSync(bytes, 0);
+        if (truncated === 'ok') {
+          expect(f.size, why).toBeLessThanOrEqual(2 * MiB + 110);
+          expect(bytes.subarray(0, cut).every((b) => b === 7), why).toBe(true);
+          expect(bytes.subarray(cut, Math.min(f.size, 2 * MiB)).every((b) => b === 0), why).toBe(true);
+        }
+        if (wrote === 'ok') expect(bytes.subarray(2 * MiB, 2 * MiB + 100).every((b) => b === 0x55), why).toBe(true);
+        if (appended === 'ok') {
+          expect(f.size, why).toBe(2 * MiB + 110);
+          expect(bytes.subarray(2 * MiB + 100).every((b) => b === 0x66), why).toBe(true);
+        }
+      } finally {
+        p.closeSync();
+      }
+    }
   });
 });

@@ -127,4 +127,15 @@ describe('ExtentMap at scale', () => {
     expect(m.length).toBe(0);
     expect(m.end).toBe(0);
   });
+
+  it('forEach over an empty or reversed range calls nothing', () => {
+    const m = new ExtentMap(2);
+    m.set(0, 10, 100, 0);
+    m.set(20, 10, 300, 0);
+    const seen: number[][] = [];
+    for (const [from, to] of [[5, 5], [25, 25], [6, 3], [0, 0]] as const) m.forEach(from, to, (...a) => seen.push(a));
+    expect(seen).toEqual([]);
+    m.forEach(5, 6, (...a) => seen.push(a));
+    expect(seen).toEqual([[5, 1, 105, 0]]);
+  });
 });

@@ -84,4 +84,32 @@ describe('the order of one file\'s calls, against a model', () => {
     expect(Buffer.from(got).equals(Buffer.from(want))).toBe(true);
     pool.close();
   });
+
+  it('a sync write between queued writes, meeting none of them, runs; one over a queued write that has finished runs too', async () => {
+    const MiB = 1024 * 1024;
+    const pool = Pool.createOn(new MemoryDevice(32 * MiB));
+    const f = pool.open('a', { create: true });
+    f.writeSync(new Uint8Array(2 * MiB).fill(1), 0);
+    const w1 = f.write(new Uint8Array(10).fill(2), 0);
+    const w2 = f.write(new Uint8Array(10).fill(3), MiB);
+    // Between the two: no queued write meets it, though both lie either side of it.
+    expect(f.writeSync(new Uint8Array(10).fill(4), MiB / 2)).toBe(10);
+    expect(() => f.writeSync(new Uint8Array(4).fill(5), MiB + 8)).toThrow(expect.objectContaining({ code: 'EAGAIN' }));
+    await Promise.all([w1, w2]);
+    // A long write queued behind a short one: once the short one is done its range is free again.
+    const w3 = f.write(new Uint8Array(10).fill(6), 0);
+    let longDone = false;
+    const w4 = f.write(new Uint8Array(8 * MiB).fill(7), MiB).then(() => (longDone = true));
+    await w3;
+    expect(f.writeSync(new Uint8Array(10).fill(8), 0)).toBe(10);
+    expect(longDone).toBe(false);
+    await w4;
+    const head = new Uint8Array(10);
+    f.readSync(head, 0);
+    expect([...head]).toEqual(new Array(10).fill(8));
+    const mid = new Uint8Array(10);
+    f.readSync(mid, MiB / 2);
+    expect([...mid]).toEqual(new Array(10).fill(4));
+    pool.closeSync();
+  });
 });

@@ -152,4 +152,26 @@ describe('a shrinking truncate to an unaligned size', () => {
     expect(bytes.subarray(100).every((x) => x === 0)).toBe(true);
     pool.closeSync();
   });
+
+  it('of a sparse file takes a piece (and a turn) per 2 MiB that holds blocks, not per 2 MiB of holes', async () => {
+    const pool = Pool.createOn(new MemoryDevice(DEVICE));
+    const f = pool.open('a', { create: true });
+    // One page at 64 GiB and one at 0: 32,768 pieces of 2 MiB between them, all holes.
+    f.writeSync(Buffer.alloc(4096, 0xee), 64 * 1024 ** 3);
+    f.writeSync(Buffer.alloc(4096, 0xee), 0);
+    let turns = 0;
+    let done = false;
+    const count = (): void => {
+      turns++;
+      if (!done) setImmediate(count);
+    };
+    setImmediate(count);
+    await f.truncate(100);
+    done = true;
+    expect(turns).toBeLessThan(50);
+    expect(f.size).toBe(100);
+    expect(f.stat().allocated).toBe(4096);
+    expect(pool.check().problems).toEqual([]);
+    pool.closeSync();
+  });
 });
