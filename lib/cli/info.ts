@@ -1,4 +1,5 @@
 import { Device } from '../device/device';
+import { isErrnoError } from '../errors';
 import { Pool, type PoolInfo, type PoolStatfs, type UnsafeShutdownState } from '../pool';
 import { JSON_OPTION, type Command } from './command';
 import { ExitCode } from './exit';
@@ -17,10 +18,11 @@ export function unsafeShutdownWarning(u: UnsafeShutdownState): string | null {
   return null;
 }
 
-function recoveryText(info: PoolInfo): string {
+function recoveryText(info: PoolInfo, writerRunning: boolean): string {
   const r = info.recovery;
   const parts: string[] = [];
-  if (r.replayed > 0) parts.push(`${r.replayed} journal records replayed`);
+  // Beside a running writer the records read are its commits since its last checkpoint, not a recovery.
+  if (r.replayed > 0) parts.push(writerRunning ? `${r.replayed} journal records of the running writer read` : `${r.replayed} journal records replayed`);
   if (r.tornTail) parts.push('a torn journal record discarded');
   if (r.usedBackupSuperblock) parts.push('the backup superblock used');
   if (r.orphansFreed > 0) parts.push(`${r.orphansFreed} unlinked files freed`);
@@ -38,7 +40,21 @@ function persistenceText(pool: Pool): string | null {
   return d.persistence;
 }
 
-function infoLines(info: PoolInfo, fs: PoolStatfs, persistence: string | null): string[] {
+/**
+ * Does a process hold the pool open for writing now? A writer (and a grow, an upgrade, a format) keeps an
+ * exclusive flock, so a shared one cannot be had; a reader takes none.
+ */
+function writerRunning(path: string): boolean {
+  try {
+    Device.open(path, { lock: 'shared' }).close();
+    return false;
+  } catch (e) {
+    if (isErrnoError(e, 'EAGAIN')) return true;
+    throw e;
+  }
+}
+
+function infoLines(info: PoolInfo, fs: PoolStatfs, persistence: string | null, writer: boolean): string[] {
   const u = info.unsafeShutdown;
   const used = fs.dataBlocks - fs.freeBlocks;
   const rows: [string, string][] = [
@@ -54,9 +70,9 @@ function infoLines(info: PoolInfo, fs: PoolStatfs, persistence: string | null): 
     ['file size max', formatSize(fs.fileSizeMax)],
     ['device', `${info.kind}, ${info.granularity} granularity, MAP_SYNC ${info.mapSync ? 'yes' : 'no'}`],
     ...(persistence === null ? [] : [['persistence', persistence] as [string, string]]),
-    ['last close', u.dirty ? 'not clean (the pool was open for writing when its process stopped)' : 'clean'],
+    ['last close', writer ? 'open for writing by a running process now (this is a snapshot of its newest commit)' : u.dirty ? 'not clean (the pool was open for writing when its process stopped)' : 'clean'],
     ['unsafe shutdowns', u.count === null ? 'not exposed by this platform' : `${u.count} (recorded at close: ${u.recorded ?? 'none'})`],
-    ['recovery', recoveryText(info)],
+    ['recovery', recoveryText(info, writer)],
   ];
   const warning = unsafeShutdownWarning(u);
   if (warning !== null) rows.push(['warning', warning]);
@@ -71,11 +87,13 @@ export const info: Command = {
   positional: [1, 1],
   paths: [0],
   async run(args) {
-    using pool = Pool.open(args.positional[0] as string, { readonly: true });
+    const path = args.positional[0] as string;
+    using pool = Pool.open(path, { readonly: true });
     const fs = pool.statfs();
     const device = pool.device instanceof Device ? pool.device.info : null;
-    if (args.flags.has('json')) await printJson({ info: pool.info, statfs: fs, device });
-    else await printLines(infoLines(pool.info, fs, persistenceText(pool)));
+    const writer = pool.device instanceof Device && writerRunning(path);
+    if (args.flags.has('json')) await printJson({ info: pool.info, statfs: fs, device, writerRunning: writer });
+    else await printLines(infoLines(pool.info, fs, persistenceText(pool), writer));
     return ExitCode.OK;
   },
 };

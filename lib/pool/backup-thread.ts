@@ -5,6 +5,8 @@ import type { BackupReport } from './types';
 
 /** Set in the options of the `Pool.backup` a backup's thread makes: that one runs where it is called. */
 export const ON_THIS_THREAD = Symbol('pmemdax.backupOnThisThread');
+/** With ON_THIS_THREAD: an AbortSignal that ends the copy (its caller's `progress` threw), the copy removed. */
+export const CANCEL = Symbol('pmemdax.backupCancel');
 
 /** A backup the thread is asked for. */
 export interface BackupJob {
@@ -12,6 +14,11 @@ export interface BackupJob {
   readonly path: string;
   readonly dest: string;
   readonly progress: boolean;
+}
+
+/** What the caller's thread posts besides jobs: give up job `id` (its caller has its answer already). */
+export interface BackupCancel {
+  readonly cancel: number;
 }
 
 /** What the thread posts about job `id`: progress as it goes, then the report or the error. */
@@ -42,13 +49,24 @@ function backupThread(): NonNullable<typeof thread> {
   worker.on('message', (m: BackupMessage) => {
     const w = t.waiting.get(m.id);
     if (w === undefined) return;
+    const finish = (): void => {
+      t.waiting.delete(m.id);
+      // Idle, the thread keeps no process alive.
+      if (t.waiting.size === 0) worker.unref();
+    };
     if ('progress' in m) {
-      w.progress?.(m.progress[0], m.progress[1]);
+      try {
+        w.progress?.(m.progress[0], m.progress[1]);
+      } catch (e) {
+        // The caller's callback threw: its backup ends with that error (not the process), and the copy goes.
+        finish();
+        const cancel: BackupCancel = { cancel: m.id };
+        worker.postMessage(cancel);
+        w.reject(e);
+      }
       return;
     }
-    t.waiting.delete(m.id);
-    // Idle, the thread keeps no process alive.
-    if (t.waiting.size === 0) worker.unref();
+    finish();
     if ('report' in m) w.resolve(m.report);
     else w.reject(errorFromFields(m.error));
   });

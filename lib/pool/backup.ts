@@ -2,6 +2,7 @@ import { constants, promises as fsp, statSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PmemdaxError, errnoError, isErrnoError, type ErrnoCode } from '../errors';
+import { CANCEL } from './backup-thread';
 import type { Claims } from './claims';
 import type { PoolDevice } from './device';
 import { BLOCK, dataEnd, dataStart, encodeSuperblock, inBitmapCopies, type Superblock } from './layout';
@@ -50,7 +51,8 @@ export async function backupPool(device: PoolDevice, path: string, claims: Claim
     const total = runs.reduce((n, [, count]) => n + count * BLOCK, 0) + capture.bitmap.length + capture.journal.length + 2 * BLOCK;
     const source = await openSource(path, device);
     try {
-      const bytes = await writeCopy(dest, capture, runs, source, total, opts.progress, release);
+      const cancel = (opts as { [CANCEL]?: AbortSignal })[CANCEL];
+      const bytes = await writeCopy(dest, capture, runs, source, total, opts.progress, release, cancel);
       return { path: dest, bytes, epoch: point.epoch, seq: point.seq };
     } finally {
       await source.close();
@@ -144,7 +146,7 @@ function backupTempName(dest: string): string {
 
 /** Write the copy under a temporary name, make it durable, then link it as `dest`; the temporary goes either way. */
 async function writeCopy(dest: string, capture: Capture, runs: [number, number][], source: Source, total: number,
-  progress: ((done: number, total: number) => void) | undefined, readAll: () => void): Promise<number> {
+  progress: ((done: number, total: number) => void) | undefined, readAll: () => void, cancel?: AbortSignal): Promise<number> {
   const { sb } = capture;
   const io = atDest(dest);
   const temp = backupTempName(dest);
@@ -154,6 +156,7 @@ async function writeCopy(dest: string, capture: Capture, runs: [number, number][
     for (let off = 0; off < bytes.length;) off += (await out.write(bytes, off, bytes.length - off, at + off).catch(io)).bytesWritten;
     done += bytes.length;
     progress?.(done, total);
+    cancel?.throwIfAborted();
   };
   try {
     await out.truncate(sb.blocks * BLOCK).catch(io);

@@ -196,7 +196,8 @@ export class Pool implements Disposable {
   }
 
   /**
-   * A consistent copy of the pool at `path`, in the state committed when the call starts, into the new file
+   * A consistent copy of the pool at `path`, in the newest state committed when the backup's thread takes its
+   * snapshot (shortly after the call, not at it: docs/api.md), into the new file
    * `dest` (never over an existing one): beside a writer too, from any process (backup.ts). The copy is a
    * pool (restore is opening it) with the source's identity, sparse where the source's blocks are free. The
    * writer is never waited for, and the caller's thread is not held: the work runs on the backups' worker
@@ -816,11 +817,15 @@ export class Pool implements Disposable {
     };
   }
 
-  /** Verify every invariant of the format, on the pool as it is on the media now. */
+  /**
+   * Verify every invariant of the format, on the pool as it is on the media now. A reader beside a writer checks
+   * the newest committed state as `Pool.check(path)` does: its own snapshot is one the media have moved past.
+   */
   check(opts: { progress?: (done: number, total: number) => void } = {}): CheckReport {
     checkOptions(opts);
     checkFunction(opts.progress, 'progress');
     const core = this.#live();
+    if (this.#reader !== null) return Pool.check(this.info.path, opts.progress === undefined ? {} : { progress: opts.progress });
     return checkPool(this.device, this.info.path, core.state, opts.progress, this.info.unsafeShutdown);
   }
 

@@ -366,13 +366,16 @@ describe('pmemdax pool commands: read-only commands, errors and exit codes', () 
       expect(await ok('ls', pool)).toBe('f\n');
       expect((await cat(pool, 'f')).length).toBe(50_000);
       expect((await cli(['stat', pool, 'f'], '')).status).toBe(0);
-      expect((await cli(['info', pool], '')).status).toBe(0);
+      expect(await ok('info', pool)).toMatch(/^last close: +open for writing by a running process now/m);
+      expect((await json<{ writerRunning: boolean }>('info', pool)).writerRunning).toBe(true);
       await ok('backup', pool, s.file('copy'));
       expect(await ok('ls', s.file('copy'))).toBe('f\n');
     } finally {
       await release();
     }
     expect(await ok('ls', pool)).toBe('f\n');
+    expect(await ok('info', pool)).toMatch(/^last close: +clean$/m);
+    expect((await json<{ writerRunning: boolean }>('info', pool)).writerRunning).toBe(false);
   });
 
   it('backup copies a pool into a new file that is a pool (same files, checks clean); an existing dest exits 1 (EEXIST)', async () => {

@@ -156,6 +156,32 @@ describe('online backup', () => {
     expect(claimsLeft(path)).toBe(false);
   }, 120_000);
 
+  it('a progress callback that throws ends the backup: it rejects with that error, the copy is removed, the process and the pool go on', async () => {
+    const w = Pool.open(path);
+    // Enough blocks for many progress calls: the first one throws, long before the copy is linked.
+    const f = w.open('big', { create: true });
+    f.writeSync(Buffer.alloc(8 * MiB, 9), 0);
+    f.close();
+    const boom = new Error('boom');
+    let calls = 0;
+    await expect(w.backup(s.file('copy'), { progress: () => {
+      calls++;
+      throw boom;
+    } })).rejects.toBe(boom);
+    expect(calls).toBe(1);
+    // The thread gives the job up at its next slice and removes its temporary copy; a copy it had finished
+    // and linked by then stays, whole.
+    const temporary = (): string[] => readdirSync(s.dir).filter((n) => n.startsWith('.pmemdax-backup-'));
+    for (let i = 0; i < 500 && temporary().length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(temporary()).toEqual([]);
+    if (readdirSync(s.dir).includes('copy')) expect(Pool.check(s.file('copy')).problems).toEqual([]);
+    const r = await w.backup(s.file('again'));
+    expect(r.path).toBe(s.file('again'));
+    expect(Pool.check(s.file('again')).problems).toEqual([]);
+    w.closeSync();
+    expect(Pool.check(path).problems).toEqual([]);
+  });
+
   it('a dest name of 255 bytes, the longest a name may be (the temporary name does not grow with it)', async () => {
     const dest = s.file('c'.repeat(255));
     await Pool.backup(path, dest);

@@ -68,6 +68,34 @@ describe('readers beside the writer', () => {
     expect(() => r.unlink('b')).toThrow(expect.objectContaining({ code: 'EROFS' }));
   });
 
+  it("a reader's check() beside the writer checks the newest committed state: clean after the writer's changes, checkpoints and grow, refreshed or not", () => {
+    const w = track(Pool.open(path));
+    for (let i = 0; i < 20; i++) write(w, `f${i}`, i, 100);
+    const r = track(Pool.open(path, { readonly: true }));
+    const held = r.open('f3', { readonly: true });
+    expect(r.check().problems).toEqual([]);
+    w.unlink('f3');
+    const a = w.open('f5');
+    a.appendSync(Buffer.alloc(5000, 5));
+    void a.close();
+    w.sync();
+    expect(r.check().problems).toEqual([]);
+    // Many records past a 64 KiB journal: checkpoints the reader's snapshot has not followed.
+    for (let i = 0; i < 2000; i++) {
+      const f = w.open(`g${i % 50}`, { create: true });
+      f.appendSync(Buffer.alloc(64, 1));
+      void f.close();
+    }
+    expect(r.check().problems).toEqual([]);
+    w.grow(32 * MiB);
+    const report = r.check();
+    expect(report.problems).toEqual([]);
+    expect(report.ok).toBe(true);
+    // Its snapshot is untouched by the check.
+    expect(content(held).equals(Buffer.alloc(100, 3))).toBe(true);
+    void held.close();
+  });
+
   it('a refresh follows the writer across checkpoints; a second writer is still refused', () => {
     const w = track(Pool.open(path));
     const r = track(Pool.open(path, { readonly: true }));
