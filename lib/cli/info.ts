@@ -42,15 +42,15 @@ function persistenceText(pool: Pool): string | null {
 
 /**
  * Does a process hold the pool open for writing now? A writer (and a grow, an upgrade, a format) keeps an
- * exclusive flock, so a shared one cannot be had; a reader takes none.
+ * exclusive flock, so a shared one cannot be had; a reader takes none. Asked through a read-only open (a
+ * user who may only read the pool may ask too); one that cannot be had at all says nothing either way.
  */
 function writerRunning(path: string): boolean {
   try {
-    Device.open(path, { lock: 'shared' }).close();
+    Device.open(path, { readonly: true, lock: 'shared' }).close();
     return false;
   } catch (e) {
-    if (isErrnoError(e, 'EAGAIN')) return true;
-    throw e;
+    return isErrnoError(e, 'EAGAIN');
   }
 }
 

@@ -53,6 +53,8 @@ export class PoolCore {
   closing = false;
   /** Set when the pool closes for good: file calls still in flight then must change nothing more (PoolFile). */
   closed = false;
+  /** Set once a closeSync's final commit is durable: what calls did before it is in it. */
+  finalCommitted = false;
   /** Promise-method calls not yet settled, and who waits for there to be none. */
   #calls = 0;
   #idle: (() => void)[] = [];

@@ -24,8 +24,8 @@ export interface Turn {
   readonly ready: Promise<void> | null;
   /** The offset reserved for an append; -1 when it is taken when the append runs (behind a blind call). */
   readonly pos: number;
-  /** Hand the file to the next call. Exactly once, when this call has finished (or failed). */
-  done(): void;
+  /** Hand the file to the next call. Exactly once, when this call has finished (`ok`) or failed. */
+  done(ok?: boolean): void;
   /** Settles when every earlier call of the file has settled (its promise), so the file's promises settle in call order. */
   readonly before: Promise<void> | null;
   /** This call's promise is about to settle. Exactly once. */
@@ -92,10 +92,14 @@ export class FileOrder {
     this.#pending++;
     if (blind) this.#blind++;
     let finished = false;
-    const done = (): void => {
+    const done = (ok = true): void => {
       if (finished) return;
       finished = true;
-      if (range !== null) this.#ranges.delete(range);
+      if (range !== null) {
+        this.#ranges.delete(range);
+        // A failed write or append may have written none of its range: a sync write's zeroing cannot count on it.
+        if (!ok) this.#solid = Math.min(this.#solid, range.lo);
+      }
       this.#pending--;
       if (blind) this.#blind--;
       release();
@@ -204,8 +208,8 @@ export function enterAll(inodes: readonly PoolInode[], kind: TurnKind): Turn {
   return {
     ready: waits.length === 0 ? null : Promise.all(waits).then(() => undefined),
     pos: -1,
-    done: () => {
-      for (const t of turns) t.done();
+    done: (ok?: boolean) => {
+      for (const t of turns) t.done(ok);
     },
     before: befores.length === 0 ? null : Promise.all(befores).then(() => undefined),
     settled: () => {

@@ -547,6 +547,7 @@ export class PoolFile implements Disposable {
     let result: T;
     // What `fn` handed to store jobs: awaited after the turn (storeByJob).
     const after: Promise<void>[] = [];
+    let ok = false;
     try {
       // Never before the call returns: a call made and a sync call (or closeSync) right after it see it queued.
       await (turn.ready ?? undefined);
@@ -554,18 +555,20 @@ export class PoolFile implements Disposable {
       const t0 = timeFn ? core.hold.start() : 0;
       result = await fn(core, after);
       if (timeFn) core.hold.stop(t0, syscall);
+      ok = true;
     } catch (e) {
       for (const p of after) p.catch(() => {});
       throw e;
     } finally {
-      turn.done();
+      turn.done(ok);
     }
     if (after.length > 0) await Promise.all(after);
     // Its work done while the pool was open: this commit, or the final commit of a closeSync that comes while
-    // it waits, takes it, so the call resolves. Work that went on past a closeSync is not in that commit.
+    // it waits, takes it, so the call resolves. Work that went on past a closeSync is not in that commit, nor
+    // is anything when that commit failed.
     const doneOpen = !core.closed;
     await ((typeof commit === 'function' ? commit() : commit) ? core.commitAsync() : core.durable());
-    if (!doneOpen) this.#kept(core);
+    if (!(doneOpen && core.finalCommitted)) this.#kept(core);
     const loop = core.pace();
     if (loop !== null) await loop;
     return result;

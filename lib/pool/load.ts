@@ -115,6 +115,13 @@ export interface LoadOptions {
    * closed, and the journal's records applied over the checkpoint (reader.ts).
    */
   readonly live?: boolean;
+  /**
+   * Asked when the pool needs recovery (a crash left its journal with records): true when the media check
+   * clean (`checkPool`, which walks them in constant memory). Then the journal is replayed over the
+   * checkpoint with inodes read as the records need them, as a reader beside a writer does, instead of
+   * loading and auditing every inode (docs/design.md, "Recovering without loading").
+   */
+  readonly mediaClean?: () => boolean;
 }
 
 /**
@@ -124,15 +131,27 @@ export interface LoadOptions {
  * on is listed in `problems`, and with `writable` it is ERR_PMEMDAX_CORRUPT too, naming the first.
  */
 export function loadPool(device: DaxDevice, path: string, opts: LoadOptions = {}): Loaded {
-  const { writable = false, whole = false, writer = false, live = false } = opts;
+  const { writable = false, whole = false, writer = false, live = false, mediaClean } = opts;
   const { sb, usedBackup } = pickSuperblock(device, path);
   if (sb.blocks * BLOCK > device.size) throw corrupt(path, 'superblock', 0, `pool of ${sb.blocks * BLOCK} bytes on a device of ${device.size}`);
   const claims = writer ? Claims.of(device, sb.journalBlocks) : null;
   const held = writer && sb.deferredBlocks > 0;
-  const lazy = whole || held || usedBackup || (sb.dirty && !live) || sb.metaBytes < 0 || sb.orphans > 0 ? null : openClean(device, path, sb, live);
+  const lazyOk = !(whole || held || usedBackup || sb.metaBytes < 0 || sb.orphans > 0);
+  let lazy = lazyOk && (!sb.dirty || live) ? openClean(device, path, sb, { live }) : null;
+  if (lazy === null && lazyOk && !live && mediaClean?.() === true) lazy = openClean(device, path, sb, { recovering: true, claims });
   if (lazy !== null) {
     if (writable && lazy.problems.length > 0) throw refuseWriting(path, lazy.problems);
-    if (writer) deferFrees(lazy.state, lazy.journal, claims);
+    if (writer) {
+      deferFrees(lazy.state, lazy.journal, claims);
+      // What a recovery's replay freed that readers' snapshots may still reach (nothing after a clean close),
+      // held back before the free counts are made again.
+      const freed = lazy.state.alloc.replayFrees;
+      if (freed !== null && freed.length > 0) {
+        holdLoadedFrees(lazy.state);
+        lazy.state.alloc.recount();
+      }
+    }
+    lazy.state.alloc.replayFrees = null;
     return lazy;
   }
   const state = new PoolState(sb, path, device);
@@ -158,19 +177,32 @@ export function loadPool(device: DaxDevice, path: string, opts: LoadOptions = {}
  * The open of a pool closed cleanly (docs/design.md, "Opening in constant time"): the bitmap and the shared
  * blocks' counts are read, no inode is; they are read from the trees as they are needed. Null when the
  * journal holds records after all (a pool whose writer died after a clean close had been recorded cannot
- * be one, but the journal decides): then the pool is loaded whole, as after a crash.
+ * be one, but the journal decides): then the pool is loaded whole, as after a crash. `live`: a reader beside
+ * a writer, which applies the journal's records so far. `recovering`: a pool whose media checked clean after
+ * a crash, whose records are applied the same way (a writer's open holds back for readers what they free,
+ * as a whole load does); null if they do not apply after all, and the pool is loaded whole.
  */
-function openClean(device: DaxDevice, path: string, sb: Superblock, live: boolean): Loaded | null {
+function openClean(device: DaxDevice, path: string, sb: Superblock, how: { live?: boolean; recovering?: boolean; claims?: Claims | null }): Loaded | null {
+  const { live = false, recovering = false, claims = null } = how;
   const state = new PoolState(sb, path, device);
   state.nextIno = sb.nextIno;
   state.alloc.bitmap.set(state.bitmapCopies.read(device, path, sb, state.alloc.bitmap.length));
   readingTrees(path, () => loadShared(state.trees.store, state, sb, () => {}));
-  if (live) state.openLazily();
+  state.openLazily();
+  // Readers that hold snapshots now may reach what the replay frees.
+  if (claims !== null && claims.anyBefore()) state.alloc.replayFrees = [];
   const journal = new Journal(device, sb);
-  const replay = journal.replay(state, live);
-  if (!live && (replay.records > 0 || replay.torn)) return null;
+  let replay: ReplayResult;
+  try {
+    replay = journal.replay(state, live);
+  } catch (e) {
+    if (recovering && e instanceof PmemdaxError && e.code === 'ERR_PMEMDAX_CORRUPT') return null;
+    throw e;
+  }
+  if (!live && !recovering && (replay.records > 0 || replay.torn)) return null;
+  // The tree cells the replayed records map, counted for the checkpoint a recovering writer writes next.
+  if (recovering) state.recountReplayed();
   state.alloc.recount();
-  if (!live) state.openLazily();
   return { state, problems: auditClean(state), replay, usedBackup: false, found: sb, journal };
 }
 

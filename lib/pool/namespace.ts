@@ -59,7 +59,8 @@ export function unlinkFile(s: PoolState, inode: PoolInode): void {
 /** Free the files left nameless by a crash while they were open; returns how many. */
 export function freeOrphans(s: PoolState): number {
   let freed = 0;
-  for (const inode of [...s.inodes.values()]) {
+  // Every nameless inode memory holds: a whole load reads all, and a lazy recovery all a record touched.
+  for (const inode of [...s.nameless]) {
     if (inode.name !== null) continue;
     freeInode(s, inode);
     freed++;

@@ -461,7 +461,7 @@ export class Pool implements Disposable {
         throw e;
       }
     }
-    const loaded = loadPool(device, path, { writable: !readonly, whole: verify, writer: !readonly });
+    const loaded = loadPool(device, path, { writable: !readonly, whole: verify, writer: !readonly, mediaClean: () => checkPool(device, path, null).ok });
     const pool = (recovery: PoolRecovery): Pool => {
       const p = new Pool(device, loaded, path, readonly, owned, recovery);
       if (!readonly) WRITING.add(device);
@@ -818,14 +818,14 @@ export class Pool implements Disposable {
   }
 
   /**
-   * Verify every invariant of the format, on the pool as it is on the media now. A reader beside a writer checks
-   * the newest committed state as `Pool.check(path)` does: its own snapshot is one the media have moved past.
+   * Verify every invariant of the format, on the pool as it is on the media now. A reader checks the newest
+   * committed state through its own open, as `Pool.check(path)` does: its snapshot may be one the media moved past.
    */
   check(opts: { progress?: (done: number, total: number) => void } = {}): CheckReport {
     checkOptions(opts);
     checkFunction(opts.progress, 'progress');
     const core = this.#live();
-    if (this.#reader !== null) return Pool.check(this.info.path, opts.progress === undefined ? {} : { progress: opts.progress });
+    if (this.#reader !== null) return checkSnapshot(this.device, this.info.path, this.#reader.claims, opts.progress, true);
     return checkPool(this.device, this.info.path, core.state, opts.progress, this.info.unsafeShutdown);
   }
 
@@ -892,6 +892,7 @@ export class Pool implements Disposable {
         // found free: a checkpoint says so, or the bitmap keeps them used and every writer's open loads whole.
         core.settle(core.sb.deferredBlocks > 0);
         core.writeSuperblocks({ ...core.sb, dirty: false });
+        core.finalCommitted = true;
       }
     } finally {
       this.#closed = true;

@@ -143,7 +143,7 @@ export function openSnapshot(device: PoolDevice, path: string, claims: Claims, w
     const { epoch } = first;
     let loaded: Loaded;
     try {
-      loaded = loadPool(device, path, { whole, live: claims.writerLive() });
+      loaded = loadPool(device, path, { whole, live: claims.writerLive(), mediaClean: () => checkPool(device, path, null).ok });
     } catch (e) {
       claims.drop(first);
       // What a checkpoint overwrote while it was read (the bitmap copy of the epoch before) is no damage.
@@ -194,9 +194,12 @@ const CHECK_TRIES = 5;
  * again), or was live and the check found problems, it is made again (a superblock being written, a record
  * being appended, are no damage), CHECK_TRIES times at most.
  */
-export function checkSnapshot(device: PoolDevice, path: string, claims: Claims, progress?: (done: number, total: number) => void): CheckReport {
+export function checkSnapshot(device: PoolDevice, path: string, claims: Claims, progress?: (done: number, total: number) => void, following = false): CheckReport {
   for (let tries = 1; ; tries++) {
-    const first = claimEpoch(device, path, claims, 'it could not be checked');
+    // `following`: a reader's own open, which maps what a writer's grow added (as its refresh does).
+    const first = claimEpoch(device, path, claims, 'it could not be checked', following ? (sb) => {
+      if (sb.blocks * BLOCK > device.size) followGrow(device, path, sb.blocks * BLOCK);
+    } : undefined);
     try {
       const live = claims.writerLive();
       const report = checkPool(device, path, null, progress, undefined, live);

@@ -312,6 +312,14 @@ export class PoolState {
     this.#recount(inode);
   }
 
+  /** After a replay over a lazily opened pool: the records mapped extents without counting them (`#recount`). */
+  recountReplayed(): void {
+    for (const ino of this.treeInodes) {
+      const inode = this.inodes.peek(ino);
+      if (inode !== undefined) this.#recount(inode);
+    }
+  }
+
   #recount(inode: PoolInode): void {
     const before = inode.countedExtents;
     if (before < 0) return;

@@ -64,8 +64,9 @@ export interface PoolOpenCreateOptions extends PoolFormatOptions, PoolMediaOptio
 interface PoolOpenCommonOptions extends PoolLockOptions {
   /**
    * Read every inode and audit the invariants that hold across files (each mapped block used, none mapped
-   * twice without a reference count, none over metadata, names unique) before the open returns, as an open
-   * after a crash does anyway: O(files). An open after a clean close otherwise reads no inode (it trusts the
+   * twice without a reference count, none over metadata, names unique) before the open returns: O(files) in
+   * time and heap (an open after a crash checks the media in constant memory instead, and loads whole only
+   * when they do not check clean). An open after a clean close otherwise reads no inode (it trusts the
    * checksummed checkpoint its last writer audited; each inode is checked on its own when read). For a pool
    * restored from elsewhere or suspected of tampering; `Pool.check` verifies without opening.
    */

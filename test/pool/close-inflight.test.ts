@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Pool } from '../../lib';
-import { MemoryDevice } from '../../lib/testing';
+import { errnoError } from '../../lib/errors';
+import { MemoryDevice, StrictMemoryDevice, memoryDeviceFromImage } from '../../lib/testing';
 import { closeInflightSuite } from './support/close-inflight-suite';
 
 describe('calls in flight when the pool or the file closes, on a MemoryDevice pool (docs/api.md)', () => {
@@ -53,6 +54,50 @@ describe('closeSync while a truncate, a write and an append are at any stage (do
       } finally {
         p.closeSync();
       }
+    }
+  });
+});
+
+/** A device whose next persist fails with EIO once asked to. */
+class FailingDevice extends StrictMemoryDevice {
+  failNext = false;
+  override persist(offset: number, length: number): void {
+    if (this.failNext) {
+      this.failNext = false;
+      throw errnoError('EIO', 'msync', { path: '(device)' });
+    }
+    super.persist(offset, length);
+  }
+}
+
+describe('closeSync whose final commit fails (EIO) while calls wait for a group commit', () => {
+  it.each([['two files', 'b'], ['one file', 'a']] as const)('%s: no call resolves that is not on the media, and no later call resolves after an earlier one rejected', async (_what, second) => {
+    const MiB = 1024 * 1024;
+    const dev = new FailingDevice(8 * MiB, { persistAsync: true, storeJobs: false, random: () => 0.5 });
+    const pool = Pool.createOn(dev);
+    const a = pool.open('a', { create: true, sync: true });
+    const b = pool.open('b', { create: true, sync: true });
+    a.fsyncSync();
+    const base = pool.stats().commitRequests;
+    const settle = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: { code?: string }) => String(e.code));
+    const first = settle(a.write(new Uint8Array(4096).fill(1), 0));
+    const other = second === 'a' ? a : b;
+    const at = second === 'a' ? 4096 : 0;
+    const later = settle(other.write(new Uint8Array(4096).fill(2), at));
+    // Until the second call's commit is asked for: it gathers behind the first one's flight.
+    for (let i = 0; i < 100 && pool.stats().commitRequests < base + 2; i++) await Promise.resolve();
+    expect(pool.stats().commitRequests).toBe(base + 2);
+    dev.failNext = true;
+    expect(() => pool.closeSync()).toThrow(expect.objectContaining({ code: 'EIO' }));
+    const outcomes = [await first, await later];
+    expect(outcomes[0] === 'ok' || outcomes[1] !== 'ok', `outcomes ${outcomes.join(' ')}`).toBe(true);
+    const p = Pool.openOn(memoryDeviceFromImage(dev.crashImage(Math.random, { newest: 0 })));
+    try {
+      const size = (n: string): number => (p.exists(n) ? p.stat(n).size : -1);
+      if (outcomes[0] === 'ok') expect(size('a')).toBeGreaterThanOrEqual(4096);
+      if (outcomes[1] === 'ok') expect(size(second)).toBe(at + 4096);
+    } finally {
+      p.closeSync();
     }
   });
 });

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { renameSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Pool, type PoolFile } from '../../lib';
+import { Device, Pool, type PoolFile } from '../../lib';
 import { claimsLeft } from './support/claims-left';
 import { Prng, seedFrom } from '../dax/support/prng';
 import { PROJECT_ROOT, runNode, scratchDir } from '../support/scratch';
@@ -94,6 +95,18 @@ describe('readers beside the writer', () => {
     // Its snapshot is untouched by the check.
     expect(content(held).equals(Buffer.alloc(100, 3))).toBe(true);
     void held.close();
+  });
+
+  it("a reader's check() goes through its own open: on a Device the caller opened, and after the pool file was renamed", () => {
+    const dev = Device.open(path);
+    const r = Pool.openOn(dev, { readonly: true });
+    expect(r.check().problems).toEqual([]);
+    r.closeSync();
+    dev.close();
+    const r2 = track(Pool.open(path, { readonly: true }));
+    renameSync(path, `${path}.moved`);
+    expect(r2.check().problems).toEqual([]);
+    renameSync(`${path}.moved`, path);
   });
 
   it('a refresh follows the writer across checkpoints; a second writer is still refused', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Pool } from '../../lib';
-import { MemoryDevice } from '../../lib/testing';
+import { MemoryDevice, StrictMemoryDevice } from '../../lib/testing';
 import { Prng, seedFrom } from '../dax/support/prng';
 import { orderRun, type OrderRunOptions } from './support/order-run';
 
@@ -110,6 +110,37 @@ describe('the order of one file\'s calls, against a model', () => {
     const mid = new Uint8Array(10);
     f.readSync(mid, MiB / 2);
     expect([...mid]).toEqual(new Array(10).fill(4));
+    pool.closeSync();
+  });
+
+  it('a sync write past EOF in the range of a failed queued append zeroes the rest of the EOF page: the failed call wrote none of it', async () => {
+    const MiB = 1024 * 1024;
+    const dev = new StrictMemoryDevice(32 * MiB, { persistAsync: true, storeJobs: true, random: () => 0.5 });
+    const pool = Pool.createOn(dev);
+    const f = pool.open('a', { create: true });
+    f.writeSync(new Uint8Array(100).fill(1), 0);
+    f.fsyncSync();
+    // What a region's store past EOF leaves in the EOF block's tail.
+    const phys = (f.fiemap(0, 100)[0] as { physical: number }).physical;
+    dev.copy(phys + 100, new Uint8Array(4096 - 100).fill(0xee));
+    const settle = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: { code?: string }) => String(e.code));
+    const calls = [
+      settle(f.write(new Uint8Array(10).fill(9), 0)),
+      // ENOSPC: its range stays reserved, for the append after it.
+      settle(f.append(new Uint8Array(64 * MiB))),
+      settle(f.fsync()),
+      settle(f.append(new Uint8Array(10).fill(2))),
+    ];
+    for (let i = 0; i < 50; i++) await Promise.resolve();
+    try {
+      f.writeSync(new Uint8Array(10).fill(3), 5000);
+    } catch (e) {
+      expect(e).toMatchObject({ code: 'EAGAIN' });
+    }
+    expect((await Promise.all(calls))[1]).toBe('ENOSPC');
+    const tail = new Uint8Array(4096 - 100);
+    f.readSync(tail, 100);
+    expect(tail.filter((b) => b === 0xee).length).toBe(0);
     pool.closeSync();
   });
 });
