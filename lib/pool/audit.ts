@@ -53,7 +53,7 @@ function describe(inode: PoolInode): string {
 }
 
 function auditNames(s: PoolState, add: Add): void {
-  // The load indexed every name as it came (the last inode given a name holds it): only the names held
+  // The load indexed every name as it came (the first inode given a name holds it): only the names held
   // twice, found by one lookup per inode, are sorted out, each to its lowest-numbered inode.
   const held = new Map<string, PoolInode[]>();
   for (const inode of s.inodes.values()) {

@@ -70,9 +70,12 @@ export class NameTable {
     return this.#byName.has(name) || (!this.#gone.has(name) && readingTrees(this.#path, () => this.#committed().get(nameKey(name)) !== null));
   }
 
-  /** A name the names tree holds already (an inode read from the trees). */
+  /**
+   * A name the names tree holds already (an inode read from the trees). Memory decides over the tree: a name the
+   * journal gave another inode since (which a record renaming this one away follows) stays that inode's.
+   */
   load(name: string, inode: PoolInode): void {
-    if (!this.#gone.has(name)) this.#byName.set(name, inode);
+    if (!this.#gone.has(name) && !this.#byName.has(name)) this.#byName.set(name, inode);
   }
 
   set(name: string, inode: PoolInode): void {
