@@ -17,7 +17,7 @@ export function deferFrees(s: PoolState, journal: Journal, claims: Claims | null
 }
 
 /**
- * After a whole load for writing, before the free counts are made: hold back for readers what this open's
+ * After a load for writing (whole, or lazy with a replay), before the free counts are made: hold back for readers what this open's
  * replay freed and no later record took again (collected in `alloc.replayFrees` when readers held claims at
  * the load), and, when the superblock records frees the last writer held back (`deferredBlocks`), find them
  * -- used in the bitmap, mapped by no file, no metadata -- and hold them back too, or free them on a device
@@ -30,7 +30,7 @@ export function holdLoadedFrees(s: PoolState): void {
   const held: number[] = [];
   const replayed = a.replayFrees;
   a.replayFrees = null;
-  if (replayed !== null && a.later !== null) {
+  if (replayed !== null && replayed.length > 0 && a.later !== null) {
     const freed = new Uint32Array(a.bitmap.length);
     for (let i = 0; i < replayed.length; i += 2) setBits(freed, replayed[i] as number, replayed[i + 1] as number);
     forRuns(lo, hi, (w) => (freed[w] as number) & ~(a.bitmap[w] as number), (b, n) => held.push(b, n));

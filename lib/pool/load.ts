@@ -141,17 +141,7 @@ export function loadPool(device: DaxDevice, path: string, opts: LoadOptions = {}
   if (lazy === null && lazyOk && !live && mediaClean?.() === true) lazy = openClean(device, path, sb, { recovering: true, claims });
   if (lazy !== null) {
     if (writable && lazy.problems.length > 0) throw refuseWriting(path, lazy.problems);
-    if (writer) {
-      deferFrees(lazy.state, lazy.journal, claims);
-      // What a recovery's replay freed that readers' snapshots may still reach (nothing after a clean close),
-      // held back before the free counts are made again.
-      const freed = lazy.state.alloc.replayFrees;
-      if (freed !== null && freed.length > 0) {
-        holdLoadedFrees(lazy.state);
-        lazy.state.alloc.recount();
-      }
-    }
-    lazy.state.alloc.replayFrees = null;
+    countFree(lazy.state, lazy.journal, writer, claims);
     return lazy;
   }
   const state = new PoolState(sb, path, device);
@@ -160,11 +150,7 @@ export function loadPool(device: DaxDevice, path: string, opts: LoadOptions = {}
   // Readers that hold snapshots now may reach what the replay frees.
   if (claims !== null && claims.anyBefore()) state.alloc.replayFrees = [];
   const replay = journal.replay(state, live);
-  if (writer) {
-    deferFrees(state, journal, claims);
-    holdLoadedFrees(state);
-  }
-  state.alloc.recount();
+  countFree(state, journal, writer, claims);
   const problems = auditState(state);
   if (writable && problems.length > 0) throw refuseWriting(path, problems);
   state.measure();
@@ -202,8 +188,19 @@ function openClean(device: DaxDevice, path: string, sb: Superblock, how: { live?
   if (!live && !recovering && (replay.records > 0 || replay.torn)) return null;
   // The tree cells the replayed records map, counted for the checkpoint a recovering writer writes next.
   if (recovering) state.recountReplayed();
-  state.alloc.recount();
   return { state, problems: auditClean(state), replay, usedBackup: false, found: sb, journal };
+}
+
+/**
+ * After the replay, whole or lazy: a writer's frees wait for readers from now on, and what the replay freed
+ * that their snapshots may still reach is held back (load-frees.ts); then the free counts are made, once.
+ */
+function countFree(state: PoolState, journal: Journal, writer: boolean, claims: Claims | null): void {
+  if (writer) {
+    deferFrees(state, journal, claims);
+    holdLoadedFrees(state);
+  }
+  state.alloc.recount();
 }
 
 function refuseWriting(path: string, problems: readonly CheckProblem[]): PmemdaxError {

@@ -40,11 +40,14 @@ export function grewPast(device: PoolDevice, path: string, blocks: number): bool
 }
 
 /**
- * A reader's refresh past a writer's `grow`: its device maps the new blocks in the address space its open
- * reserved (nothing it mapped moves: files and regions of older snapshots stay valid). A device that cannot
- * (a grow past the reservation, a device without `grow`) is ERR_PMEMDAX_SIZE: the pool must be opened again.
+ * A reader's refresh (or check) past a writer's `grow`, when superblock `sb` holds more than its device maps:
+ * the device maps the new blocks in the address space its open reserved (nothing it mapped moves: files and
+ * regions of older snapshots stay valid). A device that cannot (a grow past the reservation, a device without
+ * `grow`) is ERR_PMEMDAX_SIZE: the pool must be opened again.
  */
-function followGrow(device: PoolDevice, path: string, bytes: number): void {
+function followGrow(device: PoolDevice, path: string, sb: Superblock): void {
+  const bytes = sb.blocks * BLOCK;
+  if (bytes <= device.size) return;
   const refused = (): PmemdaxError =>
     new PmemdaxError('ERR_PMEMDAX_SIZE', `pool '${path}' grew to ${bytes} bytes after this reader opened it (${device.size}), beyond what its open can map: open it again`, { path });
   if (device.grow === undefined) throw refused();
@@ -130,8 +133,7 @@ export function openSnapshot(device: PoolDevice, path: string, claims: Claims, w
   // A writer's pool.grow since this reader's device was opened: its mapping does not reach the new blocks.
   // (At an open the device has the file's size: a pool larger than it is damage, as the load says.)
   const notGrown = (sb: Superblock): void => {
-    if (sb.blocks * BLOCK <= device.size) return;
-    if (refreshing) followGrow(device, path, sb.blocks * BLOCK);
+    if (refreshing) followGrow(device, path, sb);
     // The writer grew the file between this open's mapping and its read of the superblock: no damage.
     else if (grewPast(device, path, sb.blocks)) throw new GrewUnderOpen();
   };
@@ -197,9 +199,7 @@ const CHECK_TRIES = 5;
 export function checkSnapshot(device: PoolDevice, path: string, claims: Claims, progress?: (done: number, total: number) => void, following = false): CheckReport {
   for (let tries = 1; ; tries++) {
     // `following`: a reader's own open, which maps what a writer's grow added (as its refresh does).
-    const first = claimEpoch(device, path, claims, 'it could not be checked', following ? (sb) => {
-      if (sb.blocks * BLOCK > device.size) followGrow(device, path, sb.blocks * BLOCK);
-    } : undefined);
+    const first = claimEpoch(device, path, claims, 'it could not be checked', following ? (sb) => followGrow(device, path, sb) : undefined);
     try {
       const live = claims.writerLive();
       const report = checkPool(device, path, null, progress, undefined, live);
