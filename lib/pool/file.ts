@@ -602,8 +602,10 @@ export class PoolFile implements Disposable {
     this.#writable('ftruncate');
     this.#position(size, 'size', 'ftruncate');
     if (size > FILE_SIZE_MAX) throw poolError('EFBIG', 'ftruncate', this.inode.path);
+    // -0 passes as a non-negative integer; stored as given, the file's size would read back as -0.
+    const len = size + 0;
     await this.#inTurn(this.#enter('blind'), 'ftruncate', async (core) => {
-      await withInvalidateLocks([this.inode], () => truncateLocked(core, this.inode, size, () => this.#kept(core)));
+      await withInvalidateLocks([this.inode], () => truncateLocked(core, this.inode, len, () => this.#kept(core)));
     }, true, false);
   }
 
@@ -625,15 +627,18 @@ export class PoolFile implements Disposable {
   /** SEEK_DATA (ENXIO at or past EOF); `opts` chooses how unwritten pages with entries count. */
   seekData(offset: number, opts?: DaxSeekOptions): number {
     this.#seekArgs(offset, opts);
-    return daxSeekData(this.inode, offset, this.#live().ops, opts);
+    return daxSeekData(this.inode, offset + 0, this.#live().ops, opts);
   }
 
   seekHole(offset: number, opts?: DaxSeekOptions): number {
     this.#seekArgs(offset, opts);
-    return daxSeekHole(this.inode, offset, this.#live().ops, opts);
+    return daxSeekHole(this.inode, offset + 0, this.#live().ops, opts);
   }
 
-  /** lseek's offset: a negative one is ENXIO, as iomap_seek_data says; one that is not a safe integer is EINVAL. */
+  /**
+   * lseek's offset: a negative one is ENXIO, as iomap_seek_data says; one that is not a safe integer is EINVAL.
+   * Callers pass on `offset + 0`, so that -0 answers 0, not -0.
+   */
   #seekArgs(offset: unknown, opts: unknown): void {
     checkNumber(offset, 'offset');
     checkOptions(opts);

@@ -82,6 +82,25 @@ describe('pool: failed calls leave the pool exactly as it was', () => {
     await failsCleanlyAsync(dev, 'EFBIG', () => f.fallocate('allocate', max, 4096));
   });
 
+  it('-0 as a size or a position is 0: nothing reports -0 back', async () => {
+    const { pool } = populated();
+    const f = pool.open('file-1');
+    await f.truncate(-0);
+    expect(Object.is(f.size, 0)).toBe(true);
+    expect(Object.is(f.stat().size, 0)).toBe(true);
+    expect(Object.is(await f.append(new Uint8Array(5).fill(7)), 0)).toBe(true);
+    expect(f.writeSync(new Uint8Array([9]), -0)).toBe(1);
+    expect(await f.write(new Uint8Array([8]), -0)).toBe(1);
+    const back = new Uint8Array(5);
+    expect(f.readSync(back, -0)).toBe(5);
+    expect([...back]).toEqual([8, 7, 7, 7, 7]);
+    expect(Object.is(f.seekData(-0), 0)).toBe(true);
+    await f.fallocate('allocate', -0, BLOCK);
+    expect(f.size).toBe(BLOCK);
+    f.close();
+    pool.close();
+  });
+
   it('ENOSPC for a write, an append and a fallocate that do not fit', async () => {
     const { dev, pool } = populated(2 * MiB);
     const f = pool.open('big', { create: true, sync: true });
