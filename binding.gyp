@@ -29,6 +29,7 @@
         "native/deep_flush_linux.cpp",
         "native/persist.cpp",
         "native/hot_path.cpp",
+        "native/tree_search.cpp",
         "native/io_pool.cpp",
         "native/persist_async.cpp",
         "native/device_open.cpp",

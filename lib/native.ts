@@ -70,6 +70,21 @@ export interface NativeSharedHotPath {
   move(handle: NativeHotHandle, dst: number, src: number, length: number, flags: number): void;
   fill(handle: NativeHotHandle, offset: number, value: number, length: number, flags: number): void;
   copySafe(handle: NativeHotHandle, offset: number, target: ArrayBufferView): void;
+  /**
+   * A lookup of `key` in the pool's metadata tree whose root page is at `offset`, where the pages lie
+   * (native/tree_search.h): the value's length (the value copied into `value`), -1 for no such key, -2 when the
+   * pages cannot say. `visited` gets the count of pages visited, then their blocks.
+   */
+  treeSearch(handle: NativeHotHandle, offset: number, key: Uint8Array, value: Uint8Array, visited: Uint32Array): number;
+  /**
+   * The keys of that tree from `start` on (past it with `skipStart`) that begin with `prefix`, at most `limit`,
+   * into `out` as a u16 length and the bytes each: their count times two, plus one when the range holds no key
+   * after them; -2 when the pages cannot say. `visited` gets the count of pages visited, then their blocks.
+   */
+  treeScan(
+    handle: NativeHotHandle, offset: number, start: Uint8Array, prefix: Uint8Array, skipStart: boolean, limit: number, out: Uint8Array,
+    visited: Uint32Array,
+  ): number;
 }
 
 export interface NativeDevice {

@@ -112,6 +112,8 @@ class Device : public Napi::ObjectWrap<Device> {
   static napi_value HotMove(napi_env env, napi_callback_info info);
   static napi_value HotFill(napi_env env, napi_callback_info info);
   static napi_value HotCopySafe(napi_env env, napi_callback_info info);
+  static napi_value HotTreeSearch(napi_env env, napi_callback_info info);
+  static napi_value HotTreeScan(napi_env env, napi_callback_info info);
   static napi_value HotWriteBack(napi_env env, napi_callback_info info, bool drain);
   bool HotRange(napi_env env, double offset, double length);
   // Copies and range-checks the pairs of a Float64Array; false when it threw.

@@ -9,6 +9,7 @@
 #include "errors.h"
 #include "oom.h"
 #include "sigbus.h"
+#include "tree_search.h"
 
 namespace pmemdax {
 
@@ -30,7 +31,7 @@ bool ViewArg(napi_env env, napi_value v, const char* what, uint8_t** data, size_
 // The hot functions are made once per environment and take the device's handle (hot()) first; argv gets
 // the arguments after it. A handle that is not one (only code reaching into the addon can pass one) throws.
 Device* HotArgs(napi_env env, napi_callback_info info, napi_value* argv, size_t n) {
-  napi_value all[5];
+  napi_value all[8];
   size_t count = n + 1;
   napi_get_cb_info(env, info, &count, all, nullptr, nullptr);
   void* device = nullptr;  // napi_get_value_external refuses anything but an External
@@ -204,6 +205,82 @@ napi_value Device::HotCopySafe(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// treeSearch(offset, key, value, visited) -> the value's length (copied into `value`), -1 when the key is
+// absent, -2 when the pages at `offset` cannot say (not well-formed, or a SIGBUS reading them: the caller
+// reads them the checked way). `visited` (a Uint32Array) gets the count of pages visited, then their blocks.
+napi_value Device::HotTreeSearch(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  Device* self = HotArgs(env, info, argv, 4);
+  if (self == nullptr) return nullptr;
+  uint8_t *key = nullptr, *value = nullptr, *visited = nullptr;
+  size_t key_len = 0, value_room = 0, visited_len = 0;
+  if (!ViewArg(env, argv[1], "key", &key, &key_len) || !ViewArg(env, argv[2], "value", &value, &value_room) ||
+      !ViewArg(env, argv[3], "visited", &visited, &visited_len)) {
+    return nullptr;
+  }
+  if (visited_len < 4 * (1 + kTreeSearchMaxPages)) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "visited must hold 34 uint32 values");
+    return nullptr;
+  }
+  double off = NumberArg(env, argv[0]);
+  if (!self->HotRange(env, off, 4096)) return nullptr;
+  uint32_t blocks[kTreeSearchMaxPages];
+  size_t pages = 0;
+  int result = kTreeCannotSay;
+  auto search = [&] {
+    result = TreeSearch(self->base_, self->size_, static_cast<uint64_t>(off), key, key_len, value, value_room, blocks, &pages);
+  };
+  BusFault fault;
+  auto lo = reinterpret_cast<uintptr_t>(self->base_);
+  if (!Guarded(lo, lo + self->size_, search, &fault)) result = kTreeCannotSay;
+  uint32_t count = static_cast<uint32_t>(pages);
+  std::memcpy(visited, &count, 4);
+  std::memcpy(visited + 4, blocks, 4 * pages);
+  napi_value out;
+  napi_create_int32(env, result, &out);
+  return out;
+}
+
+// treeScan(offset, start, prefix, skipStart, limit, out, visited) -> the keys of the tree at `offset` from
+// `start` on (past it with skipStart) that begin with `prefix`, at most `limit`, into `out` (a u16 length and
+// the bytes each): their count times two, plus one when no key in the range follows them; -2 when the pages
+// cannot say (as treeSearch). `visited` gets the count of pages visited, then their blocks.
+napi_value Device::HotTreeScan(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  Device* self = HotArgs(env, info, argv, 7);
+  if (self == nullptr) return nullptr;
+  uint8_t *start = nullptr, *prefix = nullptr, *out = nullptr, *visited = nullptr;
+  size_t start_len = 0, prefix_len = 0, out_room = 0, visited_len = 0;
+  if (!ViewArg(env, argv[1], "start", &start, &start_len) || !ViewArg(env, argv[2], "prefix", &prefix, &prefix_len) ||
+      !ViewArg(env, argv[5], "out", &out, &out_room) || !ViewArg(env, argv[6], "visited", &visited, &visited_len)) {
+    return nullptr;
+  }
+  if (visited_len < 4 * (1 + kTreeScanMaxPages)) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "visited must hold 257 uint32 values");
+    return nullptr;
+  }
+  double off = NumberArg(env, argv[0]), limit = NumberArg(env, argv[4]);
+  bool skip = false;
+  napi_get_value_bool(env, argv[3], &skip);
+  if (!self->HotRange(env, off, 4096)) return nullptr;
+  TreeScanRange range{start, start_len, skip, prefix, prefix_len, limit > 0 ? static_cast<size_t>(limit) : 0};
+  std::vector<uint32_t> blocks(kTreeScanMaxPages);
+  size_t pages = 0;
+  int result = kTreeCannotSay;
+  auto scan = [&] {
+    result = TreeScan(self->base_, self->size_, static_cast<uint64_t>(off), range, out, out_room, blocks.data(), &pages);
+  };
+  BusFault fault;
+  auto lo = reinterpret_cast<uintptr_t>(self->base_);
+  if (!Guarded(lo, lo + self->size_, scan, &fault)) result = kTreeCannotSay;
+  uint32_t count = static_cast<uint32_t>(pages);
+  std::memcpy(visited, &count, 4);
+  std::memcpy(visited + 4, blocks.data(), 4 * pages);
+  napi_value result_value;
+  napi_create_int32(env, result, &result_value);
+  return result_value;
+}
+
 // hot() -> this device's handle for the hot functions: an External with no finalizer, so a device costs
 // the garbage collector nothing native (functions made per device each left a native record that only
 // the next turn of the event loop freed).
@@ -213,8 +290,8 @@ Napi::Value Device::Hot(const Napi::CallbackInfo& info) {
   return Napi::Value(info.Env(), handle);
 }
 
-// NativeDevice.hotPath -> { flush, drain, persist, persistRanges, copy, move, fill, copySafe }, made once
-// per environment; each takes a handle from hot() first.
+// NativeDevice.hotPath -> { flush, drain, persist, persistRanges, copy, move, fill, copySafe, treeSearch,
+// treeScan }, made once per environment; each takes a handle from hot() first.
 Napi::Object Device::HotPath(Napi::Env env) {
   Napi::Object o = Napi::Object::New(env);
   struct Entry {
@@ -224,7 +301,8 @@ Napi::Object Device::HotPath(Napi::Env env) {
   static const Entry kEntries[] = {
       {"flush", SafeHot<HotFlush>}, {"drain", SafeHot<HotDrain>}, {"persist", SafeHot<HotPersist>},
       {"persistRanges", SafeHot<HotPersistRanges>}, {"copy", SafeHot<HotCopy>}, {"move", SafeHot<HotMove>},
-      {"fill", SafeHot<HotFill>}, {"copySafe", SafeHot<HotCopySafe>},
+      {"fill", SafeHot<HotFill>}, {"copySafe", SafeHot<HotCopySafe>}, {"treeSearch", SafeHot<HotTreeSearch>},
+      {"treeScan", SafeHot<HotTreeScan>},
   };
   for (const Entry& e : kEntries) {
     napi_value fn;

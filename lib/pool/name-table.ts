@@ -67,7 +67,7 @@ export class NameTable {
 
   /** Is `name` held? Memory, or else the names tree alone: no inode is read. */
   has(name: string): boolean {
-    return this.#byName.has(name) || (!this.#gone.has(name) && readingTrees(this.#path, () => this.#committed().get(nameKey(name)) !== null));
+    return this.#byName.has(name) || (!this.#gone.has(name) && readingTrees(this.#path, () => this.#committed().has(nameKey(name))));
   }
 
   /**
@@ -124,7 +124,7 @@ export class NameTable {
       ...(range.prefix !== undefined && range.prefix !== '' ? { prefix: nameKey(range.prefix) } : {}),
       ...(range.after !== undefined ? { after: nameKey(range.after) } : {}),
     };
-    const a = this.#committed().entries(scan);
+    const a = this.#committed().keys(scan);
     // No names given since the checkpoint (a pool just opened): nothing to merge, and no tree to build.
     if (this.#freshNames.size > 0) this.#fresh ??= BTree.fromSorted(this.#pages, sortNames([...this.#freshNames]).map((n) => [nameKey(n), NOTHING] as const));
     const b = this.#fresh === null ? NO_NAMES : this.#fresh.entries(scan);
@@ -133,8 +133,8 @@ export class NameTable {
     while (out.length < limit && !(x.done === true && y.done === true)) {
       let key: Buffer;
       let inTree = false;
-      if (y.done === true || (x.done !== true && x.value[0].compare(y.value[0]) <= 0)) {
-        key = (x.value as [Buffer, Buffer])[0];
+      if (y.done === true || (x.done !== true && x.value.compare(y.value[0]) <= 0)) {
+        key = x.value as Buffer;
         inTree = true;
         // The same name in both: one of it.
         if (y.done !== true && key.equals(y.value[0])) y = b.next();

@@ -197,6 +197,16 @@ describe('DevicePageStore (format 2 metadata pages on a device, lib/pool/meta)',
     expect(() => [...tree.entries()]).toThrow(expect.objectContaining({ code: 'EIO' }));
   });
 
+  it('a leaf cell of fewer than 6 bytes (a 1-byte key, no value) at the end of its page reads back from a fresh store', () => {
+    const device = new MemoryDevice(BLOCKS * PAGE);
+    const store = new DevicePageStore(device, 'pool', new TestBlocks());
+    const tree = new BTree(store);
+    tree.put(Buffer.from('z'), Buffer.alloc(0));
+    store.write();
+    store.commit();
+    expect(readAll(device, tree.root)).toEqual([['z', '']]);
+  });
+
   it('a poisoned committed page is EIO naming the metadata page, never a SIGBUS', () => {
     const { device, root } = committedTree();
     device.injectBadblock(root * PAGE, 512);

@@ -16,6 +16,17 @@ export interface PageStore {
   /** The page at block `no`: its overlay copy if it has one, else the committed bytes (not to be written). */
   page(no: number): Buffer;
   /**
+   * The value under `key` in the subtree at `no` (a copy), or null, when the store can search that subtree
+   * without reading it page by page; undefined when it cannot (the caller goes on a page at a time). Optional.
+   */
+  lookup?(no: number, key: Buffer, copy?: boolean): Buffer | null | undefined;
+  /**
+   * Up to `limit` keys of the subtree at `no` in `range`, in order (copies), and whether the range holds no
+   * key after them, when the store can scan that subtree without reading it page by page; undefined when it
+   * cannot. Optional.
+   */
+  scanKeys?(no: number, range: ScanRange, limit: number): { readonly keys: readonly Buffer[]; readonly ended: boolean } | undefined;
+  /**
    * A block whose page may be changed, holding what `no` holds: `no` itself when it is already in the
    * overlay, else a copy at a new block (and `no` is released).
    */
@@ -46,6 +57,8 @@ const MERGE_BELOW = PAGE / 4;
  * deeper is going round a cycle of damaged pages, which a lookup must not follow for ever.
  */
 const DEPTH_MAX = 32;
+/** Keys a `keys` scan asks its store for at a time: a listing's batch of names, and more. */
+const KEYS_BATCH = 160;
 
 /** A RangeError, as other pages that do not decode: the pool's callers report it as damage. */
 function tooDeep(): RangeError {
@@ -92,14 +105,28 @@ export class BTree {
 
   /** The value stored under `key` (a view of its page: valid until the tree next changes), or null. */
   get(key: Buffer): Buffer | null {
+    return this.#find(key, true);
+  }
+
+  /** Is there a value under `key`? As `get`, without making a copy of the value. */
+  has(key: Buffer): boolean {
+    return this.#find(key, false) !== null;
+  }
+
+  /** `get`; without `copy`, a found value may be an empty stand-in. */
+  #find(key: Buffer, copy: boolean): Buffer | null {
     if (this.root === NO_PAGE) return null;
-    let p = this.#store.page(this.root);
-    for (let depth = 0; kindOf(p) === BRANCH; depth++) {
+    for (let no = this.root, depth = 0; ; depth++) {
+      const found = this.#store.lookup?.(no, key, copy);
+      if (found !== undefined) return found;
+      const p = this.#store.page(no);
+      if (kindOf(p) !== BRANCH) {
+        const i = search(p, key);
+        return i >= 0 ? valueOf(p, i) : null;
+      }
       if (depth >= DEPTH_MAX) throw tooDeep();
-      p = this.#store.page(childOf(p, search(p, key)));
+      no = childOf(p, search(p, key));
     }
-    const i = search(p, key);
-    return i >= 0 ? valueOf(p, i) : null;
   }
 
   /** Stores `value` under `key`, replacing what was there. */
@@ -130,12 +157,28 @@ export class BTree {
   }
 
   /** The entries in key order over `range`, as views of their pages: the tree must not change during a scan. */
+  /**
+   * The keys of `range`, in order, as `entries` gives them: scanned by the store where it can (a batch of
+   * keys a call), else page by page. Copies, which stay valid when the tree changes.
+   */
+  *keys(range: ScanRange = {}): Generator<Buffer> {
+    if (this.root === NO_PAGE) return;
+    for (let from = range; ;) {
+      const batch = this.#store.scanKeys?.(this.root, from, KEYS_BATCH);
+      if (batch === undefined) {
+        for (const [key] of this.entries(from)) yield Buffer.from(key);
+        return;
+      }
+      yield* batch.keys;
+      const last = batch.keys[batch.keys.length - 1];
+      if (batch.ended || last === undefined) return;
+      from = { ...(range.prefix === undefined ? {} : { prefix: range.prefix }), after: last };
+    }
+  }
+
   *entries(range: ScanRange = {}): Generator<[Buffer, Buffer]> {
     if (this.root === NO_PAGE) return;
-    // Start at the later of the bound and the prefix: keys between them cannot match.
-    const bound = range.after ?? range.from;
-    const prefix = range.prefix;
-    const start = prefix !== undefined && (bound === undefined || bound.compare(prefix) < 0) ? prefix : bound ?? Buffer.alloc(0);
+    const start = scanStart(range);
     const path: Step[] = [];
     let no = this.root;
     for (;;) {
@@ -307,6 +350,15 @@ function cellSize(p: Buffer, i: number): number {
   const leaf = kindOf(p) === LEAF;
   return cellBytes(kindOf(p), keyOf(p, i).length, leaf ? valueOf(p, i).length : 0);
 }
+
+/** Where a scan of `range` starts: the later of its bound and its prefix (keys between them cannot match). */
+export function scanStart(range: ScanRange): Buffer {
+  const bound = range.after ?? range.from;
+  const prefix = range.prefix;
+  return prefix !== undefined && (bound === undefined || bound.compare(prefix) < 0) ? prefix : bound ?? NO_KEY;
+}
+
+const NO_KEY = Buffer.alloc(0);
 
 function startsWith(key: Buffer, prefix: Buffer): boolean {
   return key.length >= prefix.length && key.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;

@@ -1,10 +1,11 @@
+import { treeReaderOf, type TreeReader } from '../../device/device';
 import type { DaxDevice } from '../../device/types';
 import { crc32c } from '../crc32c';
 import { corrupt } from '../errors';
 import { readMeta } from '../meta-io';
-import type { PageStore } from './btree';
+import { scanStart, type PageStore, type ScanRange } from './btree';
 import { BlockSet } from './block-set';
-import { BRANCH, LEAF, PAGE, pageProblem } from './page';
+import { BRANCH, KEY_MAX, LEAF, PAGE, VALUE_MAX, pageProblem } from './page';
 import { PageCache } from './page-cache';
 
 /** Where a page store gets the blocks of new pages, and gives back the blocks no tree reaches any more. */
@@ -27,6 +28,14 @@ const CACHE_PAGES = 1024;
  * about 800 branch pages over the four trees).
  */
 const BRANCH_PAGES = 1024;
+
+/** What `lookup` returns for a key it found when no copy of the value was asked for. */
+const FOUND = Buffer.alloc(0);
+const NO_PREFIX = Buffer.alloc(0);
+/** What an in-place read returns when the pages cannot say (native/tree_search.h): the caller reads them page by page. */
+const CANNOT_SAY = -2;
+/** The most pages an in-place scan visits in a call (native/tree_search.h). */
+const SCAN_PAGES = 256;
 
 /** The CRC-32C of page `p`, its CRC field taken as zero. */
 export function pageCrc(p: Buffer): number {
@@ -62,6 +71,10 @@ export class DevicePageStore implements PageStore {
    * and a read of it again is a poison-safe copy and no more (the checks were two thirds of a lookup).
    */
   readonly #checked = new BlockSet();
+  /** The native in-place reads of committed subtrees (null on a device that is not native), and their outputs. */
+  readonly #inPlace: TreeReader | null;
+  readonly #value = Buffer.allocUnsafe(VALUE_MAX);
+  readonly #visited = new Uint32Array(1 + SCAN_PAGES);
 
   /** `cachePages`: fewer for a store that only walks a tree in order (a root-to-leaf path is all it reuses). */
   constructor(device: DaxDevice, path: string, blocks: PageBlocks, cachePages = CACHE_PAGES) {
@@ -70,6 +83,7 @@ export class DevicePageStore implements PageStore {
     this.#blocks = blocks;
     this.#cache = new PageCache(cachePages);
     this.#branches = new PageCache(Math.min(cachePages, BRANCH_PAGES));
+    this.#inPlace = treeReaderOf(device);
   }
 
   /** Committed pages the changed trees no longer reach, freed by `commit`. */
@@ -96,6 +110,50 @@ export class DevicePageStore implements PageStore {
     const p = this.#read(no);
     this.#keep(no, p);
     return p;
+  }
+
+  /**
+   * A committed page reaches only committed pages (a change copies the whole path from the root), so the
+   * subtree at a block outside the overlay is searched where it lies on the media, in one native call: no
+   * page copied, no JavaScript per level. Pages the search crossed that this store never checked are read
+   * and checked now, as `page` would (a damaged one throws here as there); pages that do not read as
+   * well-formed, or poison, leave it to the caller's page-by-page walk, which reports them.
+   */
+  lookup(no: number, key: Buffer, copy = true): Buffer | null | undefined {
+    if (this.#inPlace === null || this.#overlay.has(no)) return undefined;
+    const found = this.#inPlace.search(no * PAGE, key, this.#value, this.#visited);
+    if (found === CANNOT_SAY) return undefined;
+    this.#checkVisited();
+    if (found < 0) return null;
+    return copy ? Buffer.from(this.#value.subarray(0, found)) : FOUND;
+  }
+
+  /** As `lookup`, for a run of keys: the subtree scanned in place, in one native call a batch. */
+  scanKeys(no: number, range: ScanRange, limit: number): { keys: Buffer[]; ended: boolean } | undefined {
+    if (this.#inPlace === null || this.#overlay.has(no)) return undefined;
+    const start = scanStart(range);
+    // A key equal to `after` is passed over; when the prefix comes later, no key equals it.
+    const skipStart = range.after !== undefined && start === range.after;
+    const out = Buffer.allocUnsafe(Math.max(0, limit) * (2 + KEY_MAX));
+    const found = this.#inPlace.scan(no * PAGE, start, range.prefix ?? NO_PREFIX, skipStart, limit, out, this.#visited);
+    if (found === CANNOT_SAY) return undefined;
+    this.#checkVisited();
+    const keys: Buffer[] = [];
+    for (let at = 0; keys.length < found >> 1; ) {
+      const len = (out[at] as number) | ((out[at + 1] as number) << 8);
+      keys.push(out.subarray(at + 2, at + 2 + len));
+      at += 2 + len;
+    }
+    return { keys, ended: (found & 1) === 1 };
+  }
+
+  /** Pages an in-place read crossed that this store never checked: read and checked now, as `page` would. */
+  #checkVisited(): void {
+    const visited = this.#visited;
+    for (let i = 1; i <= (visited[0] as number); i++) {
+      const block = visited[i] as number;
+      if (!this.#checked.has(block)) this.#keep(block, this.#read(block));
+    }
   }
 
   writable(no: number): number {

@@ -125,7 +125,8 @@ export function pageProblem(p: Buffer, apart = true): string | null {
   let live = 0;
   for (let i = 0; i < n; i++) {
     const c = cellAt(p, i);
-    if (c < start || c + 6 > PAGE) return `cell ${i} at byte ${c}, outside the cell area`;
+    // A leaf cell's head is 4 bytes: one with a 1-byte key and no value ends the page 5 bytes after it starts.
+    if (c < start || c + (kind === LEAF ? 4 : 6) > PAGE) return `cell ${i} at byte ${c}, outside the cell area`;
     const keyLen = u16(p, c);
     const valueLen = kind === LEAF ? u16(p, c + 2) : 0;
     if (keyLen > KEY_MAX || valueLen > VALUE_MAX) return `cell ${i} has a key of ${keyLen} bytes and a value of ${valueLen}`;

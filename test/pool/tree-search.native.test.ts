@@ -1,0 +1,218 @@
+import { truncateSync } from 'node:fs';
+import { describe, expect, it, vi } from 'vitest';
+import { Device } from '../../lib';
+import { BTree, NO_PAGE } from '../../lib/pool/meta/btree';
+import { PAGE, VALUE_MAX } from '../../lib/pool/meta/page';
+import { DevicePageStore, type PageBlocks } from '../../lib/pool/meta/page-store';
+import { MemoryDevice } from '../../lib/testing/memory-device';
+import { rng } from '../support/rng';
+import { scratchDir } from '../support/scratch';
+
+// The in-place search of committed subtrees (native/tree_search.cpp) against a model and against the same
+// tree read page by page from a copy of the device's bytes (a MemoryDevice has no native search).
+
+const BLOCKS = 4096;
+
+class Blocks implements PageBlocks {
+  readonly #free: number[] = [];
+  constructor() {
+    for (let b = BLOCKS - 1; b >= 1; b--) this.#free.push(b);
+  }
+  take(): number {
+    const b = this.#free.pop();
+    if (b === undefined) throw new Error('out of blocks');
+    return b;
+  }
+  give(block: number): void {
+    this.#free.push(block);
+  }
+  retire(block: number): void {
+    this.#free.push(block);
+  }
+}
+
+const scratch = scratchDir();
+
+function openDevice(name: string): Device {
+  return Device.open(scratch.file(name), { create: true, size: BLOCKS * PAGE });
+}
+
+/** Keys of 1-255 random bytes (0x00 and 0xff among them, so byte order matters) and values of 0-1024. */
+function randomKey(next: () => number): Buffer {
+  const len = 1 + Math.floor(next() ** 3 * 255);
+  const key = Buffer.alloc(len);
+  for (let i = 0; i < len; i++) key[i] = next() < 0.2 ? (next() < 0.5 ? 0 : 255) : Math.floor(next() * 256);
+  return key;
+}
+
+function randomValue(next: () => number): Buffer {
+  const len = next() < 0.05 ? VALUE_MAX : Math.floor(next() * 40);
+  return Buffer.from(Array.from({ length: len }, () => Math.floor(next() * 256)));
+}
+
+/** A MemoryDevice holding a copy of `device`'s bytes: the same pages, read only page by page. */
+function copyOf(device: Device): MemoryDevice {
+  const copy = new MemoryDevice(device.size);
+  copy.copy(0, device.readSafe(0, device.size));
+  return copy;
+}
+
+describe('pool metadata: lookups in place', () => {
+  it('answer every get as the model does, with changes pending over committed pages and after each commit (6 seeds)', () => {
+    for (let seed = 1; seed <= 6; seed++) {
+      const device = openDevice(`model-${seed}`);
+      const next = rng(seed);
+      const store = new DevicePageStore(device, 'pool', new Blocks());
+      const tree = new BTree(store);
+      const model = new Map<string, Buffer>();
+      const keys: Buffer[] = [];
+      const compare = (label: string): void => {
+        const asked = [...keys.slice(-300), ...Array.from({ length: 300 }, () => keys[Math.floor(next() * keys.length)] as Buffer)];
+        for (let i = 0; i < 100; i++) asked.push(randomKey(next));
+        for (const key of asked) {
+          const want = model.get(key.toString('hex')) ?? null;
+          const got = tree.get(key);
+          if (want === null ? got !== null : got === null || !got.equals(want)) throw new Error(`seed ${seed} ${label}: key ${key.toString('hex')}`);
+        }
+        // A fresh store over a copy of the committed bytes, read page by page, agrees with the in-place one.
+        const byPage = new BTree(new DevicePageStore(copyOf(device), 'pool', new Blocks()), committedRoot);
+        const inPlace = new BTree(new DevicePageStore(device, 'pool', new Blocks()), committedRoot);
+        for (const key of asked) expect(inPlace.get(key)).toEqual(byPage.get(key));
+      };
+      let committedRoot = NO_PAGE;
+      for (let round = 0; round < 6; round++) {
+        for (let op = 0; op < 700; op++) {
+          if (keys.length > 0 && next() < 0.25) {
+            const key = keys[Math.floor(next() * keys.length)] as Buffer;
+            tree.delete(key);
+            model.delete(key.toString('hex'));
+          } else {
+            const key = next() < 0.3 && keys.length > 0 ? (keys[Math.floor(next() * keys.length)] as Buffer) : randomKey(next);
+            const value = randomValue(next);
+            tree.put(key, value);
+            model.set(key.toString('hex'), value);
+            keys.push(key);
+          }
+        }
+        compare(`round ${round}, changes pending`);
+        store.write();
+        store.commit();
+        committedRoot = tree.root;
+        compare(`round ${round}, committed`);
+      }
+      // Searched in place: once a store has checked the pages, lookups copy none, though it caches two.
+      const inPlace = new BTree(new DevicePageStore(device, 'pool', new Blocks(), 2), committedRoot);
+      for (const key of keys) inPlace.get(key);
+      const copies = vi.spyOn(device, 'copySafe');
+      for (const key of keys) expect(inPlace.get(key)).toEqual(model.get(key.toString('hex')) ?? null);
+      expect(copies).not.toHaveBeenCalled();
+      copies.mockRestore();
+      device.close();
+    }
+  });
+
+  it('scans: every range (prefix, after, from) gives the keys a page-by-page walk gives, in batches, copying no page once checked', () => {
+    const device = openDevice('scan');
+    const next = rng(7);
+    const store = new DevicePageStore(device, 'pool', new Blocks());
+    const tree = new BTree(store);
+    const keys: Buffer[] = [];
+    // Keys sharing prefixes of every length, so that prefix ranges hold a few keys or thousands.
+    for (let i = 0; i < 6000; i++) {
+      const base = keys.length > 0 && next() < 0.6 ? (keys[Math.floor(next() * keys.length)] as Buffer) : randomKey(next);
+      const key = Buffer.concat([base.subarray(0, Math.floor(next() * (base.length + 1))), randomKey(next).subarray(0, 1 + Math.floor(next() * 6))]);
+      if (key.length > 255) continue;
+      keys.push(key);
+      tree.put(key, randomValue(next));
+    }
+    store.write();
+    store.commit();
+    const inPlace = new BTree(new DevicePageStore(device, 'pool', new Blocks(), 2), tree.root);
+    const byPage = new BTree(new DevicePageStore(copyOf(device), 'pool', new Blocks()), tree.root);
+    const pick = (): Buffer => {
+      const key = keys[Math.floor(next() * keys.length)] as Buffer;
+      return next() < 0.5 ? key : randomKey(next);
+    };
+    const ranges = [{}, { prefix: Buffer.from([0]) }, { prefix: Buffer.from([255, 255]) }, { after: Buffer.alloc(0) }];
+    for (let i = 0; i < 300; i++) {
+      const range: { prefix?: Buffer; after?: Buffer; from?: Buffer } = {};
+      if (next() < 0.7) range.prefix = pick().subarray(0, Math.floor(next() * 4));
+      const r = next();
+      if (r < 0.4) range.after = pick();
+      else if (r < 0.7) range.from = pick();
+      ranges.push(range);
+    }
+    const hex = (bs: Iterable<Buffer>): string[] => [...bs].map((b) => b.toString('hex'));
+    for (const range of ranges) expect(hex(inPlace.keys(range)), JSON.stringify(range)).toEqual(hex([...byPage.entries(range)].map(([key]) => key)));
+    const copies = vi.spyOn(device, 'copySafe');
+    for (const range of ranges.slice(0, 50)) [...inPlace.keys(range)];
+    expect(copies).not.toHaveBeenCalled();
+    copies.mockRestore();
+    device.close();
+  });
+
+  it('damaged pages: a store that never read them reports the damage; one that checked them before never crashes or reads past a page', () => {
+    const device = openDevice('damage');
+    const next = rng(99);
+    const store = new DevicePageStore(device, 'pool', new Blocks());
+    const tree = new BTree(store);
+    const keys: Buffer[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const key = randomKey(next);
+      keys.push(key);
+      tree.put(key, randomValue(next));
+    }
+    store.write();
+    store.commit();
+    const checked = new BTree(new DevicePageStore(device, 'pool', new Blocks(), 2), tree.root);
+    for (const key of keys) checked.get(key);
+    // Every page: random bytes of the header, the slots and the cells overwritten, checksums left stale.
+    const pages = new Set<number>();
+    const walk = (no: number): void => {
+      pages.add(no);
+      const p = store.page(no);
+      if (p.readUInt16LE(0) === 2) for (let i = 0; i < p.readUInt16LE(2); i++) walk(p.readUInt32LE(p.readUInt16LE(16 + 2 * i) + 2));
+    };
+    walk(tree.root);
+    for (const no of pages) {
+      const noise = Buffer.alloc(24);
+      for (let i = 0; i < noise.length; i++) noise[i] = Math.floor(next() * 256);
+      for (const at of [0, 2, 16 + Math.floor(next() * 200), Math.floor(next() * (PAGE - 24))]) device.copy(no * PAGE + at, noise.subarray(0, 2 + Math.floor(next() * 22)));
+    }
+    let answered = 0;
+    let refused = 0;
+    for (const [i, key] of [...keys, ...keys.map(() => randomKey(next))].entries()) {
+      try {
+        checked.get(key);
+        answered++;
+      } catch (e) {
+        expect((e as { code?: string }).code).toMatch(/^(ERR_PMEMDAX_CORRUPT|ERR_OUT_OF_RANGE)$/);
+        refused++;
+      }
+      expect(() => new BTree(new DevicePageStore(device, 'pool', new Blocks()), tree.root).get(key)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT' }));
+      try {
+        if (i % 20 === 0) [...checked.keys({ from: key })];
+      } catch (e) {
+        expect((e as { code?: string }).code).toMatch(/^(ERR_PMEMDAX_CORRUPT|ERR_OUT_OF_RANGE)$/);
+      }
+    }
+    expect(() => [...new BTree(new DevicePageStore(device, 'pool', new Blocks()), tree.root).keys()]).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT' }));
+    expect(answered + refused).toBe(2 * keys.length);
+    device.close();
+  });
+
+  it('pages gone from under the mapping (the file truncated) are EIO naming the metadata page, never a SIGBUS', () => {
+    const path = scratch.file('truncated');
+    const device = Device.open(path, { create: true, size: BLOCKS * PAGE });
+    const store = new DevicePageStore(device, 'pool', new Blocks());
+    const tree = new BTree(store);
+    for (let i = 0; i < 2000; i++) tree.put(Buffer.from(`name-${i}`), Buffer.from([i & 0xff]));
+    store.write();
+    store.commit();
+    truncateSync(path, PAGE);
+    const fresh = new BTree(new DevicePageStore(device, 'pool', new Blocks()), tree.root);
+    expect(() => fresh.get(Buffer.from('name-7'))).toThrow(expect.objectContaining({ code: 'EIO', message: expect.stringContaining('metadata tree page') }));
+    device.close();
+    scratch.cleanup();
+  });
+});
