@@ -1,6 +1,7 @@
 // The hot path: plain N-API callbacks over a device's persistence table (persist.h). ObjectWrap's unwrap
 // costs more than a 64-byte persist, so the calls an application makes per record skip it. The TypeScript
-// Device keeps these functions private, next to the native handle, so they never outlive it.
+// Device keeps these functions private, next to the native handle, so they never outlive it; the tree reads
+// (treeSearch, treeScan) go to the pool's page store together with the Device they read (treeReaderOf).
 #include <cstring>
 #include <vector>
 
@@ -263,19 +264,21 @@ napi_value Device::HotTreeScan(napi_env env, napi_callback_info info) {
   bool skip = false;
   napi_get_value_bool(env, argv[3], &skip);
   if (!self->HotRange(env, off, 4096)) return nullptr;
-  TreeScanRange range{start, start_len, skip, prefix, prefix_len, limit > 0 ? static_cast<size_t>(limit) : 0};
-  std::vector<uint32_t> blocks(kTreeScanMaxPages);
+  // No more keys than the output could hold anyway (a cast of a larger double, or Infinity, is undefined).
+  double most = static_cast<double>(out_room / 2);
+  TreeScanRange range{start, start_len, skip, prefix, prefix_len, static_cast<size_t>(limit > 0 ? (limit < most ? limit : most) : 0)};
+  uint32_t blocks[kTreeScanMaxPages];
   size_t pages = 0;
   int result = kTreeCannotSay;
   auto scan = [&] {
-    result = TreeScan(self->base_, self->size_, static_cast<uint64_t>(off), range, out, out_room, blocks.data(), &pages);
+    result = TreeScan(self->base_, self->size_, static_cast<uint64_t>(off), range, out, out_room, blocks, &pages);
   };
   BusFault fault;
   auto lo = reinterpret_cast<uintptr_t>(self->base_);
   if (!Guarded(lo, lo + self->size_, scan, &fault)) result = kTreeCannotSay;
   uint32_t count = static_cast<uint32_t>(pages);
   std::memcpy(visited, &count, 4);
-  std::memcpy(visited + 4, blocks.data(), 4 * pages);
+  std::memcpy(visited + 4, blocks, 4 * pages);
   napi_value result_value;
   napi_create_int32(env, result, &result_value);
   return result_value;

@@ -17,6 +17,10 @@ enum TreeSearchResult : int {
   kTreeCannotSay = -2,
 };
 
+// The pages are read where they lie, each field once: pages that change during a call (only a writer breaking
+// the pool's protocol changes a committed page) give a wrong answer or kTreeCannotSay, never a read outside
+// the page.
+//
 // Searches the tree whose root page is at `root` (a page-aligned offset with a whole page inside [0, size))
 // for `key`. Returns the value's length (the value copied into `value`), or a TreeSearchResult. The blocks
 // visited, root first, go to `visited[0..*pages)`. Plain loads only: run it guarded where the mapping may
@@ -40,7 +44,9 @@ struct TreeScanRange {
 
 // Copies the keys of the tree at `root` in `range`, in order, into `out` as a u16 length and the key's bytes
 // each. Returns the count of keys, times two, plus one when the range has no keys past the last one copied;
-// or kTreeCannotSay. The blocks visited go to `visited[0..*pages)`. Plain loads only, as TreeSearch.
+// or kTreeCannotSay, also for keys that do not rise (a damaged tree going back over itself), so that a caller
+// going on from the last key always moves on. The blocks visited go to `visited[0..*pages)`. Plain loads only,
+// as TreeSearch.
 int TreeScan(const uint8_t* base, uint64_t size, uint64_t root, const TreeScanRange& range, uint8_t* out, size_t out_room,
              uint32_t* visited, size_t* pages);
 

@@ -1,12 +1,13 @@
+import { spawn } from 'node:child_process';
 import { truncateSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import { Device } from '../../lib';
-import { BTree, NO_PAGE } from '../../lib/pool/meta/btree';
-import { PAGE, VALUE_MAX } from '../../lib/pool/meta/page';
-import { DevicePageStore, type PageBlocks } from '../../lib/pool/meta/page-store';
+import { BTree, NO_PAGE, type ScanRange } from '../../lib/pool/meta/btree';
+import { BRANCH, LEAF, PAGE, VALUE_MAX, initPage, insertCell } from '../../lib/pool/meta/page';
+import { DevicePageStore, pageCrc, type PageBlocks } from '../../lib/pool/meta/page-store';
 import { MemoryDevice } from '../../lib/testing/memory-device';
 import { rng } from '../support/rng';
-import { scratchDir } from '../support/scratch';
+import { PROJECT_ROOT, scratchDir } from '../support/scratch';
 
 // The in-place search of committed subtrees (native/tree_search.cpp) against a model and against the same
 // tree read page by page from a copy of the device's bytes (a MemoryDevice has no native search).
@@ -133,7 +134,7 @@ describe('pool metadata: lookups in place', () => {
       const key = keys[Math.floor(next() * keys.length)] as Buffer;
       return next() < 0.5 ? key : randomKey(next);
     };
-    const ranges = [{}, { prefix: Buffer.from([0]) }, { prefix: Buffer.from([255, 255]) }, { after: Buffer.alloc(0) }];
+    const ranges: ScanRange[] = [{}, { prefix: Buffer.from([0]) }, { prefix: Buffer.from([255, 255]) }, { after: Buffer.alloc(0) }];
     for (let i = 0; i < 300; i++) {
       const range: { prefix?: Buffer; after?: Buffer; from?: Buffer } = {};
       if (next() < 0.7) range.prefix = pick().subarray(0, Math.floor(next() * 4));
@@ -198,6 +199,122 @@ describe('pool metadata: lookups in place', () => {
     }
     expect(() => [...new BTree(new DevicePageStore(device, 'pool', new Blocks()), tree.root).keys()]).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT' }));
     expect(answered + refused).toBe(2 * keys.length);
+    device.close();
+  });
+
+  /** Pages written as given, each with its CRC right: damage that no page check sees. */
+  function crafted(name: string, pages: [number, Buffer][]): Device {
+    const device = openDevice(name);
+    for (const [no, p] of pages) {
+      p.writeUInt32LE(pageCrc(p), 8);
+      device.copy(no * PAGE, p);
+    }
+    return device;
+  }
+
+  function leafOf(keys: string[]): Buffer {
+    const p = Buffer.alloc(PAGE);
+    initPage(p, LEAF);
+    keys.forEach((k, i) => insertCell(p, i, Buffer.from(k), Buffer.from('v')));
+    return p;
+  }
+
+  function branchOf(cells: [string, number][]): Buffer {
+    const p = Buffer.alloc(PAGE);
+    initPage(p, BRANCH);
+    cells.forEach(([k, child], i) => insertCell(p, i, Buffer.from(k), null, child));
+    return p;
+  }
+
+  const names = (from: number, to: number): string[] => Array.from({ length: to - from }, (_, i) => `a${String(from + i).padStart(3, '0')}`);
+
+  it('a tree that goes round (a branch whose child is itself) ends every lookup and scan with an error', () => {
+    const device = crafted('cycle', [[3, branchOf([['', 5], ['m', 3]])], [5, leafOf(names(0, 10))]]);
+    const tree = new BTree(new DevicePageStore(device, 'pool', new Blocks()), 3);
+    expect(tree.get(Buffer.from('a003'))).toEqual(Buffer.from('v'));
+    expect(() => tree.get(Buffer.from('z'))).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    for (const range of [{}, { prefix: Buffer.from('a') }, { after: Buffer.from('a005') }]) {
+      expect(() => {
+        let n = 0;
+        for (const key of tree.keys(range)) if (++n > 10_000) throw new Error(`still going at ${key.toString()}`);
+      }).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    }
+    device.close();
+  });
+
+  it('a tree whose keys go back from one leaf to the next: a scan ends', () => {
+    const device = crafted('order', [[3, branchOf([['', 5], ['m', 6]])], [5, leafOf(names(0, 100))], [6, leafOf(names(100, 400))]]);
+    const tree = new BTree(new DevicePageStore(device, 'pool', new Blocks()), 3);
+    const seen = [...tree.keys()].length;
+    expect(seen).toBeGreaterThanOrEqual(400);
+    expect(seen).toBeLessThan(1000);
+    device.close();
+  });
+
+  it('a block outside the device is ERR_PMEMDAX_CORRUPT naming its offset, as page-by-page reads say', () => {
+    const device = crafted('outside', [[3, branchOf([['', 5], ['m', BLOCKS + 7]])], [5, leafOf(names(0, 10))]]);
+    for (const root of [BLOCKS, BLOCKS + 5, -1]) {
+      const tree = new BTree(new DevicePageStore(device, 'pool', new Blocks()), root);
+      expect(() => tree.get(Buffer.from('a'))).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT', offset: root * PAGE }));
+      expect(() => [...tree.keys()]).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT', offset: root * PAGE }));
+    }
+    const tree = new BTree(new DevicePageStore(device, 'pool', new Blocks()), 3);
+    expect(() => tree.get(Buffer.from('z'))).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT', offset: (BLOCKS + 7) * PAGE }));
+    device.close();
+  });
+
+  it('a page another process rewrites during the searches (counts, cell offsets, key lengths) never crashes the searcher', async () => {
+    const path = scratch.file('rewritten');
+    const device = Device.open(path, { create: true, size: BLOCKS * PAGE });
+    const last = BLOCKS - 1;
+    const leaf = leafOf(names(0, 150));
+    leaf.writeUInt32LE(pageCrc(leaf), 8);
+    device.copy(last * PAGE, leaf);
+    // The page at the device's end: a read past it would meet the mapping's reserved, inaccessible space.
+    const child = spawn(process.execPath, ['-e', `
+      const { Device } = require(${JSON.stringify(`${PROJECT_ROOT}/dist/index.js`)});
+      const d = Device.open(${JSON.stringify(path)}, {});
+      const view = d.directAccess(${last}, 1).view;
+      const saved = Uint8Array.from(view);
+      console.log('go');
+      const until = Date.now() + 1500;
+      let x = 7;
+      while (Date.now() < until) {
+        for (let i = 0; i < 2000; i++) {
+          x = (x * 1103515245 + 12345) >>> 0;
+          const at = x % 4 === 0 ? 2 + (x >>> 8) % 2 : 16 + (x >>> 8) % 300;
+          view[at] = 0xff;
+          view[at] = saved[at];
+          if (x % 7 === 0) view[4096 - 1 - ((x >>> 9) % 64)] ^= 0xff;
+        }
+      }
+      d.close();
+    `], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await Promise.race([new Promise((resolve) => child.stdout.once('data', resolve)), exited]);
+    let running = true;
+    void exited.then(() => {
+      running = false;
+    });
+    let searches = 0;
+    while (running) {
+      for (let i = 0; i < 200; i++) {
+        const store = new DevicePageStore(device, 'pool', new Blocks(), 2);
+        const tree = new BTree(store, last);
+        for (const key of [Buffer.from('a077'), Buffer.from('zz'), Buffer.from('')]) {
+          try {
+            tree.get(key);
+            [...tree.keys({ from: key })];
+          } catch (e) {
+            expect((e as { code?: string }).code).toMatch(/^(ERR_PMEMDAX_CORRUPT|ERR_OUT_OF_RANGE)$/);
+          }
+          searches++;
+        }
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(await exited).toBe(0);
+    expect(searches).toBeGreaterThan(1000);
     device.close();
   });
 

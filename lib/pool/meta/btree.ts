@@ -6,6 +6,8 @@ import {
 
 /** No page: the root of an empty tree. */
 export const NO_PAGE = 0xffffffff;
+/** A store's `lookup` cannot answer below this page either: read the rest of the way page by page. */
+export const PAGE_BY_PAGE = Symbol('page by page');
 
 /**
  * Where a tree's pages live (docs/design.md, "Metadata at device scale"). Pages of the committed trees
@@ -16,10 +18,12 @@ export interface PageStore {
   /** The page at block `no`: its overlay copy if it has one, else the committed bytes (not to be written). */
   page(no: number): Buffer;
   /**
-   * The value under `key` in the subtree at `no` (a copy), or null, when the store can search that subtree
-   * without reading it page by page; undefined when it cannot (the caller goes on a page at a time). Optional.
+   * The value under `key` in the subtree at `no` (a copy; without `copy` an empty stand-in), or null, when the
+   * store can search that subtree without reading it page by page. Undefined when `no` is a page it cannot
+   * search so but a page below may be (the caller reads `no` and asks again at its child); PAGE_BY_PAGE when
+   * the caller must read the rest of the way page by page (those pages may be damaged). Optional.
    */
-  lookup?(no: number, key: Buffer, copy?: boolean): Buffer | null | undefined;
+  lookup?(no: number, key: Buffer, copy?: boolean): Buffer | null | undefined | typeof PAGE_BY_PAGE;
   /**
    * Up to `limit` keys of the subtree at `no` in `range`, in order (copies), and whether the range holds no
    * key after them, when the store can scan that subtree without reading it page by page; undefined when it
@@ -103,7 +107,7 @@ export class BTree {
     return new BTree(store, level.length === 0 ? NO_PAGE : (level[0] as [Buffer, number])[1]);
   }
 
-  /** The value stored under `key` (a view of its page: valid until the tree next changes), or null. */
+  /** The value stored under `key` (a copy, or a view of its page valid until the tree next changes), or null. */
   get(key: Buffer): Buffer | null {
     return this.#find(key, true);
   }
@@ -116,9 +120,13 @@ export class BTree {
   /** `get`; without `copy`, a found value may be an empty stand-in. */
   #find(key: Buffer, copy: boolean): Buffer | null {
     if (this.root === NO_PAGE) return null;
+    let inPlace = this.#store.lookup !== undefined;
     for (let no = this.root, depth = 0; ; depth++) {
-      const found = this.#store.lookup?.(no, key, copy);
-      if (found !== undefined) return found;
+      if (inPlace) {
+        const found = this.#store.lookup?.(no, key, copy);
+        if (found === PAGE_BY_PAGE) inPlace = false;
+        else if (found !== undefined) return found;
+      }
       const p = this.#store.page(no);
       if (kindOf(p) !== BRANCH) {
         const i = search(p, key);
@@ -148,7 +156,7 @@ export class BTree {
 
   /** Removes `key`; false if it was not there (and then nothing is copied). */
   delete(key: Buffer): boolean {
-    if (this.get(key) === null) return false;
+    if (!this.has(key)) return false;
     const path = this.#writablePath(key);
     const leaf = path[path.length - 1] as Step;
     removeCell(this.#store.page(leaf.no), search(this.#store.page(leaf.no), key));
@@ -156,7 +164,6 @@ export class BTree {
     return true;
   }
 
-  /** The entries in key order over `range`, as views of their pages: the tree must not change during a scan. */
   /**
    * The keys of `range`, in order, as `entries` gives them: scanned by the store where it can (a batch of
    * keys a call), else page by page. Copies, which stay valid when the tree changes.
@@ -176,6 +183,7 @@ export class BTree {
     }
   }
 
+  /** The entries in key order over `range`, as views of their pages: the tree must not change during a scan. */
   *entries(range: ScanRange = {}): Generator<[Buffer, Buffer]> {
     if (this.root === NO_PAGE) return;
     const start = scanStart(range);

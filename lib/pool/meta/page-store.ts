@@ -3,7 +3,7 @@ import type { DaxDevice } from '../../device/types';
 import { crc32c } from '../crc32c';
 import { corrupt } from '../errors';
 import { readMeta } from '../meta-io';
-import { scanStart, type PageStore, type ScanRange } from './btree';
+import { PAGE_BY_PAGE, scanStart, type PageStore, type ScanRange } from './btree';
 import { BlockSet } from './block-set';
 import { BRANCH, KEY_MAX, LEAF, PAGE, VALUE_MAX, pageProblem } from './page';
 import { PageCache } from './page-cache';
@@ -49,7 +49,8 @@ export function pageCrc(p: Buffer): number {
 /**
  * DevicePageStore -- the PageStore of format 2 on a pool's device (docs/design.md, "Metadata at device
  * scale"). A committed page is read from the media poison-safely (a copy of its block, its CRC and kind
- * checked), and the last CACHE_PAGES of them are kept. A page changed since the last checkpoint is a copy in
+ * checked) the first time, and the last CACHE_PAGES of them are kept; lookups and scans then read committed
+ * subtrees where they lie (`lookup`, `scanKeys`). A page changed since the last checkpoint is a copy in
  * DRAM (the overlay) at a block of its own, which no committed tree reaches, so a crash at any moment leaves
  * the committed trees whole. `write` stores the overlay on the media with its CRCs and makes it durable;
  * once the caller has durably switched the roots to the new trees, `commit` makes the overlay the committed
@@ -119,10 +120,12 @@ export class DevicePageStore implements PageStore {
    * and checked now, as `page` would (a damaged one throws here as there); pages that do not read as
    * well-formed, or poison, leave it to the caller's page-by-page walk, which reports them.
    */
-  lookup(no: number, key: Buffer, copy = true): Buffer | null | undefined {
-    if (this.#inPlace === null || this.#overlay.has(no)) return undefined;
-    const found = this.#inPlace.search(no * PAGE, key, this.#value, this.#visited);
-    if (found === CANNOT_SAY) return undefined;
+  lookup(no: number, key: Buffer, copy = true): Buffer | null | undefined | typeof PAGE_BY_PAGE {
+    if (this.#overlay.has(no)) return undefined;
+    const reader = this.#readerFor(no);
+    if (reader === null) return PAGE_BY_PAGE;
+    const found = reader.search(no * PAGE, key, this.#value, this.#visited);
+    if (found === CANNOT_SAY) return PAGE_BY_PAGE;
     this.#checkVisited();
     if (found < 0) return null;
     return copy ? Buffer.from(this.#value.subarray(0, found)) : FOUND;
@@ -130,12 +133,13 @@ export class DevicePageStore implements PageStore {
 
   /** As `lookup`, for a run of keys: the subtree scanned in place, in one native call a batch. */
   scanKeys(no: number, range: ScanRange, limit: number): { keys: Buffer[]; ended: boolean } | undefined {
-    if (this.#inPlace === null || this.#overlay.has(no)) return undefined;
+    const reader = this.#overlay.has(no) ? null : this.#readerFor(no);
+    if (reader === null) return undefined;
     const start = scanStart(range);
     // A key equal to `after` is passed over; when the prefix comes later, no key equals it.
     const skipStart = range.after !== undefined && start === range.after;
     const out = Buffer.allocUnsafe(Math.max(0, limit) * (2 + KEY_MAX));
-    const found = this.#inPlace.scan(no * PAGE, start, range.prefix ?? NO_PREFIX, skipStart, limit, out, this.#visited);
+    const found = reader.scan(no * PAGE, start, range.prefix ?? NO_PREFIX, skipStart, limit, out, this.#visited);
     if (found === CANNOT_SAY) return undefined;
     this.#checkVisited();
     const keys: Buffer[] = [];
@@ -145,6 +149,16 @@ export class DevicePageStore implements PageStore {
       at += 2 + len;
     }
     return { keys, ended: (found & 1) === 1 };
+  }
+
+  /**
+   * The in-place reads for the committed page at `no`: none on a device without them, nor a closed
+   * one (pages still cached answer as before), nor at a block outside the device (`page` reports it, with its
+   * offset, as damage).
+   */
+  #readerFor(no: number): TreeReader | null {
+    const ok = !this.#device.closed && Number.isInteger(no) && no >= 0 && (no + 1) * PAGE <= this.#device.size;
+    return ok ? this.#inPlace : null;
   }
 
   /** Pages an in-place read crossed that this store never checked: read and checked now, as `page` would. */
