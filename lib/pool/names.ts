@@ -45,7 +45,8 @@ export function wellFormed(text: string): boolean {
 export function checkName(name: unknown, syscall: string, pool: string): string {
   if (typeof name !== 'string') throw argTypeError(`The "name" argument must be of type string. ${received(name)}`);
   if (name.length === 0 || name.includes('\0') || !wellFormed(name)) throw poolError('EINVAL', syscall, `${pool}:${printable(name)}`);
-  if (Buffer.byteLength(name) > NAME_MAX) throw poolError('ENAMETOOLONG', syscall, `${pool}:${printable(name.slice(0, 32))}…`);
+  // A UTF-16 unit is at most 3 bytes of UTF-8 (a pair of them 4): a short name needs no count.
+  if (name.length * 3 > NAME_MAX && Buffer.byteLength(name) > NAME_MAX) throw poolError('ENAMETOOLONG', syscall, `${pool}:${printable(name.slice(0, 32))}…`);
   return name;
 }
 
