@@ -85,6 +85,8 @@ export interface NativeSharedHotPath {
     handle: NativeHotHandle, offset: number, start: Uint8Array, prefix: Uint8Array, skipStart: boolean, limit: number, out: Uint8Array,
     visited: Uint32Array,
   ): number;
+  /** Is the tree page at `offset` as a checkpoint wrote it (CRC, kind, cells inside it)? False for a SIGBUS too. */
+  treeCheck(handle: NativeHotHandle, offset: number): boolean;
 }
 
 export interface NativeDevice {

@@ -114,6 +114,7 @@ class Device : public Napi::ObjectWrap<Device> {
   static napi_value HotCopySafe(napi_env env, napi_callback_info info);
   static napi_value HotTreeSearch(napi_env env, napi_callback_info info);
   static napi_value HotTreeScan(napi_env env, napi_callback_info info);
+  static napi_value HotTreeCheck(napi_env env, napi_callback_info info);
   static napi_value HotWriteBack(napi_env env, napi_callback_info info, bool drain);
   bool HotRange(napi_env env, double offset, double length);
   // Copies and range-checks the pairs of a Float64Array; false when it threw.

@@ -1,7 +1,7 @@
 // The hot path: plain N-API callbacks over a device's persistence table (persist.h). ObjectWrap's unwrap
 // costs more than a 64-byte persist, so the calls an application makes per record skip it. The TypeScript
 // Device keeps these functions private, next to the native handle, so they never outlive it; the tree reads
-// (treeSearch, treeScan) go to the pool's page store together with the Device they read (treeReaderOf).
+// (treeSearch, treeScan, treeCheck) go to the pool's page store together with the Device they read (treeReaderOf).
 #include <cstring>
 #include <vector>
 
@@ -284,6 +284,24 @@ napi_value Device::HotTreeScan(napi_env env, napi_callback_info info) {
   return result_value;
 }
 
+// treeCheck(offset) -> whether the tree page at `offset` is as a checkpoint wrote it (TreePageWhole); false
+// too for a SIGBUS reading it (the caller's checked read reports what is wrong).
+napi_value Device::HotTreeCheck(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  Device* self = HotArgs(env, info, argv, 1);
+  if (self == nullptr) return nullptr;
+  double off = NumberArg(env, argv[0]);
+  if (!self->HotRange(env, off, 4096)) return nullptr;
+  bool whole = false;
+  auto check = [&] { whole = TreePageWhole(self->base_, self->size_, static_cast<uint64_t>(off)); };
+  BusFault fault;
+  auto lo = reinterpret_cast<uintptr_t>(self->base_);
+  if (!Guarded(lo, lo + self->size_, check, &fault)) whole = false;
+  napi_value out;
+  napi_get_boolean(env, whole, &out);
+  return out;
+}
+
 // hot() -> this device's handle for the hot functions: an External with no finalizer, so a device costs
 // the garbage collector nothing native (functions made per device each left a native record that only
 // the next turn of the event loop freed).
@@ -294,7 +312,7 @@ Napi::Value Device::Hot(const Napi::CallbackInfo& info) {
 }
 
 // NativeDevice.hotPath -> { flush, drain, persist, persistRanges, copy, move, fill, copySafe, treeSearch,
-// treeScan }, made once per environment; each takes a handle from hot() first.
+// treeScan, treeCheck }, made once per environment; each takes a handle from hot() first.
 Napi::Object Device::HotPath(Napi::Env env) {
   Napi::Object o = Napi::Object::New(env);
   struct Entry {
@@ -305,7 +323,7 @@ Napi::Object Device::HotPath(Napi::Env env) {
       {"flush", SafeHot<HotFlush>}, {"drain", SafeHot<HotDrain>}, {"persist", SafeHot<HotPersist>},
       {"persistRanges", SafeHot<HotPersistRanges>}, {"copy", SafeHot<HotCopy>}, {"move", SafeHot<HotMove>},
       {"fill", SafeHot<HotFill>}, {"copySafe", SafeHot<HotCopySafe>}, {"treeSearch", SafeHot<HotTreeSearch>},
-      {"treeScan", SafeHot<HotTreeScan>},
+      {"treeScan", SafeHot<HotTreeScan>}, {"treeCheck", SafeHot<HotTreeCheck>},
   };
   for (const Entry& e : kEntries) {
     napi_value fn;

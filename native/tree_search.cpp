@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "crc32c.h"
+
 namespace pmemdax {
 
 namespace {
@@ -12,9 +14,9 @@ constexpr uint32_t kLeaf = 1;
 constexpr uint32_t kBranch = 2;
 constexpr uint32_t kKeyMax = 255;
 
-// Every field is read once, through a volatile load, and only the copy is checked and used: the pages are
-// not ours, and another process writing the file under us (a fault, or a writer that breaks the protocol)
-// must not turn a check into a read past the page. The compiler may not load a volatile field again.
+// Every value is read through a volatile load, checked, and used as read, never loaded again after its
+// check: the pages are not ours, and another process writing the file under us (a fault, or a writer that
+// breaks the protocol) must not turn a check into a read past the page.
 inline uint32_t U16(const uint8_t* p, uint32_t at) {
   auto v = reinterpret_cast<const volatile uint8_t*>(p);
   return v[at] | (static_cast<uint32_t>(v[at + 1]) << 8);
@@ -197,6 +199,28 @@ int TreeScan(const uint8_t* base, uint64_t size, uint64_t root, const TreeScanRa
       if (!ChildAt(step.page, 0, &at)) return kTreeCannotSay;
     }
   }
+}
+
+bool TreePageWhole(const uint8_t* base, uint64_t size, uint64_t at) {
+  if (at % kPage != 0 || at > size || size - at < kPage) return false;
+  uint8_t p[kPage];
+  std::memcpy(p, base + at, kPage);
+  uint32_t stored = U32(p, 8);
+  std::memset(p + 8, 0, 4);
+  if (Crc32c(p, kPage) != stored) return false;
+  uint32_t kind = U16(p, 0), n = U16(p, 2), start = U16(p, 4);
+  if ((kind != kLeaf && kind != kBranch) || kHeader + 2 * n > start || start > kPage) return false;
+  uint32_t head = kind == kLeaf ? 4 : 6, live = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    uint32_t c = U16(p, kHeader + 2 * i);
+    if (c < start || c + head > kPage) return false;
+    uint32_t key_len = U16(p, c), value_len = kind == kLeaf ? U16(p, c + 2) : 0;
+    if (key_len > kKeyMax || value_len > 1024) return false;
+    uint32_t len = head + key_len + value_len;
+    if (c + len > kPage) return false;
+    live += len;
+  }
+  return live + U16(p, 6) == kPage - start;
 }
 
 }  // namespace pmemdax

@@ -17,7 +17,7 @@ enum TreeSearchResult : int {
   kTreeCannotSay = -2,
 };
 
-// The pages are read where they lie, each field once: pages that change during a call (only a writer breaking
+// The pages are read where they lie, each value checked and then used as read: pages that change during a call (only a writer breaking
 // the pool's protocol changes a committed page) give a wrong answer or kTreeCannotSay, never a read outside
 // the page.
 //
@@ -49,5 +49,11 @@ struct TreeScanRange {
 // as TreeSearch.
 int TreeScan(const uint8_t* base, uint64_t size, uint64_t root, const TreeScanRange& range, uint8_t* out, size_t out_room,
              uint32_t* visited, size_t* pages);
+
+// Whether the page at `at` is whole inside the device and as a checkpoint wrote it: its CRC-32C right (taken
+// with the CRC field as zero), a known kind, every slot and cell inside it and the bytes counted as
+// page.ts's `pageProblem(p, false)` counts them. Works on a copy, so the checks hold together. False also for
+// anything page.ts would accept only after the page changed: the caller reads it the checked way then.
+bool TreePageWhole(const uint8_t* base, uint64_t size, uint64_t at);
 
 }  // namespace pmemdax

@@ -132,23 +132,25 @@ export function nativeHandleOf(device: Device): NativeDevice {
   return nativeHandles.get(device) as NativeDevice;
 }
 
-/** Lookups and scans in the pool's metadata trees where their pages lie: see NativeSharedHotPath.treeSearch and treeScan. */
+/** Lookups, scans and page checks in the pool's metadata trees where their pages lie: see NativeSharedHotPath.treeSearch, treeScan and treeCheck. */
 export interface TreeReader {
   /** Kept with the functions: their handle is a bare pointer to its native device. */
   readonly device: Device;
   search(offset: number, key: Uint8Array, value: Uint8Array, visited: Uint32Array): number;
   scan(offset: number, start: Uint8Array, prefix: Uint8Array, skipStart: boolean, limit: number, out: Uint8Array, visited: Uint32Array): number;
+  check(offset: number): boolean;
 }
 
 /** The in-place tree reads bound to `device`; null for a device that is not a native one. */
 export function treeReaderOf(device: DaxDevice): TreeReader | null {
   if (!(device instanceof Device)) return null;
-  const { treeSearch, treeScan } = native.NativeDevice.hotPath;
+  const { treeSearch, treeScan, treeCheck } = native.NativeDevice.hotPath;
   const handle = nativeHandleOf(device).hot();
   return {
     device,
     search: (offset, key, value, visited) => treeSearch(handle, offset, key, value, visited),
     scan: (offset, start, prefix, skipStart, limit, out, visited) => treeScan(handle, offset, start, prefix, skipStart, limit, out, visited),
+    check: (offset) => treeCheck(handle, offset),
   };
 }
 

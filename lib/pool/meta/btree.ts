@@ -170,15 +170,22 @@ export class BTree {
    */
   *keys(range: ScanRange = {}): Generator<Buffer> {
     if (this.root === NO_PAGE) return;
+    let last: Buffer | null = null;
     for (let from = range; ;) {
       const batch = this.#store.scanKeys?.(this.root, from, KEYS_BATCH);
       if (batch === undefined) {
-        for (const [key] of this.entries(from)) yield Buffer.from(key);
+        // Page by page, held to rising keys as the store's scan is: a damaged tree whose keys go back would
+        // otherwise have a caller that goes on after the last key it saw (a listing) go round for ever.
+        for (const [key] of this.entries(from)) {
+          if (last !== null && key.compare(last) <= 0) throw outOfRangeError('tree keys out of order');
+          last = Buffer.from(key);
+          yield last;
+        }
         return;
       }
       yield* batch.keys;
-      const last = batch.keys[batch.keys.length - 1];
-      if (batch.ended || last === undefined) return;
+      last = batch.keys[batch.keys.length - 1] ?? last;
+      if (batch.ended || batch.keys.length === 0 || last === null) return;
       from = { ...(range.prefix === undefined ? {} : { prefix: range.prefix }), after: last };
     }
   }

@@ -126,7 +126,7 @@ export class DevicePageStore implements PageStore {
     if (reader === null) return PAGE_BY_PAGE;
     const found = reader.search(no * PAGE, key, this.#value, this.#visited);
     if (found === CANNOT_SAY) return PAGE_BY_PAGE;
-    this.#checkVisited();
+    this.#checkVisited(reader);
     if (found < 0) return null;
     return copy ? Buffer.from(this.#value.subarray(0, found)) : FOUND;
   }
@@ -141,7 +141,7 @@ export class DevicePageStore implements PageStore {
     const out = Buffer.allocUnsafe(Math.max(0, limit) * (2 + KEY_MAX));
     const found = reader.scan(no * PAGE, start, range.prefix ?? NO_PREFIX, skipStart, limit, out, this.#visited);
     if (found === CANNOT_SAY) return undefined;
-    this.#checkVisited();
+    this.#checkVisited(reader);
     const keys: Buffer[] = [];
     for (let at = 0; keys.length < found >> 1; ) {
       const len = (out[at] as number) | ((out[at + 1] as number) << 8);
@@ -161,12 +161,17 @@ export class DevicePageStore implements PageStore {
     return ok ? this.#inPlace : null;
   }
 
-  /** Pages an in-place read crossed that this store never checked: read and checked now, as `page` would. */
-  #checkVisited(): void {
+  /**
+   * Pages an in-place read crossed that this store never checked: checked now, where they lie; one that
+   * does not check out is read the checked way, which reports what is wrong with it as `page` would.
+   */
+  #checkVisited(reader: TreeReader): void {
     const visited = this.#visited;
     for (let i = 1; i <= (visited[0] as number); i++) {
       const block = visited[i] as number;
-      if (!this.#checked.has(block)) this.#keep(block, this.#read(block));
+      if (this.#checked.has(block)) continue;
+      if (reader.check(block * PAGE)) this.#checked.add(block);
+      else this.#keep(block, this.#read(block));
     }
   }
 
