@@ -44,6 +44,25 @@ Device* HotArgs(napi_env env, napi_callback_info info, napi_value* argv, size_t 
   return static_cast<Device*>(device);
 }
 
+// Runs `walk` over the device's mapping with a SIGBUS there recovered: false when one cut it short.
+template <typename Walk>
+bool OnMapping(const uint8_t* base, uint64_t size, Walk& walk) {
+  BusFault fault;
+  auto lo = reinterpret_cast<uintptr_t>(base);
+  return Guarded(lo, lo + size, walk, &fault);
+}
+
+// A tree walk's answer for JavaScript: `result` (kTreeCannotSay when a SIGBUS cut the walk short), with the
+// count of pages it visited, then their blocks, written to `visited`.
+napi_value TreeWalkAnswer(napi_env env, bool walked, int result, const uint32_t* blocks, size_t pages, uint8_t* visited) {
+  uint32_t count = static_cast<uint32_t>(pages);
+  std::memcpy(visited, &count, 4);
+  std::memcpy(visited + 4, blocks, 4 * pages);
+  napi_value out;
+  napi_create_int32(env, walked ? result : kTreeCannotSay, &out);
+  return out;
+}
+
 template <napi_callback Callback>
 napi_value SafeHot(napi_env env, napi_callback_info info) {
   return CatchOutOfMemory<napi_value>(env, [&] { return Callback(env, info); });
@@ -231,15 +250,8 @@ napi_value Device::HotTreeSearch(napi_env env, napi_callback_info info) {
   auto search = [&] {
     result = TreeSearch(self->base_, self->size_, static_cast<uint64_t>(off), key, key_len, value, value_room, blocks, &pages);
   };
-  BusFault fault;
-  auto lo = reinterpret_cast<uintptr_t>(self->base_);
-  if (!Guarded(lo, lo + self->size_, search, &fault)) result = kTreeCannotSay;
-  uint32_t count = static_cast<uint32_t>(pages);
-  std::memcpy(visited, &count, 4);
-  std::memcpy(visited + 4, blocks, 4 * pages);
-  napi_value out;
-  napi_create_int32(env, result, &out);
-  return out;
+  bool walked = OnMapping(self->base_, self->size_, search);
+  return TreeWalkAnswer(env, walked, result, blocks, pages, visited);
 }
 
 // treeScan(offset, start, prefix, skipStart, limit, out, visited) -> the keys of the tree at `offset` from
@@ -273,15 +285,8 @@ napi_value Device::HotTreeScan(napi_env env, napi_callback_info info) {
   auto scan = [&] {
     result = TreeScan(self->base_, self->size_, static_cast<uint64_t>(off), range, out, out_room, blocks, &pages);
   };
-  BusFault fault;
-  auto lo = reinterpret_cast<uintptr_t>(self->base_);
-  if (!Guarded(lo, lo + self->size_, scan, &fault)) result = kTreeCannotSay;
-  uint32_t count = static_cast<uint32_t>(pages);
-  std::memcpy(visited, &count, 4);
-  std::memcpy(visited + 4, blocks, 4 * pages);
-  napi_value result_value;
-  napi_create_int32(env, result, &result_value);
-  return result_value;
+  bool walked = OnMapping(self->base_, self->size_, scan);
+  return TreeWalkAnswer(env, walked, result, blocks, pages, visited);
 }
 
 // treeCheck(offset) -> whether the tree page at `offset` is as a checkpoint wrote it (TreePageWhole); false
@@ -294,11 +299,8 @@ napi_value Device::HotTreeCheck(napi_env env, napi_callback_info info) {
   if (!self->HotRange(env, off, 4096)) return nullptr;
   bool whole = false;
   auto check = [&] { whole = TreePageWhole(self->base_, self->size_, static_cast<uint64_t>(off)); };
-  BusFault fault;
-  auto lo = reinterpret_cast<uintptr_t>(self->base_);
-  if (!Guarded(lo, lo + self->size_, check, &fault)) whole = false;
   napi_value out;
-  napi_get_boolean(env, whole, &out);
+  napi_get_boolean(env, OnMapping(self->base_, self->size_, check) && whole, &out);
   return out;
 }
 
