@@ -116,9 +116,9 @@ export class DevicePageStore implements PageStore {
   /**
    * A committed page reaches only committed pages (a change copies the whole path from the root), so the
    * subtree at a block outside the overlay is searched where it lies on the media, in one native call: no
-   * page copied, no JavaScript per level. Pages the search crossed that this store never checked are read
-   * and checked now, as `page` would (a damaged one throws here as there); pages that do not read as
-   * well-formed, or poison, leave it to the caller's page-by-page walk, which reports them.
+   * page copied, no JavaScript per level. Pages the search crossed that this store never checked are checked
+   * now (`#checkVisited`: a damaged one throws here as `page` would); pages that do not read as well-formed,
+   * or poison, leave it to the caller's page-by-page walk, which reports them.
    */
   lookup(no: number, key: Buffer, copy = true): Buffer | null | undefined | typeof PAGE_BY_PAGE {
     if (this.#overlay.has(no)) return undefined;
