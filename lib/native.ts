@@ -154,6 +154,8 @@ export interface NativeConstants {
   readonly deepFlush: { readonly DONE: number; readonly NOT_NEEDED: number; readonly NOT_PERMITTED: number };
   /** The lock a native open takes before sizing or mapping: none, flock LOCK_SH, flock LOCK_EX. */
   readonly lock: { readonly NONE: number; readonly SHARED: number; readonly EXCLUSIVE: number };
+  /** The in-place tree reads (native/tree_search.h): their "cannot say" answer, and the most pages a scan visits in a call. */
+  readonly tree: { readonly CANNOT_SAY: number; readonly SCAN_PAGES: number };
 }
 
 /** Reserved address space for the fault layer. Offsets and lengths are whole pages; `access` is one of `constants.access`. */

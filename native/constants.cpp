@@ -8,12 +8,13 @@
 #include "file_lock.h"
 #include "memcpy_nt.h"
 #include "region.h"
+#include "tree_search.h"
 
 namespace pmemdax {
 
 namespace {
 
-Napi::Object Table(Napi::Env env, std::initializer_list<std::pair<const char*, uint32_t>> entries) {
+Napi::Object Table(Napi::Env env, std::initializer_list<std::pair<const char*, double>> entries) {
   Napi::Object o = Napi::Object::New(env);
   for (const auto& [name, value] : entries) o.Set(name, value);
   o.Freeze();
@@ -46,6 +47,10 @@ void ExportConstants(Napi::Env env, Napi::Object exports) {
                                {"NONE", static_cast<uint32_t>(LockMode::kNone)},
                                {"SHARED", static_cast<uint32_t>(LockMode::kShared)},
                                {"EXCLUSIVE", static_cast<uint32_t>(LockMode::kExclusive)},
+                           }));
+  c.Set("tree", Table(env, {
+                               {"CANNOT_SAY", kTreeCannotSay},
+                               {"SCAN_PAGES", static_cast<double>(kTreeScanMaxPages)},
                            }));
   c.Freeze();
   exports.Set("constants", c);

@@ -10,8 +10,9 @@ import { MiB, scratchDir } from '../support/scratch';
 describe('the constants the addon exports', () => {
   const { constants } = native;
 
-  it('are the access, copy, deep-flush and lock tables, frozen, with exactly the names TypeScript reads', () => {
-    expect(Object.keys(constants).sort()).toEqual(['access', 'copy', 'deepFlush', 'lock']);
+  it('are the access, copy, deep-flush, lock and tree tables, frozen, with exactly the names TypeScript reads', () => {
+    expect(Object.keys(constants).sort()).toEqual(['access', 'copy', 'deepFlush', 'lock', 'tree']);
+    expect(constants.tree).toEqual({ CANNOT_SAY: -2, SCAN_PAGES: 256 });
     expect(Object.keys(constants.lock).sort()).toEqual(['EXCLUSIVE', 'NONE', 'SHARED']);
     expect(Object.keys(constants.access).sort()).toEqual(['NONE', 'PRIVATE_TRAP_WRITE', 'READ', 'READ_WRITE', 'TRAP_WRITE']);
     expect(Object.keys(constants.copy).sort()).toEqual(['NODRAIN', 'NOFLUSH', 'NONTEMPORAL', 'TEMPORAL']);

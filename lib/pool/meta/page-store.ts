@@ -2,6 +2,7 @@ import { treeReaderOf, type TreeReader } from '../../device/device';
 import type { DaxDevice } from '../../device/types';
 import { crc32c } from '../crc32c';
 import { corrupt } from '../errors';
+import { native } from '../../native';
 import { readMeta } from '../meta-io';
 import { PAGE_BY_PAGE, scanStart, type PageStore, type ScanRange } from './btree';
 import { BlockSet } from './block-set';
@@ -32,10 +33,8 @@ const BRANCH_PAGES = 1024;
 /** What `lookup` returns for a key it found when no copy of the value was asked for. */
 const FOUND = Buffer.alloc(0);
 const NO_PREFIX = Buffer.alloc(0);
-/** What an in-place read returns when the pages cannot say (native/tree_search.h): the caller reads them page by page. */
-const CANNOT_SAY = -2;
-/** The most pages an in-place scan visits in a call (native/tree_search.h). */
-const SCAN_PAGES = 256;
+/** What an in-place read returns when the pages cannot say: the caller reads them page by page. */
+const { CANNOT_SAY, SCAN_PAGES } = native.constants.tree;
 
 /** The CRC-32C of page `p`, its CRC field taken as zero. */
 export function pageCrc(p: Buffer): number {
