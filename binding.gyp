@@ -30,6 +30,7 @@
         "native/persist.cpp",
         "native/hot_path.cpp",
         "native/tree_search.cpp",
+        "native/name_strings.cpp",
         "native/io_pool.cpp",
         "native/persist_async.cpp",
         "native/device_open.cpp",

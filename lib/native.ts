@@ -80,10 +80,11 @@ export interface NativeSharedHotPath {
    * The keys of that tree from `start` on (past it with `skipStart`) that begin with `prefix`, at most `limit`,
    * into `out` as a u16 length and the bytes each: their count times two, plus one when the range holds no key
    * after them; -2 when the pages cannot say. `visited` gets the count of pages visited, then their blocks.
+   * With `names`, the keys are also set there as strings, and a key that is not a pool name makes it -2.
    */
   treeScan(
     handle: NativeHotHandle, offset: number, start: Uint8Array, prefix: Uint8Array, skipStart: boolean, limit: number, out: Uint8Array,
-    visited: Uint32Array,
+    visited: Uint32Array, names?: string[],
   ): number;
   /** Is the tree page at `offset` as a checkpoint wrote it (CRC, kind, cells inside it)? False for a SIGBUS too. */
   treeCheck(handle: NativeHotHandle, offset: number): boolean;
@@ -154,8 +155,11 @@ export interface NativeConstants {
   readonly deepFlush: { readonly DONE: number; readonly NOT_NEEDED: number; readonly NOT_PERMITTED: number };
   /** The lock a native open takes before sizing or mapping: none, flock LOCK_SH, flock LOCK_EX. */
   readonly lock: { readonly NONE: number; readonly SHARED: number; readonly EXCLUSIVE: number };
-  /** The in-place tree reads (native/tree_search.h): their "cannot say" answer, and the most pages a scan visits in a call. */
-  readonly tree: { readonly CANNOT_SAY: number; readonly SCAN_PAGES: number };
+  /**
+   * The in-place tree reads (native/tree_search.h): their "cannot say" answer, the most pages a scan visits in a
+   * call, and the longest name the names scan makes a string of (the pool's NAME_MAX).
+   */
+  readonly tree: { readonly CANNOT_SAY: number; readonly SCAN_PAGES: number; readonly NAME_MAX: number };
 }
 
 /** Reserved address space for the fault layer. Offsets and lengths are whole pages; `access` is one of `constants.access`. */

@@ -7,6 +7,7 @@
 #include "deep_flush_linux.h"
 #include "file_lock.h"
 #include "memcpy_nt.h"
+#include "name_strings.h"
 #include "region.h"
 #include "tree_search.h"
 
@@ -51,6 +52,7 @@ void ExportConstants(Napi::Env env, Napi::Object exports) {
   c.Set("tree", Table(env, {
                                {"CANNOT_SAY", kTreeCannotSay},
                                {"SCAN_PAGES", static_cast<double>(kTreeScanMaxPages)},
+                               {"NAME_MAX", static_cast<double>(kPoolNameMax)},
                            }));
   c.Freeze();
   exports.Set("constants", c);

@@ -8,6 +8,7 @@
 #include "args.h"
 #include "device.h"
 #include "errors.h"
+#include "name_strings.h"
 #include "oom.h"
 #include "sigbus.h"
 #include "tree_search.h"
@@ -31,8 +32,9 @@ bool ViewArg(napi_env env, napi_value v, const char* what, uint8_t** data, size_
 
 // The hot functions are made once per environment and take the device's handle (hot()) first; argv gets
 // the arguments after it. A handle that is not one (only code reaching into the addon can pass one) throws.
+// No hot function takes more than 8 (treeScan).
 Device* HotArgs(napi_env env, napi_callback_info info, napi_value* argv, size_t n) {
-  napi_value all[8];
+  napi_value all[9];
   size_t count = n + 1;
   napi_get_cb_info(env, info, &count, all, nullptr, nullptr);
   void* device = nullptr;  // napi_get_value_external refuses anything but an External
@@ -254,14 +256,22 @@ napi_value Device::HotTreeSearch(napi_env env, napi_callback_info info) {
   return TreeWalkAnswer(env, walked, result, blocks, pages, visited);
 }
 
-// treeScan(offset, start, prefix, skipStart, limit, out, visited) -> the keys of the tree at `offset` from
-// `start` on (past it with skipStart) that begin with `prefix`, at most `limit`, into `out` (a u16 length and
-// the bytes each): their count times two, plus one when no key in the range follows them; -2 when the pages
-// cannot say (as treeSearch). `visited` gets the count of pages visited, then their blocks.
+// treeScan(offset, start, prefix, skipStart, limit, out, visited, names?) -> the keys of the tree at `offset`
+// from `start` on (past it with skipStart) that begin with `prefix`, at most `limit`, into `out` (a u16 length
+// and the bytes each): their count times two, plus one when no key in the range follows them; -2 when the
+// pages cannot say (as treeSearch). `visited` gets the count of pages visited, then their blocks. With an
+// array `names`, the keys are also set there as strings, and a key that is not a pool name makes it -2.
 napi_value Device::HotTreeScan(napi_env env, napi_callback_info info) {
-  napi_value argv[7];
-  Device* self = HotArgs(env, info, argv, 7);
+  napi_value argv[8];
+  Device* self = HotArgs(env, info, argv, 8);
   if (self == nullptr) return nullptr;
+  napi_valuetype names_type = napi_undefined;
+  bool names_array = false;
+  napi_typeof(env, argv[7], &names_type);
+  if (names_type != napi_undefined && (napi_is_array(env, argv[7], &names_array) != napi_ok || !names_array)) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "names must be an Array");
+    return nullptr;
+  }
   uint8_t *start = nullptr, *prefix = nullptr, *out = nullptr, *visited = nullptr;
   size_t start_len = 0, prefix_len = 0, out_room = 0, visited_len = 0;
   if (!ViewArg(env, argv[1], "start", &start, &start_len) || !ViewArg(env, argv[2], "prefix", &prefix, &prefix_len) ||
@@ -286,6 +296,10 @@ napi_value Device::HotTreeScan(napi_env env, napi_callback_info info) {
     result = TreeScan(self->base_, self->size_, static_cast<uint64_t>(off), range, out, out_room, blocks, &pages);
   };
   bool walked = OnMapping(self->base_, self->size_, scan);
+  // The keys are in `out` now, JavaScript's memory: no SIGBUS can cut the strings short.
+  if (walked && result >= 0 && names_array && !SetNameStrings(env, out, static_cast<size_t>(result) / 2, argv[7])) {
+    result = kTreeCannotSay;
+  }
   return TreeWalkAnswer(env, walked, result, blocks, pages, visited);
 }
 

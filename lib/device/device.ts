@@ -137,7 +137,10 @@ export interface TreeReader {
   /** Kept with the functions: their handle is a bare pointer to its native device. */
   readonly device: Device;
   search(offset: number, key: Uint8Array, value: Uint8Array, visited: Uint32Array): number;
-  scan(offset: number, start: Uint8Array, prefix: Uint8Array, skipStart: boolean, limit: number, out: Uint8Array, visited: Uint32Array): number;
+  scan(
+    offset: number, start: Uint8Array, prefix: Uint8Array, skipStart: boolean, limit: number, out: Uint8Array, visited: Uint32Array,
+    names?: string[],
+  ): number;
   check(offset: number): boolean;
 }
 
@@ -149,7 +152,7 @@ export function treeReaderOf(device: DaxDevice): TreeReader | null {
   return {
     device,
     search: (offset, key, value, visited) => treeSearch(handle, offset, key, value, visited),
-    scan: (offset, start, prefix, skipStart, limit, out, visited) => treeScan(handle, offset, start, prefix, skipStart, limit, out, visited),
+    scan: (offset, start, prefix, skipStart, limit, out, visited, names) => treeScan(handle, offset, start, prefix, skipStart, limit, out, visited, names),
     check: (offset) => treeCheck(handle, offset),
   };
 }

@@ -124,30 +124,36 @@ export class NameTable {
       ...(range.prefix !== undefined && range.prefix !== '' ? { prefix: nameKey(range.prefix) } : {}),
       ...(range.after !== undefined ? { after: nameKey(range.after) } : {}),
     };
-    const a = this.#committed().keys(scan);
+    const a = this.#committed().names(scan, (key) => decodeNameKey(key, this.#path));
     // No names given since the checkpoint (a pool just opened): nothing to merge, and no tree to build.
     if (this.#freshNames.size > 0) this.#fresh ??= BTree.fromSorted(this.#pages, sortNames([...this.#freshNames]).map((n) => [nameKey(n), NOTHING] as const));
     const b = this.#fresh === null ? NO_NAMES : this.#fresh.entries(scan);
+    // Code-point order of the strings is the trees' order of their UTF-8 bytes.
     let x = a.next();
-    let y = b.next();
-    while (out.length < limit && !(x.done === true && y.done === true)) {
-      let key: Buffer;
+    let y = nextFresh(b);
+    while (out.length < limit && !(x.done === true && y === undefined)) {
+      let name: string;
       let inTree = false;
-      if (y.done === true || (x.done !== true && x.value.compare(y.value[0]) <= 0)) {
-        key = x.value as Buffer;
+      if (y === undefined || (x.done !== true && byCodePoint(x.value, y) <= 0)) {
+        name = x.value as string;
         inTree = true;
         // The same name in both: one of it.
-        if (y.done !== true && key.equals(y.value[0])) y = b.next();
+        if (y === name) y = nextFresh(b);
         x = a.next();
       } else {
-        key = y.value[0];
-        y = b.next();
+        name = y;
+        y = nextFresh(b);
       }
-      const name = decodeNameKey(key, this.#path);
       if (this.#byName.has(name) || (inTree && !this.#gone.has(name))) out.push(name);
     }
     return out;
   }
+}
+
+/** The next of the names given since the checkpoint, from their tree (keys made of checked names: they decode as they were). */
+function nextFresh(entries: Iterator<[Buffer, Buffer]>): string | undefined {
+  const step = entries.next();
+  return step.done === true ? undefined : step.value[0].toString('utf8');
 }
 
 /** `names` sorted in code-point order, in place. */

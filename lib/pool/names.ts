@@ -25,26 +25,16 @@ export function nameFromBytes(buf: Buffer, at = 0, n = buf.length - at): string 
   }
 }
 
-/** A lone surrogate: with the `u` flag a well-formed pair is one code point and does not match. */
-const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
-
-/**
- * Is `text` well-formed Unicode (no lone surrogate)? Only then does its UTF-8 encoding decode back to
- * the same string: an ill-formed one is stored with U+FFFD in place of each lone surrogate, so two
- * different strings would become one name, and a name would change across a reopen.
- */
-export function wellFormed(text: string): boolean {
-  return !LONE_SURROGATE.test(text);
-}
-
 /**
  * A file name as the pool stores it: a string of well-formed Unicode, 1..255 bytes of UTF-8, no NUL
  * (`EINVAL`; `ENAMETOOLONG` past 255 bytes). Such a name and its stored bytes map one to one, so the
- * in-memory index, keyed by the string, is keyed by the bytes on the media.
+ * in-memory index, keyed by the string, is keyed by the bytes on the media. (An ill-formed string, a lone
+ * surrogate in it, would be stored with U+FFFD in its place: two strings would become one name, and a name
+ * would change across a reopen.)
  */
 export function checkName(name: unknown, syscall: string, pool: string): string {
   if (typeof name !== 'string') throw argTypeError(`The "name" argument must be of type string. ${received(name)}`);
-  if (name.length === 0 || name.includes('\0') || !wellFormed(name)) throw poolError('EINVAL', syscall, `${pool}:${printable(name)}`);
+  if (name.length === 0 || name.includes('\0') || !name.isWellFormed()) throw poolError('EINVAL', syscall, `${pool}:${printable(name)}`);
   // A UTF-16 unit is at most 3 bytes of UTF-8 (a pair of them 4): a short name needs no count.
   if (name.length * 3 > NAME_MAX && Buffer.byteLength(name) > NAME_MAX) throw poolError('ENAMETOOLONG', syscall, `${pool}:${printable(name.slice(0, 32))}…`);
   return name;

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { CopyFlags, Device } from '../../lib/index';
 import { native } from '../../lib/native';
+import { NAME_MAX } from '../../lib/pool/layout';
 import { AddressSpace, VM_PAGE } from '../../lib/vm/address-space';
 import { MiB, scratchDir } from '../support/scratch';
 
@@ -12,7 +13,8 @@ describe('the constants the addon exports', () => {
 
   it('are the access, copy, deep-flush, lock and tree tables, frozen, with exactly the names TypeScript reads', () => {
     expect(Object.keys(constants).sort()).toEqual(['access', 'copy', 'deepFlush', 'lock', 'tree']);
-    expect(constants.tree).toEqual({ CANNOT_SAY: -2, SCAN_PAGES: 256 });
+    // NAME_MAX: the longest key the addon's names scan makes a string of is the format's longest name.
+    expect(constants.tree).toEqual({ CANNOT_SAY: -2, SCAN_PAGES: 256, NAME_MAX });
     expect(Object.keys(constants.lock).sort()).toEqual(['EXCLUSIVE', 'NONE', 'SHARED']);
     expect(Object.keys(constants.access).sort()).toEqual(['NONE', 'PRIVATE_TRAP_WRITE', 'READ', 'READ_WRITE', 'TRAP_WRITE']);
     expect(Object.keys(constants.copy).sort()).toEqual(['NODRAIN', 'NOFLUSH', 'NONTEMPORAL', 'TEMPORAL']);

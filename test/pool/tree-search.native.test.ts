@@ -6,6 +6,7 @@ import { BTree, NO_PAGE, type ScanRange } from '../../lib/pool/meta/btree';
 import { BRANCH, LEAF, PAGE, VALUE_MAX, initPage, insertCell, pageProblem } from '../../lib/pool/meta/page';
 import { treeReaderOf } from '../../lib/device/device';
 import { DevicePageStore, pageCrc, type PageBlocks } from '../../lib/pool/meta/page-store';
+import { decodeNameKey } from '../../lib/pool/meta/records';
 import { MemoryDevice } from '../../lib/testing/memory-device';
 import { rng } from '../support/rng';
 import { PROJECT_ROOT, scratchDir } from '../support/scratch';
@@ -150,6 +151,83 @@ describe('pool metadata: lookups in place', () => {
     for (const range of ranges.slice(0, 50)) [...inPlace.keys(range)];
     expect(copies).not.toHaveBeenCalled();
     copies.mockRestore();
+    device.close();
+  });
+
+  it('names: the addon makes a string of exactly the keys decodeNameKey takes, the same string (every 1- and 2-byte key, UTF-8 edges, random runs)', () => {
+    const device = openDevice('names');
+    const next = rng(11);
+    const store = new DevicePageStore(device, 'pool', new Blocks());
+    const tree = new BTree(store);
+    const keys = new Map<string, Buffer>();
+    const add = (key: Buffer): void => void keys.set(key.toString('hex'), key);
+    add(Buffer.alloc(0));
+    for (let a = 0; a < 256; a++) {
+      add(Buffer.from([a]));
+      for (let b = 0; b < 256; b++) add(Buffer.from([a, b]));
+    }
+    // Every lead byte from 0xe0 with second and later bytes at the edges of each range the lead allows.
+    const edges = [0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xff];
+    for (let lead = 0xe0; lead < 256; lead++) {
+      for (const b of edges) {
+        for (const c of edges) {
+          add(Buffer.from([lead, b, c]));
+          for (const d of [0x41, 0x80, 0xbf, 0xc0]) add(Buffer.from([lead, b, c, d]));
+        }
+      }
+    }
+    for (let i = 0; i < 20000; i++) {
+      // Runs of valid characters with now and then one byte changed or the end cut off.
+      const text = Array.from({ length: 1 + Math.floor(next() * 12) }, () => String.fromCodePoint([0x41, 0xe9, 0x20ac, 0xfeff, 0xffff, 0x1f600, 0x10ffff][Math.floor(next() * 7)] as number)).join('');
+      const key = Buffer.from(text);
+      if (next() < 0.5) key[Math.floor(next() * key.length)] = Math.floor(next() * 256);
+      add(next() < 0.2 ? key.subarray(0, Math.floor(next() * key.length)) : key);
+    }
+    add(Buffer.alloc(255, 0x61));
+    add(Buffer.concat([Buffer.from('\u{10ffff}'.repeat(63)), Buffer.from('abc')]));
+    for (const key of keys.values()) tree.put(key, Buffer.alloc(0));
+    store.write();
+    store.commit();
+    const inPlace = new DevicePageStore(device, 'pool', new Blocks());
+    let made = 0;
+    for (const key of keys.values()) {
+      let want: string | null = null;
+      try {
+        want = decodeNameKey(key, 'pool');
+      } catch {
+        // not a name: the addon must refuse it too
+      }
+      const got = inPlace.scanNames(tree.root, { from: key }, 1);
+      if (want === null) {
+        if (got !== undefined) throw new Error(`key ${key.toString('hex')} is no name, but the addon made ${JSON.stringify(got.names)}`);
+      } else {
+        if (got === undefined || got.names[0] !== want) throw new Error(`key ${key.toString('hex')}: ${JSON.stringify(got?.names)}, not ${JSON.stringify(want)}`);
+        made++;
+      }
+    }
+    expect(made).toBeGreaterThan(25000);
+    device.close();
+  });
+
+  it('names: a key that is no name in the middle of a listing is ERR_PMEMDAX_CORRUPT after the names before it, in place as page by page', () => {
+    const device = openDevice('bad-name');
+    const store = new DevicePageStore(device, 'pool', new Blocks());
+    const tree = new BTree(store);
+    const good = Array.from({ length: 400 }, (_, i) => `n${String(i).padStart(3, '0')}`);
+    for (const n of good) tree.put(Buffer.from(n), Buffer.alloc(4));
+    // Sorts after n199 and before n200: a surrogate's encoding, which a fatal decoder refuses.
+    tree.put(Buffer.from([0x6e, 0x31, 0x39, 0x39, 0xed, 0xa0, 0x80]), Buffer.alloc(4));
+    store.write();
+    store.commit();
+    const decode = (key: Buffer): string => decodeNameKey(key, 'pool');
+    for (const pages of [new DevicePageStore(device, 'pool', new Blocks()), new DevicePageStore(copyOf(device), 'pool', new Blocks())]) {
+      const seen: string[] = [];
+      expect(() => {
+        for (const n of new BTree(pages, tree.root).names({}, decode)) seen.push(n);
+      }).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT' }));
+      expect(seen).toEqual(good.slice(0, 200));
+      expect([...new BTree(pages, tree.root).names({ after: Buffer.from('n2') }, decode)]).toEqual(good.slice(200));
+    }
     device.close();
   });
 

@@ -30,6 +30,8 @@ export interface PageStore {
    * cannot. Optional.
    */
   scanKeys?(no: number, range: ScanRange, limit: number): { readonly keys: readonly Buffer[]; readonly ended: boolean } | undefined;
+  /** As `scanKeys`, the keys as names (UTF-8 strings); undefined too when a key is not one. */
+  scanNames?(no: number, range: ScanRange, limit: number): { readonly names: readonly string[]; readonly ended: boolean } | undefined;
   /**
    * A block whose page may be changed, holding what `no` holds: `no` itself when it is already in the
    * overlay, else a copy at a new block (and `no` is released).
@@ -61,8 +63,8 @@ const MERGE_BELOW = PAGE / 4;
  * deeper is going round a cycle of damaged pages, which a lookup must not follow for ever.
  */
 const DEPTH_MAX = 32;
-/** Keys a `keys` scan asks its store for at a time: a listing's batch of names, and more. */
-const KEYS_BATCH = 160;
+/** Keys a `keys` or `names` scan asks its store for at a time: a listing's batch of names, and more. */
+export const KEYS_BATCH = 160;
 
 /** A RangeError, as other pages that do not decode: the pool's callers report it as damage. */
 function tooDeep(): RangeError {
@@ -187,6 +189,26 @@ export class BTree {
       last = batch.keys[batch.keys.length - 1] ?? last;
       if (batch.ended || batch.keys.length === 0 || last === null) return;
       from = { ...(range.prefix === undefined ? {} : { prefix: range.prefix }), after: last };
+    }
+  }
+
+  /**
+   * The keys over `range` as names, for the names tree: strings made where the pages lie by the store, a batch
+   * at a time; where it cannot (no in-place reads, damage, a key that is no name), `decode` of each key read
+   * on from there, which reports the damage.
+   */
+  *names(range: ScanRange, decode: (key: Buffer) => string): Generator<string> {
+    if (this.root === NO_PAGE) return;
+    for (let from = range; ;) {
+      const batch = this.#store.scanNames?.(this.root, from, KEYS_BATCH);
+      if (batch === undefined) {
+        for (const key of this.keys(from)) yield decode(key);
+        return;
+      }
+      yield* batch.names;
+      const last = batch.names[batch.names.length - 1];
+      if (batch.ended || last === undefined) return;
+      from = { ...(range.prefix === undefined ? {} : { prefix: range.prefix }), after: Buffer.from(last, 'utf8') };
     }
   }
 

@@ -4,7 +4,7 @@ import { crc32c } from '../crc32c';
 import { corrupt } from '../errors';
 import { native } from '../../native';
 import { readMeta } from '../meta-io';
-import { PAGE_BY_PAGE, scanStart, type PageStore, type ScanRange } from './btree';
+import { KEYS_BATCH, PAGE_BY_PAGE, scanStart, type PageStore, type ScanRange } from './btree';
 import { BlockSet } from './block-set';
 import { BRANCH, KEY_MAX, LEAF, PAGE, VALUE_MAX, pageProblem } from './page';
 import { PageCache } from './page-cache';
@@ -75,6 +75,8 @@ export class DevicePageStore implements PageStore {
   readonly #inPlace: TreeReader | null;
   readonly #value = Buffer.allocUnsafe(VALUE_MAX);
   readonly #visited = new Uint32Array(1 + SCAN_PAGES);
+  /** Where `scanNames` has the addon copy the keys it makes strings of (a batch's worth): never read here, so one serves every scan. */
+  readonly #keysOut = Buffer.allocUnsafe(KEYS_BATCH * (2 + KEY_MAX));
 
   /** `cachePages`: fewer for a store that only walks a tree in order (a root-to-leaf path is all it reuses). */
   constructor(device: DaxDevice, path: string, blocks: PageBlocks, cachePages = CACHE_PAGES) {
@@ -132,15 +134,9 @@ export class DevicePageStore implements PageStore {
 
   /** As `lookup`, for a run of keys: the subtree scanned in place, in one native call a batch. */
   scanKeys(no: number, range: ScanRange, limit: number): { keys: Buffer[]; ended: boolean } | undefined {
-    const reader = this.#overlay.has(no) ? null : this.#readerFor(no);
-    if (reader === null) return undefined;
-    const start = scanStart(range);
-    // A key equal to `after` is passed over; when the prefix comes later, no key equals it.
-    const skipStart = range.after !== undefined && start === range.after;
     const out = Buffer.allocUnsafe(Math.max(0, limit) * (2 + KEY_MAX));
-    const found = reader.scan(no * PAGE, start, range.prefix ?? NO_PREFIX, skipStart, limit, out, this.#visited);
+    const found = this.#scan(no, range, limit, out, undefined);
     if (found === CANNOT_SAY) return undefined;
-    this.#checkVisited(reader);
     const keys: Buffer[] = [];
     for (let at = 0; keys.length < found >> 1; ) {
       const len = (out[at] as number) | ((out[at + 1] as number) << 8);
@@ -148,6 +144,25 @@ export class DevicePageStore implements PageStore {
       at += 2 + len;
     }
     return { keys, ended: (found & 1) === 1 };
+  }
+
+  /** As `scanKeys`, for the names tree: the names as strings, made by the addon; undefined too for a key that is no name. */
+  scanNames(no: number, range: ScanRange, limit: number): { names: string[]; ended: boolean } | undefined {
+    const names: string[] = [];
+    const found = this.#scan(no, range, limit, this.#keysOut, names);
+    return found === CANNOT_SAY ? undefined : { names, ended: (found & 1) === 1 };
+  }
+
+  /** The in-place scan behind `scanKeys` and `scanNames`: the native answer, CANNOT_SAY where it cannot read in place. */
+  #scan(no: number, range: ScanRange, limit: number, out: Buffer, names: string[] | undefined): number {
+    const reader = this.#overlay.has(no) ? null : this.#readerFor(no);
+    if (reader === null) return CANNOT_SAY;
+    const start = scanStart(range);
+    // A key equal to `after` is passed over; when the prefix comes later, no key equals it.
+    const skipStart = range.after !== undefined && start === range.after;
+    const found = reader.scan(no * PAGE, start, range.prefix ?? NO_PREFIX, skipStart, limit, out, this.#visited, names);
+    if (found !== CANNOT_SAY) this.#checkVisited(reader);
+    return found;
   }
 
   /**
