@@ -149,11 +149,12 @@ export function treeReaderOf(device: DaxDevice): TreeReader | null {
   if (!(device instanceof Device)) return null;
   const { treeSearch, treeScan, treeCheck } = native.NativeDevice.hotPath;
   const handle = nativeHandleOf(device).hot();
+  // Bound, not wrapped: no JavaScript of ours between the caller and the addon, none to compile on first use.
   return {
     device,
-    search: (offset, key, value, visited) => treeSearch(handle, offset, key, value, visited),
-    scan: (offset, start, prefix, skipStart, limit, out, visited, names) => treeScan(handle, offset, start, prefix, skipStart, limit, out, visited, names),
-    check: (offset) => treeCheck(handle, offset),
+    search: treeSearch.bind(null, handle),
+    scan: treeScan.bind(null, handle),
+    check: treeCheck.bind(null, handle),
   };
 }
 

@@ -757,10 +757,9 @@ export class Pool implements Disposable {
   list(opts: PoolListOptions = {}): IterableIterator<string> {
     checkOptions(opts);
     const { prefix, after, limit } = opts as { prefix?: unknown; after?: unknown; limit?: unknown };
-    const range = {
-      ...(prefix === undefined ? {} : { prefix: checkPrefix(prefix, this.info.path) }),
-      ...(after === undefined ? {} : { after: checkPrefix(after, this.info.path, 'after') }),
-    };
+    const range: { prefix?: string; after?: string } = {};
+    if (prefix !== undefined) range.prefix = checkPrefix(prefix, this.info.path);
+    if (after !== undefined) range.after = checkPrefix(after, this.info.path, 'after');
     let left = Infinity;
     if (limit !== undefined) {
       if (typeof limit !== 'number') throw argTypeError(`The "limit" option must be of type number. ${received(limit)}`);
