@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { errnoError, isErrnoError } from '../errors';
 import { abandonCheckpoint, finishCheckpoint, writeCheckpoint } from './checkpoint';

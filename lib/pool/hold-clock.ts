@@ -1,4 +1,6 @@
 import { accessSync, closeSync, constants, openSync, readSync } from 'node:fs';
+// Imported, not the global: the global loads perf_hooks on its first use, milliseconds inside a pool's first call.
+import { performance } from 'node:perf_hooks';
 import type { HoldPiece } from './types';
 
 const RING = 256;

@@ -120,17 +120,16 @@ export class NameTable {
   #slice(range: NameRange, limit: number): string[] {
     const out: string[] = [];
     if (limit <= 0) return out;
-    const scan = {
-      ...(range.prefix !== undefined && range.prefix !== '' ? { prefix: nameKey(range.prefix) } : {}),
-      ...(range.after !== undefined ? { after: nameKey(range.after) } : {}),
-    };
+    const scan: { prefix?: Buffer; after?: Buffer } = {};
+    if (range.prefix !== undefined && range.prefix !== '') scan.prefix = nameKey(range.prefix);
+    if (range.after !== undefined) scan.after = nameKey(range.after);
     const a = this.#committed().names(scan, (key) => decodeNameKey(key, this.#path));
     // No names given since the checkpoint (a pool just opened): nothing to merge, and no tree to build.
     if (this.#freshNames.size > 0) this.#fresh ??= BTree.fromSorted(this.#pages, sortNames([...this.#freshNames]).map((n) => [nameKey(n), NOTHING] as const));
     const b = this.#fresh === null ? NO_NAMES : this.#fresh.entries(scan);
     // Code-point order of the strings is the trees' order of their UTF-8 bytes.
     let x = a.next();
-    let y = nextFresh(b);
+    let y = b === NO_NAMES ? undefined : nextFresh(b);
     while (out.length < limit && !(x.done === true && y === undefined)) {
       let name: string;
       let inTree = false;
