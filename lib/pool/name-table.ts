@@ -6,6 +6,7 @@ import type { PoolInode } from './inode';
 
 const NOTHING = Buffer.alloc(0);
 const NO_NAMES: Iterator<[Buffer, Buffer]> = [][Symbol.iterator]();
+const NO_TREE_NAMES = { names: [], ended: true } as const;
 
 /** Which names a listing covers (`pool.list`): those with `prefix`, in name order, after `after`. */
 export interface NameRange {
@@ -123,25 +124,36 @@ export class NameTable {
     const scan: { prefix?: Buffer; after?: Buffer } = {};
     if (range.prefix !== undefined && range.prefix !== '') scan.prefix = nameKey(range.prefix);
     if (range.after !== undefined) scan.after = nameKey(range.after);
-    const a = this.#committed().names(scan, (key) => decodeNameKey(key, this.#path));
+    const tree = this.#committed();
+    const decode = (key: Buffer): string => decodeNameKey(key, this.#path);
+    let batch = tree.names(scan, decode);
+    let i = 0;
     // No names given since the checkpoint (a pool just opened): nothing to merge, and no tree to build.
     if (this.#freshNames.size > 0) this.#fresh ??= BTree.fromSorted(this.#pages, sortNames([...this.#freshNames]).map((n) => [nameKey(n), NOTHING] as const));
     const b = this.#fresh === null ? NO_NAMES : this.#fresh.entries(scan);
     // Code-point order of the strings is the trees' order of their UTF-8 bytes.
-    let x = a.next();
     let y = b === NO_NAMES ? undefined : nextFresh(b);
-    while (out.length < limit && !(x.done === true && y === undefined)) {
+    while (out.length < limit) {
+      if (i === batch.names.length && !batch.ended) {
+        const last = batch.names[i - 1];
+        // (A store's batch is never empty unless the range ended; an empty one ends the tree's side all the same.)
+        batch = last === undefined ? NO_TREE_NAMES : tree.names({ ...scan, after: nameKey(last) }, decode);
+        i = 0;
+      }
+      const x = batch.names[i];
       let name: string;
       let inTree = false;
-      if (y === undefined || (x.done !== true && byCodePoint(x.value, y) <= 0)) {
-        name = x.value as string;
+      if (x !== undefined && (y === undefined || byCodePoint(x, y) <= 0)) {
+        name = x;
         inTree = true;
+        i++;
         // The same name in both: one of it.
         if (y === name) y = nextFresh(b);
-        x = a.next();
-      } else {
+      } else if (y !== undefined) {
         name = y;
         y = nextFresh(b);
+      } else {
+        break;
       }
       if (this.#byName.has(name) || (inTree && !this.#gone.has(name))) out.push(name);
     }

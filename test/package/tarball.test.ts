@@ -19,6 +19,7 @@ try {
   const f = pool.open('notes', { create: true, sync: true });
   f.writeSync(text, 0);
   f.close();
+  for (const name of ['\u{1F600}', 'caf\u00e9', 'na\u00efve']) pool.open(name, { create: true }).close();
 } finally {
   pool.close();
 }
@@ -28,11 +29,16 @@ try {
   const back = new Uint8Array(f.size);
   f.readSync(back, 0);
   const report = again.check();
-  console.log(JSON.stringify({ text: new TextDecoder().decode(back), ok: report.ok, kind: again.info.kind }));
+  // Listed from the names tree the close wrote, by the prebuilt addon's in-place scan.
+  const names = [...again.list()];
+  console.log(JSON.stringify({ text: new TextDecoder().decode(back), ok: report.ok, kind: again.info.kind, names }));
 } finally {
   again.close();
 }
 `;
+
+/** The smoke's names in the order a listing gives them: by code point. */
+const SMOKE_NAMES = ['caf\u00e9', 'na\u00efve', 'notes', '\u{1F600}'];
 
 const CONSUMER_TS = `
 import { Device, Pool, PmemdaxError, isErrnoError, type PoolInfo } from 'pmemdax';
@@ -158,7 +164,7 @@ describe('installed offline with no compiler on PATH', () => {
     write(join(app, 'smoke.cjs'), `const { join } = require('node:path');\nconst { Pool } = require('pmemdax');\nconst testing = require('pmemdax/testing');\nif (typeof testing.MemoryDevice !== 'function') throw new Error('no MemoryDevice');\n${entries}\n${SMOKE_BODY}`);
     const r = await box.run(app, ['smoke.cjs', box.dir]);
     expect(r.stderr).toBe('');
-    expect(JSON.parse(r.stdout)).toEqual({ text: 'durable from the tarball', ok: true, kind: 'file' });
+    expect(JSON.parse(r.stdout)).toEqual({ text: 'durable from the tarball', ok: true, kind: 'file', names: SMOKE_NAMES });
   });
 
   it('works from ESM with named imports, root, pmemdax/fs and pmemdax/testing', async () => {
@@ -166,7 +172,7 @@ describe('installed offline with no compiler on PATH', () => {
     write(join(app, 'smoke.mjs'), `import { join } from 'node:path';\nimport { Pool } from 'pmemdax';\nimport { DaxFile, iomapFiemap } from 'pmemdax/fs';\nimport { MemoryDevice } from 'pmemdax/testing';\nimport pmemdax from 'pmemdax';\nif (typeof MemoryDevice !== 'function' || pmemdax.Pool !== Pool) throw new Error('exports differ');\nif (typeof DaxFile !== 'function' || typeof iomapFiemap !== 'function') throw new Error('no pmemdax/fs');\n${SMOKE_BODY}`);
     const r = await box.run(app, ['smoke.mjs', box.dir]);
     expect(r.stderr).toBe('');
-    expect(JSON.parse(r.stdout)).toEqual({ text: 'durable from the tarball', ok: true, kind: 'file' });
+    expect(JSON.parse(r.stdout)).toEqual({ text: 'durable from the tarball', ok: true, kind: 'file', names: SMOKE_NAMES });
   });
 
   it.each(['nodenext', 'commonjs'] as const)('type-checks a TypeScript consumer under module %s', async (module) => {

@@ -59,16 +59,18 @@ export interface ScanRange {
 /** A merge keeps pages at least this full where a neighbour can take the rest. */
 const MERGE_BELOW = PAGE / 4;
 /**
- * More levels than any tree of 2^32 keys has (each branch has a dozen children at least): a descent that goes
- * deeper is going round a cycle of damaged pages, which a lookup must not follow for ever.
+ * Branch levels above the leaves, more than any tree of 2^32 keys has (each branch has a dozen children at
+ * least): a descent that goes deeper is going round a cycle of damaged pages, which a lookup must not follow
+ * for ever. Every walk, the addon's too (kTreeSearchMaxPages), allows as many.
  */
 const DEPTH_MAX = 32;
 /** Keys a `keys` or `names` scan asks its store for at a time: a listing's batch of names, and more. */
 export const KEYS_BATCH = 160;
+const NO_NAMES = { names: [], ended: true } as const;
 
 /** A RangeError, as other pages that do not decode: the pool's callers report it as damage. */
 function tooDeep(): RangeError {
-  return outOfRangeError(`a tree path deeper than ${DEPTH_MAX} pages (a cycle)`);
+  return outOfRangeError(`a tree path of more than ${DEPTH_MAX} branch levels (a cycle)`);
 }
 
 /**
@@ -193,23 +195,21 @@ export class BTree {
   }
 
   /**
-   * The keys over `range` as names, for the names tree: strings made where the pages lie by the store, a batch
-   * at a time; where it cannot (no in-place reads, damage, a key that is no name), `decode` of each key read
-   * on from there, which reports the damage.
+   * The first keys of `range` as names, for the names tree (a batch: the caller goes on after the last), and
+   * whether the range ends with them: strings the store makes where the pages lie, or where it cannot (no
+   * in-place reads, damage, a key that is no name) `decode` of each key read page by page, which reports the
+   * damage. A batch, not a generator: a listing's first run in a process, interpreted, paid for every resume.
    */
-  *names(range: ScanRange, decode: (key: Buffer) => string): Generator<string> {
-    if (this.root === NO_PAGE) return;
-    for (let from = range; ;) {
-      const batch = this.#store.scanNames?.(this.root, from, KEYS_BATCH);
-      if (batch === undefined) {
-        for (const key of this.keys(from)) yield decode(key);
-        return;
-      }
-      yield* batch.names;
-      const last = batch.names[batch.names.length - 1];
-      if (batch.ended || last === undefined) return;
-      from = { ...(range.prefix === undefined ? {} : { prefix: range.prefix }), after: Buffer.from(last, 'utf8') };
+  names(range: ScanRange, decode: (key: Buffer) => string): { readonly names: readonly string[]; readonly ended: boolean } {
+    if (this.root === NO_PAGE) return NO_NAMES;
+    const batch = this.#store.scanNames?.(this.root, range, KEYS_BATCH);
+    if (batch !== undefined) return batch;
+    const names: string[] = [];
+    for (const key of this.keys(range)) {
+      if (names.length === KEYS_BATCH) return { names, ended: false };
+      names.push(decode(key));
     }
+    return { names, ended: true };
   }
 
   /** The entries in key order over `range`, as views of their pages: the tree must not change during a scan. */
@@ -227,7 +227,7 @@ export class BTree {
       }
       const i = search(p, start);
       path.push({ no, index: i });
-      if (path.length >= DEPTH_MAX) throw tooDeep();
+      if (path.length > DEPTH_MAX) throw tooDeep();
       no = childOf(p, i);
     }
     for (;;) {
@@ -252,7 +252,7 @@ export class BTree {
         const c = this.#store.page(child);
         path.push({ no: child, index: 0 });
         if (kindOf(c) === LEAF) break;
-        if (path.length >= DEPTH_MAX) throw tooDeep();
+        if (path.length > DEPTH_MAX) throw tooDeep();
         child = childOf(c, 0);
       }
     }
@@ -272,7 +272,7 @@ export class BTree {
       }
       const i = search(p, key);
       path.push({ no, index: i });
-      if (path.length >= DEPTH_MAX) throw tooDeep();
+      if (path.length > DEPTH_MAX) throw tooDeep();
       const child = store.writable(childOf(p, i));
       setChild(p, i, child);
       no = child;
