@@ -23,7 +23,8 @@ import { POOL_FILE_MODE, refuseVolatileDevdax } from './media';
 import { checkBooleans, checkFunction, checkOptions, checkPath, received } from '../device/validate';
 import { freeInode } from './free';
 import { checkName, checkPrefix } from './names';
-import type { NameRange, NameTable } from './name-table';
+import { Listing } from './listing';
+import type { NameTable } from './name-table';
 import { createFile, freeOrphans, renameFile, truncateFile, undoCreate, unlinkFile } from './namespace';
 import { storesPending } from './store-job';
 import { statOf, type PoolInode } from './inode';
@@ -49,8 +50,6 @@ const WRITING = new WeakSet<PoolDevice>();
 const AGAIN = Symbol('again');
 /** Pause between tries while another open holds the lock (`lockTimeout`). */
 const LOCK_RETRY_MS = 10;
-/** Names `list` fetches at a time. */
-const LIST_BATCH = 128;
 /** Atomics.wait on this is a synchronous sleep. */
 const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
 
@@ -767,30 +766,13 @@ export class Pool implements Disposable {
       left = limit;
     }
     this.#live();
-    return staysClosed(this.#listing(range, left), () => this.#live());
-  }
-
-  *#listing(range: NameRange, limit: number): Generator<string, void, undefined> {
-    let from = range.after;
-    for (let left = limit; left > 0; ) {
-      const want = Math.min(left, LIST_BATCH);
+    return new Listing(range, left, () => this.#names(), (batchRange, want) => {
       const core = this.#live();
       const t0 = core.hold.start();
-      const batch = this.#names().slice(from === undefined ? range : { ...range, after: from }, want);
+      const batch = this.#names().slice(batchRange, want);
       core.hold.stop(t0, 'list');
-      const changes = this.#names().changes;
-      for (const name of batch) {
-        if (left <= 0) break;
-        // Unlinked or renamed away since the batch was read: gone before the iteration reached it.
-        if (this.#names().changes !== changes && !this.#names().has(name)) continue;
-        left--;
-        yield name;
-      }
-      if (batch.length < want) break;
-      from = batch[batch.length - 1];
-    }
-    // The last step too: a listing of a pool closed meanwhile does not end as if it were complete.
-    this.#live();
+      return batch;
+    });
   }
 
   stat(name: string): PoolStat {
@@ -939,24 +921,6 @@ function settledBy(fn: () => void): Promise<void> {
   } catch (e) {
     return Promise.reject(e);
   }
-}
-
-/** The prototype of the built-in iterators (with Node's iterator helpers where it has them). */
-const ITERATOR_PROTOTYPE = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())) as object;
-
-/**
- * `steps` as an iterator that goes on throwing once the pool is closed: a generator that has thrown is
- * finished, and its next step would report the listing complete.
- */
-function staysClosed(steps: Generator<string, void, undefined>, live: () => void): IterableIterator<string> {
-  const it = Object.create(ITERATOR_PROTOTYPE) as IterableIterator<string>;
-  it.next = () => {
-    const step = steps.next();
-    if (step.done === true) live();
-    return step;
-  };
-  it.return = (value?: unknown) => steps.return(value as undefined);
-  return it;
 }
 
 /** The runs of set bits of `bits`, as [first, count] pairs in order. */

@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import { Pool } from '../../lib';
+import { describe, expect, it, vi } from 'vitest';
+import { PmemdaxError, Pool } from '../../lib';
+import { NameTable } from '../../lib/pool/name-table';
 import { MemoryDevice, StrictMemoryDevice, memoryDeviceFromImage } from '../../lib/testing';
 
 const MiB = 1024 * 1024;
@@ -212,6 +213,19 @@ describe('pool.list({ prefix, after, limit }): a lazy iterator in name order', (
       // And goes on throwing: a caller that retries is not told the listing is complete.
       expect(() => it.next(), JSON.stringify(opts)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CLOSED' }));
     }
+  });
+
+  it('a batch that failed (damage, a device error) is asked for again at the next step, never taken for the end of the listing', () => {
+    using pool = poolWith(MANY.slice(0, 300));
+    const it = pool.list({ limit: 200 });
+    for (let i = 0; i < 128; i++) it.next();
+    const slice = vi.spyOn(NameTable.prototype, 'slice').mockImplementationOnce(() => {
+      throw new PmemdaxError('ERR_PMEMDAX_CORRUPT', 'a page that does not decode');
+    });
+    expect(() => it.next()).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT' }));
+    slice.mockRestore();
+    const rest = [...it];
+    expect(rest).toEqual(byCodePoint(MANY.slice(0, 300)).slice(128, 200));
   });
 
   it('is an iterator like the built-in ones: for-of, spread, return() ends it early, and the iterator helpers where Node has them', () => {
