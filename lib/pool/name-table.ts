@@ -1,12 +1,12 @@
 import { BTree } from './meta/btree';
 import { MemoryPages } from './meta/memory-pages';
 import { decodeNameKey, decodeU32, nameKey } from './meta/records';
+import { outOfRangeError } from '../errors';
 import { readingTrees } from './errors';
 import type { PoolInode } from './inode';
 
 const NOTHING = Buffer.alloc(0);
 const NO_NAMES: Iterator<[Buffer, Buffer]> = [][Symbol.iterator]();
-const NO_TREE_NAMES = { names: [], ended: true } as const;
 
 /** Which names a listing covers (`pool.list`): those with `prefix`, in name order, after `after`. */
 export interface NameRange {
@@ -136,8 +136,9 @@ export class NameTable {
     while (out.length < limit) {
       if (i === batch.names.length && !batch.ended) {
         const last = batch.names[i - 1];
-        // (A store's batch is never empty unless the range ended; an empty one ends the tree's side all the same.)
-        batch = last === undefined ? NO_TREE_NAMES : tree.names({ ...scan, after: nameKey(last) }, decode);
+        // A batch is empty only at the end of its range: an empty one that is not would end the listing short.
+        if (last === undefined) throw outOfRangeError('a names tree scan with no names before the end of its range');
+        batch = tree.names({ ...scan, after: nameKey(last) }, decode);
         i = 0;
       }
       const x = batch.names[i];

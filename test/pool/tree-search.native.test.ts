@@ -7,6 +7,7 @@ import { BRANCH, LEAF, PAGE, VALUE_MAX, initPage, insertCell, pageProblem } from
 import { treeReaderOf } from '../../lib/device/device';
 import { DevicePageStore, pageCrc, type PageBlocks } from '../../lib/pool/meta/page-store';
 import { decodeNameKey } from '../../lib/pool/meta/records';
+import { native } from '../../lib/native';
 import { MemoryDevice } from '../../lib/testing/memory-device';
 import { rng } from '../support/rng';
 import { PROJECT_ROOT, scratchDir } from '../support/scratch';
@@ -346,6 +347,52 @@ describe('pool metadata: lookups in place', () => {
     const rising = crafted('rising', [[3, branchOf([['', 5], ['a150', 6]])], [5, leafOf(names(0, 150))], [6, leafOf(names(150, 400))]]);
     expect([...new BTree(new DevicePageStore(rising, 'pool', new Blocks()), 3).keys()].map(String)).toEqual(names(0, 400));
     rising.close();
+    device.close();
+  });
+
+  it('a separator raised past keys of its right child (checksums right): a scan from inside the gap ends with an error, never the keys before its start', () => {
+    // Keys a100..a149 belong left of the separator a150, but lie in the right leaf: a descent for a120 goes left.
+    const device = crafted('raised', [[3, branchOf([['', 5], ['a150', 6]])], [5, leafOf(names(0, 100))], [6, leafOf(names(100, 300))]]);
+    for (const copy of [false, true]) {
+      const tree = new BTree(new DevicePageStore(copy ? copyOf(device) : device, 'pool', new Blocks()), 3);
+      for (const range of [{ after: Buffer.from('a120') }, { prefix: Buffer.from('a12') }, { from: Buffer.from('a130') }]) {
+        const label = `${JSON.stringify(range)}, ${copy ? 'page by page' : 'in place'}`;
+        expect(() => [...tree.keys(range)], label).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining('out of order') }));
+        expect(() => tree.names(range, (k) => k.toString()), label).toThrow(expect.objectContaining({ message: expect.stringContaining('out of order') }));
+      }
+      // Outside the gap the tree reads as it is.
+      expect([...tree.keys({ after: Buffer.from('a160') })].map(String)).toEqual(names(161, 300));
+    }
+    device.close();
+  });
+
+  it('an addon that makes no names (a build from before them) has its scans read the other way: every name still listed', () => {
+    const device = openDevice('stale-addon');
+    const store = new DevicePageStore(device, 'pool', new Blocks());
+    const tree = new BTree(store);
+    const all = names(0, 500);
+    for (const n of all) tree.put(Buffer.from(n), Buffer.alloc(4));
+    store.write();
+    store.commit();
+    const { hotPath } = native.NativeDevice;
+    const scan = hotPath.treeScan;
+    // The old addon: the keys counted and copied out, the names argument not read.
+    const stale = vi.spyOn(hotPath, 'treeScan').mockImplementation((h, o, s, p, k, l, out, v) => scan(h, o, s, p, k, l, out, v));
+    try {
+      const old = new BTree(new DevicePageStore(device, 'pool', new Blocks()), tree.root);
+      const listed: string[] = [];
+      for (let from: ScanRange = {}; ;) {
+        const batch = old.names(from, (key) => decodeNameKey(key, 'pool'));
+        listed.push(...batch.names);
+        const last = batch.names[batch.names.length - 1];
+        if (batch.ended || last === undefined) break;
+        from = { after: Buffer.from(last) };
+      }
+      expect(listed).toEqual(all);
+      expect(stale).toHaveBeenCalled();
+    } finally {
+      stale.mockRestore();
+    }
     device.close();
   });
 

@@ -230,12 +230,18 @@ export class BTree {
       if (path.length > DEPTH_MAX) throw tooDeep();
       no = childOf(p, i);
     }
+    // The first key reached is never below the start in a sound tree; a damaged separator (its checksum right)
+    // sends the descent to keys before it, which a caller going on after the last key it saw would take
+    // again and again.
+    let first = true;
     for (;;) {
       const step = path[path.length - 1] as Step;
       const p = this.#store.page(step.no);
       if (step.index < countOf(p)) {
         const key = keyOf(p, step.index);
         step.index++;
+        if (first && key.compare(start) < 0) throw outOfRangeError('tree keys out of order');
+        first = false;
         if (range.after !== undefined && key.equals(range.after)) continue;
         if (range.prefix !== undefined && !startsWith(key, range.prefix)) return;
         yield [key, valueOf(p, step.index - 1)];

@@ -150,7 +150,9 @@ export class DevicePageStore implements PageStore {
   scanNames(no: number, range: ScanRange, limit: number): { names: string[]; ended: boolean } | undefined {
     const names: string[] = [];
     const found = this.#scan(no, range, limit, this.#keysOut, names);
-    return found === CANNOT_SAY ? undefined : { names, ended: (found & 1) === 1 };
+    // An addon built before it made names (a stale build) counts the keys and makes none: read them the other way.
+    if (found === CANNOT_SAY || names.length !== found >> 1) return undefined;
+    return { names, ended: (found & 1) === 1 };
   }
 
   /** The in-place scan behind `scanKeys` and `scanNames`: the native answer, CANNOT_SAY where it cannot read in place. */
