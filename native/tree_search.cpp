@@ -13,6 +13,7 @@ constexpr uint32_t kHeader = 16;
 constexpr uint32_t kLeaf = 1;
 constexpr uint32_t kBranch = 2;
 constexpr uint32_t kKeyMax = 255;
+constexpr uint32_t kValueMax = 1024;  // page.ts VALUE_MAX
 
 // Every value is read through a volatile load, checked, and used as read, never loaded again after its
 // check: the pages are not ours, and another process writing the file under us (a fault, or a writer that
@@ -215,7 +216,7 @@ bool TreePageWhole(const uint8_t* base, uint64_t size, uint64_t at) {
     uint32_t c = U16(p, kHeader + 2 * i);
     if (c < start || c + head > kPage) return false;
     uint32_t key_len = U16(p, c), value_len = kind == kLeaf ? U16(p, c + 2) : 0;
-    if (key_len > kKeyMax || value_len > 1024) return false;
+    if (key_len > kKeyMax || value_len > kValueMax) return false;
     uint32_t len = head + key_len + value_len;
     if (c + len > kPage) return false;
     live += len;

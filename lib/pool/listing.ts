@@ -7,8 +7,8 @@ const LIST_BATCH = 128;
 const ITERATOR_PROTOTYPE = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())) as object;
 
 /**
- * Listing -- the iterator `pool.list` returns: the names of a range, a batch at a time (`fetch`, each batch
- * after the last name of the one before), at most `limit` of them. Every step first asks `table` for the
+ * Listing -- the iterator `pool.list` returns: the names of a range, a batch at a time (`fetch`, from the
+ * table the step was given, each batch after the last name of the one before), at most `limit` of them. Every step first asks `table` for the
  * pool's names, which throws once the pool or its device is closed, so each step after a close throws, even
  * one that would have ended the listing, and so does each step after a batch failed. A name of the batch in
  * hand that the table no longer holds (unlinked, renamed away) is passed over: the table's change count says
@@ -17,7 +17,7 @@ const ITERATOR_PROTOTYPE = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol
  */
 export class Listing implements IterableIterator<string> {
   readonly #table: () => NameTable;
-  readonly #fetch: (range: NameRange, want: number) => string[];
+  readonly #fetch: (names: NameTable, range: NameRange, want: number) => string[];
   readonly #prefix: string | undefined;
   /** Where the next batch starts: after this name. */
   #after: string | undefined;
@@ -29,7 +29,7 @@ export class Listing implements IterableIterator<string> {
   /** The batch in hand is the range's last. */
   #last = false;
 
-  constructor(range: NameRange, limit: number, table: () => NameTable, fetch: (range: NameRange, want: number) => string[]) {
+  constructor(range: NameRange, limit: number, table: () => NameTable, fetch: (names: NameTable, range: NameRange, want: number) => string[]) {
     this.#prefix = range.prefix;
     this.#after = range.after;
     this.#left = limit;
@@ -43,7 +43,7 @@ export class Listing implements IterableIterator<string> {
       if (this.#at === this.#batch.length) {
         if (this.#last) break;
         const want = Math.min(this.#left, LIST_BATCH);
-        const batch = this.#fetch({ prefix: this.#prefix, after: this.#after }, want);
+        const batch = this.#fetch(names, { prefix: this.#prefix, after: this.#after }, want);
         this.#batch = batch;
         this.#at = 0;
         this.#changes = names.changes;

@@ -766,10 +766,10 @@ export class Pool implements Disposable {
       left = limit;
     }
     this.#live();
-    return new Listing(range, left, () => this.#names(), (batchRange, want) => {
+    return new Listing(range, left, () => this.#names(), (names, batchRange, want) => {
       const core = this.#live();
       const t0 = core.hold.start();
-      const batch = this.#names().slice(batchRange, want);
+      const batch = names.slice(batchRange, want);
       core.hold.stop(t0, 'list');
       return batch;
     });

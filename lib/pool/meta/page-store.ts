@@ -75,8 +75,11 @@ export class DevicePageStore implements PageStore {
   readonly #inPlace: TreeReader | null;
   readonly #value = Buffer.allocUnsafe(VALUE_MAX);
   readonly #visited = new Uint32Array(1 + SCAN_PAGES);
-  /** Where `scanNames` has the addon copy the keys it makes strings of (a batch's worth): never read here, so one serves every scan. */
-  readonly #keysOut = Buffer.allocUnsafe(KEYS_BATCH * (2 + KEY_MAX));
+  /**
+   * Where `scanNames` has the addon copy the keys it makes strings of (a batch's worth): never read here, so
+   * one serves every scan; made at the first, as most stores (a check's walks, a pool never listed) make none.
+   */
+  #keysOut: Buffer | null = null;
 
   /** `cachePages`: fewer for a store that only walks a tree in order (a root-to-leaf path is all it reuses). */
   constructor(device: DaxDevice, path: string, blocks: PageBlocks, cachePages = CACHE_PAGES) {
@@ -149,6 +152,7 @@ export class DevicePageStore implements PageStore {
   /** As `scanKeys`, for the names tree: the names as strings, made by the addon; undefined too for a key that is no name. */
   scanNames(no: number, range: ScanRange, limit: number): { names: string[]; ended: boolean } | undefined {
     const names: string[] = [];
+    this.#keysOut ??= Buffer.allocUnsafe(KEYS_BATCH * (2 + KEY_MAX));
     const found = this.#scan(no, range, limit, this.#keysOut, names);
     // An addon built before it made names (a stale build) counts the keys and makes none: read them the other way.
     if (found === CANNOT_SAY || names.length !== found >> 1) return undefined;
