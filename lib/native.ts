@@ -185,6 +185,13 @@ export interface NativeBinding {
   cpuInfo(): NativeCpuInfo;
   /** CRC-32C of `bytes[start, end)` (integers inside the bytes, else a TypeError or RangeError). */
   crc32c(bytes: Uint8Array, start: number, end: number): number;
+  /**
+   * The whole journal records of epoch `epoch` from byte `at` of `bytes` on, numbered from `seq`, within its
+   * first `avail` bytes: for the k-th, `out[2k]` = where its operations end, `out[2k + 1]` = their count.
+   * Returns how many; stops at the first that is not whole or not wholly read, or when `out` is full.
+   * (Absent from an addon built before it: the caller checks records one at a time then.)
+   */
+  journalScan?(bytes: Uint8Array, at: number, avail: number, epoch: number, seq: number, out: Float64Array): number;
   /** Hands native code the classes its errors are made from (`new C(code, message)`); called once at load. */
   setErrorClasses(error: typeof PmemdaxError, type: typeof PmemdaxTypeError, range: typeof PmemdaxRangeError): void;
   readonly constants: NativeConstants;

@@ -8,6 +8,7 @@
 #include "device.h"
 #include "errors.h"
 #include "flush.h"
+#include "journal_scan.h"
 #include "io_pool.h"
 #include "memcpy_nt.h"
 #include "region.h"
@@ -38,6 +39,7 @@ static Napi::Object InitPmemdax(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeRegion", pmemdax::Region::Init(env));
   exports.Set("cpuInfo", Napi::Function::New(env, pmemdax::CpuInfo, "cpuInfo"));
   exports.Set("crc32c", Napi::Function::New(env, pmemdax::Crc32cJs, "crc32c"));
+  exports.Set("journalScan", Napi::Function::New(env, pmemdax::JournalScanJs, "journalScan"));
   exports.Set("setErrorClasses", Napi::Function::New(env, pmemdax::SetErrorClasses, "setErrorClasses"));
   pmemdax::ExportConstants(env, exports);
   pmemdax::InitIoEnv(env);

@@ -133,12 +133,22 @@ export class Allocator {
   }
 
   /**
-   * Sets or clears `[b, b+n)` a 32-bit word at a time (an open pool marks every extent it loads), and
-   * counts the data blocks that changed in their group.
+   * A replayed record's allocation or free of `[b, b+n)`, the free count kept exact as it goes: a reader's
+   * refresh replays records into a state that `recount` does not follow, as a load's replay does.
    */
-  private changeBits(b: number, n: number, on: boolean): void {
+  replayRun(b: number, n: number, used: boolean): void {
+    const changed = this.changeBits(b, n, used);
+    this.free += used ? -changed : changed;
+  }
+
+  /**
+   * Sets or clears `[b, b+n)` a 32-bit word at a time (an open pool marks every extent it loads), and
+   * counts the data blocks that changed in their group. Returns how many data blocks changed.
+   */
+  private changeBits(b: number, n: number, on: boolean): number {
     const bm = this.bitmap;
     const gf = this.groupFree;
+    let total = 0;
     for (let i = b, end = b + n; i < end; i += 32 - (i & 31)) {
       const w = i >>> 5;
       const old = bm[w] as number;
@@ -148,11 +158,14 @@ export class Allocator {
       if (changed === 0) continue;
       const g = i >>> 9;
       const was = gf[g] as number;
-      const now = was + (on ? -popcount32(changed) : popcount32(changed));
+      const count = popcount32(changed);
+      total += count;
+      const now = was + (on ? -count : count);
       gf[g] = now;
       if (was === PMD_PAGES) this.freeGroups--;
       else if (now === PMD_PAGES) this.freeGroups++;
     }
+    return total;
   }
 
   /** The bits of word `w` that are data blocks (all of them but at the ends of the data area). */

@@ -8,11 +8,14 @@ export class Codec {
   bytes: Uint8Array;
   view: DataView;
   pos: number;
+  /** Where reading must stop (`need`): the end of the bytes, or of one record in them. */
+  end: number;
 
   constructor(bytes: Uint8Array, pos = 0) {
     this.bytes = bytes;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = pos;
+    this.end = bytes.length;
   }
 
   /** Room for `n` more bytes, growing the buffer (writers only; the bytes so far are kept). */
@@ -22,16 +25,17 @@ export class Codec {
     grown.set(this.bytes.subarray(0, this.pos));
     this.bytes = grown;
     this.view = new DataView(grown.buffer);
+    this.end = grown.length;
   }
 
   /** Throws a RangeError unless `n` more bytes can be read (a bound for decoding media). */
   need(n: number): void {
-    if (n < 0 || this.pos + n > this.bytes.length) throw outOfRangeError(`need ${n} bytes at ${this.pos}, have ${this.bytes.length - this.pos}`);
+    if (n < 0 || this.pos + n > this.end) throw outOfRangeError(`need ${n} bytes at ${this.pos}, have ${this.end - this.pos}`);
   }
 
   /** Bytes left to read. */
   get left(): number {
-    return this.bytes.length - this.pos;
+    return this.end - this.pos;
   }
 
   u8(): number {

@@ -55,7 +55,8 @@ export class InodeCache extends Map<number, PoolInode> {
       got.used = ++this.#uses;
       return got;
     }
-    if (this.gone.has(ino)) return undefined;
+    // One made since the checkpoint that is not in memory was removed: the trees never had it.
+    if (!this.#inTrees(ino) || this.gone.has(ino)) return undefined;
     const read = this.#fault(ino);
     if (read !== undefined) {
       read.used = ++this.#uses;

@@ -1,15 +1,18 @@
 import type { DaxDevice } from '../device/types';
+import { native } from '../native';
 import { Codec } from './codec';
 import { crc32c } from './crc32c';
 import { BLOCK, type Superblock } from './layout';
 import { readMeta } from './meta-io';
-import { BadRecord, applyOps, encodePending } from './records';
+import { BadRecord, applyOps, bornAndGone, encodePending } from './records';
 import type { PoolState } from './state';
 import { corrupt } from './errors';
 
 const MAGIC = 0x4345524a; // "JREC"
 const HEADER = 32;
 const ALIGN = 64;
+/** Records a call to `journalScan` reports at most. */
+const SCAN_BATCH = 256;
 
 /** What a replay found. */
 export interface ReplayResult {
@@ -109,88 +112,188 @@ export class Journal {
   /**
    * Apply the records of this epoch written after `tail` (a reader's refresh). `live`: a writer may be
    * writing the next record now, so a record that does not check out ends the reading, as a torn one does,
-   * whatever follows it.
+   * whatever follows it. `passing`: the records are a step of a reader's state from one commit to a later
+   * one, so a file both made and removed by them, which no state the reader can see holds, is not made at
+   * all (its operations are skipped: a writer making and removing files would have every reader build and
+   * drop each of them).
    */
-  more(s: PoolState, live = false): ReplayResult {
-    const area = new AreaReader(this.device, s.path, this.offset, this.size, this.tail);
-    let records = 0;
-    let torn = false;
-    while (this.tail + HEADER <= this.size) {
-      const rec = this.recordAt(area, this.tail, this.seq);
-      if (rec.kind === 'absent') break;
-      if (rec.kind === 'bad') {
-        // Records are persisted one at a time, so only the last can be torn: a valid successor
-        // means this one was damaged after it was written.
-        if (!live && rec.end <= this.size && this.recordAt(area, Math.ceil(rec.end / ALIGN) * ALIGN, this.seq + 1).kind === 'ok') {
-          throw corrupt(s.path, `journal record ${this.seq}`, this.offset + this.tail, 'checksum mismatch (later records are intact)');
-        }
-        torn = true;
-        break;
+  more(s: PoolState, live = false, passing = false): ReplayResult {
+    // Read again from `tail`: what an earlier reading saw past it may have been a record being written.
+    const area = (this.#area ??= new AreaReader(this.device, s.path, this.offset, this.size));
+    area.restart(this.tail);
+    const { torn, failure } = this.#find(s.path, area, live);
+    const found = this.#found;
+    let skip: ReadonlySet<number> | null = null;
+    if (passing) {
+      const born = (this.#born ??= new Set());
+      const gone = (this.#gone ??= new Set());
+      born.clear();
+      gone.clear();
+      let at = this.tail;
+      for (let k = 0; k < found.length; k += 2) {
+        const r = area.codec(found[k] as number);
+        r.pos = at + HEADER - area.base;
+        bornAndGone(r, found[k + 1] as number, born, gone);
+        at = Math.ceil((found[k] as number) / ALIGN) * ALIGN;
       }
-      try {
-        applyOps(s, new Codec(area.upTo(rec.end).subarray(0, rec.end - area.base), this.tail + HEADER - area.base), rec.count);
-      } catch (e) {
-        if (!(e instanceof BadRecord || e instanceof RangeError)) throw e;
-        throw corrupt(s.path, `journal record ${this.seq}`, this.offset + this.tail, e.message);
-      }
-      this.tail = Math.ceil(rec.end / ALIGN) * ALIGN;
-      this.seq++;
-      records++;
+      if (gone.size > 0) skip = gone;
     }
-    return { records, torn };
+    for (let k = 0; k < found.length; k += 2) this.#apply(s, area, found[k] as number, found[k + 1] as number, skip);
+    // A damaged record is reported once those before it are applied, as a replay record by record would.
+    if (failure !== null) throw failure;
+    return { records: found.length / 2, torn };
   }
 
   /**
-   * The record at `at`, expected to be number `seq` of this epoch: `absent` when no record of this
-   * epoch starts there, `bad` when one does but its number, length or checksum is wrong, else `ok`.
-   * `end` is where its operations end, as its header says.
+   * The whole records from `tail` on, into `#found` (for each, where its operations end and their count),
+   * without applying them; `torn` when the last ended the reading, `failure` the damage that ended it
+   * (a bad record that valid ones follow, when no writer can be writing).
    */
-  private recordAt(area: AreaReader, at: number, seq: number): { kind: 'absent' | 'bad' | 'ok'; end: number; count: number } {
-    if (at + HEADER > this.size) return { kind: 'absent', end: at, count: 0 };
-    const r = new Codec(area.upTo(at + HEADER), at - area.base);
+  #find(path: string, area: AreaReader, live: boolean): { torn: boolean; failure: Error | null } {
+    const found = this.#found;
+    found.length = 0;
+    const scan = (this.#scan ??= new Float64Array(2 * SCAN_BATCH));
+    let at = this.tail;
+    let seq = this.seq;
+    // An epoch past 2^53 (damage a checkpoint's checks let through) is left to the records' reading in JavaScript.
+    const fast = Number.isSafeInteger(this.epoch) ? native.journalScan : undefined;
+    while (at + HEADER <= this.size) {
+      // The records wholly read so far, checked natively in one call; the one after them below, one at a time.
+      const n = fast?.(area.bytes, at - area.base, area.loaded, this.epoch, seq, scan) ?? 0;
+      for (let k = 0; k < n; k++) {
+        const end = area.base + (scan[2 * k] as number);
+        found.push(end, scan[2 * k + 1] as number);
+        at = Math.ceil(end / ALIGN) * ALIGN;
+        seq++;
+      }
+      if (n === SCAN_BATCH) continue;
+      const kind = this.recordAt(area, at, seq);
+      if (kind === Found.ABSENT) break;
+      const end = this.#end;
+      if (kind === Found.BAD) {
+        // Records are persisted one at a time, so only the last can be torn: a valid successor
+        // means this one was damaged after it was written.
+        if (!live && end <= this.size && this.recordAt(area, Math.ceil(end / ALIGN) * ALIGN, seq + 1) === Found.OK) {
+          return { torn: true, failure: corrupt(path, `journal record ${seq}`, this.offset + at, 'checksum mismatch (later records are intact)') };
+        }
+        return { torn: true, failure: null };
+      }
+      found.push(end, this.#count);
+      at = Math.ceil(end / ALIGN) * ALIGN;
+      seq++;
+    }
+    return { torn: false, failure: null };
+  }
+
+  /** Apply the record at `tail`, whose `count` operations end at `end`, and step past it. */
+  #apply(s: PoolState, area: AreaReader, end: number, count: number, skip: ReadonlySet<number> | null): void {
+    const r = area.codec(end);
+    r.pos = this.tail + HEADER - area.base;
+    try {
+      applyOps(s, r, count, skip);
+    } catch (e) {
+      if (!(e instanceof BadRecord || e instanceof RangeError)) throw e;
+      throw corrupt(s.path, `journal record ${this.seq}`, this.offset + this.tail, e.message);
+    }
+    this.tail = Math.ceil(end / ALIGN) * ALIGN;
+    this.seq++;
+  }
+
+  /** Where the operations of the record `recordAt` looked at last end, and how many it holds. */
+  #end = 0;
+  #count = 0;
+  /** The journal as read for `more`, kept with its buffer from one refresh to the next. */
+  #area: AreaReader | null = null;
+  /** Where `journalScan` reports the records it found. */
+  #scan: Float64Array | null = null;
+  /** The records `#find` found: where the operations of each end, and their count. */
+  readonly #found: number[] = [];
+  /** Inodes the records of a reader's step make, and those of them they remove too. */
+  #born: Set<number> | null = null;
+  #gone: Set<number> | null = null;
+
+  /**
+   * The record at `at`, expected to be number `seq` of this epoch: ABSENT when no record of this epoch
+   * starts there, BAD when one does but its number, length or checksum is wrong, else OK. Where its
+   * operations end, as its header says, and their count are left in `#end` and `#count`.
+   */
+  private recordAt(area: AreaReader, at: number, seq: number): Found {
+    this.#end = at;
+    this.#count = 0;
+    if (at + HEADER > this.size) return Found.ABSENT;
+    const r = area.codec(at + HEADER);
+    r.pos = at - area.base;
     const magic = r.u32();
     const crc = r.u32();
     const epoch = r.u64();
     const recSeq = r.u64();
     const end = at + HEADER + r.u32();
-    const count = r.u32();
-    if (magic !== MAGIC || epoch !== this.epoch) return { kind: 'absent', end, count };
+    this.#end = end;
+    this.#count = r.u32();
+    if (magic !== MAGIC || epoch !== this.epoch) return Found.ABSENT;
     const whole = recSeq === seq && end <= this.size && crc === crc32c(area.upTo(end), at + 8 - area.base, end - area.base);
-    return { kind: whole ? 'ok' : 'bad', end, count };
+    return whole ? Found.OK : Found.BAD;
   }
 }
 
+/** What `recordAt` found. */
+const enum Found {
+  ABSENT,
+  BAD,
+  OK,
+}
+
 /**
- * The journal area from `base` on, read on demand in growing pieces: opening a pool with a short journal
- * reads little of it. Byte i of what `upTo` returns is byte `base + i` of the area.
+ * The journal area from `base` on, read on demand in growing pieces into a buffer kept across readings
+ * (`restart`): opening a pool with a short journal reads little of it, and a reader's refreshes allocate
+ * nothing once the buffer holds what one brings. Byte i of what `upTo` returns is byte `base + i` of the area.
  */
 class AreaReader {
-  private bytes = new Uint8Array(0);
-  private loaded = 0;
+  /** The buffer: its first `loaded` bytes are the area's from `base` on. */
+  bytes = new Uint8Array(0);
+  loaded = 0;
   private readonly device: DaxDevice;
   private readonly path: string;
   private readonly offset: number;
   private readonly size: number;
-  readonly base: number;
+  private r = new Codec(this.bytes);
+  base = 0;
 
-  constructor(device: DaxDevice, path: string, offset: number, size: number, base = 0) {
+  constructor(device: DaxDevice, path: string, offset: number, size: number) {
     this.device = device;
     this.path = path;
-    this.offset = offset + base;
-    this.size = size - base;
+    this.offset = offset;
+    this.size = size;
+  }
+
+  /** Read from `base` on afresh, forgetting what was read. */
+  restart(base: number): void {
     this.base = base;
+    this.loaded = 0;
   }
 
   /** Bytes `[base, end)` of the area (clipped to its size) are in the returned buffer. */
   upTo(end: number): Uint8Array {
-    if (end - this.base <= this.loaded || this.loaded === this.size) return this.bytes;
+    const left = this.size - this.base;
+    if (end - this.base <= this.loaded || this.loaded === left) return this.bytes;
     // A reader's refresh (base > 0) reads what was added since, not a first piece sized for an open.
-    const want = Math.min(this.size, Math.max(end - this.base, 2 * this.loaded, this.base > 0 ? 512 : 256 * 1024));
-    const grown = new Uint8Array(want);
-    grown.set(this.bytes.subarray(0, this.loaded));
-    grown.set(readMeta(this.device, this.path, this.offset + this.loaded, want - this.loaded, 'journal'), this.loaded);
-    this.bytes = grown;
+    const want = Math.min(left, Math.max(end - this.base, 2 * this.loaded, this.base > 0 ? 512 : 256 * 1024));
+    if (want > this.bytes.length) {
+      const grown = new Uint8Array(Math.min(left, Math.max(want, 2 * this.bytes.length)));
+      grown.set(this.bytes.subarray(0, this.loaded));
+      this.bytes = grown;
+      this.r = new Codec(grown);
+    }
+    readMeta(this.device, this.path, this.offset + this.base + this.loaded, want - this.loaded, 'journal', this.bytes.subarray(this.loaded, want));
     this.loaded = want;
-    return grown;
+    return this.bytes;
+  }
+
+  /** A reader of the buffer with bytes `[base, end)` in it, bounded at `end` (`Codec.need`). */
+  codec(end: number): Codec {
+    this.upTo(end);
+    const r = this.r;
+    r.end = Math.min(end - this.base, this.loaded);
+    return r;
   }
 }

@@ -176,7 +176,7 @@ export function followJournal(device: PoolDevice, path: string, claims: Claims, 
   // and either answer is safe here (the old: its records, under the claim held; the new: a new snapshot).
   readMeta(device, path, SB_EPOCH_AT, 8, 'primary superblock', EPOCH);
   if (Number(new DataView(EPOCH.buffer).getBigUint64(0, true)) !== from.epoch) return null;
-  loaded.journal.more(loaded.state, true);
+  loaded.journal.more(loaded.state, true, true);
   const point = { epoch: from.epoch, seq: loaded.journal.seq };
   if (point.seq !== from.seq) {
     claims.claim(point);

@@ -117,11 +117,61 @@ function checkRun(s: PoolState, b: number, n: number): void {
   }
 }
 
-/** Apply `count` operations read from `r` to `s` (replay). Throws BadRecord or RangeError on nonsense. */
-export function applyOps(s: PoolState, r: Codec, count: number): void {
+/** Bytes of each operation after its code, a name's bytes not counted (index: the code). */
+const OP_BYTES = [0, 4 + 8 + 2, 4 + 2, 4, 4 + 8 + 8, 4 + 4 + 4 + 4 + 1, 4 + 4, 4 + 4, 4 + 4];
+
+/** Step over the rest of an operation whose code and inode were read (a name's bytes too). */
+function skipOp(r: Codec, code: number): void {
+  r.pos += (OP_BYTES[code] as number) - 4;
+  if (code === Op.CREATE || code === Op.NAME) {
+    r.pos -= 2;
+    const n = r.u16();
+    r.need(n);
+    r.pos += n;
+  }
+}
+
+/**
+ * The inodes `count` operations read from `r` create (into `born`), and those of `born` they drop (into
+ * `gone`). A walk over operations that do not check out stops quietly: applying them reports them.
+ */
+export function bornAndGone(r: Codec, count: number, born: Set<number>, gone: Set<number>): void {
+  try {
+    for (let k = 0; k < count; k++) {
+      r.need(1);
+      const code = r.u8();
+      if (code < Op.CREATE || code > Op.REF) return;
+      r.need(OP_BYTES[code] as number);
+      if (code > Op.MAP) {
+        r.pos += OP_BYTES[code] as number;
+        continue;
+      }
+      const ino = r.u32();
+      if (code === Op.CREATE) born.add(ino);
+      else if (code === Op.DROP && born.has(ino)) gone.add(ino);
+      skipOp(r, code);
+    }
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+  }
+}
+
+/**
+ * Apply `count` operations read from `r` to `s` (replay), none read past `r.end`; those of the inodes in
+ * `skip` (made and removed by the records being applied, seen by no state) are stepped over, the inode
+ * numbers they used still counted as used. Throws BadRecord or RangeError on nonsense.
+ */
+export function applyOps(s: PoolState, r: Codec, count: number, skip: ReadonlySet<number> | null = null): void {
   for (let k = 0; k < count; k++) {
+    r.need(1);
     const code = r.u8();
+    r.need(OP_BYTES[code] ?? 0);
     const ino = code <= Op.MAP ? r.u32() : 0;
+    if (skip !== null && code <= Op.MAP && skip.has(ino)) {
+      if (ino >= s.nextIno) s.nextIno = ino + 1;
+      skipOp(r, code);
+      continue;
+    }
     // The checkpoint's trees are behind for every inode a record changes.
     if (code <= Op.MAP) s.treeInodes.add(ino);
     switch (code) {
@@ -164,11 +214,8 @@ export function applyOps(s: PoolState, r: Codec, count: number): void {
         const b = r.u32();
         const n = r.u32();
         checkRun(s, b, n);
-        if (code === Op.ALLOC) s.alloc.markUsed(b, n);
-        else {
-          s.alloc.dropNow(b, n);
-          s.alloc.replayFrees?.push(b, n);
-        }
+        s.alloc.replayRun(b, n, code === Op.ALLOC);
+        if (code === Op.FREE) s.alloc.replayFrees?.push(b, n);
         break;
       }
       case Op.REF: {
