@@ -4,7 +4,7 @@ import { Codec } from './codec';
 import { crc32c } from './crc32c';
 import { BLOCK, type Superblock } from './layout';
 import { readMeta } from './meta-io';
-import { BadRecord, applyOps, bornAndGone, encodePending } from './records';
+import { BadRecord, applyOps, bornAndGone, encodePending, type Passing } from './records';
 import type { PoolState } from './state';
 import { corrupt } from './errors';
 
@@ -13,6 +13,8 @@ const HEADER = 32;
 const ALIGN = 64;
 /** Records a call to `journalScan` reports at most. */
 const SCAN_BATCH = 256;
+/** The most a reader keeps of its journal buffer from one refresh to the next. */
+const KEEP_BYTES = 4 * 1024 * 1024;
 
 /** What a replay found. */
 export interface ReplayResult {
@@ -119,35 +121,56 @@ export class Journal {
    */
   more(s: PoolState, live = false, passing = false): ReplayResult {
     // Read again from `tail`: what an earlier reading saw past it may have been a record being written.
-    const area = (this.#area ??= new AreaReader(this.device, s.path, this.offset, this.size));
-    area.restart(this.tail);
+    const area = this.#area ?? new AreaReader(this.device, s.path, this.offset, this.size);
+    area.restart(this.tail, passing);
     const { torn, failure } = this.#find(s.path, area, live);
     const found = this.#found;
-    let skip: ReadonlySet<number> | null = null;
-    if (passing) {
-      const born = (this.#born ??= new Set());
-      const gone = (this.#gone ??= new Set());
-      born.clear();
-      gone.clear();
-      let at = this.tail;
-      for (let k = 0; k < found.length; k += 2) {
-        const r = area.codec(found[k] as number);
-        r.pos = at + HEADER - area.base;
-        bornAndGone(r, found[k + 1] as number, born, gone);
-        at = Math.ceil((found[k] as number) / ALIGN) * ALIGN;
-      }
-      if (gone.size > 0) skip = gone;
+    const records = found.length / 2;
+    try {
+      const skip = passing ? this.#passing(s, area) : null;
+      for (let k = 0; k < found.length; k += 2) this.#apply(s, area, found[k] as number, found[k + 1] as number, skip);
+    } catch (e) {
+      // The state is part way from one commit to the next (and short of files whose removal it did not reach):
+      // a reader's next refresh takes a new snapshot instead of following the journal.
+      if (passing) this.outOfStep = true;
+      throw e;
+    } finally {
+      found.length = 0;
+      // Kept for a reader's next refresh; a load's reading, which may be the whole journal, goes.
+      this.#area = passing && area.bytes.length <= KEEP_BYTES ? area : null;
     }
-    for (let k = 0; k < found.length; k += 2) this.#apply(s, area, found[k] as number, found[k + 1] as number, skip);
-    // A damaged record is reported once those before it are applied, as a replay record by record would.
+    s.refreshKeep();
+    // A record that could not be read is reported once those before it are applied, as a replay record by record would.
     if (failure !== null) throw failure;
-    return { records: found.length / 2, torn };
+    return { records, torn };
+  }
+
+  /**
+   * The inodes the records found both make and remove, for `applyOps` to skip in a reader's step (more),
+   * or null when there are none.
+   */
+  #passing(s: PoolState, area: AreaReader): Passing | null {
+    const found = this.#found;
+    const born = new Map<number, boolean>();
+    const gone = new Set<number>();
+    let at = this.tail;
+    for (let k = 0; k < found.length; k += 2) {
+      const r = area.codec(found[k] as number);
+      r.pos = at + HEADER - area.base;
+      bornAndGone(r, found[k + 1] as number, s.nextIno, born, gone);
+      at = Math.ceil((found[k] as number) / ALIGN) * ALIGN;
+    }
+    if (gone.size === 0) return null;
+    const skip: Passing = new Map();
+    for (const ino of gone) skip.set(ino, 0);
+    return skip;
   }
 
   /**
    * The whole records from `tail` on, into `#found` (for each, where its operations end and their count),
-   * without applying them; `torn` when the last ended the reading, `failure` the damage that ended it
-   * (a bad record that valid ones follow, when no writer can be writing).
+   * without applying them; `torn` when the last ended the reading, `failure` what ended it otherwise: a bad
+   * record that valid ones follow (when no writer can be writing), or an error reading the journal after
+   * some records were found (with none, it is thrown).
    */
   #find(path: string, area: AreaReader, live: boolean): { torn: boolean; failure: Error | null } {
     const found = this.#found;
@@ -157,36 +180,41 @@ export class Journal {
     let seq = this.seq;
     // An epoch past 2^53 (damage a checkpoint's checks let through) is left to the records' reading in JavaScript.
     const fast = Number.isSafeInteger(this.epoch) ? native.journalScan : undefined;
-    while (at + HEADER <= this.size) {
-      // The records wholly read so far, checked natively in one call; the one after them below, one at a time.
-      const n = fast?.(area.bytes, at - area.base, area.loaded, this.epoch, seq, scan) ?? 0;
-      for (let k = 0; k < n; k++) {
-        const end = area.base + (scan[2 * k] as number);
-        found.push(end, scan[2 * k + 1] as number);
+    try {
+      while (at + HEADER <= this.size) {
+        // The records wholly read so far, checked natively in one call; the one after them below, one at a time.
+        const n = fast?.(area.bytes, at - area.base, area.loaded, this.epoch, seq, scan) ?? 0;
+        for (let k = 0; k < n; k++) {
+          const end = area.base + (scan[2 * k] as number);
+          found.push(end, scan[2 * k + 1] as number);
+          at = Math.ceil(end / ALIGN) * ALIGN;
+          seq++;
+        }
+        if (n === SCAN_BATCH) continue;
+        const kind = this.recordAt(area, at, seq);
+        if (kind === Found.ABSENT) break;
+        const end = this.#end;
+        if (kind === Found.BAD) {
+          // Records are persisted one at a time, so only the last can be torn: a valid successor
+          // means this one was damaged after it was written.
+          if (!live && end <= this.size && this.recordAt(area, Math.ceil(end / ALIGN) * ALIGN, seq + 1) === Found.OK) {
+            return { torn: true, failure: corrupt(path, `journal record ${seq}`, this.offset + at, 'checksum mismatch (later records are intact)') };
+          }
+          return { torn: true, failure: null };
+        }
+        found.push(end, this.#count);
         at = Math.ceil(end / ALIGN) * ALIGN;
         seq++;
       }
-      if (n === SCAN_BATCH) continue;
-      const kind = this.recordAt(area, at, seq);
-      if (kind === Found.ABSENT) break;
-      const end = this.#end;
-      if (kind === Found.BAD) {
-        // Records are persisted one at a time, so only the last can be torn: a valid successor
-        // means this one was damaged after it was written.
-        if (!live && end <= this.size && this.recordAt(area, Math.ceil(end / ALIGN) * ALIGN, seq + 1) === Found.OK) {
-          return { torn: true, failure: corrupt(path, `journal record ${seq}`, this.offset + at, 'checksum mismatch (later records are intact)') };
-        }
-        return { torn: true, failure: null };
-      }
-      found.push(end, this.#count);
-      at = Math.ceil(end / ALIGN) * ALIGN;
-      seq++;
+    } catch (e) {
+      if (found.length === 0) throw e;
+      return { torn: false, failure: e as Error };
     }
     return { torn: false, failure: null };
   }
 
   /** Apply the record at `tail`, whose `count` operations end at `end`, and step past it. */
-  #apply(s: PoolState, area: AreaReader, end: number, count: number, skip: ReadonlySet<number> | null): void {
+  #apply(s: PoolState, area: AreaReader, end: number, count: number, skip: Passing | null): void {
     const r = area.codec(end);
     r.pos = this.tail + HEADER - area.base;
     try {
@@ -208,9 +236,11 @@ export class Journal {
   #scan: Float64Array | null = null;
   /** The records `#find` found: where the operations of each end, and their count. */
   readonly #found: number[] = [];
-  /** Inodes the records of a reader's step make, and those of them they remove too. */
-  #born: Set<number> | null = null;
-  #gone: Set<number> | null = null;
+  /**
+   * A reader's refresh failed part way through applying records (more): its state is between two commits,
+   * so it must take a new snapshot rather than follow the journal from here.
+   */
+  outOfStep = false;
 
   /**
    * The record at `at`, expected to be number `seq` of this epoch: ABSENT when no record of this epoch
@@ -266,11 +296,18 @@ class AreaReader {
     this.size = size;
   }
 
-  /** Read from `base` on afresh, forgetting what was read. */
-  restart(base: number): void {
+  /**
+   * Read from `base` on afresh, forgetting what was read. `lenient`: a read ahead of what is asked that fails
+   * is made again as far as asked (a reader's refresh, past whose records the journal may be poisoned; an
+   * open reports poison anywhere it reads, before a writer appends records there).
+   */
+  restart(base: number, lenient: boolean): void {
     this.base = base;
     this.loaded = 0;
+    this.#lenient = lenient;
   }
+
+  #lenient = false;
 
   /** Bytes `[base, end)` of the area (clipped to its size) are in the returned buffer. */
   upTo(end: number): Uint8Array {
@@ -284,8 +321,17 @@ class AreaReader {
       this.bytes = grown;
       this.r = new Codec(grown);
     }
-    readMeta(this.device, this.path, this.offset + this.base + this.loaded, want - this.loaded, 'journal', this.bytes.subarray(this.loaded, want));
-    this.loaded = want;
+    const at = this.offset + this.base;
+    try {
+      readMeta(this.device, this.path, at + this.loaded, want - this.loaded, 'journal', this.bytes.subarray(this.loaded, want));
+      this.loaded = want;
+    } catch (e) {
+      // What was read ahead of `end` may be what failed (poison past the last record): read only what was asked.
+      const need = Math.min(left, end - this.base);
+      if (!this.#lenient || need >= want) throw e;
+      readMeta(this.device, this.path, at + this.loaded, need - this.loaded, 'journal', this.bytes.subarray(this.loaded, need));
+      this.loaded = need;
+    }
     return this.bytes;
   }
 

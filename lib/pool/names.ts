@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { received } from '../device/validate';
 import { argTypeError } from '../errors';
 import { poolError } from './errors';
@@ -23,6 +24,19 @@ export function nameFromBytes(buf: Buffer, at = 0, n = buf.length - at): string 
   } catch {
     return null;
   }
+}
+
+/**
+ * Are the `n` bytes at `at` of `bytes` a name `nameFromBytes` accepts (no NUL, UTF-8)? Makes no string.
+ */
+export function isNameBytes(bytes: Uint8Array, at: number, n: number): boolean {
+  let ascii = true;
+  for (let i = at; i < at + n; i++) {
+    const c = bytes[i] as number;
+    if (c === 0) return false;
+    if (c >= 0x80) ascii = false;
+  }
+  return ascii || isUtf8(bytes.subarray(at, at + n));
 }
 
 /**

@@ -37,6 +37,13 @@ import type {
   PoolStatsOptions,
 } from './types';
 
+/** What a reader holds: its claims, the commit its state is at, and that state. */
+interface ReaderSnapshot {
+  readonly claims: Claims;
+  point: CommitPoint;
+  loaded: Loaded;
+}
+
 /** A snapshot a reader's refresh left behind while files opened on it are open: it closes with the last. */
 interface KeptSnapshot {
   readonly core: PoolCore;
@@ -65,7 +72,7 @@ export class Pool implements Disposable {
   #info: PoolInfo;
   #core: PoolCore;
   /** A reader's claim and what it loaded (read-only opens of a native device); null for a writer. */
-  #reader: { readonly claims: Claims; point: CommitPoint; loaded: Loaded } | null = null;
+  #reader: ReaderSnapshot | null = null;
   /** Snapshots a refresh left while files opened on them were still open. */
   readonly #kept: KeptSnapshot[] = [];
   /**
@@ -677,11 +684,29 @@ export class Pool implements Disposable {
     this.#live();
     const r = this.#reader;
     if (r === null) return;
-    const next = followJournal(this.device, this.info.path, r.claims, r.loaded, r.point);
+    let next: CommitPoint | null;
+    try {
+      next = followJournal(this.device, this.info.path, r.claims, r.loaded, r.point);
+    } catch (e) {
+      // Records applied part way leave a state between two commits: a new snapshot replaces it, when one can be
+      // taken; else the error stands, and the next refresh tries again.
+      if (!r.loaded.journal.outOfStep) throw e;
+      try {
+        this.#newSnapshot(r);
+      } catch {
+        throw e;
+      }
+      return;
+    }
     if (next !== null) {
       r.point = next;
       return;
     }
+    this.#newSnapshot(r);
+  }
+
+  /** A reader's refresh that cannot follow the journal: a snapshot of the newest state, as an open takes. */
+  #newSnapshot(r: ReaderSnapshot): void {
     const snap = openSnapshot(this.device, this.info.path, r.claims, false, true);
     r.claims.drop(r.point);
     const size = snap.loaded.found.blocks * BLOCK;

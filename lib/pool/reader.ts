@@ -167,11 +167,12 @@ export function openSnapshot(device: PoolDevice, path: string, claims: Claims, w
 
 /**
  * Move a reader holding `from` to the newest commit of the same epoch: the records written since are
- * applied to its state. Null when the writer has checkpointed since (a new epoch): the state cannot follow
- * the journal there, a new snapshot is needed. Holding `from` throughout, the reader reaches nothing the
+ * applied to its state. Null when the writer has checkpointed since (a new epoch), or an earlier refresh
+ * failed part way (Journal.outOfStep): the state cannot follow the journal there, a new snapshot is needed. Holding `from` throughout, the reader reaches nothing the
  * writer may have freed, whatever it reads.
  */
 export function followJournal(device: PoolDevice, path: string, claims: Claims, loaded: Loaded, from: CommitPoint): CommitPoint | null {
+  if (loaded.journal.outOfStep) return null;
   // The primary's epoch alone, unchecked: a superblock being switched reads as the old epoch or the new one,
   // and either answer is safe here (the old: its records, under the claim held; the new: a new snapshot).
   readMeta(device, path, SB_EPOCH_AT, 8, 'primary superblock', EPOCH);

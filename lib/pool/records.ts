@@ -2,7 +2,7 @@ import { firstBit } from './audit';
 import type { Codec } from './codec';
 import { ExtentState } from './extent-map';
 import { NAME_MAX, NO_BLOCK, dataEnd, dataStart, overlapsBitmapCopies } from './layout';
-import { nameFromBytes } from './names';
+import { isNameBytes, nameFromBytes } from './names';
 import type { PoolState } from './state';
 
 /** Journal operation codes (format.md, "Journal records"). */
@@ -132,44 +132,95 @@ function skipOp(r: Codec, code: number): void {
 }
 
 /**
- * The inodes `count` operations read from `r` create (into `born`), and those of `born` they drop (into
- * `gone`). A walk over operations that do not check out stops quietly: applying them reports them.
+ * The length of the name of the operation at `r` (its length next), or -1 when `readName` would refuse it;
+ * moves past it either way.
  */
-export function bornAndGone(r: Codec, count: number, born: Set<number>, gone: Set<number>): void {
+function nameLength(r: Codec): number {
+  const n = r.u16();
+  r.need(n);
+  const ok = n <= NAME_MAX && (n === 0 || isNameBytes(r.bytes, r.pos, n));
+  r.pos += n;
+  return ok ? n : -1;
+}
+
+/**
+ * Inodes the operations of a reader's step make and remove, whose operations `applyOps` skips: each with
+ * where the applying has got to in its life (before its create, made, removed), so that an operation out of
+ * that order is reported as a fresh open's replay would report it.
+ */
+export type Passing = Map<number, 0 | 1 | 2>;
+
+/**
+ * The inodes `count` operations read from `r` create (into `born`, true: numbers at or above `nextIno`, the
+ * state's next before the step, named as a replay accepts), and those of them they drop (into `gone`). An
+ * inode made twice, or given a name a replay refuses, is false in `born` and never in `gone`: applying its
+ * operations reports them, or makes what a replay makes. A record holds its creates, names and drops first
+ * (`encodePending`), so the walk ends at the first other operation: one it missed is only one not skipped.
+ * A walk over operations that do not check out stops quietly: applying them reports them.
+ */
+export function bornAndGone(r: Codec, count: number, nextIno: number, born: Map<number, boolean>, gone: Set<number>): void {
   try {
     for (let k = 0; k < count; k++) {
       r.need(1);
       const code = r.u8();
-      if (code < Op.CREATE || code > Op.REF) return;
+      if (code < Op.CREATE || code > Op.DROP) return;
       r.need(OP_BYTES[code] as number);
-      if (code > Op.MAP) {
-        r.pos += OP_BYTES[code] as number;
+      const ino = r.u32();
+      if (code === Op.DROP) {
+        if (born.get(ino) === true) gone.add(ino);
         continue;
       }
-      const ino = r.u32();
-      if (code === Op.CREATE) born.add(ino);
-      else if (code === Op.DROP && born.has(ino)) gone.add(ino);
-      skipOp(r, code);
+      if (code === Op.CREATE) r.pos += 8;
+      const n = nameLength(r);
+      if (code === Op.CREATE && n > 0 && ino !== 0 && ino >= nextIno && !born.has(ino)) {
+        born.set(ino, true);
+      } else if (code === Op.CREATE || (n < 0 && born.has(ino))) {
+        born.set(ino, false);
+        gone.delete(ino);
+      }
     }
   } catch (e) {
     if (!(e instanceof RangeError)) throw e;
   }
 }
 
+/** Check the operation at `r` as `applyOps` would, and step past it, for an inode of `skip` at `phase`. */
+function passOp(s: PoolState, r: Codec, code: number, ino: number, skip: Passing, phase: 0 | 1 | 2): void {
+  if (code === Op.CREATE) {
+    if (phase !== 0) throw new BadRecord(`inode ${ino} created twice`);
+    skip.set(ino, 1);
+    if (ino >= s.nextIno) s.nextIno = ino + 1;
+  } else if (phase !== 1) {
+    throw new BadRecord(`inode ${ino} does not exist`);
+  } else if (code === Op.DROP) {
+    skip.set(ino, 2);
+  } else if (code === Op.MAP) {
+    const page = r.u32();
+    const n = r.u32();
+    const block = r.u32();
+    r.pos += 1;
+    if (n < 1 || page + n > NO_BLOCK) throw new BadRecord(`map of pages ${page}+${n}`);
+    if (block !== NO_BLOCK) checkRun(s, block, n);
+    return;
+  }
+  skipOp(r, code);
+}
+
 /**
  * Apply `count` operations read from `r` to `s` (replay), none read past `r.end`; those of the inodes in
- * `skip` (made and removed by the records being applied, seen by no state) are stepped over, the inode
- * numbers they used still counted as used. Throws BadRecord or RangeError on nonsense.
+ * `skip` (made and removed by the records being applied, seen by no state) are checked and stepped over,
+ * the inode numbers they used still counted as used. Throws BadRecord or RangeError on nonsense.
  */
-export function applyOps(s: PoolState, r: Codec, count: number, skip: ReadonlySet<number> | null = null): void {
+export function applyOps(s: PoolState, r: Codec, count: number, skip: Passing | null = null): void {
   for (let k = 0; k < count; k++) {
     r.need(1);
     const code = r.u8();
-    r.need(OP_BYTES[code] ?? 0);
+    if (code < Op.CREATE || code > Op.REF) throw new BadRecord(`unknown operation ${code}`);
+    r.need(OP_BYTES[code] as number);
     const ino = code <= Op.MAP ? r.u32() : 0;
-    if (skip !== null && code <= Op.MAP && skip.has(ino)) {
-      if (ino >= s.nextIno) s.nextIno = ino + 1;
-      skipOp(r, code);
+    const phase = skip === null || code > Op.MAP ? undefined : skip.get(ino);
+    if (phase !== undefined) {
+      passOp(s, r, code, ino, skip as Passing, phase);
       continue;
     }
     // The checkpoint's trees are behind for every inode a record changes.
@@ -227,8 +278,6 @@ export function applyOps(s: PoolState, r: Codec, count: number, skip: ReadonlySe
         s.alloc.treeRefs.add(b);
         break;
       }
-      default:
-        throw new BadRecord(`unknown operation ${code}`);
     }
   }
 }

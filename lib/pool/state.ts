@@ -125,7 +125,7 @@ export class PoolState {
   openLazily(): void {
     this.#bytes = this.sb.metaBytes;
     this.inodes.limit = InodeCache.defaultLimit;
-    this.#refreshKeep();
+    this.refreshKeep();
   }
 
   /** Files: inodes with a name. */
@@ -221,7 +221,7 @@ export class PoolState {
       if (inode.name === null) this.nameless.add(inode);
     }
     this.inodes.limit = InodeCache.defaultLimit;
-    this.#refreshKeep();
+    this.refreshKeep();
   }
 
   #inodeBytes(inode: PoolInode): number {
@@ -231,7 +231,7 @@ export class PoolState {
   }
 
   /** Data allocations leave the next checkpoint's blocks, plus what one step may add to it, plus the spare. */
-  #refreshKeep(): void {
+  refreshKeep(): void {
     this.alloc.keep = this.ckptBlocksWith(STEP_BYTES) + RESERVE_SPARE;
   }
 
@@ -245,7 +245,7 @@ export class PoolState {
     this.inodes.use(inode);
     this.inodes.added();
     this.#bytes += this.#inodeBytes(inode);
-    this.#refreshKeep();
+    this.refreshKeep();
     return inode;
   }
 
@@ -279,7 +279,7 @@ export class PoolState {
     } else {
       this.nameless.add(inode);
     }
-    this.#refreshKeep();
+    this.refreshKeep();
   }
 
   /** Forget `inode` (its blocks were given back already). */
@@ -292,7 +292,7 @@ export class PoolState {
     this.inodeCount--;
     this.nameless.delete(inode);
     this.dirtyInodes.delete(inode);
-    this.#refreshKeep();
+    this.refreshKeep();
   }
 
   /**
@@ -327,7 +327,7 @@ export class PoolState {
     if (now === before) return;
     inode.countedExtents = now;
     this.#bytes += (now - before) * EXTENT_CELL;
-    this.#refreshKeep();
+    this.refreshKeep();
   }
 
   /** After a commit written and durable at once: nothing is pending, every mapping is committed. */
@@ -351,7 +351,7 @@ export class PoolState {
     if (this.dirtyInodes.size > 0) this.dirtyInodes.clear();
     if (this.namespaceOps.length > 0) this.namespaceOps.length = 0;
     this.alloc.committed();
-    this.#refreshKeep();
+    this.refreshKeep();
   }
 
   /**
@@ -400,7 +400,7 @@ export class PoolState {
     if (this.#flightRanges.size > 0) this.#flightRanges.clear();
     if (this.#flightInodes.size > 0) this.#flightInodes.clear();
     this.alloc.release();
-    this.#refreshKeep();
+    this.refreshKeep();
   }
 }
 
