@@ -708,12 +708,20 @@ export class Pool implements Disposable {
   /** A reader's refresh that cannot follow the journal: a snapshot of the newest state, as an open takes. */
   #newSnapshot(r: ReaderSnapshot): void {
     const snap = openSnapshot(this.device, this.info.path, r.claims, false, true);
+    let core: PoolCore;
+    try {
+      core = new PoolCore(this.device, snap.loaded.state, true, snap.loaded.journal);
+    } catch (e) {
+      r.claims.drop(snap.point);
+      throw e;
+    }
+    // From here nothing throws: the old point goes once, when the new one is the reader's.
     r.claims.drop(r.point);
     const size = snap.loaded.found.blocks * BLOCK;
     if (size !== this.#info.size) this.#info = { ...this.#info, size };
     // The files of the snapshot left now: those of older ones are kept with theirs already.
     const old = { core: this.#core, files: new Set([...this.#files].filter((f) => !this.#kept.some((k) => k.files.has(f)))) };
-    this.#core = new PoolCore(this.device, snap.loaded.state, true, snap.loaded.journal);
+    this.#core = core;
     this.#reader = { claims: r.claims, point: snap.point, loaded: snap.loaded };
     if (old.files.size > 0) this.#kept.push(old);
     else {

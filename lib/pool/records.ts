@@ -194,6 +194,10 @@ function passOp(s: PoolState, r: Codec, code: number, ino: number, skip: Passing
     throw new BadRecord(`inode ${ino} does not exist`);
   } else if (code === Op.DROP) {
     skip.set(ino, 2);
+  } else if (code === Op.NAME) {
+    // A rename the walk for creates and drops did not reach (one after other operations of its record).
+    readName(r);
+    return;
   } else if (code === Op.MAP) {
     const page = r.u32();
     const n = r.u32();

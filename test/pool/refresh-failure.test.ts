@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Pool } from '../../lib';
 import type { Claims } from '../../lib/pool/claims';
 import { Codec } from '../../lib/pool/codec';
+import { NO_BLOCK } from '../../lib/pool/layout';
 import { loadPool } from '../../lib/pool/load';
 import { followJournal } from '../../lib/pool/reader';
 import { applyOps, bornAndGone, type Passing } from '../../lib/pool/records';
@@ -163,6 +164,20 @@ describe('operations a refresh skips are checked as a replay checks them', () =>
     const r = refresh((c) => (create(c, 50, x), 1), between, (c) => (drop(c, 50), 1));
     expect(r.skipped).toBe(true);
     expect(r.apply).toThrow(message);
+  });
+
+  it('a bad name in a rename that follows other operations of its record is reported', () => {
+    const r = refresh((c) => {
+      create(c, 50, x);
+      map(c, 50, NO_BLOCK);
+      c.putU8(NAME);
+      c.putU32(50);
+      c.putU16(3);
+      c.putRaw(Buffer.from('a\0b'));
+      return 3;
+    }, (c) => (drop(c, 50), 1));
+    expect(r.skipped).toBe(true);
+    expect(r.apply).toThrow('name contains NUL');
   });
 
   it('an unknown operation code is reported, whatever the skip', () => {

@@ -63,7 +63,7 @@ const MERGE_BELOW = PAGE / 4;
  * least): a descent that goes deeper is going round a cycle of damaged pages, which a lookup must not follow
  * for ever. Every walk, the addon's too (kTreeSearchMaxPages), allows as many.
  */
-const DEPTH_MAX = 32;
+export const DEPTH_MAX = 32;
 /** Keys a `keys` or `names` scan asks its store for at a time: a listing's batch of names, and more. */
 export const KEYS_BATCH = 160;
 const NO_NAMES = { names: [], ended: true } as const;

@@ -1,9 +1,8 @@
 import { corrupt } from '../errors';
 import { BLOCK, NO_BLOCK } from '../layout';
+import { DEPTH_MAX } from './btree';
 import { BRANCH, childOf, compareKey, countOf, keyLength, keyOf, keyOffset, kindOf, pageProblem } from './page';
 
-/** Trees deeper than this are not B+trees of 4 KiB pages over 32-bit blocks: a cycle, or damage. */
-const DEPTH_MAX = 16;
 
 /**
  * walkTree -- every page and entry of the tree at `root`, checked as a load must (docs/format.md,
@@ -26,7 +25,8 @@ export function walkTree(
   let last: Buffer | null = null;
   const bad = (no: number, why: string): Error => corrupt(path, `${tree} tree page`, no * BLOCK, why);
   const visit = (no: number, depth: number, lo: Buffer | null, hi: Buffer | null): void => {
-    if (depth > DEPTH_MAX) throw bad(no, `deeper than ${DEPTH_MAX} levels`);
+    // As deep as a lookup descends (btree.ts): deeper, it is a cycle or damage.
+    if (depth > DEPTH_MAX) throw bad(no, `deeper than ${DEPTH_MAX} branch levels`);
     claim(no, tree);
     walked++;
     const p = pages.page(no);

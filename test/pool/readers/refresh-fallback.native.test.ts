@@ -1,0 +1,81 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Pool } from '../../../lib';
+import { BTree } from '../../../lib/pool/meta/btree';
+import { poolPerTest } from './support';
+
+// A refresh that fails while it applies records (here: a tree read that fails once, or every time) leaves
+// the reader's state between two commits; it takes a new snapshot instead (docs/design.md, "A refresh that
+// fails"). Files open across it keep reading their own snapshot.
+
+const KiB = 1024;
+type Get = (this: BTree, key: Buffer) => Buffer | null;
+
+describe('a refresh that fails part way through applying records', () => {
+  const pool = poolPerTest({ size: 64 * 1024 * KiB, journalBytes: 256 * KiB });
+  const open: Pool[] = [];
+  const get = BTree.prototype.get as Get;
+  afterEach(() => {
+    BTree.prototype.get = get;
+    for (const p of open.splice(0)) p.closeSync();
+  });
+
+  /** Three files in the checkpoint, a writer and a reader on them; `x` made, `old0` renamed (read from the trees by the reader's refresh). */
+  function setUp(): { w: Pool; r: Pool } {
+    const made = Pool.open(pool.path);
+    for (let i = 0; i < 3; i++) {
+      const f = made.open(`old${i}`, { create: true, sync: true });
+      f.writeSync(Buffer.alloc(5000, i + 1), 0);
+      f.close();
+    }
+    made.closeSync();
+    const w = Pool.open(pool.path);
+    open.push(w);
+    const r = Pool.open(pool.path, { readonly: true });
+    open.push(r);
+    w.open('x', { create: true }).close();
+    w.rename('old0', 'old0b');
+    return { w, r };
+  }
+
+  /** Tree reads fail `times` times with EIO. */
+  function failTreeReads(times: number): void {
+    let left = times;
+    BTree.prototype.get = function (this: BTree, key: Buffer): Buffer | null {
+      if (left-- > 0) throw Object.assign(new Error('EIO (injected)'), { code: 'EIO' });
+      return get.call(this, key);
+    };
+  }
+
+  it('once: the refresh takes a new snapshot and succeeds; a file open across it reads its own bytes', () => {
+    const { w, r } = setUp();
+    const kept = r.open('old1', { readonly: true });
+    w.unlink('x');
+    failTreeReads(1);
+    r.refresh();
+    BTree.prototype.get = get;
+    expect([...r.list()].sort()).toEqual(['old0b', 'old1', 'old2']);
+    const b = Buffer.alloc(5000);
+    kept.readSync(b, 0);
+    expect(b.equals(Buffer.alloc(5000, 2))).toBe(true);
+    kept.close();
+    w.open('y', { create: true }).close();
+    r.refresh();
+    expect(r.exists('y')).toBe(true);
+  });
+
+  it('every time: the refresh throws the first error; the next one, with the trees readable, recovers', () => {
+    const { r } = setUp();
+    failTreeReads(Infinity);
+    expect(() => r.refresh()).toThrow('EIO (injected)');
+    BTree.prototype.get = get;
+    r.refresh();
+    expect([...r.list()].sort()).toEqual(['old0b', 'old1', 'old2', 'x']);
+    const f = r.open('old0b', { readonly: true });
+    const b = Buffer.alloc(5000);
+    f.readSync(b, 0);
+    f.close();
+    expect(b.equals(Buffer.alloc(5000, 1))).toBe(true);
+    const after = Pool.check(pool.path);
+    expect(after.ok, JSON.stringify(after.problems)).toBe(true);
+  });
+});
