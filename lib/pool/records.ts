@@ -153,10 +153,11 @@ export type Passing = Map<number, 0 | 1 | 2>;
 /**
  * The inodes `count` operations read from `r` create (into `born`, true: numbers at or above `nextIno`, the
  * state's next before the step, named as a replay accepts), and those of them they drop (into `gone`). An
- * inode made twice, or given a name a replay refuses, is false in `born` and never in `gone`: applying its
- * operations reports them, or makes what a replay makes. A record holds its creates, names and drops first
- * (`encodePending`), so the walk ends at the first other operation: one it missed is only one not skipped.
- * A walk over operations that do not check out stops quietly: applying them reports them.
+ * inode made twice, or made with a name a replay refuses, is false in `born` and never in `gone`: applying
+ * its operations reports them, or makes what a replay makes (`passOp` checks the rest of a skipped file's
+ * operations). A record holds its creates, names and drops first (`encodePending`), so the walk ends at the
+ * first other operation: one it missed is only one not skipped. A walk over operations that do not check
+ * out stops quietly: applying them reports them.
  */
 export function bornAndGone(r: Codec, count: number, nextIno: number, born: Map<number, boolean>, gone: Set<number>): void {
   try {
@@ -168,15 +169,14 @@ export function bornAndGone(r: Codec, count: number, nextIno: number, born: Map<
       const ino = r.u32();
       if (code === Op.DROP) {
         if (born.get(ino) === true) gone.add(ino);
-        continue;
-      }
-      if (code === Op.CREATE) r.pos += 8;
-      const n = nameLength(r);
-      if (code === Op.CREATE && n > 0 && ino !== 0 && ino >= nextIno && !born.has(ino)) {
-        born.set(ino, true);
-      } else if (code === Op.CREATE || (n < 0 && born.has(ino))) {
-        born.set(ino, false);
-        gone.delete(ino);
+      } else if (code === Op.NAME) {
+        skipOp(r, code);
+      } else {
+        r.pos += 8;
+        const n = nameLength(r);
+        const fresh = n > 0 && ino !== 0 && ino >= nextIno && !born.has(ino);
+        born.set(ino, fresh);
+        if (!fresh) gone.delete(ino);
       }
     }
   } catch (e) {
@@ -195,7 +195,6 @@ function passOp(s: PoolState, r: Codec, code: number, ino: number, skip: Passing
   } else if (code === Op.DROP) {
     skip.set(ino, 2);
   } else if (code === Op.NAME) {
-    // A rename the walk for creates and drops did not reach (one after other operations of its record).
     readName(r);
     return;
   } else if (code === Op.MAP) {
