@@ -7,18 +7,31 @@ import { NAME_MAX } from './layout';
 // ignoreBOM: a name may begin with U+FEFF, and it is part of the name.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** What `n` bytes at `at` of `bytes` are as a name, before any decoding: a NUL (none), ASCII, or other (UTF-8 if any). */
+const enum Scan {
+  NUL,
+  ASCII,
+  OTHER,
+}
+
+function scanName(bytes: Uint8Array, at: number, n: number): Scan {
+  let ascii = true;
+  for (let i = at; i < at + n; i++) {
+    const c = bytes[i] as number;
+    if (c === 0) return Scan.NUL;
+    if (c >= 0x80) ascii = false;
+  }
+  return ascii ? Scan.ASCII : Scan.OTHER;
+}
+
 /**
  * The name stored as `n` bytes at `at` of `buf` (a checkpoint, a journal record, a tree), or null when the
  * bytes cannot be a name: a NUL, or not UTF-8. ASCII needs no decoder.
  */
 export function nameFromBytes(buf: Buffer, at = 0, n = buf.length - at): string | null {
-  let ascii = true;
-  for (let i = at; i < at + n; i++) {
-    const c = buf[i] as number;
-    if (c === 0) return null;
-    if (c >= 0x80) ascii = false;
-  }
-  if (ascii) return buf.toString('latin1', at, at + n);
+  const scan = scanName(buf, at, n);
+  if (scan === Scan.NUL) return null;
+  if (scan === Scan.ASCII) return buf.toString('latin1', at, at + n);
   try {
     return utf8.decode(buf.subarray(at, at + n));
   } catch {
@@ -26,17 +39,10 @@ export function nameFromBytes(buf: Buffer, at = 0, n = buf.length - at): string 
   }
 }
 
-/**
- * Are the `n` bytes at `at` of `bytes` a name `nameFromBytes` accepts (no NUL, UTF-8)? Makes no string.
- */
+/** Are the `n` bytes at `at` of `bytes` a name `nameFromBytes` accepts? Makes no string. */
 export function isNameBytes(bytes: Uint8Array, at: number, n: number): boolean {
-  let ascii = true;
-  for (let i = at; i < at + n; i++) {
-    const c = bytes[i] as number;
-    if (c === 0) return false;
-    if (c >= 0x80) ascii = false;
-  }
-  return ascii || isUtf8(bytes.subarray(at, at + n));
+  const scan = scanName(bytes, at, n);
+  return scan === Scan.ASCII || (scan === Scan.OTHER && isUtf8(bytes.subarray(at, at + n)));
 }
 
 /**
