@@ -233,7 +233,7 @@ export class Pool implements Disposable {
 
   /** `Pool.backup` of this pool's path: its newest commit, whether this open is its writer or a reader. */
   async backup(dest: string, opts: PoolBackupOptions = {}): Promise<BackupReport> {
-    this.#live();
+    this.#notClosed();
     return Pool.backup(this.info.path, dest, opts);
   }
 
@@ -546,9 +546,24 @@ export class Pool implements Disposable {
   }
 
   #live(): PoolCore {
+    const core = this.#notClosed();
+    // A reader whose refresh stopped part way through the records, and could take no new snapshot, holds a state
+    // no commit made: it answers nothing until a refresh succeeds.
+    const stuck = this.#refreshFailure;
+    if (stuck !== null) {
+      throw new PmemdaxError('ERR_PMEMDAX_REFRESH_FAILED', `reader of pool '${this.info.path}' is between two commits after a failed refresh (${stuck.message}); call refresh() again`, { path: this.info.path, cause: stuck });
+    }
+    return core;
+  }
+
+  /** The core of a pool not closed (nor closing). */
+  #notClosed(): PoolCore {
     if (this.#closed || this.#core.closing) throw new PmemdaxError('ERR_PMEMDAX_CLOSED', `pool '${this.info.path}' is closed`, { path: this.info.path });
     return this.#core;
   }
+
+  /** Why the last refresh left this reader between two commits (and no new snapshot could be taken), else null. */
+  #refreshFailure: Error | null = null;
 
   /** The names, for a listing: it reads the names tree on the device, so a device closed under the pool ends it. */
   #names(): NameTable {
@@ -681,7 +696,7 @@ export class Pool implements Disposable {
    * every block it maps, so it never shows another file's bytes. A reader moves only when it calls this.
    */
   refresh(): void {
-    this.#live();
+    this.#notClosed();
     const r = this.#reader;
     if (r === null) return;
     let next: CommitPoint | null;
@@ -689,11 +704,12 @@ export class Pool implements Disposable {
       next = followJournal(this.device, this.info.path, r.claims, r.loaded, r.point);
     } catch (e) {
       // Records applied part way leave a state between two commits: a new snapshot replaces it, when one can be
-      // taken; else the error stands, and the next refresh tries again.
+      // taken; else the error stands, every call but refresh and close reports it, and the next refresh tries again.
       if (!r.loaded.journal.outOfStep) throw e;
       try {
         this.#newSnapshot(r);
       } catch {
+        this.#refreshFailure = e as Error;
         throw e;
       }
       return;
@@ -717,6 +733,7 @@ export class Pool implements Disposable {
     }
     // From here nothing throws: the old point goes once, when the new one is the reader's.
     r.claims.drop(r.point);
+    this.#refreshFailure = null;
     const size = snap.loaded.found.blocks * BLOCK;
     if (size !== this.#info.size) this.#info = { ...this.#info, size };
     // The files of the snapshot left now: those of older ones are kept with theirs already.

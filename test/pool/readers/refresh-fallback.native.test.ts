@@ -65,9 +65,17 @@ describe('a refresh that fails part way through applying records', () => {
 
   it('every time: the refresh throws the first error; the next one, with the trees readable, recovers', () => {
     const { r } = setUp();
+    const kept = r.open('old1', { readonly: true });
     failTreeReads(Infinity);
     expect(() => r.refresh()).toThrow('EIO (injected)');
+    expect(() => r.refresh()).toThrow('EIO (injected)');
+    // Its state is between two commits: the pool's calls refuse to answer from it; refresh and close still work.
+    const stuck = { code: 'ERR_PMEMDAX_REFRESH_FAILED', cause: expect.objectContaining({ message: 'EIO (injected)' }) };
+    for (const call of [() => r.exists('x'), () => r.stat('old1'), () => [...r.list()], () => r.open('old2', { readonly: true }), () => r.statfs()]) {
+      expect(call).toThrow(expect.objectContaining(stuck));
+    }
     BTree.prototype.get = get;
+    kept.close();
     r.refresh();
     expect([...r.list()].sort()).toEqual(['old0b', 'old1', 'old2', 'x']);
     const f = r.open('old0b', { readonly: true });
