@@ -1,4 +1,4 @@
-import { BTree } from './meta/btree';
+import { BTree, type ScanRange } from './meta/btree';
 import { MemoryPages } from './meta/memory-pages';
 import { decodeNameKey, decodeU32, nameKey } from './meta/records';
 import { outOfRangeError } from '../errors';
@@ -119,26 +119,29 @@ export class NameTable {
   }
 
   #slice(range: NameRange, limit: number): string[] {
-    const out: string[] = [];
-    if (limit <= 0) return out;
+    if (limit <= 0) return [];
     const scan: { prefix?: Buffer; after?: Buffer } = {};
     if (range.prefix !== undefined && range.prefix !== '') scan.prefix = nameKey(range.prefix);
     if (range.after !== undefined) scan.after = nameKey(range.after);
     const tree = this.#committed();
     const decode = (key: Buffer): string => decodeNameKey(key, this.#path);
+    // No name given or removed since the checkpoint (a pool just opened, or read-mostly): the tree's names are the list.
+    if (this.#freshNames.size === 0 && this.#gone.size === 0) return treeNames(tree, scan, decode, limit);
+    return this.#merged(tree, scan, decode, limit);
+  }
+
+  /** `#slice` with names given or removed since the checkpoint: the tree's and the fresh names, merged. */
+  #merged(tree: BTree, scan: ScanRange, decode: (key: Buffer) => string, limit: number): string[] {
+    const out: string[] = [];
     let batch = tree.names(scan, decode);
     let i = 0;
-    // No names given since the checkpoint (a pool just opened): nothing to merge, and no tree to build.
     if (this.#freshNames.size > 0) this.#fresh ??= BTree.fromSorted(this.#pages, sortNames([...this.#freshNames]).map((n) => [nameKey(n), NOTHING] as const));
     const b = this.#fresh === null ? NO_NAMES : this.#fresh.entries(scan);
     // Code-point order of the strings is the trees' order of their UTF-8 bytes.
     let y = b === NO_NAMES ? undefined : nextFresh(b);
     while (out.length < limit) {
       if (i === batch.names.length && !batch.ended) {
-        const last = batch.names[i - 1];
-        // A batch is empty only at the end of its range: an empty one that is not would end the listing short.
-        if (last === undefined) throw outOfRangeError('a names tree scan with no names before the end of its range');
-        batch = tree.names({ ...scan, after: nameKey(last) }, decode);
+        batch = tree.names({ ...scan, after: nameKey(lastOf(batch.names)) }, decode);
         i = 0;
       }
       const x = batch.names[i];
@@ -160,6 +163,25 @@ export class NameTable {
     }
     return out;
   }
+}
+
+/** Up to `limit` names of the tree over `scan`, read a batch at a time. */
+function treeNames(tree: BTree, scan: ScanRange, decode: (key: Buffer) => string, limit: number): string[] {
+  let batch = tree.names(scan, decode);
+  const out = batch.names.slice(0, limit);
+  while (out.length < limit && !batch.ended) {
+    batch = tree.names({ ...scan, after: nameKey(lastOf(batch.names)) }, decode);
+    for (const name of batch.names.slice(0, limit - out.length)) out.push(name);
+  }
+  return out;
+}
+
+/** The last name of a batch that is not the end of its range: such a batch is never empty. */
+function lastOf(names: readonly string[]): string {
+  const last = names[names.length - 1];
+  // An empty batch that is not the last would end the listing short.
+  if (last === undefined) throw outOfRangeError('a names tree scan with no names before the end of its range');
+  return last;
 }
 
 /** The next of the names given since the checkpoint, from their tree (keys made of checked names: they decode as they were). */

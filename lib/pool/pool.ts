@@ -233,7 +233,7 @@ export class Pool implements Disposable {
 
   /** `Pool.backup` of this pool's path: its newest commit, whether this open is its writer or a reader. */
   async backup(dest: string, opts: PoolBackupOptions = {}): Promise<BackupReport> {
-    this.#notClosed();
+    if (this.#closed || this.#core.closing) throw this.#closedError();
     return Pool.backup(this.info.path, dest, opts);
   }
 
@@ -546,20 +546,18 @@ export class Pool implements Disposable {
   }
 
   #live(): PoolCore {
-    const core = this.#notClosed();
+    if (this.#closed || this.#core.closing) throw this.#closedError();
     // A reader whose refresh stopped part way through the records, and could take no new snapshot, holds a state
     // no commit made: it answers nothing until a refresh succeeds.
     const stuck = this.#refreshFailure;
     if (stuck !== null) {
       throw new PmemdaxError('ERR_PMEMDAX_REFRESH_FAILED', `reader of pool '${this.info.path}' is between two commits after a failed refresh (${stuck.message}); call refresh() again`, { path: this.info.path, cause: stuck });
     }
-    return core;
+    return this.#core;
   }
 
-  /** The core of a pool not closed (nor closing). */
-  #notClosed(): PoolCore {
-    if (this.#closed || this.#core.closing) throw new PmemdaxError('ERR_PMEMDAX_CLOSED', `pool '${this.info.path}' is closed`, { path: this.info.path });
-    return this.#core;
+  #closedError(): PmemdaxError {
+    return new PmemdaxError('ERR_PMEMDAX_CLOSED', `pool '${this.info.path}' is closed`, { path: this.info.path });
   }
 
   /** Why the last refresh left this reader between two commits (and no new snapshot could be taken), else null. */
@@ -696,7 +694,7 @@ export class Pool implements Disposable {
    * every block it maps, so it never shows another file's bytes. A reader moves only when it calls this.
    */
   refresh(): void {
-    this.#notClosed();
+    if (this.#closed || this.#core.closing) throw this.#closedError();
     const r = this.#reader;
     if (r === null) return;
     let next: CommitPoint | null;

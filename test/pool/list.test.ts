@@ -24,8 +24,17 @@ describe('pool.list({ prefix, after, limit }): a lazy iterator in name order', (
     expect([...pool.list()]).toEqual(byCodePoint(names));
   });
 
-  it('prefix, after and limit, alone and together, over many batches, match a filter of the sorted names', () => {
-    using pool = poolWith([...MANY, 'g', 'e', 'f', 'f/', 'fa']);
+  it.each([
+    ['given since the checkpoint', false],
+    ['all in the names tree (reopened: none given or removed since)', true],
+  ])('prefix, after and limit, alone and together, over many batches, match a filter of the sorted names: %s', (_, reopen) => {
+    const made = poolWith([...MANY, 'g', 'e', 'f', 'f/', 'fa']);
+    let dev: MemoryDevice | null = null;
+    if (reopen) {
+      dev = made.device as MemoryDevice;
+      made.close();
+    }
+    using pool = dev === null ? made : Pool.openOn(dev);
     const all = byCodePoint([...MANY, 'g', 'e', 'f', 'f/', 'fa']);
     const cases: { prefix?: string; after?: string; limit?: number }[] = [
       {}, { prefix: '' }, { prefix: 'f/' }, { prefix: 'f/05' }, { prefix: 'f/0999' }, { prefix: 'nothing' },
