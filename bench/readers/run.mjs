@@ -53,11 +53,19 @@ function freshPool(build) {
   return { dir, path };
 }
 
-/** One writer run of `workload` with `readers` reader processes (pace `paceMs`) on a fresh pool. */
-async function run(build, workload, readers, paceMs) {
+/** The spinning neighbour: ready, and (as a reader's last line) no refreshes, then a loop until SIGTERM kills it. */
+const SPINNER = "console.log('ready'); console.log(JSON.stringify({ refreshes: 0, meanUs: 0 })); for (;;);";
+
+/**
+ * One writer run of `workload` with `readers` reader processes (pace `paceMs`) on a fresh pool; `spin`: instead,
+ * one process that only spins beside the writer (no pool), what any busy neighbour on this machine costs it.
+ */
+async function run(build, workload, readers, paceMs, spin = false) {
   const { dir, path } = freshPool(build);
   try {
-    const children = Array.from({ length: readers }, () => spawn(process.execPath, [join(here, 'reader.mjs'), build, path, String(paceMs)], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
+    const children = spin
+      ? [spawn(process.execPath, ['-e', SPINNER], { env, stdio: ['ignore', 'pipe', 'pipe'] })]
+      : Array.from({ length: readers }, () => spawn(process.execPath, [join(here, 'reader.mjs'), build, path, String(paceMs)], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
     const outputs = children.map((c) => {
       let out = '';
       c.stdout.on('data', (d) => (out += d));
@@ -87,6 +95,7 @@ for (const workload of ['files', 'append', 'overwrite']) {
   const contenders = [
     ...(before === null ? [] : [{ name: `before (${args.before}), 0 readers`, build: before, readers: 0, pace: 0 }]),
     { name: 'this build, 0 readers', build: dist, readers: 0, pace: 0 },
+    { name: 'this build, 0 readers, a process spinning beside it (no pool)', build: dist, readers: 0, pace: 0, spin: true },
     { name: `this build, ${readerCount} readers refreshing back to back`, build: dist, readers: readerCount, pace: 0 },
     { name: `this build, ${readerCount} readers refreshing every 10 ms`, build: dist, readers: readerCount, pace: 10 },
     { name: `this build, ${readerCount} readers refreshing every 100 ms`, build: dist, readers: readerCount, pace: 100 },
@@ -95,8 +104,8 @@ for (const workload of ['files', 'append', 'overwrite']) {
   // Rounds interleave the contenders, so that a slow stretch of the machine falls on all of them.
   for (let r = 0; r < rounds; r++) {
     for (let c = 0; c < contenders.length; c++) {
-      const { build, readers, pace } = contenders[c];
-      results[c].push(await run(build, workload, readers, pace));
+      const { build, readers, pace, spin } = contenders[c];
+      results[c].push(await run(build, workload, readers, pace, spin));
     }
   }
   const base = median(results[before === null ? 0 : 1].map((x) => x.opsPerSec));
@@ -119,7 +128,9 @@ Workloads: **files** — create, one synced 4 KiB write, close, and the unlink o
 before (every operation frees blocks, which a writer defers while readers hold older snapshots); **append** —
 a synced 4 KiB append to one file; **overwrite** — a synced 4 KiB overwrite at a random block of a 64 MiB
 file (in place with no reader; copied on write while readers hold snapshots). Readers are separate processes that hold a snapshot and call
-\`pool.refresh()\` in a loop.
+\`pool.refresh()\` in a loop. The row with a spinning process is a baseline of the machine: a process that
+only burns CPU beside the writer (an empty loop), what any busy neighbour
+costs the writer here, readers or not.
 
 ${table}`;
 console.log(table);
