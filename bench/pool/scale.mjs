@@ -106,8 +106,8 @@ function target(label, rows, { sizes, pick, value, show, limit, atMost }) {
 /** A row of the targets table that is a figure reported beside a target, not one. */
 function reported(label, rows, { size, pick, show }) {
   const row = rows.find((r) => r.n === size);
-  const r = row === undefined || row.populate.error ? undefined : pick(row);
-  return `| ${label} | ${r === undefined ? 'not measured' : r.error ? `failed: ${r.error}` : `${count(size)} files: ${show(r)}`} | — (reported) |`;
+  const r = row === undefined ? undefined : row.populate.error ? { error: `populate: ${row.populate.error}` } : pick(row);
+  return `| ${label} | ${count(size)} files: ${r === undefined ? 'not measured' : r.error ? `failed: ${r.error}` : show(r)} | — (reported) |`;
 }
 
 export function targetsTable(rows, aged) {

@@ -69,7 +69,8 @@ async function run(build, workload, readers, paceMs, spin = false) {
     const outputs = children.map((c) => {
       let out = '';
       c.stdout.on('data', (d) => (out += d));
-      return new Promise((resolveOut) => c.once('exit', () => resolveOut(out)));
+      // 'close', not 'exit': the last of its output may still be on the way when the process exits.
+      return new Promise((resolveOut) => c.once('close', () => resolveOut(out)));
     });
     // Every reader holds its snapshot before the writer starts.
     await Promise.all(children.map((c) => new Promise((ready) => c.stdout.once('data', ready))));

@@ -551,7 +551,7 @@ export class Pool implements Disposable {
     // no commit made: it answers nothing until a refresh succeeds.
     const stuck = this.#refreshFailure;
     if (stuck !== null) {
-      throw new PmemdaxError('ERR_PMEMDAX_REFRESH_FAILED', `reader of pool '${this.info.path}' is between two commits after a failed refresh (${stuck.message}); call refresh() again`, { path: this.info.path, cause: stuck });
+      throw new PmemdaxError('ERR_PMEMDAX_REFRESH_FAILED', `reader of pool '${this.info.path}' is between two commits after a failed refresh (${stuck.message}); refresh() again, or open the pool again`, { path: this.info.path, cause: stuck });
     }
     return this.#core;
   }
@@ -702,7 +702,7 @@ export class Pool implements Disposable {
       next = followJournal(this.device, this.info.path, r.claims, r.loaded, r.point);
     } catch (e) {
       // Records applied part way leave a state between two commits: a new snapshot replaces it, when one can be
-      // taken; else the error stands, every call but refresh and close reports it, and the next refresh tries again.
+      // taken; else the error stands, the calls that read the state report it, and the next refresh tries again.
       if (!r.loaded.journal.outOfStep) throw e;
       try {
         this.#newSnapshot(r);
@@ -714,9 +714,16 @@ export class Pool implements Disposable {
     }
     if (next !== null) {
       r.point = next;
+      this.#refreshFailure = null;
       return;
     }
-    this.#newSnapshot(r);
+    try {
+      this.#newSnapshot(r);
+    } catch (e) {
+      // Still between two commits: the calls report why the newest try failed.
+      if (this.#refreshFailure !== null) this.#refreshFailure = e as Error;
+      throw e;
+    }
   }
 
   /** A reader's refresh that cannot follow the journal: a snapshot of the newest state, as an open takes. */
@@ -853,8 +860,12 @@ export class Pool implements Disposable {
   check(opts: { progress?: (done: number, total: number) => void } = {}): CheckReport {
     checkOptions(opts);
     checkFunction(opts.progress, 'progress');
+    // A reader's check walks the media under a claim of its own, not the reader's state: it answers after a failed refresh too.
+    if (this.#reader !== null) {
+      if (this.#closed || this.#core.closing) throw this.#closedError();
+      return checkSnapshot(this.device, this.info.path, this.#reader.claims, opts.progress, true);
+    }
     const core = this.#live();
-    if (this.#reader !== null) return checkSnapshot(this.device, this.info.path, this.#reader.claims, opts.progress, true);
     return checkPool(this.device, this.info.path, core.state, opts.progress, this.info.unsafeShutdown);
   }
 

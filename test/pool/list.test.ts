@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { PmemdaxError, Pool } from '../../lib';
+import { BTree } from '../../lib/pool/meta/btree';
 import { NameTable } from '../../lib/pool/name-table';
 import { MemoryDevice, StrictMemoryDevice, memoryDeviceFromImage } from '../../lib/testing';
 
@@ -221,6 +222,33 @@ describe('pool.list({ prefix, after, limit }): a lazy iterator in name order', (
       expect(() => it.next(), JSON.stringify(opts)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CLOSED' }));
       // And goes on throwing: a caller that retries is not told the listing is complete.
       expect(() => it.next(), JSON.stringify(opts)).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CLOSED' }));
+    }
+  });
+
+  it.each([
+    ['all in the names tree', false],
+    ['in the tree, with names given and removed since the checkpoint', true],
+  ])('names the tree gives in short batches (as a scan that stops at its page limit does) are read on to the end of each batch asked for: %s', (_, changed) => {
+    const made = poolWith(MANY);
+    const dev = made.device as MemoryDevice;
+    made.close();
+    using pool = Pool.openOn(dev);
+    let want = byCodePoint(MANY);
+    if (changed) {
+      for (const n of ['f/0150x', 'f/0333y', 'f/0999z']) pool.open(n, { create: true }).close();
+      for (const n of ['f/0101', 'f/0200', 'f/0334']) pool.unlink(n);
+      want = byCodePoint([...MANY.filter((n) => !['f/0101', 'f/0200', 'f/0334'].includes(n)), 'f/0150x', 'f/0333y', 'f/0999z']);
+    }
+    const names = BTree.prototype.names;
+    const short = vi.spyOn(BTree.prototype, 'names').mockImplementation(function (this: BTree, ...args: Parameters<BTree['names']>) {
+      const batch = names.apply(this, args);
+      return batch.names.length > 7 ? { names: batch.names.slice(0, 7), ended: false } : batch;
+    });
+    try {
+      expect([...pool.list({ prefix: 'f/', after: 'f/0100', limit: 300 })]).toEqual(want.filter((n) => n > 'f/0100').slice(0, 300));
+      expect(short.mock.calls.length).toBeGreaterThan(40);
+    } finally {
+      short.mockRestore();
     }
   });
 

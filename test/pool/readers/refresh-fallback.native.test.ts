@@ -46,6 +46,19 @@ describe('a refresh that fails part way through applying records', () => {
     };
   }
 
+  it('every time, then closed: a reader stuck between two commits closes, and the writer goes on', () => {
+    const { w, r } = setUp();
+    failTreeReads(Infinity);
+    expect(() => r.refresh()).toThrow('EIO (injected)');
+    BTree.prototype.get = get;
+    r.closeSync();
+    expect(r.closed).toBe(true);
+    w.open('z', { create: true }).close();
+    w.closeSync();
+    const after = Pool.check(pool.path);
+    expect(after.ok, JSON.stringify(after.problems)).toBe(true);
+  });
+
   it('once: the refresh takes a new snapshot and succeeds; a file open across it reads its own bytes', () => {
     const { w, r } = setUp();
     const kept = r.open('old1', { readonly: true });
@@ -66,15 +79,20 @@ describe('a refresh that fails part way through applying records', () => {
   it('every time: the refresh throws the first error; the next one, with the trees readable, recovers', () => {
     const { r } = setUp();
     const kept = r.open('old1', { readonly: true });
+    const listing = r.list();
+    expect(listing.next().value).toBe('old0');
     failTreeReads(Infinity);
     expect(() => r.refresh()).toThrow('EIO (injected)');
     expect(() => r.refresh()).toThrow('EIO (injected)');
-    // Its state is between two commits: the pool's calls refuse to answer from it; refresh and close still work.
-    const stuck = { code: 'ERR_PMEMDAX_REFRESH_FAILED', cause: expect.objectContaining({ message: 'EIO (injected)' }) };
-    for (const call of [() => r.exists('x'), () => r.stat('old1'), () => [...r.list()], () => r.open('old2', { readonly: true }), () => r.statfs()]) {
+    // Its state is between two commits: the calls that read it refuse to answer from it (a listing under way too);
+    // refresh, close, check (of the media) and stats still work.
+    const stuck = { code: 'ERR_PMEMDAX_REFRESH_FAILED', path: pool.path, cause: expect.objectContaining({ message: 'EIO (injected)' }) };
+    for (const call of [() => r.exists('x'), () => r.stat('old1'), () => [...r.list()], () => listing.next(), () => r.open('old2', { readonly: true }), () => r.statfs()]) {
       expect(call).toThrow(expect.objectContaining(stuck));
     }
+    expect(r.stats().checkpoints).toBeGreaterThanOrEqual(0);
     BTree.prototype.get = get;
+    expect(r.check().ok).toBe(true);
     kept.close();
     r.refresh();
     expect([...r.list()].sort()).toEqual(['old0b', 'old1', 'old2', 'x']);
