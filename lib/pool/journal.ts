@@ -195,11 +195,14 @@ export class Journal {
         if (kind === Found.ABSENT) break;
         const end = this.#end;
         if (kind === Found.BAD) {
-          // Records are persisted one at a time, so only the last can be torn: a valid successor
-          // means this one was damaged after it was written.
-          if (!live && end <= this.size && this.recordAt(area, Math.ceil(end / ALIGN) * ALIGN, seq + 1) === Found.OK) {
-            return { torn: true, failure: corrupt(path, `journal record ${seq}`, this.offset + at, 'checksum mismatch (later records are intact)') };
-          }
+          // Records are persisted one at a time, so only the last can be torn: a valid successor means this one
+          // was damaged after it was written. With a writer live, this one may have been read while it was being
+          // written and its successor after: it is read again, whole, before it is called damaged.
+          const damaged =
+            end <= this.size &&
+            this.recordAt(area, Math.ceil(end / ALIGN) * ALIGN, seq + 1) === Found.OK &&
+            (!live || this.recordAt(this.#again(path, at), at, seq) === Found.BAD);
+          if (damaged) return { torn: true, failure: corrupt(path, `journal record ${seq}`, this.offset + at, 'checksum mismatch (later records are intact)') };
           return { torn: true, failure: null };
         }
         found.push(end, this.#count);
@@ -211,6 +214,13 @@ export class Journal {
       return { torn: false, failure: e as Error };
     }
     return { torn: false, failure: null };
+  }
+
+  /** The journal read afresh from `at` on (a record looked at again, apart from the buffer of the reading under way). */
+  #again(path: string, at: number): AreaReader {
+    const area = new AreaReader(this.device, path, this.offset, this.size);
+    area.restart(at, true);
+    return area;
   }
 
   /** Apply the record at `tail`, whose `count` operations end at `end`, and step past it. */

@@ -720,8 +720,9 @@ export class Pool implements Disposable {
     try {
       this.#newSnapshot(r);
     } catch (e) {
-      // Still between two commits: the calls report why the newest try failed.
-      if (this.#refreshFailure !== null) this.#refreshFailure = e as Error;
+      // Still between two commits (records applied part way, now or by an earlier refresh): the calls report why
+      // the newest try failed.
+      if (r.loaded.journal.outOfStep) this.#refreshFailure = e as Error;
       throw e;
     }
   }

@@ -175,9 +175,19 @@ export function followJournal(device: PoolDevice, path: string, claims: Claims, 
   if (loaded.journal.outOfStep) return null;
   // The primary's epoch alone, unchecked: a superblock being switched reads as the old epoch or the new one,
   // and either answer is safe here (the old: its records, under the claim held; the new: a new snapshot).
-  readMeta(device, path, SB_EPOCH_AT, 8, 'primary superblock', EPOCH);
-  if (Number(new DataView(EPOCH.buffer).getBigUint64(0, true)) !== from.epoch) return null;
-  loaded.journal.more(loaded.state, true, true);
+  const epochNow = (): number => {
+    readMeta(device, path, SB_EPOCH_AT, 8, 'primary superblock', EPOCH);
+    return Number(new DataView(EPOCH.buffer).getBigUint64(0, true));
+  };
+  if (epochNow() !== from.epoch) return null;
+  try {
+    loaded.journal.more(loaded.state, true, true);
+  } catch (e) {
+    // A writer that checkpointed meanwhile writes the journal over from its start: what was read of it may be
+    // that, not damage. The state is at a commit (or out of step): a new snapshot follows.
+    if (epochNow() !== from.epoch) return null;
+    throw e;
+  }
   const point = { epoch: from.epoch, seq: loaded.journal.seq };
   if (point.seq !== from.seq) {
     claims.claim(point);
