@@ -94,11 +94,18 @@ bool Device::Open(Napi::Env env, const std::string& path, const OpenRequest& req
     // A file this call has just made is locked by another open for an instant at most when that open is a
     // reader that found it empty and asks whether a creator holds it (a shared lock, taken and dropped):
     // asked again for up to 10 ms. One held longer is a racer's that locked first.
+    const bool waited = err == EWOULDBLOCK;
     for (int again = 0; err == EWOULDBLOCK && created_ && again < 100; ++again) {
       usleep(100);
       err = TryLock(fd, req.lock);
     }
-    // A file this call created but another open locked first is that open's now: it is left alone.
+    // A file this call created but another open locked first is that open's now: it is left alone. So is one
+    // whose lock came free while this call waited, if the open that held it wrote to it (a racer that made a
+    // pool there and closed it within the wait): it is not this call's to remove on a failure.
+    if (err == 0 && waited && created_) {
+      struct stat st;
+      if (fstat(fd, &st) != 0 || st.st_size != 0) created_ = false;
+    }
     if (err == 0 && NamesFile(path, fd)) break;
     close(fd);
     if (err != 0 || attempt == 8) {
