@@ -45,7 +45,7 @@ export function encodePending(s: PoolState, w: Codec): number {
   for (const inode of s.dirtyInodes) {
     if (!s.inodes.has(inode.ino)) continue;
     if (inode.dirtyHi > inode.dirtyLo) {
-      // The whole dirty range becomes a hole, then each extent in it is mapped again.
+      // The dirty range as it is now: each extent in it mapped, each gap between them a hole.
       const putMap = (page: number, n: number, block: number, state: number): void => {
         w.ensure(18);
         w.putU8(Op.MAP);
@@ -56,8 +56,13 @@ export function encodePending(s: PoolState, w: Codec): number {
         w.putU8(state & ExtentState.UNWRITTEN);
         count++;
       };
-      putMap(inode.dirtyLo, inode.dirtyHi - inode.dirtyLo, NO_BLOCK, 0);
-      inode.extents.forEach(inode.dirtyLo, inode.dirtyHi, putMap);
+      let at = inode.dirtyLo;
+      inode.extents.forEach(inode.dirtyLo, inode.dirtyHi, (page, n, block, state) => {
+        if (page > at) putMap(at, page - at, NO_BLOCK, 0);
+        putMap(page, n, block, state);
+        at = page + n;
+      });
+      if (at < inode.dirtyHi) putMap(at, inode.dirtyHi - at, NO_BLOCK, 0);
     }
     if (inode.attrDirty || inode.timeDirty) {
       w.ensure(21);
