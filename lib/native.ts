@@ -109,9 +109,10 @@ export interface NativeDevice {
   /**
    * A pool writer took its in-place lock (slots[0], in-place-gate.ts): a thread of the device watches it from
    * now, and lets the lock go once a reader claims and the writer's in-place stores are made
-   * (native/in_place_watch.h). The first call starts the thread; later ones wake it.
+   * (native/in_place_watch.h). The first call starts the thread; later ones wake it. True when the watch
+   * makes the barrier the writer's store to slot WRITING needs (membarrier), so that store needs no fence.
    */
-  watchInPlace(slots: Int32Array, lockAt: bigint, claimsStart: bigint, claimsLength: bigint): void;
+  watchInPlace(slots: Int32Array, lockAt: bigint, claimsStart: bigint, claimsLength: bigint): boolean;
   /** Ends the watch's thread (close does too). */
   unwatchInPlace(): void;
   /** Unlinks the path if this open created the file, holds it exclusively, and the path still names it. */

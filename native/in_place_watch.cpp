@@ -1,7 +1,12 @@
 #include "in_place_watch.h"
 
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <chrono>
 
+#include "cpu.h"
 #include "file_lock.h"
 
 namespace pmemdax {
@@ -11,10 +16,18 @@ namespace {
 // How often a held lock is looked at: the writer's own JavaScript timer asks as often (in-place-gate.ts).
 constexpr std::chrono::milliseconds kPeriod{2};
 
+int Membarrier(int cmd) { return static_cast<int>(syscall(SYS_membarrier, cmd, 0, 0)); }
+
+// The process may use expedited private barriers (Linux 4.14 on, unless a seccomp policy refuses them);
+// PMEMDAX_NO_MEMBARRIER takes the path of a kernel without them.
+bool RegisterBarrier() {
+  return !EnvFlag("PMEMDAX_NO_MEMBARRIER") && Membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+}
+
 }  // namespace
 
 InPlaceWatch::InPlaceWatch(int fd, JobGate* jobs, int32_t* slots, InPlaceBytes bytes)
-    : fd_(fd), jobs_(jobs), slots_(slots), bytes_(bytes), thread_([this] { Run(); }) {}
+    : fd_(fd), jobs_(jobs), slots_(slots), bytes_(bytes), fences_for_writer_(RegisterBarrier()), thread_([this] { Run(); }) {}
 
 InPlaceWatch::~InPlaceWatch() {
   {
@@ -66,9 +79,17 @@ void InPlaceWatch::Step() {
   if (Load(kInPlaceState) == kInPlaceHeld) {
     bool found = false;
     int64_t at = 0;
-    if (RangeConflict(fd_, bytes_.claims_start, bytes_.claims_length, LockMode::kExclusive, &found, &at) == 0 && found) {
-      Swap(kInPlaceHeld, kInPlaceRevoked);
+    if (RangeConflict(fd_, bytes_.claims_start, bytes_.claims_length, LockMode::kExclusive, &found, &at) == 0 && found &&
+        Swap(kInPlaceHeld, kInPlaceRevoked)) {
+      barrier_owed_ = fences_for_writer_;
     }
+  }
+  // The writer says kInPlaceWriting with a plain store, then reads the state: a barrier on each of its threads
+  // makes a store made before it visible here, and a load made after it see kInPlaceRevoked. (Once registered
+  // it does not fail; if it did, the next step tries again before reading kInPlaceWriting.)
+  if (barrier_owed_) {
+    if (Membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0) return;
+    barrier_owed_ = false;
   }
   if (Load(kInPlaceState) != kInPlaceRevoked || !StoresMade()) return;
   if (!Swap(kInPlaceRevoked, kInPlaceReleasing)) return;

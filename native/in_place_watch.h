@@ -46,6 +46,10 @@ class InPlaceWatch {
   // The slots it was made with: a writer with other slots needs a watch of its own.
   const int32_t* Slots() const { return slots_; }
 
+  // Whether the watch makes the barrier between JavaScript's store to kInPlaceWriting and its next load of
+  // kInPlaceState itself (membarrier, when the kernel has it), so that JavaScript's store needs no fence.
+  bool FencesForWriter() const { return fences_for_writer_; }
+
  private:
   void Run();
   void Step();
@@ -58,10 +62,13 @@ class InPlaceWatch {
   JobGate* const jobs_;
   int32_t* const slots_;
   const InPlaceBytes bytes_;
+  const bool fences_for_writer_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
   bool woken_ = false;
+  // A revoke of this watch's was not yet followed by the writer's barrier (Step only).
+  bool barrier_owed_ = false;
   std::thread thread_;
 };
 

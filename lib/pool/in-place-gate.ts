@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Allocator } from './alloc';
-import type { Claims } from './claims';
+import type { Claims, InPlaceWatchKind } from './claims';
 
 /** How often a writer holding the in-place lock looks at it, and how often one copying tries to take it again. */
 const ASK_MS = 2;
@@ -10,6 +10,7 @@ const STATE = 0;
 const WRITING = 1;
 const GATHERED = 2;
 const SLOTS = 3;
+const CACHE_LINE = 64;
 
 /** Values of slots[STATE]: who holds the in-place lock. */
 const FREE = 0;
@@ -18,6 +19,15 @@ const HELD = 1;
 const REVOKED = 2;
 /** One of the writer's thread and the watch is dropping the lock; FREE follows. */
 const RELEASING = 3;
+
+/**
+ * The shared slots, alone on their cache line: every write stores to them, and a small allocation of another
+ * thread's on the same line would bounce it between CPUs. Allocations are 16-byte aligned at least, so the
+ * line holding bytes 64..75 of 192 lies inside them.
+ */
+function cacheLineSlots(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(3 * CACHE_LINE), CACHE_LINE, SLOTS);
+}
 
 /** Gates of this thread's writers: a reader opening on the same thread cannot wait for their timers (`yieldInPlace`). */
 const GATES = new Set<InPlaceGate>();
@@ -61,7 +71,7 @@ export function storesHandedOver(slots: Int32Array | null): void {
 export class InPlaceGate {
   readonly #claims: Claims;
   readonly #stores: InPlaceStores | null;
-  readonly #slots = new Int32Array(new SharedArrayBuffer(SLOTS * Int32Array.BYTES_PER_ELEMENT));
+  readonly #slots = cacheLineSlots();
   /** Slot WRITING is 1: an in-place decision in this run, its store not yet told done. */
   #writing = false;
   #endQueued = false;
@@ -76,6 +86,11 @@ export class InPlaceGate {
   #timer: ReturnType<typeof setInterval> | null = null;
   /** The device's watch asks about claims while the lock is held (else this thread's timer does). */
   #watched = false;
+  /**
+   * Slot WRITING is set by a sequentially consistent store (a fence, ~20 ns of a 4 KiB overwrite), needed only
+   * when another thread revokes without making the barrier itself: a watch on a kernel without membarrier.
+   */
+  #fenced = false;
   readonly #endRun = (): void => {
     this.#endQueued = false;
     this.wrote();
@@ -114,7 +129,7 @@ export class InPlaceGate {
     // Said before the state is read again: the watch, which says REVOKED before it reads WRITING, either sees
     // this or is seen here.
     this.#writing = true;
-    Atomics.store(s, WRITING, 1);
+    this.#sayWriting(s);
     if (!this.#endQueued) {
       this.#endQueued = true;
       queueMicrotask(this.#endRun);
@@ -125,6 +140,40 @@ export class InPlaceGate {
     }
     this.#used = true;
     return false;
+  }
+
+  /**
+   * For a store made right after it and told done by `stored()` in the same call (a sync overwrite): true
+   * when the lock is held with no reader, as `copying()` would say false; false when that needs more (the
+   * lock to take, a reader to copy for, a decision open): the caller asks `copying()`. Kept small, for V8 to
+   * inline: the same handshake with the watch as copying(), without the run's bookkeeping.
+   */
+  storeNow(): boolean {
+    if (this.#writing) return false;
+    const s = this.#slots;
+    this.#sayWriting(s);
+    if (Atomics.load(s, STATE) !== HELD) {
+      s[WRITING] = 0;
+      return false;
+    }
+    this.#used = true;
+    return true;
+  }
+
+  /**
+   * Slot WRITING is 1, before the state is read again (Atomics.load, which V8 does not move above the store):
+   * the watch, which says REVOKED before it reads WRITING, either sees this or is seen. On x86-64 a plain store
+   * may still be passed by the later load; the watch's membarrier, made between its REVOKED and its read,
+   * orders the two on this thread, else the store is fenced here.
+   */
+  #sayWriting(s: Int32Array): void {
+    if (this.#fenced) Atomics.store(s, WRITING, 1);
+    else s[WRITING] = 1;
+  }
+
+  /** The store `storeNow()` let go in place is made (or failed): as `wrote()`, a plain store will do. */
+  stored(): void {
+    this.#slots[WRITING] = 0;
   }
 
   /** A write is done: its in-place stores are made (or handed to a job), the lock may go before the next. */
@@ -190,12 +239,14 @@ export class InPlaceGate {
     this.#used = true;
     this.#timer = setInterval(() => this.#tick(), ASK_MS);
     this.#timer.unref();
+    let watch: InPlaceWatchKind = 'none';
     try {
-      this.#watched = claims.watchInPlace(this.#slots);
+      watch = claims.watchInPlace(this.#slots);
     } catch {
       // No thread for the watch (ENOMEM): this thread's timer asks about claims, as on a test device.
-      this.#watched = false;
     }
+    this.#watched = watch !== 'none';
+    this.#fenced = watch === 'fenced';
     return true;
   }
 

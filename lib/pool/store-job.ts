@@ -42,6 +42,8 @@ interface FileStores {
 }
 
 const stores = new WeakMap<PoolInode, FileStores>();
+/** Chunks pending in this thread, all files: none (the common case) answers touchesPending without the map. */
+let pendingChunks = 0;
 
 /** The size `inode` will have once its pending chunks land (its size when none is pending). */
 export function sizeAhead(inode: PoolInode): number {
@@ -56,6 +58,10 @@ export function storesPending(inode: PoolInode): boolean {
 
 /** Whether `[from, to)` of `inode` touches the bytes or the new pages of a pending chunk. */
 export function touchesPending(inode: PoolInode, from: number, to: number): boolean {
+  return pendingChunks > 0 && touchesPendingOf(inode, from, to);
+}
+
+function touchesPendingOf(inode: PoolInode, from: number, to: number): boolean {
   const s = stores.get(inode);
   if (s === undefined || s.chunks.length === 0) return false;
   for (const c of s.chunks) if (from < c.at + c.length && c.at < to) return true;
@@ -103,6 +109,7 @@ export function storeByJob(
   if (s === undefined) stores.set(inode, file);
   const pending: Pending = { at, length: chunk.length, fresh: plan.fresh };
   file.chunks.push(pending);
+  pendingChunks++;
   file.ahead = Math.max(file.ahead, inode.size, at + chunk.length);
   for (let i = 0; i < plan.fresh.length; i += 3) for (let k = 0; k < (plan.fresh[i + 2] as number); k++) file.freshPages.add((plan.fresh[i] as number) + k);
   // Told before the job may start (durable): the job's start says the gathered stores are handed over. Then
@@ -135,6 +142,7 @@ function land(core: PoolCore, inode: PoolInode, file: FileStores, pending: Pendi
   const i = file.chunks.indexOf(pending);
   if (i < 0) return;
   file.chunks.splice(i, 1);
+  pendingChunks--;
   const f = pending.fresh;
   for (let r = 0; r < f.length; r += 3) {
     const page = f[r] as number;
