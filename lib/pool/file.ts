@@ -17,6 +17,7 @@ import type { FiemapExtent } from '../iomap/fiemap';
 import { DaxFile, type MmapOptions } from '../vm/file';
 import type { DaxRegion } from '../vm/region';
 import type { PoolCore, PoolIo } from './core';
+import type { PoolState } from './state';
 import type { PoolDevice } from './device';
 import { poolError } from './errors';
 import { ExtentState, type PageLookup } from './extent-map';
@@ -94,7 +95,18 @@ export class PoolFile implements Disposable {
     if (this.#closed) throw new PmemdaxError('ERR_PMEMDAX_CLOSED', `file '${this.inode.path}' is closed`, { path: this.inode.path });
     const core = this.#core;
     if (core.closing || core.device.closed) throw new PmemdaxError('ERR_PMEMDAX_CLOSED', `the pool of '${this.inode.path}' is closed`, { path: this.inode.path });
+    if (core.state.torn !== null) this.#untorn(core.state.torn);
     return core;
+  }
+
+  /** A reader's file whose inode a failed refresh changed in part answers nothing (docs/design.md, "A refresh that fails"). */
+  #untorn(torn: NonNullable<PoolState['torn']>): void {
+    if (!torn.inodes.has(this.inode.ino)) return;
+    throw new PmemdaxError(
+      'ERR_PMEMDAX_REFRESH_FAILED',
+      `file '${this.inode.path}' was changed in part by a refresh that failed (${torn.cause.message}); close it and open it again`,
+      { path: this.inode.path, cause: torn.cause },
+    );
   }
 
   /**

@@ -704,12 +704,7 @@ export class Pool implements Disposable {
       // Records applied part way leave a state between two commits: a new snapshot replaces it, when one can be
       // taken; else the error stands, the calls that read the state report it, and the next refresh tries again.
       if (!r.loaded.journal.outOfStep) throw e;
-      try {
-        this.#newSnapshot(r);
-      } catch {
-        this.#refreshFailure = e as Error;
-        throw e;
-      }
+      this.#retake(r, e as Error);
       return;
     }
     if (next !== null) {
@@ -717,13 +712,21 @@ export class Pool implements Disposable {
       this.#refreshFailure = null;
       return;
     }
+    this.#retake(r, null);
+  }
+
+  /**
+   * A new snapshot, for a refresh that cannot follow the journal (`failed`: because applying it failed). When
+   * that fails too and the state is between two commits (records applied part way, now or by an earlier
+   * refresh), the calls that read the state report the refresh's error (`failed`, else the newest).
+   */
+  #retake(r: ReaderSnapshot, failed: Error | null): void {
     try {
       this.#newSnapshot(r);
     } catch (e) {
-      // Still between two commits (records applied part way, now or by an earlier refresh): the calls report why
-      // the newest try failed.
-      if (r.loaded.journal.outOfStep) this.#refreshFailure = e as Error;
-      throw e;
+      const error = failed ?? (e as Error);
+      if (r.loaded.journal.outOfStep) this.#refreshFailure = error;
+      throw error;
     }
   }
 

@@ -189,6 +189,25 @@ export function bornAndGone(r: Codec, count: number, nextIno: number, born: Map<
   }
 }
 
+/**
+ * The inodes `count` operations read from `r` change (into `into`): those of a record a reader's refresh
+ * applied part way, whose open files then hold a state no commit made. As far as the operations read.
+ */
+export function inodesOf(r: Codec, count: number, into: Set<number>): void {
+  try {
+    for (let k = 0; k < count; k++) {
+      r.need(1);
+      const code = r.u8();
+      if (code < Op.CREATE || code > Op.MAP) return;
+      r.need(OP_BYTES[code] as number);
+      into.add(r.u32());
+      skipOp(r, code);
+    }
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+  }
+}
+
 /** Check the operation at `r` as `applyOps` would, and step past it, for an inode of `skip` at `phase`. */
 function passOp(s: PoolState, r: Codec, code: number, ino: number, skip: Passing, phase: 0 | 1 | 2): void {
   if (code === Op.CREATE) {

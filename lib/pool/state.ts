@@ -57,6 +57,11 @@ export class PoolState {
   /** Inodes created, changed or gone since the last checkpoint: the trees are behind for them. */
   readonly treeInodes = new Set<number>();
   /**
+   * A reader's: inodes a failed refresh changed part way (a record applied in part), with its error. Files open
+   * on them refuse to answer (PoolFile); a new snapshot, a new state, has none.
+   */
+  torn: { readonly inodes: Set<number>; readonly cause: Error } | null = null;
+  /**
    * Blocks holding metadata as loaded (bitmap copies and tree pages), as bits: a journal record may not
    * map them. Null on a pool made in this process.
    */
