@@ -167,10 +167,8 @@ export type Passing = Map<number, 0 | 1 | 2>;
 export function bornAndGone(r: Codec, count: number, nextIno: number, born: Map<number, boolean>, gone: Set<number>): void {
   try {
     for (let k = 0; k < count; k++) {
-      r.need(1);
-      const code = r.u8();
-      if (code < Op.CREATE || code > Op.DROP) return;
-      r.need(OP_BYTES[code] as number);
+      const code = nextOp(r, Op.DROP);
+      if (code < 0) return;
       const ino = r.u32();
       if (code === Op.DROP) {
         if (born.get(ino) === true) gone.add(ino);
@@ -189,6 +187,15 @@ export function bornAndGone(r: Codec, count: number, nextIno: number, born: Map<
   }
 }
 
+/** The code of the operation at `r`, its fixed bytes there to read; -1 for one past `last` (a walk's end). */
+function nextOp(r: Codec, last: number): number {
+  r.need(1);
+  const code = r.u8();
+  if (code < Op.CREATE || code > last) return -1;
+  r.need(OP_BYTES[code] as number);
+  return code;
+}
+
 /**
  * The inodes `count` operations read from `r` change (into `into`): those of a record a reader's refresh
  * applied part way, whose open files then hold a state no commit made. As far as the operations read.
@@ -196,10 +203,8 @@ export function bornAndGone(r: Codec, count: number, nextIno: number, born: Map<
 export function inodesOf(r: Codec, count: number, into: Set<number>): void {
   try {
     for (let k = 0; k < count; k++) {
-      r.need(1);
-      const code = r.u8();
-      if (code < Op.CREATE || code > Op.MAP) return;
-      r.need(OP_BYTES[code] as number);
+      const code = nextOp(r, Op.MAP);
+      if (code < 0) return;
       into.add(r.u32());
       skipOp(r, code);
     }
