@@ -18,10 +18,12 @@ constexpr std::chrono::milliseconds kPeriod{2};
 
 int Membarrier(int cmd) { return static_cast<int>(syscall(SYS_membarrier, cmd, 0, 0)); }
 
-// The process may use expedited private barriers (Linux 4.14 on, unless a seccomp policy refuses them);
-// PMEMDAX_NO_MEMBARRIER takes the path of a kernel without them.
+// The process may use expedited private barriers (Linux 4.14 on, unless a seccomp policy refuses them), and one
+// is made once to be sure (a policy may refuse the command and not the registration); PMEMDAX_NO_MEMBARRIER
+// takes the path of a kernel without them.
 bool RegisterBarrier() {
-  return !EnvFlag("PMEMDAX_NO_MEMBARRIER") && Membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+  return !EnvFlag("PMEMDAX_NO_MEMBARRIER") && Membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0 &&
+         Membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0;
 }
 
 }  // namespace

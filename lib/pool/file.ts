@@ -115,6 +115,8 @@ export class PoolFile implements Disposable {
    */
   #kept(core: PoolCore): void {
     if (core.closed) throw new PmemdaxError('ERR_PMEMDAX_CLOSED', `the pool of '${this.inode.path}' closed before the call finished`, { path: this.inode.path });
+    // A reader's refresh that failed meanwhile may have torn this file's inode: a read in chunks stops there.
+    if (core.state.torn !== null) this.#untorn(core.state.torn);
   }
 
   #writable(syscall: string): PoolCore {

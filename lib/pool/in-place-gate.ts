@@ -149,8 +149,9 @@ export class InPlaceGate {
    * inline: the same handshake with the watch as copying(), without the run's bookkeeping.
    */
   storeNow(): boolean {
-    if (this.#writing) return false;
     const s = this.#slots;
+    // Not said while the lock is not held: a watch releasing it would see WRITING and wait a period more.
+    if (this.#writing || Atomics.load(s, STATE) !== HELD) return false;
     this.#sayWriting(s);
     if (Atomics.load(s, STATE) !== HELD) {
       s[WRITING] = 0;
@@ -161,10 +162,11 @@ export class InPlaceGate {
   }
 
   /**
-   * Slot WRITING is 1, before the state is read again (Atomics.load, which V8 does not move above the store):
-   * the watch, which says REVOKED before it reads WRITING, either sees this or is seen. On x86-64 a plain store
-   * may still be passed by the later load; the watch's membarrier, made between its REVOKED and its read,
-   * orders the two on this thread, else the store is fenced here.
+   * Slot WRITING is 1, before the state is read again: the watch, which says REVOKED before it reads WRITING,
+   * either sees this or is seen. The processor may let the later load pass a plain store; the watch's
+   * membarrier, made between its REVOKED and its read, orders the two on this thread (else the store is fenced
+   * here). That the compiler keeps the plain store above the Atomics.load is V8's doing (both stay in its
+   * order of effects), not the language's promise: PMEMDAX_NO_MEMBARRIER fences it whatever the kernel.
    */
   #sayWriting(s: Int32Array): void {
     if (this.#fenced) Atomics.store(s, WRITING, 1);
@@ -184,7 +186,7 @@ export class InPlaceGate {
     // needs to see it after the in-place stores before it, which x86-64's store order gives (the package is
     // for x64 only) as those are write-back stores or end with a drain (sfence); non-temporal stores left
     // undrained (NODRAIN) would need the exchange back. Setting the slot, which must be seen before STATE is
-    // read again, stays sequentially consistent.
+    // read again, is fenced, or ordered by the watch's membarrier (#sayWriting).
     this.#slots[WRITING] = 0;
   }
 

@@ -126,17 +126,18 @@ export class Journal {
     const { torn, failure } = this.#find(s.path, area, live);
     const found = this.#found;
     const records = found.length / 2;
-    let k = 0;
+    // The record being applied (its index in `found`), -1 before the first.
+    let k = -1;
     try {
       const skip = passing ? this.#passing(s, area) : null;
-      for (; k < found.length; k += 2) this.#apply(s, area, found[k] as number, found[k + 1] as number, skip);
+      for (k = 0; k < found.length; k += 2) this.#apply(s, area, found[k] as number, found[k + 1] as number, skip);
     } catch (e) {
       // The state is part way from one commit to the next (and short of files whose removal it did not reach):
       // a reader's next refresh takes a new snapshot instead of following the journal, and files open on the
       // inodes of the record applied in part refuse to answer from them.
       if (passing) {
         this.outOfStep = true;
-        if (k < found.length) this.#tear(s, area, found[k] as number, found[k + 1] as number, e as Error);
+        if (k >= 0 && k < found.length) this.#tear(s, area, found[k] as number, found[k + 1] as number, e as Error);
       }
       throw e;
     } finally {
@@ -228,13 +229,13 @@ export class Journal {
     return area;
   }
 
-  /** The record at `tail` was applied in part: its inodes are torn in `s`. */
+  /** The record at `tail` was applied in part: the inodes its operations name are torn in `s`. */
   #tear(s: PoolState, area: AreaReader, end: number, count: number, cause: Error): void {
+    const torn = s.torn ?? { inodes: new Set<number>(), cause };
+    s.torn = torn;
     const r = area.codec(end);
     r.pos = this.tail + HEADER - area.base;
-    const torn = s.torn ?? { inodes: new Set<number>(), cause };
     inodesOf(r, count, torn.inodes);
-    s.torn = torn;
   }
 
   /** Apply the record at `tail`, whose `count` operations end at `end`, and step past it. */

@@ -120,9 +120,10 @@ export class NameTable {
 
   #slice(range: NameRange, limit: number): string[] {
     if (limit <= 0) return [];
-    const scan: { prefix?: Buffer; after?: Buffer } = {};
-    if (range.prefix !== undefined && range.prefix !== '') scan.prefix = nameKey(range.prefix);
-    if (range.after !== undefined) scan.after = nameKey(range.after);
+    const scan: ScanRange = {
+      ...(range.prefix !== undefined && range.prefix !== '' && { prefix: nameKey(range.prefix) }),
+      ...(range.after !== undefined && { after: nameKey(range.after) }),
+    };
     const tree = this.#committed();
     const decode = (key: Buffer): string => decodeNameKey(key, this.#path);
     // No name given or removed since the checkpoint (a pool just opened, or read-mostly): the tree's names are the list.

@@ -233,7 +233,7 @@ export class Pool implements Disposable {
 
   /** `Pool.backup` of this pool's path: its newest commit, whether this open is its writer or a reader. */
   async backup(dest: string, opts: PoolBackupOptions = {}): Promise<BackupReport> {
-    if (this.#closed || this.#core.closing) throw this.#closedError();
+    this.#notClosed();
     return Pool.backup(this.info.path, dest, opts);
   }
 
@@ -560,6 +560,11 @@ export class Pool implements Disposable {
     return new PmemdaxError('ERR_PMEMDAX_CLOSED', `pool '${this.info.path}' is closed`, { path: this.info.path });
   }
 
+  /** Not closed (or closing): for the calls that work on a reader whose refresh failed, which `#live` refuses. */
+  #notClosed(): void {
+    if (this.#closed || this.#core.closing) throw this.#closedError();
+  }
+
   /** Why the last refresh left this reader between two commits (and no new snapshot could be taken), else null. */
   #refreshFailure: Error | null = null;
 
@@ -694,7 +699,7 @@ export class Pool implements Disposable {
    * every block it maps, so it never shows another file's bytes. A reader moves only when it calls this.
    */
   refresh(): void {
-    if (this.#closed || this.#core.closing) throw this.#closedError();
+    this.#notClosed();
     const r = this.#reader;
     if (r === null) return;
     let next: CommitPoint | null;
@@ -866,7 +871,7 @@ export class Pool implements Disposable {
     checkFunction(opts.progress, 'progress');
     // A reader's check walks the media under a claim of its own, not the reader's state: it answers after a failed refresh too.
     if (this.#reader !== null) {
-      if (this.#closed || this.#core.closing) throw this.#closedError();
+      this.#notClosed();
       return checkSnapshot(this.device, this.info.path, this.#reader.claims, opts.progress, true);
     }
     const core = this.#live();

@@ -203,9 +203,11 @@ function nextOp(r: Codec, last: number): number {
 export function inodesOf(r: Codec, count: number, into: Set<number>): void {
   try {
     for (let k = 0; k < count; k++) {
-      const code = nextOp(r, Op.MAP);
+      const code = nextOp(r, Op.REF);
       if (code < 0) return;
-      into.add(r.u32());
+      // The first field of every operation: an inode up to MAP, a block after.
+      const first = r.u32();
+      if (code <= Op.MAP) into.add(first);
       skipOp(r, code);
     }
   } catch (e) {
