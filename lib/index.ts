@@ -1,4 +1,5 @@
-export { Device, PAGE_SIZE, type DeviceLockMode, type DeviceOpenOptions, type DeviceStats } from './device/device';
+export { Device, type DeviceLockMode, type DeviceOpenOptions, type DeviceStats } from './device/device';
+export { PAGE_SIZE } from './units';
 export { cpuInfo, type CpuInfo } from './device/cpu';
 export {
   CopyFlags,

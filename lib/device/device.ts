@@ -18,7 +18,6 @@ import type {
 import { bytesOf, checkBooleans, filledRanges, checkByte, checkFlags, checkIndex, checkMode, checkOptions, checkPath, checkRange, optionalBytesOf, received } from './validate';
 import { PAGE_SIZE, PMD_SIZE } from '../units';
 
-export { PAGE_SIZE };
 const DEFAULT_WINDOW_BYTES = 1024 * 1024 * 1024;
 /** As fs.openSync: a created file is 0666 less the umask. */
 const DEFAULT_FILE_MODE = 0o666;

@@ -1,4 +1,13 @@
-export { PAGE_SHIFT, PAGE_SIZE, PMD_ORDER, PMD_PAGES, PMD_SIZE, SECTOR_SIZE } from '../units';
+import * as units from '../units';
+
+// Plain constants, not `export { … } from`: TypeScript compiles a re-export to a getter, and a module's exports
+// object with getters is a dictionary in V8, so every use on a hot path was a generic property load.
+export const PAGE_SHIFT = units.PAGE_SHIFT;
+export const PAGE_SIZE = units.PAGE_SIZE;
+export const PMD_ORDER = units.PMD_ORDER;
+export const PMD_PAGES = units.PMD_PAGES;
+export const PMD_SIZE = units.PMD_SIZE;
+export const SECTOR_SIZE = units.SECTOR_SIZE;
 
 /**
  * `addr` of a mapping that has no storage (HOLE, DELALLOC, INLINE). The kernel uses all ones; -1 is
