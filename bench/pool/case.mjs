@@ -5,7 +5,7 @@
 // steps: write (mode overwrite | append | append-sync), populate, churn, open; for issue 16 also heap, lookup,
 // list, check, crash (ends in SIGKILL) and aged (see aged.mjs).
 import { createRequire } from 'node:module';
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { prng, timeSync } from '../common/measure.mjs';
 import { payload } from '../common/data.mjs';
 import { aged } from './aged.mjs';
@@ -62,24 +62,41 @@ function populate() {
 /**
  * timeSync of `op`, plus the longest single call (ms) after the warm-up (whose first calls compile): two more
  * clock reads per call, which the rate includes (tens of ns, small against the calls). `pool.stats().longestHoldMs`
- * goes with it, though it times only the promise methods' pieces (0 for these synchronous calls).
+ * goes with it, though it times only the promise methods' pieces (0 for these synchronous calls). The longest
+ * call is attributed: `maxGcMs`, the garbage collections V8 ran inside it, and `maxBesideGcMs`, the longest call
+ * no collection ran in (calls over 0.5 ms are kept for that; the collector's entries arrive after a turn).
  */
-function timeWithMax(pool, op, opts) {
+async function timeWithMax(pool, op, opts) {
+  const gcs = [];
+  const observer = new PerformanceObserver((list) => gcs.push(...list.getEntries()));
+  observer.observe({ entryTypes: ['gc'] });
   let maxMs = 0;
+  const slow = [];
   const measuredFrom = performance.now() + opts.warmupMs;
   const result = timeSync((i) => {
     const t0 = performance.now();
     op(i);
     const ms = performance.now() - t0;
+    if (ms > 0.5 && t0 >= measuredFrom) slow.push(t0, ms);
     if (ms > maxMs && t0 >= measuredFrom) maxMs = ms;
   }, opts);
-  return { ...result, maxMs, longestHoldMs: pool.stats().longestHoldMs };
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  observer.disconnect();
+  const gcIn = (t0, ms) => gcs.reduce((sum, e) => (e.startTime < t0 + ms && e.startTime + e.duration > t0 ? sum + e.duration : sum), 0);
+  let maxGcMs = 0;
+  let maxBesideGcMs = 0;
+  for (let k = 0; k < slow.length; k += 2) {
+    const gc = gcIn(slow[k], slow[k + 1]);
+    if (slow[k + 1] === maxMs) maxGcMs = gc;
+    if (gc === 0) maxBesideGcMs = Math.max(maxBesideGcMs, slow[k + 1]);
+  }
+  return { ...result, maxMs, maxGcMs, maxBesideGcMs, longestHoldMs: pool.stats().longestHoldMs };
 }
 
 /** create + close + unlink of fresh names in a pool already holding `n` files. */
-function churn() {
+async function churn() {
   const pool = Pool.open(spec.path);
-  const result = timeWithMax(pool, (i) => {
+  const result = await timeWithMax(pool, (i) => {
     const nm = `churn${i}`;
     pool.open(nm, { create: true, exclusive: true }).close();
     pool.unlink(nm);
@@ -95,7 +112,7 @@ function churn() {
  * then the timed loop over the same names again, every page they need touched once (the rates of a process
  * that has been serving for a while).
  */
-function lookup() {
+async function lookup() {
   const pool = Pool.open(spec.path);
   // Names drawn beforehand, so that formatting them is not timed; 64 Ki of them spread over the whole pool.
   const next = prng(spec.seed);
@@ -104,7 +121,7 @@ function lookup() {
   const t0 = performance.now();
   for (const nm of names) if (!pool.exists(nm)) misses++;
   const firstPassMs = performance.now() - t0;
-  const result = timeWithMax(pool, (i) => {
+  const result = await timeWithMax(pool, (i) => {
     if (!pool.exists(names[i & 0xffff])) misses++;
   }, spec);
   pool.close();
@@ -204,4 +221,4 @@ function open() {
 
 const STEPS = { write, populate, churn, open, lookup, list, check, heap, crash, aged: () => emit(aged(Pool, spec)) };
 if (!STEPS[spec.step]) throw new Error(`unknown step ${spec.step}`);
-STEPS[spec.step]();
+await STEPS[spec.step]();

@@ -303,7 +303,8 @@ touched for the first time in the process), then the same names again for ${conf
 spread into an array, as the first listing after the open and again (each the median of ${config.opens} processes); \`Pool.check(path)\` (every invariant, the
 media walked without loading the pool), that divided by the files, and in a second check the most heap + external it
 keeps above the process's own (a GC, then a sample, at every 65,536th file: live memory, not garbage yet to be collected). Longest call: the slowest single call of the
-create+unlink and lookup loops after their warm-up, each timed alone (\`performance.now()\` around it, which the rates include);
+create+unlink and lookup loops after their warm-up, each timed alone (\`performance.now()\` around it, which the rates include), with the time V8's garbage
+collections took inside it (their \`PerformanceObserver\` entries) and the longest call no collection ran in;
 \`pool.stats().longestHoldMs\` was ${formatMs(longestHold())} in the same children, as it times only the promise
 methods' pieces and these calls are synchronous. Open after a crash: a process makes ${config.changes.toLocaleString('en-US')}
 times create, 4 KiB write, \`fsyncSync\`, close and rename, then unlinks those files, and SIGKILLs itself
