@@ -170,7 +170,7 @@ export class DeferredFlush implements PoolDevice {
     const ranges = mergePages(this.#ranges, this.size);
     this.#ranges = [];
     if (stores.length === 0) {
-      this.#track(this.#inner.persistAsync(ranges), ranges);
+      this.#track(started(() => this.#inner.persistAsync(ranges)), ranges);
       return;
     }
     // One job: the stores first (their ranges lead, the bytes fill them), then the write-back of every range.
@@ -182,7 +182,7 @@ export class DeferredFlush implements PoolDevice {
     all.set(ranges, stores.length);
     const bytes = this.#gatherBytes.subarray(0, this.#gathered);
     const write = (this.#inner as Required<Pick<PoolDevice, 'writeRangesAsync'>>).writeRangesAsync;
-    this.#track(write.call(this.#inner, all, bytes), all);
+    this.#track(started(() => write.call(this.#inner, all, bytes)), all);
     this.#gatheredGone();
   }
 
@@ -317,3 +317,16 @@ export function mergePages(pairs: readonly number[], limit: number): Float64Arra
 }
 
 function noop(): void {}
+
+/**
+ * A job the device refused outright (it threw instead of returning a promise) is a job that failed: the
+ * failure of the flush, as a rejection is. Thrown out of durable(), it would leave a store job's chunk
+ * pending for ever and its file's later calls waiting on it.
+ */
+function started(start: () => Promise<void>): Promise<void> {
+  try {
+    return start();
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}

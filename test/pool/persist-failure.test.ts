@@ -13,18 +13,21 @@ const MiB = 1024 * 1024;
 class FailingDevice extends StrictMemoryDevice {
   failAsync = false;
   failSync = false;
+  /** The next async call throws at once instead of returning a promise (a job the device refuses outright). */
+  throwAsync = false;
 
   constructor(size: number, storeJobs: boolean) {
     super(size, { persistAsync: true, storeJobs, random: () => 0.1 });
     const inner = this.persistAsync as (ranges: Float64Array) => Promise<void>;
     Object.defineProperty(this, 'persistAsync', {
-      value: (ranges: Float64Array): Promise<void> => (this.#fails() ? this.#failure('msync') : inner(ranges)),
+      value: (ranges: Float64Array): Promise<void> => (this.#throws('msync') || this.#fails() ? this.#failure('msync') : inner(ranges)),
     });
     // With store jobs the promise writes' stores and write-back go through writeRangesAsync: its pwrite fails.
     const write = this.writeRangesAsync;
     if (write !== undefined) {
       Object.defineProperty(this, 'writeRangesAsync', {
-        value: (ranges: Float64Array, src: ArrayBufferView, opts?: WriteRangesOptions): Promise<void> => (this.#fails() ? this.#failure('pwrite') : write(ranges, src, opts)),
+        value: (ranges: Float64Array, src: ArrayBufferView, opts?: WriteRangesOptions): Promise<void> =>
+          this.#throws('pwrite') || this.#fails() ? this.#failure('pwrite') : write(ranges, src, opts),
       });
     }
   }
@@ -33,6 +36,12 @@ class FailingDevice extends StrictMemoryDevice {
     const now = this.failAsync;
     this.failAsync = false;
     return now;
+  }
+
+  #throws(syscall: string): false {
+    if (!this.throwAsync) return false;
+    this.throwAsync = false;
+    throw errnoError('EIO', syscall, { path: '(device)' });
   }
 
   #failure(syscall: string): Promise<void> {
@@ -82,6 +91,21 @@ describe.each([false, true])('a failed write-back (msync EIO) of a promise metho
     // Nor may the close: its checkpoint would map the same block.
     expect(() => pool.closeSync()).toThrow(expect.objectContaining({ code: 'EIO' }));
     expect(consistent(dev, 'a', 7)).toBe(true);
+  });
+
+  it('a job the device refuses outright (it throws): the write rejects, nothing waits on it, and the pool refuses commits (EIO)', async () => {
+    const dev = new FailingDevice(8 * MiB, storeJobs);
+    const pool = Pool.createOn(dev);
+    const f = pool.open('a', { create: true });
+    await f.write(new Uint8Array(4096).fill(1), 0);
+    await f.fsync();
+    dev.throwAsync = true;
+    await expect(f.write(new Uint8Array(4096).fill(2), 0)).rejects.toMatchObject({ code: 'EIO' });
+    // Settled, not pending: calls that wait for the file's chunks to land return, and fail as after any failed job.
+    await expect(f.truncate(0)).rejects.toMatchObject({ code: 'EIO' });
+    await expect(f.write(new Uint8Array(4096).fill(3), 4096)).rejects.toMatchObject({ code: 'EIO' });
+    await expect(f.fsync()).rejects.toMatchObject({ code: 'EIO' });
+    expect(() => pool.closeSync()).toThrow(expect.objectContaining({ code: 'EIO' }));
   });
 
   it('a later promise method is not told its stores are durable when an earlier job holding them failed', async () => {
