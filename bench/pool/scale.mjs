@@ -121,7 +121,8 @@ export function targetsTable(rows, aged) {
     const rs = [row.churn, row.lookup];
     const failed = rs.find((r) => r?.error);
     if (failed || rs.includes(undefined)) return failed ?? undefined;
-    return { maxMs: Math.max(...rs.map((r) => r.maxMs)) };
+    const worst = rs[0].maxMs >= rs[1].maxMs ? rs[0] : rs[1];
+    return { maxMs: worst.maxMs, maxGcMs: worst.maxGcMs, maxBesideGcMs: Math.max(...rs.map((r) => r.maxBesideGcMs ?? 0)) };
   };
   const agedOk = aged && !aged.error;
   return [
@@ -134,8 +135,11 @@ export function targetsTable(rows, aged) {
       sizes: [T.largeAt], pick: (row) => row.heap, value: (r) => r.totalBytes, show: (r) => `${mib(r.totalBytes)} (heap ${mib(r.heapBytes)})`,
       limit: T.heapBytes, atMost: true,
     }),
-    target('longest single call (create+unlink, lookup) ≤ 5 ms at every size', rows, {
-      pick: longest, value: (r) => r.maxMs, show: (r) => ms(r.maxMs), limit: T.longestMs, atMost: true,
+    target('longest single call (create+unlink, lookup) ≤ 5 ms at 10,000,000 files', rows, {
+      sizes: [T.largeAt], pick: longest, value: (r) => r.maxMs, show: longestCall, limit: T.longestMs, atMost: true,
+    }),
+    target('longest single call (create+unlink, lookup) ≤ 5 ms at every size (stricter than the issue)', rows, {
+      pick: longest, value: (r) => r.maxMs, show: longestCall, limit: T.longestMs, atMost: true,
     }),
     target('create+unlink ≥ 150,000 pairs/s at every size', rows, {
       pick: (row) => row.churn, value: (r) => r.opsPerSec, show: (r) => `${formatRate(r.opsPerSec)}/s`, limit: T.churnPerSec, atMost: false,
