@@ -5,7 +5,7 @@
 // steps: write (mode overwrite | append | append-sync), populate, churn, open; for issue 16 also heap, lookup,
 // list, check, crash (ends in SIGKILL) and aged (see aged.mjs).
 import { createRequire } from 'node:module';
-import { performance, PerformanceObserver } from 'node:perf_hooks';
+import { constants, performance, PerformanceObserver } from 'node:perf_hooks';
 import { prng, timeSync } from '../common/measure.mjs';
 import { payload } from '../common/data.mjs';
 import { aged } from './aged.mjs';
@@ -63,35 +63,45 @@ function populate() {
  * timeSync of `op`, plus the longest single call (ms) after the warm-up (whose first calls compile): two more
  * clock reads per call, which the rate includes (tens of ns, small against the calls). `pool.stats().longestHoldMs`
  * goes with it, though it times only the promise methods' pieces (0 for these synchronous calls). The longest
- * call is attributed: `maxGcMs`, the garbage collections V8 ran inside it, and `maxBesideGcMs`, the longest call
- * no collection ran in (calls over 0.5 ms are kept for that; the collector's entries arrive after a turn).
+ * call is attributed from V8's `gc` performance entries (pauses on the thread; incremental marking steps may
+ * have none): `maxGcMs`, the collections' time inside it, and their kinds (`maxGcKinds`: minor is a scavenge,
+ * major a mark-compact); `maxBesideGcMs`, the most any call took beside the collections inside it (calls over
+ * 0.5 ms are kept for that).
  */
 async function timeWithMax(pool, op, opts) {
   const gcs = [];
   const observer = new PerformanceObserver((list) => gcs.push(...list.getEntries()));
   observer.observe({ entryTypes: ['gc'] });
   let maxMs = 0;
+  let maxAt = 0;
   const slow = [];
   const measuredFrom = performance.now() + opts.warmupMs;
   const result = timeSync((i) => {
     const t0 = performance.now();
     op(i);
     const ms = performance.now() - t0;
-    if (ms > 0.5 && t0 >= measuredFrom) slow.push(t0, ms);
-    if (ms > maxMs && t0 >= measuredFrom) maxMs = ms;
+    if (t0 < measuredFrom) return;
+    if (ms > 0.5) slow.push(t0, ms);
+    if (ms > maxMs) {
+      maxMs = ms;
+      maxAt = t0;
+    }
   }, opts);
+  // Entries are delivered a turn or two later; what is still queued then is taken.
   await new Promise((resolve) => setTimeout(resolve, 20));
+  gcs.push(...observer.takeRecords());
   observer.disconnect();
-  const gcIn = (t0, ms) => gcs.reduce((sum, e) => (e.startTime < t0 + ms && e.startTime + e.duration > t0 ? sum + e.duration : sum), 0);
-  let maxGcMs = 0;
+  const inside = (t0, ms) => gcs.filter((e) => e.startTime < t0 + ms && e.startTime + e.duration > t0);
+  const overlap = (e, t0, ms) => Math.min(e.startTime + e.duration, t0 + ms) - Math.max(e.startTime, t0);
+  const gcMs = (t0, ms) => inside(t0, ms).reduce((sum, e) => sum + overlap(e, t0, ms), 0);
   let maxBesideGcMs = 0;
-  for (let k = 0; k < slow.length; k += 2) {
-    const gc = gcIn(slow[k], slow[k + 1]);
-    if (slow[k + 1] === maxMs) maxGcMs = gc;
-    if (gc === 0) maxBesideGcMs = Math.max(maxBesideGcMs, slow[k + 1]);
-  }
-  return { ...result, maxMs, maxGcMs, maxBesideGcMs, longestHoldMs: pool.stats().longestHoldMs };
+  for (let k = 0; k < slow.length; k += 2) maxBesideGcMs = Math.max(maxBesideGcMs, slow[k + 1] - gcMs(slow[k], slow[k + 1]));
+  const kinds = [...new Set(inside(maxAt, maxMs).map((e) => GC_KINDS[e.detail?.kind] ?? `kind ${e.detail?.kind}`))];
+  return { ...result, maxMs, maxGcMs: gcMs(maxAt, maxMs), maxGcKinds: kinds.join(', '), maxBesideGcMs, longestHoldMs: pool.stats().longestHoldMs };
 }
+
+/** perf_hooks' `gc` entry kinds (constants.NODE_PERFORMANCE_GC_*). */
+const GC_KINDS = { [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor', [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major', [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental', [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks' };
 
 /** create + close + unlink of fresh names in a pool already holding `n` files. */
 async function churn() {

@@ -32,9 +32,11 @@ function opened(row) {
   return row.opens?.length ? { ns: median(row.opens) } : undefined;
 }
 
-/** The longest call, the collections inside it, and the longest call no collection ran in. */
+/** The longest call, the collections inside it (and their kinds), and the most any call took beside collections. */
 function longestCall(r) {
-  return r.maxGcMs === undefined ? ms(r.maxMs) : `${ms(r.maxMs)} (GC ${ms(r.maxGcMs)}; beside GC ${r.maxBesideGcMs > 0 ? ms(r.maxBesideGcMs) : "none over 0.5 ms"})`;
+  if (r.maxGcMs === undefined) return ms(r.maxMs);
+  const gc = r.maxGcMs > 0 ? `GC ${ms(r.maxGcMs)}, ${r.maxGcKinds}` : 'no GC';
+  return `${ms(r.maxMs)} (${gc}; beside GC at most ${r.maxBesideGcMs > 0 ? ms(r.maxBesideGcMs) : '0.5 ms'})`;
 }
 
 export function scaleTable(rows) {
@@ -122,7 +124,7 @@ export function targetsTable(rows, aged) {
     const failed = rs.find((r) => r?.error);
     if (failed || rs.includes(undefined)) return failed ?? undefined;
     const worst = rs[0].maxMs >= rs[1].maxMs ? rs[0] : rs[1];
-    return { maxMs: worst.maxMs, maxGcMs: worst.maxGcMs, maxBesideGcMs: Math.max(...rs.map((r) => r.maxBesideGcMs ?? 0)) };
+    return { maxMs: worst.maxMs, maxGcMs: worst.maxGcMs, maxGcKinds: worst.maxGcKinds, maxBesideGcMs: Math.max(...rs.map((r) => r.maxBesideGcMs ?? 0)) };
   };
   const agedOk = aged && !aged.error;
   return [

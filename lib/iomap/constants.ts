@@ -1,7 +1,8 @@
 import * as units from '../units';
 
-// Plain constants, not `export { … } from`: TypeScript compiles a re-export to a getter, and a module's exports
-// object with getters is a dictionary in V8, so every use on a hot path was a generic property load.
+// Plain constants, not `export { … } from`: TypeScript compiles a re-export to a getter, and V8 kept this
+// module's exports as a dictionary then (%HasFastProperties false), so each use on the write path was a call
+// of the generic property load instead of a constant.
 export const PAGE_SHIFT = units.PAGE_SHIFT;
 export const PAGE_SIZE = units.PAGE_SIZE;
 export const PMD_ORDER = units.PMD_ORDER;

@@ -321,7 +321,8 @@ function noop(): void {}
 /**
  * A job the device refused outright (it threw instead of returning a promise) is a job that failed: the
  * failure of the flush, as a rejection is. Thrown out of durable(), it would leave a store job's chunk
- * pending for ever and its file's later calls waiting on it.
+ * pending for ever and its file's later calls waiting on it. Whatever the throw (a bug too), the ranges it
+ * was given are already off the list and nothing else would make them durable: the flush must fail.
  */
 function started(start: () => Promise<void>): Promise<void> {
   try {
