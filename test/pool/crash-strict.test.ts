@@ -26,9 +26,11 @@ describe('pool crash consistency under a strict persistence model', () => {
     let journalFull = 0;
     const kinds = new Map<string, number>();
     const missing = (): string[] => STEP_KINDS.filter((k) => (kinds.get(k) ?? 0) === 0);
-    // Run on past the crash count until every kind of step has been taken: a seed whose first runs are
-    // all long (no remounts) once ended with full crashes and a coverage failure (seed 2730768820).
-    while (crashes < CRASHES || (missing().length > 0 && runs < MAX_RUNS)) {
+    // Run on past the crash count until every kind of step has been taken and every place below reached:
+    // a seed whose first runs are all long (no remounts) once ended with full crashes and a coverage
+    // failure (seed 2730768820), another with no run whose journal filled before its crash (3513251085).
+    const uncovered = (): boolean => missing().length > 0 || replayed === 0 || torn === 0 || recrashes === 0 || journalFull === 0;
+    while (crashes < CRASHES || (uncovered() && runs < MAX_RUNS)) {
       // The first run replays SEED itself, so a failing seed printed below can be replayed directly.
       const seed = runs === 0 ? SEED : seeds.int(2 ** 32);
       let r;
@@ -70,7 +72,8 @@ describe('pool crash consistency under a strict persistence model', () => {
     let readers = 0;
     let kept = 0;
     let replayed = 0;
-    for (let runs = 0; crashes < READER_CRASHES; runs++) {
+    // On past the crash count, as above, until the places asserted below are reached.
+    for (let runs = 0; crashes < READER_CRASHES || ((readers === 0 || replayed === 0 || kept === 0) && runs < MAX_RUNS); runs++) {
       const seed = runs === 0 ? SEED : seeds.int(2 ** 32);
       let r;
       try {
