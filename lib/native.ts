@@ -112,7 +112,7 @@ export interface NativeDevice {
    * (native/in_place_watch.h). The first call starts the thread; later ones wake it. True when the watch
    * makes the barrier the writer's store to slot WRITING needs (membarrier), so that store needs no fence.
    */
-  watchInPlace(slots: Int32Array, lockAt: bigint, claimsStart: bigint, claimsLength: bigint): boolean;
+  watchInPlace(slots: Int32Array, lockAt: bigint, claimsStart: bigint, claimsLength: bigint): void;
   /** Ends the watch's thread (close does too). */
   unwatchInPlace(): void;
   /** Unlinks the path if this open created the file, holds it exclusively, and the path still names it. */

@@ -413,8 +413,8 @@ Napi::Value Device::RangeConflict(const Napi::CallbackInfo& info) {
 
 // watchInPlace(slots: Int32Array over a SharedArrayBuffer, lockAt, claimsStart, claimsLength: bigint): the pool
 // writer took its in-place lock (slots[0] says so); a thread of this device watches it from now
-// (in_place_watch.h), started on the first call with these bytes and woken on the next ones. Returns whether
-// the watch makes the barrier the writer's store to slot kInPlaceWriting needs (else that store is fenced).
+// (in_place_watch.h), started on the first call with these bytes and woken on the next ones. Its thread says in
+// slot kInPlaceBarrier when it makes the barrier the writer's store to slot kInPlaceWriting needs.
 Napi::Value Device::WatchInPlace(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!CheckOpen(env)) return env.Undefined();
@@ -438,7 +438,7 @@ Napi::Value Device::WatchInPlace(const Napi::CallbackInfo& info) {
     in_place_watch_ = std::make_unique<InPlaceWatch>(mapped_->fd, &jobs_, slots.Data(), bytes);
   }
   in_place_watch_->Wake();
-  return Napi::Boolean::New(env, in_place_watch_->FencesForWriter());
+  return env.Undefined();
 }
 
 // unwatchInPlace() -> the writer is done with its in-place lock: the watch's thread ends.

@@ -19,17 +19,21 @@ constexpr std::chrono::milliseconds kPeriod{2};
 int Membarrier(int cmd) { return static_cast<int>(syscall(SYS_membarrier, cmd, 0, 0)); }
 
 // The process may use expedited private barriers (Linux 4.14 on, unless a seccomp policy refuses them), and one
-// is made once to be sure (a policy may refuse the command and not the registration); PMEMDAX_NO_MEMBARRIER
-// takes the path of a kernel without them.
+// is made once to be sure (a policy may refuse the command and not the registration). The process's first
+// registration waits for an RCU grace period (10 ms and more measured on the development VM): the watch's thread makes it, never the
+// JavaScript thread.
 bool RegisterBarrier() {
-  return !EnvFlag("PMEMDAX_NO_MEMBARRIER") && Membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0 &&
-         Membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0;
+  return Membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0 && Membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0;
 }
 
 }  // namespace
 
 InPlaceWatch::InPlaceWatch(int fd, JobGate* jobs, int32_t* slots, InPlaceBytes bytes)
-    : fd_(fd), jobs_(jobs), slots_(slots), bytes_(bytes), fences_for_writer_(RegisterBarrier()), thread_([this] { Run(); }) {}
+    : fd_(fd), jobs_(jobs), slots_(slots), bytes_(bytes), want_barrier_(!EnvFlag("PMEMDAX_NO_MEMBARRIER")) {
+  // Until this thread says otherwise the writer fences its store (slots of an earlier watch may say 1).
+  __atomic_store_n(slots_ + kInPlaceBarrier, 0, __ATOMIC_SEQ_CST);
+  thread_ = std::thread([this] { Run(); });
+}
 
 InPlaceWatch::~InPlaceWatch() {
   {
@@ -59,6 +63,11 @@ bool InPlaceWatch::StoresMade() const {
 }
 
 void InPlaceWatch::Run() {
+  // Before any step: every revoke of this watch's then makes the barrier the writer was told it makes.
+  if (want_barrier_ && RegisterBarrier()) {
+    barrier_ = true;
+    __atomic_store_n(slots_ + kInPlaceBarrier, 1, __ATOMIC_SEQ_CST);
+  }
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
     // Nothing to watch while the lock is free: sleep until JavaScript takes it (no wake-ups in an idle writer).
@@ -83,7 +92,7 @@ void InPlaceWatch::Step() {
     int64_t at = 0;
     if (RangeConflict(fd_, bytes_.claims_start, bytes_.claims_length, LockMode::kExclusive, &found, &at) == 0 && found &&
         Swap(kInPlaceHeld, kInPlaceRevoked)) {
-      barrier_owed_ = fences_for_writer_;
+      barrier_owed_ = barrier_;
     }
   }
   // The writer says kInPlaceWriting with a plain store, then reads the state: a barrier on each of its threads

@@ -17,7 +17,8 @@ enum InPlaceSlot : int {
   kInPlaceState = 0,     // an InPlaceState
   kInPlaceWriting = 1,   // 1 while the JavaScript thread may be between an in-place decision and its store
   kInPlaceGathered = 2,  // 1 while in-place stores wait, in JavaScript, to be handed to an I/O job
-  kInPlaceSlots = 3,
+  kInPlaceBarrier = 3,   // 1 once the watch makes the barrier JavaScript's kInPlaceWriting store needs
+  kInPlaceSlots = 4,
 };
 
 // Who holds the in-place lock. Every move out of kHeld or kRevoked is a compare-and-swap, so exactly one
@@ -46,10 +47,6 @@ class InPlaceWatch {
   // The slots it was made with: a writer with other slots needs a watch of its own.
   const int32_t* Slots() const { return slots_; }
 
-  // Whether the watch makes the barrier between JavaScript's store to kInPlaceWriting and its next load of
-  // kInPlaceState itself (membarrier, when the kernel has it), so that JavaScript's store needs no fence.
-  bool FencesForWriter() const { return fences_for_writer_; }
-
  private:
   void Run();
   void Step();
@@ -62,7 +59,12 @@ class InPlaceWatch {
   JobGate* const jobs_;
   int32_t* const slots_;
   const InPlaceBytes bytes_;
-  const bool fences_for_writer_;
+  // PMEMDAX_NO_MEMBARRIER was not set when the watch was made: its thread tries to make the barrier itself.
+  const bool want_barrier_;
+  // The watch makes the barrier between JavaScript's store to kInPlaceWriting and its next load of
+  // kInPlaceState (membarrier registered); kInPlaceBarrier says so to JavaScript, whose store then needs no
+  // fence. Set by the thread before its first step (Run and Step only).
+  bool barrier_ = false;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;

@@ -2,9 +2,6 @@ import { nativeDeviceOf, nativeHandleOf } from '../device/device';
 import type { PoolDevice } from './device';
 import { BLOCK } from './layout';
 
-/** Who watches a writer's in-place lock, and who makes the barrier its WRITING store needs (`Claims.watchInPlace`). */
-export type InPlaceWatchKind = 'none' | 'fenced' | 'barrier';
-
 /**
  * A committed state of the pool: the checkpoint of `epoch` and the first `seq` journal records of that epoch.
  * (E, 0) is the checkpoint alone; a checkpoint of epoch E+1 holds the same state as (E, last).
@@ -175,15 +172,16 @@ export class Claims {
   /**
    * Have a thread of the device watch the in-place lock this open holds (in-place-gate.ts): it lets the lock
    * go when a reader claims and `slots` says the writer's in-place stores are made, however busy the writer's
-   * own thread is. Called each time the writer takes the lock; 'none' on a device without such a thread (a
-   * test device): the writer then watches on its own thread alone. 'barrier' when the watch makes the
-   * barrier the writer's "I am writing" store needs before it reads the state (in_place_watch.cpp), 'fenced'
-   * when the writer must fence that store itself.
+   * own thread is. Called each time the writer takes the lock; false on a device without such a thread (a
+   * test device): the writer then watches on its own thread alone. Once the watch makes the barrier the
+   * writer's "I am writing" store needs before it reads the state (membarrier, registered by the watch's
+   * thread: in_place_watch.cpp), it says so in slot BARRIER of `slots`; until then the writer fences that store.
    */
-  watchInPlace(slots: Int32Array): InPlaceWatchKind {
+  watchInPlace(slots: Int32Array): boolean {
     const d = nativeDeviceOf(this.#device);
-    if (d === null || d.closed) return 'none';
-    return nativeHandleOf(d).watchInPlace(slots, IN_PLACE_AT, CLAIM_BASE, CLAIM_END - CLAIM_BASE) ? 'barrier' : 'fenced';
+    if (d === null || d.closed) return false;
+    nativeHandleOf(d).watchInPlace(slots, IN_PLACE_AT, CLAIM_BASE, CLAIM_END - CLAIM_BASE);
+    return true;
   }
 
   /** The watch's thread ends (the writer closes). */

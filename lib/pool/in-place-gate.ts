@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Allocator } from './alloc';
-import type { Claims, InPlaceWatchKind } from './claims';
+import type { Claims } from './claims';
 
 /** How often a writer holding the in-place lock looks at it, and how often one copying tries to take it again. */
 const ASK_MS = 2;
@@ -9,7 +9,9 @@ const ASK_MS = 2;
 const STATE = 0;
 const WRITING = 1;
 const GATHERED = 2;
-const SLOTS = 3;
+/** 1 once the watch makes the barrier a plain store to WRITING needs (its thread registered membarrier). */
+const BARRIER = 3;
+const SLOTS = 4;
 const CACHE_LINE = 64;
 
 /** Values of slots[STATE]: who holds the in-place lock. */
@@ -86,11 +88,6 @@ export class InPlaceGate {
   #timer: ReturnType<typeof setInterval> | null = null;
   /** The device's watch asks about claims while the lock is held (else this thread's timer does). */
   #watched = false;
-  /**
-   * Slot WRITING is set by a sequentially consistent store (a fence, ~20 ns of a 4 KiB overwrite), needed only
-   * when another thread revokes without making the barrier itself: a watch on a kernel without membarrier.
-   */
-  #fenced = false;
   readonly #endRun = (): void => {
     this.#endQueued = false;
     this.wrote();
@@ -164,13 +161,15 @@ export class InPlaceGate {
   /**
    * Slot WRITING is 1, before the state is read again: the watch, which says REVOKED before it reads WRITING,
    * either sees this or is seen. The processor may let the later load pass a plain store; the watch's
-   * membarrier, made between its REVOKED and its read, orders the two on this thread (else the store is fenced
-   * here). That the compiler keeps the plain store above the Atomics.load is V8's doing (both stay in its
-   * order of effects), not the language's promise: PMEMDAX_NO_MEMBARRIER fences it whatever the kernel.
+   * membarrier, made between its REVOKED and its read, orders the two on this thread once slot BARRIER says it
+   * makes it; else the store is fenced here (a sequentially consistent store, ~20 ns of a 4 KiB overwrite:
+   * before the watch's thread has registered, on a kernel without membarrier, with no watch, or under
+   * PMEMDAX_NO_MEMBARRIER). That the compiler keeps the plain store above the Atomics.load is V8's doing (both
+   * stay in its order of effects), not the language's promise: PMEMDAX_NO_MEMBARRIER fences it whatever the kernel.
    */
   #sayWriting(s: Int32Array): void {
-    if (this.#fenced) Atomics.store(s, WRITING, 1);
-    else s[WRITING] = 1;
+    if (s[BARRIER] === 1) s[WRITING] = 1;
+    else Atomics.store(s, WRITING, 1);
   }
 
   /** The store `storeNow()` let go in place is made (or failed): as `wrote()`, a plain store will do. */
@@ -241,14 +240,15 @@ export class InPlaceGate {
     this.#used = true;
     this.#timer = setInterval(() => this.#tick(), ASK_MS);
     this.#timer.unref();
-    let watch: InPlaceWatchKind = 'none';
+    let watched = false;
     try {
-      watch = claims.watchInPlace(this.#slots);
+      watched = claims.watchInPlace(this.#slots);
     } catch {
-      // No thread for the watch (ENOMEM): this thread's timer asks about claims, as on a test device.
+      // No thread for the watch (ENOMEM): this thread's timer asks about claims, as on a test device (and
+      // revokes on this thread, which needs no barrier; an earlier watch's say-so is cleared all the same).
+      Atomics.store(this.#slots, BARRIER, 0);
     }
-    this.#watched = watch !== 'none';
-    this.#fenced = watch === 'fenced';
+    this.#watched = watched;
     return true;
   }
 
