@@ -109,8 +109,9 @@ export interface NativeDevice {
   /**
    * A pool writer took its in-place lock (slots[0], in-place-gate.ts): a thread of the device watches it from
    * now, and lets the lock go once a reader claims and the writer's in-place stores are made
-   * (native/in_place_watch.h). The first call starts the thread; later ones wake it. True when the watch
-   * makes the barrier the writer's store to slot WRITING needs (membarrier), so that store needs no fence.
+   * (native/in_place_watch.h). The first call starts the thread; later ones wake it. The thread says in slot
+   * BARRIER when it makes the barrier the writer's store to slot WRITING needs (membarrier): that store then
+   * needs no fence. Throws (EAGAIN, `pthread_create`) when no thread can be had.
    */
   watchInPlace(slots: Int32Array, lockAt: bigint, claimsStart: bigint, claimsLength: bigint): void;
   /** Ends the watch's thread (close does too). */

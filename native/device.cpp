@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <system_error>
 
 #include "args.h"
 #include "badblocks.h"
@@ -434,8 +435,14 @@ Napi::Value Device::WatchInPlace(const Napi::CallbackInfo& info) {
     bytes.lock_at = info[1].As<Napi::BigInt>().Int64Value(&exact);
     bytes.claims_start = info[2].As<Napi::BigInt>().Int64Value(&exact);
     bytes.claims_length = info[3].As<Napi::BigInt>().Int64Value(&exact);
+    try {
+      in_place_watch_ = std::make_unique<InPlaceWatch>(mapped_->fd, &jobs_, slots.Data(), bytes);
+    } catch (const std::system_error& e) {
+      // No thread to be had (EAGAIN): thrown on, the writer's own timer watches instead (in-place-gate.ts).
+      ErrnoError(env, e.code().value(), "pthread_create", ErrorContext{path_}).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
     in_place_slots_ = Napi::Persistent(slots);
-    in_place_watch_ = std::make_unique<InPlaceWatch>(mapped_->fd, &jobs_, slots.Data(), bytes);
   }
   in_place_watch_->Wake();
   return env.Undefined();

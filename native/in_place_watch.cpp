@@ -20,8 +20,8 @@ int Membarrier(int cmd) { return static_cast<int>(syscall(SYS_membarrier, cmd, 0
 
 // The process may use expedited private barriers (Linux 4.14 on, unless a seccomp policy refuses them), and one
 // is made once to be sure (a policy may refuse the command and not the registration). The process's first
-// registration waits for an RCU grace period (10 ms and more measured on the development VM): the watch's thread makes it, never the
-// JavaScript thread.
+// registration waits for an RCU grace period (10 ms and more on the development VM): the watch's thread makes
+// it, never the JavaScript thread, though a watch ended meanwhile waits for it to return (~InPlaceWatch).
 bool RegisterBarrier() {
   return Membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0 && Membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0;
 }

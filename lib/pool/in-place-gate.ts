@@ -163,8 +163,8 @@ export class InPlaceGate {
    * either sees this or is seen. The processor may let the later load pass a plain store; the watch's
    * membarrier, made between its REVOKED and its read, orders the two on this thread once slot BARRIER says it
    * makes it; else the store is fenced here (a sequentially consistent store, ~20 ns of a 4 KiB overwrite:
-   * before the watch's thread has registered, on a kernel without membarrier, with no watch, or under
-   * PMEMDAX_NO_MEMBARRIER). That the compiler keeps the plain store above the Atomics.load is V8's doing (both
+   * before the watch's thread has registered, on a kernel without membarrier, or under PMEMDAX_NO_MEMBARRIER;
+   * with no watch, this thread's own revokes need neither). That the compiler keeps the plain store above the Atomics.load is V8's doing (both
    * stay in its order of effects), not the language's promise: PMEMDAX_NO_MEMBARRIER fences it whatever the kernel.
    */
   #sayWriting(s: Int32Array): void {
@@ -244,10 +244,10 @@ export class InPlaceGate {
     try {
       watched = claims.watchInPlace(this.#slots);
     } catch {
-      // No thread for the watch (ENOMEM): this thread's timer asks about claims, as on a test device (and
-      // revokes on this thread, which needs no barrier; an earlier watch's say-so is cleared all the same).
-      Atomics.store(this.#slots, BARRIER, 0);
+      // No thread for the watch (EAGAIN, ENOMEM): this thread's timer asks about claims, as on a test device.
     }
+    // Unwatched, revokes are this thread's own and need no barrier; an ended watch's say-so is cleared all the same.
+    if (!watched) Atomics.store(this.#slots, BARRIER, 0);
     this.#watched = watched;
     return true;
   }
