@@ -164,8 +164,9 @@ export class InPlaceGate {
    * membarrier, made between its REVOKED and its read, orders the two on this thread once slot BARRIER says it
    * makes it; else the store is fenced here (a sequentially consistent store, ~20 ns of a 4 KiB overwrite:
    * before the watch's thread has registered, on a kernel without membarrier, or under PMEMDAX_NO_MEMBARRIER;
-   * with no watch, this thread's own revokes need neither). That the compiler keeps the plain store above the Atomics.load is V8's doing (both
-   * stay in its order of effects), not the language's promise: PMEMDAX_NO_MEMBARRIER fences it whatever the kernel.
+   * with no watch, this thread's own revokes need neither). That the compiler keeps the plain store above the
+   * Atomics.load is V8's doing (both stay in its order of effects), not the language's promise:
+   * PMEMDAX_NO_MEMBARRIER fences it whatever the kernel.
    */
   #sayWriting(s: Int32Array): void {
     if (s[BARRIER] === 1) s[WRITING] = 1;
