@@ -546,7 +546,7 @@ export class Pool implements Disposable {
   }
 
   #live(): PoolCore {
-    if (this.#closed || this.#core.closing) throw this.#closedError();
+    this.#notClosed();
     // A reader whose refresh stopped part way through the records, and could take no new snapshot, holds a state
     // no commit made: it answers nothing until a refresh succeeds.
     const stuck = this.#refreshFailure;

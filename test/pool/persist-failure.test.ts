@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Pool } from '../../lib';
+import { Pool, type PoolFile } from '../../lib';
 import { errnoError } from '../../lib/errors';
 import type { WriteRangesOptions } from '../../lib/device/types';
 import { StrictMemoryDevice, memoryDeviceFromImage } from '../../lib/testing';
@@ -57,6 +57,16 @@ class FailingDevice extends StrictMemoryDevice {
   }
 }
 
+/** A pool on a failing device whose file 'a' holds one durable 4 KiB block of 1s, written by a promise write. */
+async function durableBlock(storeJobs: boolean): Promise<{ dev: FailingDevice; pool: Pool; f: PoolFile }> {
+  const dev = new FailingDevice(8 * MiB, storeJobs);
+  const pool = Pool.createOn(dev);
+  const f = pool.open('a', { create: true });
+  await f.write(new Uint8Array(4096).fill(1), 0);
+  await f.fsync();
+  return { dev, pool, f };
+}
+
 /** What `p` settles with (its error when it rejects) within a second, or 'pending'. */
 function settles(p: Promise<unknown>): Promise<unknown> {
   return Promise.race([p.then((v) => v, (e: unknown) => e), new Promise((resolve) => setTimeout(() => resolve('pending'), 1000))]);
@@ -99,11 +109,7 @@ describe.each([false, true])('a failed write-back (msync EIO) of a promise metho
   });
 
   it('a job the device refuses outright (it throws): the write rejects, nothing waits on it, and the pool refuses commits (EIO)', async () => {
-    const dev = new FailingDevice(8 * MiB, storeJobs);
-    const pool = Pool.createOn(dev);
-    const f = pool.open('a', { create: true });
-    await f.write(new Uint8Array(4096).fill(1), 0);
-    await f.fsync();
+    const { dev, pool, f } = await durableBlock(storeJobs);
     dev.throwAsync = true;
     // The refused call is the store job's pwrite with store jobs, else the write-back's msync.
     await expect(f.write(new Uint8Array(4096).fill(2), 0)).rejects.toMatchObject({ code: 'EIO', syscall: storeJobs ? 'pwrite' : 'msync' });
@@ -116,11 +122,7 @@ describe.each([false, true])('a failed write-back (msync EIO) of a promise metho
   });
 
   it('a later promise method is not told its stores are durable when an earlier job holding them failed', async () => {
-    const dev = new FailingDevice(8 * MiB, storeJobs);
-    const pool = Pool.createOn(dev);
-    const f = pool.open('a', { create: true });
-    await f.write(new Uint8Array(4096).fill(1), 0);
-    await f.fsync();
+    const { dev, pool, f } = await durableBlock(storeJobs);
     dev.failAsync = true;
     const first = f.write(new Uint8Array(4096).fill(2), 0);
     await expect(first).rejects.toMatchObject({ code: 'EIO' });
