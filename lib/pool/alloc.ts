@@ -92,8 +92,14 @@ export class Allocator {
   private hi: number;
   /** Groups where an open file started a range and is growing: packing leaves them to it. */
   readonly #claims = new Map<number, AllocOwner>();
-  #groupCursor = 0;
-  #packCursor = 0;
+  /**
+   * No group below this one is wholly free; none below `#packLow` is partly used. Placement takes the lowest
+   * group that fits, so that the pool's working set stays compact: a writer whose frees wait for readers
+   * (deferred-frees.ts) would otherwise march through every block of the pool, and a block first touched
+   * costs a page fault in each process that maps it (4 KiB at a time on a tmpfs or fsdax mapping).
+   */
+  #freeLow = 0;
+  #packLow = 0;
 
   constructor(blocks: number, dataLo: number, dataHi: number) {
     this.blocks = blocks;
@@ -163,7 +169,11 @@ export class Allocator {
       const now = was + (on ? -count : count);
       gf[g] = now;
       if (was === PMD_PAGES) this.freeGroups--;
-      else if (now === PMD_PAGES) this.freeGroups++;
+      else if (now === PMD_PAGES) {
+        this.freeGroups++;
+        if (g < this.#freeLow) this.#freeLow = g;
+      }
+      if (now > 0 && now < PMD_PAGES && g < this.#packLow) this.#packLow = g;
     }
     return total;
   }
@@ -194,6 +204,8 @@ export class Allocator {
     }
     this.free = free;
     this.freeGroups = wholly;
+    this.#freeLow = 0;
+    this.#packLow = 0;
   }
 
   refs(b: number): number {
@@ -318,13 +330,13 @@ export class Allocator {
     return b;
   }
 
-  /** A wholly free group (every block in the data area and free), from a rotating cursor; -1 if none. */
+  /** The lowest wholly free group (every block in the data area and free); -1 if none. */
   private freeGroup(): number {
     const gf = this.groupFree;
     if (this.freeGroups === 0) return -1;
-    for (let k = 0, g = this.#groupCursor; k < gf.length; k++, g = g + 1 === gf.length ? 0 : g + 1) {
+    for (let g = this.#freeLow; g < gf.length; g++) {
       if (gf[g] === PMD_PAGES) {
-        this.#groupCursor = g;
+        this.#freeLow = g;
         return g;
       }
     }
@@ -332,22 +344,23 @@ export class Allocator {
   }
 
   /**
-   * A small allocation: the lowest free run of the next group in use, from where the last one was found,
-   * that has room and that no open file is growing in (its claim), else the start of a free group, else
-   * any free run.
+   * A small allocation: the lowest free run of the lowest group in use that has room and that no open file
+   * is growing in (its claim), else the start of a free group, else any free run.
    */
   private pack(want: number, owner: AllocOwner | null): [number, number] {
     const gf = this.groupFree;
-    let g = this.#packCursor;
-    for (let k = 0; k < gf.length; k++, g = g + 1 === gf.length ? 0 : g + 1) {
+    let low = -1;
+    for (let g = this.#packLow; g < gf.length; g++) {
       const free = gf[g] as number;
       if (free === 0 || free === PMD_PAGES) continue;
+      if (low < 0) low = g;
       if (this.claimed(g, owner)) continue;
       const b = this.firstFreeIn(g);
       if (b < 0) continue;
-      this.#packCursor = g;
+      this.#packLow = low;
       return [b, this.runAt(b, Math.min(want, (g + 1) * PMD_PAGES - b))];
     }
+    this.#packLow = low < 0 ? gf.length : low;
     const free = this.freeGroup();
     if (free >= 0) return [free * PMD_PAGES, this.runAt(free * PMD_PAGES, want)];
     // Only claimed groups have room: growth of open files yields to running out of space.

@@ -117,6 +117,47 @@ describe('the allocator keeps large files on 2 MiB-aligned extents (docs/design.
     expect(smallGroups.has((b1 + n1 - 1) >>> 9)).toBe(false);
   });
 
+  it('frees that come back late (after readers) are reused: neither ranges nor small allocations march through the pool', () => {
+    const blocks = 64 * PMD_PAGES;
+    const a = new Allocator(blocks, 1, blocks - 1);
+    a.recount();
+    // A log of four 2 MiB ranges replaced over and over, the old one's blocks freed only after the next is written.
+    const groups = new Set<number>();
+    let old: [number, number][] = [];
+    for (let round = 0; round < 40; round++) {
+      const log = { opens: 1, extents: new ExtentMap() };
+      const runs: [number, number][] = [];
+      for (let page = 0; page < 4 * PMD_PAGES; ) {
+        const [b, n] = a.takeForPage(log, page, 4 * PMD_PAGES - page) as [number, number];
+        log.extents.set(page, n, b, 0);
+        runs.push([b, n]);
+        for (let k = b; k < b + n; k += PMD_PAGES) groups.add(k >>> 9);
+        page += n;
+      }
+      a.committed();
+      for (const [b, n] of old) a.unref(b, n);
+      a.committed();
+      old = runs;
+    }
+    expect(groups.size).toBeLessThanOrEqual(8);
+    // Single blocks, each freed 300 allocations after it was taken: they stay in the lowest groups.
+    const small = new Allocator(blocks, 1, blocks - 1);
+    small.recount();
+    const live: number[] = [];
+    let highest = 0;
+    for (let i = 0; i < 20000; i++) {
+      const [b] = small.take(1, -1, 0, null) as [number, number];
+      small.committed();
+      highest = Math.max(highest, b);
+      live.push(b);
+      if (live.length > 300) {
+        small.unref(live.shift() as number, 1);
+        small.committed();
+      }
+    }
+    expect(highest).toBeLessThan(PMD_PAGES);
+  });
+
   it('a closed file leaves its group to others; while open, small allocations go elsewhere', () => {
     const blocks = 4 * PMD_PAGES;
     const a = new Allocator(blocks, 1, blocks - 1);
