@@ -1,5 +1,6 @@
 // reader.mjs -- a reader of bench/readers: refreshes its snapshot of a pool a writer is changing, until
-// SIGTERM; then prints {refreshes, meanUs} as JSON. `paceMs` 0 refreshes back to back (a turn of the event loop
+// SIGTERM; then prints {refreshes, meanUs, cpus} as JSON (cpus: the CPU time it used from its first refresh to
+// its last, over that time: how much of a CPU it kept busy). `paceMs` 0 refreshes back to back (a turn of the event loop
 // between two).
 //   node reader.mjs <dist/index.js> <pool> <paceMs>
 import { createRequire } from 'node:module';
@@ -16,6 +17,8 @@ process.on('SIGTERM', () => {
   stopping = true;
 });
 console.log('ready');
+const cpu0 = process.cpuUsage();
+const wall0 = performance.now();
 while (!stopping) {
   const t = performance.now();
   pool.refresh();
@@ -24,5 +27,7 @@ while (!stopping) {
   // A turn of the event loop at least, so that the signal is seen.
   await (Number(paceMs) > 0 ? sleep(Number(paceMs)) : turn());
 }
+const cpu = process.cpuUsage(cpu0);
+const cpus = (cpu.user + cpu.system) / 1000 / (performance.now() - wall0);
 pool.closeSync();
-console.log(JSON.stringify({ refreshes, meanUs: (spentMs * 1000) / Math.max(1, refreshes) }));
+console.log(JSON.stringify({ refreshes, meanUs: (spentMs * 1000) / Math.max(1, refreshes), cpus }));

@@ -54,7 +54,7 @@ function freshPool(build) {
 }
 
 /** The spinning neighbour: ready, and (as a reader's last line) no refreshes, then a loop until SIGTERM kills it. */
-const SPINNER = "console.log('ready'); console.log(JSON.stringify({ refreshes: 0, meanUs: 0 })); for (;;);";
+const SPINNER = "console.log('ready'); console.log(JSON.stringify({ refreshes: 0, meanUs: 0, cpus: 1 })); for (;;);";
 
 /**
  * One writer run of `workload` with `readers` reader processes (pace `paceMs`) on a fresh pool; `spin`: instead,
@@ -78,11 +78,12 @@ async function run(build, workload, readers, paceMs, spin = false) {
     for (const c of children) c.kill('SIGTERM');
     const texts = await Promise.all(outputs);
     if (w.status !== 0) throw new Error(`writer: ${childError(w)}`);
-    const { ops, seconds } = JSON.parse(w.stdout);
+    const { ops, seconds, faults } = JSON.parse(w.stdout);
     const reads = texts.map((t) => JSON.parse(t.trim().split('\n').pop()));
     const refreshes = reads.reduce((a, r) => a + r.refreshes, 0);
     const meanUs = reads.length === 0 ? 0 : reads.reduce((a, r) => a + r.meanUs * r.refreshes, 0) / Math.max(1, refreshes);
-    return { opsPerSec: ops / seconds, refreshesPerSec: refreshes / seconds, meanUs };
+    const readerCpus = reads.reduce((a, r) => a + r.cpus, 0);
+    return { opsPerSec: ops / seconds, refreshesPerSec: refreshes / seconds, meanUs, readerCpus, faultsPerOp: faults / ops };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -112,14 +113,17 @@ for (const workload of ['files', 'append', 'overwrite']) {
   const base = median(results[before === null ? 0 : 1].map((x) => x.opsPerSec));
   contenders.forEach((c, i) => {
     const ops = median(results[i].map((x) => x.opsPerSec));
-    cases.push({ workload, name: c.name, ops, ratio: ops / base, refreshes: median(results[i].map((x) => x.refreshesPerSec)), meanUs: median(results[i].map((x) => x.meanUs)) });
+    cases.push({ workload, name: c.name, ops, ratio: ops / base, refreshes: median(results[i].map((x) => x.refreshesPerSec)), meanUs: median(results[i].map((x) => x.meanUs)), readerCpus: median(results[i].map((x) => x.readerCpus)), faultsPerOp: median(results[i].map((x) => x.faultsPerOp)) });
   });
 }
 
 const table = [
-  '| workload | writer | writer ops/s | vs this build, 0 readers | refreshes/s (all readers) | mean refresh |',
-  '|---|---|---|---|---|---|',
-  ...cases.map((c) => `| ${c.workload} | ${c.name} | ${Math.round(c.ops).toLocaleString('en-US')} | ${c.ratio.toFixed(2)}× | ${c.refreshes === 0 ? '—' : Math.round(c.refreshes).toLocaleString('en-US')} | ${c.meanUs === 0 ? '—' : `${c.meanUs.toFixed(1)} µs`} |`),
+  '| workload | writer | writer ops/s | vs this build, 0 readers | refreshes/s (all readers) | mean refresh | CPUs the readers kept busy | writer page faults per 1,000 ops |',
+  '|---|---|---|---|---|---|---|---|',
+  ...cases.map(
+    (c) =>
+      `| ${c.workload} | ${c.name} | ${Math.round(c.ops).toLocaleString('en-US')} | ${c.ratio.toFixed(2)}× | ${c.refreshes === 0 ? '—' : Math.round(c.refreshes).toLocaleString('en-US')} | ${c.meanUs === 0 ? '—' : `${c.meanUs.toFixed(1)} µs`} | ${c.readerCpus === 0 ? '—' : c.readerCpus.toFixed(2)} | ${(c.faultsPerOp * 1000).toFixed(0)} |`,
+  ),
 ].join('\n');
 const body = `## Readers beside the writer (\`npm run bench:readers\`)
 
@@ -131,7 +135,10 @@ a synced 4 KiB append to one file; **overwrite** — a synced 4 KiB overwrite at
 file (in place with no reader; copied on write while readers hold snapshots). Readers are separate processes that hold a snapshot and call
 \`pool.refresh()\` in a loop. The row with a spinning process is a baseline of the machine: a process that
 only burns CPU beside the writer (an empty loop), what any busy neighbour
-costs the writer here, readers or not.
+costs the writer here, readers or not. *CPUs the readers kept busy*: the readers' CPU time (user and system,
+from their first refresh to their last) over that time, summed: the share of the machine's 2 CPUs they took
+from the writer. *Writer page faults*: the writer's minor faults in its timed part, a fault for each pool
+page its process touches first (on /dev/shm a page of 4 KiB).
 
 ${table}`;
 console.log(table);
