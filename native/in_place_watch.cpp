@@ -4,7 +4,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <system_error>
 
 #include "cpu.h"
 #include "file_lock.h"
@@ -19,11 +21,30 @@ constexpr std::chrono::milliseconds kPeriod{2};
 int Membarrier(int cmd) { return static_cast<int>(syscall(SYS_membarrier, cmd, 0, 0)); }
 
 // The process may use expedited private barriers (Linux 4.14 on, unless a seccomp policy refuses them), and one
-// is made once to be sure (a policy may refuse the command and not the registration). The process's first
-// registration waits for an RCU grace period (10 ms and more on the development VM): the watch's thread makes
-// it, never the JavaScript thread, though a watch ended meanwhile waits for it to return (~InPlaceWatch).
+// is made once to be sure (a policy may refuse the command and not the registration).
 bool RegisterBarrier() {
   return Membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0 && Membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0;
+}
+
+enum Registration : int { kUnregistered, kRegistering, kRegistered, kRefused };
+
+// A registration is per address space: one for every watch and worker thread of the process. The first waits
+// for an RCU grace period (10 ms and more on the development VM), so it runs on a thread of its own that
+// nothing waits for: not the JavaScript thread, and not a watch's, which a writer's close joins.
+std::atomic<int> g_registration{kUnregistered};
+
+// Where the process's registration is; the first to ask starts it. A thread that cannot be started leaves it to
+// a later watch (this one's writer fences its stores meanwhile).
+Registration AskRegistration() {
+  int seen = kUnregistered;
+  if (!g_registration.compare_exchange_strong(seen, kRegistering)) return static_cast<Registration>(seen);
+  try {
+    std::thread([] { g_registration.store(RegisterBarrier() ? kRegistered : kRefused); }).detach();
+  } catch (const std::system_error&) {
+    g_registration.store(kUnregistered);
+    return kRefused;
+  }
+  return kRegistering;
 }
 
 }  // namespace
@@ -63,16 +84,19 @@ bool InPlaceWatch::StoresMade() const {
 }
 
 void InPlaceWatch::Run() {
-  // Before any step: every revoke of this watch's then makes the barrier the writer was told it makes.
-  if (want_barrier_ && RegisterBarrier()) {
-    barrier_ = true;
-    __atomic_store_n(slots_ + kInPlaceBarrier, 1, __ATOMIC_SEQ_CST);
-  }
+  bool registering = want_barrier_;
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
+    // Until the process's registration ends its end is looked for every period, the lock held or not.
+    if (registering) {
+      const Registration r = AskRegistration();
+      registering = r == kRegistering;
+      if (r == kRegistered) UseBarrier();
+    }
     // Nothing to watch while the lock is free: sleep until JavaScript takes it (no wake-ups in an idle writer).
     if (Load(kInPlaceState) == kInPlaceFree) {
-      cv_.wait(lock, [this] { return stop_ || woken_; });
+      if (registering) cv_.wait_for(lock, kPeriod, [this] { return stop_ || woken_; });
+      else cv_.wait(lock, [this] { return stop_ || woken_; });
       woken_ = false;
       continue;
     }
@@ -81,6 +105,14 @@ void InPlaceWatch::Run() {
     Step();
     lock.lock();
   }
+}
+
+void InPlaceWatch::UseBarrier() {
+  barrier_ = true;
+  // A revoke made before now left the writer's stores fenced; its next step makes the barrier all the same,
+  // before it reads kInPlaceWriting, since the writer may store plainly from the moment the slot says 1.
+  barrier_owed_ = true;
+  __atomic_store_n(slots_ + kInPlaceBarrier, 1, __ATOMIC_SEQ_CST);
 }
 
 // A claim while the lock is held: from now JavaScript copies (it reads kRevoked before each in-place decision,

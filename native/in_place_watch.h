@@ -50,6 +50,8 @@ class InPlaceWatch {
  private:
   void Run();
   void Step();
+  // The process is registered for barriers: the watch makes them, and tells JavaScript (kInPlaceBarrier).
+  void UseBarrier();
   int32_t Load(InPlaceSlot slot) const;
   bool Swap(int32_t from, int32_t to);
   // No in-place decision open, nothing gathered, no job of the device in flight.
@@ -59,17 +61,17 @@ class InPlaceWatch {
   JobGate* const jobs_;
   int32_t* const slots_;
   const InPlaceBytes bytes_;
-  // PMEMDAX_NO_MEMBARRIER was not set when the watch was made: its thread tries to make the barrier itself.
+  // PMEMDAX_NO_MEMBARRIER was not set when the watch was made: it makes the barrier once the process is registered.
   const bool want_barrier_;
   // The watch makes the barrier between JavaScript's store to kInPlaceWriting and its next load of
   // kInPlaceState (membarrier registered); kInPlaceBarrier says so to JavaScript, whose store then needs no
-  // fence. Set by the thread before its first step (Run and Step only).
+  // fence. Set by the thread once the process's registration ended (Run and Step only).
   bool barrier_ = false;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
   bool woken_ = false;
-  // A revoke of this watch's was not yet followed by the writer's barrier (Step only).
+  // A revoke of this watch's was not yet followed by the writer's barrier (the watch's thread only).
   bool barrier_owed_ = false;
   std::thread thread_;
 };
