@@ -1,6 +1,7 @@
 #include "in_place_watch.h"
 
 #include <linux/membarrier.h>
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -33,16 +34,23 @@ enum Registration : int { kUnregistered, kRegistering, kRegistered, kRefused };
 // nothing waits for: not the JavaScript thread, and not a watch's, which a writer's close joins.
 std::atomic<int> g_registration{kUnregistered};
 
-// Where the process's registration is; the first to ask starts it. A thread that cannot be started leaves it to
-// a later watch (this one's writer fences its stores meanwhile).
+// A child forked while the registration ran has no thread making it: it starts one of its own when asked. (One
+// forked after it inherits the registration: the kernel clears it only at exec.)
+const int at_fork = pthread_atfork(nullptr, nullptr, [] {
+  int registering = kRegistering;
+  g_registration.compare_exchange_strong(registering, kUnregistered);
+});
+
+// Where the process's registration is; the first to ask starts it. A thread that cannot be started leaves the
+// registration unstarted: the next question tries again (the writer fences its stores meanwhile).
 Registration AskRegistration() {
   int seen = kUnregistered;
   if (!g_registration.compare_exchange_strong(seen, kRegistering)) return static_cast<Registration>(seen);
   try {
     std::thread([] { g_registration.store(RegisterBarrier() ? kRegistered : kRefused); }).detach();
-  } catch (const std::system_error&) {
+  } catch (const std::exception&) {
     g_registration.store(kUnregistered);
-    return kRefused;
+    return kUnregistered;
   }
   return kRegistering;
 }
@@ -90,7 +98,7 @@ void InPlaceWatch::Run() {
     // Until the process's registration ends its end is looked for every period, the lock held or not.
     if (registering) {
       const Registration r = AskRegistration();
-      registering = r == kRegistering;
+      registering = r == kRegistering || r == kUnregistered;
       if (r == kRegistered) UseBarrier();
     }
     // Nothing to watch while the lock is free: sleep until JavaScript takes it (no wake-ups in an idle writer).

@@ -100,6 +100,12 @@ export class Allocator {
    */
   #freeLow = 0;
   #packLow = 0;
+  /**
+   * A bit for each group that is partly used (some of its data blocks free, not all): packing looks for room
+   * 32 groups a word, so that full groups between the mark and the first one it may use (past a group an
+   * open file is growing in, which the mark stays at) cost little on a large, nearly full pool.
+   */
+  #partly: Uint32Array;
 
   constructor(blocks: number, dataLo: number, dataHi: number) {
     this.blocks = blocks;
@@ -111,6 +117,18 @@ export class Allocator {
       this.groupFree[g] = Math.max(0, Math.min(dataHi, (g + 1) * PMD_PAGES) - Math.max(dataLo, g * PMD_PAGES));
       if (this.groupFree[g] === PMD_PAGES) this.freeGroups++;
     }
+    this.#partly = this.#partlyUsed();
+  }
+
+  /** The bits of `#partly`, made from the free counts. */
+  #partlyUsed(): Uint32Array {
+    const gf = this.groupFree;
+    const bits = new Uint32Array(Math.ceil(gf.length / 32));
+    for (let g = 0; g < gf.length; g++) {
+      const free = gf[g] as number;
+      if (free > 0 && free < PMD_PAGES) bits[g >>> 5] = (bits[g >>> 5] as number) | (1 << (g & 31));
+    }
+    return bits;
   }
 
   /**
@@ -173,7 +191,13 @@ export class Allocator {
         this.freeGroups++;
         if (g < this.#freeLow) this.#freeLow = g;
       }
-      if (now > 0 && now < PMD_PAGES && g < this.#packLow) this.#packLow = g;
+      const partly = this.#partly;
+      if (now > 0 && now < PMD_PAGES) {
+        partly[g >>> 5] = (partly[g >>> 5] as number) | (1 << (g & 31));
+        if (g < this.#packLow) this.#packLow = g;
+      } else {
+        partly[g >>> 5] = (partly[g >>> 5] as number) & ~(1 << (g & 31));
+      }
     }
     return total;
   }
@@ -206,6 +230,7 @@ export class Allocator {
     this.freeGroups = wholly;
     this.#freeLow = 0;
     this.#packLow = 0;
+    this.#partly = this.#partlyUsed();
   }
 
   refs(b: number): number {
@@ -349,16 +374,21 @@ export class Allocator {
    */
   private pack(want: number, owner: AllocOwner | null): [number, number] {
     const gf = this.groupFree;
+    const partly = this.#partly;
     let low = -1;
-    for (let g = this.#packLow; g < gf.length; g++) {
-      const free = gf[g] as number;
-      if (free === 0 || free === PMD_PAGES) continue;
-      if (low < 0) low = g;
-      if (this.claimed(g, owner)) continue;
-      const b = this.firstFreeIn(g);
-      if (b < 0) continue;
-      this.#packLow = low;
-      return [b, this.runAt(b, Math.min(want, (g + 1) * PMD_PAGES - b))];
+    for (let w = this.#packLow >>> 5; w < partly.length; w++) {
+      // The partly used groups of this word, from the mark on.
+      let bits = (partly[w] as number) & (w === this.#packLow >>> 5 ? -1 << (this.#packLow & 31) : -1);
+      while (bits !== 0) {
+        const g = w * 32 + 31 - Math.clz32(bits & -bits);
+        bits &= bits - 1;
+        if (low < 0) low = g;
+        if (this.claimed(g, owner)) continue;
+        const b = this.firstFreeIn(g);
+        if (b < 0) continue;
+        this.#packLow = low;
+        return [b, this.runAt(b, Math.min(want, (g + 1) * PMD_PAGES - b))];
+      }
     }
     this.#packLow = low < 0 ? gf.length : low;
     const free = this.freeGroup();

@@ -174,8 +174,8 @@ export class Claims {
    * go when a reader claims and `slots` says the writer's in-place stores are made, however busy the writer's
    * own thread is. Called each time the writer takes the lock; false on a device without such a thread (a
    * test device): the writer then watches on its own thread alone. Once the watch makes the barrier the
-   * writer's "I am writing" store needs before it reads the state (membarrier, registered by the watch's
-   * thread: in_place_watch.cpp), it says so in slot BARRIER of `slots`; until then the writer fences that store.
+   * writer's "I am writing" store needs before it reads the state (membarrier, once the process is
+   * registered for it: in_place_watch.cpp), it says so in slot BARRIER of `slots`; until then the writer fences that store.
    */
   watchInPlace(slots: Int32Array): boolean {
     const d = nativeDeviceOf(this.#device);

@@ -9,7 +9,7 @@ const ASK_MS = 2;
 const STATE = 0;
 const WRITING = 1;
 const GATHERED = 2;
-/** 1 once the watch makes the barrier a plain store to WRITING needs (its thread registered membarrier). */
+/** 1 once the watch makes the barrier a plain store to WRITING needs (the process registered for membarrier). */
 const BARRIER = 3;
 const SLOTS = 4;
 const CACHE_LINE = 64;

@@ -8,9 +8,9 @@ import { poolPerTest } from './support';
 
 // The watch over a writer's in-place lock makes the barrier the writer's WRITING store needs (membarrier) when
 // the kernel lets it, so that store needs no fence on the write path; PMEMDAX_NO_MEMBARRIER, or a kernel without
-// it, leaves the fence to the writer (docs/design.md, "Data written in place"). The watch's own thread registers
-// the barrier (the process's first registration takes milliseconds) and says so in slot BARRIER (3). The
-// registration is the process's, made once on a thread of its own: a watch ended meanwhile does not wait for it.
+// it, leaves the fence to the writer (docs/design.md, "Data written in place"). The process registers for the
+// barrier once, on a thread of its own (its first registration takes milliseconds), and each watch says so in
+// slot BARRIER (3) when it sees the registration done.
 
 const pool = poolPerTest({ size: 8 * 1024 * 1024 });
 const BARRIER = 3;
@@ -47,7 +47,7 @@ it('the watch makes the barrier itself (Linux 4.14 on, as this suite’s machine
   }
 });
 
-it('a process whose first watch ends at once (a writer closed right after its first write in place) is registered all the same: its next watch says BARRIER', () => {
+it('a fresh process whose first watch ends at once (a writer closed right after its first write in place): its next watch says BARRIER, looking for the registration while the lock is free', () => {
   // A fresh process: no watch of this one's has registered it yet.
   const said = execFileSync(
     process.execPath,
