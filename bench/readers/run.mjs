@@ -112,8 +112,9 @@ for (const workload of ['files', 'append', 'overwrite']) {
   }
   const base = median(results[before === null ? 0 : 1].map((x) => x.opsPerSec));
   contenders.forEach((c, i) => {
-    const ops = median(results[i].map((x) => x.opsPerSec));
-    cases.push({ workload, name: c.name, ops, ratio: ops / base, refreshes: median(results[i].map((x) => x.refreshesPerSec)), meanUs: median(results[i].map((x) => x.meanUs)), readerCpus: median(results[i].map((x) => x.readerCpus)), faultsPerOp: median(results[i].map((x) => x.faultsPerOp)) });
+    const of = (key) => median(results[i].map((x) => x[key]));
+    const ops = of('opsPerSec');
+    cases.push({ workload, name: c.name, ops, ratio: ops / base, refreshes: of('refreshesPerSec'), meanUs: of('meanUs'), readerCpus: of('readerCpus'), faultsPerOp: of('faultsPerOp') });
   });
 }
 
