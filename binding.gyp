@@ -10,6 +10,7 @@
         "native/crc32c.cpp",
         "native/crc32c_sse42.cpp",
         "native/journal_scan.cpp",
+        "native/journal_touches.cpp",
         "native/flush.cpp",
         "native/flush_x86.cpp",
         "native/memcpy_nt.cpp",

@@ -194,6 +194,13 @@ export interface NativeBinding {
    * (Absent from an addon built before it: the caller checks records one at a time then.)
    */
   journalScan?(bytes: Uint8Array, at: number, avail: number, epoch: number, seq: number, out: Float64Array): number;
+  /**
+   * What the `n` whole records from journal offset `at` change, `bytes` holding the journal from offset `base`
+   * on (record k's operations end at offset `ends[first + 2k]` and number `ends[first + 2k + 1]`): `out[0]` inode numbers from `out[3]` on, `out[1]` name hashes (the top 30 bits
+   * of FNV-1a of the name's bytes) from the end of `out` backwards, `out[2]` flags (1: a reference count changed). Returns 0, or
+   * -1 when `out` is too small or an operation cannot be read. (Absent from an addon built before it.)
+   */
+  journalTouches?(bytes: Uint8Array, base: number, at: number, ends: Float64Array, first: number, n: number, out: Uint32Array): number;
   /** Hands native code the classes its errors are made from (`new C(code, message)`); called once at load. */
   setErrorClasses(error: typeof PmemdaxError, type: typeof PmemdaxTypeError, range: typeof PmemdaxRangeError): void;
   readonly constants: NativeConstants;

@@ -9,6 +9,7 @@
 #include "errors.h"
 #include "flush.h"
 #include "journal_scan.h"
+#include "journal_touches.h"
 #include "io_pool.h"
 #include "memcpy_nt.h"
 #include "region.h"
@@ -40,6 +41,7 @@ static Napi::Object InitPmemdax(Napi::Env env, Napi::Object exports) {
   exports.Set("cpuInfo", Napi::Function::New(env, pmemdax::CpuInfo, "cpuInfo"));
   exports.Set("crc32c", Napi::Function::New(env, pmemdax::Crc32cJs, "crc32c"));
   exports.Set("journalScan", Napi::Function::New(env, pmemdax::JournalScanJs, "journalScan"));
+  exports.Set("journalTouches", Napi::Function::New(env, pmemdax::JournalTouchesJs, "journalTouches"));
   exports.Set("setErrorClasses", Napi::Function::New(env, pmemdax::SetErrorClasses, "setErrorClasses"));
   pmemdax::ExportConstants(env, exports);
   pmemdax::InitIoEnv(env);

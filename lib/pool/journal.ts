@@ -7,14 +7,14 @@ import { readMeta } from './meta-io';
 import { BadRecord, applyOps, bornAndGone, encodePending, inodesOf, type Passing } from './records';
 import type { PoolState } from './state';
 import { corrupt } from './errors';
+import { JournalTouches } from './journal-touches';
+import { RecordList } from './record-list';
 
 const MAGIC = 0x4345524a; // "JREC"
 const HEADER = 32;
 const ALIGN = 64;
 /** Records a call to `journalScan` reports at most. */
 const SCAN_BATCH = 256;
-/** The most a reader keeps of its journal buffer from one refresh to the next. */
-const KEEP_BYTES = 4 * 1024 * 1024;
 
 /** What a replay found. */
 export interface ReplayResult {
@@ -49,6 +49,7 @@ export class Journal {
     this.epoch = epoch;
     this.tail = 0;
     this.seq = 0;
+    this.#forget();
   }
 
   /**
@@ -104,67 +105,171 @@ export class Journal {
     return this.w.bytes.slice(0, n);
   }
 
-  /** Apply this epoch's records to `s`, in order, and leave `tail`/`seq` after the last (`live`: as for `more`). */
-  replay(s: PoolState, live = false): ReplayResult {
+  /**
+   * Apply this epoch's records to `s`, in order, and leave `tail`/`seq` after the last (`live`: as for `more`);
+   * `keep`: find them and keep them for a reader, as `follow` does.
+   */
+  replay(s: PoolState, live = false, keep = false): ReplayResult {
     this.tail = 0;
     this.seq = 0;
-    return this.more(s, live);
+    return keep ? this.follow(s, live) : this.more(s, live);
   }
 
   /**
-   * Apply the records of this epoch written after `tail` (a reader's refresh). `live`: a writer may be
+   * Apply the records of this epoch written after `tail`. `live`: a writer may be
    * writing the next record now, so a record that does not check out ends the reading, as a torn one does,
    * whatever follows it. `passing`: the records are a step of a reader's state from one commit to a later
    * one, so a file both made and removed by them, which no state the reader can see holds, is not made at
    * all (its operations are skipped: a writer making and removing files would have every reader build and
-   * drop each of them).
+   * drop each of them). Records a reader found before (`follow`) and has not applied are applied first.
    */
   more(s: PoolState, live = false, passing = false): ReplayResult {
-    // Read again from `tail`: what an earlier reading saw past it may have been a record being written.
-    const area = this.#area ?? new AreaReader(this.device, s.path, this.offset, this.size);
-    area.restart(this.tail, passing);
-    const { torn, failure } = this.#find(s.path, area, live);
-    const found = this.#found;
-    const records = found.length / 2;
-    // The record being applied (its index in `found`), -1 before the first.
-    let k = -1;
-    try {
-      const skip = passing ? this.#passing(s, area) : null;
-      for (k = 0; k < found.length; k += 2) this.#apply(s, area, found[k] as number, found[k + 1] as number, skip);
-    } catch (e) {
-      // The state is part way from one commit to the next (and short of files whose removal it did not reach):
-      // a reader's next refresh takes a new snapshot instead of following the journal, and files open on the
-      // inodes of the record applied in part refuse to answer from them.
-      if (passing) {
-        this.outOfStep = true;
-        if (k >= 0 && k < found.length) this.#tear(s, area, found[k] as number, found[k + 1] as number, e as Error);
-      }
-      throw e;
-    } finally {
-      found.length = 0;
-      // Kept for a reader's next refresh; a load's reading, which may be the whole journal, goes.
-      this.#area = passing && area.bytes.length <= KEEP_BYTES ? area : null;
-    }
-    s.refreshKeep();
+    const { records, torn, failure } = this.#gather(s.path, live, passing);
+    this.#settle(s, passing);
     // A record that could not be read is reported once those before it are applied, as a replay record by record would.
     if (failure !== null) throw failure;
     return { records, torn };
   }
 
   /**
-   * The inodes the records found both make and remove, for `applyOps` to skip in a reader's step (more),
+   * A reader's refresh: the records written after those it has (its head), found and checked as `more` finds
+   * them, and kept (with their bytes) but not applied: `settle` applies them, when a call needs what they
+   * change (`touches`). A record that cannot be read is thrown once those before it are kept.
+   */
+  follow(s: PoolState, live: boolean): ReplayResult {
+    const { records, torn, failure } = this.#gather(s.path, live, true);
+    if (failure !== null) throw failure;
+    return { records, torn };
+  }
+
+  /** Apply the records `follow` kept (a reader's step from the commit its state is at to its head). */
+  settle(s: PoolState): void {
+    if (this.#backlog.length > 0) this.#settle(s, true);
+  }
+
+  /** Records found and not applied (`follow`). */
+  get behind(): number {
+    return this.#backlog.length / 2;
+  }
+
+  /** The number of the next record after those found: the commit a reader stands at once it applies them. */
+  get headSeq(): number {
+    return this.seq + this.#backlog.length / 2;
+  }
+
+  /**
+   * What the records found and not applied change, indexed when first asked (a reader that refreshes and asks
+   * nothing in between indexes nothing).
+   */
+  get touches(): JournalTouches {
+    const found = this.#backlog;
+    if (this.#indexed < found.length) {
+      const area = this.#area as AreaReader;
+      const at = this.#indexed === 0 ? this.tail : Math.ceil((found.cells[this.#indexed - 2] as number) / ALIGN) * ALIGN;
+      this.#touches.add(area.bytes, area.base, at, found, this.#indexed);
+      this.#indexed = found.length;
+    }
+    return this.#touches;
+  }
+
+  readonly #touches = new JournalTouches();
+  /** Cells of the backlog `#touches` has taken in. */
+  #indexed = 0;
+
+  /** The backlog is applied or dropped: nothing is left to index. */
+  #forget(): void {
+    this.#backlog.length = 0;
+    this.#indexed = 0;
+    this.#touches.clear();
+  }
+
+  /**
+   * A reader's new snapshot takes over from this one (whose records found and not applied are dropped: files
+   * left open on this state read inodes they do not change): the buffer holding them goes to `next`, whose
+   * refreshes would grow one as large, its pages already in memory.
+   */
+  handOver(next: Journal): void {
+    const bytes = this.#area?.bytes ?? this.#spare;
+    this.#area = null;
+    this.#spare = null;
+    this.#forget();
+    if (this.#backlog.capacity > next.#backlog.capacity) {
+      this.#backlog.copyFrom(next.#backlog);
+      [this.#backlog, next.#backlog] = [next.#backlog, this.#backlog];
+    }
+    if (bytes === null || bytes.length > next.size) return;
+    // The next snapshot's load read its records already: into its own buffer, moved to this one if smaller.
+    if (next.#area === null) next.#spare = bytes;
+    else next.#area.adopt(bytes);
+  }
+
+  /** A buffer an earlier snapshot's journal handed over, for the first reading. */
+  #spare: Uint8Array<ArrayBuffer> | null = null;
+
+  /** Where the record after those found starts. */
+  #head(): number {
+    const found = this.#backlog;
+    return found.length === 0 ? this.tail : Math.ceil((found.cells[found.length - 2] as number) / ALIGN) * ALIGN;
+  }
+
+  /**
+   * The whole records after the head, into the backlog (`#find`), read into the journal's buffer after the
+   * backlog's bytes (kept: a writer's checkpoint may write the journal over once the epoch moves on).
+   */
+  #gather(path: string, live: boolean, passing: boolean): { records: number; torn: boolean; failure: Error | null } {
+    const area = this.#area ?? new AreaReader(this.device, path, this.offset, this.size, this.#spare ?? undefined);
+    this.#spare = null;
+    // Read again from the head: what an earlier reading saw past it may have been a record being written.
+    if (this.#backlog.length === 0) area.restart(this.tail, passing);
+    else area.keepTo(this.#head());
+    this.#area = area;
+    const before = this.#backlog.length;
+    const { torn, failure } = this.#find(path, area, live, before);
+    return { records: (this.#backlog.length - before) / 2, torn, failure };
+  }
+
+  /** Apply the backlog, `passing` as for `more`; the journal's buffer is kept for a reader's next refresh if small. */
+  #settle(s: PoolState, passing: boolean): void {
+    const found = this.#backlog;
+    const ends = found.cells;
+    const area = this.#area as AreaReader;
+    // The record being applied (its index in `ends`), -1 before the first.
+    let k = -1;
+    try {
+      const skip = passing && found.length > 0 ? this.#passing(s, area) : null;
+      for (k = 0; k < found.length; k += 2) this.#apply(s, area, ends[k] as number, ends[k + 1] as number, skip);
+    } catch (e) {
+      // The state is part way from one commit to the next (and short of files whose removal it did not reach):
+      // a reader's next refresh takes a new snapshot instead of following the journal, and files open on the
+      // inodes of the record applied in part refuse to answer from them.
+      if (passing) {
+        this.outOfStep = true;
+        if (k >= 0 && k < found.length) this.#tear(s, area, ends[k] as number, ends[k + 1] as number, e as Error);
+      }
+      throw e;
+    } finally {
+      this.#forget();
+      // Kept for a reader's next refresh (at most the journal's size, as its backlog); a load's reading goes.
+      this.#area = passing ? area : null;
+    }
+    s.refreshKeep();
+  }
+
+  /**
+   * The inodes the records found both make and remove, for `applyOps` to skip in a reader's step (settle),
    * or null when there are none.
    */
   #passing(s: PoolState, area: AreaReader): Passing | null {
-    const found = this.#found;
+    const found = this.#backlog;
+    const ends = found.cells;
     const born = new Map<number, boolean>();
     const gone = new Set<number>();
     let at = this.tail;
     for (let k = 0; k < found.length; k += 2) {
-      const r = area.codec(found[k] as number);
+      const r = area.codec(ends[k] as number);
       r.pos = at + HEADER - area.base;
-      bornAndGone(r, found[k + 1] as number, s.nextIno, born, gone);
-      at = Math.ceil((found[k] as number) / ALIGN) * ALIGN;
+      bornAndGone(r, ends[k + 1] as number, s.nextIno, born, gone);
+      at = Math.ceil((ends[k] as number) / ALIGN) * ALIGN;
     }
     if (gone.size === 0) return null;
     const skip: Passing = new Map();
@@ -173,17 +278,16 @@ export class Journal {
   }
 
   /**
-   * The whole records from `tail` on, into `#found` (for each, where its operations end and their count),
+   * The whole records after the head, onto the backlog (for each, where its operations end and their count),
    * without applying them; `torn` when the last ended the reading, `failure` what ended it otherwise: a bad
    * record that valid ones follow (when no writer can be writing), or an error reading the journal after
-   * some records were found (with none, it is thrown).
+   * some records were found (with none, it is thrown). The backlog held `before` entries before.
    */
-  #find(path: string, area: AreaReader, live: boolean): { torn: boolean; failure: Error | null } {
-    const found = this.#found;
-    found.length = 0;
+  #find(path: string, area: AreaReader, live: boolean, before: number): { torn: boolean; failure: Error | null } {
+    const found = this.#backlog;
     const scan = (this.#scan ??= new Float64Array(2 * SCAN_BATCH));
-    let at = this.tail;
-    let seq = this.seq;
+    let at = this.#head();
+    let seq = this.headSeq;
     // An epoch past 2^53 (damage a checkpoint's checks let through) is left to the records' reading in JavaScript.
     const fast = Number.isSafeInteger(this.epoch) ? native.journalScan : undefined;
     try {
@@ -216,7 +320,7 @@ export class Journal {
         seq++;
       }
     } catch (e) {
-      if (found.length === 0) throw e;
+      if (found.length === before) throw e;
       return { torn: false, failure: e as Error };
     }
     return { torn: false, failure: null };
@@ -259,10 +363,13 @@ export class Journal {
   #area: AreaReader | null = null;
   /** Where `journalScan` reports the records it found. */
   #scan: Float64Array | null = null;
-  /** The records `#find` found: where the operations of each end, and their count. */
-  readonly #found: number[] = [];
   /**
-   * A reader's refresh failed part way through applying records (more): its state is between two commits,
+   * The records found and not applied yet, from `tail` on (a reader's backlog between `follow` and `settle`,
+   * else only within `more`): where the operations of each end, and their count.
+   */
+  #backlog = new RecordList();
+  /**
+   * Applying a reader's records failed part way (settle): its state is between two commits,
    * so it must take a new snapshot rather than follow the journal from here.
    */
   outOfStep = false;
@@ -314,32 +421,54 @@ class AreaReader {
   private r = new Codec(this.bytes);
   base = 0;
 
-  constructor(device: DaxDevice, path: string, offset: number, size: number) {
+  constructor(device: DaxDevice, path: string, offset: number, size: number, bytes?: Uint8Array<ArrayBuffer>) {
     this.device = device;
     this.path = path;
     this.offset = offset;
     this.size = size;
+    if (bytes !== undefined) {
+      this.bytes = bytes;
+      this.r = new Codec(bytes);
+    }
   }
 
   /**
    * Read from `base` on afresh, forgetting what was read. `lenient`: a read ahead of what is asked that fails
-   * is made again as far as asked (a reader's refresh, past whose records the journal may be poisoned; an
-   * open reports poison anywhere it reads, before a writer appends records there).
+   * is made again as far as asked (a reader's, past whose records the journal may be poisoned; a writer's
+   * open reports poison anywhere it reads, before it appends records there).
    */
   restart(base: number, lenient: boolean): void {
     this.base = base;
     this.loaded = 0;
+    this.#kept = 0;
     this.#lenient = lenient;
   }
 
+  /** Read into `bytes` from now on, those read so far copied there, when it is the larger buffer. */
+  adopt(bytes: Uint8Array<ArrayBuffer>): void {
+    if (bytes.length <= this.bytes.length) return;
+    bytes.set(this.bytes.subarray(0, this.loaded));
+    this.bytes = bytes;
+    this.r = new Codec(bytes);
+  }
+
+  /** Keep the bytes before `at` (records found and checked), forget what was read past it. */
+  keepTo(at: number): void {
+    this.loaded = Math.min(this.loaded, at - this.base);
+    this.#kept = this.loaded;
+  }
+
   #lenient = false;
+  /** Bytes kept from an earlier reading (`keepTo`): a reading ahead grows with what it adds to them, not with them. */
+  #kept = 0;
 
   /** Bytes `[base, end)` of the area (clipped to its size) are in the returned buffer. */
   upTo(end: number): Uint8Array {
     const left = this.size - this.base;
     if (end - this.base <= this.loaded || this.loaded === left) return this.bytes;
-    // A reader's refresh (base > 0) reads what was added since, not a first piece sized for an open.
-    const want = Math.min(left, Math.max(end - this.base, 2 * this.loaded, this.base > 0 ? 512 : 256 * 1024));
+    // A reader's refresh (base > 0, or bytes kept) reads what was added since, not a first piece sized for an open.
+    const first = this.base > 0 || this.#kept > 0 ? 512 : 256 * 1024;
+    const want = Math.min(left, Math.max(end - this.base, this.loaded + Math.max(this.loaded - this.#kept, first)));
     if (want > this.bytes.length) {
       const grown = new Uint8Array(Math.min(left, Math.max(want, 2 * this.bytes.length)));
       grown.set(this.bytes.subarray(0, this.loaded));

@@ -116,6 +116,11 @@ export interface LoadOptions {
    */
   readonly live?: boolean;
   /**
+   * With `live`, on a pool opened without loading: the journal's records are found and kept, not applied
+   * (Journal.follow), as a reader's refresh keeps them.
+   */
+  readonly keep?: boolean;
+  /**
    * Asked when the pool needs recovery (a crash left its journal with records): true when the media check
    * clean (`checkPool`, which walks them in constant memory). Then the journal is replayed over the
    * checkpoint with inodes read as the records need them, as a reader beside a writer does, instead of
@@ -131,13 +136,13 @@ export interface LoadOptions {
  * on is listed in `problems`, and with `writable` it is ERR_PMEMDAX_CORRUPT too, naming the first.
  */
 export function loadPool(device: DaxDevice, path: string, opts: LoadOptions = {}): Loaded {
-  const { writable = false, whole = false, writer = false, live = false, mediaClean } = opts;
+  const { writable = false, whole = false, writer = false, live = false, keep = false, mediaClean } = opts;
   const { sb, usedBackup } = pickSuperblock(device, path);
   if (sb.blocks * BLOCK > device.size) throw corrupt(path, 'superblock', 0, `pool of ${sb.blocks * BLOCK} bytes on a device of ${device.size}`);
   const claims = writer ? Claims.of(device, sb.journalBlocks) : null;
   const held = writer && sb.deferredBlocks > 0;
   const lazyOk = !(whole || held || usedBackup || sb.metaBytes < 0 || sb.orphans > 0);
-  let lazy = lazyOk && (!sb.dirty || live) ? openClean(device, path, sb, { live }) : null;
+  let lazy = lazyOk && (!sb.dirty || live) ? openClean(device, path, sb, { live, keep }) : null;
   if (lazy === null && lazyOk && !live && mediaClean?.() === true) lazy = openClean(device, path, sb, { recovering: true, claims });
   if (lazy !== null) {
     if (writable && lazy.problems.length > 0) throw refuseWriting(path, lazy.problems);
@@ -168,8 +173,8 @@ export function loadPool(device: DaxDevice, path: string, opts: LoadOptions = {}
  * a crash, whose records are applied the same way (a writer's open holds back for readers what they free,
  * as a whole load does); null if they do not apply after all, and the pool is loaded whole.
  */
-function openClean(device: DaxDevice, path: string, sb: Superblock, how: { live?: boolean; recovering?: boolean; claims?: Claims | null }): Loaded | null {
-  const { live = false, recovering = false, claims = null } = how;
+function openClean(device: DaxDevice, path: string, sb: Superblock, how: { live?: boolean; keep?: boolean; recovering?: boolean; claims?: Claims | null }): Loaded | null {
+  const { live = false, keep = false, recovering = false, claims = null } = how;
   const state = new PoolState(sb, path, device);
   state.nextIno = sb.nextIno;
   state.alloc.bitmap.set(state.bitmapCopies.read(device, path, sb, state.alloc.bitmap.length));
@@ -180,7 +185,7 @@ function openClean(device: DaxDevice, path: string, sb: Superblock, how: { live?
   const journal = new Journal(device, sb);
   let replay: ReplayResult;
   try {
-    replay = journal.replay(state, live);
+    replay = journal.replay(state, live, live && keep);
   } catch (e) {
     if (recovering && e instanceof PmemdaxError && e.code === 'ERR_PMEMDAX_CORRUPT') return null;
     throw e;

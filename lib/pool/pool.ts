@@ -24,10 +24,12 @@ import { checkBooleans, checkFunction, checkOptions, checkPath, received } from 
 import { freeInode } from './free';
 import { checkName, checkPrefix } from './names';
 import { Listing } from './listing';
+import type { JournalTouches } from './journal-touches';
 import type { NameTable } from './name-table';
 import { createFile, freeOrphans, renameFile, truncateFile, undoCreate, unlinkFile } from './namespace';
 import { storesPending } from './store-job';
 import { statOf, type PoolInode } from './inode';
+import type { PoolState } from './state';
 import { BLOCK, FILE_SIZE_MAX, FORMAT_VERSION, NAME_MAX, dataEnd, dataStart, uuidString } from './layout';
 import { locateBadblocks } from './badblocks';
 import type {
@@ -454,7 +456,7 @@ export class Pool implements Disposable {
       throw new PmemdaxError('ERR_PMEMDAX_POOL_LOCKED', `pool '${path}': a reader and a writer cannot share one Device open; open the path again for the other`, { path });
     }
     if (claims !== null) {
-      const snap = openSnapshot(device, path, claims, verify);
+      const snap = openSnapshot(device, path, claims, verify, false, true);
       const loaded = snap.loaded;
       try {
         const p = new Pool(device, loaded, path, true, owned, {
@@ -551,7 +553,7 @@ export class Pool implements Disposable {
     // no commit made: it answers nothing until a refresh succeeds.
     const stuck = this.#refreshFailure;
     if (stuck !== null) {
-      throw new PmemdaxError('ERR_PMEMDAX_REFRESH_FAILED', `reader of pool '${this.info.path}' is between two commits after a failed refresh (${stuck.message}); refresh() again, or open the pool again`, { path: this.info.path, cause: stuck });
+      throw new PmemdaxError('ERR_PMEMDAX_REFRESH_FAILED', `reader of pool '${this.info.path}' is between two commits: records it took in (at its open or a refresh) failed to apply (${stuck.message}); refresh() again, or open the pool again`, { path: this.info.path, cause: stuck });
     }
     return this.#core;
   }
@@ -568,9 +570,59 @@ export class Pool implements Disposable {
   /** Why the last refresh left this reader between two commits (and no new snapshot could be taken), else null. */
   #refreshFailure: Error | null = null;
 
+  /**
+   * A reader's state at its commit: the records its refreshes found and kept (Journal.follow) applied first.
+   * For the calls that read more than one file's state; a writer's is as it is.
+   */
+  #settled(): PoolCore {
+    const core = this.#live();
+    const r = this.#reader;
+    if (r === null || r.loaded.journal.behind === 0) return core;
+    this.#settle(r);
+    return this.#live();
+  }
+
+  /**
+   * Apply the records a reader kept, for a call that needs them. If that fails part way the reader is between
+   * two commits until a refresh succeeds (the calls that read its state refuse, ERR_PMEMDAX_REFRESH_FAILED):
+   * it moves to another commit only when it calls `refresh`.
+   */
+  #settle(r: ReaderSnapshot): void {
+    try {
+      r.loaded.journal.settle(r.loaded.state);
+    } catch (e) {
+      if (r.loaded.journal.outOfStep) this.#refreshFailure = e as Error;
+      throw e;
+    }
+  }
+
+  /**
+   * The state to answer a call about `name` from. A reader's with records kept and not applied is the commit
+   * after them for that name when they neither give it nor change the inode holding it (no inode is read to
+   * tell); else they are applied first.
+   */
+  #stateFor(name: string): PoolState {
+    const core = this.#live();
+    const r = this.#reader;
+    if (r === null || r.loaded.journal.behind === 0) return core.state;
+    const touches = r.loaded.journal.touches;
+    if (!touches.name(name)) {
+      const ino = core.state.names.holder(name);
+      if (ino === 0 || !touches.inode(ino)) return core.state;
+    }
+    this.#settle(r);
+    return this.#live().state;
+  }
+
+  /** Do the records a reader kept change a file open on it (which reads its inode's state directly)? */
+  #openTouched(touches: JournalTouches): boolean {
+    for (const file of this.#files) if (touches.inode(file.inode.ino)) return true;
+    return false;
+  }
+
   /** The names, for a listing: it reads the names tree on the device, so a device closed under the pool ends it. */
   #names(): NameTable {
-    const names = this.#live().state.names;
+    const names = this.#settled().state.names;
     if (this.device.closed) throw new PmemdaxError('ERR_PMEMDAX_CLOSED', `the device of pool '${this.info.path}' is closed`, { path: this.info.path });
     return names;
   }
@@ -622,10 +674,11 @@ export class Pool implements Disposable {
   #openFile(name: string, opts: PoolFileOpenOptions, commitNow: boolean): { file: PoolFile; changed: boolean } {
     checkOptions(opts);
     checkBooleans(opts, ['create', 'exclusive', 'truncate', 'sync', 'readonly']);
+    this.#live();
+    checkName(name, 'open', this.info.path);
+    let inode = this.#stateFor(name).names.get(name);
     const core = this.#live();
     const s = core.state;
-    checkName(name, 'open', this.info.path);
-    let inode = s.names.get(name);
     if (inode !== undefined && opts.create === true && opts.exclusive === true) throw poolError('EEXIST', 'open', `${this.info.path}:${name}`);
     const writing = opts.readonly !== true;
     if (writing || opts.create === true) this.#writable('open', name);
@@ -692,9 +745,10 @@ export class Pool implements Disposable {
   /**
    * A reader moves to the newest committed state (docs/design.md, "Live readers"); a writer's pool, which
    * always is at its newest, and a pool no writer can open beside (a device without range locks) stay as
-   * they are. Within the writer's epoch the journal records written since are applied (microseconds for a
-   * few); after the writer checkpointed, a new snapshot is taken, as an open takes one. A file open across
-   * a refresh follows it within an epoch (it reads its file's new state) and keeps the old snapshot across a
+   * they are. Within the writer's epoch the journal records written since are taken in (microseconds for a
+   * few): checked and kept, and applied when a call needs what they change (every answer is the new commit's);
+   * after the writer checkpointed, a new snapshot is taken, as an open takes one. A file open across a
+   * refresh follows it within an epoch (it reads its file's new state) and keeps the old snapshot across a
    * checkpoint (until it closes); either way its inode's claim, taken when its first handle opened, holds
    * every block it maps, so it never shows another file's bytes. A reader moves only when it calls this.
    */
@@ -706,18 +760,37 @@ export class Pool implements Disposable {
     try {
       next = followJournal(this.device, this.info.path, r.claims, r.loaded, r.point);
     } catch (e) {
-      // Records applied part way leave a state between two commits: a new snapshot replaces it, when one can be
-      // taken; else the error stands, the calls that read the state report it, and the next refresh tries again.
-      if (!r.loaded.journal.outOfStep) throw e;
+      // The records before one that could not be read are kept: files open on what they change follow them. The
+      // refresh's own error is the one thrown (a failure of that applying shows at the calls that read the state).
+      try {
+        this.#followOpenFiles(r);
+      } catch {
+        // Reported by the calls, as said.
+      }
+      throw e;
+    }
+    if (next === null) {
+      this.#retake(r, null);
+      return;
+    }
+    r.point = next;
+    this.#refreshFailure = null;
+    this.#followOpenFiles(r);
+  }
+
+  /**
+   * Files open on a reader read their inodes directly: kept records that change one are applied at the refresh.
+   * If that fails part way, a new snapshot replaces the state, as when the records cannot be followed.
+   */
+  #followOpenFiles(r: ReaderSnapshot): void {
+    const journal = r.loaded.journal;
+    if (journal.behind === 0 || this.#files.size === 0 || !this.#openTouched(journal.touches)) return;
+    try {
+      journal.settle(r.loaded.state);
+    } catch (e) {
+      if (!journal.outOfStep) throw e;
       this.#retake(r, e as Error);
-      return;
     }
-    if (next !== null) {
-      r.point = next;
-      this.#refreshFailure = null;
-      return;
-    }
-    this.#retake(r, null);
   }
 
   /**
@@ -737,7 +810,7 @@ export class Pool implements Disposable {
 
   /** A reader's refresh that cannot follow the journal: a snapshot of the newest state, as an open takes. */
   #newSnapshot(r: ReaderSnapshot): void {
-    const snap = openSnapshot(this.device, this.info.path, r.claims, false, true);
+    const snap = openSnapshot(this.device, this.info.path, r.claims, false, true, true);
     let core: PoolCore;
     try {
       core = new PoolCore(this.device, snap.loaded.state, true, snap.loaded.journal);
@@ -747,6 +820,7 @@ export class Pool implements Disposable {
     }
     // From here nothing throws: the old point goes once, when the new one is the reader's.
     r.claims.drop(r.point);
+    r.loaded.journal.handOver(snap.loaded.journal);
     this.#refreshFailure = null;
     const size = snap.loaded.found.blocks * BLOCK;
     if (size !== this.#info.size) this.#info = { ...this.#info, size };
@@ -762,7 +836,8 @@ export class Pool implements Disposable {
   }
 
   exists(name: string): boolean {
-    return this.#live().state.names.has(checkName(name, 'access', this.info.path));
+    this.#live();
+    return this.#stateFor(checkName(name, 'access', this.info.path)).names.has(name);
   }
 
   /** Atomically give `from` the name `to`, replacing any file called `to`. Durable on return. */
@@ -831,7 +906,7 @@ export class Pool implements Disposable {
     }
     this.#live();
     return new Listing(range, left, () => this.#names(), (names, batchRange, want) => {
-      const core = this.#live();
+      const core = this.#settled();
       const t0 = core.hold.start();
       const batch = names.slice(batchRange, want);
       core.hold.stop(t0, 'list');
@@ -840,13 +915,14 @@ export class Pool implements Disposable {
   }
 
   stat(name: string): PoolStat {
-    const inode = this.#live().state.names.get(checkName(name, 'stat', this.info.path));
+    this.#live();
+    const inode = this.#stateFor(checkName(name, 'stat', this.info.path)).names.get(name);
     if (inode === undefined) throw poolError('ENOENT', 'stat', `${this.info.path}:${name}`);
     return statOf(inode);
   }
 
   statfs(): PoolStatfs {
-    const s = this.#live().state;
+    const s = this.#settled().state;
     // Frees the readers let go of count as free (a writer asks for them in batches).
     s.alloc.reclaim();
     return {
@@ -880,18 +956,18 @@ export class Pool implements Disposable {
 
   /** Poisoned ranges of the device, and what each one hits. */
   badblocks(): PoolBadblock[] {
-    return locateBadblocks(this.device, this.#live().state);
+    return locateBadblocks(this.device, this.#settled().state);
   }
 
   /** Where the metadata lives (superblocks, journal, bitmap copies, tree pages), for tools and fuzzing. */
   metadataRanges(): PoolMetadataRange[] {
-    const sb = this.#live().state.sb;
+    const sb = this.#settled().state.sb;
     return [
       { area: 'primary superblock', offset: 0, length: BLOCK },
       { area: 'journal', offset: sb.journalStart * BLOCK, length: sb.journalBlocks * BLOCK },
       // The copy the checkpoint uses first.
       ...[sb.epoch & 1, 1 - (sb.epoch & 1)].map((copy) => ({ area: 'bitmap', offset: (sb.bitmapAt[copy] as number) * BLOCK, length: sb.bitmapBlocks * BLOCK })),
-      ...bitRuns(treeBlocks(this.#live().state)).map(([b, n]) => ({ area: 'tree', offset: b * BLOCK, length: n * BLOCK })),
+      ...bitRuns(treeBlocks(this.#settled().state)).map(([b, n]) => ({ area: 'tree', offset: b * BLOCK, length: n * BLOCK })),
       { area: 'backup superblock', offset: (sb.blocks - 1) * BLOCK, length: BLOCK },
     ];
   }

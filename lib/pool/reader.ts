@@ -121,7 +121,8 @@ function inPlaceDone(claims: Claims, path: string): void {
  * the reader's claim on it held on return. The claim comes first, then the reading, so that the writer,
  * which frees nothing a claim reaches, cannot free what is being read:
  *   1. claim (E, 0) for the superblock's epoch E, older than every state of E (claimEpoch);
- *   2. load: the checkpoint of E (its inodes as calls need them) and E's records, as far as they check out;
+ *   2. load: the checkpoint of E (its inodes as calls need them) and E's records, as far as they check out
+ *      (`keep`: found and kept, applied when a call needs what they change: Journal.follow);
  *   3. if the superblock moved on while the records were read, a checkpoint may have reset the journal
  *      under the reading, and a writer that saw no claim when those records' frees were made let them go:
  *      start again. Else the state is (E, records read): claim it, drop (E, 0).
@@ -129,7 +130,7 @@ function inPlaceDone(claims: Claims, path: string): void {
  * any read-only open of it is, and claimed all the same: a writer that opens it next frees nothing the
  * reader reaches.
  */
-export function openSnapshot(device: PoolDevice, path: string, claims: Claims, whole: boolean, refreshing = false): Snapshot {
+export function openSnapshot(device: PoolDevice, path: string, claims: Claims, whole: boolean, refreshing = false, keep = false): Snapshot {
   // A writer's pool.grow since this reader's device was opened: its mapping does not reach the new blocks.
   // (At an open the device has the file's size: a pool larger than it is damage, as the load says.)
   const notGrown = (sb: Superblock): void => {
@@ -145,7 +146,7 @@ export function openSnapshot(device: PoolDevice, path: string, claims: Claims, w
     const { epoch } = first;
     let loaded: Loaded;
     try {
-      loaded = loadPool(device, path, { whole, live: claims.writerLive(), mediaClean: () => checkPool(device, path, null).ok });
+      loaded = loadPool(device, path, { whole, live: claims.writerLive(), keep, mediaClean: () => checkPool(device, path, null).ok });
     } catch (e) {
       claims.drop(first);
       // What a checkpoint overwrote while it was read (the bitmap copy of the epoch before) is no damage.
@@ -156,7 +157,7 @@ export function openSnapshot(device: PoolDevice, path: string, claims: Claims, w
       claims.drop(first);
       continue;
     }
-    const point = { epoch, seq: loaded.journal.seq };
+    const point = { epoch, seq: loaded.journal.headSeq };
     if (point.seq > 0) {
       claims.claim(point);
       claims.drop(first);
@@ -166,8 +167,8 @@ export function openSnapshot(device: PoolDevice, path: string, claims: Claims, w
 }
 
 /**
- * Move a reader holding `from` to the newest commit of the same epoch: the records written since are
- * applied to its state. Null when the writer has checkpointed since (a new epoch), or an earlier refresh
+ * Move a reader holding `from` to the newest commit of the same epoch: the records written since are found,
+ * checked and kept with its state (Journal.follow), to be applied when a call needs what they change. Null when the writer has checkpointed since (a new epoch), or an earlier refresh
  * failed part way (Journal.outOfStep): the state cannot follow the journal there, a new snapshot is needed. Holding `from` throughout, the reader reaches nothing the
  * writer may have freed, whatever it reads.
  */
@@ -181,14 +182,14 @@ export function followJournal(device: PoolDevice, path: string, claims: Claims, 
   };
   if (epochNow() !== from.epoch) return null;
   try {
-    loaded.journal.more(loaded.state, true, true);
+    loaded.journal.follow(loaded.state, true);
   } catch (e) {
     // A writer that checkpointed meanwhile writes the journal over from its start: what was read of it may be
     // that, not damage. The state is at a commit (or out of step): a new snapshot follows.
     if (epochNow() !== from.epoch) return null;
     throw e;
   }
-  const point = { epoch: from.epoch, seq: loaded.journal.seq };
+  const point = { epoch: from.epoch, seq: loaded.journal.headSeq };
   if (point.seq !== from.seq) {
     claims.claim(point);
     claims.drop(from);

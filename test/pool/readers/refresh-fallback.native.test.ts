@@ -3,9 +3,11 @@ import { Pool } from '../../../lib';
 import { BTree } from '../../../lib/pool/meta/btree';
 import { poolPerTest } from './support';
 
-// A refresh that fails while it applies records (here: a tree read that fails once, or every time) leaves
+// Applying a refresh's records that fails part way (here: a tree read that fails once, or every time) leaves
 // the reader's state between two commits; it takes a new snapshot instead (docs/design.md, "A refresh that
-// fails"). Files open across it keep reading their own snapshot.
+// fails"). Files open across it keep reading their own snapshot. A refresh keeps the records it finds and
+// applies them when a call needs what they change (at once when they change a file open), so the failure
+// comes from that call.
 
 const KiB = 1024;
 type Get = (this: BTree, key: Buffer) => Buffer | null;
@@ -49,7 +51,8 @@ describe('a refresh that fails part way through applying records', () => {
   it('every time, then closed: a reader stuck between two commits closes, and the writer goes on', () => {
     const { w, r } = setUp();
     failTreeReads(Infinity);
-    expect(() => r.refresh()).toThrow('EIO (injected)');
+    r.refresh();
+    expect(() => r.exists('x')).toThrow('EIO (injected)');
     BTree.prototype.get = get;
     r.closeSync();
     expect(r.closed).toBe(true);
@@ -59,11 +62,15 @@ describe('a refresh that fails part way through applying records', () => {
     expect(after.ok, JSON.stringify(after.problems)).toBe(true);
   });
 
-  it('once: the refresh takes a new snapshot and succeeds; a file open across it reads its own bytes', () => {
+  it('once: the call that needs the records fails, the next refresh takes a new snapshot; a file open across it reads its own bytes', () => {
     const { w, r } = setUp();
     const kept = r.open('old1', { readonly: true });
     w.unlink('x');
     failTreeReads(1);
+    r.refresh();
+    // The records change no file open here: applied by the listing, which fails part way; the next refresh
+    // takes a new snapshot.
+    expect(() => [...r.list()]).toThrow('EIO (injected)');
     r.refresh();
     BTree.prototype.get = get;
     expect([...r.list()].sort()).toEqual(['old0b', 'old1', 'old2']);
@@ -104,20 +111,25 @@ describe('a refresh that fails part way through applying records', () => {
     again.close();
   });
 
-  it('every time: the refresh throws the first error; the next one, with the trees readable, recovers', () => {
+  it('every time: the first call that needs the records throws the error, then the calls refuse; a refresh with the trees readable recovers', () => {
     const { r } = setUp();
     const kept = r.open('old1', { readonly: true });
     const listing = r.list();
     expect(listing.next().value).toBe('old0');
     failTreeReads(Infinity);
-    expect(() => r.refresh()).toThrow('EIO (injected)');
-    expect(() => r.refresh()).toThrow('EIO (injected)');
+    // The records change no file open here: kept, not applied. A call that needs them applies them and fails part way.
+    r.refresh();
+    expect(() => r.exists('x')).toThrow('EIO (injected)');
     // Its state is between two commits: the calls that read it refuse to answer from it (a listing under way too);
     // refresh, close, check (of the media) and stats still work.
     const stuck = { code: 'ERR_PMEMDAX_REFRESH_FAILED', path: pool.path, cause: expect.objectContaining({ message: 'EIO (injected)' }) };
     for (const call of [() => r.exists('x'), () => r.stat('old1'), () => [...r.list()], () => listing.next(), () => r.open('old2', { readonly: true }), () => r.statfs()]) {
       expect(call).toThrow(expect.objectContaining(stuck));
     }
+    // A refresh takes a new snapshot; the first call that needs its records meets the error again.
+    r.refresh();
+    expect(() => r.stat('x')).toThrow('EIO (injected)');
+    expect(() => r.stat('old1')).toThrow(expect.objectContaining(stuck));
     expect(r.stats().checkpoints).toBeGreaterThanOrEqual(0);
     BTree.prototype.get = get;
     expect(r.check().ok).toBe(true);

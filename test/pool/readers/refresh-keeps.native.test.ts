@@ -1,0 +1,177 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Pool } from '../../../lib';
+import { Journal } from '../../../lib/pool/journal';
+import { rng } from '../../support/rng';
+import { poolPerTest } from './support';
+
+// A reader's refresh keeps the records it finds and applies them when a call needs what they change
+// (docs/design.md, "What a refresh costs"): a call about a name the records neither give nor take from its
+// holder answers from the state as it is; every other call, and a refresh that changes a file open, applies
+// them first. Either way each answer is the refreshed commit's.
+
+const KiB = 1024;
+const SHARED = 0x2000;
+
+describe('records a refresh keeps', () => {
+  // A journal large enough that nothing below checkpoints: refreshes follow the journal.
+  const pool = poolPerTest({ size: 32 * 1024 * KiB, journalBytes: 4096 * KiB });
+  const open: Pool[] = [];
+  afterEach(() => {
+    vi.restoreAllMocks();
+    for (const p of open.splice(0)) p.closeSync();
+  });
+
+  function pools(names: readonly string[]): { w: Pool; r: Pool } {
+    const w = Pool.open(pool.path);
+    open.push(w);
+    for (const n of names) {
+      const f = w.open(n, { create: true, sync: true });
+      f.writeSync(Buffer.alloc(100, n.charCodeAt(0)), 0);
+      f.close();
+    }
+    const r = Pool.open(pool.path, { readonly: true });
+    open.push(r);
+    return { w, r };
+  }
+
+  it('are applied by the first call about what they change, not by the refresh nor by calls about the rest', () => {
+    const { w, r } = pools(['a', 'b', 'c', 'u']);
+    expect(r.stat('u').size).toBe(100);
+    const settle = vi.spyOn(Journal.prototype, 'settle');
+    const fa = w.open('a', { sync: true });
+    fa.writeSync(Buffer.alloc(50, 1), 100);
+    fa.close();
+    w.rename('c', 'e');
+    w.open('d', { create: true }).close();
+    r.refresh();
+    expect(settle).not.toHaveBeenCalled();
+    // Untouched: a file the records do not change, a name they do not give.
+    expect(r.stat('u').size).toBe(100);
+    expect(r.stat('b').size).toBe(100);
+    expect(r.exists('nothing')).toBe(false);
+    expect(() => r.stat('nothing')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    expect(settle).not.toHaveBeenCalled();
+    // A name whose holder the records rename: applied, and answered as the refreshed commit.
+    expect(r.exists('c')).toBe(false);
+    expect(settle).toHaveBeenCalledTimes(1);
+    expect(r.stat('a').size).toBe(150);
+    expect(r.exists('d')).toBe(true);
+    expect(r.exists('e')).toBe(true);
+  });
+
+  it.each([
+    ['a name the records give', (r: Pool) => r.exists('new'), true],
+    ['a file the records change', (r: Pool) => r.stat('a').size, 150],
+    ['a name the records take away', (r: Pool) => r.exists('b'), false],
+    ['an open of a file the records change', (r: Pool) => r.open('a', { readonly: true }).size, 150],
+    ['a listing', (r: Pool) => [...r.list()].sort(), ['a', 'c', 'new']],
+    ['statfs', (r: Pool) => r.statfs().files, 3],
+  ] as const)('%s applies them', (_, call, expected) => {
+    const { w, r } = pools(['a', 'b', 'c']);
+    const settle = vi.spyOn(Journal.prototype, 'settle');
+    w.open('new', { create: true }).close();
+    w.unlink('b');
+    const fa = w.open('a', { sync: true });
+    fa.writeSync(Buffer.alloc(50, 1), 100);
+    fa.close();
+    r.refresh();
+    expect(settle).not.toHaveBeenCalled();
+    expect(call(r)).toEqual(expected);
+    expect(settle).toHaveBeenCalledTimes(1);
+  });
+
+  it('names of every script are asked about as the records hold them (the hashes agree)', () => {
+    const names = ['é', 'naïve café', '名前', 'ключ', '🙂 emoji', 'a'.repeat(255), '\u{10ffff}x'];
+    const { w, r } = pools([]);
+    for (const n of names) w.open(n, { create: true }).close();
+    r.refresh();
+    for (const n of names) expect(r.exists(n), n).toBe(true);
+  });
+
+  it('a refresh whose records change a file open on the reader applies them at once', () => {
+    const { w, r } = pools(['a', 'b']);
+    const fa = r.open('a', { readonly: true });
+    const settle = vi.spyOn(Journal.prototype, 'settle');
+    const fb = w.open('b', { sync: true });
+    fb.writeSync(Buffer.alloc(10, 2), 100);
+    fb.close();
+    r.refresh();
+    expect(settle).not.toHaveBeenCalled();
+    const wa = w.open('a', { sync: true });
+    wa.writeSync(Buffer.alloc(10, 2), 100);
+    wa.close();
+    r.refresh();
+    expect(settle).toHaveBeenCalledTimes(1);
+    expect(fa.size).toBe(110);
+    fa.close();
+  });
+
+  it('a clone (a reference count the index cannot tie to a file) is applied before any call, and at a refresh with a file open', async () => {
+    const { w, r } = pools(['src', 'other']);
+    const fs = r.open('src', { readonly: true });
+    const src = w.open('src');
+    const dst = w.open('dst', { create: true });
+    await src.clone(dst, 0, 0, 100);
+    src.close();
+    dst.close();
+    const settle = vi.spyOn(Journal.prototype, 'settle');
+    r.refresh();
+    expect(settle).toHaveBeenCalledTimes(1);
+    expect((fs.fiemap()[0]?.flags ?? 0) & SHARED).toBe(SHARED);
+    fs.close();
+  });
+
+  it.each([1, 2, 3])('random changes and random questions: every answer is the refreshed commit (seed %i)', (seed) => {
+    const random = rng(seed);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
+    const names = Array.from({ length: 12 }, (_, i) => `n${i}`);
+    const { w, r } = pools([]);
+    // The writer's files: name -> [size, fill byte]; `seen` as of the reader's last refresh.
+    const files = new Map<string, [number, number]>();
+    let seen = new Map<string, [number, number]>();
+    const held = new Map<string, ReturnType<Pool['open']>>();
+    for (let step = 0; step < 1500; step++) {
+      const x = random();
+      const name = pick(names);
+      if (x < 0.3) {
+        const fill = 1 + Math.floor(random() * 250);
+        const size = Math.floor(random() * 3 * 4096);
+        const f = w.open(name, { create: true, truncate: true, sync: true });
+        f.writeSync(Buffer.alloc(size, fill), 0);
+        f.close();
+        files.set(name, [size, fill]);
+      } else if (x < 0.4 && files.has(name)) {
+        w.unlink(name);
+        files.delete(name);
+      } else if (x < 0.5 && files.has(name)) {
+        const to = pick(names);
+        w.rename(name, to);
+        const v = files.get(name) as [number, number];
+        files.delete(name);
+        files.set(to, v);
+      } else if (x < 0.6) {
+        r.refresh();
+        seen = new Map(files);
+      } else if (x < 0.65 && seen.has(name) && !held.has(name)) {
+        held.set(name, r.open(name, { readonly: true }));
+      } else if (x < 0.7 && held.size > 0) {
+        const [n, f] = [...held][0] as [string, ReturnType<Pool['open']>];
+        f.close();
+        held.delete(n);
+      } else if (x < 0.75) {
+        expect([...r.list()].sort(), `step ${step}`).toEqual([...seen.keys()].sort());
+      } else {
+        const want = seen.get(name);
+        expect(r.exists(name), `step ${step}: ${name}`).toBe(want !== undefined);
+        if (want === undefined) continue;
+        expect(r.stat(name).size, `step ${step}: ${name}`).toBe(want[0]);
+        const f = r.open(name, { readonly: true });
+        const b = Buffer.alloc(want[0]);
+        f.readSync(b, 0);
+        f.close();
+        expect(b.equals(Buffer.alloc(want[0], want[1])), `step ${step}: ${name}`).toBe(true);
+      }
+    }
+    for (const f of held.values()) f.close();
+  });
+});
