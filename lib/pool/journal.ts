@@ -470,7 +470,9 @@ class AreaReader {
     const first = this.base > 0 || this.#kept > 0 ? 512 : 256 * 1024;
     const want = Math.min(left, Math.max(end - this.base, this.loaded + Math.max(this.loaded - this.#kept, first)));
     if (want > this.bytes.length) {
-      const grown = new Uint8Array(Math.min(left, Math.max(want, 2 * this.bytes.length)));
+      // A reader's buffer may come to hold the whole journal (its backlog): made that large at once, its pages
+      // touched only as they fill, rather than grown (each growth a copy, and new pages faulted in again).
+      const grown = new Uint8Array(this.#lenient ? this.size : Math.min(left, Math.max(want, 2 * this.bytes.length)));
       grown.set(this.bytes.subarray(0, this.loaded));
       this.bytes = grown;
       this.r = new Codec(grown);
