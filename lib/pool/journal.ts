@@ -219,6 +219,7 @@ export class Journal {
   #gather(path: string, live: boolean, passing: boolean): { records: number; torn: boolean; failure: Error | null } {
     const area = this.#area ?? new AreaReader(this.device, path, this.offset, this.size, this.#spare ?? undefined);
     this.#spare = null;
+    area.follows = passing;
     // Read again from the head: what an earlier reading saw past it may have been a record being written.
     if (this.#backlog.length === 0) area.restart(this.tail, passing);
     else area.keepTo(this.#head());
@@ -459,6 +460,8 @@ class AreaReader {
   }
 
   #lenient = false;
+  /** The journal's reading for a reader, which keeps what its refreshes find (not a record read again apart). */
+  follows = false;
   /** Bytes kept from an earlier reading (`keepTo`): a reading ahead grows with what it adds to them, not with them. */
   #kept = 0;
 
@@ -467,12 +470,15 @@ class AreaReader {
     const left = this.size - this.base;
     if (end - this.base <= this.loaded || this.loaded === left) return this.bytes;
     // A reader's refresh (base > 0, or bytes kept) reads what was added since, not a first piece sized for an open.
-    const first = this.base > 0 || this.#kept > 0 ? 512 : 256 * 1024;
+    const refreshing = this.base > 0 || this.#kept > 0;
+    const first = refreshing ? 512 : 256 * 1024;
     const want = Math.min(left, Math.max(end - this.base, this.loaded + Math.max(this.loaded - this.#kept, first)));
     if (want > this.bytes.length) {
-      // A reader's buffer may come to hold the whole journal (its backlog): made that large at once, its pages
-      // touched only as they fill, rather than grown (each growth a copy, and new pages faulted in again).
-      const grown = new Uint8Array(this.#lenient ? this.size : Math.min(left, Math.max(want, 2 * this.bytes.length)));
+      // A reader's refreshes may come to hold the whole journal (its backlog): made that large at once, its pages
+      // touched only as they fill, rather than grown (each growth a copy, and new pages faulted in again). A
+      // load's reading grows: a new snapshot's takes the buffer of the one before over (Journal.handOver).
+      const whole = this.follows && refreshing;
+      const grown = new Uint8Array(whole ? this.size : Math.min(left, Math.max(want, 2 * this.bytes.length)));
       grown.set(this.bytes.subarray(0, this.loaded));
       this.bytes = grown;
       this.r = new Codec(grown);

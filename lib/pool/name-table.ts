@@ -55,25 +55,27 @@ export class NameTable {
       this.#use(got);
       return got;
     }
-    const ino = this.#treeHolder(name);
+    if (this.#gone.has(name)) return undefined;
+    const ino = readingTrees(this.#path, () => {
+      const v = this.#committed().get(nameKey(name));
+      return v === null ? 0 : decodeU32(v, 'names tree', this.#path);
+    });
     if (ino === 0) return undefined;
     const inode = this.#inodeOf(ino);
     // An entry the inode does not agree with is damage `check` reports; the name opens nothing meanwhile.
     return inode !== undefined && inode.name === name && this.#byName.get(name) === inode ? inode : undefined;
   }
 
-  /** The number of the inode holding `name` (0: none), from memory or else the names tree alone: no inode is read. */
+  /**
+   * The number of the inode holding `name` (0: none; -1: the names tree holds it with a value that is not an
+   * inode number, damage `check` reports), from memory or else the names tree alone: no inode is read.
+   */
   holder(name: string): number {
-    return this.#byName.get(name)?.ino ?? this.#treeHolder(name);
-  }
-
-  /** The inode the names tree gives `name` (0: none, or a name removed since). */
-  #treeHolder(name: string): number {
+    const got = this.#byName.get(name);
+    if (got !== undefined) return got.ino;
     if (this.#gone.has(name)) return 0;
-    return readingTrees(this.#path, () => {
-      const v = this.#committed().get(nameKey(name));
-      return v === null ? 0 : decodeU32(v, 'names tree', this.#path);
-    });
+    const v = readingTrees(this.#path, () => this.#committed().get(nameKey(name)));
+    return v === null ? 0 : v.length === 4 ? v.readUInt32LE(0) : -1;
   }
 
   /** Is `name` held? Memory, or else the names tree alone: no inode is read. */

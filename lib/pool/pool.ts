@@ -607,8 +607,9 @@ export class Pool implements Disposable {
     if (r === null || r.loaded.journal.behind === 0) return core.state;
     const touches = r.loaded.journal.touches;
     if (!touches.name(name)) {
+      // A holder that cannot be told (a damaged entry) is taken as changed.
       const ino = core.state.names.holder(name);
-      if (ino === 0 || !touches.inode(ino)) return core.state;
+      if (ino === 0 || (ino > 0 && !touches.inode(ino))) return core.state;
     }
     this.#settle(r);
     return this.#live().state;
@@ -761,12 +762,14 @@ export class Pool implements Disposable {
       next = followJournal(this.device, this.info.path, r.claims, r.loaded, r.point);
     } catch (e) {
       // The records before one that could not be read are kept: files open on what they change follow them. The
-      // refresh's own error is the one thrown (a failure of that applying shows at the calls that read the state).
+      // refresh's own error is the one thrown (a failure of that applying shows at the calls that read the
+      // state), unless the applying failed and a new snapshot replaced the state: the refresh then succeeded.
       try {
         this.#followOpenFiles(r);
       } catch {
         // Reported by the calls, as said.
       }
+      if (this.#reader !== r) return;
       throw e;
     }
     if (next === null) {

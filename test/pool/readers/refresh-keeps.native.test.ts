@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Pool } from '../../../lib';
+import { Device, Pool } from '../../../lib';
 import { Journal } from '../../../lib/pool/journal';
+import { pickSuperblock } from '../../../lib/pool/load';
+import { InodeCache } from '../../../lib/pool/inode-cache';
 import { rng } from '../../support/rng';
 import { poolPerTest } from './support';
 
@@ -11,6 +13,18 @@ import { poolPerTest } from './support';
 
 const KiB = 1024;
 const SHARED = 0x2000;
+
+/** Device offsets where the journal's records start, in order, as far as they run. */
+function recordStarts(d: Device, path: string): number[] {
+  const j = pickSuperblock(d, path).sb.journalStart * 4096;
+  const starts: number[] = [];
+  for (let at = j; ; ) {
+    const h = Buffer.from(d.readSafe(at, 32));
+    if (h.readUInt32LE(0) !== 0x4345524a) return starts;
+    starts.push(at);
+    at = j + Math.ceil((at - j + 32 + h.readUInt32LE(24)) / 64) * 64;
+  }
+}
 
 describe('records a refresh keeps', () => {
   // A journal large enough that nothing below checkpoints: refreshes follow the journal.
@@ -119,6 +133,46 @@ describe('records a refresh keeps', () => {
     expect(settle).toHaveBeenCalledTimes(1);
     expect((fs.fiemap()[0]?.flags ?? 0) & SHARED).toBe(SHARED);
     fs.close();
+  });
+
+  it('a refresh that throws at a damaged record still applies the records before it that change a file open', () => {
+    const { w, r } = pools(['x']);
+    const fx = r.open('x', { readonly: true });
+    const wx = w.open('x', { sync: true });
+    wx.writeSync(Buffer.alloc(100, 2), 100);
+    wx.close();
+    w.open('y', { create: true }).close();
+    w.open('z', { create: true }).close();
+    // The record making y damaged on the media, a whole one after it: ERR_PMEMDAX_CORRUPT, as for an open.
+    const d = Device.open(pool.path);
+    const starts = recordStarts(d, pool.path);
+    const at = (starts[starts.length - 2] as number) + 40;
+    const b = Buffer.from(d.readSafe(at, 1));
+    b[0] = (b[0] as number) ^ 0xff;
+    d.copy(at, b);
+    d.close();
+    expect(() => r.refresh()).toThrow(expect.objectContaining({ code: 'ERR_PMEMDAX_CORRUPT' }));
+    expect(fx.size).toBe(200);
+    const got = Buffer.alloc(200);
+    fx.readSync(got, 0);
+    expect(got.equals(Buffer.concat([Buffer.alloc(100, 'x'.charCodeAt(0)), Buffer.alloc(100, 2)]))).toBe(true);
+    expect(r.exists('y')).toBe(false);
+    fx.close();
+  });
+
+  it('exists() reads no inode to tell that the records do not change a name', () => {
+    const { w, r } = pools(['a', 'b']);
+    // The records of the files made before the reader's open applied (a listing), then one more kept.
+    expect(r.statfs().files).toBe(2);
+    w.open('c', { create: true }).close();
+    r.refresh();
+    const settle = vi.spyOn(Journal.prototype, 'settle');
+    const inodes = vi.spyOn(InodeCache.prototype, 'get');
+    expect(r.exists('a')).toBe(true);
+    expect(r.exists('absent-name')).toBe(false);
+    expect(inodes).not.toHaveBeenCalled();
+    expect(settle).not.toHaveBeenCalled();
+    expect(r.stat('a').size).toBe(100);
   });
 
   it.each([1, 2, 3])('random changes and random questions: every answer is the refreshed commit (seed %i)', (seed) => {
