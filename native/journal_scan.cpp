@@ -1,33 +1,17 @@
 #include "journal_scan.h"
 
-#include <cmath>
 #include <cstdint>
-#include <cstring>
 
 #include "crc32c.h"
+#include "journal_record.h"
 
 namespace pmemdax {
 
-namespace {
-
-// The record header (lib/pool/journal.ts): magic, checksum of the bytes after it, epoch, number, length of
-// the operations, their count; records start on cache lines.
-constexpr size_t kHeader = 32;
-constexpr size_t kAlign = 64;
-constexpr uint32_t kMagic = 0x4345524a;  // "JREC"
-
-template <typename T>
-T Load(const uint8_t* p) {
-  T v;
-  std::memcpy(&v, p, sizeof v);  // little-endian on every target this addon builds for
-  return v;
-}
-
-bool IsIndex(double v) {
-  return v >= 0 && v <= 9007199254740991.0 && std::floor(v) == v;
-}
-
-}  // namespace
+using journal::IsIndex;
+using journal::kAlign;
+using journal::kHeader;
+using journal::kMagic;
+using journal::Load;
 
 Napi::Value JournalScanJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

@@ -1,32 +1,23 @@
 #include "journal_touches.h"
 
-#include <cmath>
 #include <cstdint>
-#include <cstring>
+
+#include "journal_record.h"
 
 namespace pmemdax {
 
+using journal::IsIndex;
+using journal::kAlign;
+using journal::kHeader;
+using journal::Load;
+
 namespace {
 
-// Record and operation layout (docs/format.md, "Journal records").
-constexpr size_t kHeader = 32;
-constexpr size_t kAlign = 64;
+// Operation layout (docs/format.md, "Journal records").
 enum Op : uint8_t { kCreate = 1, kName = 2, kDrop = 3, kAttr = 4, kMap = 5, kAlloc = 6, kFree = 7, kRef = 8 };
 // Bytes after the code, a name's own bytes not counted (index: the code).
 constexpr size_t kOpBytes[] = {0, 4 + 8 + 2, 4 + 2, 4, 4 + 8 + 8, 4 + 4 + 4 + 4 + 1, 4 + 4, 4 + 4, 4 + 4};
 constexpr uint32_t kRefChanged = 1;
-
-uint32_t Load32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-uint16_t Load16(const uint8_t* p) {
-  uint16_t v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
 
 // FNV-1a, its top 30 bits (a small integer in JavaScript): lib/pool/journal-touches.ts hashes a name the
 // same way to ask about it.
@@ -34,10 +25,6 @@ uint32_t Fnv1a(const uint8_t* p, size_t n) {
   uint32_t h = 2166136261u;
   for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
   return h >> 2;
-}
-
-bool IsIndex(double v) {
-  return v >= 0 && v <= 9007199254740991.0 && std::floor(v) == v;
 }
 
 struct Out {
@@ -72,9 +59,9 @@ bool Walk(const uint8_t* p, const uint8_t* stop, uint32_t count, Out& out, uint3
     const uint8_t code = *p++;
     if (code < kCreate || code > kRef || static_cast<size_t>(stop - p) < kOpBytes[code]) return false;
     const uint8_t* next = p + kOpBytes[code];
-    if (code <= kMap && !out.Ino(Load32(p))) return false;
+    if (code <= kMap && !out.Ino(Load<uint32_t>(p))) return false;
     if (code == kCreate || code == kName) {
-      const size_t n = Load16(next - 2);
+      const size_t n = Load<uint16_t>(next - 2);
       if (static_cast<size_t>(stop - next) < n) return false;
       if (n > 0 && !out.Name(Fnv1a(next, n))) return false;
       next += n;
