@@ -165,8 +165,7 @@ export class Journal {
     const found = this.#backlog;
     if (this.#indexed < found.length) {
       const area = this.#area as AreaReader;
-      const at = this.#indexed === 0 ? this.tail : Math.ceil((found.cells[this.#indexed - 2] as number) / ALIGN) * ALIGN;
-      this.#touches.add(area.bytes, area.base, at, found, this.#indexed);
+      this.#touches.add(area.bytes, area.base, this.#start(this.#indexed), found, this.#indexed);
       this.#indexed = found.length;
     }
     return this.#touches;
@@ -208,8 +207,12 @@ export class Journal {
 
   /** Where the record after those found starts. */
   #head(): number {
-    const found = this.#backlog;
-    return found.length === 0 ? this.tail : Math.ceil((found.cells[found.length - 2] as number) / ALIGN) * ALIGN;
+    return this.#start(this.#backlog.length);
+  }
+
+  /** Where the backlog's record whose pair starts at cell `k` starts: `tail`, or the cache line after the one before. */
+  #start(k: number): number {
+    return k === 0 ? this.tail : Math.ceil((this.#backlog.cells[k - 2] as number) / ALIGN) * ALIGN;
   }
 
   /**
@@ -229,7 +232,7 @@ export class Journal {
     return { records: (this.#backlog.length - before) / 2, torn, failure };
   }
 
-  /** Apply the backlog, `passing` as for `more`; the journal's buffer is kept for a reader's next refresh if small. */
+  /** Apply the backlog, `passing` as for `more`; the journal's buffer is kept for a reader's next refresh. */
   #settle(s: PoolState, passing: boolean): void {
     const found = this.#backlog;
     const ends = found.cells;
@@ -237,7 +240,7 @@ export class Journal {
     // The record being applied (its index in `ends`), -1 before the first.
     let k = -1;
     try {
-      const skip = passing && found.length > 0 ? this.#passing(s, area) : null;
+      const skip = passing ? this.#passing(s, area) : null;
       for (k = 0; k < found.length; k += 2) this.#apply(s, area, ends[k] as number, ends[k + 1] as number, skip);
     } catch (e) {
       // The state is part way from one commit to the next (and short of files whose removal it did not reach):
