@@ -88,8 +88,15 @@ export class InPlaceGate {
   #timer: ReturnType<typeof setInterval> | null = null;
   /** The device's watch asks about claims while the lock is held (else this thread's timer does). */
   #watched = false;
+  /**
+   * A decision in this run copied: the rest of the run copies too. Taking the lock part way through a write
+   * would put its later blocks in place, seen at once, beside earlier ones copied, seen only at its commit: a
+   * reader let in between would see the write in part.
+   */
+  #copied = false;
   readonly #endRun = (): void => {
     this.#endQueued = false;
+    this.#copied = false;
     this.wrote();
     // A job that landed while the decision was open left the release to now.
     this.#leaveIfDone();
@@ -107,36 +114,48 @@ export class InPlaceGate {
    * Must the writer copy a committed block (alloc.ts, `cowNeeded`)? Not while holding the lock with no
    * reader: a decision in place stays so until the write is told done (`wrote`), the lock cannot go
    * meanwhile. Not holding it, the writer tries to take it (a system call or two): at once after an idle
-   * spell, every ASK_MS at most while readers keep it copying.
+   * spell, every ASK_MS at most while readers keep it copying. Either answer holds to the end of the run
+   * of the thread (`#writing`, `#copied`), so a write made in one run is wholly in place or wholly copied.
    */
   copying(): boolean {
     if (this.#writing) return false;
+    if (this.#copied) return true;
     const s = this.#slots;
     let state = Atomics.load(s, STATE);
     if (state === FREE) {
       if (this.#timer !== null) this.#freed();
-      if (performance.now() - this.#refused < ASK_MS) return true;
+      if (performance.now() - this.#refused < ASK_MS) return this.#copy();
       if (!this.#enter()) {
         this.#refused = performance.now();
-        return true;
+        return this.#copy();
       }
       state = HELD;
     }
-    if (state !== HELD) return true;
+    if (state !== HELD) return this.#copy();
     // Said before the state is read again: the watch, which says REVOKED before it reads WRITING, either sees
     // this or is seen here.
     this.#writing = true;
     this.#sayWriting(s);
-    if (!this.#endQueued) {
-      this.#endQueued = true;
-      queueMicrotask(this.#endRun);
-    }
+    this.#endRunLater();
     if (Atomics.load(s, STATE) !== HELD) {
       this.wrote();
-      return true;
+      return this.#copy();
     }
     this.#used = true;
     return false;
+  }
+
+  /** Copy, and keep copying until the run ends. */
+  #copy(): true {
+    this.#copied = true;
+    this.#endRunLater();
+    return true;
+  }
+
+  #endRunLater(): void {
+    if (this.#endQueued) return;
+    this.#endQueued = true;
+    queueMicrotask(this.#endRun);
   }
 
   /**

@@ -611,8 +611,7 @@ export class Pool implements Disposable {
       const ino = core.state.names.holder(name);
       if (ino === 0 || (ino > 0 && !touches.inode(ino))) return core.state;
     }
-    this.#settle(r);
-    return this.#live().state;
+    return this.#settled().state;
   }
 
   /** Do the records a reader kept change a file open on it (which reads its inode's state directly)? */

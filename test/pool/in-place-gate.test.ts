@@ -70,3 +70,35 @@ it('once the watch let the lock go, decisions copy until the gate takes the lock
     gate.close();
   }
 });
+
+it('a run that copied copies to its end, though the reader left and the lock could be taken: no write is part copied, part in place', async () => {
+  let claimed = true;
+  let locked = false;
+  const claims = {
+    inPlace(on: boolean): boolean {
+      locked = on;
+      return true;
+    },
+    anyBefore: (): boolean => claimed,
+    watchInPlace: (): boolean => false,
+    unwatchInPlace: (): void => undefined,
+  } as unknown as Claims;
+  const gate = new InPlaceGate(claims, {} as Allocator, null);
+  try {
+    // A write's first blocks: a reader holds a claim, the gate tries the lock, sees the claim and copies.
+    expect(gate.copying()).toBe(true);
+    expect(locked).toBe(false);
+    // The reader closes, and longer than the gate waits between tries (2 ms) passes within the same write.
+    claimed = false;
+    for (const until = performance.now() + 5; performance.now() < until; );
+    expect(gate.copying()).toBe(true);
+    expect(locked).toBe(false);
+    // The next run (the next write) takes the lock and writes in place.
+    await Promise.resolve();
+    expect(gate.copying()).toBe(false);
+    expect(locked).toBe(true);
+  } finally {
+    gate.close();
+  }
+  expect(locked).toBe(false);
+});
