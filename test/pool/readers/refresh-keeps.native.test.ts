@@ -26,6 +26,63 @@ function recordStarts(d: Device, path: string): number[] {
   }
 }
 
+/**
+ * `steps` random changes by the writer `w`, refreshes of the reader `r` at random, and random questions to it, each
+ * answer checked against the writer's files as of the reader's last refresh.
+ */
+function randomChanges(seed: number, w: Pool, r: Pool, steps = 1500): void {
+  const random = rng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
+  const names = Array.from({ length: 12 }, (_, i) => `n${i}`);
+  // The writer's files: name -> [size, fill byte]; `seen` as of the reader's last refresh.
+  const files = new Map<string, [number, number]>();
+  let seen = new Map<string, [number, number]>();
+  const held = new Map<string, ReturnType<Pool['open']>>();
+  for (let step = 0; step < steps; step++) {
+    const x = random();
+    const name = pick(names);
+    if (x < 0.3) {
+      const fill = 1 + Math.floor(random() * 250);
+      const size = Math.floor(random() * 3 * 4096);
+      const f = w.open(name, { create: true, truncate: true, sync: true });
+      f.writeSync(Buffer.alloc(size, fill), 0);
+      f.close();
+      files.set(name, [size, fill]);
+    } else if (x < 0.4 && files.has(name)) {
+      w.unlink(name);
+      files.delete(name);
+    } else if (x < 0.5 && files.has(name)) {
+      const to = pick(names);
+      w.rename(name, to);
+      const v = files.get(name) as [number, number];
+      files.delete(name);
+      files.set(to, v);
+    } else if (x < 0.6) {
+      r.refresh();
+      seen = new Map(files);
+    } else if (x < 0.65 && seen.has(name) && !held.has(name)) {
+      held.set(name, r.open(name, { readonly: true }));
+    } else if (x < 0.7 && held.size > 0) {
+      const [n, f] = [...held][0] as [string, ReturnType<Pool['open']>];
+      f.close();
+      held.delete(n);
+    } else if (x < 0.75) {
+      expect([...r.list()].sort(), `step ${step}`).toEqual([...seen.keys()].sort());
+    } else {
+      const want = seen.get(name);
+      expect(r.exists(name), `step ${step}: ${name}`).toBe(want !== undefined);
+      if (want === undefined) continue;
+      expect(r.stat(name).size, `step ${step}: ${name}`).toBe(want[0]);
+      const f = r.open(name, { readonly: true });
+      const b = Buffer.alloc(want[0]);
+      f.readSync(b, 0);
+      f.close();
+      expect(b.equals(Buffer.alloc(want[0], want[1])), `step ${step}: ${name}`).toBe(true);
+    }
+  }
+  for (const f of held.values()) f.close();
+}
+
 describe('records a refresh keeps', () => {
   // A journal large enough that nothing below checkpoints: refreshes follow the journal.
   const pool = poolPerTest({ size: 32 * 1024 * KiB, journalBytes: 4096 * KiB });
@@ -176,56 +233,27 @@ describe('records a refresh keeps', () => {
   });
 
   it.each([1, 2, 3])('random changes and random questions: every answer is the refreshed commit (seed %i)', (seed) => {
-    const random = rng(seed);
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
-    const names = Array.from({ length: 12 }, (_, i) => `n${i}`);
     const { w, r } = pools([]);
-    // The writer's files: name -> [size, fill byte]; `seen` as of the reader's last refresh.
-    const files = new Map<string, [number, number]>();
-    let seen = new Map<string, [number, number]>();
-    const held = new Map<string, ReturnType<Pool['open']>>();
-    for (let step = 0; step < 1500; step++) {
-      const x = random();
-      const name = pick(names);
-      if (x < 0.3) {
-        const fill = 1 + Math.floor(random() * 250);
-        const size = Math.floor(random() * 3 * 4096);
-        const f = w.open(name, { create: true, truncate: true, sync: true });
-        f.writeSync(Buffer.alloc(size, fill), 0);
-        f.close();
-        files.set(name, [size, fill]);
-      } else if (x < 0.4 && files.has(name)) {
-        w.unlink(name);
-        files.delete(name);
-      } else if (x < 0.5 && files.has(name)) {
-        const to = pick(names);
-        w.rename(name, to);
-        const v = files.get(name) as [number, number];
-        files.delete(name);
-        files.set(to, v);
-      } else if (x < 0.6) {
-        r.refresh();
-        seen = new Map(files);
-      } else if (x < 0.65 && seen.has(name) && !held.has(name)) {
-        held.set(name, r.open(name, { readonly: true }));
-      } else if (x < 0.7 && held.size > 0) {
-        const [n, f] = [...held][0] as [string, ReturnType<Pool['open']>];
-        f.close();
-        held.delete(n);
-      } else if (x < 0.75) {
-        expect([...r.list()].sort(), `step ${step}`).toEqual([...seen.keys()].sort());
-      } else {
-        const want = seen.get(name);
-        expect(r.exists(name), `step ${step}: ${name}`).toBe(want !== undefined);
-        if (want === undefined) continue;
-        expect(r.stat(name).size, `step ${step}: ${name}`).toBe(want[0]);
-        const f = r.open(name, { readonly: true });
-        const b = Buffer.alloc(want[0]);
-        f.readSync(b, 0);
-        f.close();
-        expect(b.equals(Buffer.alloc(want[0], want[1])), `step ${step}: ${name}`).toBe(true);
-      }
+    randomChanges(seed, w, r);
+  });
+});
+
+describe('records a refresh keeps, across checkpoints', () => {
+  // A small journal, which the writer fills again and again: refreshes follow it, or take a new snapshot after a
+  // checkpoint (whose load takes over the reader's buffer, Journal.handOver), in turn.
+  const pool = poolPerTest({ size: 32 * 1024 * KiB, journalBytes: 64 * KiB });
+
+  it.each([1, 2])('random changes and random questions: every answer is the refreshed commit (seed %i)', (seed) => {
+    const w = Pool.open(pool.path);
+    const r = Pool.open(pool.path, { readonly: true });
+    const handOver = vi.spyOn(Journal.prototype, 'handOver');
+    try {
+      randomChanges(seed, w, r, 8000);
+      expect(handOver.mock.calls.length).toBeGreaterThan(3);
+    } finally {
+      handOver.mockRestore();
+      r.closeSync();
+      w.closeSync();
     }
-    for (const f of held.values()) f.close();
   });
 });
