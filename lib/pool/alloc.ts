@@ -270,6 +270,18 @@ export class Allocator {
   }
 
   /**
+   * Must a store to one of blocks [b, b+n), written in place because young, be made on the thread rather than
+   * by a store job? Yes while readers may see it and the gate copies (`forReaders`, `inPlace.copying()`): a
+   * synchronous commit made before the job lands would name the block, and a reader let in then would see the
+   * job's bytes arrive under its snapshot. (Holding the lock, the job is the gate's: a reader waits for it.)
+   */
+  youngBeforeJob(b: number, n: number, forReaders: boolean): boolean {
+    if (!forReaders || this.inPlace === null || !this.inPlace.copying()) return false;
+    for (let i = 0; i < n; i++) if (this.#young(b + i)) return true;
+    return false;
+  }
+
+  /**
    * Allocated since the last commit began (or reserved for a copy on write): no record names the block yet, so
    * no reader's snapshot reaches it, and it is written in place whatever the gate says.
    */

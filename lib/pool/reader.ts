@@ -105,10 +105,10 @@ const IN_PLACE_TRIES = 5000;
  */
 function inPlaceDone(claims: Claims, path: string): void {
   for (let tries = 0; claims.inPlaceBusy(); tries++) {
-    if (tries === 0) {
-      yieldInPlace();
-      continue;
-    }
+    // Each time: a watch in the middle of its release (between its swap and its look at the stores) leaves
+    // the first one nothing to do, and stores this thread gathered would then wait for this thread.
+    yieldInPlace();
+    if (tries === 0) continue;
     if (tries === IN_PLACE_TRIES) {
       throw new PmemdaxError('ERR_PMEMDAX_POOL_LOCKED', `pool '${path}': the writer did not stop writing in place within ${IN_PLACE_TRIES} ms (its process stopped, or its thread busy with in-place stores waiting for a job)`, { path });
     }
