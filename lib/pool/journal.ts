@@ -195,6 +195,8 @@ export class Journal {
     if (this.#backlog.capacity > next.#backlog.capacity) {
       this.#backlog.copyFrom(next.#backlog);
       [this.#backlog, next.#backlog] = [next.#backlog, this.#backlog];
+      // This journal keeps nothing: the list it was given back holds the next one's records.
+      this.#backlog.length = 0;
     }
     if (bytes === null || bytes.length > next.size) return;
     // The next snapshot's load read its records already: into its own buffer, moved to this one if smaller.

@@ -11,8 +11,8 @@ const ITERATOR_PROTOTYPE = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol
  * table the step was given, each batch after the last name of the one before), at most `limit` of them. Every step first asks `table` for the
  * pool's names, which throws once the pool or its device is closed, so each step after a close throws, even
  * one that would have ended the listing, and so does each step after a batch failed. A name of the batch in
- * hand that the table no longer holds (unlinked, renamed away) is passed over: the table's change count says
- * when to ask. A class, not a generator: a process's first listing runs interpreted, and a generator's
+ * hand that the table no longer holds (unlinked, renamed away) is passed over: the table's change count, or a
+ * new table (a reader's new snapshot), says when to ask. A class, not a generator: a process's first listing runs interpreted, and a generator's
  * resume per name cost more than the rest of the step.
  */
 export class Listing implements IterableIterator<string> {
@@ -24,7 +24,8 @@ export class Listing implements IterableIterator<string> {
   #left: number;
   #batch: readonly string[] = [];
   #at = 0;
-  /** The table's change count when the batch in hand was read. */
+  /** The table the batch in hand was read from (a reader's refresh may bring a new one), and its change count then. */
+  #from: NameTable | null = null;
   #changes = 0;
   /** The batch in hand is the range's last. */
   #last = false;
@@ -46,13 +47,14 @@ export class Listing implements IterableIterator<string> {
         const batch = this.#fetch(names, { prefix: this.#prefix, after: this.#after }, want);
         this.#batch = batch;
         this.#at = 0;
+        this.#from = names;
         this.#changes = names.changes;
         this.#last = batch.length < want;
         this.#after = batch[batch.length - 1] ?? this.#after;
         continue;
       }
       const name = this.#batch[this.#at++] as string;
-      if (names.changes !== this.#changes && !names.has(name)) continue;
+      if ((names !== this.#from || names.changes !== this.#changes) && !names.has(name)) continue;
       this.#left--;
       return { value: name, done: false };
     }

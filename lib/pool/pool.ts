@@ -614,9 +614,12 @@ export class Pool implements Disposable {
     return this.#settled().state;
   }
 
-  /** Do the records a reader kept change a file open on it (which reads its inode's state directly)? */
+  /**
+   * Do the records a reader kept change a file open on its state (which reads its inode's state directly)?
+   * Files kept on an older snapshot read that one's inodes, which the records do not change.
+   */
   #openTouched(touches: JournalTouches): boolean {
-    for (const file of this.#files) if (touches.inode(file.inode.ino)) return true;
+    for (const file of this.#files) if (touches.inode(file.inode.ino) && !this.#kept.some((k) => k.files.has(file))) return true;
     return false;
   }
 
@@ -695,11 +698,14 @@ export class Pool implements Disposable {
       if (commitNow) core.commit();
       changed = true;
     }
+    // A reader's file holds the blocks it maps across refreshes: its claim comes first, so that a lock that
+    // cannot be taken (a system call's error) leaves no file behind.
+    const reader = this.#reader;
+    const claim = reader !== null && !this.#inodeClaims.has(inode) && reader.claims.claim(reader.point) ? reader.point : null;
     const file = new PoolFile(core, inode, { sync: opts.sync === true, readonly: !writing }, (f) => this.#closedFile(f));
     this.#files.add(file);
     inode.opens++;
-    const reader = this.#reader;
-    if (reader !== null && !this.#inodeClaims.has(inode) && reader.claims.claim(reader.point)) this.#inodeClaims.set(inode, reader.point);
+    if (claim !== null) this.#inodeClaims.set(inode, claim);
     return { file, changed };
   }
 

@@ -217,6 +217,29 @@ describe('records a refresh keeps', () => {
     fx.close();
   });
 
+  it('a file kept open on an older snapshot (across a checkpoint) does not make a refresh apply records that change its number', () => {
+    const { w: first, r } = pools(['a']);
+    let w = first;
+    const fa = r.open('a', { readonly: true });
+    // A clean close checkpoints: the reader's next refresh takes a new snapshot, and `fa` stays on the old one.
+    w.closeSync();
+    w = Pool.open(pool.path);
+    open.push(w);
+    r.refresh();
+    const f = w.open('a', { sync: true });
+    f.writeSync(Buffer.alloc(100, 0x77), 0);
+    f.close();
+    const settle = vi.spyOn(Journal.prototype, 'settle');
+    r.refresh();
+    expect(settle).not.toHaveBeenCalled();
+    const b = Buffer.alloc(100);
+    fa.readSync(b, 0);
+    expect(b.equals(Buffer.alloc(100, 'a'.charCodeAt(0)))).toBe(true);
+    r.open('a', { readonly: true }).readSync(b, 0);
+    expect(b.equals(Buffer.alloc(100, 0x77))).toBe(true);
+    fa.close();
+  });
+
   it('exists() reads no inode to tell that the records do not change a name', () => {
     const { w, r } = pools(['a', 'b']);
     // The records of the files made before the reader's open applied (a listing), then one more kept.
