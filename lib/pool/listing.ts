@@ -12,8 +12,8 @@ const ITERATOR_PROTOTYPE = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol
  * pool's names, which throws once the pool or its device is closed, so each step after a close throws, even
  * one that would have ended the listing, and so does each step after a batch failed. A name of the batch in
  * hand that the table no longer holds (unlinked, renamed away) is passed over: the table's change count, or a
- * new table (a reader's new snapshot), says when to ask. A class, not a generator: a process's first listing runs interpreted, and a generator's
- * resume per name cost more than the rest of the step.
+ * new table (a reader's new snapshot), says when to ask. A class, not a generator: a process's first listing
+ * runs interpreted, and a generator's resume per name cost more than the rest of the step.
  */
 export class Listing implements IterableIterator<string> {
   readonly #table: () => NameTable;
