@@ -81,8 +81,8 @@ export function landed(inode: PoolInode): Promise<void> | null {
 /**
  * Hand the stores of `chunk` at `at` to the next job; null, having changed nothing, when the chunk is not
  * one a job can take: the file has a region, or a page of the chunk is shared, unwritten (and not a pending
- * chunk's), a hole before EOF, poisoned, or young while readers make the writer copy (`youngBeforeJob`); or the blocks for its holes cannot all be had (the usual path
- * then reports ENOSPC). The promise resolves once the stores are durable and the chunk has landed (the
+ * chunk's), a hole before EOF, poisoned, or young while readers make the writer copy (`youngBeforeJob`); or
+ * the blocks for its holes cannot all be had (the usual path then reports ENOSPC). The promise resolves once the stores are durable and the chunk has landed (the
  * new blocks written, `wrote` told), and rejects when the job fails (the device then fails) or when the
  * pool closed first (`kept`); the chunk is no longer pending either way.
  */

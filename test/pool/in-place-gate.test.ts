@@ -9,20 +9,26 @@ const STATE = 0;
 const WRITING = 1;
 const GATHERED = 2;
 
-function gateWithWatch(): { gate: InPlaceGate; slots: Int32Array; locked: () => boolean } {
+/** Claims as the gate uses them: `claimed` says whether a reader holds one, `watched` whether a watch runs. */
+function fakeClaims(claimed: () => boolean, watched: boolean): { claims: Claims; locked: () => boolean } {
   let locked = false;
   const claims = {
     inPlace(on: boolean): boolean {
       locked = on;
       return true;
     },
-    anyBefore: (): boolean => false,
-    watchInPlace: (): boolean => true,
+    anyBefore: claimed,
+    watchInPlace: (): boolean => watched,
     unwatchInPlace: (): void => undefined,
   } as unknown as Claims;
+  return { claims, locked: () => locked };
+}
+
+function gateWithWatch(): { gate: InPlaceGate; slots: Int32Array; locked: () => boolean } {
+  const { claims, locked } = fakeClaims(() => false, true);
   const stores: InPlaceStores = { storeNow: () => undefined, gathered: null };
   const gate = new InPlaceGate(claims, {} as Allocator, stores);
-  return { gate, slots: stores.gathered as Int32Array, locked: () => locked };
+  return { gate, slots: stores.gathered as Int32Array, locked };
 }
 
 it('a job that lands while a decision in place is open does not let the lock go: the decision and its store keep it', () => {
@@ -73,32 +79,23 @@ it('once the watch let the lock go, decisions copy until the gate takes the lock
 
 it('a run that copied copies to its end, though the reader left and the lock could be taken: no write is part copied, part in place', async () => {
   let claimed = true;
-  let locked = false;
-  const claims = {
-    inPlace(on: boolean): boolean {
-      locked = on;
-      return true;
-    },
-    anyBefore: (): boolean => claimed,
-    watchInPlace: (): boolean => false,
-    unwatchInPlace: (): void => undefined,
-  } as unknown as Claims;
+  const { claims, locked } = fakeClaims(() => claimed, false);
   const gate = new InPlaceGate(claims, {} as Allocator, null);
   try {
     // A write's first blocks: a reader holds a claim, the gate tries the lock, sees the claim and copies.
     expect(gate.copying()).toBe(true);
-    expect(locked).toBe(false);
+    expect(locked()).toBe(false);
     // The reader closes, and longer than the gate waits between tries (2 ms) passes within the same write.
     claimed = false;
     for (const until = performance.now() + 5; performance.now() < until; );
     expect(gate.copying()).toBe(true);
-    expect(locked).toBe(false);
+    expect(locked()).toBe(false);
     // The next run (the next write) takes the lock and writes in place.
     await Promise.resolve();
     expect(gate.copying()).toBe(false);
-    expect(locked).toBe(true);
+    expect(locked()).toBe(true);
   } finally {
     gate.close();
   }
-  expect(locked).toBe(false);
+  expect(locked()).toBe(false);
 });
